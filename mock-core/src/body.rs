@@ -1,0 +1,236 @@
+//! Request-body decoding into `serde_json::Value`.
+//!
+//! Payt accepts JSON and `application/x-www-form-urlencoded` bodies on the same operations, with
+//! Rails/Rack nesting (`terms[][amount]=10&terms[][due_date]=2026-01-01`); paywise accepts JSON.
+//! Both end up as one JSON value so that validation is written once per endpoint. Form values
+//! stay strings; validators accept numbers given as strings where a form would send them.
+
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use serde_json::{Map, Value};
+use url::form_urlencoded;
+
+/// Why a body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// The content type is not one the route accepts.
+    #[error("unsupported media type {0:?}")]
+    UnsupportedMediaType(String),
+    /// The body is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// The form body has keys whose nesting contradicts each other.
+    #[error("invalid form body: {0}")]
+    InvalidForm(String),
+}
+
+/// The kind of body a request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// `application/json` or `*+json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `multipart/form-data`.
+    Multipart,
+    /// No content type.
+    Absent,
+    /// Anything else.
+    Other,
+}
+
+/// The media type of the request (without parameters), lowercased.
+pub fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// Classifies the request's content type.
+pub fn body_kind(headers: &HeaderMap) -> BodyKind {
+    match media_type(headers).as_deref() {
+        None | Some("") => BodyKind::Absent,
+        Some("application/json") => BodyKind::Json,
+        Some(m) if m.starts_with("application/") && m.ends_with("+json") => BodyKind::Json,
+        Some("application/x-www-form-urlencoded") => BodyKind::Form,
+        Some("multipart/form-data") => BodyKind::Multipart,
+        Some(_) => BodyKind::Other,
+    }
+}
+
+/// Decodes a JSON body.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, BodyError> {
+    serde_json::from_slice(bytes).map_err(|e| BodyError::InvalidJson(e.to_string()))
+}
+
+/// Decodes a JSON or form body; `allow_form` says whether the route takes forms.
+///
+/// An empty body without a content type is an empty object. A body without a content type is read
+/// as JSON if it looks like JSON and as a form otherwise (what Rack does for a form).
+pub fn parse_body(headers: &HeaderMap, bytes: &[u8], allow_form: bool) -> Result<Value, BodyError> {
+    match body_kind(headers) {
+        BodyKind::Json => parse_json(bytes),
+        BodyKind::Form if allow_form => parse_rack_form(bytes),
+        BodyKind::Absent => {
+            let trimmed = bytes.trim_ascii_start();
+            if trimmed.is_empty() {
+                Ok(Value::Object(Map::new()))
+            } else if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
+                parse_json(bytes)
+            } else if allow_form {
+                parse_rack_form(bytes)
+            } else {
+                parse_json(bytes)
+            }
+        }
+        _ => Err(BodyError::UnsupportedMediaType(media_type(headers).unwrap_or_default())),
+    }
+}
+
+/// Decodes a form body with Rack's nesting rules into a JSON object.
+///
+/// `a[b]=1` nests, `a[]=1&a[]=2` builds an array, `a[][x]=1&a[][y]=2&a[][x]=3` builds an array of
+/// objects (a new object starts when a key repeats), and objects whose keys are all integers
+/// (`a[0][x]=1`, as Node's `qs` writes them) become arrays in key order.
+pub fn parse_rack_form(bytes: &[u8]) -> Result<Value, BodyError> {
+    let mut root = Map::new();
+    for (name, value) in form_urlencoded::parse(bytes) {
+        normalize(&mut root, &name, Value::String(value.into_owned()), 0)?;
+    }
+    let mut out = Value::Object(root);
+    indexed_objects_to_arrays(&mut out);
+    Ok(out)
+}
+
+fn split_head(name: &str) -> (&str, &str) {
+    let trimmed = name.trim_start_matches(['[', ']']);
+    let end = trimmed.find(['[', ']']).unwrap_or(trimmed.len());
+    let key = &trimmed[..end];
+    let mut after = &trimmed[end..];
+    // Rack drops the `]` that closes the key itself.
+    if after.starts_with(']') {
+        after = &after[1..];
+    }
+    (key, after)
+}
+
+fn normalize(params: &mut Map<String, Value>, name: &str, v: Value, depth: usize) -> Result<(), BodyError> {
+    if depth > 32 {
+        return Err(BodyError::InvalidForm(format!("{name} is nested too deeply")));
+    }
+    let (k, after) = split_head(name);
+    if k.is_empty() {
+        return Ok(());
+    }
+    if after.is_empty() {
+        params.insert(k.to_string(), v);
+    } else if after == "[" {
+        params.insert(name.to_string(), v);
+    } else if after == "[]" {
+        let slot = params.entry(k.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+        let Value::Array(items) = slot else {
+            return Err(conflict(k));
+        };
+        items.push(v);
+    } else if let Some(child) = after.strip_prefix("[]") {
+        let child_key = child
+            .strip_prefix('[')
+            .and_then(|c| c.strip_suffix(']'))
+            .filter(|c| !c.contains(['[', ']']))
+            .unwrap_or(child);
+        let slot = params.entry(k.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+        let Value::Array(items) = slot else {
+            return Err(conflict(k));
+        };
+        match items.last_mut() {
+            Some(Value::Object(last)) if !has_key(last, child_key) => normalize(last, child_key, v, depth + 1)?,
+            _ => {
+                let mut fresh = Map::new();
+                normalize(&mut fresh, child_key, v, depth + 1)?;
+                items.push(Value::Object(fresh));
+            }
+        }
+    } else {
+        let slot = params.entry(k.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(child) = slot else {
+            return Err(conflict(k));
+        };
+        normalize(child, after, v, depth + 1)?;
+    }
+    Ok(())
+}
+
+fn has_key(map: &Map<String, Value>, key: &str) -> bool {
+    if key.contains("[]") {
+        return false;
+    }
+    let mut cur = map;
+    let parts: Vec<&str> = key.split(['[', ']']).filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        match cur.get(*part) {
+            Some(Value::Object(next)) if i + 1 < parts.len() => cur = next,
+            Some(_) if i + 1 == parts.len() => return true,
+            _ => return false,
+        }
+    }
+    !parts.is_empty()
+}
+
+fn conflict(k: &str) -> BodyError {
+    BodyError::InvalidForm(format!("conflicting types for parameter {k}"))
+}
+
+fn indexed_objects_to_arrays(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for child in map.values_mut() {
+                indexed_objects_to_arrays(child);
+            }
+            if !map.is_empty() && map.keys().all(|k| !k.is_empty() && k.len() < 10 && k.bytes().all(|b| b.is_ascii_digit())) {
+                let mut entries: Vec<(u64, Value)> = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (k.parse().unwrap_or(u64::MAX), v))
+                    .collect();
+                entries.sort_by_key(|(i, _)| *i);
+                *v = Value::Array(entries.into_iter().map(|(_, v)| v).collect());
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(indexed_objects_to_arrays),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn form(s: &str) -> Value {
+        parse_rack_form(s.as_bytes()).expect("valid form")
+    }
+
+    #[test]
+    fn rack_nesting() {
+        assert_eq!(form("a=1&b[c]=2&b[d][]=3&b[d][]=4"), json!({"a":"1","b":{"c":"2","d":["3","4"]}}));
+        assert_eq!(
+            form("terms[][amount]=10&terms[][due_date]=2026-01-01&terms[][amount]=20&terms[][due_date]=2026-02-01"),
+            json!({"terms":[{"amount":"10","due_date":"2026-01-01"},{"amount":"20","due_date":"2026-02-01"}]})
+        );
+        assert_eq!(
+            form("terms[0][amount]=1&terms[1][amount]=2&terms[0][due_date]=x"),
+            json!({"terms":[{"amount":"1","due_date":"x"},{"amount":"2"}]})
+        );
+        assert_eq!(form("administration[name]=A+B"), json!({"administration":{"name":"A B"}}));
+    }
+
+    #[test]
+    fn rack_conflicts_are_errors() {
+        assert!(parse_rack_form(b"a=1&a[b]=2").is_err());
+        assert!(parse_rack_form(b"a[]=1&a[b]=2").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let name = "a".to_string() + &"[b]".repeat(200);
+        assert!(parse_rack_form(format!("{name}=1").as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,56 @@
+//! Failures that happen before or around a vendor's handler, and how a vendor renders them.
+//!
+//! Unknown routes, unsupported methods, oversized bodies, missing tokens and panics are detected by
+//! shared code, but the client must see each vendor's own error shape. Each vendor implements
+//! [`ErrorRenderer`]; the server stack calls it for every such failure.
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+
+/// Why a bearer token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header that is not `Bearer <token>` (or the scheme the route expects).
+    Malformed,
+    /// A well-formed token that the mock does not know.
+    Unknown,
+}
+
+/// A failure detected outside a vendor's handlers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreError {
+    /// The request could not be authenticated.
+    Unauthenticated(AuthFailure),
+    /// No route matches the path.
+    NotFound,
+    /// The route exists but not for this method.
+    MethodNotAllowed(Method),
+    /// The body is larger than the limit (bytes).
+    PayloadTooLarge(usize),
+    /// The body's content type is not one the route accepts.
+    UnsupportedMediaType(String),
+    /// A handler panicked or the mock failed; the details go to the log, never to the client.
+    Internal,
+}
+
+impl CoreError {
+    /// The HTTP status this failure maps to.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            CoreError::NotFound => StatusCode::NOT_FOUND,
+            CoreError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            CoreError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            CoreError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CoreError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Renders core failures in a vendor's error shape.
+pub trait ErrorRenderer: Send + Sync + 'static {
+    /// The response for `error`.
+    fn render(&self, error: &CoreError) -> Response;
+}

@@ -1,0 +1,36 @@
+//! What the Payt and paywise mocks share.
+//!
+//! A vendor crate (`mock-payt`, `mock-paywise`) brings its routes, models and rules; everything that
+//! is not about one vendor lives here, so that time, ids and every state change flow through one
+//! place that the control plane (reset, snapshots, journal, fault injection, clock) can hook into.
+//!
+//! Layout:
+//! - [`store`]: the typed in-memory store. A [`store::Table`] keeps records of one kind partitioned
+//!   by scope (a Payt administration, a paywise company and access mode) and ordered by sequence, so
+//!   cursor and offset pages cost O(log n + page). [`store::Store`] guards a vendor's tables behind
+//!   one lock with `read`/`write` closures: handlers never touch a map.
+//! - [`clock`]: the injectable clock every timestamp comes from.
+//! - [`ids`]: sequence numbers and deterministic UUIDs.
+//! - [`auth`]: bearer-token extraction and a token registry.
+//! - [`error`]: the core failures (unknown route, method, body too large, ...) and the
+//!   [`error::ErrorRenderer`] each vendor implements to put them in its own error shape.
+//! - [`body`] and [`query`]: request-body decoding (JSON, Rack-style nested forms) and query strings.
+//! - [`pagination`]: DRF limit/offset links and other paging helpers.
+//! - [`server`]: the middleware stack, `serve` with graceful shutdown, and [`server::ServerHandle`],
+//!   which tests use to run a mock on port 0 and which stops the server when dropped.
+
+pub mod auth;
+pub mod body;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod pagination;
+pub mod query;
+pub mod server;
+pub mod store;
+
+pub use clock::Clock;
+pub use error::{CoreError, ErrorRenderer};
+pub use ids::IdGen;
+pub use server::ServerHandle;
+pub use store::{Record, Store, Table};

@@ -1,0 +1,138 @@
+//! Paging helpers shared by the vendors.
+//!
+//! Payt pages by cursor (see [`crate::store::Table::page_after`]); paywise pages the Django REST
+//! Framework way, with `limit`/`offset` and absolute `next`/`previous` links. This module
+//! reproduces DRF's `LimitOffsetPagination` exactly: a bad `limit` falls back to the default
+//! instead of failing, a limit above the maximum is clamped, and links carry the request's other
+//! query parameters, sorted by name as DRF's `replace_query_param` writes them.
+
+use axum::http::HeaderMap;
+use axum::http::header::HOST;
+use url::form_urlencoded;
+
+/// The scheme and authority the client used, as `http://host:port`.
+///
+/// Honours `X-Forwarded-Proto` and `X-Forwarded-Host`, so links stay right behind a proxy.
+pub fn request_origin(headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let proto = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("x-forwarded-host")
+        .or_else(|| headers.get(HOST).and_then(|v| v.to_str().ok()))
+        .unwrap_or("localhost");
+    format!("{proto}://{host}")
+}
+
+/// DRF's positive-integer parsing: `None` for anything but a positive integer (or zero, where
+/// allowed).
+fn positive_int(raw: Option<&str>, allow_zero: bool) -> Option<usize> {
+    let n: usize = raw?.trim().parse().ok()?;
+    if n == 0 && !allow_zero { None } else { Some(n) }
+}
+
+/// The page size DRF would use for `raw` (the `limit` parameter).
+pub fn drf_limit(raw: Option<&str>, default: usize, max: usize) -> usize {
+    positive_int(raw, false).map_or(default, |n| n.min(max))
+}
+
+/// The offset DRF would use for `raw` (the `offset` parameter).
+pub fn drf_offset(raw: Option<&str>) -> usize {
+    positive_int(raw, true).unwrap_or(0)
+}
+
+/// The `next` and `previous` links of a DRF limit/offset page.
+///
+/// `base` is the absolute URL of the request without its query, `pairs` its query pairs.
+pub fn drf_links(
+    base: &str,
+    pairs: &[(String, String)],
+    offset: usize,
+    limit: usize,
+    count: usize,
+) -> (Option<String>, Option<String>) {
+    let next = (offset.saturating_add(limit) < count)
+        .then(|| link(base, pairs, &[("limit", Some(limit)), ("offset", Some(offset + limit))]));
+    let previous = (offset > 0).then(|| {
+        if offset <= limit {
+            link(base, pairs, &[("limit", Some(limit)), ("offset", None)])
+        } else {
+            link(base, pairs, &[("limit", Some(limit)), ("offset", Some(offset - limit))])
+        }
+    });
+    (next, previous)
+}
+
+fn link(base: &str, pairs: &[(String, String)], set: &[(&str, Option<usize>)]) -> String {
+    let mut kept: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| !set.iter().any(|(s, _)| s == k))
+        .cloned()
+        .collect();
+    for (k, v) in set {
+        if let Some(v) = v {
+            kept.push(((*k).to_string(), v.to_string()));
+        }
+    }
+    // DRF: urlencode(sorted(query_dict.items()), doseq=True) -- stable sort by key.
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .finish();
+    if query.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{query}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn limits_follow_drf() {
+        assert_eq!(drf_limit(None, 100, 1000), 100);
+        assert_eq!(drf_limit(Some("abc"), 100, 1000), 100);
+        assert_eq!(drf_limit(Some("0"), 100, 1000), 100);
+        assert_eq!(drf_limit(Some("-5"), 100, 1000), 100);
+        assert_eq!(drf_limit(Some("5000"), 100, 1000), 1000);
+        assert_eq!(drf_limit(Some("7"), 100, 1000), 7);
+        assert_eq!(drf_offset(Some("x")), 0);
+        assert_eq!(drf_offset(Some("0")), 0);
+        assert_eq!(drf_offset(Some("30")), 30);
+    }
+
+    #[test]
+    fn links_like_drf() {
+        let base = "http://h/v1/claims/";
+        let q = pairs(&[("submission_state", "created"), ("limit", "10"), ("offset", "10")]);
+        let (next, prev) = drf_links(base, &q, 10, 10, 25);
+        assert_eq!(next.as_deref(), Some("http://h/v1/claims/?limit=10&offset=20&submission_state=created"));
+        assert_eq!(prev.as_deref(), Some("http://h/v1/claims/?limit=10&submission_state=created"));
+        let (next, prev) = drf_links(base, &[], 20, 10, 25);
+        assert_eq!(next, None);
+        assert_eq!(prev.as_deref(), Some("http://h/v1/claims/?limit=10&offset=10"));
+        let (next, prev) = drf_links(base, &[], 0, 10, 5);
+        assert_eq!((next, prev), (None, None));
+    }
+
+    #[test]
+    fn origin_from_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(HOST, "127.0.0.1:9".parse().expect("valid"));
+        assert_eq!(request_origin(&h), "http://127.0.0.1:9");
+        h.insert("x-forwarded-proto", "https".parse().expect("valid"));
+        h.insert("x-forwarded-host", "api.example".parse().expect("valid"));
+        assert_eq!(request_origin(&h), "https://api.example");
+    }
+}

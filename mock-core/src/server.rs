@@ -1,0 +1,244 @@
+//! The middleware stack every mock runs behind, serving with graceful shutdown, and the handle
+//! that tests use to run a mock on an ephemeral port.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::{CoreError, ErrorRenderer};
+
+/// The largest request body a mock accepts unless told otherwise (10 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps a vendor's router in the shared stack: request ids (`X-Request-Id`, kept if the client
+/// sent one), tracing, a body limit, panic capture, and rendering of every failure the router or
+/// the stack produces without a body (unknown route, wrong method, body too large, unsupported
+/// media type) in the vendor's error shape.
+pub fn stack(app: Router, renderer: Arc<dyn ErrorRenderer>, body_limit: usize) -> Router {
+    let for_errors = renderer.clone();
+    let for_panics = renderer;
+    app.layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let renderer = for_errors.clone();
+            async move { normalize(renderer, body_limit, req, next).await }
+        }))
+        .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("handler panicked");
+            for_panics.render(&CoreError::Internal)
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+async fn normalize(renderer: Arc<dyn ErrorRenderer>, limit: usize, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if is_json || res.status().is_success() || res.status().is_redirection() {
+        return res;
+    }
+    let error = match res.status() {
+        StatusCode::NOT_FOUND => CoreError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => CoreError::MethodNotAllowed(method),
+        StatusCode::PAYLOAD_TOO_LARGE => CoreError::PayloadTooLarge(limit),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => CoreError::UnsupportedMediaType(String::new()),
+        StatusCode::INTERNAL_SERVER_ERROR => CoreError::Internal,
+        _ => return res,
+    };
+    let mut rendered = renderer.render(&error);
+    for name in ["allow", "x-request-id"] {
+        if let Some(v) = res.headers().get(name) {
+            rendered.headers_mut().insert(HeaderName::from_static(name), v.clone());
+        }
+    }
+    rendered
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// A running mock server. Dropping the handle stops the server.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// let app = axum::Router::new();
+/// let server = mock_core::ServerHandle::start("127.0.0.1:0".parse().unwrap(), app).await?;
+/// println!("listening on {}", server.uri());
+/// server.stop().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// Binds `addr` (port 0 picks a free port) and serves `app` in the background.
+    pub async fn start(addr: SocketAddr, app: Router) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Self::spawn(listener, app)
+    }
+
+    /// Serves `app` on an already bound listener in the background.
+    pub fn spawn(listener: TcpListener, app: Router) -> io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, app, async move {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's base URL, `http://ip:port`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and waits (at most five seconds) for open requests to finish.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => match tokio::time::timeout(Duration::from_secs(5), task).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(join)) => Err(io::Error::other(join)),
+                Err(_) => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    struct Plain;
+    impl ErrorRenderer for Plain {
+        fn render(&self, e: &CoreError) -> Response {
+            (e.status(), [(CONTENT_TYPE, "application/json")], format!("{{\"e\":\"{:?}\"}}", e.status().as_u16())).into_response()
+        }
+    }
+
+    async fn raw(addr: SocketAddr, req: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("read");
+        out
+    }
+
+    #[tokio::test]
+    async fn renders_core_failures_in_vendor_shape_and_stops_on_drop() {
+        let app = Router::new().route("/x", get(|| async { "ok" })).fallback(|| async { StatusCode::NOT_FOUND });
+        let app = stack(app, Arc::new(Plain), 16);
+        let server = ServerHandle::start("127.0.0.1:0".parse().expect("addr"), app).await.expect("bind");
+        let addr = server.addr();
+        let r = raw(addr, "DELETE /x HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 405"), "{r}");
+        assert!(r.contains("{\"e\":\"405\"}"), "{r}");
+        assert!(r.to_ascii_lowercase().contains("allow: get"), "{r}");
+        assert!(r.to_ascii_lowercase().contains("x-request-id:"), "{r}");
+        let r = raw(addr, "GET /nope HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n").await;
+        assert!(r.contains("{\"e\":\"404\"}"), "{r}");
+        let r = raw(addr, "POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\nconnection: close\r\n\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 413"), "{r}");
+        drop(server);
+        // After the drop, the listener closes: poll until connecting fails.
+        let mut refused = false;
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(refused, "server still accepting after drop");
+    }
+}
