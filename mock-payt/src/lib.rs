@@ -1,1 +1,205 @@
-//! mock-payt
+//! A stateful local stand-in for the Payt Customer API v1.
+//!
+//! Layout:
+//! - [`resources`]: one module per resource; each holds its record type (serialized exactly as the
+//!   spec's entity), the properties shown only on request, and its routes.
+//! - [`state`]: the database of tables, the shared [`state::AppState`] and the authenticated
+//!   [`state::Caller`].
+//! - [`params`], [`fields`], [`list`], [`body`]: query parameters, the `fields` projection, the
+//!   page/show shapes and request bodies, shared by every resource.
+//! - [`error`]: Payt's `{code, message}` errors and their statuses.
+//! - [`format`]: how ids, money and timestamps are written.
+//! - [`seed`]: fixtures.
+//!
+//! Every route answers under `/v1/...` and `/api/v1/...`, as the live API does.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let payt = mock_payt::MockPayt::builder().seed(7).start().await;
+//! let res = reqwest::Client::new()
+//!     .get(format!("{}/v1/administrations", payt.uri()))
+//!     .bearer_auth(payt.token())
+//!     .send()
+//!     .await
+//!     .unwrap();
+//! assert_eq!(res.status(), 200);
+//! # }
+//! ```
+
+pub mod body;
+pub mod error;
+pub mod fields;
+pub mod format;
+pub mod list;
+pub mod params;
+pub mod resources;
+pub mod seed;
+pub mod state;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use mock_core::auth::TokenRegistry;
+use mock_core::error::CoreError;
+use mock_core::server::{self, DEFAULT_BODY_LIMIT};
+use mock_core::{Clock, IdGen, ServerHandle, Store};
+
+use crate::error::{PaytError, PaytRenderer};
+use crate::state::{AppState, Grant};
+
+/// The bearer token the mock accepts unless told otherwise.
+pub const DEFAULT_TOKEN: &str = "payt_test_token";
+/// The seed used unless told otherwise.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// The routes of every resource, relative to the version prefix.
+fn v1() -> Router<AppState> {
+    Router::new()
+        .merge(resources::administrations::router())
+        .merge(resources::credit_cases::router())
+        .merge(resources::payment_plans::router())
+        .merge(resources::notifications::router())
+}
+
+/// The Payt API as an axum router (with the shared middleware stack), for `state`.
+pub fn app(state: AppState) -> Router {
+    let v1 = v1();
+    let router = Router::new()
+        .nest("/v1", v1.clone())
+        .nest("/api/v1", v1)
+        .fallback(|| async { PaytError::Core(CoreError::NotFound) })
+        .with_state(state);
+    server::stack(router, Arc::new(PaytRenderer), DEFAULT_BODY_LIMIT)
+}
+
+/// Builds the state for `seed`, with `token` granted everything.
+pub fn state(seed: u64, token: &str, clock: Clock) -> AppState {
+    let (db, last_id) = seed::generate(seed);
+    let ids = IdGen::new(seed, last_id + 1);
+    let tokens = TokenRegistry::new();
+    tokens.insert(
+        token,
+        Grant {
+            administrations: Some(seed::GRANTED_ADMINISTRATIONS.into_iter().collect()),
+            scopes: None,
+        },
+    );
+    AppState {
+        store: Arc::new(Store::new(db)),
+        clock,
+        ids: Arc::new(ids),
+        tokens: Arc::new(tokens),
+    }
+}
+
+/// A running Payt mock. Dropping it stops the server.
+pub struct MockPayt {
+    server: ServerHandle,
+    state: AppState,
+    token: String,
+}
+
+/// Options for [`MockPayt`].
+#[derive(Debug, Clone)]
+pub struct MockPaytBuilder {
+    seed: u64,
+    addr: SocketAddr,
+    token: String,
+    clock: Option<Clock>,
+}
+
+impl Default for MockPaytBuilder {
+    fn default() -> Self {
+        Self {
+            seed: DEFAULT_SEED,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token: DEFAULT_TOKEN.to_string(),
+            clock: None,
+        }
+    }
+}
+
+impl MockPaytBuilder {
+    /// The fixture seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The address to bind (port 0, the default, picks a free port on 127.0.0.1).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The bearer token granted the fixture administrations 81 and 82 with every scope.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// The clock (the wall clock by default).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Starts the server.
+    pub async fn try_start(self) -> io::Result<MockPayt> {
+        let state = state(self.seed, &self.token, self.clock.unwrap_or_default());
+        let server = ServerHandle::start(self.addr, app(state.clone())).await?;
+        Ok(MockPayt {
+            server,
+            state,
+            token: self.token,
+        })
+    }
+
+    /// Starts the server; panics if the address cannot be bound (use [`Self::try_start`] to handle that).
+    pub async fn start(self) -> MockPayt {
+        let addr = self.addr;
+        match self.try_start().await {
+            Ok(m) => m,
+            Err(e) => panic!("cannot start the Payt mock on {addr}: {e}"),
+        }
+    }
+}
+
+impl MockPayt {
+    /// Options.
+    pub fn builder() -> MockPaytBuilder {
+        MockPaytBuilder::default()
+    }
+
+    /// A mock with the default seed on a free port.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// The base URL, `http://127.0.0.1:port` (routes are under `/v1` and `/api/v1`).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// The bearer token to use.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The mock's state, for tests that look inside.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops the server and waits for open requests.
+    pub async fn stop(self) -> io::Result<()> {
+        self.server.stop().await
+    }
+}

@@ -1,1 +1,239 @@
-//! mock-paywise
+//! A stateful local stand-in for the paywise Case Management API v1.
+//!
+//! Layout:
+//! - [`resources`]: one module per resource (record type, validation, routes).
+//! - [`state`]: tables scoped by company and access mode, the shared [`state::AppState`] and the
+//!   authenticated [`state::Caller`].
+//! - [`list`]: DRF pages with absolute links, request origins, JSON bodies, query filters.
+//! - [`validate`]: DRF-style body validation with DRF's messages.
+//! - [`error`]: `{"detail": ...}` and field errors.
+//! - [`format`]: timestamps and money.
+//! - [`seed`]: fixtures.
+//!
+//! Paths end with `/` as paywise documents them; a path without it is redirected (301) to the
+//! path with it, as Django's `APPEND_SLASH` does.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let paywise = mock_paywise::MockPaywise::builder().seed(7).start().await;
+//! let res = reqwest::Client::new()
+//!     .get(format!("{}/v1/claims/", paywise.uri()))
+//!     .bearer_auth(paywise.token())
+//!     .send()
+//!     .await
+//!     .unwrap();
+//! assert_eq!(res.status(), 200);
+//! # }
+//! ```
+
+pub mod error;
+pub mod format;
+pub mod list;
+pub mod resources;
+pub mod seed;
+pub mod state;
+pub mod validate;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use mock_core::auth::TokenRegistry;
+use mock_core::error::CoreError;
+use mock_core::server::{self, DEFAULT_BODY_LIMIT};
+use mock_core::{Clock, IdGen, ServerHandle, Store};
+
+use crate::error::{PaywiseError, PaywiseRenderer};
+use crate::state::{AccessMode, AppState, Grant, Scope};
+
+/// The test-mode bearer token the mock accepts unless told otherwise.
+pub const DEFAULT_TOKEN: &str = "paywise_test_token";
+/// The production-mode bearer token the mock accepts unless told otherwise.
+pub const DEFAULT_PRODUCTION_TOKEN: &str = "paywise_live_token";
+/// The seed used unless told otherwise.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// Route patterns, for the trailing-slash redirect: `*` matches one segment.
+const ROUTES: &[&str] = &["/v1/claims/", "/v1/claims/*/", "/v1/debtors/", "/v1/debtors/*/"];
+
+fn is_route(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('/').collect();
+    ROUTES.iter().any(|r| {
+        let pat: Vec<&str> = r.split('/').collect();
+        pat.len() == segs.len() && pat.iter().zip(&segs).all(|(p, s)| *p == "*" && !s.is_empty() || p == s)
+    })
+}
+
+async fn fallback(uri: Uri) -> Response {
+    let path = uri.path();
+    if !path.ends_with('/') && is_route(&format!("{path}/")) {
+        let location = match uri.query() {
+            Some(q) => format!("{path}/?{q}"),
+            None => format!("{path}/"),
+        };
+        return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response();
+    }
+    PaywiseError::core(&CoreError::NotFound).into_response()
+}
+
+/// The paywise API as an axum router (with the shared middleware stack), for `state`.
+pub fn app(state: AppState) -> Router {
+    let v1 = Router::new()
+        .merge(resources::claims::router())
+        .merge(resources::debtors::router());
+    let router = Router::new().nest("/v1", v1).fallback(fallback).with_state(state);
+    server::stack(router, Arc::new(PaywiseRenderer), DEFAULT_BODY_LIMIT)
+}
+
+/// Builds the state for `seed`, with `test_token` in test mode and `production_token` in
+/// production mode, both for the fixture company.
+pub fn state(seed: u64, test_token: &str, production_token: &str, clock: Clock) -> AppState {
+    let (db, last) = seed::generate(seed);
+    let tokens = TokenRegistry::new();
+    for (token, mode, name) in [(test_token, AccessMode::Test, "Test key"), (production_token, AccessMode::Production, "Live key")] {
+        tokens.insert(
+            token,
+            Grant {
+                scope: Scope {
+                    company: seed::COMPANY,
+                    mode,
+                },
+                name: name.into(),
+            },
+        );
+    }
+    AppState {
+        store: Arc::new(Store::new(db)),
+        clock,
+        ids: Arc::new(IdGen::new(seed, last + 1)),
+        tokens: Arc::new(tokens),
+    }
+}
+
+/// A running paywise mock. Dropping it stops the server.
+pub struct MockPaywise {
+    server: ServerHandle,
+    state: AppState,
+    token: String,
+    production_token: String,
+}
+
+/// Options for [`MockPaywise`].
+#[derive(Debug, Clone)]
+pub struct MockPaywiseBuilder {
+    seed: u64,
+    addr: SocketAddr,
+    token: String,
+    production_token: String,
+    clock: Option<Clock>,
+}
+
+impl Default for MockPaywiseBuilder {
+    fn default() -> Self {
+        Self {
+            seed: DEFAULT_SEED,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token: DEFAULT_TOKEN.into(),
+            production_token: DEFAULT_PRODUCTION_TOKEN.into(),
+            clock: None,
+        }
+    }
+}
+
+impl MockPaywiseBuilder {
+    /// The fixture seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The address to bind (port 0, the default, picks a free port on 127.0.0.1).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The test-mode bearer token.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// The production-mode bearer token.
+    pub fn production_token(mut self, token: impl Into<String>) -> Self {
+        self.production_token = token.into();
+        self
+    }
+
+    /// The clock (the wall clock by default).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Starts the server.
+    pub async fn try_start(self) -> io::Result<MockPaywise> {
+        let state = state(self.seed, &self.token, &self.production_token, self.clock.unwrap_or_default());
+        let server = ServerHandle::start(self.addr, app(state.clone())).await?;
+        Ok(MockPaywise {
+            server,
+            state,
+            token: self.token,
+            production_token: self.production_token,
+        })
+    }
+
+    /// Starts the server; panics if the address cannot be bound (use [`Self::try_start`] to handle that).
+    pub async fn start(self) -> MockPaywise {
+        let addr = self.addr;
+        match self.try_start().await {
+            Ok(m) => m,
+            Err(e) => panic!("cannot start the paywise mock on {addr}: {e}"),
+        }
+    }
+}
+
+impl MockPaywise {
+    /// Options.
+    pub fn builder() -> MockPaywiseBuilder {
+        MockPaywiseBuilder::default()
+    }
+
+    /// A mock with the default seed on a free port.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// The base URL, `http://127.0.0.1:port` (routes are under `/v1/`).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// The test-mode bearer token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The production-mode bearer token.
+    pub fn production_token(&self) -> &str {
+        &self.production_token
+    }
+
+    /// The mock's state, for tests that look inside.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops the server and waits for open requests.
+    pub async fn stop(self) -> io::Result<()> {
+        self.server.stop().await
+    }
+}

@@ -1,0 +1,166 @@
+//! `GET /v1/credit_cases` and `GET /v1/credit_cases/{id}`: debt-collection cases (read-only in
+//! the API).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use mock_core::Record;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::PaytError;
+use crate::list::{self, ListRequest, ShowRequest};
+use crate::params::parse_id;
+use crate::resources::Label;
+use crate::state::{AppState, Caller};
+
+/// Properties shown only when `fields` asks for them.
+pub const OPT_IN: &[&str] = &[
+    "labels",
+    "public_url",
+    "deeplink_url",
+    "open_interest_and_collection_costs",
+    "internal_note_email_address",
+];
+
+/// `CustomerApi_V1_CreditCaseEntity`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreditCase {
+    /// Opt-in: labels.
+    pub labels: Vec<Label>,
+    /// Case number.
+    pub case_number: String,
+    /// Opt-in: debtor portal link.
+    pub public_url: String,
+    /// Opt-in: link into the Payt interface.
+    pub deeplink_url: String,
+    /// Formatted case number.
+    pub credit_case_number: String,
+    /// ISO 4217.
+    pub currency_code: String,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+    /// Debt collection costs.
+    #[serde(with = "crate::format::money")]
+    pub debt_collection_costs: Decimal,
+    /// Opt-in: open interest and collection costs.
+    #[serde(with = "crate::format::money")]
+    pub open_interest_and_collection_costs: Decimal,
+    /// Total amount.
+    #[serde(with = "crate::format::money")]
+    pub total_amount: Decimal,
+    /// Open amount.
+    #[serde(with = "crate::format::money")]
+    pub open_amount: Decimal,
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Interest.
+    #[serde(with = "crate::format::money")]
+    pub interest_costs: Decimal,
+    /// Opt-in: internal note address.
+    pub internal_note_email_address: String,
+    /// The debtor.
+    #[serde(with = "crate::format::id")]
+    pub debtor_id: u64,
+    /// Deprecated twin of `active_payment_plan_id`.
+    #[serde(with = "crate::format::opt_id")]
+    pub payment_plan_id: Option<u64>,
+    /// The active payment plan.
+    #[serde(with = "crate::format::opt_id")]
+    pub active_payment_plan_id: Option<u64>,
+    /// Forwarded to a bailiff.
+    #[serde(with = "crate::format::opt_ts")]
+    pub forwarded_to_bailiff_at: Option<DateTime<Utc>>,
+    /// Latest summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub latest_summons_at: Option<DateTime<Utc>>,
+    /// Notice of default.
+    #[serde(with = "crate::format::opt_ts")]
+    pub notice_of_default_at: Option<DateTime<Utc>>,
+    /// Pre-judicial phase.
+    #[serde(with = "crate::format::opt_ts")]
+    pub pre_judicial_at: Option<DateTime<Utc>>,
+    /// Debt collection notice.
+    #[serde(with = "crate::format::opt_ts")]
+    pub pre_summons_at: Option<DateTime<Utc>>,
+    /// Last paused.
+    #[serde(with = "crate::format::opt_ts")]
+    pub paused_at: Option<DateTime<Utc>>,
+    /// Deactivated.
+    #[serde(with = "crate::format::opt_ts")]
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// Deprecated twin of `summons_1_at`.
+    #[serde(with = "crate::format::opt_ts")]
+    pub first_summons_at: Option<DateTime<Utc>>,
+    /// First summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub summons_1_at: Option<DateTime<Utc>>,
+    /// Second summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub summons_2_at: Option<DateTime<Utc>>,
+    /// Third summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub summons_3_at: Option<DateTime<Utc>>,
+    /// Fourth summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub summons_4_at: Option<DateTime<Utc>>,
+    /// Case start.
+    #[serde(with = "crate::format::ts")]
+    pub started_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated_at: DateTime<Utc>,
+    /// The invoices in the case (not exposed by the entity).
+    #[serde(skip)]
+    pub invoice_ids: Vec<u64>,
+}
+
+impl Record for CreditCase {
+    type Scope = u64;
+    fn scope(&self) -> u64 {
+        self.administration_id
+    }
+    fn seq(&self) -> u64 {
+        self.id
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/credit_cases", get(list))
+        .route("/credit_cases/{id}", get(show))
+}
+
+async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>, PaytError> {
+    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "credit_cases:read")?;
+    let page = state.store.read(|db| {
+        db.credit_cases.page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |c| {
+            req.common_match(c.id, c.updated_at)
+        })
+    });
+    Ok(list::page(page, &req.fields, OPT_IN))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = ShowRequest::parse(&state, &caller, raw.as_deref(), "credit_cases:read")?;
+    let found = parse_id(&id).and_then(|n| {
+        state
+            .store
+            .read(|db| db.credit_cases.get(&req.administration_id, &n.to_string()).cloned())
+    });
+    let case = found.ok_or_else(|| PaytError::not_found("CreditCase", &id))?;
+    Ok(Json(list::entity(&case, &req.fields, OPT_IN)))
+}

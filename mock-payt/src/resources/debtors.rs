@@ -1,0 +1,63 @@
+//! Debtors. The slice of the foundation issue serves no debtor route yet; the record exists because
+//! credit cases, payment plans and notifications point at debtors, and payment plans are filtered
+//! by debtor number and identifier.
+
+use chrono::{DateTime, Utc};
+use mock_core::Record;
+use serde::Serialize;
+
+/// `CustomerApi_V1_AddressEntity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostalAddress {
+    /// City.
+    pub city: String,
+    /// ISO 3166 alpha-2.
+    pub country_code: String,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// First street line.
+    pub street_1: Option<String>,
+    /// Second street line.
+    pub street_2: Option<String>,
+}
+
+/// A debtor (the core of `CustomerApi_V1_DebtorEntity`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Debtor {
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+    /// The creditor's code for the debtor.
+    pub debtor_number: String,
+    /// The external (accounting software) identifier.
+    pub debtor_identifier: String,
+    /// Name.
+    pub name: String,
+    /// Primary e-mail address.
+    pub primary_email_address: Option<String>,
+    /// Postal address.
+    pub postal_address: PostalAddress,
+    /// Chamber-of-commerce number, for companies.
+    pub coc_number: Option<String>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Record for Debtor {
+    type Scope = u64;
+    fn scope(&self) -> u64 {
+        self.administration_id
+    }
+    fn seq(&self) -> u64 {
+        self.id
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}

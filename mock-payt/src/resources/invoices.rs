@@ -1,0 +1,59 @@
+//! Invoices. No invoice route is served yet; payment plans reference invoices by number or
+//! identifier, and credit cases and notifications point at them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use mock_core::Record;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// An invoice (the core of `CustomerApi_V1_InvoiceEntity`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Invoice {
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+    /// The debtor it is addressed to.
+    #[serde(with = "crate::format::id")]
+    pub debtor_id: u64,
+    /// Number communicated to the debtor.
+    pub invoice_number: String,
+    /// The invoicing software's identifier.
+    pub invoice_identifier: Option<String>,
+    /// ISO 4217.
+    pub currency_code: String,
+    /// Invoice date.
+    pub invoice_date: NaiveDate,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Total amount.
+    #[serde(with = "crate::format::money")]
+    pub total_amount: Decimal,
+    /// Open amount.
+    #[serde(with = "crate::format::money")]
+    pub open_amount: Decimal,
+    /// The credit case it is in, if any.
+    #[serde(with = "crate::format::opt_id")]
+    pub active_credit_case_id: Option<u64>,
+    /// The active payment plan covering it, if any.
+    #[serde(with = "crate::format::opt_id")]
+    pub active_payment_plan_id: Option<u64>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Record for Invoice {
+    type Scope = u64;
+    fn scope(&self) -> u64 {
+        self.administration_id
+    }
+    fn seq(&self) -> u64 {
+        self.id
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}

@@ -1,0 +1,119 @@
+//! `GET /v1/notifications` and `GET /v1/notifications/{id}`: what Payt reports about a debtor,
+//! invoice, credit case or the administration (bounced mails and the like). Read-only.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use mock_core::Record;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::PaytError;
+use crate::list::{self, ListRequest, ShowRequest};
+use crate::params::{id_list, parse_id};
+use crate::resources::User;
+use crate::state::{AppState, Caller};
+
+/// Properties shown only when `fields` asks for them (none for notifications).
+pub const OPT_IN: &[&str] = &[];
+
+/// `CustomerApi_V1_NotificationDetailsEntity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Details {
+    /// Why the mail bounced (only for `mail_bounced`).
+    pub bounce_reason: Option<String>,
+}
+
+/// `CustomerApi_V1_NotificationEntity`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notification {
+    /// The notification's type (`mail_bounced`, ...).
+    pub notification_type: String,
+    /// `administration`, `credit_case`, `debtor` or `invoice`.
+    pub resource_type: String,
+    /// Who acknowledged it.
+    pub acknowledged_by_user: Option<User>,
+    /// Type-specific details.
+    pub details: Details,
+    /// The credit case it is about.
+    #[serde(with = "crate::format::opt_id")]
+    pub credit_case_id: Option<u64>,
+    /// The debtor it is about.
+    #[serde(with = "crate::format::opt_id")]
+    pub debtor_id: Option<u64>,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// The invoice it is about.
+    #[serde(with = "crate::format::opt_id")]
+    pub invoice_id: Option<u64>,
+    /// Creation.
+    #[serde(with = "crate::format::ts")]
+    pub created_at: DateTime<Utc>,
+    /// Acknowledgement.
+    #[serde(with = "crate::format::opt_ts")]
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Record for Notification {
+    type Scope = u64;
+    fn scope(&self) -> u64 {
+        self.administration_id
+    }
+    fn seq(&self) -> u64 {
+        self.id
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/notifications", get(list))
+        .route("/notifications/{id}", get(show))
+}
+
+fn matches(set: &Option<std::collections::HashSet<u64>>, v: Option<u64>) -> bool {
+    set.as_ref().is_none_or(|s| v.is_some_and(|v| s.contains(&v)))
+}
+
+async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>, PaytError> {
+    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "notifications:read")?;
+    let debtors = id_list(&req.query, "debtor_ids");
+    let invoices = id_list(&req.query, "invoice_ids");
+    let cases = id_list(&req.query, "credit_case_ids");
+    let page = state.store.read(|db| {
+        db.notifications.page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |n| {
+            req.common_match(n.id, n.updated_at)
+                && matches(&debtors, n.debtor_id)
+                && matches(&invoices, n.invoice_id)
+                && matches(&cases, n.credit_case_id)
+        })
+    });
+    Ok(list::page(page, &req.fields, OPT_IN))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = ShowRequest::parse(&state, &caller, raw.as_deref(), "notifications:read")?;
+    let found = parse_id(&id).and_then(|n| {
+        state
+            .store
+            .read(|db| db.notifications.get(&req.administration_id, &n.to_string()).cloned())
+    });
+    let n = found.ok_or_else(|| PaytError::not_found("Notification", &id))?;
+    Ok(Json(list::entity(&n, &req.fields, OPT_IN)))
+}

@@ -1,0 +1,437 @@
+//! Fixture data for the Payt mock, assembled from `fixtures` values and a seed.
+//!
+//! Three administrations: 81 and 82 are granted to the default token, 83 exists but is not (it
+//! answers 403). Each has about 120 debtors (Dutch companies and people), three invoices per debtor
+//! on average (some paid, some partly paid, many overdue), credit cases at every stage for the
+//! debtors with long-overdue invoices, payment plans in every state and notifications of several
+//! types. Every timestamp is placed relative to [`fixtures::ANCHOR_DATE`], never the wall clock, so
+//! the same seed always gives byte-identical data.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use fixtures::{ANCHOR_DATE, Faker, shift};
+use rust_decimal::Decimal;
+
+use crate::resources::administrations::Administration;
+use crate::resources::credit_cases::CreditCase;
+use crate::resources::debtors::{Debtor, PostalAddress};
+use crate::resources::invoices::Invoice;
+use crate::resources::notifications::{Details, Notification};
+use crate::resources::payment_plans::{PaymentPlan, PaymentTerm, public_url};
+use crate::resources::{Label, User};
+use crate::state::Db;
+
+/// Administrations the default token is granted.
+pub const GRANTED_ADMINISTRATIONS: [u64; 2] = [81, 82];
+/// An administration that exists but is not granted to the default token.
+pub const UNGRANTED_ADMINISTRATION: u64 = 83;
+
+/// The first id handed to seeded records other than administrations.
+const FIRST_ID: u64 = 1001;
+
+struct Gen {
+    f: Faker,
+    next: u64,
+}
+
+impl Gen {
+    fn id(&mut self) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        id
+    }
+}
+
+fn at(date: NaiveDate, f: &mut Faker) -> DateTime<Utc> {
+    let secs = f.int(7 * 3600, 19 * 3600) as i64;
+    date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + Duration::seconds(secs)
+}
+
+fn anchor() -> DateTime<Utc> {
+    ANCHOR_DATE.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
+}
+
+/// The generated database and the highest id it used.
+pub fn generate(seed: u64) -> (Db, u64) {
+    let mut g = Gen {
+        f: Faker::new(seed),
+        next: FIRST_ID,
+    };
+    let mut db = Db::default();
+    let users: Vec<User> = (0..4)
+        .map(|i| {
+            let p = g.f.nl_person();
+            User {
+                id: 501 + i,
+                name: format!("{} {}", p.first_name, p.last_name),
+                email_address: p.email,
+            }
+        })
+        .collect();
+    for admin_id in [81u64, 82, 83] {
+        let c = g.f.nl_company();
+        let admin = Administration {
+            id: admin_id,
+            name: c.name.clone(),
+            status: "active".to_string(),
+            email_address: c.email.clone(),
+            contact_name: c.contact_name.clone(),
+            commercial_registration_number: c.registration_number.clone(),
+            country_code: "NL".into(),
+            city: c.address.city.clone(),
+            house_number: c.address.house_number.clone(),
+            internal_name: c.name.to_lowercase(),
+            street_name: c.address.street.clone(),
+            postal_code: c.address.postal_code.clone(),
+            bank_account_name: Some(c.name.clone()),
+            bank_account_number: Some(c.iban.clone()),
+            bank_account_bic: Some(c.bic.clone()),
+            vat_number: Some(c.vat_number.clone()),
+            timezone: "Europe/Amsterdam".into(),
+            currency_code: "EUR".into(),
+            administration_url: format!("https://app.paytsoftware.com/administrations/{admin_id}"),
+            import_origin_identifier: Some(format!("exact-online-{}", g.f.int(100_000, 999_999))),
+            last_successful_import_at: Some(anchor() - Duration::hours(g.f.int(1, 30) as i64)),
+            paused_at: None,
+            reminding_paused_at: None,
+        };
+        let _ = db.administrations.insert(admin);
+        seed_administration(&mut g, &mut db, admin_id, &users);
+    }
+    let last = g.next - 1;
+    (db, last)
+}
+
+fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
+    let debtor_count = 110 + g.f.int(0, 20);
+    let mut debtors = Vec::new();
+    for i in 0..debtor_count {
+        let id = g.id();
+        let company = g.f.chance(0.7);
+        let (name, email, address, coc) = if company {
+            let c = g.f.nl_company();
+            (c.name, c.email, c.address, Some(c.registration_number))
+        } else {
+            let p = g.f.nl_person();
+            (format!("{} {}", p.first_name, p.last_name), p.email, p.address, None)
+        };
+        let d = Debtor {
+            id,
+            administration_id: admin,
+            debtor_number: format!("{}", 10_000 + i),
+            debtor_identifier: format!("{:012x}", u64::from_le_bytes(g.f.bytes16()[..8].try_into().unwrap_or([0; 8])) >> 16),
+            name,
+            primary_email_address: Some(email),
+            postal_address: PostalAddress {
+                city: address.city,
+                country_code: address.country_code,
+                postal_code: Some(address.postal_code),
+                region: None,
+                street_1: Some(format!("{} {}", address.street, address.house_number)),
+                street_2: None,
+            },
+            coc_number: coc,
+            updated_at: at(g.f.date_around(-400, -30), &mut g.f),
+        };
+        debtors.push(d.clone());
+        let _ = db.debtors.insert(d);
+    }
+
+    // Invoices, 1 to 5 per debtor.
+    let mut invoices: Vec<Invoice> = Vec::new();
+    let mut number = 1u64;
+    for d in &debtors {
+        for _ in 0..g.f.int(1, 5) {
+            let id = g.id();
+            let invoice_date = g.f.date_around(-220, -3);
+            let due_date = shift(invoice_date, *g.f.pick(&[14, 14, 30, 30, 60]));
+            let total = g.f.amount(45, 7_500);
+            let paid_roll = g.f.int(0, 99);
+            let open = if paid_roll < 45 {
+                Decimal::ZERO
+            } else if paid_roll < 60 {
+                (total / Decimal::from(g.f.int(2, 4))).round_dp(2)
+            } else {
+                total
+            };
+            let inv = Invoice {
+                id,
+                administration_id: admin,
+                debtor_id: d.id,
+                invoice_number: format!("{}{:05}", 2026, number),
+                invoice_identifier: g.f.chance(0.8).then(|| format!("INV-{admin}-{number:06}")),
+                currency_code: "EUR".into(),
+                invoice_date,
+                due_date,
+                total_amount: total,
+                open_amount: open,
+                active_credit_case_id: None,
+                active_payment_plan_id: None,
+                updated_at: at(shift(invoice_date, 1), &mut g.f),
+            };
+            number += 1;
+            invoices.push(inv);
+        }
+    }
+
+    // Credit cases: one per debtor with invoices open for more than 45 days past due.
+    let mut cases: Vec<CreditCase> = Vec::new();
+    let overdue_cutoff = shift(ANCHOR_DATE, -45);
+    let mut case_number = 1u64;
+    for d in &debtors {
+        let overdue: Vec<usize> = invoices
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.debtor_id == d.id && i.open_amount > Decimal::ZERO && i.due_date < overdue_cutoff)
+            .map(|(n, _)| n)
+            .collect();
+        if overdue.is_empty() || !g.f.chance(0.75) {
+            continue;
+        }
+        let id = g.id();
+        let total: Decimal = overdue.iter().map(|&n| invoices[n].open_amount).sum();
+        let earliest_due = overdue.iter().map(|&n| invoices[n].due_date).min().unwrap_or(overdue_cutoff);
+        let started = at(shift(earliest_due, 30), &mut g.f);
+        // A case reaches a stage only once its date has passed: stage k is 14 k days in.
+        let reachable = ((anchor() - started).num_days().max(0) / 14).min(8) as u64;
+        let stage = g.f.int(0, reachable);
+        let step = |k: i64| Some(started + Duration::days(14 * k));
+        let collection = wik(total);
+        let interest = (total * Decimal::new(8, 2) * Decimal::from(g.f.int(1, 9)) / Decimal::from(12)).round_dp(2);
+        let paid = g.f.chance(0.12);
+        let open = if paid { Decimal::ZERO } else { total + collection + interest };
+        let mut case = CreditCase {
+            labels: if g.f.chance(0.3) {
+                vec![Label { name: g.f.pick(&["betalingsregeling", "disputed", "vip", "incasso-bureau"]).to_string() }]
+            } else {
+                Vec::new()
+            },
+            case_number: format!("{case_number}"),
+            public_url: format!("https://portal.paytsoftware.com/credit_cases/{id}"),
+            deeplink_url: format!("https://app.paytsoftware.com/administrations/{admin}/credit_cases/{id}"),
+            credit_case_number: format!("INC-{admin}-{case_number:05}"),
+            currency_code: "EUR".into(),
+            administration_id: admin,
+            debt_collection_costs: collection,
+            open_interest_and_collection_costs: if paid { Decimal::ZERO } else { collection + interest },
+            total_amount: total + collection + interest,
+            open_amount: open,
+            id,
+            interest_costs: interest,
+            internal_note_email_address: format!("case-{id}@notes.paytsoftware.com"),
+            debtor_id: d.id,
+            payment_plan_id: None,
+            active_payment_plan_id: None,
+            forwarded_to_bailiff_at: if stage >= 8 { step(8) } else { None },
+            latest_summons_at: None,
+            notice_of_default_at: if stage >= 6 { step(6) } else { None },
+            pre_judicial_at: if stage >= 7 { step(7) } else { None },
+            pre_summons_at: step(0),
+            paused_at: if stage == 3 && g.f.chance(0.5) { step(3) } else { None },
+            deactivated_at: if paid || (stage == 2 && g.f.chance(0.3)) { step(stage as i64) } else { None },
+            first_summons_at: if stage >= 1 { step(1) } else { None },
+            summons_1_at: if stage >= 1 { step(1) } else { None },
+            summons_2_at: if stage >= 2 { step(2) } else { None },
+            summons_3_at: if stage >= 3 { step(3) } else { None },
+            summons_4_at: if stage >= 4 { step(4) } else { None },
+            started_at: started,
+            updated_at: started,
+            invoice_ids: overdue.iter().map(|&n| invoices[n].id).collect(),
+        };
+        case.latest_summons_at = [case.summons_4_at, case.summons_3_at, case.summons_2_at, case.summons_1_at]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|t| if case.notice_of_default_at.is_some() { t + Duration::days(1) } else { t });
+        case.updated_at = [
+            Some(case.started_at),
+            case.latest_summons_at,
+            case.notice_of_default_at,
+            case.pre_judicial_at,
+            case.forwarded_to_bailiff_at,
+            case.paused_at,
+            case.deactivated_at,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(started)
+        .min(anchor());
+        for &n in &overdue {
+            invoices[n].active_credit_case_id = Some(id);
+            if paid {
+                invoices[n].open_amount = Decimal::ZERO;
+            }
+            invoices[n].updated_at = invoices[n].updated_at.max(case.updated_at);
+        }
+        case_number += 1;
+        cases.push(case);
+    }
+
+    // Payment plans in every state, for debtors with open invoices.
+    let states = ["active", "active", "active", "proposed", "proposed", "auto", "rejected", "deactivated", "deactivated", "active", "proposed", "rejected"];
+    let mut plans: Vec<PaymentPlan> = Vec::new();
+    let mut used = std::collections::HashSet::new();
+    for state in states {
+        let candidates: Vec<usize> = invoices
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.open_amount > Decimal::ZERO && i.active_payment_plan_id.is_none() && !used.contains(&i.debtor_id))
+            .map(|(n, _)| n)
+            .collect();
+        if candidates.is_empty() {
+            break;
+        }
+        let first = *g.f.pick(&candidates);
+        let debtor_id = invoices[first].debtor_id;
+        used.insert(debtor_id);
+        let covered: Vec<usize> = candidates.iter().copied().filter(|&n| invoices[n].debtor_id == debtor_id).collect();
+        let total: Decimal = covered.iter().map(|&n| invoices[n].open_amount).sum();
+        let id = g.id();
+        let created = at(g.f.date_around(-150, -45), &mut g.f);
+        let n_terms = g.f.int(2, 6);
+        let per = (total / Decimal::from(n_terms)).round_dp(2);
+        let mut terms = Vec::new();
+        for k in 0..n_terms {
+            let amount = if k + 1 == n_terms { total - per * Decimal::from(n_terms - 1) } else { per };
+            let due = shift(created.date_naive(), 30 * (k as i64 + 1));
+            let paid = state == "active" && due < ANCHOR_DATE && g.f.chance(0.8);
+            terms.push(PaymentTerm {
+                id: g.id(),
+                total_amount: amount,
+                amount_due: if paid { Decimal::ZERO } else { amount },
+                due_date: due,
+                payment_date: paid.then(|| shift(due, -(g.f.int(0, 5) as i64))),
+            });
+        }
+        let user = g.f.pick(users).clone();
+        let decided = created + Duration::days(g.f.int(1, 4) as i64);
+        let active = matches!(state, "active" | "auto");
+        let plan = PaymentPlan {
+            payment_terms: terms,
+            active,
+            auto_activated: state == "auto",
+            reason: matches!(state, "proposed" | "auto" | "rejected")
+                .then(|| g.f.pick(&["Tijdelijk minder inkomsten", "Wachten op betaling van klant", "Seizoensgebonden omzet", "Hoge onverwachte kosten"]).to_string()),
+            rejected_by_user: (state == "rejected").then(|| user.clone()),
+            administration_id: admin,
+            debtor_id,
+            id,
+            approved_at: matches!(state, "active" | "auto" | "deactivated").then_some(if state == "auto" { created } else { decided }),
+            created_at: created,
+            deactivated_at: (state == "deactivated").then(|| decided + Duration::days(40)),
+            updated_at: match state {
+                "deactivated" => decided + Duration::days(40),
+                "proposed" => created,
+                _ => decided,
+            }
+            .min(anchor()),
+            proposed_at: matches!(state, "proposed" | "auto" | "rejected").then_some(created),
+            rejected_at: (state == "rejected").then_some(decided),
+            public_url: public_url(id),
+            invoice_ids: covered.iter().map(|&n| invoices[n].id).collect(),
+            credit_case_ids: Vec::new(),
+            cc_email_address: None,
+        };
+        if active {
+            for &n in &covered {
+                invoices[n].active_payment_plan_id = Some(id);
+                invoices[n].updated_at = invoices[n].updated_at.max(plan.updated_at);
+            }
+            for c in cases.iter_mut().filter(|c| c.debtor_id == debtor_id && c.open_amount > Decimal::ZERO) {
+                if c.active_payment_plan_id.is_none() {
+                    c.active_payment_plan_id = Some(id);
+                    c.payment_plan_id = Some(id);
+                }
+            }
+        }
+        plans.push(plan);
+    }
+
+    // Notifications about debtors, invoices, cases and the administration.
+    let kinds = [
+        ("mail_bounced", "debtor"),
+        ("mail_bounced", "invoice"),
+        ("mail_bounced", "credit_case"),
+        ("debtor_new_comment", "debtor"),
+        ("invoice_new_comment", "invoice"),
+        ("payment_plan_proposed", "debtor"),
+        ("case_to_bailiff", "credit_case"),
+        ("letter_returned", "invoice"),
+        ("import_failed", "administration"),
+    ];
+    let mut notifications = Vec::new();
+    for _ in 0..(40 + g.f.int(0, 20)) {
+        let (kind, resource) = *g.f.pick(&kinds);
+        let id = g.id();
+        let (debtor_id, invoice_id, credit_case_id) = match resource {
+            "debtor" => (Some(g.f.pick(&debtors).id), None, None),
+            "invoice" => {
+                let i = g.f.pick(&invoices);
+                (Some(i.debtor_id), Some(i.id), None)
+            }
+            "credit_case" if !cases.is_empty() => {
+                let c = g.f.pick(&cases);
+                (Some(c.debtor_id), None, Some(c.id))
+            }
+            _ => (None, None, None),
+        };
+        let resource = if resource == "credit_case" && credit_case_id.is_none() { "administration" } else { resource };
+        let created = at(g.f.date_around(-90, -1), &mut g.f);
+        let acknowledged = g.f.chance(0.4);
+        let ack_at = acknowledged.then(|| created + Duration::hours(g.f.int(1, 72) as i64));
+        let user = g.f.pick(users).clone();
+        notifications.push(Notification {
+            notification_type: kind.into(),
+            resource_type: resource.into(),
+            acknowledged_by_user: acknowledged.then_some(user),
+            details: Details {
+                bounce_reason: (kind == "mail_bounced").then(|| {
+                    g.f.pick(&[
+                        "550 5.1.1 The email account that you tried to reach does not exist",
+                        "552 5.2.2 Mailbox full",
+                        "554 5.7.1 Message rejected as spam",
+                    ])
+                    .to_string()
+                }),
+            },
+            credit_case_id,
+            debtor_id: if resource == "administration" { None } else { debtor_id },
+            administration_id: admin,
+            id,
+            invoice_id,
+            created_at: created,
+            acknowledged_at: ack_at,
+            updated_at: ack_at.unwrap_or(created).min(anchor()),
+        });
+    }
+
+    for i in invoices {
+        let _ = db.invoices.insert(i);
+    }
+    for c in cases {
+        let _ = db.credit_cases.insert(c);
+    }
+    for p in plans {
+        let _ = db.payment_plans.insert(p);
+    }
+    for n in notifications {
+        let _ = db.notifications.insert(n);
+    }
+}
+
+/// Dutch statutory collection costs (WIK): 15% of the first 2,500 (at least 40), 10% of the next
+/// 2,500, 5% of the next 5,000, 1% above.
+fn wik(principal: Decimal) -> Decimal {
+    let bands = [(2_500, 15), (2_500, 10), (5_000, 5), (190_000, 1)];
+    let mut rest = principal;
+    let mut cost = Decimal::ZERO;
+    for (size, pct) in bands {
+        let part = rest.min(Decimal::from(size));
+        if part <= Decimal::ZERO {
+            break;
+        }
+        cost += part * Decimal::from(pct) / Decimal::from(100);
+        rest -= part;
+    }
+    cost.max(Decimal::from(40)).min(Decimal::from(6_775)).round_dp(2)
+}

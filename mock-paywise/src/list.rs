@@ -1,0 +1,198 @@
+//! DRF pages, request origins and bodies shared by the paywise resources.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use mock_core::CoreError;
+use mock_core::body::{BodyError, BodyKind, body_kind, parse_json};
+use mock_core::pagination::{drf_limit, drf_links, drf_offset, request_origin};
+use mock_core::query::QueryParams;
+use mock_core::store::OffsetPage;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::error::PaywiseError;
+use crate::state::AppState;
+
+/// The default page size (paywise documents none; DRF projects commonly use 100).
+pub const DEFAULT_LIMIT: usize = 100;
+/// The largest page size; larger `limit` values are clamped, as DRF clamps them.
+pub const MAX_LIMIT: usize = 1000;
+
+/// The request's origin, path and query: what absolute links are built from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// `http://host:port` as the client addressed the mock.
+    pub origin: String,
+    /// The request path.
+    pub path: String,
+    /// The decoded query.
+    pub query: QueryParams,
+}
+
+impl Origin {
+    /// The absolute URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.origin, path)
+    }
+
+    /// `limit` and `offset` as DRF reads them.
+    pub fn limit_offset(&self) -> (usize, usize) {
+        (
+            drf_limit(self.query.get("limit"), DEFAULT_LIMIT, MAX_LIMIT),
+            drf_offset(self.query.get("offset")),
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = PaywiseError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Inside a nested router `parts.uri` lacks the prefix: links use the URI the client sent.
+        let uri: &Uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
+        Ok(Self {
+            origin: request_origin(&parts.headers),
+            path: uri.path().to_string(),
+            query: QueryParams::parse(uri.query()),
+        })
+    }
+}
+
+/// A DRF page: `{"count", "next", "previous", "results"}` with absolute links.
+pub fn page<V>(origin: &Origin, page: OffsetPage<V>, limit: usize, offset: usize, render: impl Fn(&V) -> Value) -> Json<Value> {
+    let base = origin.url(&origin.path);
+    let (next, previous) = drf_links(&base, origin.query.pairs(), offset, limit, page.count);
+    let results: Vec<Value> = page.items.iter().map(render).collect();
+    Json(json!({ "count": page.count, "next": next, "previous": previous, "results": results }))
+}
+
+/// Puts `href` first in a serialized record, as paywise's objects show it.
+pub fn with_href(v: Value, href: String) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len() + 1);
+            out.insert("href".into(), Value::String(href));
+            out.extend(map);
+            Value::Object(out)
+        }
+        other => other,
+    }
+}
+
+/// A JSON request body. Other content types get DRF's 415, unparseable JSON its 400.
+#[derive(Debug, Clone)]
+pub struct JsonBody(pub Value);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = PaywiseError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let kind = body_kind(req.headers());
+        let ct = mock_core::body::media_type(req.headers()).unwrap_or_default();
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| PaywiseError::core(&CoreError::PayloadTooLarge(mock_core::server::DEFAULT_BODY_LIMIT)))?;
+        match kind {
+            BodyKind::Json => {}
+            BodyKind::Absent if bytes.trim_ascii().is_empty() => return Ok(JsonBody(json!({}))),
+            BodyKind::Absent => {}
+            _ => return Err(PaywiseError::core(&CoreError::UnsupportedMediaType(ct))),
+        }
+        match parse_json(&bytes) {
+            Ok(v) => Ok(JsonBody(v)),
+            Err(BodyError::InvalidJson(e)) => Err(PaywiseError::Detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {e}"))),
+            Err(_) => Err(PaywiseError::Detail(StatusCode::BAD_REQUEST, "Malformed request.".into())),
+        }
+    }
+}
+
+/// Reads a UUID path segment; anything else cannot name an object, so it is a 404 as Django's
+/// `<uuid:pk>` route converter makes it.
+pub fn path_uuid(raw: &str) -> Result<Uuid, PaywiseError> {
+    Uuid::parse_str(raw).map_err(|_| PaywiseError::not_found())
+}
+
+/// Parses a query filter as django-filter does, collecting form errors.
+pub struct Filters<'q> {
+    query: &'q QueryParams,
+    errors: Map<String, Value>,
+}
+
+impl<'q> Filters<'q> {
+    /// Starts reading filters from `query`.
+    pub fn new(query: &'q QueryParams) -> Self {
+        Self {
+            query,
+            errors: Map::new(),
+        }
+    }
+
+    fn raw(&self, name: &str) -> Option<&'q str> {
+        self.query.get(name).filter(|v| !v.is_empty())
+    }
+
+    fn fail(&mut self, name: &str, msg: String) {
+        self.errors.insert(name.into(), json!([msg]));
+    }
+
+    /// An exact-match string filter.
+    pub fn string(&mut self, name: &str) -> Option<String> {
+        self.raw(name).map(str::to_string)
+    }
+
+    /// A choice filter; an unknown value is a 400.
+    pub fn choice(&mut self, name: &str, choices: &[&str]) -> Option<String> {
+        let v = self.raw(name)?;
+        if choices.contains(&v) {
+            Some(v.to_string())
+        } else {
+            self.fail(name, format!("Select a valid choice. {v} is not one of the available choices."));
+            None
+        }
+    }
+
+    /// A boolean filter: `true`/`false`/`1`/`0` (any case); django-filter ignores anything else.
+    pub fn boolean(&mut self, name: &str) -> Option<bool> {
+        match self.raw(name)?.to_ascii_lowercase().as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A date filter (`YYYY-MM-DD`).
+    pub fn date(&mut self, name: &str) -> Option<chrono::NaiveDate> {
+        let v = self.raw(name)?;
+        match chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.fail(name, "Enter a valid date.".into());
+                None
+            }
+        }
+    }
+
+    /// A UUID filter.
+    pub fn uuid(&mut self, name: &str) -> Option<Uuid> {
+        let v = self.raw(name)?;
+        match Uuid::parse_str(v.trim()) {
+            Ok(u) => Some(u),
+            Err(_) => {
+                self.fail(name, "Enter a valid UUID.".into());
+                None
+            }
+        }
+    }
+
+    /// 400 with every filter error, if any.
+    pub fn finish(self) -> Result<(), PaywiseError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(PaywiseError::Validation(Value::Object(self.errors)))
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! `GET /v1/claims/`, `POST /v1/claims/`, `GET /v1/claims/{id}/`.
+//!
+//! A new claim is `created`. Its `total_claim_amount` must equal `main_claim_amount` plus the
+//! additional charges minus the payments already received (paywise's own definition); a total
+//! that does not add up is refused with a message giving the expected value, so nothing a client
+//! wrote is silently changed.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use mock_core::Record;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::PaywiseError;
+use crate::format::Money;
+use crate::list::{self, Filters, JsonBody, Origin, path_uuid, with_href};
+use crate::state::{AppState, Caller, Scope};
+use crate::validate::{OPT, Obj, REQ, event, metadata};
+
+/// Every `submission_state`.
+pub const SUBMISSION_STATES: &[&str] = &[
+    "created",
+    "released",
+    "under_review",
+    "client_response_pending",
+    "accepted",
+    "rejected",
+];
+/// `extrajudicial` (start out of court) or `judicial` (apply for a dunning order at once).
+pub const STARTING_APPROACHES: &[&str] = &["extrajudicial", "judicial"];
+
+/// An invoice line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// Description.
+    pub description: Option<String>,
+    /// Quantity.
+    pub quantity: Option<i64>,
+    /// Unit.
+    pub unit: Option<String>,
+    /// Amount.
+    pub amount: Option<Money>,
+}
+
+/// An additional charge ("Nebenforderung"), such as a reminder fee.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdditionalCharge {
+    /// Unique identifier.
+    pub id: Uuid,
+    /// Kind, e.g. `reminder_fee`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The client's reference.
+    pub your_reference: Option<String>,
+    /// Document number.
+    pub document_reference: Option<String>,
+    /// What it is for.
+    pub subject_matter: Option<String>,
+    /// When it arose.
+    pub occurence_date: Option<NaiveDate>,
+    /// Document date.
+    pub document_date: Option<NaiveDate>,
+    /// Due date.
+    pub due_date: Option<NaiveDate>,
+    /// Amount.
+    pub amount: Money,
+    /// `{type, value}` entries.
+    pub metadata: Vec<Value>,
+    /// Events.
+    pub events: Vec<Value>,
+}
+
+/// A payment already received before the claim was handed over.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClaimPayment {
+    /// Unique identifier.
+    pub id: Uuid,
+    /// The client's reference.
+    pub your_reference: Option<String>,
+    /// Amount.
+    pub amount: Money,
+    /// Value date.
+    pub value_date: NaiveDate,
+    /// `{type, value}` entries.
+    pub metadata: Vec<Value>,
+    /// Creation.
+    #[serde(with = "crate::format::ts")]
+    pub created: DateTime<Utc>,
+}
+
+/// A claim.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Claim {
+    /// Creation order (not exposed).
+    #[serde(skip)]
+    pub seq: u64,
+    /// Company and access mode (not exposed).
+    #[serde(skip)]
+    pub scope: Scope,
+    /// Unique identifier.
+    pub id: Uuid,
+    /// One of [`SUBMISSION_STATES`].
+    pub submission_state: String,
+    /// The debtor's id.
+    pub debtor: Uuid,
+    /// `{href, id, reference_number}` once accepted into a mandate.
+    pub mandate: Option<Value>,
+    /// The client's reference.
+    pub your_reference: Option<String>,
+    /// The goods or service.
+    pub subject_matter: Option<String>,
+    /// When the principal claim arose.
+    pub occurence_date: Option<NaiveDate>,
+    /// Invoice or contract number.
+    pub document_reference: Option<String>,
+    /// Invoice date.
+    pub document_date: Option<NaiveDate>,
+    /// Due date.
+    pub due_date: Option<NaiveDate>,
+    /// First formal reminder.
+    pub reminder_date: Option<NaiveDate>,
+    /// Start of default.
+    pub delay_date: Option<NaiveDate>,
+    /// Main claim plus additional charges minus payments received.
+    pub total_claim_amount: Money,
+    /// Principal including VAT.
+    pub main_claim_amount: Money,
+    /// Invoice lines.
+    pub items: Vec<Item>,
+    /// Sum of the additional charges.
+    pub additional_charges_amount: Money,
+    /// Additional charges.
+    pub additional_charges: Vec<AdditionalCharge>,
+    /// Payments already received.
+    pub payments: Vec<ClaimPayment>,
+    /// One of [`STARTING_APPROACHES`].
+    pub starting_approach: String,
+    /// Whether the debtor disputes the claim.
+    pub claim_disputed: bool,
+    /// Whether the client fulfilled its obligation.
+    pub obligation_fulfilled: bool,
+    /// Uploaded documents `{id, mime_type, filename}`.
+    pub documents: Vec<Value>,
+    /// `{type, value}` entries.
+    pub metadata: Vec<Value>,
+    /// Events.
+    pub events: Vec<Value>,
+    /// Creation.
+    #[serde(with = "crate::format::ts")]
+    pub created: DateTime<Utc>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated: DateTime<Utc>,
+}
+
+impl Record for Claim {
+    type Scope = Scope;
+    fn scope(&self) -> Scope {
+        self.scope
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl Claim {
+    /// The claim as the API shows it, with absolute `href`s.
+    pub fn render(&self, origin: &Origin) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(Value::Array(payments)) = v.get_mut("payments") {
+            for p in payments.iter_mut() {
+                let id = p.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                *p = with_href(std::mem::take(p), origin.url(&format!("/v1/payments/{id}/")));
+            }
+        }
+        if let Some(Value::Object(m)) = v.get_mut("mandate") {
+            if let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string) {
+                let mut out = serde_json::Map::new();
+                out.insert("href".into(), Value::String(origin.url(&format!("/v1/mandates/{id}/"))));
+                out.extend(std::mem::take(m));
+                *m = out;
+            }
+        }
+        with_href(v, origin.url(&format!("/v1/claims/{}/", self.id)))
+    }
+}
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/claims/", get(list).post(create))
+        .route("/claims/{id}/", get(show))
+}
+
+async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+    let mut f = Filters::new(&origin.query);
+    let claim_disputed = f.boolean("claim_disputed");
+    let delay_date = f.date("delay_date");
+    let document_reference = f.string("document_reference");
+    let due_date = f.date("due_date");
+    let id = f.uuid("id");
+    let obligation_fulfilled = f.boolean("obligation_fulfilled");
+    let reminder_date = f.date("reminder_date");
+    let starting_approach = f.choice("starting_approach", STARTING_APPROACHES);
+    let subject_matter = f.string("subject_matter");
+    let submission_state = f.choice("submission_state", SUBMISSION_STATES);
+    let your_reference = f.string("your_reference");
+    f.finish()?;
+    let filtered = claim_disputed.is_some()
+        || delay_date.is_some()
+        || document_reference.is_some()
+        || due_date.is_some()
+        || id.is_some()
+        || obligation_fulfilled.is_some()
+        || reminder_date.is_some()
+        || starting_approach.is_some()
+        || subject_matter.is_some()
+        || submission_state.is_some()
+        || your_reference.is_some();
+    let eq = |want: &Option<String>, got: &Option<String>| want.as_ref().is_none_or(|w| got.as_ref() == Some(w));
+    let matches = |c: &Claim| {
+        claim_disputed.is_none_or(|b| c.claim_disputed == b)
+            && delay_date.is_none_or(|d| c.delay_date == Some(d))
+            && eq(&document_reference, &c.document_reference)
+            && due_date.is_none_or(|d| c.due_date == Some(d))
+            && id.is_none_or(|i| c.id == i)
+            && obligation_fulfilled.is_none_or(|b| c.obligation_fulfilled == b)
+            && reminder_date.is_none_or(|d| c.reminder_date == Some(d))
+            && starting_approach.as_ref().is_none_or(|s| &c.starting_approach == s)
+            && eq(&subject_matter, &c.subject_matter)
+            && submission_state.as_ref().is_none_or(|s| &c.submission_state == s)
+            && eq(&your_reference, &c.your_reference)
+    };
+    let (limit, offset) = origin.limit_offset();
+    let page = state.store.read(|db| {
+        db.claims
+            .page_offset(&caller.scope(), offset, limit, filtered.then_some(&matches as &dyn Fn(&Claim) -> bool))
+    });
+    Ok(list::page(&origin, page, limit, offset, |c| c.render(&origin)))
+}
+
+async fn show(State(state): State<AppState>, caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+    let id = path_uuid(&id)?;
+    let c = state
+        .store
+        .read(|db| db.claims.get(&caller.scope(), &id.to_string()).cloned())
+        .ok_or_else(PaywiseError::not_found)?;
+    Ok(Json(c.render(&origin)))
+}
+
+/// What a claim body says, before ids and timestamps are assigned.
+struct NewClaim {
+    claim: Claim,
+    debtor_raw: Value,
+}
+
+fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewClaim, Value> {
+    let mut o = Obj::new(body)?;
+    let debtor_raw = o.string("debtor", REQ, None);
+    let your_reference = o.string("your_reference", OPT, Some(255));
+    let subject_matter = o.string("subject_matter", OPT, None);
+    let occurence_date = o.date("occurence_date", OPT);
+    let document_reference = o.string("document_reference", OPT, Some(255));
+    let document_date = o.date("document_date", OPT);
+    let due_date = o.date("due_date", OPT);
+    let reminder_date = o.date("reminder_date", OPT);
+    let delay_date = o.date("delay_date", OPT);
+    let total = o.money("total_claim_amount", REQ, false);
+    let main = o.money("main_claim_amount", REQ, true);
+    let items = o.list("items", OPT, true, |i| Item {
+        description: i.string("description", OPT, None),
+        quantity: i.integer("quantity", OPT),
+        unit: i.string("unit", OPT, Some(50)),
+        amount: i.money("amount", OPT, false),
+    });
+    let charges_amount = o.money("additional_charges_amount", OPT, false);
+    let charges = o.list("additional_charges", OPT, true, |c| {
+        let kind = c.string("type", OPT, Some(100));
+        let your_reference = c.string("your_reference", OPT, Some(255));
+        let document_reference = c.string("document_reference", OPT, Some(255));
+        let subject_matter = c.string("subject_matter", OPT, None);
+        let occurence_date = c.date("occurence_date", OPT);
+        let document_date = c.date("document_date", OPT);
+        let due_date = c.date("due_date", OPT);
+        let amount = c.money("amount", REQ, true);
+        let metadata = c.list("metadata", OPT, true, metadata).unwrap_or_default();
+        let events = c.list("events", OPT, true, event).unwrap_or_default();
+        amount.map(|amount| AdditionalCharge {
+            id: state.ids.uuid(),
+            kind,
+            your_reference,
+            document_reference,
+            subject_matter,
+            occurence_date,
+            document_date,
+            due_date,
+            amount,
+            metadata,
+            events,
+        })
+    });
+    let payments = o.list("payments", OPT, true, |p| {
+        let your_reference = p.string("your_reference", OPT, Some(255));
+        let amount = p.money("amount", REQ, true);
+        let value_date = p.date("value_date", REQ);
+        let metadata = p.list("metadata", OPT, true, metadata).unwrap_or_default();
+        match (amount, value_date) {
+            (Some(amount), Some(value_date)) => Some(ClaimPayment {
+                id: state.ids.uuid(),
+                your_reference,
+                amount,
+                value_date,
+                metadata,
+                created: now,
+            }),
+            _ => None,
+        }
+    });
+    let starting_approach = o.choice("starting_approach", REQ, STARTING_APPROACHES);
+    let claim_disputed = o.boolean("claim_disputed", REQ);
+    let obligation_fulfilled = o.boolean("obligation_fulfilled", REQ);
+    let metadata = o.list("metadata", OPT, true, metadata);
+    let events = o.list("events", OPT, true, event);
+
+    let charges: Vec<AdditionalCharge> = charges.unwrap_or_default().into_iter().flatten().collect();
+    let payments: Vec<ClaimPayment> = payments.unwrap_or_default().into_iter().flatten().collect();
+    let charges_sum: Decimal = charges.iter().map(|c| c.amount.value).sum();
+    let payments_sum: Decimal = payments.iter().map(|p| p.amount.value).sum();
+    if let Some(given) = charges_amount {
+        if !o.failed("additional_charges") && given.value != charges_sum {
+            o.error(
+                "additional_charges_amount",
+                format!("Must equal the sum of additional_charges ({}).", Money::eur(charges_sum).value.round_dp(2)),
+            );
+        }
+    }
+    if let (Some(total), Some(main)) = (total, main) {
+        let expected = main.value + charges_sum - payments_sum;
+        if !o.failed("additional_charges") && !o.failed("payments") && total.value != expected {
+            let mut e = expected;
+            e.rescale(2);
+            o.error(
+                "total_claim_amount",
+                format!("Must equal main_claim_amount plus additional charges minus payments already received ({e})."),
+            );
+        } else if expected < Decimal::ZERO {
+            o.error("total_claim_amount", "Payments already received exceed the claim.");
+        }
+    }
+    o.finish()?;
+    let main = main.unwrap_or(Money::eur(Decimal::ZERO));
+    Ok(NewClaim {
+        debtor_raw: Value::String(debtor_raw.unwrap_or_default()),
+        claim: Claim {
+            seq: 0,
+            scope: Scope {
+                company: 0,
+                mode: crate::state::AccessMode::Test,
+            },
+            id: Uuid::nil(),
+            submission_state: "created".into(),
+            debtor: Uuid::nil(),
+            mandate: None,
+            your_reference,
+            subject_matter,
+            occurence_date,
+            document_reference,
+            document_date,
+            due_date,
+            reminder_date,
+            delay_date,
+            total_claim_amount: total.unwrap_or(main),
+            main_claim_amount: main,
+            items: items.unwrap_or_default(),
+            additional_charges_amount: Money::eur(charges_sum),
+            additional_charges: charges,
+            payments,
+            starting_approach: starting_approach.unwrap_or_default(),
+            claim_disputed: claim_disputed.unwrap_or_default(),
+            obligation_fulfilled: obligation_fulfilled.unwrap_or_default(),
+            documents: Vec::new(),
+            metadata: metadata.unwrap_or_default(),
+            events: events.unwrap_or_default(),
+            created: now,
+            updated: now,
+        },
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let now = state.now();
+    // The debtor reference is checked first so that its error joins the others in one answer.
+    let debtor_error = match body.get("debtor") {
+        Some(Value::String(s)) => match Uuid::parse_str(s) {
+            Err(_) => Some(format!("“{s}” is not a valid UUID.")),
+            Ok(u) => {
+                let known = state.store.read(|db| db.debtors.get(&caller.scope(), &u.to_string()).is_some());
+                (!known).then(|| format!("Invalid pk \"{s}\" - object does not exist."))
+            }
+        },
+        Some(Value::Null) | None => None,
+        Some(other) => Some(format!("Incorrect type. Expected pk value, received {}.", crate::validate::py_type(other))),
+    };
+    let validated = validate(&body, now, &state);
+    let mut new = match (validated, debtor_error) {
+        (Ok(new), None) => new,
+        (Ok(_), Some(e)) => return Err(PaywiseError::field("debtor", e)),
+        (Err(mut errors), Some(e)) => {
+            if let Value::Object(m) = &mut errors {
+                m.insert("debtor".into(), json!([e]));
+            }
+            return Err(PaywiseError::Validation(errors));
+        }
+        (Err(errors), None) => return Err(PaywiseError::Validation(errors)),
+    };
+    let debtor = new
+        .debtor_raw
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| PaywiseError::field("debtor", crate::validate::REQUIRED))?;
+    new.claim.debtor = debtor;
+    new.claim.seq = state.ids.next_seq();
+    new.claim.id = state.ids.uuid();
+    new.claim.scope = caller.scope();
+    let claim = new.claim;
+    state
+        .store
+        .write(|db| db.claims.insert(claim.clone()))
+        .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
+    Ok((StatusCode::CREATED, Json(claim.render(&origin))))
+}

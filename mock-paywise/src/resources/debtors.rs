@@ -1,0 +1,322 @@
+//! `GET /v1/debtors/`, `POST /v1/debtors/`, `GET /v1/debtors/{id}/`.
+//!
+//! A debtor is a consumer or a business, described as a `person` or an `organization`, with at
+//! least one address. Clients de-duplicate with `?your_reference=X&limit=1`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use mock_core::Record;
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::is_country;
+use crate::error::PaywiseError;
+use crate::list::{self, Filters, JsonBody, Origin, path_uuid, with_href};
+use crate::state::{AppState, Caller, Scope};
+use crate::validate::{OPT, Obj, REQ, event, metadata};
+
+/// `consumer` (Verbraucher) or `business` (Unternehmer).
+pub const ACTING_AS: &[&str] = &["consumer", "business"];
+/// Communication channel types.
+pub const CHANNEL_TYPES: &[&str] = &[
+    "email",
+    "phone",
+    "mobile_phone",
+    "fax",
+    "skype",
+    "facebook_messenger",
+    "imessage",
+    "whatsapp",
+    "facebook",
+    "twitter",
+    "linkedin",
+    "xing",
+    "social_various",
+    "website_url",
+    "web_various",
+];
+
+/// A natural person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Person {
+    /// Salutation (at most 20 characters).
+    pub salutation: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: String,
+    /// Date of birth.
+    pub birth_date: Option<NaiveDate>,
+    /// Date of death.
+    pub death_date: Option<NaiveDate>,
+}
+
+/// An organization.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Organization {
+    /// Name.
+    pub name: String,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Address {
+    /// Street and number.
+    pub street: String,
+    /// Postal code.
+    pub zip: String,
+    /// City.
+    pub city: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+/// A communication channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Channel {
+    /// One of [`CHANNEL_TYPES`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Address, number or URL.
+    pub value: String,
+}
+
+/// A bank account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BankAccount {
+    /// IBAN.
+    pub iban: String,
+    /// BIC.
+    pub bic: Option<String>,
+}
+
+/// A debtor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Debtor {
+    /// Creation order (not exposed).
+    #[serde(skip)]
+    pub seq: u64,
+    /// Company and access mode (not exposed).
+    #[serde(skip)]
+    pub scope: Scope,
+    /// Unique identifier.
+    pub id: Uuid,
+    /// The client's reference.
+    pub your_reference: Option<String>,
+    /// `consumer` or `business`.
+    pub acting_as: String,
+    /// For natural persons, including sole traders.
+    pub person: Option<Person>,
+    /// For organizations.
+    pub organization: Option<Organization>,
+    /// Addresses.
+    pub addresses: Vec<Address>,
+    /// Communication channels.
+    pub communication_channels: Vec<Channel>,
+    /// Bank accounts.
+    pub bank_accounts: Vec<BankAccount>,
+    /// `{type, value}` entries.
+    pub metadata: Vec<Value>,
+    /// Events.
+    pub events: Vec<Value>,
+    /// Creation.
+    #[serde(with = "crate::format::ts")]
+    pub created: DateTime<Utc>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated: DateTime<Utc>,
+}
+
+impl Record for Debtor {
+    type Scope = Scope;
+    fn scope(&self) -> Scope {
+        self.scope
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl Debtor {
+    /// The debtor as the API shows it, with its absolute `href`.
+    pub fn render(&self, origin: &Origin) -> Value {
+        with_href(
+            serde_json::to_value(self).unwrap_or(Value::Null),
+            origin.url(&format!("/v1/debtors/{}/", self.id)),
+        )
+    }
+
+    /// The name a mandate shows for the debtor.
+    pub fn display_name(&self) -> String {
+        match (&self.organization, &self.person) {
+            (Some(o), _) => o.name.clone(),
+            (None, Some(p)) => match &p.first_name {
+                Some(f) => format!("{f} {}", p.last_name),
+                None => p.last_name.clone(),
+            },
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/debtors/", get(list).post(create))
+        .route("/debtors/{id}/", get(show))
+}
+
+async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+    let mut f = Filters::new(&origin.query);
+    let acting_as = f.choice("acting_as", ACTING_AS);
+    let id = f.uuid("id");
+    let your_reference = f.string("your_reference");
+    f.finish()?;
+    let (limit, offset) = origin.limit_offset();
+    let filtered = acting_as.is_some() || id.is_some() || your_reference.is_some();
+    let matches = |d: &Debtor| {
+        acting_as.as_ref().is_none_or(|a| &d.acting_as == a)
+            && id.is_none_or(|i| d.id == i)
+            && your_reference.as_ref().is_none_or(|r| d.your_reference.as_ref() == Some(r))
+    };
+    let page = state.store.read(|db| {
+        db.debtors
+            .page_offset(&caller.scope(), offset, limit, filtered.then_some(&matches as &dyn Fn(&Debtor) -> bool))
+    });
+    Ok(list::page(&origin, page, limit, offset, |d| d.render(&origin)))
+}
+
+async fn show(State(state): State<AppState>, caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+    let id = path_uuid(&id)?;
+    let d = state
+        .store
+        .read(|db| db.debtors.get(&caller.scope(), &id.to_string()).cloned())
+        .ok_or_else(PaywiseError::not_found)?;
+    Ok(Json(d.render(&origin)))
+}
+
+/// Validates a debtor body; the fields of a new debtor, or DRF's error tree.
+fn validate(body: &Value) -> Result<Debtor, Value> {
+    let mut o = Obj::new(body)?;
+    let your_reference = o.string("your_reference", OPT, Some(255));
+    let acting_as = o.choice("acting_as", REQ, ACTING_AS);
+    let person = o.nested("person", OPT, |p| {
+        let salutation = p.string("salutation", OPT, Some(20));
+        let first_name = p.string("first_name", OPT, Some(100));
+        let last_name = p.string("last_name", REQ, Some(100));
+        let birth_date = p.date("birth_date", OPT);
+        let death_date = p.date("death_date", OPT);
+        last_name.map(|last_name| Person {
+            salutation,
+            first_name,
+            last_name,
+            birth_date,
+            death_date,
+        })
+    });
+    let organization = o.nested("organization", OPT, |org| org.string("name", REQ, Some(255)).map(|name| Organization { name }));
+    let addresses = o.list("addresses", REQ, false, |a| {
+        let street = a.string("street", REQ, Some(255));
+        let zip = a.string("zip", REQ, Some(20));
+        let city = a.string("city", REQ, Some(255));
+        let country = a.string("country", REQ, Some(2));
+        if let Some(c) = &country {
+            if !is_country(c) {
+                a.error("country", format!("\"{c}\" is not a valid choice."));
+            }
+        }
+        Some(Address {
+            street: street?,
+            zip: zip?,
+            city: city?,
+            country: country?,
+        })
+    });
+    let channels = o.list("communication_channels", OPT, true, |c| {
+        let kind = c.choice("type", REQ, CHANNEL_TYPES);
+        let value = c.string("value", REQ, Some(255));
+        if let (Some("email"), Some(v)) = (kind.as_deref(), value.as_deref()) {
+            if !looks_like_email(v) {
+                c.error("value", "Enter a valid email address.");
+            }
+        }
+        Some(Channel { kind: kind?, value: value? })
+    });
+    let bank_accounts = o.list("bank_accounts", OPT, true, |b| {
+        let iban = b.string("iban", REQ, Some(34));
+        let bic = b.string("bic", OPT, Some(11));
+        let iban = iban.map(|i| i.replace(' ', "").to_uppercase());
+        if let Some(i) = &iban {
+            if i.parse::<iban::Iban>().is_err() {
+                b.error("iban", "Enter a valid IBAN.");
+            }
+        }
+        Some(BankAccount { iban: iban?, bic })
+    });
+    let metadata = o.list("metadata", OPT, true, metadata);
+    let events = o.list("events", OPT, true, event);
+    let person = person.flatten();
+    let organization = organization.flatten();
+    if !o.failed("person") && !o.failed("organization") {
+        match (&person, &organization) {
+            (None, None) => o.non_field("Either person or organization must be given."),
+            (Some(_), Some(_)) => o.non_field("Give either person or organization, not both."),
+            _ => {}
+        }
+    }
+    o.finish()?;
+    let now = DateTime::<Utc>::MIN_UTC;
+    Ok(Debtor {
+        seq: 0,
+        scope: Scope {
+            company: 0,
+            mode: crate::state::AccessMode::Test,
+        },
+        id: Uuid::nil(),
+        your_reference,
+        acting_as: acting_as.unwrap_or_default(),
+        person,
+        organization,
+        addresses: addresses.unwrap_or_default().into_iter().flatten().collect(),
+        communication_channels: channels.unwrap_or_default().into_iter().flatten().collect(),
+        bank_accounts: bank_accounts.unwrap_or_default().into_iter().flatten().collect(),
+        metadata: metadata.unwrap_or_default(),
+        events: events.unwrap_or_default(),
+        created: now,
+        updated: now,
+    })
+}
+
+fn looks_like_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
+    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !v.contains(char::is_whitespace)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let mut debtor = validate(&body).map_err(PaywiseError::Validation)?;
+    let now = state.now();
+    debtor.seq = state.ids.next_seq();
+    debtor.id = state.ids.uuid();
+    debtor.scope = caller.scope();
+    debtor.created = now;
+    debtor.updated = now;
+    state
+        .store
+        .write(|db| db.debtors.insert(debtor.clone()))
+        .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
+    Ok((StatusCode::CREATED, Json(debtor.render(&origin))))
+}

@@ -1,0 +1,169 @@
+//! Fixture data for the paywise mock: German debtors (people and companies) and claims in every
+//! submission state, mostly in test mode with a few in production mode, all placed relative to
+//! [`fixtures::ANCHOR_DATE`] so the same seed gives byte-identical data.
+
+use chrono::{DateTime, Duration, Utc};
+use fixtures::{ANCHOR_DATE, Faker, shift};
+use rust_decimal::Decimal;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::format::Money;
+use crate::resources::claims::{AdditionalCharge, Claim, ClaimPayment, Item, SUBMISSION_STATES};
+use crate::resources::debtors::{Address, BankAccount, Channel, Debtor, Organization, Person};
+use crate::state::{AccessMode, Db, Scope};
+
+/// The fixture client company.
+pub const COMPANY: u64 = 1;
+
+fn uuid(f: &mut Faker) -> Uuid {
+    uuid::Builder::from_random_bytes(f.bytes16()).into_uuid()
+}
+
+fn at(f: &mut Faker, min_days: i64, max_days: i64) -> DateTime<Utc> {
+    let d = f.date_around(min_days, max_days);
+    let base = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
+    base + Duration::seconds(f.int(6 * 3600, 20 * 3600) as i64) + Duration::microseconds(f.int(0, 999_999) as i64)
+}
+
+/// The generated database and the highest sequence number it used.
+pub fn generate(seed: u64) -> (Db, u64) {
+    let mut f = Faker::new(seed ^ 0xdead_beef);
+    let mut db = Db::default();
+    let mut seq = 0u64;
+    for (mode, debtors, claims_per) in [(AccessMode::Test, 60, 2), (AccessMode::Production, 8, 1)] {
+        let scope = Scope { company: COMPANY, mode };
+        let mut made = Vec::new();
+        for i in 0..debtors {
+            seq += 1;
+            let business = f.chance(0.45);
+            let created = at(&mut f, -300, -20);
+            let (person, organization, address, email, phone, iban) = if business {
+                let c = f.de_company();
+                (None, Some(Organization { name: c.name }), c.address, c.email, c.phone, c.iban)
+            } else {
+                let p = f.de_person();
+                let person = Person {
+                    salutation: Some(p.salutation),
+                    first_name: Some(p.first_name),
+                    last_name: p.last_name,
+                    birth_date: Some(p.birth_date),
+                    death_date: None,
+                };
+                (Some(person), None, p.address, p.email, p.phone, p.iban)
+            };
+            let d = Debtor {
+                seq,
+                scope,
+                id: uuid(&mut f),
+                your_reference: Some(format!("KD-{}", 20_000 + i)),
+                acting_as: if business { "business" } else { "consumer" }.into(),
+                person,
+                organization,
+                addresses: vec![Address {
+                    street: format!("{} {}", address.street, address.house_number),
+                    zip: address.postal_code,
+                    city: address.city,
+                    country: address.country_code,
+                }],
+                communication_channels: vec![
+                    Channel { kind: "email".into(), value: email },
+                    Channel { kind: if business { "phone" } else { "mobile_phone" }.into(), value: phone },
+                ],
+                bank_accounts: if f.chance(0.6) { vec![BankAccount { iban, bic: None }] } else { Vec::new() },
+                metadata: vec![json!({"type": "user:reference", "value": format!("crm-{}", f.int(10_000, 99_999))})],
+                events: Vec::new(),
+                created,
+                updated: created,
+            };
+            made.push(d.clone());
+            let _ = db.debtors.insert(d);
+        }
+        let mut invoice = 1u64;
+        for d in &made {
+            for _ in 0..f.int(1, claims_per) {
+                seq += 1;
+                let state = *f.pick(SUBMISSION_STATES);
+                let document_date = f.date_around(-200, -30);
+                let due_date = shift(document_date, 14);
+                let reminder_date = shift(due_date, 14);
+                let main = f.amount(80, 4_800);
+                let fee = f.chance(0.6).then(|| Decimal::new(500 + 100 * f.int(0, 10) as i64, 2));
+                let paid = f.chance(0.2).then(|| (main / Decimal::from(4)).round_dp(2));
+                let created = at(&mut f, -25, -2);
+                let charges: Vec<AdditionalCharge> = fee
+                    .map(|fee| AdditionalCharge {
+                        id: uuid(&mut f),
+                        kind: Some("reminder_fee".into()),
+                        your_reference: None,
+                        document_reference: None,
+                        subject_matter: Some("Mahngebühr".into()),
+                        occurence_date: Some(reminder_date),
+                        document_date: Some(reminder_date),
+                        due_date: Some(shift(reminder_date, 10)),
+                        amount: Money::eur(fee),
+                        metadata: Vec::new(),
+                        events: Vec::new(),
+                    })
+                    .into_iter()
+                    .collect();
+                let payments: Vec<ClaimPayment> = paid
+                    .map(|p| ClaimPayment {
+                        id: uuid(&mut f),
+                        your_reference: Some(format!("ZE-{}", f.int(100_000, 999_999))),
+                        amount: Money::eur(p),
+                        value_date: shift(due_date, 20),
+                        metadata: Vec::new(),
+                        created,
+                    })
+                    .into_iter()
+                    .collect();
+                let charges_sum: Decimal = charges.iter().map(|c| c.amount.value).sum();
+                let paid_sum: Decimal = payments.iter().map(|p| p.amount.value).sum();
+                let id = uuid(&mut f);
+                let reference = format!("RE-{}-{:05}", ANCHOR_DATE.format("%Y"), invoice);
+                let mandate = (state == "accepted").then(|| {
+                    json!({"id": uuid(&mut f).to_string(), "reference_number": format!("K{}-{}", ANCHOR_DATE.format("%y"), f.int(10_000, 99_999))})
+                });
+                let c = Claim {
+                    seq,
+                    scope,
+                    id,
+                    submission_state: state.into(),
+                    debtor: d.id,
+                    mandate,
+                    your_reference: Some(format!("FO-{}", 50_000 + seq)),
+                    subject_matter: Some(f.pick(&["Softwarelizenz", "Wartungsvertrag", "Warenlieferung", "Beratungsleistung", "Mitgliedsbeitrag"]).to_string()),
+                    occurence_date: Some(shift(document_date, -5)),
+                    document_reference: Some(reference.clone()),
+                    document_date: Some(document_date),
+                    due_date: Some(due_date),
+                    reminder_date: Some(reminder_date),
+                    delay_date: Some(shift(due_date, 1)),
+                    total_claim_amount: Money::eur(main + charges_sum - paid_sum),
+                    main_claim_amount: Money::eur(main),
+                    items: vec![Item {
+                        description: Some("Rechnungsbetrag".into()),
+                        quantity: Some(1),
+                        unit: Some("Stück".into()),
+                        amount: Some(Money::eur(main)),
+                    }],
+                    additional_charges_amount: Money::eur(charges_sum),
+                    additional_charges: charges,
+                    payments,
+                    starting_approach: if f.chance(0.85) { "extrajudicial" } else { "judicial" }.into(),
+                    claim_disputed: f.chance(0.1),
+                    obligation_fulfilled: true,
+                    documents: vec![json!({"id": uuid(&mut f).to_string(), "mime_type": "application/pdf", "filename": format!("{reference}.pdf")})],
+                    metadata: vec![json!({"type": "invoice:reference", "value": reference})],
+                    events: Vec::new(),
+                    created,
+                    updated: if state == "created" { created } else { created + Duration::hours(f.int(2, 48) as i64) },
+                };
+                invoice += 1;
+                let _ = db.claims.insert(c);
+            }
+        }
+    }
+    (db, seq)
+}

@@ -1,0 +1,413 @@
+//! Django REST Framework-style body validation.
+//!
+//! [`Obj`] reads one JSON object field by field and collects DRF's error messages under the
+//! field names: nested objects nest their errors, lists of objects give a list with `{}` for each
+//! valid item, and [`Obj::finish`] hands back the whole tree for a 400. The messages are DRF's own
+//! wording, so a client's error handling sees what it will see in production.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use crate::format::{Currency, Money};
+
+/// The message for a required field that is missing.
+pub const REQUIRED: &str = "This field is required.";
+/// The message for a null in a non-nullable field.
+pub const NOT_NULL: &str = "This field may not be null.";
+
+/// Python's name for the type of a JSON value, as DRF's messages show it.
+pub fn py_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// The error a nested serializer gives for a value that is not an object.
+pub fn not_a_dict(v: &Value) -> Value {
+    json!({ "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {}.", py_type(v))] })
+}
+
+/// How a field is declared.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spec {
+    /// Whether the field must be present.
+    pub required: bool,
+    /// Whether `null` is accepted.
+    pub nullable: bool,
+}
+
+/// A required, non-nullable field.
+pub const REQ: Spec = Spec {
+    required: true,
+    nullable: false,
+};
+/// An optional, nullable field.
+pub const OPT: Spec = Spec {
+    required: false,
+    nullable: true,
+};
+
+/// One JSON object under validation.
+pub struct Obj<'a> {
+    map: &'a Map<String, Value>,
+    errors: Map<String, Value>,
+}
+
+impl<'a> Obj<'a> {
+    /// Starts validating `v`; a non-object gives DRF's `non_field_errors`.
+    pub fn new(v: &'a Value) -> Result<Self, Value> {
+        match v {
+            Value::Object(map) => Ok(Self {
+                map,
+                errors: Map::new(),
+            }),
+            other => Err(not_a_dict(other)),
+        }
+    }
+
+    /// Records `message` for `key`.
+    pub fn error(&mut self, key: &str, message: impl Into<String>) {
+        let entry = self.errors.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = entry {
+            items.push(Value::String(message.into()));
+        }
+    }
+
+    /// Records a cross-field error.
+    pub fn non_field(&mut self, message: impl Into<String>) {
+        self.error("non_field_errors", message);
+    }
+
+    /// Whether errors were recorded so far.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Whether `key` has an error already.
+    pub fn failed(&self, key: &str) -> bool {
+        self.errors.contains_key(key)
+    }
+
+    /// The raw value of `key` after the presence and null checks; `None` when absent or null.
+    fn present(&mut self, key: &str, spec: Spec) -> Option<&'a Value> {
+        match self.map.get(key) {
+            None => {
+                if spec.required {
+                    self.error(key, REQUIRED);
+                }
+                None
+            }
+            Some(Value::Null) => {
+                if !spec.nullable {
+                    self.error(key, NOT_NULL);
+                }
+                None
+            }
+            Some(v) => Some(v),
+        }
+    }
+
+    /// A string field of at most `max` characters; blank is refused when the field is required.
+    pub fn string(&mut self, key: &str, spec: Spec, max: Option<usize>) -> Option<String> {
+        let v = self.present(key, spec)?;
+        let s = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+                self.error(key, "Not a valid string.");
+                return None;
+            }
+            Value::Null => return None,
+        };
+        if spec.required && s.trim().is_empty() {
+            self.error(key, "This field may not be blank.");
+            return None;
+        }
+        if let Some(max) = max {
+            if s.chars().count() > max {
+                self.error(key, format!("Ensure this field has no more than {max} characters."));
+                return None;
+            }
+        }
+        Some(s)
+    }
+
+    /// One of `choices`.
+    pub fn choice(&mut self, key: &str, spec: Spec, choices: &[&str]) -> Option<String> {
+        let v = self.present(key, spec)?;
+        let s = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if choices.contains(&s.as_str()) {
+            Some(s)
+        } else {
+            self.error(key, format!("\"{s}\" is not a valid choice."));
+            None
+        }
+    }
+
+    /// A boolean, accepting what DRF's `BooleanField` accepts.
+    pub fn boolean(&mut self, key: &str, spec: Spec) -> Option<bool> {
+        let v = self.present(key, spec)?;
+        let b = match v {
+            Value::Bool(b) => Some(*b),
+            Value::Number(n) if n.as_i64() == Some(1) => Some(true),
+            Value::Number(n) if n.as_i64() == Some(0) => Some(false),
+            Value::String(s) => match s.as_str() {
+                "true" | "True" | "TRUE" | "t" | "T" | "yes" | "Yes" | "YES" | "y" | "Y" | "on" | "On" | "ON" | "1" => Some(true),
+                "false" | "False" | "FALSE" | "f" | "F" | "no" | "No" | "NO" | "n" | "N" | "off" | "Off" | "OFF" | "0" => {
+                    Some(false)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if b.is_none() {
+            self.error(key, "Must be a valid boolean.");
+        }
+        b
+    }
+
+    /// A date `YYYY-MM-DD`.
+    pub fn date(&mut self, key: &str, spec: Spec) -> Option<NaiveDate> {
+        let v = self.present(key, spec)?;
+        let d = v.as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        if d.is_none() {
+            self.error(key, "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.");
+        }
+        d
+    }
+
+    /// An ISO 8601 timestamp.
+    pub fn datetime(&mut self, key: &str, spec: Spec) -> Option<DateTime<Utc>> {
+        let v = self.present(key, spec)?;
+        let t = v.as_str().and_then(parse_datetime);
+        if t.is_none() {
+            self.error(
+                key,
+                "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
+            );
+        }
+        t
+    }
+
+    /// An integer.
+    pub fn integer(&mut self, key: &str, spec: Spec) -> Option<i64> {
+        let v = self.present(key, spec)?;
+        let n = match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        if n.is_none() {
+            self.error(key, "A valid integer is required.");
+        }
+        n
+    }
+
+    /// A money object `{"value": "12.50", "currency": "EUR"}`; `positive` refuses zero and below.
+    pub fn money(&mut self, key: &str, spec: Spec, positive: bool) -> Option<Money> {
+        let v = self.present(key, spec)?;
+        let mut o = match Obj::new(v) {
+            Ok(o) => o,
+            Err(e) => {
+                self.errors.insert(key.to_string(), e);
+                return None;
+            }
+        };
+        let value = o.decimal("value", REQ, positive);
+        let currency = o.choice("currency", REQ, &["EUR"]);
+        match o.finish() {
+            Err(e) => {
+                self.errors.insert(key.to_string(), e);
+                None
+            }
+            Ok(()) => match (value, currency) {
+                (Some(value), Some(_)) => Some(Money {
+                    value,
+                    currency: Currency::Eur,
+                }),
+                _ => None,
+            },
+        }
+    }
+
+    /// A decimal with at most two places and twelve digits.
+    pub fn decimal(&mut self, key: &str, spec: Spec, positive: bool) -> Option<Decimal> {
+        let v = self.present(key, spec)?;
+        let text = match v {
+            Value::String(s) => s.trim().to_string(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        let Ok(d) = Decimal::from_str(&text) else {
+            self.error(key, "A valid number is required.");
+            return None;
+        };
+        let n = d.normalize();
+        if n.scale() > 2 {
+            self.error(key, "Ensure that there are no more than 2 decimal places.");
+            return None;
+        }
+        if n.trunc().abs().to_string().trim_start_matches('0').len() > 10 {
+            self.error(key, "Ensure that there are no more than 12 digits in total.");
+            return None;
+        }
+        if positive && d < Decimal::new(1, 2) {
+            self.error(key, "Ensure this value is greater than or equal to 0.01.");
+            return None;
+        }
+        Some(d)
+    }
+
+    /// A nested object validated by `f`.
+    pub fn nested<T>(&mut self, key: &str, spec: Spec, f: impl FnOnce(&mut Obj<'a>) -> T) -> Option<T> {
+        let v = self.present(key, spec)?;
+        let mut o = match Obj::new(v) {
+            Ok(o) => o,
+            Err(e) => {
+                self.errors.insert(key.to_string(), e);
+                return None;
+            }
+        };
+        let out = f(&mut o);
+        match o.finish() {
+            Ok(()) => Some(out),
+            Err(e) => {
+                self.errors.insert(key.to_string(), e);
+                None
+            }
+        }
+    }
+
+    /// A list of objects, each validated by `f`.
+    pub fn list<T>(&mut self, key: &str, spec: Spec, allow_empty: bool, f: impl Fn(&mut Obj<'a>) -> T) -> Option<Vec<T>> {
+        let v = self.present(key, spec)?;
+        let Value::Array(items) = v else {
+            self.error(key, format!("Expected a list of items but got type \"{}\".", py_type(v)));
+            return None;
+        };
+        if items.is_empty() && !allow_empty {
+            self.error(key, "This list may not be empty.");
+            return None;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let mut errors = Vec::with_capacity(items.len());
+        let mut failed = false;
+        for item in items {
+            match Obj::new(item) {
+                Err(e) => {
+                    failed = true;
+                    errors.push(e);
+                }
+                Ok(mut o) => {
+                    let t = f(&mut o);
+                    match o.finish() {
+                        Ok(()) => {
+                            out.push(t);
+                            errors.push(json!({}));
+                        }
+                        Err(e) => {
+                            failed = true;
+                            errors.push(e);
+                        }
+                    }
+                }
+            }
+        }
+        if failed {
+            self.errors.insert(key.to_string(), Value::Array(errors));
+            None
+        } else {
+            Some(out)
+        }
+    }
+
+    /// The collected errors, if any.
+    pub fn finish(self) -> Result<(), Value> {
+        if self.errors.is_empty() { Ok(()) } else { Err(Value::Object(self.errors)) }
+    }
+}
+
+/// Parses what DRF's `DateTimeField` accepts.
+pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// A `{type, value}` metadata entry, kept exactly as sent.
+pub fn metadata(o: &mut Obj<'_>) -> Value {
+    let t = o.string("type", REQ, Some(255));
+    let v = o.string("value", REQ, None);
+    json!({ "type": t, "value": v })
+}
+
+/// An event `{type, title, occurence, your_reference, description, location}` (paywise's
+/// spelling of `occurence`), kept as sent.
+pub fn event(o: &mut Obj<'_>) -> Value {
+    let t = o.string("type", REQ, Some(255));
+    let title = o.string("title", OPT, Some(255));
+    let occurence = o.datetime("occurence", OPT);
+    let your_reference = o.string("your_reference", OPT, Some(255));
+    let description = o.string("description", OPT, None);
+    let location = o.string("location", OPT, Some(255));
+    json!({
+        "type": t,
+        "title": title,
+        "occurence": occurence.map(|t| crate::format::timestamp(&t)),
+        "your_reference": your_reference,
+        "description": description,
+        "location": location,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_drf_messages() {
+        let v = json!({"a": null, "c": "x".repeat(300), "d": "2024-13-01", "m": {"value": "1.234", "currency": "USD"},
+                       "l": [{"x": "1"}, {}], "n": "str"});
+        let mut o = Obj::new(&v).expect("object");
+        o.string("a", REQ, None);
+        o.string("b", REQ, None);
+        o.string("c", OPT, Some(255));
+        o.date("d", OPT);
+        o.money("m", REQ, true);
+        o.list("l", REQ, true, |i| i.string("x", REQ, None));
+        o.nested("n", OPT, |_| ());
+        let e = o.finish().expect_err("errors");
+        assert_eq!(e["a"], json!([NOT_NULL]));
+        assert_eq!(e["b"], json!([REQUIRED]));
+        assert_eq!(e["c"], json!(["Ensure this field has no more than 255 characters."]));
+        assert_eq!(e["d"], json!(["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]));
+        assert_eq!(e["m"]["value"], json!(["Ensure that there are no more than 2 decimal places."]));
+        assert_eq!(e["m"]["currency"], json!(["\"USD\" is not a valid choice."]));
+        assert_eq!(e["l"], json!([{}, {"x": [REQUIRED]}]));
+        assert_eq!(e["n"], json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}));
+    }
+
+    #[test]
+    fn non_objects_are_refused() {
+        assert_eq!(
+            Obj::new(&json!([1])).err(),
+            Some(json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))
+        );
+    }
+}
