@@ -63,10 +63,19 @@ async fn main() -> anyhow::Result<()> {
 
     println!("Payt mock     http://{payt_bound}/v1/  (also /api/v1/)");
     println!("  token       Authorization: Bearer {}", args.payt_token);
-    println!("  try         curl -H 'Authorization: Bearer {}' 'http://{payt_bound}/v1/credit_cases?administration_id=81&per_page=2'", args.payt_token);
+    println!(
+        "  try         curl -H 'Authorization: Bearer {}' 'http://{payt_bound}/v1/credit_cases?administration_id=81&per_page=2'",
+        args.payt_token
+    );
     println!("paywise mock  http://{paywise_bound}/v1/");
-    println!("  token       Authorization: Bearer {}  (test mode; production: {})", args.paywise_token, args.paywise_production_token);
-    println!("  try         curl -H 'Authorization: Bearer {}' 'http://{paywise_bound}/v1/claims/?limit=2'", args.paywise_token);
+    println!(
+        "  token       Authorization: Bearer {}  (test mode; production: {})",
+        args.paywise_token, args.paywise_production_token
+    );
+    println!(
+        "  try         curl -H 'Authorization: Bearer {}' 'http://{paywise_bound}/v1/claims/?limit=2'",
+        args.paywise_token
+    );
     println!("seed {}; Ctrl-C stops both", args.seed);
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);

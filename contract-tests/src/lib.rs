@@ -43,7 +43,10 @@ pub fn target() -> Target {
 }
 
 fn var(name: &str) -> Option<String> {
-    env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn required(name: &str, what: &str) -> String {
@@ -91,7 +94,11 @@ impl Payt {
                 None,
             ),
             Target::Mock => match var("PAYT_BASE_URL") {
-                Some(base) => (base, var("PAYT_TOKEN").unwrap_or_else(|| mock_payt::DEFAULT_TOKEN.into()), None),
+                Some(base) => (
+                    base,
+                    var("PAYT_TOKEN").unwrap_or_else(|| mock_payt::DEFAULT_TOKEN.into()),
+                    None,
+                ),
                 None => {
                     let m = mock_payt::MockPayt::builder().seed(seed()).start().await;
                     (m.uri(), m.token().to_string(), Some(m))
@@ -200,7 +207,11 @@ impl Paywise {
                 None,
             ),
             Target::Mock => match var("PAYWISE_BASE_URL") {
-                Some(base) => (base, var("PAYWISE_TOKEN").unwrap_or_else(|| mock_paywise::DEFAULT_TOKEN.into()), None),
+                Some(base) => (
+                    base,
+                    var("PAYWISE_TOKEN").unwrap_or_else(|| mock_paywise::DEFAULT_TOKEN.into()),
+                    None,
+                ),
                 None => {
                     let m = mock_paywise::MockPaywise::builder().seed(seed()).start().await;
                     (m.uri(), m.token().to_string(), Some(m))
@@ -252,7 +263,13 @@ impl Paywise {
             all.extend(page["results"].as_array().expect("results is an array").iter().cloned());
             match &page["next"] {
                 Value::String(next) => {
-                    let res = self.client.get(next).bearer_auth(&self.token).send().await.expect("request sent");
+                    let res = self
+                        .client
+                        .get(next)
+                        .bearer_auth(&self.token)
+                        .send()
+                        .await
+                        .expect("request sent");
                     assert_eq!(res.status(), 200, "GET {next}");
                     page = res.json().await.expect("a JSON body");
                 }

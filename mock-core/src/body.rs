@@ -185,7 +185,11 @@ fn indexed_objects_to_arrays(v: &mut Value) {
             for child in map.values_mut() {
                 indexed_objects_to_arrays(child);
             }
-            if !map.is_empty() && map.keys().all(|k| !k.is_empty() && k.len() < 10 && k.bytes().all(|b| b.is_ascii_digit())) {
+            if !map.is_empty()
+                && map
+                    .keys()
+                    .all(|k| !k.is_empty() && k.len() < 10 && k.bytes().all(|b| b.is_ascii_digit()))
+            {
                 let mut entries: Vec<(u64, Value)> = std::mem::take(map)
                     .into_iter()
                     .map(|(k, v)| (k.parse().unwrap_or(u64::MAX), v))
@@ -210,7 +214,10 @@ mod tests {
 
     #[test]
     fn rack_nesting() {
-        assert_eq!(form("a=1&b[c]=2&b[d][]=3&b[d][]=4"), json!({"a":"1","b":{"c":"2","d":["3","4"]}}));
+        assert_eq!(
+            form("a=1&b[c]=2&b[d][]=3&b[d][]=4"),
+            json!({"a":"1","b":{"c":"2","d":["3","4"]}})
+        );
         assert_eq!(
             form("terms[][amount]=10&terms[][due_date]=2026-01-01&terms[][amount]=20&terms[][due_date]=2026-02-01"),
             json!({"terms":[{"amount":"10","due_date":"2026-01-01"},{"amount":"20","due_date":"2026-02-01"}]})
@@ -219,7 +226,10 @@ mod tests {
             form("terms[0][amount]=1&terms[1][amount]=2&terms[0][due_date]=x"),
             json!({"terms":[{"amount":"1","due_date":"x"},{"amount":"2"}]})
         );
-        assert_eq!(form("administration[name]=A+B"), json!({"administration":{"name":"A B"}}));
+        assert_eq!(
+            form("administration[name]=A+B"),
+            json!({"administration":{"name":"A B"}})
+        );
     }
 
     #[test]

@@ -117,8 +117,14 @@ mod tests {
         let base = "http://h/v1/claims/";
         let q = pairs(&[("submission_state", "created"), ("limit", "10"), ("offset", "10")]);
         let (next, prev) = drf_links(base, &q, 10, 10, 25);
-        assert_eq!(next.as_deref(), Some("http://h/v1/claims/?limit=10&offset=20&submission_state=created"));
-        assert_eq!(prev.as_deref(), Some("http://h/v1/claims/?limit=10&submission_state=created"));
+        assert_eq!(
+            next.as_deref(),
+            Some("http://h/v1/claims/?limit=10&offset=20&submission_state=created")
+        );
+        assert_eq!(
+            prev.as_deref(),
+            Some("http://h/v1/claims/?limit=10&submission_state=created")
+        );
         let (next, prev) = drf_links(base, &[], 20, 10, 25);
         assert_eq!(next, None);
         assert_eq!(prev.as_deref(), Some("http://h/v1/claims/?limit=10&offset=10"));

@@ -47,16 +47,14 @@ pub fn stack(app: Router, renderer: Arc<dyn ErrorRenderer>, body_limit: usize) -
             for_panics.render(&CoreError::Internal)
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
-                let id = req
-                    .headers()
-                    .get(REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
@@ -89,7 +87,11 @@ async fn normalize(renderer: Arc<dyn ErrorRenderer>, limit: usize, req: Request,
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown)
         .await
@@ -201,7 +203,12 @@ mod tests {
     struct Plain;
     impl ErrorRenderer for Plain {
         fn render(&self, e: &CoreError) -> Response {
-            (e.status(), [(CONTENT_TYPE, "application/json")], format!("{{\"e\":\"{:?}\"}}", e.status().as_u16())).into_response()
+            (
+                e.status(),
+                [(CONTENT_TYPE, "application/json")],
+                format!("{{\"e\":\"{:?}\"}}", e.status().as_u16()),
+            )
+                .into_response()
         }
     }
 
@@ -215,9 +222,13 @@ mod tests {
 
     #[tokio::test]
     async fn renders_core_failures_in_vendor_shape_and_stops_on_drop() {
-        let app = Router::new().route("/x", get(|| async { "ok" })).fallback(|| async { StatusCode::NOT_FOUND });
+        let app = Router::new()
+            .route("/x", get(|| async { "ok" }))
+            .fallback(|| async { StatusCode::NOT_FOUND });
         let app = stack(app, Arc::new(Plain), 16);
-        let server = ServerHandle::start("127.0.0.1:0".parse().expect("addr"), app).await.expect("bind");
+        let server = ServerHandle::start("127.0.0.1:0".parse().expect("addr"), app)
+            .await
+            .expect("bind");
         let addr = server.addr();
         let r = raw(addr, "DELETE /x HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n").await;
         assert!(r.starts_with("HTTP/1.1 405"), "{r}");
@@ -226,7 +237,11 @@ mod tests {
         assert!(r.to_ascii_lowercase().contains("x-request-id:"), "{r}");
         let r = raw(addr, "GET /nope HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n").await;
         assert!(r.contains("{\"e\":\"404\"}"), "{r}");
-        let r = raw(addr, "POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\nconnection: close\r\n\r\n").await;
+        let r = raw(
+            addr,
+            "POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\nconnection: close\r\n\r\n",
+        )
+        .await;
         assert!(r.starts_with("HTTP/1.1 413"), "{r}");
         drop(server);
         // After the drop, the listener closes: poll until connecting fails.

@@ -347,12 +347,25 @@ mod tests {
     #[test]
     fn rejects_duplicates_and_out_of_order() {
         let mut t = table(&[(1, 0)]);
-        let dup = Row { scope: 1, seq: 1, tag: 0 };
+        let dup = Row {
+            scope: 1,
+            seq: 1,
+            tag: 0,
+        };
         assert_eq!(t.insert(dup), Err(StoreError::Duplicate("1".into())));
         let mut t2 = Table::new();
-        t2.insert(Row { scope: 1, seq: 5, tag: 0 }).expect("fresh");
+        t2.insert(Row {
+            scope: 1,
+            seq: 5,
+            tag: 0,
+        })
+        .expect("fresh");
         assert!(matches!(
-            t2.insert(Row { scope: 1, seq: 3, tag: 0 }),
+            t2.insert(Row {
+                scope: 1,
+                seq: 3,
+                tag: 0
+            }),
             Err(StoreError::OutOfOrder { .. })
         ));
     }
@@ -360,10 +373,13 @@ mod tests {
     #[test]
     fn update_and_remove() {
         let mut t = table(&[(1, 0), (1, 0)]);
-        assert_eq!(t.update(&1, "2", |r| {
-            r.tag = 9;
-            r.tag
-        }), Some(9));
+        assert_eq!(
+            t.update(&1, "2", |r| {
+                r.tag = 9;
+                r.tag
+            }),
+            Some(9)
+        );
         assert_eq!(t.get(&1, "2").map(|r| r.tag), Some(9));
         assert!(t.remove(&1, "1").is_some());
         assert!(t.get(&1, "1").is_none());

@@ -24,10 +24,19 @@ impl FromRequest<AppState> for Body {
             .map_err(|_| PaytError::Core(CoreError::PayloadTooLarge(mock_core::server::DEFAULT_BODY_LIMIT)))?;
         match parse_body(&headers, &bytes, true) {
             Ok(Value::Object(map)) => Ok(Body(map)),
-            Ok(_) => Err(PaytError::unprocessable("invalid_body", "The request body must be a JSON object")),
+            Ok(_) => Err(PaytError::unprocessable(
+                "invalid_body",
+                "The request body must be a JSON object",
+            )),
             Err(BodyError::UnsupportedMediaType(ct)) => Err(PaytError::Core(CoreError::UnsupportedMediaType(ct))),
-            Err(BodyError::InvalidJson(e)) => Err(PaytError::unprocessable("invalid_body", format!("The request body is not valid JSON: {e}"))),
-            Err(BodyError::InvalidForm(e)) => Err(PaytError::unprocessable("invalid_body", format!("The request body is not a valid form: {e}"))),
+            Err(BodyError::InvalidJson(e)) => Err(PaytError::unprocessable(
+                "invalid_body",
+                format!("The request body is not valid JSON: {e}"),
+            )),
+            Err(BodyError::InvalidForm(e)) => Err(PaytError::unprocessable(
+                "invalid_body",
+                format!("The request body is not a valid form: {e}"),
+            )),
         }
     }
 }
@@ -36,10 +45,14 @@ impl Body {
     /// The required `administration_id` body key (string or number).
     pub fn administration_id(&self) -> Result<u64, PaytError> {
         match self.0.get("administration_id") {
-            None | Some(Value::Null) => Err(PaytError::unprocessable("missing_parameter", "administration_id is missing")),
-            Some(Value::String(s)) if s.trim().is_empty() => {
-                Err(PaytError::unprocessable("missing_parameter", "administration_id is missing"))
-            }
+            None | Some(Value::Null) => Err(PaytError::unprocessable(
+                "missing_parameter",
+                "administration_id is missing",
+            )),
+            Some(Value::String(s)) if s.trim().is_empty() => Err(PaytError::unprocessable(
+                "missing_parameter",
+                "administration_id is missing",
+            )),
             Some(Value::String(s)) => parse_id(s).ok_or_else(invalid_admin),
             Some(Value::Number(n)) => n.as_u64().ok_or_else(invalid_admin),
             Some(_) => Err(invalid_admin()),
@@ -71,5 +84,8 @@ impl Body {
 }
 
 fn invalid_admin() -> PaytError {
-    PaytError::unprocessable("invalid_parameter", "administration_id is invalid: expected an administration id such as 81")
+    PaytError::unprocessable(
+        "invalid_parameter",
+        "administration_id is invalid: expected an administration id such as 81",
+    )
 }

@@ -94,9 +94,11 @@ impl PaytError {
             PaytError::Core(e) => match e {
                 CoreError::Unauthenticated(why) => return PaytError::Unauthenticated(*why).parts(),
                 CoreError::NotFound => (StatusCode::NOT_FOUND, "not_found", "404 Not Found".to_string()),
-                CoreError::MethodNotAllowed(_) => {
-                    (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "405 Not Allowed".to_string())
-                }
+                CoreError::MethodNotAllowed(_) => (
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "405 Not Allowed".to_string(),
+                ),
                 CoreError::PayloadTooLarge(limit) => (
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
@@ -105,7 +107,9 @@ impl PaytError {
                 CoreError::UnsupportedMediaType(ct) => (
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
-                    format!("The content type {ct:?} is not supported; send application/json or application/x-www-form-urlencoded"),
+                    format!(
+                        "The content type {ct:?} is not supported; send application/json or application/x-www-form-urlencoded"
+                    ),
                 ),
                 CoreError::Internal => (
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -142,7 +142,10 @@ mod tests {
     #[test]
     fn default_hides_opt_in() {
         let f = Fields::parse(None).expect("default");
-        assert_eq!(f.apply(json!({"id":"1","public_url":"u"}), &["public_url"]), json!({"id":"1"}));
+        assert_eq!(
+            f.apply(json!({"id":"1","public_url":"u"}), &["public_url"]),
+            json!({"id":"1"})
+        );
     }
 
     #[test]
@@ -151,20 +154,35 @@ mod tests {
         let e = json!({"id":"1","active":true,"payment_terms":[{"id":"7","amount_due":"1.00"}],"public_url":"u"});
         let out = f.apply(e, &["public_url"]);
         assert_eq!(out, json!({"id":"1","payment_terms":[{"id":"7"}],"public_url":"u"}));
-        assert_eq!(out.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()), Some(vec!["id".to_string(), "payment_terms".into(), "public_url".into()]));
+        assert_eq!(
+            out.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()),
+            Some(vec!["id".to_string(), "payment_terms".into(), "public_url".into()])
+        );
     }
 
     #[test]
     fn except_drops() {
         let f = Fields::parse(Some(r#"{"except":["active"]}"#)).expect("valid");
-        assert_eq!(f.apply(json!({"id":"1","active":true,"u":1}), &["u"]), json!({"id":"1"}));
+        assert_eq!(
+            f.apply(json!({"id":"1","active":true,"u":1}), &["u"]),
+            json!({"id":"1"})
+        );
     }
 
     #[test]
     fn bad_fields_are_400() {
         for bad in ["{", "[]", "{\"only\": 3}", "{\"only\": [1]}", "{\"nope\": []}", "\"x\""] {
             let e = Fields::parse(Some(bad)).expect_err(bad);
-            assert!(matches!(e, PaytError::BadParameter { code: "invalid_parameter", .. }), "{bad}");
+            assert!(
+                matches!(
+                    e,
+                    PaytError::BadParameter {
+                        code: "invalid_parameter",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
         }
     }
 }

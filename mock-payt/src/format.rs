@@ -101,7 +101,9 @@ mod tests {
 
     #[test]
     fn timestamps_have_seconds_and_z() {
-        let t = DateTime::parse_from_rfc3339("2023-11-07T05:31:56.789+00:00").expect("valid").with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2023-11-07T05:31:56.789+00:00")
+            .expect("valid")
+            .with_timezone(&Utc);
         assert_eq!(timestamp(&whole_seconds(t)), "2023-11-07T05:31:56Z");
     }
 }

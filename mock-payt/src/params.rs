@@ -22,7 +22,10 @@ pub fn parse_id(raw: &str) -> Option<u64> {
     let raw = raw.trim();
     raw.parse::<u64>().ok().or_else(|| {
         // JSON-ish numbers such as `81.0` are accepted; anything else is not an id.
-        raw.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e15).map(|f| f as u64)
+        raw.parse::<f64>()
+            .ok()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e15)
+            .map(|f| f as u64)
     })
 }
 
@@ -32,7 +35,12 @@ pub fn administration_id(q: &QueryParams) -> Result<u64, PaytError> {
         .get("administration_id")
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| PaytError::missing("administration_id"))?;
-    parse_id(raw).ok_or_else(|| PaytError::invalid("administration_id", "is invalid: expected an administration id such as 81"))
+    parse_id(raw).ok_or_else(|| {
+        PaytError::invalid(
+            "administration_id",
+            "is invalid: expected an administration id such as 81",
+        )
+    })
 }
 
 /// Cursor and page size.
@@ -51,14 +59,22 @@ impl Paging {
             None | Some("") => DEFAULT_PER_PAGE,
             Some(raw) => match raw.parse::<i64>() {
                 Ok(n) if (1..=MAX_PER_PAGE as i64).contains(&n) => n as usize,
-                Ok(_) => return Err(PaytError::invalid("per_page", format!("does not have a valid value: it must be between 1 and {MAX_PER_PAGE}"))),
+                Ok(_) => {
+                    return Err(PaytError::invalid(
+                        "per_page",
+                        format!("does not have a valid value: it must be between 1 and {MAX_PER_PAGE}"),
+                    ));
+                }
                 Err(_) => return Err(PaytError::invalid("per_page", "is invalid: it must be an integer")),
             },
         };
         let cursor = match q.get("cursor").map(str::trim) {
             None | Some("") => None,
             Some(raw) => Some(parse_id(raw).ok_or_else(|| {
-                PaytError::invalid("cursor", "is invalid: pass the pagination.cursor value of the previous page")
+                PaytError::invalid(
+                    "cursor",
+                    "is invalid: pass the pagination.cursor value of the previous page",
+                )
             })?),
         };
         Ok(Self { cursor, per_page })
@@ -105,7 +121,10 @@ pub fn timestamp(q: &QueryParams, name: &str) -> Result<Option<DateTime<Utc>>, P
     match q.get(name).map(str::trim) {
         None | Some("") => Ok(None),
         Some(raw) => parse_timestamp(raw).map(Some).ok_or_else(|| {
-            PaytError::invalid(name, "is invalid: expected an ISO 8601 UTC timestamp such as 2024-01-31T12:00:00Z")
+            PaytError::invalid(
+                name,
+                "is invalid: expected an ISO 8601 UTC timestamp such as 2024-01-31T12:00:00Z",
+            )
         }),
     }
 }
@@ -125,8 +144,20 @@ mod tests {
 
     #[test]
     fn administration_id_is_required_and_numeric() {
-        assert!(matches!(administration_id(&q("")), Err(PaytError::BadParameter { code: "missing_parameter", .. })));
-        assert!(matches!(administration_id(&q("administration_id=abc")), Err(PaytError::BadParameter { code: "invalid_parameter", .. })));
+        assert!(matches!(
+            administration_id(&q("")),
+            Err(PaytError::BadParameter {
+                code: "missing_parameter",
+                ..
+            })
+        ));
+        assert!(matches!(
+            administration_id(&q("administration_id=abc")),
+            Err(PaytError::BadParameter {
+                code: "invalid_parameter",
+                ..
+            })
+        ));
         assert_eq!(administration_id(&q("administration_id=81")), Ok(81));
     }
 
@@ -141,7 +172,12 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        for ok in ["2024-01-31T12:00:00Z", "2024-01-31T12:00:00.5+01:00", "2024-01-31T12:00:00", "2024-01-31"] {
+        for ok in [
+            "2024-01-31T12:00:00Z",
+            "2024-01-31T12:00:00.5+01:00",
+            "2024-01-31T12:00:00",
+            "2024-01-31",
+        ] {
             assert!(parse_timestamp(ok).is_some(), "{ok}");
         }
         for bad in ["yesterday", "2024-13-01", "", "2024-01-31T25:00:00Z"] {

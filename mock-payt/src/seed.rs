@@ -47,7 +47,10 @@ fn at(date: NaiveDate, f: &mut Faker) -> DateTime<Utc> {
 }
 
 fn anchor() -> DateTime<Utc> {
-    ANCHOR_DATE.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
+    ANCHOR_DATE
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_default()
 }
 
 /// The generated database and the highest id it used.
@@ -118,7 +121,10 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
             id,
             administration_id: admin,
             debtor_number: format!("{}", 10_000 + i),
-            debtor_identifier: format!("{:012x}", u64::from_le_bytes(g.f.bytes16()[..8].try_into().unwrap_or([0; 8])) >> 16),
+            debtor_identifier: format!(
+                "{:012x}",
+                u64::from_le_bytes(g.f.bytes16()[..8].try_into().unwrap_or([0; 8])) >> 16
+            ),
             name,
             primary_email_address: Some(email),
             postal_address: PostalAddress {
@@ -189,7 +195,11 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
         }
         let id = g.id();
         let total: Decimal = overdue.iter().map(|&n| invoices[n].open_amount).sum();
-        let earliest_due = overdue.iter().map(|&n| invoices[n].due_date).min().unwrap_or(overdue_cutoff);
+        let earliest_due = overdue
+            .iter()
+            .map(|&n| invoices[n].due_date)
+            .min()
+            .unwrap_or(overdue_cutoff);
         let started = at(shift(earliest_due, 30), &mut g.f);
         // A case reaches a stage only once its date has passed: stage k is 14 k days in.
         let reachable = ((anchor() - started).num_days().max(0) / 14).min(8) as u64;
@@ -198,10 +208,19 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
         let collection = wik(total);
         let interest = (total * Decimal::new(8, 2) * Decimal::from(g.f.int(1, 9)) / Decimal::from(12)).round_dp(2);
         let paid = g.f.chance(0.12);
-        let open = if paid { Decimal::ZERO } else { total + collection + interest };
+        let open = if paid {
+            Decimal::ZERO
+        } else {
+            total + collection + interest
+        };
         let mut case = CreditCase {
             labels: if g.f.chance(0.3) {
-                vec![Label { name: g.f.pick(&["betalingsregeling", "disputed", "vip", "incasso-bureau"]).to_string() }]
+                vec![Label {
+                    name: g
+                        .f
+                        .pick(&["betalingsregeling", "disputed", "vip", "incasso-bureau"])
+                        .to_string(),
+                }]
             } else {
                 Vec::new()
             },
@@ -227,7 +246,11 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
             pre_judicial_at: if stage >= 7 { step(7) } else { None },
             pre_summons_at: step(0),
             paused_at: if stage == 3 && g.f.chance(0.5) { step(3) } else { None },
-            deactivated_at: if paid || (stage == 2 && g.f.chance(0.3)) { step(stage as i64) } else { None },
+            deactivated_at: if paid || (stage == 2 && g.f.chance(0.3)) {
+                step(stage as i64)
+            } else {
+                None
+            },
             first_summons_at: if stage >= 1 { step(1) } else { None },
             summons_1_at: if stage >= 1 { step(1) } else { None },
             summons_2_at: if stage >= 2 { step(2) } else { None },
@@ -237,11 +260,22 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
             updated_at: started,
             invoice_ids: overdue.iter().map(|&n| invoices[n].id).collect(),
         };
-        case.latest_summons_at = [case.summons_4_at, case.summons_3_at, case.summons_2_at, case.summons_1_at]
-            .into_iter()
-            .flatten()
-            .next()
-            .map(|t| if case.notice_of_default_at.is_some() { t + Duration::days(1) } else { t });
+        case.latest_summons_at = [
+            case.summons_4_at,
+            case.summons_3_at,
+            case.summons_2_at,
+            case.summons_1_at,
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|t| {
+            if case.notice_of_default_at.is_some() {
+                t + Duration::days(1)
+            } else {
+                t
+            }
+        });
         case.updated_at = [
             Some(case.started_at),
             case.latest_summons_at,
@@ -268,14 +302,29 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
     }
 
     // Payment plans in every state, for debtors with open invoices.
-    let states = ["active", "active", "active", "proposed", "proposed", "auto", "rejected", "deactivated", "deactivated", "active", "proposed", "rejected"];
+    let states = [
+        "active",
+        "active",
+        "active",
+        "proposed",
+        "proposed",
+        "auto",
+        "rejected",
+        "deactivated",
+        "deactivated",
+        "active",
+        "proposed",
+        "rejected",
+    ];
     let mut plans: Vec<PaymentPlan> = Vec::new();
     let mut used = std::collections::HashSet::new();
     for state in states {
         let candidates: Vec<usize> = invoices
             .iter()
             .enumerate()
-            .filter(|(_, i)| i.open_amount > Decimal::ZERO && i.active_payment_plan_id.is_none() && !used.contains(&i.debtor_id))
+            .filter(|(_, i)| {
+                i.open_amount > Decimal::ZERO && i.active_payment_plan_id.is_none() && !used.contains(&i.debtor_id)
+            })
             .map(|(n, _)| n)
             .collect();
         if candidates.is_empty() {
@@ -284,7 +333,11 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
         let first = *g.f.pick(&candidates);
         let debtor_id = invoices[first].debtor_id;
         used.insert(debtor_id);
-        let covered: Vec<usize> = candidates.iter().copied().filter(|&n| invoices[n].debtor_id == debtor_id).collect();
+        let covered: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&n| invoices[n].debtor_id == debtor_id)
+            .collect();
         let total: Decimal = covered.iter().map(|&n| invoices[n].open_amount).sum();
         let id = g.id();
         let created = at(g.f.date_around(-150, -45), &mut g.f);
@@ -292,7 +345,11 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
         let per = (total / Decimal::from(n_terms)).round_dp(2);
         let mut terms = Vec::new();
         for k in 0..n_terms {
-            let amount = if k + 1 == n_terms { total - per * Decimal::from(n_terms - 1) } else { per };
+            let amount = if k + 1 == n_terms {
+                total - per * Decimal::from(n_terms - 1)
+            } else {
+                per
+            };
             let due = shift(created.date_naive(), 30 * (k as i64 + 1));
             let paid = state == "active" && due < ANCHOR_DATE && g.f.chance(0.8);
             terms.push(PaymentTerm {
@@ -310,13 +367,24 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
             payment_terms: terms,
             active,
             auto_activated: state == "auto",
-            reason: matches!(state, "proposed" | "auto" | "rejected")
-                .then(|| g.f.pick(&["Tijdelijk minder inkomsten", "Wachten op betaling van klant", "Seizoensgebonden omzet", "Hoge onverwachte kosten"]).to_string()),
+            reason: matches!(state, "proposed" | "auto" | "rejected").then(|| {
+                g.f.pick(&[
+                    "Tijdelijk minder inkomsten",
+                    "Wachten op betaling van klant",
+                    "Seizoensgebonden omzet",
+                    "Hoge onverwachte kosten",
+                ])
+                .to_string()
+            }),
             rejected_by_user: (state == "rejected").then(|| user.clone()),
             administration_id: admin,
             debtor_id,
             id,
-            approved_at: matches!(state, "active" | "auto" | "deactivated").then_some(if state == "auto" { created } else { decided }),
+            approved_at: matches!(state, "active" | "auto" | "deactivated").then_some(if state == "auto" {
+                created
+            } else {
+                decided
+            }),
             created_at: created,
             deactivated_at: (state == "deactivated").then(|| decided + Duration::days(40)),
             updated_at: match state {
@@ -337,7 +405,10 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
                 invoices[n].active_payment_plan_id = Some(id);
                 invoices[n].updated_at = invoices[n].updated_at.max(plan.updated_at);
             }
-            for c in cases.iter_mut().filter(|c| c.debtor_id == debtor_id && c.open_amount > Decimal::ZERO) {
+            for c in cases
+                .iter_mut()
+                .filter(|c| c.debtor_id == debtor_id && c.open_amount > Decimal::ZERO)
+            {
                 if c.active_payment_plan_id.is_none() {
                     c.active_payment_plan_id = Some(id);
                     c.payment_plan_id = Some(id);
@@ -375,7 +446,11 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
             }
             _ => (None, None, None),
         };
-        let resource = if resource == "credit_case" && credit_case_id.is_none() { "administration" } else { resource };
+        let resource = if resource == "credit_case" && credit_case_id.is_none() {
+            "administration"
+        } else {
+            resource
+        };
         let created = at(g.f.date_around(-90, -1), &mut g.f);
         let acknowledged = g.f.chance(0.4);
         let ack_at = acknowledged.then(|| created + Duration::hours(g.f.int(1, 72) as i64));
@@ -434,4 +509,99 @@ fn wik(principal: Decimal) -> Decimal {
         rest -= part;
     }
     cost.max(Decimal::from(40)).min(Decimal::from(6_775)).round_dp(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record of `db`, serialized in a fixed order.
+    fn dump(db: &Db) -> String {
+        let mut out = String::new();
+        for a in db.administrations.iter(&()) {
+            out += &serde_json::to_string(a).expect("serializes");
+            let id = a.id;
+            for d in db.debtors.iter(&id) {
+                out += &serde_json::to_string(d).expect("serializes");
+            }
+            for i in db.invoices.iter(&id) {
+                out += &serde_json::to_string(i).expect("serializes");
+            }
+            for c in db.credit_cases.iter(&id) {
+                out += &serde_json::to_string(c).expect("serializes");
+            }
+            for p in db.payment_plans.iter(&id) {
+                out += &serde_json::to_string(p).expect("serializes");
+            }
+            for n in db.notifications.iter(&id) {
+                out += &serde_json::to_string(n).expect("serializes");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn same_seed_gives_byte_identical_data() {
+        let (a, last_a) = generate(7);
+        let (b, last_b) = generate(7);
+        assert_eq!(last_a, last_b);
+        assert_eq!(dump(&a), dump(&b));
+        let (c, _) = generate(8);
+        assert_ne!(dump(&a), dump(&c));
+    }
+
+    #[test]
+    fn fixtures_are_realistic_and_related() {
+        let (db, _) = generate(42);
+        assert_eq!(db.administrations.len(), 3);
+        for admin in [81, 82, 83] {
+            assert!(db.debtors.scope_len(&admin) >= 100);
+            assert!(db.invoices.scope_len(&admin) >= 200);
+            assert!(db.credit_cases.scope_len(&admin) >= 10, "admin {admin}");
+            assert!(db.notifications.scope_len(&admin) >= 40);
+            for c in db.credit_cases.iter(&admin) {
+                assert!(db.debtors.get(&admin, &c.debtor_id.to_string()).is_some());
+                assert!(c.started_at <= anchor());
+                for ts in [c.summons_1_at, c.notice_of_default_at, c.forwarded_to_bailiff_at].into_iter().flatten() {
+                    assert!(ts <= anchor(), "case {} has a stage in the future", c.id);
+                }
+                for i in &c.invoice_ids {
+                    let inv = db.invoices.get(&admin, &i.to_string()).expect("case invoice exists");
+                    assert_eq!(inv.active_credit_case_id, Some(c.id));
+                    assert_eq!(inv.debtor_id, c.debtor_id);
+                }
+            }
+            let states: std::collections::HashSet<&str> = db
+                .payment_plans
+                .iter(&admin)
+                .map(|p| match (p.active, p.auto_activated, p.rejected_at, p.deactivated_at, p.approved_at) {
+                    (true, true, ..) => "auto",
+                    (true, false, ..) => "active",
+                    (false, _, Some(_), ..) => "rejected",
+                    (false, _, _, Some(_), _) => "deactivated",
+                    (false, _, _, _, None) => "proposed",
+                    _ => "other",
+                })
+                .collect();
+            for s in ["auto", "active", "rejected", "deactivated", "proposed"] {
+                assert!(states.contains(s), "admin {admin} has no {s} payment plan: {states:?}");
+            }
+            for p in db.payment_plans.iter(&admin) {
+                for i in &p.invoice_ids {
+                    let inv = db.invoices.get(&admin, &i.to_string()).expect("plan invoice exists");
+                    assert_eq!(inv.debtor_id, p.debtor_id);
+                    if p.active {
+                        assert_eq!(inv.active_payment_plan_id, Some(p.id));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wik_follows_the_bands() {
+        assert_eq!(wik(Decimal::from(100)), Decimal::from(40));
+        assert_eq!(wik(Decimal::from(2_500)), Decimal::from(375));
+        assert_eq!(wik(Decimal::from(5_000)), Decimal::from(625));
+    }
 }

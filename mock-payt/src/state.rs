@@ -89,7 +89,9 @@ impl AppState {
 
     /// 403 unless administration `id` exists and `caller` was granted it.
     pub fn check_administration(&self, caller: &Caller, id: u64) -> Result<(), PaytError> {
-        let exists = self.store.read(|db| db.administrations.get(&(), &id.to_string()).is_some());
+        let exists = self
+            .store
+            .read(|db| db.administrations.get(&(), &id.to_string()).is_some());
         if exists && caller.grant.allows(id) {
             Ok(())
         } else {

@@ -42,7 +42,9 @@ impl PaywiseError {
         match e {
             CoreError::Unauthenticated(why) => Self::unauthenticated(*why),
             CoreError::NotFound => Self::not_found(),
-            CoreError::MethodNotAllowed(m) => detail(StatusCode::METHOD_NOT_ALLOWED, format!("Method \"{m}\" not allowed.")),
+            CoreError::MethodNotAllowed(m) => {
+                detail(StatusCode::METHOD_NOT_ALLOWED, format!("Method \"{m}\" not allowed."))
+            }
             CoreError::PayloadTooLarge(limit) => detail(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("Request body exceeded the limit of {limit} bytes."),

@@ -61,7 +61,9 @@ impl Money {
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut v = self.value.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+        let mut v = self
+            .value
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
         v.rescale(2);
         let mut st = s.serialize_struct("Money", 2)?;
         st.serialize_field("value", &v.to_string())?;
@@ -76,15 +78,22 @@ mod tests {
 
     #[test]
     fn drf_timestamps() {
-        let t = DateTime::parse_from_rfc3339("2023-11-07T05:31:56Z").expect("valid").with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2023-11-07T05:31:56Z")
+            .expect("valid")
+            .with_timezone(&Utc);
         assert_eq!(timestamp(&t), "2023-11-07T05:31:56Z");
-        let t = DateTime::parse_from_rfc3339("2023-11-07T05:31:56.1234567Z").expect("valid").with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2023-11-07T05:31:56.1234567Z")
+            .expect("valid")
+            .with_timezone(&Utc);
         assert_eq!(timestamp(&micros(t)), "2023-11-07T05:31:56.123456Z");
     }
 
     #[test]
     fn money_has_two_decimals() {
         let m = Money::eur(Decimal::new(125, 1));
-        assert_eq!(serde_json::to_value(m).expect("serializes"), serde_json::json!({"value":"12.50","currency":"EUR"}));
+        assert_eq!(
+            serde_json::to_value(m).expect("serializes"),
+            serde_json::json!({"value":"12.50","currency":"EUR"})
+        );
     }
 }

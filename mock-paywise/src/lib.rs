@@ -93,7 +93,10 @@ pub fn app(state: AppState) -> Router {
 pub fn state(seed: u64, test_token: &str, production_token: &str, clock: Clock) -> AppState {
     let (db, last) = seed::generate(seed);
     let tokens = TokenRegistry::new();
-    for (token, mode, name) in [(test_token, AccessMode::Test, "Test key"), (production_token, AccessMode::Production, "Live key")] {
+    for (token, mode, name) in [
+        (test_token, AccessMode::Test, "Test key"),
+        (production_token, AccessMode::Production, "Live key"),
+    ] {
         tokens.insert(
             token,
             Grant {
@@ -176,7 +179,12 @@ impl MockPaywiseBuilder {
 
     /// Starts the server.
     pub async fn try_start(self) -> io::Result<MockPaywise> {
-        let state = state(self.seed, &self.token, &self.production_token, self.clock.unwrap_or_default());
+        let state = state(
+            self.seed,
+            &self.token,
+            &self.production_token,
+            self.clock.unwrap_or_default(),
+        );
         let server = ServerHandle::start(self.addr, app(state.clone())).await?;
         Ok(MockPaywise {
             server,

@@ -62,7 +62,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
 }
 
 /// A DRF page: `{"count", "next", "previous", "results"}` with absolute links.
-pub fn page<V>(origin: &Origin, page: OffsetPage<V>, limit: usize, offset: usize, render: impl Fn(&V) -> Value) -> Json<Value> {
+pub fn page<V>(
+    origin: &Origin,
+    page: OffsetPage<V>,
+    limit: usize,
+    offset: usize,
+    render: impl Fn(&V) -> Value,
+) -> Json<Value> {
     let base = origin.url(&origin.path);
     let (next, previous) = drf_links(&base, origin.query.pairs(), offset, limit, page.count);
     let results: Vec<Value> = page.items.iter().map(render).collect();
@@ -103,8 +109,14 @@ impl FromRequest<AppState> for JsonBody {
         }
         match parse_json(&bytes) {
             Ok(v) => Ok(JsonBody(v)),
-            Err(BodyError::InvalidJson(e)) => Err(PaywiseError::Detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {e}"))),
-            Err(_) => Err(PaywiseError::Detail(StatusCode::BAD_REQUEST, "Malformed request.".into())),
+            Err(BodyError::InvalidJson(e)) => Err(PaywiseError::Detail(
+                StatusCode::BAD_REQUEST,
+                format!("JSON parse error - {e}"),
+            )),
+            Err(_) => Err(PaywiseError::Detail(
+                StatusCode::BAD_REQUEST,
+                "Malformed request.".into(),
+            )),
         }
     }
 }
@@ -149,7 +161,10 @@ impl<'q> Filters<'q> {
         if choices.contains(&v) {
             Some(v.to_string())
         } else {
-            self.fail(name, format!("Select a valid choice. {v} is not one of the available choices."));
+            self.fail(
+                name,
+                format!("Select a valid choice. {v} is not one of the available choices."),
+            );
             None
         }
     }

@@ -40,7 +40,14 @@ pub fn generate(seed: u64) -> (Db, u64) {
             let created = at(&mut f, -300, -20);
             let (person, organization, address, email, phone, iban) = if business {
                 let c = f.de_company();
-                (None, Some(Organization { name: c.name }), c.address, c.email, c.phone, c.iban)
+                (
+                    None,
+                    Some(Organization { name: c.name }),
+                    c.address,
+                    c.email,
+                    c.phone,
+                    c.iban,
+                )
             } else {
                 let p = f.de_person();
                 let person = Person {
@@ -67,10 +74,20 @@ pub fn generate(seed: u64) -> (Db, u64) {
                     country: address.country_code,
                 }],
                 communication_channels: vec![
-                    Channel { kind: "email".into(), value: email },
-                    Channel { kind: if business { "phone" } else { "mobile_phone" }.into(), value: phone },
+                    Channel {
+                        kind: "email".into(),
+                        value: email,
+                    },
+                    Channel {
+                        kind: if business { "phone" } else { "mobile_phone" }.into(),
+                        value: phone,
+                    },
                 ],
-                bank_accounts: if f.chance(0.6) { vec![BankAccount { iban, bic: None }] } else { Vec::new() },
+                bank_accounts: if f.chance(0.6) {
+                    vec![BankAccount { iban, bic: None }]
+                } else {
+                    Vec::new()
+                },
                 metadata: vec![json!({"type": "user:reference", "value": format!("crm-{}", f.int(10_000, 99_999))})],
                 events: Vec::new(),
                 created,
@@ -133,7 +150,16 @@ pub fn generate(seed: u64) -> (Db, u64) {
                     debtor: d.id,
                     mandate,
                     your_reference: Some(format!("FO-{}", 50_000 + seq)),
-                    subject_matter: Some(f.pick(&["Softwarelizenz", "Wartungsvertrag", "Warenlieferung", "Beratungsleistung", "Mitgliedsbeitrag"]).to_string()),
+                    subject_matter: Some(
+                        f.pick(&[
+                            "Softwarelizenz",
+                            "Wartungsvertrag",
+                            "Warenlieferung",
+                            "Beratungsleistung",
+                            "Mitgliedsbeitrag",
+                        ])
+                        .to_string(),
+                    ),
                     occurence_date: Some(shift(document_date, -5)),
                     document_reference: Some(reference.clone()),
                     document_date: Some(document_date),
@@ -154,11 +180,17 @@ pub fn generate(seed: u64) -> (Db, u64) {
                     starting_approach: if f.chance(0.85) { "extrajudicial" } else { "judicial" }.into(),
                     claim_disputed: f.chance(0.1),
                     obligation_fulfilled: true,
-                    documents: vec![json!({"id": uuid(&mut f).to_string(), "mime_type": "application/pdf", "filename": format!("{reference}.pdf")})],
+                    documents: vec![
+                        json!({"id": uuid(&mut f).to_string(), "mime_type": "application/pdf", "filename": format!("{reference}.pdf")}),
+                    ],
                     metadata: vec![json!({"type": "invoice:reference", "value": reference})],
                     events: Vec::new(),
                     created,
-                    updated: if state == "created" { created } else { created + Duration::hours(f.int(2, 48) as i64) },
+                    updated: if state == "created" {
+                        created
+                    } else {
+                        created + Duration::hours(f.int(2, 48) as i64)
+                    },
                 };
                 invoice += 1;
                 let _ = db.claims.insert(c);
@@ -166,4 +198,53 @@ pub fn generate(seed: u64) -> (Db, u64) {
         }
     }
     (db, seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dump(db: &Db) -> String {
+        let mut out = String::new();
+        for mode in [AccessMode::Test, AccessMode::Production] {
+            let scope = Scope { company: COMPANY, mode };
+            for d in db.debtors.iter(&scope) {
+                out += &serde_json::to_string(d).expect("serializes");
+            }
+            for c in db.claims.iter(&scope) {
+                out += &serde_json::to_string(c).expect("serializes");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn same_seed_gives_byte_identical_data() {
+        let (a, _) = generate(7);
+        let (b, _) = generate(7);
+        assert_eq!(dump(&a), dump(&b));
+        let (c, _) = generate(8);
+        assert_ne!(dump(&a), dump(&c));
+    }
+
+    #[test]
+    fn claims_are_consistent_and_cover_every_state() {
+        let (db, _) = generate(42);
+        let scope = Scope { company: COMPANY, mode: AccessMode::Test };
+        let mut states = std::collections::HashSet::new();
+        for c in db.claims.iter(&scope) {
+            states.insert(c.submission_state.clone());
+            let charges: Decimal = c.additional_charges.iter().map(|a| a.amount.value).sum();
+            let paid: Decimal = c.payments.iter().map(|p| p.amount.value).sum();
+            assert_eq!(c.total_claim_amount.value, c.main_claim_amount.value + charges - paid);
+            assert_eq!(c.additional_charges_amount.value, charges);
+            assert!(db.debtors.get(&scope, &c.debtor.to_string()).is_some());
+            assert_eq!(c.mandate.is_some(), c.submission_state == "accepted");
+        }
+        for s in SUBMISSION_STATES {
+            assert!(states.contains(*s), "no claim in state {s}");
+        }
+        let prod = Scope { company: COMPANY, mode: AccessMode::Production };
+        assert!(db.claims.scope_len(&prod) > 0);
+    }
 }

@@ -76,7 +76,10 @@ impl<'a> Obj<'a> {
 
     /// Records `message` for `key`.
     pub fn error(&mut self, key: &str, message: impl Into<String>) {
-        let entry = self.errors.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+        let entry = self
+            .errors
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(items) = entry {
             items.push(Value::String(message.into()));
         }
@@ -164,10 +167,11 @@ impl<'a> Obj<'a> {
             Value::Number(n) if n.as_i64() == Some(1) => Some(true),
             Value::Number(n) if n.as_i64() == Some(0) => Some(false),
             Value::String(s) => match s.as_str() {
-                "true" | "True" | "TRUE" | "t" | "T" | "yes" | "Yes" | "YES" | "y" | "Y" | "on" | "On" | "ON" | "1" => Some(true),
-                "false" | "False" | "FALSE" | "f" | "F" | "no" | "No" | "NO" | "n" | "N" | "off" | "Off" | "OFF" | "0" => {
-                    Some(false)
+                "true" | "True" | "TRUE" | "t" | "T" | "yes" | "Yes" | "YES" | "y" | "Y" | "on" | "On" | "ON" | "1" => {
+                    Some(true)
                 }
+                "false" | "False" | "FALSE" | "f" | "F" | "no" | "No" | "NO" | "n" | "N" | "off" | "Off" | "OFF"
+                | "0" => Some(false),
                 _ => None,
             },
             _ => None,
@@ -183,7 +187,10 @@ impl<'a> Obj<'a> {
         let v = self.present(key, spec)?;
         let d = v.as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
         if d.is_none() {
-            self.error(key, "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.");
+            self.error(
+                key,
+                "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+            );
         }
         d
     }
@@ -291,10 +298,19 @@ impl<'a> Obj<'a> {
     }
 
     /// A list of objects, each validated by `f`.
-    pub fn list<T>(&mut self, key: &str, spec: Spec, allow_empty: bool, f: impl Fn(&mut Obj<'a>) -> T) -> Option<Vec<T>> {
+    pub fn list<T>(
+        &mut self,
+        key: &str,
+        spec: Spec,
+        allow_empty: bool,
+        f: impl Fn(&mut Obj<'a>) -> T,
+    ) -> Option<Vec<T>> {
         let v = self.present(key, spec)?;
         let Value::Array(items) = v else {
-            self.error(key, format!("Expected a list of items but got type \"{}\".", py_type(v)));
+            self.error(
+                key,
+                format!("Expected a list of items but got type \"{}\".", py_type(v)),
+            );
             return None;
         };
         if items.is_empty() && !allow_empty {
@@ -335,7 +351,11 @@ impl<'a> Obj<'a> {
 
     /// The collected errors, if any.
     pub fn finish(self) -> Result<(), Value> {
-        if self.errors.is_empty() { Ok(()) } else { Err(Value::Object(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Value::Object(self.errors))
+        }
     }
 }
 
@@ -396,11 +416,20 @@ mod tests {
         assert_eq!(e["a"], json!([NOT_NULL]));
         assert_eq!(e["b"], json!([REQUIRED]));
         assert_eq!(e["c"], json!(["Ensure this field has no more than 255 characters."]));
-        assert_eq!(e["d"], json!(["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]));
-        assert_eq!(e["m"]["value"], json!(["Ensure that there are no more than 2 decimal places."]));
+        assert_eq!(
+            e["d"],
+            json!(["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."])
+        );
+        assert_eq!(
+            e["m"]["value"],
+            json!(["Ensure that there are no more than 2 decimal places."])
+        );
         assert_eq!(e["m"]["currency"], json!(["\"USD\" is not a valid choice."]));
         assert_eq!(e["l"], json!([{}, {"x": [REQUIRED]}]));
-        assert_eq!(e["n"], json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}));
+        assert_eq!(
+            e["n"],
+            json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]})
+        );
     }
 
     #[test]

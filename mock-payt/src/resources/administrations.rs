@@ -88,7 +88,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/administrations", get(list))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>, PaytError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
     caller.grant.require("administrations:read")?;
     let q = QueryParams::parse(raw.as_deref());
     let paging = Paging::parse(&q)?;

@@ -139,12 +139,17 @@ pub fn router() -> Router<AppState> {
         .route("/credit_cases/{id}", get(show))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>, PaytError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "credit_cases:read")?;
     let page = state.store.read(|db| {
-        db.credit_cases.page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |c| {
-            req.common_match(c.id, c.updated_at)
-        })
+        db.credit_cases
+            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |c| {
+                req.common_match(c.id, c.updated_at)
+            })
     });
     Ok(list::page(page, &req.fields, OPT_IN))
 }

@@ -120,7 +120,11 @@ pub fn router() -> Router<AppState> {
         .route("/payment_plans/{id}", get(show))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>, PaytError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "payment_plans:read")?;
     let numbers = string_list(&req.query, "debtor_numbers");
     let identifiers = string_list(&req.query, "debtor_identifiers");
@@ -136,9 +140,10 @@ async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQ
                 .map(|d| d.id)
                 .collect()
         });
-        db.payment_plans.page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |p| {
-            req.common_match(p.id, p.updated_at) && debtor_ids.as_ref().is_none_or(|ids| ids.contains(&p.debtor_id))
-        })
+        db.payment_plans
+            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |p| {
+                req.common_match(p.id, p.updated_at) && debtor_ids.as_ref().is_none_or(|ids| ids.contains(&p.debtor_id))
+            })
     });
     Ok(list::page(page, &req.fields, OPT_IN))
 }
@@ -172,7 +177,12 @@ fn bad(message: String) -> PaytError {
 /// Reads a term amount given as a JSON number or a numeric string (forms send strings).
 fn amount(v: Option<&Value>, path: &str) -> Result<Decimal, PaytError> {
     let text = match v {
-        None | Some(Value::Null) => return Err(PaytError::unprocessable("missing_parameter", format!("{path} is missing"))),
+        None | Some(Value::Null) => {
+            return Err(PaytError::unprocessable(
+                "missing_parameter",
+                format!("{path} is missing"),
+            ));
+        }
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(s)) => s.trim().to_string(),
         Some(_) => return Err(bad(format!("{path} must be a number"))),
@@ -184,7 +194,9 @@ fn amount(v: Option<&Value>, path: &str) -> Result<Decimal, PaytError> {
         return Err(bad(format!("{path} must be greater than 0")));
     }
     if d.normalize().scale() > 2 {
-        return Err(bad(format!("{path} has more than two decimals ({text}); amounts are in cents")));
+        return Err(bad(format!(
+            "{path} has more than two decimals ({text}); amounts are in cents"
+        )));
     }
     Ok(d)
 }
@@ -196,7 +208,9 @@ fn terms(body: &Body) -> Result<Vec<NewTerm>, PaytError> {
         Some(_) => return Err(bad("terms must be an array of {amount, due_date} objects".to_string())),
     };
     if items.is_empty() {
-        return Err(bad("terms is empty: give at least one {amount, due_date} term".to_string()));
+        return Err(bad(
+            "terms is empty: give at least one {amount, due_date} term".to_string()
+        ));
     }
     items
         .iter()
@@ -208,7 +222,10 @@ fn terms(body: &Body) -> Result<Vec<NewTerm>, PaytError> {
             let amount = amount(t.get("amount"), &format!("terms[{i}][amount]"))?;
             let due_date = match t.get("due_date") {
                 None | Some(Value::Null) => {
-                    return Err(PaytError::unprocessable("missing_parameter", format!("terms[{i}][due_date] is missing")));
+                    return Err(PaytError::unprocessable(
+                        "missing_parameter",
+                        format!("terms[{i}][due_date] is missing"),
+                    ));
                 }
                 Some(Value::String(s)) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
                     .map_err(|_| bad(format!("terms[{i}][due_date] is not a valid date (YYYY-MM-DD): {s:?}")))?,
@@ -224,7 +241,11 @@ fn dedup(v: Vec<String>) -> Vec<String> {
     v.into_iter().filter(|s| seen.insert(s.clone())).collect()
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Result<(StatusCode, Json<Value>), PaytError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), PaytError> {
     caller.grant.require("payment_plans:write")?;
     let administration_id = body.administration_id()?;
     state.check_administration(&caller, administration_id)?;
@@ -249,11 +270,18 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
     let plan = state.store.write(|db| {
         let mut invoice_ids = Vec::new();
         let mut debtors = HashSet::new();
-        let mut find_invoice = |what: &str, key: &str, pick: &dyn Fn(&crate::resources::invoices::Invoice) -> bool| {
-            match db.invoices.iter(&admin).find(|i| pick(i)) {
+        let mut find_invoice =
+            |what: &str, key: &str, pick: &dyn Fn(&crate::resources::invoices::Invoice) -> bool| match db
+                .invoices
+                .iter(&admin)
+                .find(|i| pick(i))
+            {
                 Some(inv) => {
                     if inv.open_amount <= Decimal::ZERO {
-                        return Err(PaytError::unprocessable("invoice_already_paid", format!("Invoice with {what} {key} has no open amount")));
+                        return Err(PaytError::unprocessable(
+                            "invoice_already_paid",
+                            format!("Invoice with {what} {key} has no open amount"),
+                        ));
                     }
                     if let Some(p) = inv.active_payment_plan_id {
                         return Err(PaytError::unprocessable(
@@ -271,22 +299,27 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
                     "invoice_not_found",
                     format!("Invoice with {what} {key} does not exist in administration {admin}"),
                 )),
-            }
-        };
+            };
         for n in &invoice_numbers {
             find_invoice("invoice_number", n, &|i| &i.invoice_number == n)?;
         }
         for n in &invoice_identifiers {
-            find_invoice("invoice_identifier", n, &|i| i.invoice_identifier.as_deref() == Some(n.as_str()))?;
+            find_invoice("invoice_identifier", n, &|i| {
+                i.invoice_identifier.as_deref() == Some(n.as_str())
+            })?;
         }
         let mut credit_case_ids = Vec::new();
         for n in &credit_case_numbers {
-            let case = db.credit_cases.iter(&admin).find(|c| &c.credit_case_number == n).ok_or_else(|| {
-                PaytError::unprocessable(
-                    "credit_case_not_found",
-                    format!("Credit case with credit_case_number {n} does not exist in administration {admin}"),
-                )
-            })?;
+            let case = db
+                .credit_cases
+                .iter(&admin)
+                .find(|c| &c.credit_case_number == n)
+                .ok_or_else(|| {
+                    PaytError::unprocessable(
+                        "credit_case_not_found",
+                        format!("Credit case with credit_case_number {n} does not exist in administration {admin}"),
+                    )
+                })?;
             if let Some(p) = case.active_payment_plan_id {
                 return Err(PaytError::unprocessable(
                     "payment_plan_already_active",
@@ -352,7 +385,10 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
         }
         Ok(plan)
     })?;
-    Ok((StatusCode::CREATED, Json(list::entity(&plan, &Default::default(), OPT_IN))))
+    Ok((
+        StatusCode::CREATED,
+        Json(list::entity(&plan, &Default::default(), OPT_IN)),
+    ))
 }
 
 /// The debtor-portal link of plan `id`.

@@ -241,13 +241,22 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
     };
     let (limit, offset) = origin.limit_offset();
     let page = state.store.read(|db| {
-        db.claims
-            .page_offset(&caller.scope(), offset, limit, filtered.then_some(&matches as &dyn Fn(&Claim) -> bool))
+        db.claims.page_offset(
+            &caller.scope(),
+            offset,
+            limit,
+            filtered.then_some(&matches as &dyn Fn(&Claim) -> bool),
+        )
     });
     Ok(list::page(&origin, page, limit, offset, |c| c.render(&origin)))
 }
 
-async fn show(State(state): State<AppState>, caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PaywiseError> {
     let id = path_uuid(&id)?;
     let c = state
         .store
@@ -338,7 +347,10 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
         if !o.failed("additional_charges") && given.value != charges_sum {
             o.error(
                 "additional_charges_amount",
-                format!("Must equal the sum of additional_charges ({}).", Money::eur(charges_sum).value.round_dp(2)),
+                format!(
+                    "Must equal the sum of additional_charges ({}).",
+                    Money::eur(charges_sum).value.round_dp(2)
+                ),
             );
         }
     }
@@ -407,12 +419,17 @@ async fn create(
         Some(Value::String(s)) => match Uuid::parse_str(s) {
             Err(_) => Some(format!("“{s}” is not a valid UUID.")),
             Ok(u) => {
-                let known = state.store.read(|db| db.debtors.get(&caller.scope(), &u.to_string()).is_some());
+                let known = state
+                    .store
+                    .read(|db| db.debtors.get(&caller.scope(), &u.to_string()).is_some());
                 (!known).then(|| format!("Invalid pk \"{s}\" - object does not exist."))
             }
         },
         Some(Value::Null) | None => None,
-        Some(other) => Some(format!("Incorrect type. Expected pk value, received {}.", crate::validate::py_type(other))),
+        Some(other) => Some(format!(
+            "Incorrect type. Expected pk value, received {}.",
+            crate::validate::py_type(other)
+        )),
     };
     let validated = validate(&body, now, &state);
     let mut new = match (validated, debtor_error) {

@@ -184,16 +184,27 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
     let matches = |d: &Debtor| {
         acting_as.as_ref().is_none_or(|a| &d.acting_as == a)
             && id.is_none_or(|i| d.id == i)
-            && your_reference.as_ref().is_none_or(|r| d.your_reference.as_ref() == Some(r))
+            && your_reference
+                .as_ref()
+                .is_none_or(|r| d.your_reference.as_ref() == Some(r))
     };
     let page = state.store.read(|db| {
-        db.debtors
-            .page_offset(&caller.scope(), offset, limit, filtered.then_some(&matches as &dyn Fn(&Debtor) -> bool))
+        db.debtors.page_offset(
+            &caller.scope(),
+            offset,
+            limit,
+            filtered.then_some(&matches as &dyn Fn(&Debtor) -> bool),
+        )
     });
     Ok(list::page(&origin, page, limit, offset, |d| d.render(&origin)))
 }
 
-async fn show(State(state): State<AppState>, caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PaywiseError> {
     let id = path_uuid(&id)?;
     let d = state
         .store
@@ -221,7 +232,9 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
             death_date,
         })
     });
-    let organization = o.nested("organization", OPT, |org| org.string("name", REQ, Some(255)).map(|name| Organization { name }));
+    let organization = o.nested("organization", OPT, |org| {
+        org.string("name", REQ, Some(255)).map(|name| Organization { name })
+    });
     let addresses = o.list("addresses", REQ, false, |a| {
         let street = a.string("street", REQ, Some(255));
         let zip = a.string("zip", REQ, Some(20));
@@ -247,7 +260,10 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
                 c.error("value", "Enter a valid email address.");
             }
         }
-        Some(Channel { kind: kind?, value: value? })
+        Some(Channel {
+            kind: kind?,
+            value: value?,
+        })
     });
     let bank_accounts = o.list("bank_accounts", OPT, true, |b| {
         let iban = b.string("iban", REQ, Some(34));
@@ -298,7 +314,11 @@ fn looks_like_email(v: &str) -> bool {
     let Some((local, domain)) = v.split_once('@') else {
         return false;
     };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !v.contains(char::is_whitespace)
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !v.contains(char::is_whitespace)
 }
 
 async fn create(
