@@ -11,10 +11,6 @@ default:
 run *ARGS:
     cargo run --release -- {{ARGS}}
 
-# Run only the Payt mock's routes... (both are served by one binary; this prints Payt's address first).
-serve-payt *ARGS:
-    cargo run --release -- {{ARGS}}
-
 # The whole test suite (what CI runs).
 test:
     cargo test --workspace
@@ -27,9 +23,23 @@ fmt:
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
-# The contract suite against `mock` (default) or `sandbox` (see README for the variables).
-contract target="mock":
-    CONTRACT_TARGET={{target}} cargo test -p contract-tests -- --test-threads 4
+# The contract suite: `just contract --target mock|sandbox` (mock is the default; README lists
+# the variables the sandbox needs). Further arguments go to the test runner, e.g. a test name.
+contract *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    target=mock; rest=()
+    set -- {{ARGS}}
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --target) target="${2:?--target needs mock or sandbox}"; shift 2 ;;
+        --target=*) target="${1#--target=}"; shift ;;
+        mock|sandbox) target="$1"; shift ;;
+        *) rest+=("$1"); shift ;;
+      esac
+    done
+    case "$target" in mock|sandbox) ;; *) echo "--target must be mock or sandbox, not '$target'" >&2; exit 2 ;; esac
+    CONTRACT_TARGET="$target" cargo test -p contract-tests -- "${rest[@]}"
 
 # Everything CI checks.
 ci: fmt lint test

@@ -23,7 +23,7 @@ impl IdGen {
     pub fn new(seed: u64, first: u64) -> Self {
         Self {
             next: AtomicU64::new(first),
-            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_1d5)),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0x05ee_d1d5)),
         }
     }
 

@@ -108,13 +108,13 @@ impl<V: Record> Table<V> {
         }
         let scope = record.scope();
         let part = self.parts.entry(scope.clone()).or_default();
-        if let Some(last) = part.last() {
-            if last.seq() >= record.seq() {
-                return Err(StoreError::OutOfOrder {
-                    seq: record.seq(),
-                    last: last.seq(),
-                });
-            }
+        if let Some(last) = part.last()
+            && last.seq() >= record.seq()
+        {
+            return Err(StoreError::OutOfOrder {
+                seq: record.seq(),
+                last: last.seq(),
+            });
         }
         self.index.insert(key, (scope, record.seq()));
         part.push(record);

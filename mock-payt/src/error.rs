@@ -92,7 +92,7 @@ impl PaytError {
             PaytError::BadParameter { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),
             PaytError::Unprocessable { code, message } => (StatusCode::UNPROCESSABLE_ENTITY, *code, message.clone()),
             PaytError::Core(e) => match e {
-                CoreError::Unauthenticated(why) => return PaytError::Unauthenticated(*why).parts(),
+                CoreError::Unauthenticated(why) => PaytError::Unauthenticated(*why).parts(),
                 CoreError::NotFound => (StatusCode::NOT_FOUND, "not_found", "404 Not Found".to_string()),
                 CoreError::MethodNotAllowed(_) => (
                     StatusCode::METHOD_NOT_ALLOWED,

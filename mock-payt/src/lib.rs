@@ -8,8 +8,8 @@
 //! - [`params`], [`fields`], [`list`], [`body`]: query parameters, the `fields` projection, the
 //!   page/show shapes and request bodies, shared by every resource.
 //! - [`error`]: Payt's `{code, message}` errors and their statuses.
-//! - [`format`]: how ids, money and timestamps are written.
-//! - [`seed`]: fixtures.
+//! - [`format`]: how ids, money and timestamps are written;
+//! - [`seed`]: the fixtures.
 //!
 //! Every route answers under `/v1/...` and `/api/v1/...`, as the live API does.
 //!

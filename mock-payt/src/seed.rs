@@ -562,7 +562,10 @@ mod tests {
             for c in db.credit_cases.iter(&admin) {
                 assert!(db.debtors.get(&admin, &c.debtor_id.to_string()).is_some());
                 assert!(c.started_at <= anchor());
-                for ts in [c.summons_1_at, c.notice_of_default_at, c.forwarded_to_bailiff_at].into_iter().flatten() {
+                for ts in [c.summons_1_at, c.notice_of_default_at, c.forwarded_to_bailiff_at]
+                    .into_iter()
+                    .flatten()
+                {
                     assert!(ts <= anchor(), "case {} has a stage in the future", c.id);
                 }
                 for i in &c.invoice_ids {
@@ -574,13 +577,21 @@ mod tests {
             let states: std::collections::HashSet<&str> = db
                 .payment_plans
                 .iter(&admin)
-                .map(|p| match (p.active, p.auto_activated, p.rejected_at, p.deactivated_at, p.approved_at) {
-                    (true, true, ..) => "auto",
-                    (true, false, ..) => "active",
-                    (false, _, Some(_), ..) => "rejected",
-                    (false, _, _, Some(_), _) => "deactivated",
-                    (false, _, _, _, None) => "proposed",
-                    _ => "other",
+                .map(|p| {
+                    match (
+                        p.active,
+                        p.auto_activated,
+                        p.rejected_at,
+                        p.deactivated_at,
+                        p.approved_at,
+                    ) {
+                        (true, true, ..) => "auto",
+                        (true, false, ..) => "active",
+                        (false, _, Some(_), ..) => "rejected",
+                        (false, _, _, Some(_), _) => "deactivated",
+                        (false, _, _, _, None) => "proposed",
+                        _ => "other",
+                    }
                 })
                 .collect();
             for s in ["auto", "active", "rejected", "deactivated", "proposed"] {

@@ -7,8 +7,8 @@
 //! - [`list`]: DRF pages with absolute links, request origins, JSON bodies, query filters.
 //! - [`validate`]: DRF-style body validation with DRF's messages.
 //! - [`error`]: `{"detail": ...}` and field errors.
-//! - [`format`]: timestamps and money.
-//! - [`seed`]: fixtures.
+//! - [`format`]: timestamps and money;
+//! - [`seed`]: the fixtures.
 //!
 //! Paths end with `/` as paywise documents them; a path without it is redirected (301) to the
 //! path with it, as Django's `APPEND_SLASH` does.

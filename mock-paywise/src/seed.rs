@@ -230,7 +230,10 @@ mod tests {
     #[test]
     fn claims_are_consistent_and_cover_every_state() {
         let (db, _) = generate(42);
-        let scope = Scope { company: COMPANY, mode: AccessMode::Test };
+        let scope = Scope {
+            company: COMPANY,
+            mode: AccessMode::Test,
+        };
         let mut states = std::collections::HashSet::new();
         for c in db.claims.iter(&scope) {
             states.insert(c.submission_state.clone());
@@ -244,7 +247,10 @@ mod tests {
         for s in SUBMISSION_STATES {
             assert!(states.contains(*s), "no claim in state {s}");
         }
-        let prod = Scope { company: COMPANY, mode: AccessMode::Production };
+        let prod = Scope {
+            company: COMPANY,
+            mode: AccessMode::Production,
+        };
         assert!(db.claims.scope_len(&prod) > 0);
     }
 }

@@ -135,11 +135,11 @@ impl<'a> Obj<'a> {
             self.error(key, "This field may not be blank.");
             return None;
         }
-        if let Some(max) = max {
-            if s.chars().count() > max {
-                self.error(key, format!("Ensure this field has no more than {max} characters."));
-                return None;
-            }
+        if let Some(max) = max
+            && s.chars().count() > max
+        {
+            self.error(key, format!("Ensure this field has no more than {max} characters."));
+            return None;
         }
         Some(s)
     }

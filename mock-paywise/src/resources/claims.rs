@@ -181,13 +181,13 @@ impl Claim {
                 *p = with_href(std::mem::take(p), origin.url(&format!("/v1/payments/{id}/")));
             }
         }
-        if let Some(Value::Object(m)) = v.get_mut("mandate") {
-            if let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string) {
-                let mut out = serde_json::Map::new();
-                out.insert("href".into(), Value::String(origin.url(&format!("/v1/mandates/{id}/"))));
-                out.extend(std::mem::take(m));
-                *m = out;
-            }
+        if let Some(Value::Object(m)) = v.get_mut("mandate")
+            && let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string)
+        {
+            let mut out = serde_json::Map::new();
+            out.insert("href".into(), Value::String(origin.url(&format!("/v1/mandates/{id}/"))));
+            out.extend(std::mem::take(m));
+            *m = out;
         }
         with_href(v, origin.url(&format!("/v1/claims/{}/", self.id)))
     }
@@ -343,16 +343,17 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
     let payments: Vec<ClaimPayment> = payments.unwrap_or_default().into_iter().flatten().collect();
     let charges_sum: Decimal = charges.iter().map(|c| c.amount.value).sum();
     let payments_sum: Decimal = payments.iter().map(|p| p.amount.value).sum();
-    if let Some(given) = charges_amount {
-        if !o.failed("additional_charges") && given.value != charges_sum {
-            o.error(
-                "additional_charges_amount",
-                format!(
-                    "Must equal the sum of additional_charges ({}).",
-                    Money::eur(charges_sum).value.round_dp(2)
-                ),
-            );
-        }
+    if let Some(given) = charges_amount
+        && !o.failed("additional_charges")
+        && given.value != charges_sum
+    {
+        o.error(
+            "additional_charges_amount",
+            format!(
+                "Must equal the sum of additional_charges ({}).",
+                Money::eur(charges_sum).value.round_dp(2)
+            ),
+        );
     }
     if let (Some(total), Some(main)) = (total, main) {
         let expected = main.value + charges_sum - payments_sum;

@@ -240,10 +240,10 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
         let zip = a.string("zip", REQ, Some(20));
         let city = a.string("city", REQ, Some(255));
         let country = a.string("country", REQ, Some(2));
-        if let Some(c) = &country {
-            if !is_country(c) {
-                a.error("country", format!("\"{c}\" is not a valid choice."));
-            }
+        if let Some(c) = &country
+            && !is_country(c)
+        {
+            a.error("country", format!("\"{c}\" is not a valid choice."));
         }
         Some(Address {
             street: street?,
@@ -255,10 +255,10 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
     let channels = o.list("communication_channels", OPT, true, |c| {
         let kind = c.choice("type", REQ, CHANNEL_TYPES);
         let value = c.string("value", REQ, Some(255));
-        if let (Some("email"), Some(v)) = (kind.as_deref(), value.as_deref()) {
-            if !looks_like_email(v) {
-                c.error("value", "Enter a valid email address.");
-            }
+        if let (Some("email"), Some(v)) = (kind.as_deref(), value.as_deref())
+            && !looks_like_email(v)
+        {
+            c.error("value", "Enter a valid email address.");
         }
         Some(Channel {
             kind: kind?,
@@ -269,10 +269,10 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
         let iban = b.string("iban", REQ, Some(34));
         let bic = b.string("bic", OPT, Some(11));
         let iban = iban.map(|i| i.replace(' ', "").to_uppercase());
-        if let Some(i) = &iban {
-            if i.parse::<iban::Iban>().is_err() {
-                b.error("iban", "Enter a valid IBAN.");
-            }
+        if let Some(i) = &iban
+            && i.parse::<iban::Iban>().is_err()
+        {
+            b.error("iban", "Enter a valid IBAN.");
         }
         Some(BankAccount { iban: iban?, bic })
     });
