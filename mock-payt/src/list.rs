@@ -4,16 +4,16 @@ use std::collections::HashSet;
 
 use axum::Json;
 use chrono::{DateTime, Utc};
-use mock_core::Record;
 use mock_core::query::QueryParams;
 use mock_core::store::CursorPage;
+use mock_core::{Record, Table};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::PaytError;
 use crate::fields::Fields;
 use crate::params::{self, Paging};
-use crate::state::{AppState, Caller};
+use crate::state::{AppState, Caller, Db};
 
 /// A parsed list request: administration, paging, projection and the common filters.
 #[derive(Debug)]
@@ -83,6 +83,29 @@ impl ShowRequest {
             fields,
         })
     }
+}
+
+/// `GET /v1/<resource>/{id}`: the record with `id` in the requested administration, projected;
+/// 404 when there is none (ids that are not numbers cannot exist).
+#[allow(clippy::too_many_arguments)]
+pub fn show<V: Serialize + Record<Scope = u64>>(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    raw: Option<&str>,
+    scope: &str,
+    kind: &str,
+    opt_in: &[&str],
+    table: impl Fn(&Db) -> &Table<V>,
+) -> Result<Json<Value>, PaytError> {
+    let req = ShowRequest::parse(state, caller, raw, scope)?;
+    let found = params::parse_id(id).and_then(|n| {
+        state
+            .store
+            .read(|db| table(db).get(&req.administration_id, &n.to_string()).cloned())
+    });
+    let record = found.ok_or_else(|| PaytError::not_found(kind, id))?;
+    Ok(Json(entity(&record, &req.fields, opt_in)))
 }
 
 /// Serializes one entity through the projection.

@@ -14,7 +14,9 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::error::PaywiseError;
-use crate::state::AppState;
+use mock_core::{Record, Table};
+
+use crate::state::{AppState, Caller, Db};
 
 /// The default page size (paywise documents none; DRF projects commonly use 100).
 pub const DEFAULT_LIMIT: usize = 100;
@@ -59,6 +61,43 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
             query: QueryParams::parse(uri.query()),
         })
     }
+}
+
+/// A record as the API shows it.
+pub trait Resource: Record<Scope = crate::state::Scope> {
+    /// The record with absolute `href`s built from the request's origin.
+    fn render(&self, origin: &Origin) -> Value;
+}
+
+/// `GET /v1/<resource>/{id}/`: the caller's record with that UUID, or 404.
+pub fn show<V: Resource>(
+    state: &AppState,
+    caller: &Caller,
+    origin: &Origin,
+    id: &str,
+    table: impl Fn(&Db) -> &Table<V>,
+) -> Result<Json<Value>, PaywiseError> {
+    let id = path_uuid(id)?;
+    let record = state
+        .store
+        .read(|db| table(db).get(&caller.scope(), &id.to_string()).cloned())
+        .ok_or_else(PaywiseError::not_found)?;
+    Ok(Json(record.render(origin)))
+}
+
+/// `GET /v1/<resource>/`: a DRF page of the caller's records that pass `matches` (`None`: all).
+pub fn list<V: Resource>(
+    state: &AppState,
+    caller: &Caller,
+    origin: &Origin,
+    matches: Option<&dyn Fn(&V) -> bool>,
+    table: impl Fn(&Db) -> &Table<V>,
+) -> Json<Value> {
+    let (limit, offset) = origin.limit_offset();
+    let p = state
+        .store
+        .read(|db| table(db).page_offset(&caller.scope(), offset, limit, matches));
+    page(origin, p, limit, offset, |r| r.render(origin))
 }
 
 /// A DRF page: `{"count", "next", "previous", "results"}` with absolute links.

@@ -5,14 +5,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use mock_core::Record;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::PaytError;
-use crate::list::{self, ListRequest, ShowRequest};
-use crate::params::parse_id;
+use crate::list::{self, ListRequest};
 use crate::resources::Label;
 use crate::state::{AppState, Caller};
 
@@ -119,18 +117,7 @@ pub struct CreditCase {
     pub invoice_ids: Vec<u64>,
 }
 
-impl Record for CreditCase {
-    type Scope = u64;
-    fn scope(&self) -> u64 {
-        self.administration_id
-    }
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+administration_record!(CreditCase);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -160,12 +147,14 @@ async fn show(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
-    let req = ShowRequest::parse(&state, &caller, raw.as_deref(), "credit_cases:read")?;
-    let found = parse_id(&id).and_then(|n| {
-        state
-            .store
-            .read(|db| db.credit_cases.get(&req.administration_id, &n.to_string()).cloned())
-    });
-    let case = found.ok_or_else(|| PaytError::not_found("CreditCase", &id))?;
-    Ok(Json(list::entity(&case, &req.fields, OPT_IN)))
+    list::show(
+        &state,
+        &caller,
+        &id,
+        raw.as_deref(),
+        "credit_cases:read",
+        "CreditCase",
+        OPT_IN,
+        |db| &db.credit_cases,
+    )
 }

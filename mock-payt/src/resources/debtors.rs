@@ -3,7 +3,6 @@
 //! by debtor number and identifier.
 
 use chrono::{DateTime, Utc};
-use mock_core::Record;
 use serde::Serialize;
 
 /// `CustomerApi_V1_AddressEntity`.
@@ -49,15 +48,4 @@ pub struct Debtor {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Record for Debtor {
-    type Scope = u64;
-    fn scope(&self) -> u64 {
-        self.administration_id
-    }
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+administration_record!(Debtor);

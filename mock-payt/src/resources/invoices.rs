@@ -2,7 +2,6 @@
 //! identifier, and credit cases and notifications point at them.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use mock_core::Record;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -45,15 +44,4 @@ pub struct Invoice {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Record for Invoice {
-    type Scope = u64;
-    fn scope(&self) -> u64 {
-        self.administration_id
-    }
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+administration_record!(Invoice);

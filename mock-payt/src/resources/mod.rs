@@ -1,6 +1,25 @@
 //! One module per Payt resource: its record type (serialized exactly as the spec's entity), its
 //! opt-in fields and its routes.
 
+/// Implements [`mock_core::Record`] for a record scoped by its `administration_id` and keyed and
+/// ordered by its numeric `id`, which is what every Payt record but administrations is.
+macro_rules! administration_record {
+    ($t:ty) => {
+        impl mock_core::Record for $t {
+            type Scope = u64;
+            fn scope(&self) -> u64 {
+                self.administration_id
+            }
+            fn seq(&self) -> u64 {
+                self.id
+            }
+            fn key(&self) -> String {
+                self.id.to_string()
+            }
+        }
+    };
+}
+
 pub mod administrations;
 pub mod credit_cases;
 pub mod debtors;

@@ -5,13 +5,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use mock_core::Record;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::PaytError;
-use crate::list::{self, ListRequest, ShowRequest};
-use crate::params::{id_list, parse_id};
+use crate::list::{self, ListRequest};
+use crate::params::id_list;
 use crate::resources::User;
 use crate::state::{AppState, Caller};
 
@@ -62,18 +61,7 @@ pub struct Notification {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Record for Notification {
-    type Scope = u64;
-    fn scope(&self) -> u64 {
-        self.administration_id
-    }
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+administration_record!(Notification);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -113,12 +101,14 @@ async fn show(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
-    let req = ShowRequest::parse(&state, &caller, raw.as_deref(), "notifications:read")?;
-    let found = parse_id(&id).and_then(|n| {
-        state
-            .store
-            .read(|db| db.notifications.get(&req.administration_id, &n.to_string()).cloned())
-    });
-    let n = found.ok_or_else(|| PaytError::not_found("Notification", &id))?;
-    Ok(Json(list::entity(&n, &req.fields, OPT_IN)))
+    list::show(
+        &state,
+        &caller,
+        &id,
+        raw.as_deref(),
+        "notifications:read",
+        "Notification",
+        OPT_IN,
+        |db| &db.notifications,
+    )
 }

@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
-use mock_core::Record;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
@@ -21,8 +20,8 @@ use serde_json::Value;
 use crate::body::Body;
 use crate::error::PaytError;
 use crate::format::two_decimals;
-use crate::list::{self, ListRequest, ShowRequest};
-use crate::params::{parse_id, string_list};
+use crate::list::{self, ListRequest};
+use crate::params::string_list;
 use crate::resources::User;
 use crate::state::{AppState, Caller};
 
@@ -100,18 +99,7 @@ pub struct PaymentPlan {
     pub cc_email_address: Option<String>,
 }
 
-impl Record for PaymentPlan {
-    type Scope = u64;
-    fn scope(&self) -> u64 {
-        self.administration_id
-    }
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+administration_record!(PaymentPlan);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -154,14 +142,16 @@ async fn show(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
-    let req = ShowRequest::parse(&state, &caller, raw.as_deref(), "payment_plans:read")?;
-    let found = parse_id(&id).and_then(|n| {
-        state
-            .store
-            .read(|db| db.payment_plans.get(&req.administration_id, &n.to_string()).cloned())
-    });
-    let plan = found.ok_or_else(|| PaytError::not_found("PaymentPlan", &id))?;
-    Ok(Json(list::entity(&plan, &req.fields, OPT_IN)))
+    list::show(
+        &state,
+        &caller,
+        &id,
+        raw.as_deref(),
+        "payment_plans:read",
+        "PaymentPlan",
+        OPT_IN,
+        |db| &db.payment_plans,
+    )
 }
 
 /// A validated term of a new plan.

@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
-use mock_core::Record;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -18,7 +17,7 @@ use uuid::Uuid;
 
 use crate::error::PaywiseError;
 use crate::format::Money;
-use crate::list::{self, Filters, JsonBody, Origin, path_uuid, with_href};
+use crate::list::{self, Filters, JsonBody, Origin, Resource, with_href};
 use crate::state::{AppState, Caller, Scope};
 use crate::validate::{OPT, Obj, REQ, event, metadata};
 
@@ -158,22 +157,11 @@ pub struct Claim {
     pub updated: DateTime<Utc>,
 }
 
-impl Record for Claim {
-    type Scope = Scope;
-    fn scope(&self) -> Scope {
-        self.scope
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+scoped_record!(Claim);
 
-impl Claim {
+impl crate::list::Resource for Claim {
     /// The claim as the API shows it, with absolute `href`s.
-    pub fn render(&self, origin: &Origin) -> Value {
+    fn render(&self, origin: &Origin) -> Value {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Some(Value::Array(payments)) = v.get_mut("payments") {
             for p in payments.iter_mut() {
@@ -239,16 +227,13 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
             && submission_state.as_ref().is_none_or(|s| &c.submission_state == s)
             && eq(&your_reference, &c.your_reference)
     };
-    let (limit, offset) = origin.limit_offset();
-    let page = state.store.read(|db| {
-        db.claims.page_offset(
-            &caller.scope(),
-            offset,
-            limit,
-            filtered.then_some(&matches as &dyn Fn(&Claim) -> bool),
-        )
-    });
-    Ok(list::page(&origin, page, limit, offset, |c| c.render(&origin)))
+    Ok(list::list(
+        &state,
+        &caller,
+        &origin,
+        filtered.then_some(&matches as &dyn Fn(&Claim) -> bool),
+        |db| &db.claims,
+    ))
 }
 
 async fn show(
@@ -257,12 +242,7 @@ async fn show(
     origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, PaywiseError> {
-    let id = path_uuid(&id)?;
-    let c = state
-        .store
-        .read(|db| db.claims.get(&caller.scope(), &id.to_string()).cloned())
-        .ok_or_else(PaywiseError::not_found)?;
-    Ok(Json(c.render(&origin)))
+    list::show(&state, &caller, &origin, &id, |db| &db.claims)
 }
 
 /// What a claim body says, before ids and timestamps are assigned.

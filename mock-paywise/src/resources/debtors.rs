@@ -8,14 +8,13 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
-use mock_core::Record;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::is_country;
 use crate::error::PaywiseError;
-use crate::list::{self, Filters, JsonBody, Origin, path_uuid, with_href};
+use crate::list::{self, Filters, JsonBody, Origin, Resource, with_href};
 use crate::state::{AppState, Caller, Scope};
 use crate::validate::{OPT, Obj, REQ, event, metadata};
 
@@ -131,28 +130,19 @@ pub struct Debtor {
     pub updated: DateTime<Utc>,
 }
 
-impl Record for Debtor {
-    type Scope = Scope;
-    fn scope(&self) -> Scope {
-        self.scope
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+scoped_record!(Debtor);
 
-impl Debtor {
+impl crate::list::Resource for Debtor {
     /// The debtor as the API shows it, with its absolute `href`.
-    pub fn render(&self, origin: &Origin) -> Value {
+    fn render(&self, origin: &Origin) -> Value {
         with_href(
             serde_json::to_value(self).unwrap_or(Value::Null),
             origin.url(&format!("/v1/debtors/{}/", self.id)),
         )
     }
+}
 
+impl Debtor {
     /// The name a mandate shows for the debtor.
     pub fn display_name(&self) -> String {
         match (&self.organization, &self.person) {
@@ -179,7 +169,6 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
     let id = f.uuid("id");
     let your_reference = f.string("your_reference");
     f.finish()?;
-    let (limit, offset) = origin.limit_offset();
     let filtered = acting_as.is_some() || id.is_some() || your_reference.is_some();
     let matches = |d: &Debtor| {
         acting_as.as_ref().is_none_or(|a| &d.acting_as == a)
@@ -188,15 +177,13 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
                 .as_ref()
                 .is_none_or(|r| d.your_reference.as_ref() == Some(r))
     };
-    let page = state.store.read(|db| {
-        db.debtors.page_offset(
-            &caller.scope(),
-            offset,
-            limit,
-            filtered.then_some(&matches as &dyn Fn(&Debtor) -> bool),
-        )
-    });
-    Ok(list::page(&origin, page, limit, offset, |d| d.render(&origin)))
+    Ok(list::list(
+        &state,
+        &caller,
+        &origin,
+        filtered.then_some(&matches as &dyn Fn(&Debtor) -> bool),
+        |db| &db.debtors,
+    ))
 }
 
 async fn show(
@@ -205,12 +192,7 @@ async fn show(
     origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, PaywiseError> {
-    let id = path_uuid(&id)?;
-    let d = state
-        .store
-        .read(|db| db.debtors.get(&caller.scope(), &id.to_string()).cloned())
-        .ok_or_else(PaywiseError::not_found)?;
-    Ok(Json(d.render(&origin)))
+    list::show(&state, &caller, &origin, &id, |db| &db.debtors)
 }
 
 /// Validates a debtor body; the fields of a new debtor, or DRF's error tree.

@@ -1,5 +1,24 @@
 //! One module per paywise resource: its record type, its validation and its routes.
 
+/// Implements [`mock_core::Record`] for a record with a `seq`, a `scope` and a UUID `id`, which is
+/// what every paywise record is.
+macro_rules! scoped_record {
+    ($t:ty) => {
+        impl mock_core::Record for $t {
+            type Scope = crate::state::Scope;
+            fn scope(&self) -> crate::state::Scope {
+                self.scope
+            }
+            fn seq(&self) -> u64 {
+                self.seq
+            }
+            fn key(&self) -> String {
+                self.id.to_string()
+            }
+        }
+    };
+}
+
 pub mod claims;
 pub mod debtors;
 
