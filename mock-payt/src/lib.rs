@@ -27,6 +27,7 @@
 //! ```
 
 pub mod body;
+pub mod bulk;
 pub mod error;
 pub mod fields;
 pub mod format;
@@ -56,11 +57,27 @@ pub const DEFAULT_SEED: u64 = 42;
 
 /// The routes of every resource, relative to the version prefix.
 fn v1() -> Router<AppState> {
+    use resources::*;
     Router::new()
-        .merge(resources::administrations::router())
-        .merge(resources::credit_cases::router())
-        .merge(resources::payment_plans::router())
-        .merge(resources::notifications::router())
+        .merge(administrations::router())
+        .merge(companies::router())
+        .merge(contacts::router())
+        .merge(credit_cases::router())
+        .merge(files::router())
+        .merge(messages::router())
+        .merge(notes::router())
+        .merge(notifications::router())
+        .merge(orders::router())
+        .merge(payment_conditions::router())
+        .merge(payment_plans::router())
+        .merge(payments::router())
+        .merge(psp_mandates::router())
+        .merge(psp_transactions::router())
+        .merge(sign_up::router())
+        .merge(tasks::router())
+        .merge(vat_rates::router())
+        .merge(debtors::router())
+        .merge(invoices::router())
 }
 
 /// The Payt API as an axum router (with the shared middleware stack), for `state`.

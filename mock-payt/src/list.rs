@@ -61,6 +61,49 @@ impl ListRequest {
     }
 }
 
+/// How long deleted records stay visible to the `.../deleted` endpoints.
+pub const TOMBSTONE_DAYS: i64 = 90;
+
+/// A parsed `GET /v1/<resource>/deleted` request: administration, paging and the window.
+#[derive(Debug)]
+pub struct DeletedRequest {
+    /// The administration the list is scoped to.
+    pub administration_id: u64,
+    /// Cursor and page size.
+    pub paging: Paging,
+    /// Records deleted strictly after this (required; older than 90 days is clamped to 90 days).
+    pub deleted_after: DateTime<Utc>,
+    /// Records deleted strictly before this, when given.
+    pub deleted_before: Option<DateTime<Utc>>,
+}
+
+impl DeletedRequest {
+    /// Checks `scope`, parses `administration_id`, `deleted_after` (required), `deleted_before`,
+    /// `cursor` and `per_page`, and checks the grant.
+    pub fn parse(state: &AppState, caller: &Caller, raw: Option<&str>, scope: &str) -> Result<Self, PaytError> {
+        caller.grant.require(scope)?;
+        let query = QueryParams::parse(raw);
+        let administration_id = params::administration_id(&query)?;
+        let paging = Paging::parse(&query)?;
+        let deleted_after =
+            params::timestamp(&query, "deleted_after")?.ok_or_else(|| PaytError::missing("deleted_after"))?;
+        let deleted_before = params::timestamp(&query, "deleted_before")?;
+        state.check_administration(caller, administration_id)?;
+        let oldest = state.now() - chrono::Duration::days(TOMBSTONE_DAYS);
+        Ok(Self {
+            administration_id,
+            paging,
+            deleted_after: deleted_after.max(oldest),
+            deleted_before,
+        })
+    }
+
+    /// Whether a record deleted at `deleted_at` is in the window.
+    pub fn matches(&self, deleted_at: DateTime<Utc>) -> bool {
+        deleted_at > self.deleted_after && self.deleted_before.is_none_or(|b| deleted_at < b)
+    }
+}
+
 /// A parsed show request: administration and projection.
 #[derive(Debug)]
 pub struct ShowRequest {

@@ -28,13 +28,18 @@ pub const UNGRANTED_ADMINISTRATION: u64 = 83;
 /// The first id handed to seeded records other than administrations.
 const FIRST_ID: u64 = 1001;
 
-struct Gen {
-    f: Faker,
+/// The seeded generator every fixture draws from: fake values and the next id.
+pub struct Gen {
+    /// Fake values.
+    pub f: Faker,
     next: u64,
+    /// Payt users who act on records (approve, reject, acknowledge, ...).
+    pub users: Vec<User>,
 }
 
 impl Gen {
-    fn id(&mut self) -> u64 {
+    /// The next free id.
+    pub fn id(&mut self) -> u64 {
         let id = self.next;
         self.next += 1;
         id
@@ -58,6 +63,7 @@ pub fn generate(seed: u64) -> (Db, u64) {
     let mut g = Gen {
         f: Faker::new(seed),
         next: FIRST_ID,
+        users: Vec::new(),
     };
     let mut db = Db::default();
     let users: Vec<User> = (0..4)
@@ -98,7 +104,9 @@ pub fn generate(seed: u64) -> (Db, u64) {
             reminding_paused_at: None,
         };
         let _ = db.administrations.insert(admin);
+        g.users = users.clone();
         seed_administration(&mut g, &mut db, admin_id, &users);
+        seed_resources(&mut g, &mut db, admin_id);
     }
     let last = g.next - 1;
     (db, last)
@@ -492,6 +500,24 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
     for n in notifications {
         let _ = db.notifications.insert(n);
     }
+}
+
+/// The fixtures of every other resource, in a fixed order (the order is part of the seed).
+fn seed_resources(g: &mut Gen, db: &mut Db, admin: u64) {
+    use crate::resources::*;
+    companies::seed(g, db, admin);
+    contacts::seed(g, db, admin);
+    payments::seed(g, db, admin);
+    vat_rates::seed(g, db, admin);
+    payment_conditions::seed(g, db, admin);
+    files::seed(g, db, admin);
+    orders::seed(g, db, admin);
+    messages::seed(g, db, admin);
+    notes::seed(g, db, admin);
+    tasks::seed(g, db, admin);
+    psp_mandates::seed(g, db, admin);
+    psp_transactions::seed(g, db, admin);
+    sign_up::seed(g, db, admin);
 }
 
 /// Dutch statutory collection costs (WIK): 15% of the first 2,500 (at least 40), 10% of the next

@@ -11,29 +11,62 @@ use mock_core::{Clock, IdGen, Store, Table};
 
 use crate::error::PaytError;
 use crate::format::whole_seconds;
-use crate::resources::administrations::Administration;
-use crate::resources::credit_cases::CreditCase;
-use crate::resources::debtors::Debtor;
-use crate::resources::invoices::Invoice;
-use crate::resources::notifications::Notification;
-use crate::resources::payment_plans::PaymentPlan;
+use crate::resources;
 
-/// Every Payt record, one table per resource. Records other than administrations are scoped by
-/// their administration id.
+/// Every Payt record, one table per resource. Records other than administrations, companies and
+/// sign-ups are scoped by their administration id.
 #[derive(Debug, Clone, Default)]
 pub struct Db {
     /// Administrations (unscoped: a token's grant decides which it sees).
-    pub administrations: Table<Administration>,
+    pub administrations: Table<resources::administrations::Administration>,
+    /// Companies (unscoped).
+    pub companies: Table<resources::companies::Company>,
+    /// Completed sign-ups (unscoped).
+    pub sign_ups: Table<resources::sign_up::SignUp>,
     /// Debtors.
-    pub debtors: Table<Debtor>,
+    pub debtors: Table<resources::debtors::Debtor>,
+    /// Contacts.
+    pub contacts: Table<resources::contacts::Contact>,
     /// Invoices.
-    pub invoices: Table<Invoice>,
+    pub invoices: Table<resources::invoices::Invoice>,
+    /// Tombstones of deleted invoices.
+    pub deleted_invoices: Table<resources::invoices::DeletedInvoice>,
+    /// Payments.
+    pub payments: Table<resources::payments::Payment>,
+    /// Tombstones of deleted payments.
+    pub deleted_payments: Table<resources::payments::DeletedPayment>,
     /// Credit (debt-collection) cases.
-    pub credit_cases: Table<CreditCase>,
+    pub credit_cases: Table<resources::credit_cases::CreditCase>,
+    /// Tombstones of deleted credit cases.
+    pub deleted_credit_cases: Table<resources::credit_cases::DeletedCreditCase>,
     /// Payment plans.
-    pub payment_plans: Table<PaymentPlan>,
+    pub payment_plans: Table<resources::payment_plans::PaymentPlan>,
+    /// Tombstones of deleted payment plans.
+    pub deleted_payment_plans: Table<resources::payment_plans::DeletedPaymentPlan>,
     /// Notifications.
-    pub notifications: Table<Notification>,
+    pub notifications: Table<resources::notifications::Notification>,
+    /// Notes.
+    pub notes: Table<resources::notes::Note>,
+    /// Messages.
+    pub messages: Table<resources::messages::Message>,
+    /// Tasks.
+    pub tasks: Table<resources::tasks::Task>,
+    /// VAT rates.
+    pub vat_rates: Table<resources::vat_rates::VatRate>,
+    /// Payment conditions.
+    pub payment_conditions: Table<resources::payment_conditions::PaymentCondition>,
+    /// Upload slots of files.
+    pub files: Table<resources::files::UploadedFile>,
+    /// Orders.
+    pub orders: Table<resources::orders::Order>,
+    /// Order lines.
+    pub order_lines: Table<resources::orders::OrderLine>,
+    /// PSP mandates.
+    pub psp_mandates: Table<resources::psp_mandates::PspMandate>,
+    /// Tombstones of revoked PSP mandates.
+    pub deleted_psp_mandates: Table<resources::psp_mandates::DeletedPspMandate>,
+    /// PSP transactions.
+    pub psp_transactions: Table<resources::psp_transactions::PspTransaction>,
 }
 
 /// What a token may see and do.

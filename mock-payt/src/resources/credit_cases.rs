@@ -158,3 +158,16 @@ async fn show(
         |db| &db.credit_cases,
     )
 }
+
+/// The tombstone of a deleted record, kept 90 days for the `deleted` endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeletedCreditCase {
+    /// Unique identifier of the deleted record.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+}
+
+administration_record!(DeletedCreditCase);

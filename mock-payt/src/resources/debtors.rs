@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// `CustomerApi_V1_AddressEntity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PostalAddress {
     /// City.
     pub city: String,
@@ -23,7 +23,7 @@ pub struct PostalAddress {
 }
 
 /// A debtor (the core of `CustomerApi_V1_DebtorEntity`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Debtor {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -49,3 +49,8 @@ pub struct Debtor {
 }
 
 administration_record!(Debtor);
+
+/// The routes of this resource.
+pub fn router() -> axum::Router<crate::state::AppState> {
+    axum::Router::new()
+}

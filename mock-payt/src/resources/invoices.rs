@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// An invoice (the core of `CustomerApi_V1_InvoiceEntity`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Invoice {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -45,3 +45,21 @@ pub struct Invoice {
 }
 
 administration_record!(Invoice);
+
+/// The tombstone of a deleted record, kept 90 days for the `deleted` endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeletedInvoice {
+    /// Unique identifier of the deleted record.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+}
+
+administration_record!(DeletedInvoice);
+
+/// The routes of this resource.
+pub fn router() -> axum::Router<crate::state::AppState> {
+    axum::Router::new()
+}

@@ -21,11 +21,24 @@ macro_rules! administration_record {
 }
 
 pub mod administrations;
+pub mod companies;
+pub mod contacts;
 pub mod credit_cases;
 pub mod debtors;
+pub mod files;
 pub mod invoices;
+pub mod messages;
+pub mod notes;
 pub mod notifications;
+pub mod orders;
+pub mod payment_conditions;
 pub mod payment_plans;
+pub mod payments;
+pub mod psp_mandates;
+pub mod psp_transactions;
+pub mod sign_up;
+pub mod tasks;
+pub mod vat_rates;
 
 use serde::Serialize;
 

@@ -385,3 +385,16 @@ async fn create(
 pub fn public_url(id: u64) -> String {
     format!("https://portal.paytsoftware.com/payment_plans/{id}")
 }
+
+/// The tombstone of a deleted record, kept 90 days for the `deleted` endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeletedPaymentPlan {
+    /// Unique identifier of the deleted record.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+}
+
+administration_record!(DeletedPaymentPlan);

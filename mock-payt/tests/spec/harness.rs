@@ -1,13 +1,6 @@
-//! The Payt mock against Payt's own contract.
-//!
-//! Starts the mock on a free port through its library handle, requests every implemented route
-//! (success and error cases, under both `/v1` and `/api/v1`) and validates each response body
-//! against the schema that the vendored OpenAPI spec (`spec/payt-openapi.json`) gives for that
-//! operation and status. Every case also asserts the status it expects, so the test fails when the
-//! mock answers differently.
-//!
-//! Findings are printed as they happen (request, status, body and every validation error with its
-//! instance path) and the test panics at the end if there was any, so one run shows them all.
+//! The spec, its validators and the request harness shared by the spec tests.
+
+#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -19,16 +12,16 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
 
 /// Payt's published OpenAPI 3.0 spec for the Customer API v1, byte for byte.
-const SPEC: &str = include_str!("../spec/payt-openapi.json");
+pub const SPEC: &str = include_str!("../../spec/payt-openapi.json");
 /// The URI the (transformed) spec is registered under, so `$ref`s into it resolve.
-const SPEC_URI: &str = "urn:payt-openapi";
+pub const SPEC_URI: &str = "urn:payt-openapi";
 /// The error shape; also the fallback for statuses the spec does not document (see [`Spec::expected`]).
-const ERROR_ENTITY: &str = "#/components/schemas/CustomerApi_ErrorEntity";
-const PAYMENT_PLAN_ENTITY: &str = "#/components/schemas/CustomerApi_V1_PaymentPlanEntity";
+pub const ERROR_ENTITY: &str = "#/components/schemas/CustomerApi_ErrorEntity";
+pub const PAYMENT_PLAN_ENTITY: &str = "#/components/schemas/CustomerApi_V1_PaymentPlanEntity";
 /// Keywords whose values are data, not schemas: the transforms leave them alone.
-const DATA_KEYWORDS: &[&str] = &["example", "examples", "default", "enum", "const"];
-const FORM: &str = "application/x-www-form-urlencoded";
-const JSON: &str = "application/json";
+pub const DATA_KEYWORDS: &[&str] = &["example", "examples", "default", "enum", "const"];
+pub const FORM: &str = "application/x-www-form-urlencoded";
+pub const JSON: &str = "application/json";
 
 // ------------------------------------------------------------------------------------------------
 // The spec
@@ -36,7 +29,7 @@ const JSON: &str = "application/json";
 /// Stricter: every object schema with `properties` under `components/schemas` (nested inline ones
 /// included) gets `"additionalProperties": false`, so the mock cannot emit a field the spec does
 /// not have. The spec itself never says either way.
-fn close_objects(schema: &mut Value) {
+pub fn close_objects(schema: &mut Value) {
     match schema {
         Value::Object(map) => {
             if map.get("properties").is_some_and(Value::is_object) {
@@ -56,7 +49,7 @@ fn close_objects(schema: &mut Value) {
 /// Looser, and nothing else is relaxed: every property schema (every value of any `properties`
 /// object, anywhere in the document) also accepts `null`, as `{"anyOf": [ORIGINAL, {"type":
 /// "null"}]}`. The spec never marks a field nullable, but Payt's docs show `null` for unset values.
-fn nullable_properties(value: &mut Value) {
+pub fn nullable_properties(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
@@ -82,7 +75,7 @@ fn nullable_properties(value: &mut Value) {
 
 /// What the spec says a response must look like.
 #[derive(Debug)]
-enum Expected {
+pub enum Expected {
     /// A JSON body matching `schema` (a `$ref` into the spec). `documented` is false when the
     /// status is not in the operation's responses and the error fallback applies.
     Body { schema: String, documented: bool },
@@ -92,25 +85,25 @@ enum Expected {
 
 /// One validation error, flattened out of the `anyOf` wrappers the null transform adds.
 #[derive(Debug)]
-struct Leaf {
-    instance_path: String,
-    schema_path: String,
-    message: String,
+pub struct Leaf {
+    pub instance_path: String,
+    pub schema_path: String,
+    pub message: String,
     /// For a `required` error, the missing property.
-    missing: Option<String>,
+    pub missing: Option<String>,
 }
 
-struct Spec {
+pub struct Spec {
     /// The spec as published.
-    raw: Value,
+    pub raw: Value,
     /// The transformed clone the validators compile against.
-    doc: Value,
+    pub doc: Value,
     /// One compiled validator per distinct `$ref`.
-    validators: HashMap<String, Validator>,
+    pub validators: HashMap<String, Validator>,
 }
 
 impl Spec {
-    fn load() -> Self {
+    pub fn load() -> Self {
         let raw: Value = serde_json::from_str(SPEC).expect("spec/payt-openapi.json is JSON");
         let mut doc = raw.clone();
         close_objects(
@@ -127,7 +120,7 @@ impl Spec {
 
     /// The spec path template (`/v1/credit_cases/{id}`) that serves `path` (with or without the
     /// `/api` prefix); literal segments win over parameters (`/deleted` over `/{id}`).
-    fn template(&self, path: &str) -> Option<String> {
+    pub fn template(&self, path: &str) -> Option<String> {
         let path = path
             .strip_prefix("/api")
             .filter(|p| p.starts_with("/v1/"))
@@ -157,7 +150,7 @@ impl Spec {
     /// of a route or method the spec lacks) must still be Payt's error shape, so it is validated
     /// against `#/components/schemas/CustomerApi_ErrorEntity`. A documented status without a body
     /// schema skips body validation (the status is still asserted).
-    fn expected(&self, method: &Method, path: &str, status: u16) -> (Expected, String) {
+    pub fn expected(&self, method: &Method, path: &str, status: u16) -> (Expected, String) {
         let template = self.template(path);
         let operation_name = format!(
             "{} {}",
@@ -189,7 +182,7 @@ impl Spec {
     }
 
     /// The `required` list of component schema `name`, as published.
-    fn required(&self, name: &str) -> Vec<String> {
+    pub fn required(&self, name: &str) -> Vec<String> {
         self.raw["components"]["schemas"][name]["required"]
             .as_array()
             .expect("the schema has a required list")
@@ -199,7 +192,7 @@ impl Spec {
     }
 
     /// Every error of `instance` against `reference` (`#/components/schemas/X`).
-    fn errors(&mut self, reference: &str, instance: &Value) -> Vec<Leaf> {
+    pub fn errors(&mut self, reference: &str, instance: &Value) -> Vec<Leaf> {
         let doc = &self.doc;
         let validator = self.validators.entry(reference.to_string()).or_insert_with(|| {
             jsonschema::options()
@@ -218,7 +211,7 @@ impl Spec {
 }
 
 /// Whether `branch` only says "the value is not null": the second branch of a null wrapper.
-fn only_not_null(branch: &[ValidationError<'_>]) -> bool {
+pub fn only_not_null(branch: &[ValidationError<'_>]) -> bool {
     matches!(
         branch,
         [e] if matches!(e.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(JsonType::Null) })
@@ -227,7 +220,7 @@ fn only_not_null(branch: &[ValidationError<'_>]) -> bool {
 
 /// Flattens `error`: an `anyOf` failure (the spec has none of its own; they all come from the null
 /// wrapper) is replaced by the errors of its non-null branch, so messages point at the real cause.
-fn leaves(error: &ValidationError<'_>, out: &mut Vec<Leaf>) {
+pub fn leaves(error: &ValidationError<'_>, out: &mut Vec<Leaf>) {
     if let ValidationErrorKind::AnyOf { context } = error.kind() {
         let branches: Vec<_> = context.iter().filter(|b| !only_not_null(b)).collect();
         if !branches.is_empty() {
@@ -257,10 +250,10 @@ fn leaves(error: &ValidationError<'_>, out: &mut Vec<Leaf>) {
 /// A `fields={"only": [...]}` selection as a tree: name -> nested selection (`None`: the whole
 /// value).
 #[derive(Debug, Default)]
-struct Selection(BTreeMap<String, Option<Selection>>);
+pub struct Selection(BTreeMap<String, Option<Selection>>);
 
 impl Selection {
-    fn parse(only: &Value) -> Self {
+    pub fn parse(only: &Value) -> Self {
         let mut out = BTreeMap::new();
         for item in only.as_array().into_iter().flatten() {
             match item {
@@ -278,14 +271,14 @@ impl Selection {
         Selection(out)
     }
 
-    fn from_fields(fields: &Value) -> Option<Self> {
+    pub fn from_fields(fields: &Value) -> Option<Self> {
         fields.get("only").map(Self::parse)
     }
 
     /// Whether a `required` error for `property` at `instance_path` is the projection at work: the
     /// API shows only the selected properties, so a required property the request did not select
     /// is rightly absent. Nothing else is excused. `page`: the entities are under `/data/<i>`.
-    fn excuses(&self, page: bool, instance_path: &str, property: &str) -> bool {
+    pub fn excuses(&self, page: bool, instance_path: &str, property: &str) -> bool {
         let mut segments = instance_path.split('/').skip(1);
         if page && (segments.next() != Some("data") || segments.next().is_none()) {
             return false;
@@ -304,7 +297,7 @@ impl Selection {
     }
 
     /// Where `entity` does not show exactly the selected properties.
-    fn mismatches(&self, entity: &Value, at: &str, out: &mut Vec<String>) {
+    pub fn mismatches(&self, entity: &Value, at: &str, out: &mut Vec<String>) {
         match entity {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -335,7 +328,7 @@ impl Selection {
 // Requests
 
 #[derive(Debug, Clone)]
-enum Auth {
+pub enum Auth {
     /// The mock's token.
     Token,
     /// No `Authorization` header.
@@ -345,18 +338,18 @@ enum Auth {
 }
 
 #[derive(Debug, Clone)]
-struct Req {
-    method: Method,
-    path: String,
-    query: Vec<(String, String)>,
-    auth: Auth,
-    body: Option<(&'static str, String)>,
+pub struct Req {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub auth: Auth,
+    pub body: Option<(&'static str, String)>,
     /// The `fields` parameter (sent as JSON in the query).
-    fields: Option<Value>,
+    pub fields: Option<Value>,
 }
 
 impl Req {
-    fn new(method: Method, path: impl Into<String>) -> Self {
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
         Self {
             method,
             path: path.into(),
@@ -367,38 +360,38 @@ impl Req {
         }
     }
 
-    fn get(path: impl Into<String>) -> Self {
+    pub fn get(path: impl Into<String>) -> Self {
         Self::new(Method::GET, path)
     }
 
-    fn post(path: impl Into<String>) -> Self {
+    pub fn post(path: impl Into<String>) -> Self {
         Self::new(Method::POST, path)
     }
 
-    fn q(mut self, name: &str, value: impl ToString) -> Self {
+    pub fn q(mut self, name: &str, value: impl ToString) -> Self {
         self.query.push((name.to_string(), value.to_string()));
         self
     }
 
-    fn admin(self, id: u64) -> Self {
+    pub fn admin(self, id: u64) -> Self {
         self.q("administration_id", id)
     }
 
-    fn fields(mut self, fields: Value) -> Self {
+    pub fn fields(mut self, fields: Value) -> Self {
         self.fields = Some(fields);
         self
     }
 
-    fn auth(mut self, auth: Auth) -> Self {
+    pub fn auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
         self
     }
 
-    fn json(self, body: Value) -> Self {
+    pub fn json(self, body: Value) -> Self {
         self.body(JSON, body.to_string())
     }
 
-    fn body(mut self, content_type: &'static str, body: impl Into<String>) -> Self {
+    pub fn body(mut self, content_type: &'static str, body: impl Into<String>) -> Self {
         self.body = Some((content_type, body.into()));
         self
     }
@@ -406,23 +399,23 @@ impl Req {
 
 /// A response that was checked.
 #[derive(Debug)]
-struct Reply {
-    body: Value,
+pub struct Reply {
+    pub body: Value,
     /// The spec schema the body was validated against.
-    schema: Option<String>,
+    pub schema: Option<String>,
 }
 
-struct Harness {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-    spec: Spec,
-    checked: usize,
-    failures: Vec<String>,
+pub struct Harness {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+    pub spec: Spec,
+    pub checked: usize,
+    pub failures: Vec<String>,
 }
 
 impl Harness {
-    fn new(mock: &MockPayt) -> Self {
+    pub fn new(mock: &MockPayt) -> Self {
         Self {
             http: reqwest::Client::new(),
             base: mock.uri(),
@@ -433,20 +426,20 @@ impl Harness {
         }
     }
 
-    fn fail(&mut self, report: String) {
+    pub fn fail(&mut self, report: String) {
         eprintln!("\n=== MISMATCH ===\n{report}");
         self.failures.push(report);
     }
 
     /// Records a failed expectation about the data (not the schema).
-    fn ensure(&mut self, ok: bool, what: impl FnOnce() -> String) {
+    pub fn ensure(&mut self, ok: bool, what: impl FnOnce() -> String) {
         if !ok {
             self.fail(what());
         }
     }
 
     /// Sends `req`, asserts `expected_status` and validates the body against the spec.
-    async fn call(&mut self, req: Req, expected_status: u16) -> Reply {
+    pub async fn call(&mut self, req: Req, expected_status: u16) -> Reply {
         let mut query = req.query.clone();
         if let Some(fields) = &req.fields {
             query.push(("fields".to_string(), fields.to_string()));
@@ -544,7 +537,7 @@ impl Harness {
         Reply { body, schema }
     }
 
-    fn finish(self) {
+    pub fn finish(self) {
         eprintln!(
             "checked {} responses against the spec, {} distinct schemas",
             self.checked,
@@ -562,23 +555,23 @@ impl Harness {
 // ------------------------------------------------------------------------------------------------
 // Helpers over bodies
 
-fn data(body: &Value) -> Vec<Value> {
+pub fn data(body: &Value) -> Vec<Value> {
     body["data"].as_array().cloned().unwrap_or_default()
 }
 
-fn ids(items: &[Value]) -> Vec<String> {
+pub fn ids(items: &[Value]) -> Vec<String> {
     items
         .iter()
         .map(|i| i["id"].as_str().unwrap_or_default().to_string())
         .collect()
 }
 
-fn cursor(body: &Value) -> Option<String> {
+pub fn cursor(body: &Value) -> Option<String> {
     body["pagination"]["cursor"].as_str().map(str::to_string)
 }
 
 /// `required` plus `extra` names, with `nested` selections replacing plain names.
-fn selection(required: Vec<String>, extra: &[&str], nested: &[(&str, Vec<String>)]) -> Value {
+pub fn selection(required: Vec<String>, extra: &[&str], nested: &[(&str, Vec<String>)]) -> Value {
     let mut only: Vec<Value> = required
         .into_iter()
         .chain(extra.iter().map(|s| s.to_string()))
@@ -597,91 +590,19 @@ fn selection(required: Vec<String>, extra: &[&str], nested: &[(&str, Vec<String>
 // Scenarios
 
 /// One list/show resource scoped by administration.
-struct Resource {
+pub struct Resource {
     /// Path segment, e.g. `credit_cases`.
-    name: &'static str,
+    pub name: &'static str,
     /// A selection of every required property plus the opt-in ones (validated without excuses).
-    full: Value,
+    pub full: Value,
     /// The opt-in properties that `full` turns on.
-    opt_in: &'static [&'static str],
+    pub opt_in: &'static [&'static str],
     /// A narrow selection, with nested properties.
-    narrow: Value,
-}
-
-const PREFIXES: [&str; 2] = ["/v1", "/api/v1"];
-
-async fn administrations(h: &mut Harness) {
-    let mut bodies = Vec::new();
-    for prefix in PREFIXES {
-        let reply = h.call(Req::get(format!("{prefix}/administrations")), 200).await;
-        let got = ids(&data(&reply.body));
-        h.ensure(got == ["81", "82"], || {
-            format!("{prefix}/administrations lists {got:?}, expected the granted [81, 82]")
-        });
-        bodies.push(reply.body);
-    }
-    h.ensure(bodies[0] == bodies[1], || {
-        "/v1 and /api/v1 administrations differ".to_string()
-    });
-
-    // Paging: per_page=1, then the cursor.
-    let first = h.call(Req::get("/v1/administrations").q("per_page", 1), 200).await;
-    let c = cursor(&first.body);
-    h.ensure(ids(&data(&first.body)) == ["81"] && c.as_deref() == Some("81"), || {
-        format!("administrations per_page=1: {}", first.body)
-    });
-    let second = h
-        .call(
-            Req::get("/api/v1/administrations")
-                .q("per_page", 1)
-                .q("cursor", c.unwrap_or_default()),
-            200,
-        )
-        .await;
-    h.ensure(
-        ids(&data(&second.body)) == ["82"] && cursor(&second.body).is_none(),
-        || format!("administrations page 2: {}", second.body),
-    );
-
-    // Projections.
-    let full = selection(
-        h.spec.required("CustomerApi_V1_AdministrationEntity"),
-        &["import_origin_identifier", "last_successful_import_at"],
-        &[],
-    );
-    h.call(Req::get("/v1/administrations").fields(full), 200).await;
-    h.call(
-        Req::get("/v1/administrations").fields(json!({"only": ["id", "name", "last_successful_import_at"]})),
-        200,
-    )
-    .await;
-
-    // Errors.
-    for (name, value) in [
-        ("per_page", "0"),
-        ("per_page", "501"),
-        ("per_page", "ten"),
-        ("cursor", "abc"),
-        ("fields", "not-json"),
-    ] {
-        h.call(Req::get("/v1/administrations").q(name, value), 400).await;
-    }
-    h.call(Req::get("/v1/administrations").auth(Auth::Missing), 401).await;
-    h.call(
-        Req::get("/v1/administrations").auth(Auth::Header("Bearer wrong-token")),
-        401,
-    )
-    .await;
-    h.call(
-        Req::get("/api/v1/administrations").auth(Auth::Header("Basic dXNlcjpwYXNz")),
-        401,
-    )
-    .await;
-    h.call(Req::new(Method::DELETE, "/v1/administrations"), 405).await;
+    pub narrow: Value,
 }
 
 /// The list and show routes of `r` for administration 81 (and 82); returns the full list of 81.
-async fn list_and_show(h: &mut Harness, r: &Resource) -> Vec<Value> {
+pub async fn list_and_show(h: &mut Harness, r: &Resource) -> Vec<Value> {
     let name = r.name;
     // Everything, under both prefixes.
     let mut all = Vec::new();
@@ -914,7 +835,14 @@ async fn list_and_show(h: &mut Harness, r: &Resource) -> Vec<Value> {
 }
 
 /// Lists filtered by `param=value` must give exactly the records of `full` that `keep` keeps.
-async fn filter(h: &mut Harness, name: &str, full: &[Value], param: &str, value: &str, keep: impl Fn(&Value) -> bool) {
+pub async fn filter(
+    h: &mut Harness,
+    name: &str,
+    full: &[Value],
+    param: &str,
+    value: &str,
+    keep: impl Fn(&Value) -> bool,
+) {
     let expected = ids(&full.iter().filter(|i| keep(i)).cloned().collect::<Vec<_>>());
     h.ensure(!expected.is_empty(), || {
         format!("{name} {param}={value}: nothing to expect")
@@ -933,394 +861,4 @@ async fn filter(h: &mut Harness, name: &str, full: &[Value], param: &str, value:
     });
 }
 
-async fn credit_cases(h: &mut Harness) {
-    let r = Resource {
-        name: "credit_cases",
-        full: selection(
-            h.spec.required("CustomerApi_V1_CreditCaseEntity"),
-            &[
-                "public_url",
-                "deeplink_url",
-                "open_interest_and_collection_costs",
-                "internal_note_email_address",
-                "active_payment_plan_id",
-            ],
-            &[("labels", h.spec.required("CustomerApi_V1_LabelEntity"))],
-        ),
-        opt_in: &[
-            "labels",
-            "public_url",
-            "deeplink_url",
-            "open_interest_and_collection_costs",
-            "internal_note_email_address",
-        ],
-        narrow: json!({"only": ["id", "public_url", {"labels": ["name"]}]}),
-    };
-    list_and_show(h, &r).await;
-}
-
-async fn payment_plans(h: &mut Harness, mock: &MockPayt) {
-    let r = Resource {
-        name: "payment_plans",
-        full: selection(
-            h.spec.required("CustomerApi_V1_PaymentPlanEntity"),
-            &["public_url", "active"],
-            &[("payment_terms", h.spec.required("CustomerApi_V1_PlannedPaymentEntity"))],
-        ),
-        opt_in: &["public_url"],
-        narrow: json!({"only": ["id", "public_url", {"payment_terms": ["id", "due_date"]}]}),
-    };
-    let full = list_and_show(h, &r).await;
-
-    // debtor_numbers and debtor_identifiers: the debtor of the first plan.
-    let debtor_id = full[0]["debtor_id"].as_str().unwrap_or_default().to_string();
-    let debtor = mock.state().store.read(|db| {
-        db.debtors
-            .get(&81, &debtor_id)
-            .map(|d| (d.debtor_number.clone(), d.debtor_identifier.clone()))
-    });
-    let (number, identifier) = debtor.expect("the debtor of a seeded plan exists");
-    let same_debtor = |p: &Value| p["debtor_id"] == debtor_id.as_str();
-    filter(h, "payment_plans", &full, "debtor_numbers", &number, same_debtor).await;
-    filter(
-        h,
-        "payment_plans",
-        &full,
-        "debtor_identifiers",
-        &identifier,
-        same_debtor,
-    )
-    .await;
-}
-
-async fn notifications(h: &mut Harness) {
-    let r = Resource {
-        name: "notifications",
-        full: selection(
-            h.spec.required("CustomerApi_V1_NotificationEntity"),
-            &["updated_at", "acknowledged_at"],
-            &[
-                ("acknowledged_by_user", h.spec.required("CustomerApi_V1_UserEntity")),
-                ("details", vec!["bounce_reason".to_string()]),
-            ],
-        ),
-        opt_in: &[],
-        narrow: json!({"only": ["id", {"details": ["bounce_reason"]}, {"acknowledged_by_user": ["name"]}]}),
-    };
-    let full = list_and_show(h, &r).await;
-
-    for (param, key) in [
-        ("debtor_ids", "debtor_id"),
-        ("invoice_ids", "invoice_id"),
-        ("credit_case_ids", "credit_case_id"),
-    ] {
-        let value = full
-            .iter()
-            .find_map(|n| n[key].as_str().map(str::to_string))
-            .unwrap_or_else(|| panic!("a seeded notification of administration 81 has a {key}"));
-        filter(h, "notifications", &full, param, &value, |n| n[key] == value.as_str()).await;
-    }
-}
-
-/// Open invoices of administration 81 that no plan covers yet and that have an identifier:
-/// `(invoice_number, invoice_identifier)`.
-fn open_invoices(mock: &MockPayt, n: usize) -> Vec<(String, String)> {
-    let found: Vec<(String, String)> = mock.state().store.read(|db| {
-        db.invoices
-            .iter(&81)
-            .filter(|i| {
-                i.open_amount.is_sign_positive() && !i.open_amount.is_zero() && i.active_payment_plan_id.is_none()
-            })
-            .filter_map(|i| {
-                i.invoice_identifier
-                    .clone()
-                    .map(|identifier| (i.invoice_number.clone(), identifier))
-            })
-            .take(n)
-            .collect()
-    });
-    assert_eq!(found.len(), n, "administration 81 has {n} open invoices without a plan");
-    found
-}
-
-/// A credit case of administration 81 that no plan covers yet: its `credit_case_number`.
-fn open_credit_case(mock: &MockPayt) -> String {
-    mock.state()
-        .store
-        .read(|db| {
-            db.credit_cases
-                .iter(&81)
-                .find(|c| c.active_payment_plan_id.is_none())
-                .map(|c| c.credit_case_number.clone())
-        })
-        .expect("administration 81 has a credit case without a plan")
-}
-
-fn covered(mock: &MockPayt, invoice_number: &str) -> Option<u64> {
-    mock.state().store.read(|db| {
-        db.invoices
-            .iter(&81)
-            .find(|i| i.invoice_number == invoice_number)
-            .and_then(|i| i.active_payment_plan_id)
-    })
-}
-
-async fn create_payment_plans(h: &mut Harness, mock: &MockPayt) {
-    let invoices = open_invoices(mock, 5);
-    let [json_invoice, form_invoice, api_invoice, by_identifier, spare] = [0, 1, 2, 3, 4].map(|i| &invoices[i].0);
-    let (by_identifier_id, spare_identifier) = (&invoices[3].1, &invoices[4].1);
-
-    // JSON body.
-    let created = h
-        .call(
-            Req::post("/v1/payment_plans").json(json!({
-                "administration_id": "81",
-                "terms": [
-                    {"amount": "10.00", "due_date": "2027-01-01"},
-                    {"amount": 15.5, "due_date": "2027-02-01"}
-                ],
-                "invoice_numbers": [json_invoice]
-            })),
-            201,
-        )
-        .await;
-    h.ensure(created.schema.as_deref() == Some(PAYMENT_PLAN_ENTITY), || {
-        format!("POST /v1/payment_plans 201 was validated against {:?}", created.schema)
-    });
-    let plan = &created.body;
-    let amounts: Vec<&str> = plan["payment_terms"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| t["total_amount"].as_str().unwrap_or_default())
-        .collect();
-    h.ensure(
-        amounts == ["10.00", "15.50"] && plan["active"] == true && plan["administration_id"] == "81",
-        || format!("the created plan does not reflect the request: {plan}"),
-    );
-    let plan_id = plan["id"].as_str().unwrap_or_default().to_string();
-    h.ensure(
-        covered(mock, json_invoice).map(|p| p.to_string()) == Some(plan_id.clone()),
-        || format!("invoice {json_invoice} is not covered by the new plan {plan_id}"),
-    );
-    let shown = h
-        .call(Req::get(format!("/v1/payment_plans/{plan_id}")).admin(81), 200)
-        .await;
-    h.ensure(shown.body == *plan, || {
-        format!("GET of the created plan differs from the POST answer: {}", shown.body)
-    });
-    let listed = h
-        .call(
-            Req::get("/api/v1/payment_plans")
-                .admin(81)
-                .q("ids", &plan_id)
-                .fields(json!({"only": ["id", "public_url", {"payment_terms": ["id", "due_date"]}]})),
-            200,
-        )
-        .await;
-    h.ensure(ids(&data(&listed.body)) == [plan_id.clone()], || {
-        format!("the created plan is not listed by ids: {}", listed.body)
-    });
-
-    // Form body, Rails style.
-    let form = format!(
-        "administration_id=81&terms[][amount]=10.00&terms[][due_date]=2027-01-01\
-         &terms[][amount]=5&terms[][due_date]=2027-02-01&invoice_numbers[]={form_invoice}"
-    );
-    let created = h.call(Req::post("/v1/payment_plans").body(FORM, form), 201).await;
-    h.ensure(
-        created.body["payment_terms"].as_array().map(Vec::len) == Some(2) && covered(mock, form_invoice).is_some(),
-        || format!("the form-created plan is wrong: {}", created.body),
-    );
-
-    // /api/v1, administration_id as a number.
-    h.call(
-        Req::post("/api/v1/payment_plans").json(json!({
-            "administration_id": 81,
-            "terms": [{"amount": 25, "due_date": "2027-03-15"}],
-            "invoice_numbers": [api_invoice]
-        })),
-        201,
-    )
-    .await;
-
-    // By invoice identifier, and by credit case number.
-    h.call(
-        Req::post("/v1/payment_plans").json(json!({
-            "administration_id": "81",
-            "terms": [{"amount": "12.34", "due_date": "2027-04-01"}],
-            "invoice_identifiers": [by_identifier_id]
-        })),
-        201,
-    )
-    .await;
-    h.ensure(covered(mock, by_identifier).is_some(), || {
-        format!("invoice {by_identifier} ({by_identifier_id}) is not covered by its new plan")
-    });
-    let case_number = open_credit_case(mock);
-    h.call(
-        Req::post("/api/v1/payment_plans").body(
-            FORM,
-            format!(
-                "administration_id=81&terms[][amount]=100&terms[][due_date]=2027-05-01\
-                 &credit_case_numbers[]={case_number}"
-            ),
-        ),
-        201,
-    )
-    .await;
-
-    // Errors: nothing may be processed.
-    let term = json!({"amount": "10.00", "due_date": "2027-01-01"});
-    let with = |terms: Value| json!({"administration_id": "81", "terms": terms, "invoice_numbers": [spare]});
-    let unprocessable = [
-        json!({"administration_id": "81", "invoice_numbers": [spare]}),
-        with(json!([])),
-        with(json!("10.00")),
-        with(json!([{"amount": 0, "due_date": "2027-01-01"}])),
-        with(json!([{"amount": "0.00", "due_date": "2027-01-01"}])),
-        with(json!([{"amount": "-5", "due_date": "2027-01-01"}])),
-        with(json!([{"amount": "ten", "due_date": "2027-01-01"}])),
-        with(json!([{"due_date": "2027-01-01"}])),
-        with(json!([{"amount": "10.00", "due_date": "2027-13-01"}])),
-        with(json!([{"amount": "10.00", "due_date": "01-01-2027"}])),
-        with(json!([{"amount": "10.00"}])),
-        json!({"administration_id": "81", "terms": [term], "invoice_numbers": ["NO-SUCH-INVOICE"]}),
-        json!({"administration_id": "81", "terms": [term], "invoice_numbers": [json_invoice]}),
-        json!({"administration_id": "81", "terms": [term]}),
-        json!({"terms": [term], "invoice_numbers": [spare]}),
-        // Identifiers name their administration (INV-81-...): unknown in 82.
-        json!({"administration_id": "82", "terms": [term], "invoice_identifiers": [spare_identifier]}),
-        json!({"administration_id": "81", "terms": [term], "credit_case_numbers": ["INC-0-00000"]}),
-        json!({"administration_id": "81", "terms": [term], "invoice_numbers": [spare, by_identifier]}),
-        json!([term]),
-    ];
-    for body in unprocessable {
-        h.call(Req::post("/v1/payment_plans").json(body), 422).await;
-    }
-    h.call(
-        Req::post("/api/v1/payment_plans").body(JSON, r#"{"administration_id": "81", "terms": ["#),
-        422,
-    )
-    .await;
-    h.call(
-        Req::post("/v1/payment_plans").body(
-            FORM,
-            format!("administration_id=81&terms[][amount]=0&terms[][due_date]=2027-01-01&invoice_numbers[]={spare}"),
-        ),
-        422,
-    )
-    .await;
-    h.call(
-        Req::post("/v1/payment_plans")
-            .json(json!({"administration_id": "83", "terms": [term], "invoice_numbers": [spare]})),
-        403,
-    )
-    .await;
-    h.call(
-        Req::post("/v1/payment_plans")
-            .auth(Auth::Missing)
-            .json(with(json!([term]))),
-        401,
-    )
-    .await;
-    h.call(
-        Req::post("/api/v1/payment_plans")
-            .auth(Auth::Header("Bearer wrong-token"))
-            .json(with(json!([term]))),
-        401,
-    )
-    .await;
-    h.call(Req::post("/v1/payment_plans").body("text/plain", "terms please"), 415)
-        .await;
-    h.ensure(covered(mock, spare).is_none(), || {
-        format!("a rejected request covered invoice {spare} with a plan")
-    });
-}
-
-async fn unknown_routes(h: &mut Harness) {
-    for path in [
-        "/v1/nope",
-        "/api/v1/nope",
-        "/v2/administrations",
-        "/v1/credit_cases/1001/extra",
-        "/",
-    ] {
-        h.call(Req::get(path).admin(81), 404).await;
-    }
-    h.call(Req::new(Method::PATCH, "/v1/notifications/1001").admin(81), 405)
-        .await;
-    h.call(Req::new(Method::DELETE, "/api/v1/payment_plans").admin(81), 405)
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_response_matches_the_payt_spec() {
-    let mock = MockPayt::builder().seed(7).start().await;
-    let mut h = Harness::new(&mock);
-
-    // The transforms did what they say, on a schema the mock serves.
-    let entity = &h.spec.doc["components"]["schemas"]["CustomerApi_V1_PaymentPlanEntity"];
-    assert_eq!(entity["additionalProperties"], false, "objects are closed");
-    assert_eq!(
-        entity["properties"]["id"]["anyOf"][1],
-        json!({"type": "null"}),
-        "properties accept null"
-    );
-    // And the validators bite: a wrong type, an unknown field and a bad timestamp are caught.
-    let caught = h.spec.errors(
-        PAYMENT_PLAN_ENTITY,
-        &json!({
-            "id": 1, "administration_id": "81", "debtor_id": "2", "auto_activated": false,
-            "created_at": "yesterday", "updated_at": "2024-01-01T00:00:00Z", "surprise": true
-        }),
-    );
-    assert_eq!(caught.len(), 3, "expected 3 errors, got {caught:#?}");
-
-    // Nested errors behind the null and allOf wrappers are reported at their instance paths.
-    let page = json!({
-        "data": [{
-            "id": "1", "administration_id": "81", "debtor_id": "2", "auto_activated": false,
-            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
-            "payment_terms": [{"id": "3", "total_amount": 10, "amount_due": "1.00", "due_date": "2024-02-01",
-                               "payment_date": null, "extra": 1}],
-            "rejected_by_user": {"id": "4", "name": "A"}
-        }],
-        "pagination": {"cursor": 5}
-    });
-    let mut paths: Vec<String> = h
-        .spec
-        .errors("#/components/schemas/CustomerApi_PaymentPlansPageEntity", &page)
-        .into_iter()
-        .map(|l| l.instance_path)
-        .collect();
-    paths.sort();
-    assert_eq!(
-        paths,
-        [
-            "/data/0/payment_terms/0",
-            "/data/0/payment_terms/0/total_amount",
-            "/data/0/rejected_by_user",
-            "/pagination/cursor"
-        ],
-        "nested errors"
-    );
-    // The fields excuse covers only required properties the selection left out.
-    let narrow = Selection::from_fields(&json!({"only": ["id", {"payment_terms": ["id", "due_date"]}]}))
-        .expect("an only selection");
-    assert!(narrow.excuses(true, "/data/0", "created_at"));
-    assert!(narrow.excuses(true, "/data/0/payment_terms/1", "amount_due"));
-    assert!(!narrow.excuses(true, "/data/0", "id"));
-    assert!(!narrow.excuses(true, "/data/0/payment_terms/1", "due_date"));
-    assert!(!narrow.excuses(true, "", "data"));
-    assert!(!narrow.excuses(false, "/rejected_by_user", "name"));
-
-    administrations(&mut h).await;
-    credit_cases(&mut h).await;
-    payment_plans(&mut h, &mock).await;
-    notifications(&mut h).await;
-    create_payment_plans(&mut h, &mock).await;
-    unknown_routes(&mut h).await;
-
-    h.finish();
-}
+pub const PREFIXES: [&str; 2] = ["/v1", "/api/v1"];

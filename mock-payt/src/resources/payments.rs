@@ -1,0 +1,46 @@
+//! Payments (`GET /v1/payments`, `GET /v1/payments/deleted`).
+//!
+//! Stub: the record types and routes are filled in by the resource's implementation.
+
+use axum::Router;
+use serde::Serialize;
+
+use crate::seed::Gen;
+use crate::state::{AppState, Db};
+
+/// A payment on an invoice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Payment {
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+}
+
+administration_record!(Payment);
+
+/// The tombstone of a deleted payment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeletedPayment {
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+}
+
+administration_record!(DeletedPayment);
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
+
+/// Adds this resource's fixtures for administration `admin` (after debtors, invoices, credit cases,
+/// payment plans and notifications exist).
+pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
+    let _ = (g, db, admin);
+}

@@ -1,0 +1,33 @@
+//! PSP transactions (`GET /v1/psp_transactions`, `GET /v1/psp_transactions/{id}`).
+//!
+//! Stub: the record types and routes are filled in by the resource's implementation.
+
+use axum::Router;
+use serde::Serialize;
+
+use crate::seed::Gen;
+use crate::state::{AppState, Db};
+
+/// A payment-provider transaction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PspTransaction {
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Owning administration.
+    #[serde(with = "crate::format::id")]
+    pub administration_id: u64,
+}
+
+administration_record!(PspTransaction);
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
+
+/// Adds this resource's fixtures for administration `admin` (after debtors, invoices, credit cases,
+/// payment plans and notifications exist).
+pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
+    let _ = (g, db, admin);
+}
