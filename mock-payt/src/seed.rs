@@ -145,6 +145,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
             },
             coc_number: coc,
             updated_at: at(g.f.date_around(-400, -30), &mut g.f),
+            ..Default::default()
         };
         debtors.push(d.clone());
         let _ = db.debtors.insert(d);
@@ -181,6 +182,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
                 active_credit_case_id: None,
                 active_payment_plan_id: None,
                 updated_at: at(shift(invoice_date, 1), &mut g.f),
+                ..Default::default()
             };
             number += 1;
             invoices.push(inv);
