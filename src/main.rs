@@ -34,6 +34,10 @@ struct Args {
     /// Production-mode bearer token the paywise mock accepts.
     #[arg(long, env = "PAYWISE_MOCK_PRODUCTION_TOKEN", default_value = mock_paywise::DEFAULT_PRODUCTION_TOKEN)]
     paywise_production_token: String,
+    /// Write Payt ids and cursors as JSON integers instead of strings (the spec's choice), as one
+    /// page of Payt's docs shows them.
+    #[arg(long, env = "PAYT_INTEGER_IDS")]
+    payt_integer_ids: bool,
 }
 
 #[tokio::main]
@@ -53,7 +57,12 @@ async fn main() -> anyhow::Result<()> {
     let payt_bound = payt_listener.local_addr()?;
     let paywise_bound = paywise_listener.local_addr()?;
 
-    let payt = mock_payt::app(mock_payt::state(args.seed, &args.payt_token, clock.clone()));
+    let payt = mock_payt::app_with(
+        mock_payt::state(args.seed, &args.payt_token, clock.clone()),
+        mock_payt::Options {
+            integer_ids: args.payt_integer_ids,
+        },
+    );
     let paywise = mock_paywise::app(mock_paywise::state(
         args.seed,
         &args.paywise_token,

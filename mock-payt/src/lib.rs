@@ -31,6 +31,7 @@ pub mod bulk;
 pub mod error;
 pub mod fields;
 pub mod format;
+pub mod integer_ids;
 pub mod list;
 pub mod params;
 pub mod resources;
@@ -80,14 +81,29 @@ fn v1() -> Router<AppState> {
         .merge(invoices::router())
 }
 
+/// How the Payt app answers, beyond its state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Write ids and cursors as JSON integers instead of strings (see [`integer_ids`]).
+    pub integer_ids: bool,
+}
+
 /// The Payt API as an axum router (with the shared middleware stack), for `state`.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Options::default())
+}
+
+/// The Payt API with `options`.
+pub fn app_with(state: AppState, options: Options) -> Router {
     let v1 = v1();
-    let router = Router::new()
+    let mut router = Router::new()
         .nest("/v1", v1.clone())
         .nest("/api/v1", v1)
         .fallback(|| async { PaytError::Core(CoreError::NotFound) })
         .with_state(state);
+    if options.integer_ids {
+        router = router.layer(axum::middleware::from_fn(integer_ids::middleware));
+    }
     server::stack(router, Arc::new(PaytRenderer), DEFAULT_BODY_LIMIT)
 }
 
@@ -125,6 +141,7 @@ pub struct MockPaytBuilder {
     addr: SocketAddr,
     token: String,
     clock: Option<Clock>,
+    options: Options,
 }
 
 impl Default for MockPaytBuilder {
@@ -134,6 +151,7 @@ impl Default for MockPaytBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: DEFAULT_TOKEN.to_string(),
             clock: None,
+            options: Options::default(),
         }
     }
 }
@@ -163,10 +181,16 @@ impl MockPaytBuilder {
         self
     }
 
+    /// Write ids and cursors as JSON integers (strings, as the spec says, by default).
+    pub fn integer_ids(mut self, on: bool) -> Self {
+        self.options.integer_ids = on;
+        self
+    }
+
     /// Starts the server.
     pub async fn try_start(self) -> io::Result<MockPayt> {
         let state = state(self.seed, &self.token, self.clock.unwrap_or_default());
-        let server = ServerHandle::start(self.addr, app(state.clone())).await?;
+        let server = ServerHandle::start(self.addr, app_with(state.clone(), self.options)).await?;
         Ok(MockPayt {
             server,
             state,

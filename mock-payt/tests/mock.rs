@@ -260,3 +260,40 @@ async fn bad_input_never_gets_a_5xx() {
         assert_eq!(res.status(), 422, "{body}");
     }
 }
+
+#[tokio::test]
+async fn integer_ids_option_writes_ids_as_numbers() {
+    let m = MockPayt::builder().integer_ids(true).start().await;
+    let (status, page) = send(
+        reqwest::Client::new()
+            .get(format!("{}/v1/credit_cases?administration_id=81&per_page=1", m.uri()))
+            .bearer_auth(m.token()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page["data"][0]["id"].is_u64(), "{page}");
+    assert!(page["data"][0]["administration_id"].is_u64(), "{page}");
+    assert!(page["pagination"]["cursor"].is_u64(), "{page}");
+    assert!(page["data"][0]["credit_case_number"].is_string(), "{page}");
+    // Parameters accept ids in either form: the cursor handed out works as it is.
+    let cursor = page["pagination"]["cursor"].to_string();
+    let (status, next) = send(
+        reqwest::Client::new()
+            .get(format!(
+                "{}/v1/credit_cases?administration_id=81&per_page=1&cursor={cursor}",
+                m.uri()
+            ))
+            .bearer_auth(m.token()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_ne!(next["data"][0]["id"], page["data"][0]["id"]);
+    // Errors are untouched.
+    let (status, err) = send(
+        reqwest::Client::new()
+            .get(format!("{}/v1/credit_cases", m.uri()))
+            .bearer_auth(m.token()),
+    )
+    .await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("missing_parameter")));
+}
