@@ -546,25 +546,38 @@ mod tests {
 
     /// Every record of `db`, serialized in a fixed order.
     fn dump(db: &Db) -> String {
+        fn all<V: serde::Serialize + mock_core::Record>(out: &mut String, rows: impl Iterator<Item = V>) {
+            for r in rows {
+                *out += &serde_json::to_string(&r).expect("serializes");
+            }
+        }
         let mut out = String::new();
-        for a in db.administrations.iter(&()) {
-            out += &serde_json::to_string(a).expect("serializes");
-            let id = a.id;
-            for d in db.debtors.iter(&id) {
-                out += &serde_json::to_string(d).expect("serializes");
-            }
-            for i in db.invoices.iter(&id) {
-                out += &serde_json::to_string(i).expect("serializes");
-            }
-            for c in db.credit_cases.iter(&id) {
-                out += &serde_json::to_string(c).expect("serializes");
-            }
-            for p in db.payment_plans.iter(&id) {
-                out += &serde_json::to_string(p).expect("serializes");
-            }
-            for n in db.notifications.iter(&id) {
-                out += &serde_json::to_string(n).expect("serializes");
-            }
+        all(&mut out, db.administrations.iter(&()).cloned());
+        all(&mut out, db.companies.iter(&()).cloned());
+        all(&mut out, db.sign_ups.iter(&()).cloned());
+        for a in [81, 82, 83] {
+            all(&mut out, db.debtors.iter(&a).cloned());
+            all(&mut out, db.contacts.iter(&a).cloned());
+            all(&mut out, db.invoices.iter(&a).cloned());
+            all(&mut out, db.deleted_invoices.iter(&a).cloned());
+            all(&mut out, db.payments.iter(&a).cloned());
+            all(&mut out, db.deleted_payments.iter(&a).cloned());
+            all(&mut out, db.credit_cases.iter(&a).cloned());
+            all(&mut out, db.deleted_credit_cases.iter(&a).cloned());
+            all(&mut out, db.payment_plans.iter(&a).cloned());
+            all(&mut out, db.deleted_payment_plans.iter(&a).cloned());
+            all(&mut out, db.notifications.iter(&a).cloned());
+            all(&mut out, db.notes.iter(&a).cloned());
+            all(&mut out, db.messages.iter(&a).cloned());
+            all(&mut out, db.tasks.iter(&a).cloned());
+            all(&mut out, db.vat_rates.iter(&a).cloned());
+            all(&mut out, db.payment_conditions.iter(&a).cloned());
+            all(&mut out, db.files.iter(&a).cloned());
+            all(&mut out, db.orders.iter(&a).cloned());
+            all(&mut out, db.order_lines.iter(&a).cloned());
+            all(&mut out, db.psp_mandates.iter(&a).cloned());
+            all(&mut out, db.deleted_psp_mandates.iter(&a).cloned());
+            all(&mut out, db.psp_transactions.iter(&a).cloned());
         }
         out
     }

@@ -1,14 +1,26 @@
-//! `GET /v1/administrations`: the administrations granted to the token.
+//! Administrations: `GET /v1/administrations` (the administrations granted to the token),
+//! `GET /v1/administrations/{administration_id}` and `POST /v1/administrations`.
+//!
+//! `POST` creates an administration for the company of the calling token (the company that owns
+//! an administration the token is granted) in status `implementation`, grants it to the calling
+//! token at once (so the token can use it in the next request, as an OAuth grant for "all current
+//! and future administrations" would), and answers 201 with the entity. A `connection` becomes the
+//! administration's `import_origin_identifier`. Bank-account fields that do not form a valid
+//! account (IBAN checksum, BIC of the same country and bank, a holder name) are ignored silently,
+//! as the spec says.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use mock_core::Record;
+use mock_core::auth::bearer_token;
 use mock_core::query::QueryParams;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::body::Body;
 use crate::error::PaytError;
 use crate::list;
 use crate::params::{self, Paging};
@@ -85,7 +97,9 @@ impl Record for Administration {
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/administrations", get(list))
+    Router::new()
+        .route("/administrations", get(list).post(create))
+        .route("/administrations/{administration_id}", get(show))
 }
 
 async fn list(
@@ -102,4 +116,402 @@ async fn list(
             .page_after(&(), paging.cursor, paging.per_page, |a| caller.grant.allows(a.id))
     });
     Ok(list::page(page, &fields, OPT_IN))
+}
+
+/// `GET /v1/administrations/{administration_id}`: the path id is an int32 in the spec, so a
+/// non-numeric id is a 400; an administration that does not exist or is not granted is a 403,
+/// as everywhere else.
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    caller.grant.require("administrations:read")?;
+    let q = QueryParams::parse(raw.as_deref());
+    let fields = params::fields(&q)?;
+    let id = id
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| PaytError::invalid("administration_id", "is invalid: expected an integer such as 81"))?;
+    let id = u64::from(id);
+    state.check_administration(&caller, id)?;
+    let admin = state
+        .store
+        .read(|db| db.administrations.get(&(), &id.to_string()).cloned())
+        .ok_or_else(|| PaytError::not_found("Administration", &id.to_string()))?;
+    Ok(Json(list::entity(&admin, &fields, OPT_IN)))
+}
+
+// ------------------------------------------------------------------------------------------------
+// Validation shared with sign-up
+
+/// Validation problems of a body, collected so one 422 names them all.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<(&'static str, String)>);
+
+impl Problems {
+    /// A missing required key.
+    pub fn missing(&mut self, path: &str) {
+        self.0.push(("missing_parameter", format!("{path} is missing")));
+    }
+
+    /// A key with a bad value.
+    pub fn invalid(&mut self, path: &str, why: &str) {
+        self.0.push(("invalid_parameter", format!("{path} {why}")));
+    }
+
+    /// A problem with its own code.
+    pub fn other(&mut self, code: &'static str, message: String) {
+        self.0.push((code, message));
+    }
+
+    /// `Ok` when there were none; otherwise a 422 with the first problem's code and every message.
+    pub fn into_result(self) -> Result<(), PaytError> {
+        match self.0.first() {
+            None => Ok(()),
+            Some((code, _)) => Err(PaytError::unprocessable(
+                code,
+                self.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(", "),
+            )),
+        }
+    }
+}
+
+/// A string value at `key` of `map`: trimmed, `None` when absent, null or blank; numbers are read
+/// as their text (forms and JSON clients differ); anything else is a problem.
+pub fn text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Problems) -> Option<String> {
+    match map.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(_) => {
+            problems.invalid(path, "must be a string");
+            None
+        }
+    }
+}
+
+/// A required string value.
+pub fn required_text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Problems) -> String {
+    let present = map.get(key).is_some_and(|v| !v.is_null());
+    match text(map, key, path, problems) {
+        Some(v) => v,
+        None => {
+            let already = present && !matches!(map.get(key), Some(Value::String(_)));
+            if !already {
+                problems.missing(path);
+            }
+            String::new()
+        }
+    }
+}
+
+/// Whether `s` looks like an e-mail address (`local@domain.tld`, no spaces).
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
+}
+
+/// Whether `s` is an ISO 3166 alpha-2 code in shape (two ASCII letters).
+pub fn is_country_code(s: &str) -> bool {
+    s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// Whether `iban` (spaces allowed) has a valid ISO 13616 checksum.
+pub fn valid_iban(iban: &str) -> bool {
+    let s: String = iban
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    if s.len() < 15 || s.len() > 34 || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return false;
+    }
+    if !s[..2].chars().all(|c| c.is_ascii_alphabetic()) || !s[2..4].chars().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let rearranged = format!("{}{}", &s[4..], &s[..4]);
+    let mut rem: u32 = 0;
+    for c in rearranged.chars() {
+        let v = c.to_digit(36).unwrap_or(0);
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+/// Whether `bic` is a BIC (8 or 11 characters) of the IBAN's country and, for Dutch accounts, of the
+/// IBAN's bank.
+pub fn bic_matches(bic: &str, iban: &str) -> bool {
+    let bic = bic.trim().to_uppercase();
+    let iban: String = iban
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    if !(bic.len() == 8 || bic.len() == 11) || !bic.chars().all(|c| c.is_ascii_alphanumeric()) || iban.len() < 8 {
+        return false;
+    }
+    let same_country = bic[4..6] == iban[..2];
+    let same_bank = iban[..2] != *"NL" || bic[..4] == iban[4..8];
+    bic[..4].chars().all(|c| c.is_ascii_alphabetic()) && same_country && same_bank
+}
+
+/// Whether `tz` is a canonical tz name in shape (`Europe/Amsterdam`, `UTC`).
+fn is_timezone(tz: &str) -> bool {
+    ["UTC", "GMT", "Etc/UTC"].contains(&tz)
+        || (tz.contains('/')
+            && tz.split('/').all(|p| {
+                !p.is_empty()
+                    && p.starts_with(|c: char| c.is_ascii_uppercase())
+                    && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
+            }))
+}
+
+/// The validated `connection` of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// How the user recognises the connected resource.
+    pub resource_label: String,
+    /// The connected resource's identifier in the application.
+    pub resource_identifier: String,
+    /// Who owns the credentials.
+    pub credentials_label: Option<String>,
+}
+
+/// Reads `connection` (optional unless `required`): `resource_label` and `resource_identifier`
+/// are required inside it.
+pub fn connection(body: &Map<String, Value>, required: bool, problems: &mut Problems) -> Option<Connection> {
+    let map = match body.get("connection") {
+        None | Some(Value::Null) => {
+            if required {
+                problems.missing("connection[resource_label]");
+                problems.missing("connection[resource_identifier]");
+            }
+            return None;
+        }
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            problems.invalid(
+                "connection",
+                "must be an object with resource_label and resource_identifier",
+            );
+            return None;
+        }
+    };
+    let resource_label = required_text(map, "resource_label", "connection[resource_label]", problems);
+    let resource_identifier = required_text(map, "resource_identifier", "connection[resource_identifier]", problems);
+    let credentials_label = text(map, "credentials_label", "connection[credentials_label]", problems);
+    match map.get("credentials") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => problems.invalid("connection[credentials]", "must be an object of keys and tokens"),
+    }
+    Some(Connection {
+        resource_label,
+        resource_identifier,
+        credentials_label,
+    })
+}
+
+/// Validates an `administration` object into a new record with id `id` (status
+/// `implementation`). `contact_fallback` fills `contact_name` when it is optional (sign-up).
+pub fn administration(
+    map: &Map<String, Value>,
+    id: u64,
+    contact_fallback: Option<&str>,
+    problems: &mut Problems,
+) -> Administration {
+    let p = |k: &str| format!("administration[{k}]");
+    let req = |k: &str, problems: &mut Problems| required_text(map, k, &p(k), problems);
+    let city = req("city", problems);
+    let commercial_registration_number = req("commercial_registration_number", problems);
+    let contact_name = match contact_fallback {
+        None => req("contact_name", problems),
+        Some(fallback) => {
+            text(map, "contact_name", &p("contact_name"), problems).unwrap_or_else(|| fallback.to_string())
+        }
+    };
+    let country_code = req("country_code", problems).to_uppercase();
+    if !country_code.is_empty() && !is_country_code(&country_code) {
+        problems.invalid(&p("country_code"), "is not an ISO 3166 alpha-2 country code such as NL");
+    }
+    let email_address = req("email_address", problems);
+    if !email_address.is_empty() && !is_email(&email_address) {
+        problems.invalid(&p("email_address"), "is not a valid e-mail address");
+    }
+    let house_number = req("house_number", problems);
+    let name = req("name", problems);
+    let postal_code = req("postal_code", problems);
+    let street_name = req("street_name", problems);
+    if let Some(sender) = text(map, "sender_email_address", &p("sender_email_address"), problems)
+        && !is_email(&sender)
+    {
+        problems.invalid(&p("sender_email_address"), "is not a valid e-mail address");
+    }
+    let currency_code = text(map, "currency_code", &p("currency_code"), problems)
+        .map(|c| c.to_uppercase())
+        .unwrap_or_else(|| "EUR".into());
+    if currency_code.len() != 3 || !currency_code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        problems.invalid(&p("currency_code"), "is not an ISO 4217 currency code such as EUR");
+    }
+    let timezone = text(map, "timezone", &p("timezone"), problems).unwrap_or_else(|| "Europe/Amsterdam".into());
+    if !is_timezone(&timezone) {
+        problems.invalid(&p("timezone"), "is not a canonical tz name such as Europe/Amsterdam");
+    }
+    let vat_number = text(map, "vat_number", &p("vat_number"), problems);
+    let bank_name = text(map, "bank_account_name", &p("bank_account_name"), problems);
+    let bank_number = text(map, "bank_account_number", &p("bank_account_number"), problems);
+    let bank_bic = text(map, "bank_account_bic", &p("bank_account_bic"), problems);
+    // "If it is not then the bank_account properties will be ignored": all three or none.
+    let (bank_account_name, bank_account_number, bank_account_bic) = match (bank_name, bank_number, bank_bic) {
+        (Some(n), Some(iban), Some(bic)) if valid_iban(&iban) && bic_matches(&bic, &iban) => (
+            Some(n),
+            Some(
+                iban.chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .to_uppercase(),
+            ),
+            Some(bic.to_uppercase()),
+        ),
+        _ => (None, None, None),
+    };
+    Administration {
+        id,
+        internal_name: name.to_lowercase(),
+        name,
+        status: "implementation".into(),
+        email_address,
+        contact_name,
+        commercial_registration_number,
+        country_code,
+        city,
+        house_number,
+        street_name,
+        postal_code,
+        bank_account_name,
+        bank_account_number,
+        bank_account_bic,
+        vat_number,
+        timezone,
+        currency_code,
+        administration_url: administration_url(id),
+        import_origin_identifier: None,
+        last_successful_import_at: None,
+        paused_at: None,
+        reminding_paused_at: None,
+    }
+}
+
+/// The link into the Payt interface of administration `id`.
+pub fn administration_url(id: u64) -> String {
+    format!("https://app.paytsoftware.com/administrations/{id}")
+}
+
+/// Grants administration `id` to the bearer token of the request (a token limited to some
+/// administrations gets this one added; a token granted all of them needs nothing).
+pub fn grant_to_caller(state: &AppState, headers: &HeaderMap, id: u64) {
+    let Ok(token) = bearer_token(headers) else {
+        return;
+    };
+    if let Some(mut grant) = state.tokens.get(token)
+        && let Some(admins) = grant.administrations.as_mut()
+    {
+        admins.insert(id);
+        state.tokens.insert(token, grant);
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), PaytError> {
+    caller.grant.require("administrations:write")?;
+    let map = match body.0.get("administration") {
+        Some(Value::Object(m)) => m,
+        None | Some(Value::Null) => {
+            return Err(PaytError::unprocessable(
+                "missing_parameter",
+                "administration is missing",
+            ));
+        }
+        Some(_) => {
+            return Err(PaytError::unprocessable(
+                "invalid_parameter",
+                "administration must be an object (administration[name], administration[city], ...)",
+            ));
+        }
+    };
+    let mut problems = Problems::default();
+    // Validated with a placeholder id; the real one is drawn only when nothing failed.
+    let mut admin = administration(map, 0, None, &mut problems);
+    let connection = connection(&body.0, false, &mut problems);
+    problems.into_result()?;
+    let id = state.ids.next_seq();
+    admin.id = id;
+    admin.administration_url = administration_url(id);
+    admin.import_origin_identifier = connection.map(|c| c.resource_identifier);
+    let created = admin.clone();
+    state.store.write(|db| {
+        // The caller's company: the one owning an administration the token may use.
+        let company = db
+            .companies
+            .iter(&())
+            .find(|c| c.administration_ids.iter().any(|a| caller.grant.allows(*a)))
+            .or_else(|| db.companies.iter(&()).next())
+            .map(|c| c.id);
+        if let Some(company) = company {
+            db.companies
+                .update(&(), &company.to_string(), |c| c.administration_ids.push(id));
+        }
+        db.administrations
+            .insert(admin)
+            .map_err(|e| PaytError::unprocessable("conflict", e.to_string()))
+    })?;
+    grant_to_caller(&state, &headers, id);
+    Ok((
+        StatusCode::CREATED,
+        Json(list::entity(&created, &Default::default(), OPT_IN)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ibans_and_bics() {
+        assert!(valid_iban("NL91ABNA0417164300"));
+        assert!(valid_iban("nl91 abna 0417 1643 00"));
+        assert!(!valid_iban("NL91ABNA0417164301"));
+        assert!(!valid_iban("hello"));
+        assert!(bic_matches("ABNANL2A", "NL91ABNA0417164300"));
+        assert!(!bic_matches("INGBNL2A", "NL91ABNA0417164300"));
+        assert!(!bic_matches("ABNA", "NL91ABNA0417164300"));
+    }
+
+    #[test]
+    fn emails_and_timezones() {
+        assert!(is_email("a@b.nl"));
+        assert!(!is_email("a@b"));
+        assert!(!is_email("a b@c.nl"));
+        assert!(is_timezone("Europe/Amsterdam"));
+        assert!(is_timezone("America/Argentina/Buenos_Aires"));
+        assert!(is_timezone("UTC"));
+        assert!(!is_timezone("Amsterdam"));
+        assert!(!is_timezone("europe/amsterdam"));
+    }
 }

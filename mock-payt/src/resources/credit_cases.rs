@@ -1,5 +1,6 @@
-//! `GET /v1/credit_cases` and `GET /v1/credit_cases/{id}`: debt-collection cases (read-only in
-//! the API).
+//! `GET /v1/credit_cases`, `GET /v1/credit_cases/{id}` and `GET /v1/credit_cases/deleted`:
+//! debt-collection cases (read-only in the API). Deleted cases come only from the fixtures (the API
+//! cannot delete a case); their tombstones stay visible for 90 days.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
@@ -10,8 +11,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::PaytError;
-use crate::list::{self, ListRequest};
+use crate::fields::Fields;
+use crate::list::{self, DeletedRequest, ListRequest};
 use crate::resources::Label;
+use crate::seed::Gen;
+use crate::state::Db;
 use crate::state::{AppState, Caller};
 
 /// Properties shown only when `fields` asks for them.
@@ -123,6 +127,7 @@ administration_record!(CreditCase);
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/credit_cases", get(list))
+        .route("/credit_cases/deleted", get(deleted))
         .route("/credit_cases/{id}", get(show))
 }
 
@@ -159,15 +164,61 @@ async fn show(
     )
 }
 
-/// The tombstone of a deleted record, kept 90 days for the `deleted` endpoint.
+async fn deleted(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "credit_cases:read")?;
+    let page = state.store.read(|db| {
+        db.deleted_credit_cases
+            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
+                req.matches(d.deleted_at)
+            })
+    });
+    Ok(list::page(page, &Fields::Default, &[]))
+}
+
+/// `CustomerApi_V1_DeletedCreditCaseEntity`: the tombstone of a deleted case, kept 90 days for the
+/// `deleted` endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeletedCreditCase {
-    /// Unique identifier of the deleted record.
+    /// Unique identifier of the deleted case.
     #[serde(with = "crate::format::id")]
     pub id: u64,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// The case's debtor.
+    #[serde(with = "crate::format::id")]
+    pub debtor_id: u64,
+    /// Deletion.
+    #[serde(with = "crate::format::ts")]
+    pub deleted_at: DateTime<Utc>,
 }
 
 administration_record!(DeletedCreditCase);
+
+/// Tombstones of cases deleted in the Payt interface (cases opened by mistake, cases of invoices
+/// that were credited), 3 to 6 per administration, deleted 1 to 60 days before the fixture anchor.
+/// `seed.rs` has no hook for credit cases; the workflow fixtures call this.
+pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
+    let debtors: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
+    if debtors.is_empty() {
+        return;
+    }
+    for _ in 0..g.f.int(3, 6) {
+        let debtor_id = *g.f.pick(&debtors);
+        let id = g.id();
+        let day = g.f.date_around(-60, -1);
+        let secs = g.f.int(7 * 3600, 19 * 3600) as i64;
+        let deleted_at =
+            day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + chrono::Duration::seconds(secs);
+        let _ = db.deleted_credit_cases.insert(DeletedCreditCase {
+            id,
+            administration_id: admin,
+            debtor_id,
+            deleted_at,
+        });
+    }
+}

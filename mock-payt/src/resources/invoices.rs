@@ -1,65 +1,1638 @@
-//! Invoices. No invoice route is served yet; payment plans reference invoices by number or
-//! identifier, and credit cases and notifications point at them.
+//! Invoices: `GET /v1/invoices`, `GET /v1/invoices/{id}`, `GET /v1/invoices/deleted`,
+//! `POST /v1/invoices` (bulk upsert), `PATCH /v1/invoices` (bulk update), `PATCH
+//! /v1/invoices/block` and `PATCH /v1/invoices/resume`.
+//!
+//! - Upserts match an existing invoice by `invoice_identifier` when given, else by
+//!   `invoice_number`, within the administration (`reference/payt.md` section 5 row 11, O8).
+//! - Request-level validation (a missing required key, a value of the wrong type, a bad enum value,
+//!   date or amount) is a 422 and nothing is processed. Business failures are per-record `errors`
+//!   in the SuccessEntity, keyed by the invoice number (`debtor_not_found`, O6).
+//! - Amounts are accepted as any decimal string or number (`"1000"`, `"-600"`) and shown with two
+//!   decimals (O7). Reads name the book amounts `book_total_amount`/`book_open_amount`, writes
+//!   `book_amount_total`/`book_amount_open` (O9).
+//! - `payments[]` replaces the invoice's payments, keyed by `origin_identifier`; payments left out
+//!   are removed (and show up in `/v1/payments/deleted`). When the open amount changes and no
+//!   payments are given, a payment for the difference is created.
+//! - Blocking is internal (`blocked_via_api`, `block_reason`) and shows through the opt-in
+//!   `flow_code` as `blocked`. Resume lifts only blocks made through the API.
 
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
+use mock_core::store::CursorPage;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
-/// An invoice (the core of `CustomerApi_V1_InvoiceEntity`).
+use crate::body::Body;
+use crate::bulk::Bulk;
+use crate::error::PaytError;
+use crate::fields::Fields;
+use crate::format::two_decimals;
+use crate::list::{self, DeletedRequest, ListRequest, ShowRequest};
+use crate::params::{self, id_list, string_list};
+use crate::resources::Label;
+use crate::resources::payments::{DeletedPayment, Payment};
+use crate::state::{AppState, Caller, Db};
+
+/// Properties shown only when `fields` asks for them.
+pub const OPT_IN: &[&str] = &[
+    "public_url",
+    "deeplink_url",
+    "flow_code",
+    "document_url",
+    "ubl_document_url",
+    "internal_note_email_address",
+    "invoice_lines",
+    "labels",
+    "peppol_identifier",
+];
+
+/// The `payment_method` enum of invoices.
+pub const PAYMENT_METHODS: &[&str] = &["bank_transfer", "direct_debit", "cash", "none", "unknown"];
+/// The `cost_type` enum of invoice payments.
+pub const COST_TYPES: &[&str] = &[
+    "principal",
+    "administration_costs",
+    "interest_costs",
+    "debt_collection_costs",
+];
+/// The `transaction_type` enum of invoice payments (the empty string is allowed).
+pub const TRANSACTION_TYPES: &[&str] = &[
+    "credit",
+    "payment",
+    "reversal",
+    "revaluation",
+    "settlement",
+    "write_off",
+    "",
+];
+/// The `order` enum of `GET /v1/invoices`.
+pub const ORDERS: &[&str] = &["invoice_date_asc", "invoice_date_desc", "due_date_asc", "due_date_desc"];
+/// The most invoice numbers (and identifiers) one block or resume request may name.
+pub const MAX_BLOCK_ITEMS: usize = 1000;
+/// The `flow_code` an invoice blocked through the API shows.
+pub const BLOCKED_FLOW: &str = "blocked";
+
+/// `CustomerApi_V1_InvoiceLineEntity`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InvoiceLine {
+    /// What is invoiced.
+    pub description: String,
+    /// Unit (`piece` by default).
+    pub product_unit: String,
+    /// VAT percentage, e.g. `"21.0"`.
+    pub vat_percentage: String,
+    /// The VAT rate's code.
+    pub vat_rate_code: String,
+    /// Quantity, e.g. `"1.0"`.
+    pub product_quantity: String,
+    /// Position in the invoice.
+    pub line_order: i64,
+    /// Price of one unit.
+    #[serde(with = "crate::format::money")]
+    pub product_price: Decimal,
+    /// Amount without VAT.
+    #[serde(with = "crate::format::money")]
+    pub total_excl_tax_amount: Decimal,
+    /// Amount with VAT.
+    #[serde(with = "crate::format::money")]
+    pub total_incl_tax_amount: Decimal,
+    /// VAT.
+    #[serde(with = "crate::format::money")]
+    pub vat_amount: Decimal,
+}
+
+/// `CustomerApi_V1_InvoiceEntity`, properties in the spec's order, plus internal state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Invoice {
-    /// Unique identifier.
-    #[serde(with = "crate::format::id")]
-    pub id: u64,
+    /// Category.
+    pub category: Option<String>,
+    /// ISO 4217.
+    pub currency_code: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Opt-in: debtor portal link.
+    pub public_url: String,
+    /// Opt-in: link into the Payt interface.
+    pub deeplink_url: String,
+    /// Opt-in: the current flow (`blocked` while blocked through the API); filled on read.
+    pub flow_code: Option<String>,
+    /// Opt-in: the PDF.
+    pub document_url: Option<String>,
+    /// Opt-in: the UBL document.
+    pub ubl_document_url: Option<String>,
+    /// Opt-in: internal note address.
+    pub internal_note_email_address: String,
+    /// Number communicated to the debtor.
+    pub invoice_number: String,
+    /// Opt-in: the lines.
+    pub invoice_lines: Vec<InvoiceLine>,
+    /// Purchase order number.
+    pub purchase_order_number: Option<String>,
+    /// Opt-in: labels.
+    pub labels: Vec<Label>,
+    /// Order number.
+    pub order_number: Option<String>,
+    /// The invoicing software's identifier.
+    pub invoice_identifier: Option<String>,
+    /// Intended payment method.
+    pub payment_method: String,
+    /// Opt-in: Peppol identifier.
+    pub peppol_identifier: Option<String>,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// Deprecated twin of `active_credit_case_id`; filled on read.
+    #[serde(with = "crate::format::opt_id")]
+    pub credit_case_id: Option<u64>,
+    /// The credit case it is in, if any.
+    #[serde(with = "crate::format::opt_id")]
+    pub active_credit_case_id: Option<u64>,
     /// The debtor it is addressed to.
     #[serde(with = "crate::format::id")]
     pub debtor_id: u64,
-    /// Number communicated to the debtor.
-    pub invoice_number: String,
-    /// The invoicing software's identifier.
-    pub invoice_identifier: Option<String>,
-    /// ISO 4217.
-    pub currency_code: String,
-    /// Invoice date.
-    pub invoice_date: NaiveDate,
+    /// The debtor's number; filled on read.
+    pub debtor_number: Option<String>,
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Deprecated twin of `active_payment_plan_id`; filled on read.
+    #[serde(with = "crate::format::opt_id")]
+    pub payment_plan_id: Option<u64>,
+    /// The active payment plan covering it, if any.
+    #[serde(with = "crate::format::opt_id")]
+    pub active_payment_plan_id: Option<u64>,
+    /// The date it was fully paid.
+    pub payment_date: Option<NaiveDate>,
     /// Due date.
     pub due_date: NaiveDate,
+    /// Invoice date.
+    pub invoice_date: NaiveDate,
+    /// Administration costs.
+    #[serde(with = "crate::format::money")]
+    pub administration_costs_total: Decimal,
+    /// Open administration costs.
+    #[serde(with = "crate::format::money")]
+    pub administration_costs_open: Decimal,
     /// Total amount.
     #[serde(with = "crate::format::money")]
     pub total_amount: Decimal,
     /// Open amount.
     #[serde(with = "crate::format::money")]
     pub open_amount: Decimal,
-    /// The credit case it is in, if any.
-    #[serde(with = "crate::format::opt_id")]
-    pub active_credit_case_id: Option<u64>,
-    /// The active payment plan covering it, if any.
-    #[serde(with = "crate::format::opt_id")]
-    pub active_payment_plan_id: Option<u64>,
+    /// Open amount in the administration's currency.
+    #[serde(with = "crate::format::money")]
+    pub book_open_amount: Decimal,
+    /// Total amount in the administration's currency.
+    #[serde(with = "crate::format::money")]
+    pub book_total_amount: Decimal,
+    /// Whether a user paused it.
+    pub paused_by_user: bool,
+    /// Forwarded to a bailiff.
+    #[serde(with = "crate::format::opt_ts")]
+    pub bailiff_at: Option<DateTime<Utc>>,
+    /// Ready for debt collection.
+    #[serde(with = "crate::format::opt_ts")]
+    pub collectable_at: Option<DateTime<Utc>>,
+    /// Sent to debt collection.
+    #[serde(with = "crate::format::opt_ts")]
+    pub debt_collection_at: Option<DateTime<Utc>>,
+    /// End of service announced.
+    #[serde(with = "crate::format::opt_ts")]
+    pub end_of_service_announcement_at: Option<DateTime<Utc>>,
+    /// Service ended.
+    #[serde(with = "crate::format::opt_ts")]
+    pub end_of_service_at: Option<DateTime<Utc>>,
+    /// Final reminder.
+    #[serde(with = "crate::format::opt_ts")]
+    pub final_reminder_at: Option<DateTime<Utc>>,
+    /// Pre-reminder.
+    #[serde(with = "crate::format::opt_ts")]
+    pub pre_reminder_at: Option<DateTime<Utc>>,
+    /// Deprecated twin of `reminder_1_at`.
+    #[serde(with = "crate::format::opt_ts")]
+    pub first_reminder_at: Option<DateTime<Utc>>,
+    /// First reminder.
+    #[serde(with = "crate::format::opt_ts")]
+    pub reminder_1_at: Option<DateTime<Utc>>,
+    /// Second reminder.
+    #[serde(with = "crate::format::opt_ts")]
+    pub reminder_2_at: Option<DateTime<Utc>>,
+    /// Third reminder.
+    #[serde(with = "crate::format::opt_ts")]
+    pub reminder_3_at: Option<DateTime<Utc>>,
+    /// Fourth reminder.
+    #[serde(with = "crate::format::opt_ts")]
+    pub reminder_4_at: Option<DateTime<Utc>>,
+    /// Latest reminder.
+    #[serde(with = "crate::format::opt_ts")]
+    pub latest_reminder_at: Option<DateTime<Utc>>,
+    /// Latest summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub latest_summons_at: Option<DateTime<Utc>>,
+    /// Notice of default.
+    #[serde(with = "crate::format::opt_ts")]
+    pub notice_of_default_at: Option<DateTime<Utc>>,
+    /// Paused.
+    #[serde(with = "crate::format::opt_ts")]
+    pub paused_at: Option<DateTime<Utc>>,
+    /// Pre-judicial phase.
+    #[serde(with = "crate::format::opt_ts")]
+    pub pre_judicial_at: Option<DateTime<Utc>>,
+    /// Debt collection notice.
+    #[serde(with = "crate::format::opt_ts")]
+    pub pre_summons_at: Option<DateTime<Utc>>,
+    /// Sent to the debtor.
+    #[serde(with = "crate::format::opt_ts")]
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Deprecated twin of `summons_1_at`.
+    #[serde(with = "crate::format::opt_ts")]
+    pub first_summons_at: Option<DateTime<Utc>>,
+    /// First summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub summons_1_at: Option<DateTime<Utc>>,
+    /// Second summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub summons_2_at: Option<DateTime<Utc>>,
+    /// Third summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub summons_3_at: Option<DateTime<Utc>>,
+    /// Fourth summons.
+    #[serde(with = "crate::format::opt_ts")]
+    pub summons_4_at: Option<DateTime<Utc>>,
     /// Last change.
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
+    /// The reminder flow the invoice follows (`standard`, `b2b`, ...; not exposed directly).
+    #[serde(skip)]
+    pub flow: String,
+    /// Blocked through `PATCH /v1/invoices/block` (not exposed by the entity).
+    #[serde(skip)]
+    pub blocked_via_api: bool,
+    /// Why it was blocked (not exposed by the entity).
+    #[serde(skip)]
+    pub block_reason: Option<String>,
+    /// When it was blocked (not exposed by the entity).
+    #[serde(skip)]
+    pub blocked_at: Option<DateTime<Utc>>,
+    /// Checksum of the PDF document (not exposed by the entity).
+    #[serde(skip)]
+    pub document_checksum: Option<String>,
+    /// Checksum of the UBL document (not exposed by the entity).
+    #[serde(skip)]
+    pub ubl_document_checksum: Option<String>,
+    /// Payment condition code (write-only).
+    #[serde(skip)]
+    pub payment_condition: Option<String>,
+    /// Payment term in days (write-only).
+    #[serde(skip)]
+    pub payment_term: Option<i64>,
+    /// Contact identifier (write-only).
+    #[serde(skip)]
+    pub contact_identifier: Option<String>,
 }
 
 administration_record!(Invoice);
 
-/// The tombstone of a deleted record, kept 90 days for the `deleted` endpoint.
+impl Invoice {
+    /// The entity as read: the deprecated twins mirror their successors, `debtor_number` comes
+    /// from the debtor and `flow_code` from the block state.
+    pub fn view(&self, db: &Db) -> Invoice {
+        let mut v = self.clone();
+        v.credit_case_id = v.active_credit_case_id;
+        v.payment_plan_id = v.active_payment_plan_id;
+        v.debtor_number = db
+            .debtors
+            .get(&v.administration_id, &v.debtor_id.to_string())
+            .map(|d| d.debtor_number.clone());
+        v.flow_code = Some(if v.blocked_via_api {
+            BLOCKED_FLOW.to_string()
+        } else if v.flow.is_empty() {
+            "standard".to_string()
+        } else {
+            v.flow.clone()
+        });
+        v
+    }
+
+    /// Whether it is fully paid.
+    pub fn paid(&self) -> bool {
+        self.open_amount.is_zero()
+    }
+}
+
+/// The debtor-portal link of invoice `id`.
+pub fn public_url(id: u64) -> String {
+    format!("https://portal.paytsoftware.com/invoices/{id}")
+}
+
+/// The Payt-interface link of invoice `id`.
+pub fn deeplink_url(admin: u64, id: u64) -> String {
+    format!("https://app.paytsoftware.com/administrations/{admin}/invoices/{id}")
+}
+
+/// The internal-note address of invoice `id`.
+pub fn note_address(id: u64) -> String {
+    format!("invoice-{id}@notes.paytsoftware.com")
+}
+
+/// Where the document with `checksum` of invoice `id` is served.
+pub fn document_url(admin: u64, id: u64, kind: &str) -> String {
+    format!("https://files.paytsoftware.com/administrations/{admin}/invoices/{id}/{kind}")
+}
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/invoices", get(list).post(upsert).patch(update))
+        .route("/invoices/deleted", get(deleted))
+        // As in Grape, a GET of these paths is a show of an invoice with that id: 404.
+        .route(
+            "/invoices/block",
+            patch(block).get(|s: State<AppState>, c: Caller, q: RawQuery| show(s, c, Path("block".into()), q)),
+        )
+        .route(
+            "/invoices/resume",
+            patch(resume).get(|s: State<AppState>, c: Caller, q: RawQuery| show(s, c, Path("resume".into()), q)),
+        )
+        .route("/invoices/{id}", get(show))
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reads
+
+/// The sort key `order=` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    InvoiceDate(bool),
+    DueDate(bool),
+}
+
+impl Order {
+    fn parse(raw: Option<&str>) -> Result<Option<Self>, PaytError> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some("invoice_date_asc") => Ok(Some(Order::InvoiceDate(false))),
+            Some("invoice_date_desc") => Ok(Some(Order::InvoiceDate(true))),
+            Some("due_date_asc") => Ok(Some(Order::DueDate(false))),
+            Some("due_date_desc") => Ok(Some(Order::DueDate(true))),
+            Some(other) => Err(PaytError::invalid(
+                "order",
+                format!(
+                    "does not have a valid value ({other:?}): use one of {}",
+                    ORDERS.join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// The position of `i` in this order: (date, id), reversed for descending orders.
+    fn key(self, i: &Invoice) -> (NaiveDate, u64) {
+        match self {
+            Order::InvoiceDate(_) => (i.invoice_date, i.id),
+            Order::DueDate(_) => (i.due_date, i.id),
+        }
+    }
+
+    fn desc(self) -> bool {
+        matches!(self, Order::InvoiceDate(true) | Order::DueDate(true))
+    }
+}
+
+fn bool_param(q: &mock_core::query::QueryParams, name: &str) -> Result<Option<bool>, PaytError> {
+    match q.get(name).map(|s| s.trim().to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) if s == "true" || s == "1" => Ok(Some(true)),
+        Some(s) if s == "false" || s == "0" => Ok(Some(false)),
+        Some(s) => Err(PaytError::invalid(
+            name,
+            format!("is invalid ({s:?}): expected true or false"),
+        )),
+    }
+}
+
+fn number_param(q: &mock_core::query::QueryParams, name: &str) -> Result<Option<Decimal>, PaytError> {
+    match q.get(name).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Decimal::from_str(s)
+            .or_else(|_| Decimal::from_scientific(s))
+            .map(Some)
+            .map_err(|_| PaytError::invalid(name, format!("is invalid ({s:?}): expected a number such as 250.50"))),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "invoices:read")?;
+    let q = &req.query;
+    let paid = bool_param(q, "paid")?;
+    let lte = number_param(q, "book_amount_total_lte")?;
+    let gte = number_param(q, "book_amount_total_gte")?;
+    let order = Order::parse(q.get("order"))?;
+    let numbers = string_list(q, "invoice_numbers");
+    let identifiers = string_list(q, "invoice_identifiers");
+    let debtor_ids = id_list(q, "debtor_ids");
+    let debtor_numbers = string_list(q, "debtor_numbers");
+    let debtor_identifiers = string_list(q, "debtor_identifiers");
+    let case_ids = id_list(q, "credit_case_ids");
+    let admin = req.administration_id;
+    let page = state.store.read(|db| {
+        let by_debtor: Option<HashSet<u64>> = (debtor_numbers.is_some() || debtor_identifiers.is_some()).then(|| {
+            db.debtors
+                .iter(&admin)
+                .filter(|d| {
+                    debtor_numbers.as_ref().is_none_or(|n| n.contains(&d.debtor_number))
+                        && debtor_identifiers
+                            .as_ref()
+                            .is_none_or(|n| n.contains(&d.debtor_identifier))
+                })
+                .map(|d| d.id)
+                .collect()
+        });
+        let in_cases: Option<HashSet<u64>> = case_ids.as_ref().map(|ids| {
+            db.credit_cases
+                .iter(&admin)
+                .filter(|c| ids.contains(&c.id))
+                .flat_map(|c| c.invoice_ids.iter().copied())
+                .collect()
+        });
+        let keep = |i: &Invoice| {
+            req.common_match(i.id, i.updated_at)
+                && paid.is_none_or(|p| i.paid() == p)
+                && lte.is_none_or(|v| i.book_total_amount <= v)
+                && gte.is_none_or(|v| i.book_total_amount >= v)
+                && numbers.as_ref().is_none_or(|n| n.contains(&i.invoice_number))
+                && identifiers
+                    .as_ref()
+                    .is_none_or(|n| i.invoice_identifier.as_ref().is_some_and(|x| n.contains(x)))
+                && debtor_ids.as_ref().is_none_or(|d| d.contains(&i.debtor_id))
+                && by_debtor.as_ref().is_none_or(|d| d.contains(&i.debtor_id))
+                && case_ids.as_ref().is_none_or(|c| {
+                    i.active_credit_case_id.is_some_and(|x| c.contains(&x))
+                        || in_cases.as_ref().is_some_and(|s| s.contains(&i.id))
+                })
+        };
+        let page = match order {
+            None => db
+                .invoices
+                .page_after(&admin, req.paging.cursor, req.paging.per_page, keep),
+            Some(order) => {
+                // The cursor is the id of the last invoice of the previous page; the next page
+                // continues after that invoice's (date, id) position in the requested order.
+                let after = match req.paging.cursor {
+                    None => None,
+                    Some(c) => Some(
+                        db.invoices
+                            .get(&admin, &c.to_string())
+                            .map(|i| order.key(i))
+                            .ok_or_else(|| {
+                                PaytError::invalid(
+                                    "cursor",
+                                    "is invalid: with order, pass the pagination.cursor of the previous page (the id of an invoice of this administration)",
+                                )
+                            })?,
+                    ),
+                };
+                let mut all: Vec<&Invoice> = db.invoices.iter(&admin).filter(|i| keep(i)).collect();
+                all.sort_by_key(|i| order.key(i));
+                if order.desc() {
+                    all.reverse();
+                }
+                let rest: Vec<&Invoice> = all
+                    .into_iter()
+                    .filter(|i| {
+                        after.is_none_or(|a| if order.desc() { order.key(i) < a } else { order.key(i) > a })
+                    })
+                    .collect();
+                let has_more = rest.len() > req.paging.per_page;
+                CursorPage {
+                    items: rest.into_iter().take(req.paging.per_page).cloned().collect(),
+                    has_more,
+                }
+            }
+        };
+        Ok::<_, PaytError>(CursorPage {
+            items: page.items.iter().map(|i| i.view(db)).collect(),
+            has_more: page.has_more,
+        })
+    })?;
+    Ok(list::page(page, &req.fields, OPT_IN))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = ShowRequest::parse(&state, &caller, raw.as_deref(), "invoices:read")?;
+    let query = mock_core::query::QueryParams::parse(raw.as_deref());
+    let kind = query.get("identifier_type").map(str::trim).unwrap_or("").to_string();
+    if !["", "invoice_number", "invoice_identifier"].contains(&kind.as_str()) {
+        return Err(PaytError::invalid(
+            "identifier_type",
+            format!("does not have a valid value ({kind:?}): use invoice_number, invoice_identifier or leave it blank"),
+        ));
+    }
+    let admin = req.administration_id;
+    let found = state.store.read(|db| {
+        let inv = match kind.as_str() {
+            "invoice_number" => db.invoices.iter(&admin).find(|i| i.invoice_number == id),
+            "invoice_identifier" => db
+                .invoices
+                .iter(&admin)
+                .find(|i| i.invoice_identifier.as_deref() == Some(id.as_str())),
+            _ => params::parse_id(&id).and_then(|n| db.invoices.get(&admin, &n.to_string())),
+        };
+        inv.map(|i| i.view(db))
+    });
+    let inv = found.ok_or_else(|| match kind.as_str() {
+        "" => PaytError::not_found("Invoice", &id),
+        k => PaytError::NotFound(format!("Couldn't find Invoice with '{k}'={id}")),
+    })?;
+    Ok(Json(list::entity(&inv, &req.fields, OPT_IN)))
+}
+
+/// `CustomerApi_V1_DeletedInvoiceEntity`: the tombstone of a deleted invoice, kept 90 days.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeletedInvoice {
-    /// Unique identifier of the deleted record.
+    /// Invoice number.
+    pub invoice_number: String,
+    /// The invoicing software's identifier.
+    pub origin_identifier: Option<String>,
+    /// Unique identifier of the deleted invoice.
     #[serde(with = "crate::format::id")]
     pub id: u64,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// The debtor.
+    #[serde(with = "crate::format::id")]
+    pub debtor_id: u64,
+    /// Deletion.
+    #[serde(with = "crate::format::ts")]
+    pub deleted_at: DateTime<Utc>,
 }
 
 administration_record!(DeletedInvoice);
 
-/// The routes of this resource.
-pub fn router() -> axum::Router<crate::state::AppState> {
-    axum::Router::new()
+async fn deleted(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "invoices:read")?;
+    let page = state.store.read(|db| {
+        db.deleted_invoices
+            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
+                req.matches(d.deleted_at)
+            })
+    });
+    Ok(list::page(page, &Fields::Default, &[]))
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reading write bodies
+
+/// 422 `invalid_parameter` with `message`.
+pub fn bad(message: impl Into<String>) -> PaytError {
+    PaytError::unprocessable("invalid_parameter", message)
+}
+
+/// 422 `missing_parameter` for `path`.
+pub fn missing(path: &str) -> PaytError {
+    PaytError::unprocessable("missing_parameter", format!("{path} is missing"))
+}
+
+/// The array of objects at `key` of the body (required).
+pub fn items<'a>(body: &'a Body, key: &str) -> Result<Vec<&'a Map<String, Value>>, PaytError> {
+    match body.0.get(key) {
+        None | Some(Value::Null) => Err(missing(key)),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Object(m) => Ok(m),
+                _ => Err(bad(format!("{key}[{i}] must be an object"))),
+            })
+            .collect(),
+        // A form with a single indexed item (`invoices[0][...]`) decodes to an object of objects.
+        Some(Value::Object(m)) if m.values().all(Value::is_object) && !m.is_empty() => {
+            Ok(m.values().filter_map(Value::as_object).collect())
+        }
+        Some(_) => Err(bad(format!("{key} must be an array of objects"))),
+    }
+}
+
+/// An optional string (numbers are taken as their text; blank is absent).
+pub fn opt_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, PaytError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(bad(format!("{path}[{key}] must be a string"))),
+    }
+}
+
+/// A required string.
+pub fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<String, PaytError> {
+    opt_str(m, key, path)?.ok_or_else(|| missing(&format!("{path}[{key}]")))
+}
+
+/// Parses an amount given as a decimal string or number (`"1000"`, `"-600"`, `12.5`).
+pub fn parse_amount(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    Decimal::from_str(t)
+        .or_else(|_| Decimal::from_scientific(t))
+        .ok()
+        // Bounded so that no later arithmetic (VAT, exchange rates, sums) can overflow.
+        .filter(|d| d.abs() <= Decimal::from(MAX_AMOUNT) && (d.is_zero() || d.abs() >= Decimal::new(1, 6)))
+}
+
+/// The largest amount (and quantity) a write accepts.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+/// An optional amount, normalised to two decimals.
+pub fn opt_amount(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, PaytError> {
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) => parse_amount(&s).map(|d| Some(two_decimals(d))).ok_or_else(|| {
+            bad(format!(
+                "{path}[{key}] is not an amount ({s:?}): send a decimal such as \"1000\" or \"-600.50\" (at most 1000000000000)"
+            ))
+        }),
+    }
+}
+
+/// An optional date `YYYY-MM-DD`.
+pub fn opt_date(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<NaiveDate>, PaytError> {
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| bad(format!("{path}[{key}] is not a valid date ({s:?}): use YYYY-MM-DD"))),
+    }
+}
+
+/// An optional ISO 8601 timestamp.
+pub fn opt_time(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DateTime<Utc>>, PaytError> {
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) => params::parse_timestamp(&s)
+            .map(|t| Some(crate::format::whole_seconds(t)))
+            .ok_or_else(|| {
+                bad(format!(
+                    "{path}[{key}] is not a valid timestamp ({s:?}): use ISO 8601 such as 2026-10-01T09:30:00Z"
+                ))
+            }),
+    }
+}
+
+/// An optional integer.
+pub fn opt_int(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i64>, PaytError> {
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(n))
+            .map(Some)
+            .ok_or_else(|| bad(format!("{path}[{key}] must be an integer, got {s:?}"))),
+    }
+}
+
+/// An optional boolean (`true`/`false`, also as strings and 1/0).
+pub fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, PaytError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => match v
+            .as_str()
+            .map(str::trim)
+            .or(v.as_i64().map(|n| if n == 1 { "1" } else { "?" }))
+        {
+            Some("") => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            _ => Err(bad(format!("{path}[{key}] must be true or false"))),
+        },
+    }
+}
+
+/// An optional value of `allowed`.
+pub fn opt_enum(m: &Map<String, Value>, key: &str, path: &str, allowed: &[&str]) -> Result<Option<String>, PaytError> {
+    // The empty string is a value of its own for enums that allow it.
+    if allowed.contains(&"") && matches!(m.get(key), Some(Value::String(s)) if s.is_empty()) {
+        return Ok(Some(String::new()));
+    }
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
+        Some(s) => Err(bad(format!(
+            "{path}[{key}] does not have a valid value ({s:?}): use one of {}",
+            allowed
+                .iter()
+                .filter(|a| !a.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// An optional list of strings.
+pub fn opt_strings(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Vec<String>>, PaytError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        // A form cannot send an empty array; `labels=` (blank) clears the labels.
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(Vec::new())),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(bad(format!("{path}[{key}][{i}] must be a non-empty string"))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(bad(format!("{path}[{key}] must be an array of strings"))),
+    }
+}
+
+/// A referenced document: `{checksum, filename, destroy}`.
+#[derive(Debug, Clone, Default)]
+struct DocInput {
+    checksum: Option<String>,
+    destroy: bool,
+}
+
+fn opt_doc(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DocInput>, PaytError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(d)) => {
+            let p = format!("{path}[{key}]");
+            let checksum = opt_str(d, "checksum", &p)?;
+            let _filename = opt_str(d, "filename", &p)?;
+            let destroy = opt_bool(d, "destroy", &p)?.unwrap_or(false);
+            if checksum.is_none() && !destroy {
+                return Err(bad(format!(
+                    "{p} needs a checksum (of a file created with POST /v1/files) or destroy=true"
+                )));
+            }
+            Ok(Some(DocInput { checksum, destroy }))
+        }
+        Some(_) => Err(bad(format!(
+            "{path}[{key}] must be an object with checksum, filename or destroy"
+        ))),
+    }
+}
+
+/// One `payments[]` item.
+#[derive(Debug, Clone)]
+struct PaymentInput {
+    amount: Decimal,
+    origin_identifier: String,
+    cost_type: String,
+    payment_date: Option<NaiveDate>,
+    transaction_type: Option<String>,
+    book_amount: Option<Decimal>,
+    description: Option<String>,
+    payment_method: Option<String>,
+    reversal_code: Option<String>,
+}
+
+fn payments_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<PaymentInput>>, PaytError> {
+    let list: Vec<&Map<String, Value>> = match m.get("payments") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_object()
+                    .ok_or_else(|| bad(format!("{path}[payments][{i}] must be an object")))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad(format!("{path}[payments] must be an array of payments"))),
+    };
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, p) in list.into_iter().enumerate() {
+        let pp = format!("{path}[payments][{i}]");
+        let origin_identifier = req_str(p, "origin_identifier", &pp)?;
+        if !seen.insert(origin_identifier.clone()) {
+            return Err(bad(format!(
+                "{pp}[origin_identifier] {origin_identifier:?} appears twice: each payment needs its own origin_identifier"
+            )));
+        }
+        out.push(PaymentInput {
+            amount: opt_amount(p, "amount", &pp)?.ok_or_else(|| missing(&format!("{pp}[amount]")))?,
+            origin_identifier,
+            cost_type: opt_enum(p, "cost_type", &pp, COST_TYPES)?.unwrap_or_else(|| "principal".to_string()),
+            payment_date: opt_date(p, "payment_date", &pp)?,
+            transaction_type: opt_enum(p, "transaction_type", &pp, TRANSACTION_TYPES)?,
+            book_amount: opt_amount(p, "book_amount", &pp)?,
+            description: opt_str(p, "description", &pp)?,
+            payment_method: opt_str(p, "payment_method", &pp)?,
+            reversal_code: opt_str(p, "reversal_code", &pp)?,
+        });
+    }
+    Ok(Some(out))
+}
+
+/// One `invoice_lines[]` item.
+#[derive(Debug, Clone)]
+struct LineInput {
+    description: String,
+    vat_rate_code: String,
+    excl: Option<Decimal>,
+    incl: Option<Decimal>,
+    price: Option<Decimal>,
+    unit: Option<String>,
+    quantity: Option<Decimal>,
+    vat_percentage: Option<Decimal>,
+    vat_amount: Option<Decimal>,
+    line_order: Option<i64>,
+}
+
+fn lines_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<LineInput>>, PaytError> {
+    let list: Vec<&Map<String, Value>> = match m.get("invoice_lines") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_object()
+                    .ok_or_else(|| bad(format!("{path}[invoice_lines][{i}] must be an object")))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad(format!("{path}[invoice_lines] must be an array of lines"))),
+    };
+    let mut out = Vec::new();
+    let mut orders = HashSet::new();
+    for (i, l) in list.iter().enumerate() {
+        let lp = format!("{path}[invoice_lines][{i}]");
+        let decimal = |key: &str| -> Result<Option<Decimal>, PaytError> {
+            match opt_str(l, key, &lp)? {
+                None => Ok(None),
+                Some(s) => parse_amount(&s)
+                    .map(Some)
+                    .ok_or_else(|| bad(format!("{lp}[{key}] is not a number ({s:?})"))),
+            }
+        };
+        let line = LineInput {
+            description: req_str(l, "description", &lp)?,
+            vat_rate_code: req_str(l, "vat_rate_code", &lp)?,
+            excl: opt_amount(l, "total_excl_tax_amount", &lp)?,
+            incl: opt_amount(l, "total_incl_tax_amount", &lp)?,
+            price: opt_amount(l, "product_price", &lp)?,
+            unit: opt_str(l, "product_unit", &lp)?,
+            quantity: decimal("product_quantity")?,
+            vat_percentage: decimal("vat_percentage")?,
+            vat_amount: opt_amount(l, "vat_amount", &lp)?,
+            line_order: opt_int(l, "line_order", &lp)?,
+        };
+        if line.excl.is_none() && line.incl.is_none() {
+            return Err(missing(&format!(
+                "{lp}[total_excl_tax_amount] (or total_incl_tax_amount)"
+            )));
+        }
+        if let Some(o) = line.line_order
+            && !orders.insert(o)
+        {
+            return Err(bad(format!(
+                "{lp}[line_order] {o} is used twice: each line needs a unique line_order"
+            )));
+        }
+        out.push(line);
+    }
+    if !orders.is_empty() && orders.len() != out.len() {
+        return Err(bad(format!(
+            "{path}[invoice_lines]: give line_order on every line or on none"
+        )));
+    }
+    Ok(Some(out))
+}
+
+/// One `invoices[]` item of a POST or PATCH.
+#[derive(Debug, Clone, Default)]
+struct InvoiceInput {
+    invoice_number: String,
+    invoice_identifier: Option<String>,
+    currency_code: Option<String>,
+    invoice_date: Option<NaiveDate>,
+    due_date: Option<NaiveDate>,
+    amount_total: Option<Decimal>,
+    amount_open: Option<Decimal>,
+    book_amount_total: Option<Decimal>,
+    book_amount_open: Option<Decimal>,
+    debtor_number: Option<String>,
+    debtor_identifier: Option<String>,
+    order_number: Option<String>,
+    peppol_identifier: Option<String>,
+    description: Option<String>,
+    category: Option<String>,
+    contact_identifier: Option<String>,
+    payment_condition: Option<String>,
+    payment_method: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    labels: Option<Vec<String>>,
+    payment_term: Option<i64>,
+    document: Option<DocInput>,
+    ubl_document: Option<DocInput>,
+    payments: Option<Vec<PaymentInput>>,
+    invoice_lines: Option<Vec<LineInput>>,
+}
+
+/// Keys every `POST /v1/invoices` item needs.
+const POST_REQUIRED: &[&str] = &[
+    "currency_code",
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "book_amount_total",
+    "book_amount_open",
+    "amount_open",
+    "amount_total",
+];
+
+fn invoice_input(m: &Map<String, Value>, path: &str, post: bool) -> Result<InvoiceInput, PaytError> {
+    if post {
+        for key in POST_REQUIRED {
+            let absent = match m.get(*key) {
+                None | Some(Value::Null) => true,
+                Some(Value::String(s)) => s.trim().is_empty(),
+                Some(_) => false,
+            };
+            if absent {
+                return Err(missing(&format!("{path}[{key}]")));
+            }
+        }
+    }
+    let currency_code = opt_str(m, "currency_code", path)?;
+    if let Some(c) = &currency_code
+        && !(c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase()))
+    {
+        return Err(bad(format!(
+            "{path}[currency_code] must be an ISO 4217 code such as EUR, got {c:?}"
+        )));
+    }
+    let input = InvoiceInput {
+        invoice_number: req_str(m, "invoice_number", path)?,
+        invoice_identifier: opt_str(m, "invoice_identifier", path)?,
+        currency_code,
+        invoice_date: opt_date(m, "invoice_date", path)?,
+        due_date: opt_date(m, "due_date", path)?,
+        amount_total: opt_amount(m, "amount_total", path)?,
+        amount_open: opt_amount(m, "amount_open", path)?,
+        book_amount_total: opt_amount(m, "book_amount_total", path)?,
+        book_amount_open: opt_amount(m, "book_amount_open", path)?,
+        debtor_number: opt_str(m, "debtor_number", path)?,
+        debtor_identifier: opt_str(m, "debtor_identifier", path)?,
+        order_number: opt_str(m, "order_number", path)?,
+        peppol_identifier: opt_str(m, "peppol_identifier", path)?,
+        description: opt_str(m, "description", path)?,
+        category: opt_str(m, "category", path)?,
+        contact_identifier: opt_str(m, "contact_identifier", path)?,
+        payment_condition: opt_str(m, "payment_condition", path)?,
+        payment_method: opt_enum(m, "payment_method", path, PAYMENT_METHODS)?,
+        sent_at: opt_time(m, "sent_at", path)?,
+        labels: opt_strings(m, "labels", path)?,
+        payment_term: opt_int(m, "payment_term", path)?,
+        document: opt_doc(m, "document", path)?,
+        ubl_document: opt_doc(m, "ubl_document", path)?,
+        payments: payments_input(m, path)?,
+        invoice_lines: if post { lines_input(m, path)? } else { None },
+    };
+    if let (Some(i), Some(d)) = (input.invoice_date, input.due_date)
+        && d < i
+    {
+        return Err(bad(format!(
+            "{path}[due_date] ({d}) is before {path}[invoice_date] ({i})"
+        )));
+    }
+    Ok(input)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Writing
+
+/// What one item changes, computed before anything is written.
+struct Change {
+    invoice: Invoice,
+    create: bool,
+    upsert_payments: Vec<Payment>,
+    remove_payments: Vec<Payment>,
+    /// How much the open amount of the invoice's credit case goes down.
+    case_paid: Decimal,
+    warnings: Vec<&'static str>,
+}
+
+fn dec_text(d: Decimal) -> String {
+    let s = d.normalize().to_string();
+    if s.contains('.') { s } else { format!("{s}.0") }
+}
+
+fn build_lines(db: &Db, admin: u64, lines: &[LineInput]) -> Result<Vec<InvoiceLine>, &'static str> {
+    let mut out = Vec::new();
+    for (n, l) in lines.iter().enumerate() {
+        let rate = db
+            .vat_rates
+            .iter(&admin)
+            .find(|r| r.code == l.vat_rate_code)
+            .ok_or("vat_rate_not_found")?;
+        let pct = rate.rate;
+        if let Some(given) = l.vat_percentage
+            && given.normalize() != pct.normalize()
+        {
+            return Err("vat_percentage_mismatch");
+        }
+        let factor = pct / Decimal::from(100);
+        let (excl, incl, vat) = match (l.excl, l.incl) {
+            (Some(e), Some(i)) => (e, i, l.vat_amount.unwrap_or(i - e)),
+            (Some(e), None) => {
+                let vat = l.vat_amount.unwrap_or_else(|| two_decimals(e * factor));
+                (e, e + vat, vat)
+            }
+            (None, Some(i)) => {
+                let vat = l
+                    .vat_amount
+                    .unwrap_or_else(|| two_decimals(i - i / (Decimal::ONE + factor)));
+                (i - vat, i, vat)
+            }
+            (None, None) => return Err("invoice_line_amount_missing"),
+        };
+        let quantity = l.quantity.unwrap_or(Decimal::ONE);
+        let price = l.price.unwrap_or_else(|| {
+            if quantity.is_zero() {
+                excl
+            } else {
+                two_decimals(excl / quantity)
+            }
+        });
+        out.push(InvoiceLine {
+            description: l.description.clone(),
+            product_unit: l.unit.clone().unwrap_or_else(|| "piece".to_string()),
+            vat_percentage: dec_text(pct),
+            vat_rate_code: rate.code.clone(),
+            product_quantity: dec_text(quantity),
+            line_order: l.line_order.unwrap_or(n as i64 + 1),
+            product_price: price,
+            total_excl_tax_amount: two_decimals(excl),
+            total_incl_tax_amount: two_decimals(incl),
+            vat_amount: two_decimals(vat),
+        });
+    }
+    out.sort_by_key(|l| l.line_order);
+    Ok(out)
+}
+
+/// The book amount of `amount` on `inv` (its exchange rate; 1 when the total is zero).
+fn to_book(inv: &Invoice, amount: Decimal) -> Decimal {
+    if inv.total_amount.is_zero() {
+        amount
+    } else {
+        amount
+            .checked_mul(inv.book_total_amount)
+            .and_then(|v| v.checked_div(inv.total_amount))
+            .map_or(amount, two_decimals)
+    }
+}
+
+/// Computes what `input` does to the administration's invoices, or the per-record error code.
+fn plan_change(
+    state: &AppState,
+    db: &Db,
+    admin: u64,
+    input: &InvoiceInput,
+    post: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<Change>, &'static str> {
+    let number = &input.invoice_number;
+    let existing: Option<&Invoice> = if post {
+        let by_identifier = input.invoice_identifier.as_ref().and_then(|ii| {
+            db.invoices
+                .iter(&admin)
+                .find(|i| i.invoice_identifier.as_ref() == Some(ii))
+        });
+        match by_identifier {
+            Some(i) => {
+                if &i.invoice_number != number && db.invoices.iter(&admin).any(|o| &o.invoice_number == number) {
+                    return Err("invoice_number_taken");
+                }
+                Some(i)
+            }
+            None => match db.invoices.iter(&admin).find(|i| &i.invoice_number == number) {
+                Some(i) if i.invoice_identifier.is_some() && input.invoice_identifier.is_some() => {
+                    return Err("invoice_number_taken");
+                }
+                other => other,
+            },
+        }
+    } else {
+        match db.invoices.iter(&admin).find(|i| &i.invoice_number == number) {
+            Some(i) => {
+                if let Some(ii) = &input.invoice_identifier
+                    && i.invoice_identifier.as_ref() != Some(ii)
+                    && db
+                        .invoices
+                        .iter(&admin)
+                        .any(|o| o.id != i.id && o.invoice_identifier.as_ref() == Some(ii))
+                {
+                    return Err("invoice_identifier_taken");
+                }
+                Some(i)
+            }
+            None => return Ok(None),
+        }
+    };
+    let mut warnings = Vec::new();
+
+    // The debtor.
+    let debtor = match (&input.debtor_identifier, &input.debtor_number) {
+        (None, None) => None,
+        (ident, num) => Some(
+            db.debtors
+                .iter(&admin)
+                .find(|d| {
+                    ident.as_ref().is_none_or(|x| &d.debtor_identifier == x)
+                        && num.as_ref().is_none_or(|x| &d.debtor_number == x)
+                })
+                .map(|d| d.id)
+                .ok_or("debtor_not_found")?,
+        ),
+    };
+    let create = existing.is_none();
+    let mut inv = match existing {
+        Some(i) => i.clone(),
+        None => {
+            let debtor_id = debtor.ok_or("debtor_required")?;
+            let id = state.ids.next_seq();
+            Invoice {
+                id,
+                administration_id: admin,
+                debtor_id,
+                public_url: public_url(id),
+                deeplink_url: deeplink_url(admin, id),
+                internal_note_email_address: note_address(id),
+                payment_method: "unknown".to_string(),
+                flow: "standard".to_string(),
+                ..Default::default()
+            }
+        }
+    };
+    let before = inv.clone();
+    let old_open = inv.open_amount;
+    if let Some(d) = debtor {
+        inv.debtor_id = d;
+    }
+    inv.invoice_number = number.clone();
+    if let Some(v) = &input.invoice_identifier {
+        inv.invoice_identifier = Some(v.clone());
+    }
+    if let Some(v) = &input.currency_code {
+        inv.currency_code = v.clone();
+    }
+    if let Some(v) = input.invoice_date {
+        inv.invoice_date = v;
+    }
+    if let Some(v) = input.due_date {
+        inv.due_date = v;
+    }
+    if inv.due_date < inv.invoice_date {
+        return Err("due_date_before_invoice_date");
+    }
+    if let Some(v) = input.amount_total {
+        inv.total_amount = v;
+    }
+    if let Some(v) = input.amount_open {
+        inv.open_amount = v;
+    }
+    if let Some(v) = input.book_amount_total {
+        inv.book_total_amount = v;
+    } else if create {
+        inv.book_total_amount = inv.total_amount;
+    }
+    if let Some(v) = input.book_amount_open {
+        inv.book_open_amount = v;
+    } else if create || input.amount_open.is_some() {
+        inv.book_open_amount = to_book(&inv, inv.open_amount);
+    }
+    if inv.total_amount.is_sign_positive() && inv.open_amount > inv.total_amount && !inv.total_amount.is_zero() {
+        return Err("open_amount_exceeds_total_amount");
+    }
+    for (v, slot) in [
+        (&input.order_number, &mut inv.order_number),
+        (&input.peppol_identifier, &mut inv.peppol_identifier),
+        (&input.description, &mut inv.description),
+        (&input.category, &mut inv.category),
+        (&input.contact_identifier, &mut inv.contact_identifier),
+    ] {
+        if let Some(v) = v {
+            *slot = Some(v.clone());
+        }
+    }
+    if let Some(pc) = &input.payment_condition {
+        if !db.payment_conditions.iter(&admin).any(|c| &c.code == pc) {
+            warnings.push("payment_condition_not_found");
+        }
+        inv.payment_condition = Some(pc.clone());
+    }
+    if let Some(v) = &input.payment_method {
+        inv.payment_method = v.clone();
+    }
+    if let Some(v) = input.payment_term {
+        inv.payment_term = Some(v);
+    }
+    if let Some(sent) = input.sent_at {
+        match inv.sent_at {
+            None => inv.sent_at = Some(sent),
+            Some(s) if s == sent => {}
+            Some(_) => warnings.push("sent_at_not_changeable_after_sending"),
+        }
+    }
+    if let Some(labels) = &input.labels {
+        let mut seen = HashSet::new();
+        inv.labels = labels
+            .iter()
+            .filter(|l| seen.insert(l.to_string()))
+            .map(|l| Label { name: l.clone() })
+            .collect();
+    }
+    for (doc, kind) in [(&input.document, "document"), (&input.ubl_document, "ubl_document")] {
+        let Some(doc) = doc else { continue };
+        let (checksum, url) = if kind == "document" {
+            (&mut inv.document_checksum, &mut inv.document_url)
+        } else {
+            (&mut inv.ubl_document_checksum, &mut inv.ubl_document_url)
+        };
+        if doc.destroy {
+            if doc.checksum.is_none() || doc.checksum == *checksum {
+                *checksum = None;
+                *url = None;
+            }
+            continue;
+        }
+        if let Some(c) = &doc.checksum {
+            if !db.files.iter(&admin).any(|f| &f.checksum == c) {
+                return Err("document_not_found");
+            }
+            *checksum = Some(c.clone());
+            *url = Some(document_url(
+                admin,
+                inv.id,
+                if kind == "document" { "document.pdf" } else { "ubl.xml" },
+            ));
+        }
+    }
+    if let Some(lines) = &input.invoice_lines {
+        inv.invoice_lines = build_lines(db, admin, lines)?;
+    }
+
+    // Payments.
+    let current: Vec<&Payment> = db.payments.iter(&admin).filter(|p| p.invoice_id == inv.id).collect();
+    let mut upsert_payments = Vec::new();
+    let mut remove_payments = Vec::new();
+    let today = now.date_naive();
+    match &input.payments {
+        Some(given) => {
+            for p in given {
+                if db.payments.iter(&admin).any(|o| {
+                    o.invoice_id != inv.id && o.origin_identifier.as_deref() == Some(p.origin_identifier.as_str())
+                }) {
+                    return Err("payment_origin_identifier_taken");
+                }
+                let old = current
+                    .iter()
+                    .find(|o| o.origin_identifier.as_deref() == Some(p.origin_identifier.as_str()));
+                let mut np = match old {
+                    Some(o) => (*o).clone(),
+                    None => Payment {
+                        id: 0,
+                        administration_id: admin,
+                        invoice_id: inv.id,
+                        origin_identifier: Some(p.origin_identifier.clone()),
+                        ..Default::default()
+                    },
+                };
+                let before_p = np.clone();
+                np.cost_type = Some(p.cost_type.clone());
+                np.total_amount = p.amount;
+                np.total_book_amount = p.book_amount.unwrap_or_else(|| to_book(&inv, p.amount));
+                np.payment_date = p
+                    .payment_date
+                    .unwrap_or(if old.is_some() { np.payment_date } else { today });
+                np.transaction_type = p.transaction_type.clone().or(if old.is_some() {
+                    np.transaction_type.clone()
+                } else {
+                    None
+                });
+                np.description = p.description.clone();
+                np.payment_method = p.payment_method.clone();
+                np.reversal_code = p.reversal_code.clone();
+                if old.is_none() || np != before_p {
+                    np.updated_at = now;
+                    upsert_payments.push(np);
+                }
+            }
+            for o in &current {
+                if !given
+                    .iter()
+                    .any(|p| o.origin_identifier.as_deref() == Some(p.origin_identifier.as_str()))
+                {
+                    remove_payments.push((*o).clone());
+                }
+            }
+            let principal: Decimal = db
+                .payments
+                .iter(&admin)
+                .filter(|p| p.invoice_id == inv.id)
+                .filter(|p| {
+                    !remove_payments.iter().any(|r| r.id == p.id) && !upsert_payments.iter().any(|u| u.id == p.id)
+                })
+                .chain(upsert_payments.iter())
+                .filter(|p| p.cost_type.as_deref().is_none_or(|c| c == "principal"))
+                .map(|p| p.total_amount)
+                .sum();
+            if principal != inv.total_amount - inv.open_amount {
+                warnings.push("payments_do_not_match_open_amount");
+            }
+        }
+        None => {
+            let paid = if create {
+                inv.total_amount - inv.open_amount
+            } else {
+                old_open - inv.open_amount
+            };
+            if !paid.is_zero() {
+                upsert_payments.push(Payment {
+                    id: 0,
+                    administration_id: admin,
+                    invoice_id: inv.id,
+                    origin_identifier: None,
+                    cost_type: Some("principal".to_string()),
+                    description: Some("Created by Payt for the changed open amount".to_string()),
+                    transaction_type: Some(if paid.is_sign_positive() { "payment" } else { "reversal" }.to_string()),
+                    payment_method: None,
+                    total_amount: paid,
+                    total_book_amount: to_book(&inv, paid),
+                    payment_date: today,
+                    updated_at: now,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    let payment_dates = current
+        .iter()
+        .filter(|p| !remove_payments.iter().any(|r| r.id == p.id))
+        .map(|p| {
+            upsert_payments
+                .iter()
+                .find(|u| u.id == p.id && u.id != 0)
+                .map_or(p.payment_date, |u| u.payment_date)
+        })
+        .chain(upsert_payments.iter().filter(|u| u.id == 0).map(|u| u.payment_date))
+        .max();
+    if inv.open_amount.is_zero() {
+        if inv.payment_date.is_none() || old_open != inv.open_amount {
+            inv.payment_date = Some(payment_dates.unwrap_or(today));
+        }
+    } else {
+        inv.payment_date = None;
+    }
+    if inv.administration_costs_open > Decimal::ZERO && inv.open_amount.is_zero() {
+        inv.administration_costs_open = Decimal::ZERO;
+    }
+    let changed = create || inv != before || !upsert_payments.is_empty() || !remove_payments.is_empty();
+    if changed {
+        inv.updated_at = now;
+    }
+    let case_paid = if inv.active_credit_case_id.is_some() {
+        old_open - inv.open_amount
+    } else {
+        Decimal::ZERO
+    };
+    Ok(Some(Change {
+        invoice: inv,
+        create,
+        upsert_payments,
+        remove_payments,
+        case_paid: if create { Decimal::ZERO } else { case_paid },
+        warnings,
+    }))
+}
+
+/// Inserts `record` into a tombstone table, keeping it ordered by id.
+pub fn insert_tombstone<V: mock_core::Record<Scope = u64>>(table: &mut mock_core::Table<V>, admin: u64, record: V) {
+    let later: Vec<V> = table.iter(&admin).filter(|r| r.seq() > record.seq()).cloned().collect();
+    for r in &later {
+        table.remove(&admin, &r.key());
+    }
+    let _ = table.insert(record);
+    for r in later {
+        let _ = table.insert(r);
+    }
+}
+
+fn apply(state: &AppState, db: &mut Db, admin: u64, change: Change, now: DateTime<Utc>) {
+    let inv = change.invoice;
+    let inv_id = inv.id;
+    for p in change.remove_payments {
+        db.payments.remove(&admin, &p.id.to_string());
+        insert_tombstone(
+            &mut db.deleted_payments,
+            admin,
+            DeletedPayment {
+                id: p.id,
+                administration_id: admin,
+                origin_identifier: p.origin_identifier.clone(),
+                invoice_id: p.invoice_id,
+                deleted_at: now,
+            },
+        );
+    }
+    if let Some(case_id) = inv.active_credit_case_id
+        && !change.case_paid.is_zero()
+    {
+        db.credit_cases.update(&admin, &case_id.to_string(), |c| {
+            c.open_amount = (c.open_amount - change.case_paid).max(Decimal::ZERO);
+            c.updated_at = now;
+        });
+    }
+    if change.create {
+        let _ = db.invoices.insert(inv);
+    } else {
+        db.invoices.update(&admin, &inv_id.to_string(), |i| *i = inv);
+    }
+    for mut p in change.upsert_payments {
+        if p.id == 0 {
+            p.id = state.ids.next_seq();
+            let _ = db.payments.insert(p);
+        } else {
+            let key = p.id.to_string();
+            db.payments.update(&admin, &key, |o| *o = p);
+        }
+    }
+}
+
+async fn write(state: AppState, caller: Caller, body: Body, post: bool) -> Result<Value, PaytError> {
+    caller.grant.require("invoices:write")?;
+    let admin = body.administration_id()?;
+    state.check_administration(&caller, admin)?;
+    let inputs: Vec<InvoiceInput> = items(&body, "invoices")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| invoice_input(m, &format!("invoices[{i}]"), post))
+        .collect::<Result<_, _>>()?;
+    let now = state.now();
+    let bulk = state.store.write(|db| {
+        let mut bulk = Bulk::new();
+        for input in &inputs {
+            let key = input.invoice_number.clone();
+            match plan_change(&state, db, admin, input, post, now) {
+                Ok(Some(change)) => {
+                    for w in &change.warnings {
+                        bulk.warn(key.clone(), *w);
+                    }
+                    apply(&state, db, admin, change, now);
+                    bulk.processed();
+                }
+                Ok(None) => bulk.reject("not_found", key),
+                Err(code) => bulk.reject(key, code),
+            }
+        }
+        bulk
+    });
+    Ok(bulk.to_json())
+}
+
+async fn upsert(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), PaytError> {
+    let out = write(state, caller, body, true).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn update(State(state): State<AppState>, caller: Caller, body: Body) -> Result<Json<Value>, PaytError> {
+    write(state, caller, body, false).await.map(Json)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Block / resume
+
+async fn block_or_resume(state: AppState, caller: Caller, body: Body, block: bool) -> Result<Json<Value>, PaytError> {
+    caller.grant.require("invoices:write")?;
+    let admin = body.administration_id()?;
+    state.check_administration(&caller, admin)?;
+    if let Some(f) = body.0.get("fields") {
+        Fields::from_value(f).map_err(|_| bad("fields is invalid: expected JSON such as {\"only\": [\"id\"]}"))?;
+    }
+    let numbers = body.string_list("invoice_numbers")?;
+    let identifiers = body.string_list("invoice_identifiers")?;
+    for (name, list) in [("invoice_numbers", &numbers), ("invoice_identifiers", &identifiers)] {
+        if list.len() > MAX_BLOCK_ITEMS {
+            return Err(PaytError::unprocessable(
+                "too_many_invoices",
+                format!(
+                    "{name} has {} entries; send at most {MAX_BLOCK_ITEMS} per request",
+                    list.len()
+                ),
+            ));
+        }
+    }
+    if numbers.is_empty() && identifiers.is_empty() {
+        return Err(PaytError::unprocessable(
+            "missing_parameter",
+            "give invoice_numbers or invoice_identifiers (or both)",
+        ));
+    }
+    let reason = body
+        .0
+        .get("reason")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "Blocked through the API".to_string());
+    let now = state.now();
+    let bulk = state.store.write(|db| {
+        let mut bulk = Bulk::new();
+        let mut done = HashSet::new();
+        let by_number: HashMap<String, u64> = db
+            .invoices
+            .iter(&admin)
+            .map(|i| (i.invoice_number.clone(), i.id))
+            .collect();
+        let by_identifier: HashMap<String, u64> = db
+            .invoices
+            .iter(&admin)
+            .filter_map(|i| i.invoice_identifier.clone().map(|x| (x, i.id)))
+            .collect();
+        let wanted = numbers
+            .iter()
+            .map(|n| (n, by_number.get(n)))
+            .chain(identifiers.iter().map(|n| (n, by_identifier.get(n))));
+        for (key, id) in wanted {
+            let Some(&id) = id else {
+                bulk.reject("not_found", key.clone());
+                continue;
+            };
+            if !done.insert(id) {
+                continue;
+            }
+            let warning = db.invoices.update(&admin, &id.to_string(), |i| {
+                if block {
+                    if i.blocked_via_api {
+                        return Some("already_blocked");
+                    }
+                    i.blocked_via_api = true;
+                    i.block_reason = Some(reason.clone());
+                    i.blocked_at = Some(now);
+                    i.updated_at = now;
+                    None
+                } else {
+                    if !i.blocked_via_api {
+                        return Some("not_blocked_through_api");
+                    }
+                    i.blocked_via_api = false;
+                    i.block_reason = None;
+                    i.blocked_at = None;
+                    i.updated_at = now;
+                    None
+                }
+            });
+            if let Some(Some(w)) = warning {
+                bulk.warn(key.clone(), w);
+            }
+            bulk.processed();
+        }
+        bulk
+    });
+    Ok(Json(bulk.to_json()))
+}
+
+async fn block(State(state): State<AppState>, caller: Caller, body: Body) -> Result<Json<Value>, PaytError> {
+    block_or_resume(state, caller, body, true).await
+}
+
+async fn resume(State(state): State<AppState>, caller: Caller, body: Body) -> Result<Json<Value>, PaytError> {
+    block_or_resume(state, caller, body, false).await
 }

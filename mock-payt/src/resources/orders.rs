@@ -1,35 +1,130 @@
-//! Orders and order lines (`POST /v1/orders` multipart, `GET /v1/order_lines`).
+//! Orders and order lines: `POST /v1/orders` (multipart `order[file]`) and `GET /v1/order_lines`.
 //!
-//! Stub: the record types and routes are filled in by the resource's implementation.
+//! An order is one uploaded file; the mock turns it into order lines (mock decision, the format of
+//! the file is not documented):
+//! - a UTF-8 CSV (`,` or `;` separated) gives one line per data row. With a header row the columns
+//!   are found by name (`order_line_identifier`, `amount`, `invoice_identifier`,
+//!   `product_identifier`, `email_address`, `claim`); without one they are positional in that
+//!   order. Every data row needs an identifier and an amount, and identifiers must be new in the
+//!   administration, otherwise 422 and nothing is created;
+//! - any other file gives a single `draft` line of 0.00 with `claim: false`, waiting for a person.
+//!
+//! New lines start as `draft`. `multipart/form-data` is what the API takes; a form or JSON body
+//! with `order[file]` as text is accepted too.
 
-use axum::Router;
+use std::collections::HashSet;
+
+use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use fixtures::{ANCHOR_DATE, shift};
+use mock_core::body::{BodyKind, body_kind};
+use rust_decimal::Decimal;
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::body::Body;
+use crate::error::PaytError;
+use crate::format::two_decimals;
+use crate::list::{self, ListRequest};
+use crate::params::{self, string_list};
+use crate::resources::invoices::parse_amount;
 use crate::seed::Gen;
-use crate::state::{AppState, Db};
+use crate::state::{AppState, Caller, Db};
 
-/// An uploaded order file.
+/// Properties shown only when `fields` asks for them.
+pub const OPT_IN: &[&str] = &["deeplink_url", "customer", "product_identifier"];
+/// The `claim_status` enum.
+pub const CLAIM_STATUSES: &[&str] = &[
+    "action_required",
+    "auto_resubmit",
+    "draft",
+    "failed",
+    "processed",
+    "submitted",
+];
+
+/// An uploaded order file; serialized as `CustomerApi_V1_OrderEntity`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Order {
-    /// Unique identifier.
-    #[serde(with = "crate::format::id")]
+    /// Link into the Payt interface.
+    pub deeplink_url: String,
+    /// Unique identifier (not exposed).
+    #[serde(skip)]
     pub id: u64,
-    /// Owning administration.
-    #[serde(with = "crate::format::id")]
+    /// Owning administration (not exposed).
+    #[serde(skip)]
     pub administration_id: u64,
+    /// The uploaded file's name (not exposed).
+    #[serde(skip)]
+    pub filename: Option<String>,
+    /// The lines made from it (not exposed).
+    #[serde(skip)]
+    pub order_line_ids: Vec<u64>,
+    /// Creation (not exposed).
+    #[serde(skip)]
+    pub created_at: DateTime<Utc>,
 }
 
 administration_record!(Order);
 
-/// A line of an order.
+/// The `customer` of an order line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Customer {
+    /// E-mail address.
+    pub email_address: Option<String>,
+}
+
+/// `CustomerApi_V1_OrderLineEntity`, properties in the spec's order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct OrderLine {
-    /// Unique identifier.
-    #[serde(with = "crate::format::id")]
-    pub id: u64,
+    /// Whether to claim the amount.
+    pub claim: bool,
+    /// One of [`CLAIM_STATUSES`].
+    pub claim_status: String,
+    /// Response codes of the claim request.
+    pub claim_response_codes: Vec<String>,
+    /// Opt-in: link into the Payt interface.
+    pub deeplink_url: String,
+    /// Opt-in: the customer.
+    pub customer: Option<Customer>,
+    /// Opt-in: product identifier.
+    pub product_identifier: Option<String>,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Unique per administration.
+    pub order_line_identifier: String,
+    /// The invoice in the accounting system.
+    pub invoice_identifier: Option<String>,
+    /// The credit invoice in the accounting system.
+    pub credit_invoice_identifier: Option<String>,
+    /// Total amount.
+    #[serde(with = "crate::format::money")]
+    pub amount: Decimal,
+    /// Credited.
+    #[serde(with = "crate::format::money")]
+    pub credited_amount: Decimal,
+    /// Credited and reimbursed.
+    #[serde(with = "crate::format::money")]
+    pub credited_reimbursed_amount: Decimal,
+    /// Rejected, not invoiced.
+    #[serde(with = "crate::format::money")]
+    pub rejected_amount: Decimal,
+    /// Reimbursed.
+    #[serde(with = "crate::format::opt_money")]
+    pub reimbursed_amount: Option<Decimal>,
+    /// Creation.
+    #[serde(with = "crate::format::ts")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated_at: DateTime<Utc>,
 }
 
 administration_record!(OrderLine);
@@ -37,10 +132,431 @@ administration_record!(OrderLine);
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/orders", post(create))
+        .route("/order_lines", get(list))
 }
 
-/// Adds this resource's fixtures for administration `admin` (after debtors, invoices, credit cases,
-/// payment plans and notifications exist).
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "order_lines:read")?;
+    let q = &req.query;
+    let created_before = params::timestamp(q, "created_before")?;
+    let created_after = params::timestamp(q, "created_after")?;
+    let identifiers = string_list(q, "order_line_identifiers");
+    let invoice_identifiers = string_list(q, "invoice_identifiers");
+    let status = match q.get("claim_status").map(str::trim) {
+        None | Some("") => None,
+        Some(s) if CLAIM_STATUSES.contains(&s) => Some(s.to_string()),
+        Some(s) => {
+            return Err(PaytError::invalid(
+                "claim_status",
+                format!(
+                    "does not have a valid value ({s:?}): use one of {}",
+                    CLAIM_STATUSES.join(", ")
+                ),
+            ));
+        }
+    };
+    let page = state.store.read(|db| {
+        db.order_lines
+            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |l| {
+                req.common_match(l.id, l.updated_at)
+                    && created_before.is_none_or(|t| l.created_at < t)
+                    && created_after.is_none_or(|t| l.created_at > t)
+                    && identifiers
+                        .as_ref()
+                        .is_none_or(|s| s.contains(&l.order_line_identifier))
+                    && invoice_identifiers
+                        .as_ref()
+                        .is_none_or(|s| l.invoice_identifier.as_ref().is_some_and(|i| s.contains(i)))
+                    && status.as_ref().is_none_or(|s| &l.claim_status == s)
+            })
+    });
+    Ok(list::page(page, &req.fields, OPT_IN))
+}
+
+/// A line read from the file, before ids are given.
+#[derive(Debug, Clone, PartialEq)]
+struct NewLine {
+    identifier: Option<String>,
+    amount: Decimal,
+    invoice_identifier: Option<String>,
+    product_identifier: Option<String>,
+    email: Option<String>,
+    claim: bool,
+}
+
+fn invalid_file(message: String) -> PaytError {
+    PaytError::unprocessable("invalid_order_file", message)
+}
+
+/// The lines of an order file (see the module docs).
+fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
+    let fallback = vec![NewLine {
+        identifier: None,
+        amount: Decimal::ZERO,
+        invoice_identifier: None,
+        product_identifier: None,
+        email: None,
+        claim: false,
+    }];
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(fallback);
+    };
+    let rows: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let Some(&(_, first)) = rows.first() else {
+        return Ok(fallback);
+    };
+    let sep = if first.contains(';') && !first.contains(',') {
+        ';'
+    } else {
+        ','
+    };
+    let split = |l: &str| -> Vec<String> {
+        l.split(sep)
+            .map(|c| c.trim().trim_matches('"').trim().to_string())
+            .collect()
+    };
+    let head = split(first);
+    let header = head.iter().any(|c| c.eq_ignore_ascii_case("amount"));
+    let names = [
+        "order_line_identifier",
+        "amount",
+        "invoice_identifier",
+        "product_identifier",
+        "email_address",
+        "claim",
+    ];
+    let columns: Vec<Option<usize>> = if header {
+        names
+            .iter()
+            .map(|n| {
+                head.iter().position(|c| {
+                    c.eq_ignore_ascii_case(n) || (*n == "email_address" && c.eq_ignore_ascii_case("email"))
+                })
+            })
+            .collect()
+    } else {
+        (0..names.len()).map(Some).collect()
+    };
+    let data = if header { &rows[1..] } else { &rows[..] };
+    // Without a header, a file counts as CSV only if its first row reads as a line.
+    let looks_like_csv = header || {
+        let cells = split(first);
+        cells.len() >= 2 && parse_amount(&cells[1]).is_some()
+    };
+    if !looks_like_csv {
+        return Ok(fallback);
+    }
+    if header && (columns[0].is_none() || columns[1].is_none()) {
+        return Err(invalid_file(
+            "order[file]: the header row needs order_line_identifier and amount columns".to_string(),
+        ));
+    }
+    let mut out = Vec::new();
+    for &(n, row) in data {
+        let cells = split(row);
+        let cell =
+            |k: usize| -> Option<String> { columns[k].and_then(|c| cells.get(c)).filter(|s| !s.is_empty()).cloned() };
+        let identifier =
+            cell(0).ok_or_else(|| invalid_file(format!("order[file] line {n}: order_line_identifier is missing")))?;
+        let amount_text = cell(1).ok_or_else(|| invalid_file(format!("order[file] line {n}: amount is missing")))?;
+        let amount = parse_amount(&amount_text)
+            .ok_or_else(|| invalid_file(format!("order[file] line {n}: amount {amount_text:?} is not a number")))?;
+        let claim = match cell(5).map(|s| s.to_ascii_lowercase()) {
+            None => true,
+            Some(s) if s == "true" || s == "1" || s == "yes" => true,
+            Some(s) if s == "false" || s == "0" || s == "no" => false,
+            Some(s) => {
+                return Err(invalid_file(format!(
+                    "order[file] line {n}: claim {s:?} must be true or false"
+                )));
+            }
+        };
+        out.push(NewLine {
+            identifier: Some(identifier),
+            amount: two_decimals(amount),
+            invoice_identifier: cell(2),
+            product_identifier: cell(3),
+            email: cell(4),
+            claim,
+        });
+    }
+    if out.is_empty() {
+        return Err(invalid_file(
+            "order[file] has a header row but no order lines".to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The administration id and the file (name, content) of a create request.
+async fn read_request(
+    state: &AppState,
+    req: Request,
+) -> Result<(Option<String>, Option<(Option<String>, Vec<u8>)>), PaytError> {
+    if body_kind(req.headers()) == BodyKind::Multipart {
+        let unreadable = |e: axum::extract::multipart::MultipartError| {
+            PaytError::unprocessable(
+                "invalid_body",
+                format!("The multipart body cannot be read: {}", e.body_text()),
+            )
+        };
+        let mut mp = Multipart::from_request(req, state).await.map_err(|e| {
+            PaytError::unprocessable(
+                "invalid_body",
+                format!("The multipart body cannot be read: {}", e.body_text()),
+            )
+        })?;
+        let mut admin = None;
+        let mut file = None;
+        while let Some(field) = mp.next_field().await.map_err(unreadable)? {
+            match field.name().unwrap_or_default() {
+                "administration_id" => admin = Some(field.text().await.map_err(unreadable)?.trim().to_string()),
+                "order[file]" => {
+                    let name = field.file_name().map(str::to_string);
+                    let bytes = field.bytes().await.map_err(unreadable)?;
+                    file = Some((name, bytes.to_vec()));
+                }
+                _ => {}
+            }
+        }
+        Ok((admin, file))
+    } else {
+        let body = Body::from_request(req, state).await?;
+        let admin = match body.0.get("administration_id") {
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::Null) | None => None,
+            Some(_) => Some(String::new() + "invalid"),
+        };
+        let file = body
+            .0
+            .get("order")
+            .and_then(|o| o.get("file"))
+            .or_else(|| body.0.get("order[file]"))
+            .and_then(Value::as_str)
+            .map(|s| (None, s.as_bytes().to_vec()));
+        Ok((admin, file))
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<(StatusCode, Json<Value>), PaytError> {
+    caller.grant.require("orders:write")?;
+    let (admin, file) = read_request(&state, req).await?;
+    let admin = match admin.as_deref() {
+        None | Some("") => {
+            return Err(PaytError::unprocessable(
+                "missing_parameter",
+                "administration_id is missing",
+            ));
+        }
+        Some(s) => params::parse_id(s).ok_or_else(|| {
+            PaytError::unprocessable(
+                "invalid_parameter",
+                "administration_id is invalid: expected an administration id such as 81",
+            )
+        })?,
+    };
+    state.check_administration(&caller, admin)?;
+    let (filename, bytes) = file.ok_or_else(|| {
+        PaytError::unprocessable(
+            "missing_parameter",
+            "order[file] is missing: send the order as a multipart file",
+        )
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(PaytError::unprocessable("empty_file", "order[file] is empty"));
+    }
+    let lines = parse_file(&bytes)?;
+    let now = state.now();
+    let order = state.store.write(|db| {
+        let mut seen: HashSet<String> = db
+            .order_lines
+            .iter(&admin)
+            .map(|l| l.order_line_identifier.clone())
+            .collect();
+        for l in &lines {
+            if let Some(i) = &l.identifier
+                && !seen.insert(i.clone())
+            {
+                return Err(PaytError::unprocessable(
+                    "duplicate_order_line_identifier",
+                    format!("order line {i} already exists (or appears twice in the file); identifiers must be unique"),
+                ));
+            }
+        }
+        let id = state.ids.next_seq();
+        let mut ids = Vec::new();
+        for (n, l) in lines.into_iter().enumerate() {
+            let line_id = state.ids.next_seq();
+            ids.push(line_id);
+            let _ = db.order_lines.insert(OrderLine {
+                claim: l.claim,
+                claim_status: "draft".to_string(),
+                claim_response_codes: Vec::new(),
+                deeplink_url: line_url(admin, line_id),
+                customer: l.email.map(|e| Customer { email_address: Some(e) }),
+                product_identifier: l.product_identifier,
+                administration_id: admin,
+                id: line_id,
+                order_line_identifier: l.identifier.unwrap_or_else(|| format!("ORDER-{id}-{}", n + 1)),
+                invoice_identifier: l.invoice_identifier,
+                credit_invoice_identifier: None,
+                amount: l.amount,
+                credited_amount: Decimal::ZERO,
+                credited_reimbursed_amount: Decimal::ZERO,
+                rejected_amount: Decimal::ZERO,
+                reimbursed_amount: None,
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        let order = Order {
+            deeplink_url: order_url(admin, id),
+            id,
+            administration_id: admin,
+            filename,
+            order_line_ids: ids,
+            created_at: now,
+        };
+        let _ = db.orders.insert(order.clone());
+        Ok(order)
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(list::entity(&order, &Default::default(), &[])),
+    ))
+}
+
+fn order_url(admin: u64, id: u64) -> String {
+    format!("https://app.paytsoftware.com/administrations/{admin}/orders/{id}")
+}
+
+fn line_url(admin: u64, id: u64) -> String {
+    format!("https://app.paytsoftware.com/administrations/{admin}/order_lines/{id}")
+}
+
+/// Adds this resource's fixtures for administration `admin`: a few orders with lines in every
+/// claim status.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let _ = (g, db, admin);
+    let identifiers: Vec<String> = db
+        .invoices
+        .iter(&admin)
+        .filter_map(|i| i.invoice_identifier.clone())
+        .collect();
+    let emails: Vec<String> = db
+        .debtors
+        .iter(&admin)
+        .filter_map(|d| d.primary_email_address.clone())
+        .collect();
+    let mut line_no = 1u64;
+    for k in 0..3u64 {
+        let order_id = g.id();
+        let created_day = shift(ANCHOR_DATE, -(100 - 35 * k as i64) - g.f.int(0, 5) as i64);
+        let created = created_day
+            .and_hms_opt(8, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_default()
+            + Duration::minutes(g.f.int(0, 600) as i64);
+        let mut ids = Vec::new();
+        for _ in 0..g.f.int(6, 10) {
+            let id = g.id();
+            ids.push(id);
+            let status = *g.f.pick(CLAIM_STATUSES);
+            let amount = g.f.amount(15, 900);
+            let (codes, credited, rejected, reimbursed, credit_invoice): (
+                Vec<String>,
+                Decimal,
+                Decimal,
+                Option<Decimal>,
+                Option<String>,
+            ) = match status {
+                "processed" => {
+                    let rejected = if g.f.chance(0.3) {
+                        two_decimals(amount / Decimal::from(4))
+                    } else {
+                        Decimal::ZERO
+                    };
+                    (
+                        vec!["0000".into()],
+                        Decimal::ZERO,
+                        rejected,
+                        Some(amount - rejected),
+                        None,
+                    )
+                }
+                "failed" => (
+                    vec![g.f.pick(&["8001", "8005", "0931"]).to_string()],
+                    Decimal::ZERO,
+                    amount,
+                    None,
+                    None,
+                ),
+                "action_required" => (
+                    vec![g.f.pick(&["0402", "0817"]).to_string()],
+                    Decimal::ZERO,
+                    Decimal::ZERO,
+                    None,
+                    None,
+                ),
+                "auto_resubmit" => (vec!["9999".into()], Decimal::ZERO, Decimal::ZERO, None, None),
+                _ => (Vec::new(), Decimal::ZERO, Decimal::ZERO, None, None),
+            };
+            let (credited, credit_invoice) = if status == "processed" && g.f.chance(0.15) {
+                (amount, Some(format!("CR-{admin}-{line_no:05}")))
+            } else {
+                (credited, credit_invoice)
+            };
+            let updated = if status == "draft" {
+                created
+            } else {
+                created + Duration::hours(g.f.int(2, 24 * 20) as i64)
+            };
+            let _ = db.order_lines.insert(OrderLine {
+                claim: status != "draft" || g.f.chance(0.5),
+                claim_status: status.to_string(),
+                claim_response_codes: codes,
+                deeplink_url: line_url(admin, id),
+                customer: g.f.chance(0.8).then(|| Customer {
+                    email_address: Some(g.f.pick(&emails).clone()),
+                }),
+                product_identifier: Some(format!("PRD-{}", g.f.int(1000, 1099))),
+                administration_id: admin,
+                id,
+                order_line_identifier: format!("OL-{admin}-{line_no:05}"),
+                invoice_identifier: (status == "processed" && !identifiers.is_empty())
+                    .then(|| g.f.pick(&identifiers).clone()),
+                credit_invoice_identifier: credit_invoice,
+                amount,
+                credited_amount: credited,
+                credited_reimbursed_amount: if credited.is_zero() { Decimal::ZERO } else { credited },
+                rejected_amount: rejected,
+                reimbursed_amount: reimbursed,
+                created_at: created,
+                updated_at: updated,
+            });
+            line_no += 1;
+        }
+        let _ = db.orders.insert(Order {
+            deeplink_url: order_url(admin, order_id),
+            id: order_id,
+            administration_id: admin,
+            filename: Some(format!("orders-{}.csv", created_day.format("%Y%m%d"))),
+            order_line_ids: ids,
+            created_at: created,
+        });
+    }
 }

@@ -1,14 +1,25 @@
-//! Payment conditions (`POST /v1/payment_conditions`).
+//! Payment conditions: `POST /v1/payment_conditions` ("Create payment conditions").
 //!
-//! Stub: the record types and routes are filled in by the resource's implementation.
+//! There is no read endpoint. A code that already exists in the administration is updated (its
+//! name changes) rather than refused: upsert by `code` (inferred, `reference/payt.md` 3.7). Invoices
+//! name a condition by code in `payment_condition`; an unknown code gives the invoice a warning.
 
-use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::body::Body;
+use crate::bulk::Bulk;
+use crate::error::PaytError;
+use crate::resources::invoices::{items, req_str};
 use crate::seed::Gen;
-use crate::state::{AppState, Db};
+use crate::state::{AppState, Caller, Db};
 
-/// A payment condition (code and name).
+/// A payment condition (code and name). No entity is served; this is what the mock keeps.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PaymentCondition {
     /// Unique identifier.
@@ -17,17 +28,98 @@ pub struct PaymentCondition {
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// Code (unique per administration).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Creation.
+    #[serde(with = "crate::format::ts")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated_at: DateTime<Utc>,
 }
 
 administration_record!(PaymentCondition);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/payment_conditions", post(create))
 }
 
-/// Adds this resource's fixtures for administration `admin` (after debtors, invoices, credit cases,
-/// payment plans and notifications exist).
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), PaytError> {
+    caller.grant.require("payment_conditions:write")?;
+    let admin = body.administration_id()?;
+    state.check_administration(&caller, admin)?;
+    let inputs: Vec<(String, String)> = items(&body, "payment_conditions")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let path = format!("payment_conditions[{i}]");
+            Ok((req_str(m, "code", &path)?, req_str(m, "name", &path)?))
+        })
+        .collect::<Result<_, PaytError>>()?;
+    let now = state.now();
+    let bulk = state.store.write(|db| {
+        let mut bulk = Bulk::new();
+        for (code, name) in inputs {
+            let existing = db
+                .payment_conditions
+                .iter(&admin)
+                .find(|c| c.code == code)
+                .map(|c| c.id);
+            match existing {
+                Some(id) => {
+                    db.payment_conditions.update(&admin, &id.to_string(), |c| {
+                        if c.name != name {
+                            c.name = name;
+                            c.updated_at = now;
+                        }
+                    });
+                }
+                None => {
+                    let _ = db.payment_conditions.insert(PaymentCondition {
+                        id: state.ids.next_seq(),
+                        administration_id: admin,
+                        code,
+                        name,
+                        created_at: now,
+                        updated_at: now,
+                    });
+                }
+            }
+            bulk.processed();
+        }
+        bulk
+    });
+    Ok((StatusCode::CREATED, Json(bulk.to_json())))
+}
+
+/// Adds this resource's fixtures for administration `admin`: the usual Dutch payment conditions.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let _ = (g, db, admin);
+    let anchor = fixtures::ANCHOR_DATE
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_default();
+    for (code, name) in [
+        ("14D", "Betaling binnen 14 dagen"),
+        ("30D", "Betaling binnen 30 dagen"),
+        ("60D", "Betaling binnen 60 dagen"),
+        ("INC", "Automatische incasso"),
+        ("DIRECT", "Contante betaling"),
+    ] {
+        let created = anchor - chrono::Duration::days(g.f.int(300, 900) as i64);
+        let _ = db.payment_conditions.insert(PaymentCondition {
+            id: g.id(),
+            administration_id: admin,
+            code: code.to_string(),
+            name: name.to_string(),
+            created_at: created,
+            updated_at: created,
+        });
+    }
 }

@@ -1,16 +1,32 @@
-//! `GET /v1/payment_plans`, `GET /v1/payment_plans/{id}` and `POST /v1/payment_plans`.
+//! `GET /v1/payment_plans`, `GET /v1/payment_plans/{id}`, `POST /v1/payment_plans`, the
+//! transitions `PATCH /v1/payment_plans/{id}/approve|reject|deactivate` and
+//! `GET /v1/payment_plans/deleted`.
 //!
 //! A plan belongs to one debtor and covers invoices and credit cases of that debtor. `POST`
 //! creates an approved, active plan ("Create an approved payment plan"): `approved_at` equals
 //! `created_at`, `auto_activated` is false and `proposed_at` stays null; every covered invoice and
 //! case gets the plan as its `active_payment_plan_id`, and its `updated_at` moves.
+//!
+//! States (derived from the entity's fields, `reference/payt.md` 3.1):
+//!
+//! | state | fields | allowed transitions |
+//! |---|---|---|
+//! | proposed | `active` false, `approved_at`, `rejected_at`, `deactivated_at` null | approve -> active, reject -> rejected |
+//! | active | `active` true | deactivate -> deactivated |
+//! | rejected | `rejected_at` set | none (terminal) |
+//! | deactivated | `deactivated_at` set | none (terminal) |
+//!
+//! Any other transition is a 422 `invalid_state` and changes nothing. Approving links the plan's
+//! invoices and credit cases (and the cases holding those invoices) to the plan
+//! (`active_payment_plan_id`, and the deprecated `payment_plan_id` on cases); deactivating clears
+//! every such link. Every record touched gets a new `updated_at`.
 
 use std::collections::HashSet;
 use std::str::FromStr;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -19,10 +35,13 @@ use serde_json::Value;
 
 use crate::body::Body;
 use crate::error::PaytError;
+use crate::fields::Fields;
 use crate::format::two_decimals;
-use crate::list::{self, ListRequest};
+use crate::list::{self, DeletedRequest, ListRequest};
 use crate::params::string_list;
 use crate::resources::User;
+use crate::seed::Gen;
+use crate::state::Db;
 use crate::state::{AppState, Caller};
 
 /// Properties shown only when `fields` asks for them.
@@ -105,7 +124,11 @@ administration_record!(PaymentPlan);
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/payment_plans", get(list).post(create))
+        .route("/payment_plans/deleted", get(deleted))
         .route("/payment_plans/{id}", get(show))
+        .route("/payment_plans/{id}/approve", patch(approve))
+        .route("/payment_plans/{id}/reject", patch(reject))
+        .route("/payment_plans/{id}/deactivate", patch(deactivate))
 }
 
 async fn list(
@@ -386,15 +409,300 @@ pub fn public_url(id: u64) -> String {
     format!("https://portal.paytsoftware.com/payment_plans/{id}")
 }
 
-/// The tombstone of a deleted record, kept 90 days for the `deleted` endpoint.
+/// The Payt user the mock's API tokens act as: `rejected_by_user` of a plan rejected through the
+/// API and `read_by_user` of a message marked read through the API. The mock's tokens carry no
+/// user of their own, so they all act as this one (id 500; the seeded users are 501..504).
+pub fn api_user() -> User {
+    User {
+        id: 500,
+        name: "Payt API".to_string(),
+        email_address: "api@paytsoftware.com".to_string(),
+    }
+}
+
+/// The `fields` of a write: the body key (a JSON string in forms, or an object in JSON; a bad value
+/// is a 422, since it came in the body), else the query parameter (Grape merges query parameters
+/// into `params`; a bad value there is a 400).
+pub fn body_fields(body: &Body, raw_query: Option<&str>) -> Result<Fields, PaytError> {
+    match body.0.get("fields") {
+        None => crate::params::fields(&mock_core::query::QueryParams::parse(raw_query)),
+        Some(v) => Fields::from_value(v).map_err(|e| match e {
+            PaytError::BadParameter { message, .. } => PaytError::unprocessable("invalid_parameter", message),
+            other => other,
+        }),
+    }
+}
+
+/// A boolean body value: JSON `true`/`false`, or the strings forms send (`true`, `false`, `1`, `0`).
+pub fn body_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_u64() {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        },
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "t" | "yes" => Some(true),
+            "false" | "0" | "f" | "no" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A transition of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transition {
+    Approve,
+    Reject,
+    Deactivate,
+}
+
+/// The mock-side state name of `plan`.
+pub fn state_of(plan: &PaymentPlan) -> &'static str {
+    if plan.active {
+        "active"
+    } else if plan.rejected_at.is_some() {
+        "rejected"
+    } else if plan.deactivated_at.is_some() {
+        "deactivated"
+    } else if plan.approved_at.is_some() {
+        // Approved once but neither active nor deactivated: only a finished plan looks like this.
+        "finished"
+    } else {
+        "proposed"
+    }
+}
+
+async fn approve(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    raw: RawQuery,
+    body: Body,
+) -> Result<Json<Value>, PaytError> {
+    transition(state, caller, id, raw, body, Transition::Approve).await
+}
+
+async fn reject(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    raw: RawQuery,
+    body: Body,
+) -> Result<Json<Value>, PaytError> {
+    transition(state, caller, id, raw, body, Transition::Reject).await
+}
+
+async fn deactivate(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    raw: RawQuery,
+    body: Body,
+) -> Result<Json<Value>, PaytError> {
+    transition(state, caller, id, raw, body, Transition::Deactivate).await
+}
+
+async fn transition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Body,
+    what: Transition,
+) -> Result<Json<Value>, PaytError> {
+    caller.grant.require("payment_plans:write")?;
+    let admin = body.administration_id()?;
+    state.check_administration(&caller, admin)?;
+    let fields = body_fields(&body, raw.as_deref())?;
+    let plan_id = crate::params::parse_id(&id).ok_or_else(|| PaytError::not_found("PaymentPlan", &id))?;
+    let key = plan_id.to_string();
+    let now = state.now();
+    let plan = state.store.write(|db| {
+        let plan = db
+            .payment_plans
+            .get(&admin, &key)
+            .cloned()
+            .ok_or_else(|| PaytError::not_found("PaymentPlan", &id))?;
+        let current = state_of(&plan);
+        let (verb, from) = match what {
+            Transition::Approve => ("approved", "proposed"),
+            Transition::Reject => ("rejected", "proposed"),
+            Transition::Deactivate => ("deactivated", "active"),
+        };
+        if current != from {
+            return Err(PaytError::unprocessable(
+                "invalid_state",
+                format!("Payment plan {plan_id} is {current}; only a {from} payment plan can be {verb}"),
+            ));
+        }
+        match what {
+            Transition::Approve => {
+                // The cases to link: the plan's own, and the open cases holding its invoices.
+                let mut case_ids = plan.credit_case_ids.clone();
+                for c in db.credit_cases.iter(&admin) {
+                    if c.deactivated_at.is_none()
+                        && c.invoice_ids.iter().any(|i| plan.invoice_ids.contains(i))
+                        && !case_ids.contains(&c.id)
+                    {
+                        case_ids.push(c.id);
+                    }
+                }
+                for i in &plan.invoice_ids {
+                    if let Some(other) = db
+                        .invoices
+                        .get(&admin, &i.to_string())
+                        .and_then(|inv| inv.active_payment_plan_id.filter(|p| *p != plan_id).map(|p| (inv, p)))
+                    {
+                        return Err(PaytError::unprocessable(
+                            "payment_plan_already_active",
+                            format!(
+                                "Invoice {} is already covered by active payment plan {}; deactivate that plan first",
+                                other.0.invoice_number, other.1
+                            ),
+                        ));
+                    }
+                }
+                for c in &plan.credit_case_ids {
+                    if let Some(other) = db
+                        .credit_cases
+                        .get(&admin, &c.to_string())
+                        .and_then(|case| case.active_payment_plan_id.filter(|p| *p != plan_id).map(|p| (case, p)))
+                    {
+                        return Err(PaytError::unprocessable(
+                            "payment_plan_already_active",
+                            format!(
+                                "Credit case {} is already covered by active payment plan {}; deactivate that plan first",
+                                other.0.credit_case_number, other.1
+                            ),
+                        ));
+                    }
+                }
+                for i in &plan.invoice_ids {
+                    db.invoices.update(&admin, &i.to_string(), |inv| {
+                        inv.active_payment_plan_id = Some(plan_id);
+                        inv.updated_at = now;
+                    });
+                }
+                for c in &case_ids {
+                    db.credit_cases.update(&admin, &c.to_string(), |case| {
+                        if case.active_payment_plan_id.is_none() {
+                            case.active_payment_plan_id = Some(plan_id);
+                            case.payment_plan_id = Some(plan_id);
+                            case.updated_at = now;
+                        }
+                    });
+                }
+                db.payment_plans.update(&admin, &key, |p| {
+                    p.approved_at = Some(now);
+                    p.active = true;
+                    p.updated_at = now;
+                    p.clone()
+                })
+            }
+            Transition::Reject => db.payment_plans.update(&admin, &key, |p| {
+                p.rejected_at = Some(now);
+                p.rejected_by_user = Some(api_user());
+                p.active = false;
+                p.updated_at = now;
+                p.clone()
+            }),
+            Transition::Deactivate => {
+                let invoices: Vec<u64> = db
+                    .invoices
+                    .iter(&admin)
+                    .filter(|i| i.active_payment_plan_id == Some(plan_id))
+                    .map(|i| i.id)
+                    .collect();
+                for i in invoices {
+                    db.invoices.update(&admin, &i.to_string(), |inv| {
+                        inv.active_payment_plan_id = None;
+                        inv.updated_at = now;
+                    });
+                }
+                let cases: Vec<u64> = db
+                    .credit_cases
+                    .iter(&admin)
+                    .filter(|c| c.active_payment_plan_id == Some(plan_id) || c.payment_plan_id == Some(plan_id))
+                    .map(|c| c.id)
+                    .collect();
+                for c in cases {
+                    db.credit_cases.update(&admin, &c.to_string(), |case| {
+                        case.active_payment_plan_id = None;
+                        case.payment_plan_id = None;
+                        case.updated_at = now;
+                    });
+                }
+                db.payment_plans.update(&admin, &key, |p| {
+                    p.deactivated_at = Some(now);
+                    p.active = false;
+                    p.updated_at = now;
+                    p.clone()
+                })
+            }
+        }
+        .ok_or_else(|| PaytError::not_found("PaymentPlan", &id))
+    })?;
+    Ok(Json(list::entity(&plan, &fields, OPT_IN)))
+}
+
+async fn deleted(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "payment_plans:read")?;
+    let page = state.store.read(|db| {
+        db.deleted_payment_plans
+            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
+                req.matches(d.deleted_at)
+            })
+    });
+    Ok(list::page(page, &Fields::Default, &[]))
+}
+
+/// `CustomerApi_V1_Deleted_PaymentPlanEntity`: the tombstone of a deleted plan, kept 90 days for
+/// the `deleted` endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeletedPaymentPlan {
-    /// Unique identifier of the deleted record.
-    #[serde(with = "crate::format::id")]
-    pub id: u64,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// Unique identifier of the deleted plan.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Deletion.
+    #[serde(with = "crate::format::ts")]
+    pub deleted_at: DateTime<Utc>,
+    /// The plan's debtor.
+    #[serde(with = "crate::format::id")]
+    pub debtor_id: u64,
 }
 
 administration_record!(DeletedPaymentPlan);
+
+/// Tombstones of plans deleted in the Payt interface (a debtor's withdrawn proposals and the like),
+/// 2 to 5 per administration, deleted 1 to 60 days before the fixture anchor. `seed.rs` has no
+/// hook for payment plans; the workflow fixtures call this.
+pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
+    let debtors: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
+    if debtors.is_empty() {
+        return;
+    }
+    for _ in 0..g.f.int(2, 5) {
+        let debtor_id = *g.f.pick(&debtors);
+        let id = g.id();
+        let day = g.f.date_around(-60, -1);
+        let secs = g.f.int(7 * 3600, 19 * 3600) as i64;
+        let deleted_at =
+            day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + chrono::Duration::seconds(secs);
+        let _ = db.deleted_payment_plans.insert(DeletedPaymentPlan {
+            administration_id: admin,
+            id,
+            deleted_at,
+            debtor_id,
+        });
+    }
+}

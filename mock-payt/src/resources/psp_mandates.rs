@@ -1,46 +1,584 @@
-//! PSP mandates (`POST`, `GET`, `DELETE /v1/psp_mandates`, `GET /v1/psp_mandates/deleted`).
+//! PSP (payment service provider) direct-debit mandates: `POST /v1/psp_mandates`,
+//! `GET /v1/psp_mandates`, `DELETE /v1/psp_mandates` and `GET /v1/psp_mandates/deleted`.
 //!
-//! Stub: the record types and routes are filled in by the resource's implementation.
+//! `POST` registers signed mandates (`provider_code` `mollie` or `twikey`) for debtors named by
+//! internal `debtor_id` or external `debtor_code`; the whole request is validated first and
+//! nothing is created when an item is invalid (422). `mandate_reference` is unique per
+//! administration. The answer is one entity, the first mandate created (the spec's single
+//! `CustomerApi_V1_PspMandateEntity` for an array input).
+//!
+//! `DELETE` deactivates the mandates named by `psp_mandate_ids`, `mandate_identifiers`,
+//! `mandate_references` or `debtor_numbers` (comma-separated) and schedules their revocation at
+//! the provider; the mock revokes at once, so a deleted mandate leaves the list and shows up as a
+//! tombstone in `GET /v1/psp_mandates/deleted`.
 
-use axum::Router;
+use std::collections::HashSet;
+
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use mock_core::Record;
+use mock_core::query::{QueryParams, split_csv};
 use serde::Serialize;
+use serde_json::{Map, Value};
 
+use crate::body::Body;
+use crate::bulk::Bulk;
+use crate::error::PaytError;
+use crate::fields::Fields;
+use crate::list::{self, DeletedRequest, ListRequest};
+use crate::params::{self, id_list, parse_id, string_list};
+use crate::resources::payment_plans::body_fields;
 use crate::seed::Gen;
-use crate::state::{AppState, Db};
+use crate::state::{AppState, Caller, Db};
 
-/// A direct-debit mandate at a payment provider.
+/// Properties shown only when `fields` asks for them.
+pub const OPT_IN: &[&str] = &["debtor_number"];
+
+/// The providers a mandate can be registered with.
+pub const PROVIDERS: [&str; 2] = ["mollie", "twikey"];
+
+/// `CustomerApi_V1_PspMandateEntity`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PspMandate {
-    /// Unique identifier.
-    #[serde(with = "crate::format::id")]
-    pub id: u64,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// Account holder.
+    pub bank_account_name: String,
+    /// IBAN.
+    pub bank_account_number: String,
+    /// The debtor.
+    #[serde(with = "crate::format::id")]
+    pub debtor_id: u64,
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// The provider's identifier.
+    pub mandate_identifier: String,
+    /// The creditor's reference (unique per administration).
+    pub mandate_reference: Option<String>,
+    /// `mollie` or `twikey`.
+    pub provider: String,
+    /// Opt-in: the debtor's number (filled in when read).
+    pub debtor_number: Option<String>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated_at: DateTime<Utc>,
+    /// Deactivation.
+    #[serde(with = "crate::format::opt_ts")]
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// The provider's customer id (Mollie only; not exposed by the entity).
+    #[serde(skip)]
+    pub customer_identifier: Option<String>,
 }
 
 administration_record!(PspMandate);
 
-/// The tombstone of a revoked mandate.
+/// `CustomerApi_V1_Deleted_PspMandateEntity`: the tombstone of a revoked mandate.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeletedPspMandate {
-    /// Unique identifier.
-    #[serde(with = "crate::format::id")]
-    pub id: u64,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// Unique identifier of the revoked mandate.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Revocation.
+    #[serde(with = "crate::format::ts")]
+    pub deleted_at: DateTime<Utc>,
+    /// The debtor.
+    #[serde(with = "crate::format::id")]
+    pub debtor_id: u64,
+    /// The provider's identifier.
+    pub mandate_identifier: String,
+    /// The provider.
+    pub provider: String,
+    /// The order of deletion (tombstones are listed in the order the mandates were deleted, and
+    /// the cursor counts in this order; not exposed by the entity).
+    #[serde(skip)]
+    pub seq: u64,
 }
 
-administration_record!(DeletedPspMandate);
+impl Record for DeletedPspMandate {
+    type Scope = u64;
+    fn scope(&self) -> u64 {
+        self.administration_id
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/psp_mandates", get(list).post(create).delete(delete))
+        .route("/psp_mandates/deleted", get(deleted))
 }
 
-/// Adds this resource's fixtures for administration `admin` (after debtors, invoices, credit cases,
-/// payment plans and notifications exist).
+/// Fills in the opt-in `debtor_number` from the debtor as it is now.
+fn with_debtor_number(db: &Db, mut m: PspMandate) -> PspMandate {
+    m.debtor_number = db
+        .debtors
+        .get(&m.administration_id, &m.debtor_id.to_string())
+        .map(|d| d.debtor_number.clone());
+    m
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "psp_mandates:read")?;
+    let debtor_ids = id_list(&req.query, "debtor_ids");
+    let numbers = string_list(&req.query, "debtor_numbers");
+    let page = state.store.read(|db| {
+        let by_number: Option<HashSet<u64>> = numbers.as_ref().map(|n| {
+            db.debtors
+                .iter(&req.administration_id)
+                .filter(|d| n.contains(&d.debtor_number))
+                .map(|d| d.id)
+                .collect()
+        });
+        let mut page =
+            db.psp_mandates
+                .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |m| {
+                    req.common_match(m.id, m.updated_at)
+                        && debtor_ids.as_ref().is_none_or(|s| s.contains(&m.debtor_id))
+                        && by_number.as_ref().is_none_or(|s| s.contains(&m.debtor_id))
+                });
+        page.items = page.items.into_iter().map(|m| with_debtor_number(db, m)).collect();
+        page
+    });
+    Ok(list::page(page, &req.fields, OPT_IN))
+}
+
+async fn deleted(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "psp_mandates:read")?;
+    let page = state.store.read(|db| {
+        db.deleted_psp_mandates
+            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
+                req.matches(d.deleted_at)
+            })
+    });
+    Ok(list::page(page, &Fields::Default, &[]))
+}
+
+/// All values of a comma-separated array parameter; Rails-style repeats (`name[]=a&name[]=b`) are
+/// accepted too.
+fn values(q: &QueryParams, name: &str) -> Vec<String> {
+    let bracketed = format!("{name}[]");
+    let mut out: Vec<String> = Vec::new();
+    for (k, v) in q.pairs() {
+        if k == name || *k == bracketed {
+            for s in split_csv(v) {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The selectors of `DELETE /v1/psp_mandates`, in the spec's order.
+const SELECTORS: [&str; 4] = [
+    "psp_mandate_ids",
+    "mandate_identifiers",
+    "mandate_references",
+    "debtor_numbers",
+];
+
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    caller.grant.require("psp_mandates:write")?;
+    let query = QueryParams::parse(raw.as_deref());
+    let admin = params::administration_id(&query)?;
+    let wanted: Vec<(&str, Vec<String>)> = SELECTORS.iter().map(|s| (*s, values(&query, s))).collect();
+    if wanted.iter().all(|(_, v)| v.is_empty()) {
+        return Err(PaytError::missing(
+            "psp_mandate_ids, mandate_identifiers, mandate_references or debtor_numbers",
+        ));
+    }
+    state.check_administration(&caller, admin)?;
+    let now = state.now();
+    let bulk = state.store.write(|db| {
+        let mut bulk = Bulk::new();
+        let mut chosen: Vec<u64> = Vec::new();
+        for (selector, given) in &wanted {
+            for value in given {
+                let hits: Vec<u64> = db
+                    .psp_mandates
+                    .iter(&admin)
+                    .filter(|m| match *selector {
+                        "psp_mandate_ids" => parse_id(value) == Some(m.id),
+                        "mandate_identifiers" => m.mandate_identifier == *value,
+                        "mandate_references" => m.mandate_reference.as_deref() == Some(value.as_str()),
+                        _ => db
+                            .debtors
+                            .get(&admin, &m.debtor_id.to_string())
+                            .is_some_and(|d| d.debtor_number == *value),
+                    })
+                    .map(|m| m.id)
+                    .collect();
+                if hits.is_empty() {
+                    bulk.reject(value.clone(), "psp_mandate_not_found");
+                }
+                for id in hits {
+                    if !chosen.contains(&id) {
+                        chosen.push(id);
+                    }
+                }
+            }
+        }
+        for id in chosen {
+            if let Some(m) = db.psp_mandates.remove(&admin, &id.to_string()) {
+                let _ = db.deleted_psp_mandates.insert(DeletedPspMandate {
+                    administration_id: admin,
+                    id: m.id,
+                    deleted_at: now,
+                    debtor_id: m.debtor_id,
+                    mandate_identifier: m.mandate_identifier,
+                    provider: m.provider,
+                    seq: state.ids.next_seq(),
+                });
+                bulk.processed();
+            }
+        }
+        bulk
+    });
+    Ok(Json(bulk.to_json()))
+}
+
+fn missing(path: String) -> PaytError {
+    PaytError::unprocessable("missing_parameter", format!("{path} is missing"))
+}
+
+fn invalid(code: &'static str, message: String) -> PaytError {
+    PaytError::unprocessable(code, message)
+}
+
+fn text(item: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, PaytError> {
+    match item.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(invalid("invalid_parameter", format!("{path} must be a string"))),
+    }
+}
+
+/// `raw` as an IBAN without spaces, upper case, when its ISO 13616 check digits are right.
+pub fn normalize_iban(raw: &str) -> Option<String> {
+    let iban: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if !(15..=34).contains(&iban.len()) || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let (head, rest) = iban.split_at(4);
+    if !head[..2].chars().all(|c| c.is_ascii_alphabetic()) || !head[2..].chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut rem: u32 = 0;
+    for c in rest.chars().chain(head.chars()) {
+        let v = c.to_digit(36)?;
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    (rem == 1).then_some(iban)
+}
+
+/// A validated item of a `POST /v1/psp_mandates` body.
+struct NewMandate {
+    bank_account_name: String,
+    bank_account_number: String,
+    provider: String,
+    mandate_identifier: Option<String>,
+    debtor_id: Option<u64>,
+    debtor_code: Option<String>,
+    customer_identifier: Option<String>,
+    mandate_reference: Option<String>,
+}
+
+fn item(i: usize, v: &Value) -> Result<NewMandate, PaytError> {
+    let Value::Object(m) = v else {
+        return Err(invalid(
+            "invalid_parameter",
+            format!(
+                "psp_mandates[{i}] must be an object with bank_account_name, bank_account_number and provider_code"
+            ),
+        ));
+    };
+    let path = |k: &str| format!("psp_mandates[{i}][{k}]");
+    let bank_account_name =
+        text(m, "bank_account_name", &path("bank_account_name"))?.ok_or_else(|| missing(path("bank_account_name")))?;
+    let raw_number = text(m, "bank_account_number", &path("bank_account_number"))?
+        .ok_or_else(|| missing(path("bank_account_number")))?;
+    let bank_account_number = normalize_iban(&raw_number).ok_or_else(|| {
+        invalid(
+            "invalid_bank_account_number",
+            format!(
+                "{} {raw_number:?} is not a valid IBAN (check the country code and check digits)",
+                path("bank_account_number")
+            ),
+        )
+    })?;
+    let provider = text(m, "provider_code", &path("provider_code"))?.ok_or_else(|| missing(path("provider_code")))?;
+    if !PROVIDERS.contains(&provider.as_str()) {
+        return Err(invalid(
+            "invalid_provider_code",
+            format!("{} {provider:?} is not one of mollie, twikey", path("provider_code")),
+        ));
+    }
+    let debtor_id = match text(m, "debtor_id", &path("debtor_id"))? {
+        None => None,
+        Some(s) => Some(parse_id(&s).ok_or_else(|| {
+            invalid(
+                "debtor_not_found",
+                format!("{} {s:?} is not a debtor id", path("debtor_id")),
+            )
+        })?),
+    };
+    let debtor_code = text(m, "debtor_code", &path("debtor_code"))?;
+    if debtor_id.is_none() && debtor_code.is_none() {
+        return Err(missing(format!("{} or {}", path("debtor_id"), path("debtor_code"))));
+    }
+    Ok(NewMandate {
+        bank_account_name,
+        bank_account_number,
+        provider,
+        mandate_identifier: text(m, "mandate_identifier", &path("mandate_identifier"))?,
+        debtor_id,
+        debtor_code,
+        customer_identifier: text(m, "customer_identifier", &path("customer_identifier"))?,
+        mandate_reference: text(m, "mandate_reference", &path("mandate_reference"))?,
+    })
+}
+
+/// A provider-style mandate id: Mollie `mdt_` plus ten letters and digits, Twikey a mandate number.
+fn generated_identifier(provider: &str, hex: &str) -> String {
+    if provider == "mollie" {
+        format!("mdt_{hex}")
+    } else {
+        format!("TWK{}", hex.to_ascii_uppercase())
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Result<Json<Value>, PaytError> {
+    caller.grant.require("psp_mandates:write")?;
+    let admin = body.administration_id()?;
+    state.check_administration(&caller, admin)?;
+    let fields = body_fields(&body, raw.as_deref())?;
+    let items = match body.0.get("psp_mandates") {
+        None | Some(Value::Null) => return Err(missing("psp_mandates".to_string())),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(invalid(
+                "invalid_parameter",
+                "psp_mandates must be an array of mandates".to_string(),
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(invalid(
+            "invalid_parameter",
+            "psp_mandates is empty: give at least one mandate".to_string(),
+        ));
+    }
+    let new: Vec<NewMandate> = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| item(i, v))
+        .collect::<Result<_, _>>()?;
+    let now = state.now();
+    let first = state.store.write(|db| {
+        // Validate every item against the data first: nothing is created unless all pass.
+        let mut debtors = Vec::with_capacity(new.len());
+        let mut references: HashSet<String> = db
+            .psp_mandates
+            .iter(&admin)
+            .filter_map(|m| m.mandate_reference.clone())
+            .collect();
+        let mut identifiers: HashSet<(String, String)> = db
+            .psp_mandates
+            .iter(&admin)
+            .map(|m| (m.provider.clone(), m.mandate_identifier.clone()))
+            .collect();
+        for (i, n) in new.iter().enumerate() {
+            let debtor = match (n.debtor_id, &n.debtor_code) {
+                (Some(id), _) => db.debtors.get(&admin, &id.to_string()),
+                (None, Some(code)) => db
+                    .debtors
+                    .iter(&admin)
+                    .find(|d| d.debtor_identifier == *code)
+                    .or_else(|| db.debtors.iter(&admin).find(|d| d.debtor_number == *code)),
+                (None, None) => None,
+            };
+            let debtor = debtor.ok_or_else(|| {
+                let given = n
+                    .debtor_id
+                    .map(|id| format!("debtor_id {id}"))
+                    .or_else(|| n.debtor_code.as_ref().map(|c| format!("debtor_code {c:?}")))
+                    .unwrap_or_default();
+                invalid(
+                    "debtor_not_found",
+                    format!("psp_mandates[{i}]: no debtor with {given} in administration {admin}"),
+                )
+            })?;
+            debtors.push(debtor.id);
+            if let Some(r) = &n.mandate_reference
+                && !references.insert(r.clone())
+            {
+                return Err(invalid(
+                    "duplicate_mandate_reference",
+                    format!(
+                        "psp_mandates[{i}][mandate_reference] {r:?} is already used in administration {admin}; mandate references are unique per administration"
+                    ),
+                ));
+            }
+            if let Some(m) = &n.mandate_identifier
+                && !identifiers.insert((n.provider.clone(), m.clone()))
+            {
+                return Err(invalid(
+                    "duplicate_mandate_identifier",
+                    format!(
+                        "psp_mandates[{i}][mandate_identifier] {m:?} is already registered with {}",
+                        n.provider
+                    ),
+                ));
+            }
+        }
+        let mut first = None;
+        for (n, debtor_id) in new.into_iter().zip(debtors) {
+            let id = state.ids.next_seq();
+            let mandate_identifier = n
+                .mandate_identifier
+                .unwrap_or_else(|| generated_identifier(&n.provider, &state.ids.hex(10)));
+            let m = PspMandate {
+                administration_id: admin,
+                bank_account_name: n.bank_account_name,
+                bank_account_number: n.bank_account_number,
+                debtor_id,
+                id,
+                mandate_identifier,
+                mandate_reference: n.mandate_reference,
+                customer_identifier: (n.provider == "mollie").then_some(n.customer_identifier).flatten(),
+                provider: n.provider,
+                debtor_number: None,
+                updated_at: now,
+                deactivated_at: None,
+            };
+            db.psp_mandates
+                .insert(m.clone())
+                .map_err(|e| PaytError::unprocessable("conflict", e.to_string()))?;
+            if first.is_none() {
+                first = Some(with_debtor_number(db, m));
+            }
+        }
+        first.ok_or_else(|| invalid("invalid_parameter", "psp_mandates is empty".to_string()))
+    })?;
+    Ok(Json(list::entity(&first, &fields, OPT_IN)))
+}
+
+fn alnum(g: &mut Gen, len: usize) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    (0..len).map(|_| *g.f.pick(CHARS) as char).collect()
+}
+
+/// Adds mandates for about a quarter of the debtors of administration `admin` (two thirds at
+/// Twikey, a third at Mollie; valid Dutch IBANs; half with a creditor reference; a tenth
+/// deactivated, revocation pending) and 3 to 6 tombstones of mandates revoked 1 to 60 days before
+/// the fixture anchor.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let _ = (g, db, admin);
+    let debtors: Vec<(u64, String)> = db.debtors.iter(&admin).map(|d| (d.id, d.name.clone())).collect();
+    let anchor = fixtures::ANCHOR_DATE
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_default();
+    let banks = ["INGB", "RABO", "ABNA", "SNSB", "TRIO", "ASNB", "KNAB", "BUNQ"];
+    let mut n = 1u64;
+    for (debtor_id, name) in &debtors {
+        if !g.f.chance(0.25) {
+            continue;
+        }
+        let provider = if g.f.chance(0.66) { "twikey" } else { "mollie" };
+        let bank = *g.f.pick(&banks);
+        let account = format!("{:010}", g.f.int(100_000_000, 9_999_999_999));
+        let signed = g.f.date_around(-400, -5);
+        let updated = signed.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
+            + Duration::seconds(g.f.int(7 * 3600, 20 * 3600) as i64);
+        let deactivated_at =
+            g.f.chance(0.1)
+                .then(|| (updated + Duration::days(g.f.int(10, 200) as i64)).min(anchor));
+        let mandate_identifier = if provider == "mollie" {
+            format!("mdt_{}", alnum(g, 10))
+        } else {
+            format!("MNDT{:07}", g.f.int(1, 9_999_999))
+        };
+        let id = g.id();
+        let _ = db.psp_mandates.insert(PspMandate {
+            administration_id: admin,
+            bank_account_name: name.clone(),
+            bank_account_number: fixtures::iban("NL", &format!("{bank}{account}")),
+            debtor_id: *debtor_id,
+            id,
+            mandate_identifier,
+            mandate_reference: g.f.chance(0.5).then(|| format!("MAND-{admin}-{n:05}")),
+            provider: provider.to_string(),
+            debtor_number: None,
+            updated_at: deactivated_at.unwrap_or(updated),
+            deactivated_at,
+            customer_identifier: (provider == "mollie").then(|| format!("cst_{}", alnum(g, 10))),
+        });
+        n += 1;
+    }
+    if debtors.is_empty() {
+        return;
+    }
+    for _ in 0..g.f.int(3, 6) {
+        let (debtor_id, _) = g.f.pick(&debtors).clone();
+        let provider = if g.f.chance(0.66) { "twikey" } else { "mollie" };
+        let mandate_identifier = if provider == "mollie" {
+            format!("mdt_{}", alnum(g, 10))
+        } else {
+            format!("MNDT{:07}", g.f.int(1, 9_999_999))
+        };
+        let day = g.f.date_around(-60, -1);
+        let deleted_at = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
+            + Duration::seconds(g.f.int(7 * 3600, 20 * 3600) as i64);
+        let id = g.id();
+        let _ = db.deleted_psp_mandates.insert(DeletedPspMandate {
+            administration_id: admin,
+            id,
+            deleted_at,
+            debtor_id,
+            mandate_identifier,
+            provider: provider.to_string(),
+            seq: id,
+        });
+    }
 }

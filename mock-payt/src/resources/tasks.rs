@@ -1,22 +1,95 @@
-//! Tasks (`GET /v1/tasks`, `GET /v1/tasks/{id}`, `mark_completed`, `unmark_completed`, `comment`).
+//! Tasks (to-dos for the administration's users): `GET /v1/tasks`, `GET /v1/tasks/{id}`,
+//! `POST /v1/tasks/{id}/comment`, `PATCH /v1/tasks/{id}/mark_completed` and
+//! `PATCH /v1/tasks/{id}/unmark_completed`.
 //!
-//! Stub: the record types and routes are filled in by the resource's implementation.
+//! A task is open (`completed_at` null) or completed. `mark_completed` completes an open task
+//! (completing a completed one is a 422 `invalid_state`), with an optional `completed_status`
+//! (`succeeded`, `failed` or `cleaned_up`), `completed_status_message`, a `comment` (added to the
+//! task's comments) and `resume_dossiers` (resumes the paused invoice or credit case the task is
+//! about: clears its `paused_at`).
+//! `unmark_completed` reopens a completed task; on an open task it changes nothing and answers 200.
+//! Comments are shown in the opt-in `comments` property.
 
-use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::body::Body;
+use crate::bulk::Bulk;
+use crate::error::PaytError;
+use crate::list::{self, ListRequest};
+use crate::params::parse_id;
+use crate::resources::User;
+use crate::resources::payment_plans::{body_bool, body_fields};
 use crate::seed::Gen;
-use crate::state::{AppState, Db};
+use crate::state::{AppState, Caller, Db};
 
-/// A to-do for the creditor.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Task {
+/// Properties shown only when `fields` asks for them.
+pub const OPT_IN: &[&str] = &["comments"];
+
+/// The values `completed_status` takes.
+pub const COMPLETED_STATUSES: [&str; 3] = ["succeeded", "failed", "cleaned_up"];
+
+/// `CustomerApi_V1_CommentEntity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comment {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
     pub id: u64,
+    /// The text.
+    pub content: String,
+    /// Creation.
+    #[serde(with = "crate::format::ts")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// `CustomerApi_V1_TaskEntity`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Task {
+    /// Who it is assigned to.
+    pub assigned_to_user: Option<User>,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
+    /// The credit case it is about.
+    #[serde(with = "crate::format::opt_id")]
+    pub credit_case_id: Option<u64>,
+    /// The debtor it is about.
+    #[serde(with = "crate::format::opt_id")]
+    pub debtor_id: Option<u64>,
+    /// Unique identifier.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// The invoice it is about.
+    #[serde(with = "crate::format::opt_id")]
+    pub invoice_id: Option<u64>,
+    /// What to do.
+    pub description: Option<String>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Due date of the task.
+    pub expiry_date: NaiveDate,
+    /// Opt-in: comments, oldest first.
+    pub comments: Vec<Comment>,
+    /// Completion.
+    #[serde(with = "crate::format::opt_ts")]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Last change.
+    #[serde(with = "crate::format::ts")]
+    pub updated_at: DateTime<Utc>,
+    /// Creation.
+    #[serde(with = "crate::format::ts")]
+    pub created_at: DateTime<Utc>,
+    /// How it was completed (not exposed by the entity).
+    #[serde(skip)]
+    pub completed_status: Option<String>,
+    /// Why (not exposed by the entity).
+    #[serde(skip)]
+    pub completed_status_message: Option<String>,
 }
 
 administration_record!(Task);
@@ -24,10 +97,328 @@ administration_record!(Task);
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/tasks", get(list))
+        .route("/tasks/{id}", get(show))
+        .route("/tasks/{id}/comment", post(comment))
+        .route("/tasks/{id}/mark_completed", patch(mark_completed))
+        .route("/tasks/{id}/unmark_completed", patch(unmark_completed))
 }
 
-/// Adds this resource's fixtures for administration `admin` (after debtors, invoices, credit cases,
-/// payment plans and notifications exist).
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "tasks:read")?;
+    let page = state.store.read(|db| {
+        db.tasks
+            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |t| {
+                req.common_match(t.id, t.updated_at)
+            })
+    });
+    Ok(list::page(page, &req.fields, OPT_IN))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, PaytError> {
+    list::show(
+        &state,
+        &caller,
+        &id,
+        raw.as_deref(),
+        "tasks:read",
+        "Task",
+        OPT_IN,
+        |db| &db.tasks,
+    )
+}
+
+fn invalid(message: String) -> PaytError {
+    PaytError::unprocessable("invalid_parameter", message)
+}
+
+/// An optional string body key; blank is absent.
+fn text(body: &Body, key: &str) -> Result<Option<String>, PaytError> {
+    match body.0.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(invalid(format!("{key} must be a string"))),
+    }
+}
+
+/// The checks every task write shares: scope, `administration_id`, grant. The administration.
+fn authorize(state: &AppState, caller: &Caller, body: &Body) -> Result<u64, PaytError> {
+    caller.grant.require("tasks:write")?;
+    let admin = body.administration_id()?;
+    state.check_administration(caller, admin)?;
+    Ok(admin)
+}
+
+fn key_of(id: &str) -> Result<String, PaytError> {
+    parse_id(id)
+        .map(|n| n.to_string())
+        .ok_or_else(|| PaytError::not_found("Task", id))
+}
+
+async fn comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), PaytError> {
+    let admin = authorize(&state, &caller, &body)?;
+    let content = text(&body, "comment")?.ok_or_else(|| {
+        PaytError::unprocessable("missing_parameter", "comment is missing: give the text of the comment")
+    })?;
+    let key = key_of(&id)?;
+    let now = state.now();
+    state.store.write(|db| {
+        db.tasks
+            .update(&admin, &key, |t| {
+                t.comments.push(Comment {
+                    id: state.ids.next_seq(),
+                    content,
+                    created_at: now,
+                });
+                t.updated_at = now;
+            })
+            .ok_or_else(|| PaytError::not_found("Task", &id))
+    })?;
+    let mut bulk = Bulk::new();
+    bulk.processed();
+    Ok((StatusCode::CREATED, Json(bulk.to_json())))
+}
+
+async fn mark_completed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Result<Json<Value>, PaytError> {
+    let admin = authorize(&state, &caller, &body)?;
+    let fields = body_fields(&body, raw.as_deref())?;
+    let status = text(&body, "completed_status")?;
+    if let Some(s) = &status
+        && !COMPLETED_STATUSES.contains(&s.as_str())
+    {
+        return Err(invalid(format!(
+            "completed_status {s:?} is not one of {}",
+            COMPLETED_STATUSES.join(", ")
+        )));
+    }
+    let status_message = text(&body, "completed_status_message")?;
+    let comment = text(&body, "comment")?;
+    let resume = match body.0.get("resume_dossiers") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) if s.trim().is_empty() => false,
+        Some(v) => body_bool(v).ok_or_else(|| invalid("resume_dossiers must be true or false".to_string()))?,
+    };
+    let key = key_of(&id)?;
+    let now = state.now();
+    let task = state.store.write(|db| {
+        let task = db
+            .tasks
+            .get(&admin, &key)
+            .cloned()
+            .ok_or_else(|| PaytError::not_found("Task", &id))?;
+        if let Some(at) = task.completed_at {
+            return Err(PaytError::unprocessable(
+                "invalid_state",
+                format!(
+                    "Task {key} was already completed at {}; unmark it first to complete it again",
+                    crate::format::timestamp(&at)
+                ),
+            ));
+        }
+        if resume && let Some(invoice) = task.invoice_id {
+            db.invoices.update(&admin, &invoice.to_string(), |i| {
+                if i.paused_at.is_some() {
+                    i.paused_at = None;
+                    i.paused_by_user = false;
+                    i.updated_at = now;
+                }
+            });
+        }
+        if resume && let Some(case) = task.credit_case_id {
+            db.credit_cases.update(&admin, &case.to_string(), |c| {
+                if c.paused_at.is_some() {
+                    c.paused_at = None;
+                    c.updated_at = now;
+                }
+            });
+        }
+        db.tasks
+            .update(&admin, &key, |t| {
+                t.completed_at = Some(now);
+                t.completed_status = status.clone();
+                t.completed_status_message = status_message.clone();
+                if let Some(c) = comment {
+                    t.comments.push(Comment {
+                        id: state.ids.next_seq(),
+                        content: c,
+                        created_at: now,
+                    });
+                }
+                t.updated_at = now;
+                t.clone()
+            })
+            .ok_or_else(|| PaytError::not_found("Task", &id))
+    })?;
+    Ok(Json(list::entity(&task, &fields, OPT_IN)))
+}
+
+async fn unmark_completed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Result<Json<Value>, PaytError> {
+    let admin = authorize(&state, &caller, &body)?;
+    let fields = body_fields(&body, raw.as_deref())?;
+    let key = key_of(&id)?;
+    let now = state.now();
+    let task = state.store.write(|db| {
+        db.tasks
+            .update(&admin, &key, |t| {
+                if t.completed_at.is_some() {
+                    t.completed_at = None;
+                    t.completed_status = None;
+                    t.completed_status_message = None;
+                    t.updated_at = now;
+                }
+                t.clone()
+            })
+            .ok_or_else(|| PaytError::not_found("Task", &id))
+    })?;
+    Ok(Json(list::entity(&task, &fields, OPT_IN)))
+}
+
+/// Task templates: subject, description, what it is about (`d` debtor, `i` invoice, `c` case).
+const TEMPLATES: &[(&str, &str, char)] = &[
+    (
+        "Debiteur bellen",
+        "Bel de debiteur over de openstaande factuur en leg de afspraak vast.",
+        'i',
+    ),
+    (
+        "Betwisting beoordelen",
+        "De debiteur betwist de factuur. Beoordeel het bezwaar en hervat of crediteer.",
+        'i',
+    ),
+    (
+        "Betalingsregeling beoordelen",
+        "Er is een voorstel voor een betalingsregeling binnengekomen.",
+        'd',
+    ),
+    (
+        "E-mailadres controleren",
+        "De laatste herinnering kwam onbestelbaar retour. Zoek een geldig e-mailadres.",
+        'd',
+    ),
+    (
+        "Dossier overdragen aan deurwaarder",
+        "De sommatie is verlopen zonder reactie. Beslis of het dossier naar de deurwaarder gaat.",
+        'c',
+    ),
+    (
+        "Incassodossier gepauzeerd",
+        "Het incassodossier is gepauzeerd op verzoek van de debiteur. Controleer of het hervat kan worden.",
+        'c',
+    ),
+    (
+        "Adreswijziging verwerken",
+        "De debiteur heeft een nieuw postadres doorgegeven.",
+        'd',
+    ),
+];
+
+const COMMENTS: &[&str] = &[
+    "Gebeld, geen gehoor. Morgen opnieuw proberen.",
+    "Debiteur heeft toegezegd deze week te betalen.",
+    "Navraag gedaan bij verkoop, levering was compleet.",
+    "Wacht op reactie van de contactpersoon.",
+    "Nieuw e-mailadres gevonden op de website.",
+    "Overlegd met de accountmanager: dossier mag door.",
+];
+
+/// Adds 30 to 50 tasks for administration `admin`: open ones (some overdue) and completed ones,
+/// assigned to Payt users or to nobody, about debtors, invoices and credit cases, most with 0 to 3
+/// comments.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let _ = (g, db, admin);
+    let debtors: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
+    let invoices: Vec<(u64, u64)> = db.invoices.iter(&admin).map(|i| (i.id, i.debtor_id)).collect();
+    let cases: Vec<(u64, u64)> = db.credit_cases.iter(&admin).map(|c| (c.id, c.debtor_id)).collect();
+    if debtors.is_empty() {
+        return;
+    }
+    let anchor = fixtures::ANCHOR_DATE
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_default();
+    let users = g.users.clone();
+    for _ in 0..(30 + g.f.int(0, 20)) {
+        let (subject, description, about) = *g.f.pick(TEMPLATES);
+        let (debtor_id, invoice_id, credit_case_id) = match about {
+            'i' if !invoices.is_empty() => {
+                let (i, d) = *g.f.pick(&invoices);
+                (d, Some(i), None)
+            }
+            'c' if !cases.is_empty() => {
+                let (c, d) = *g.f.pick(&cases);
+                (d, None, Some(c))
+            }
+            _ => (*g.f.pick(&debtors), None, None),
+        };
+        let day = g.f.date_around(-100, -1);
+        let created = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
+            + Duration::seconds(g.f.int(7 * 3600, 18 * 3600) as i64);
+        let expiry_date = fixtures::shift(day, *g.f.pick(&[3, 7, 7, 14, 30]));
+        let assigned_to_user = if users.is_empty() || g.f.chance(0.25) {
+            None
+        } else {
+            Some(g.f.pick(&users).clone())
+        };
+        let mut comments = Vec::new();
+        let mut last = created;
+        for _ in 0..g.f.int(0, 3) {
+            last = (last + Duration::hours(g.f.int(1, 96) as i64)).min(anchor);
+            comments.push(Comment {
+                id: g.id(),
+                content: g.f.pick(COMMENTS).to_string(),
+                created_at: last,
+            });
+        }
+        let completed = g.f.chance(0.45);
+        let completed_at = completed.then(|| (last + Duration::hours(g.f.int(1, 72) as i64)).min(anchor));
+        let completed_status = completed.then(|| {
+            g.f.pick(&["succeeded", "succeeded", "failed", "cleaned_up"])
+                .to_string()
+        });
+        let id = g.id();
+        let _ = db.tasks.insert(Task {
+            assigned_to_user,
+            administration_id: admin,
+            credit_case_id,
+            debtor_id: Some(debtor_id),
+            id,
+            invoice_id,
+            description: Some(description.to_string()),
+            subject: Some(subject.to_string()),
+            expiry_date,
+            comments,
+            completed_at,
+            updated_at: completed_at.unwrap_or(last),
+            created_at: created,
+            completed_status,
+            completed_status_message: None,
+        });
+    }
 }
