@@ -71,7 +71,16 @@ async fn main() -> anyhow::Result<()> {
     ));
 
     println!("Payt mock     http://{payt_bound}/v1/  (also /api/v1/)");
-    println!("  token       Authorization: Bearer {}", args.payt_token);
+    println!(
+        "  token       Authorization: Bearer {}  (read-only: {})",
+        args.payt_token,
+        mock_payt::READONLY_TOKEN
+    );
+    println!(
+        "  basic auth  {}:{}  (companies, sign_up)",
+        mock_payt::resources::companies::CLIENT_ID,
+        mock_payt::resources::companies::CLIENT_SECRET
+    );
     println!(
         "  try         curl -H 'Authorization: Bearer {}' 'http://{payt_bound}/v1/credit_cases?administration_id=81&per_page=2'",
         args.payt_token

@@ -53,6 +53,26 @@ use crate::state::{AppState, Grant};
 
 /// The bearer token the mock accepts unless told otherwise.
 pub const DEFAULT_TOKEN: &str = "payt_test_token";
+/// A token the fixtures grant administrations 81 and 82 with every read scope and no write scope.
+pub const READONLY_TOKEN: &str = "payt_readonly_token";
+/// Every read scope the mock checks.
+pub const READ_SCOPES: &[&str] = &[
+    "administrations:read",
+    "contacts:read",
+    "credit_cases:read",
+    "debtors:read",
+    "invoices:read",
+    "messages:read",
+    "notes:read",
+    "notifications:read",
+    "order_lines:read",
+    "payment_plans:read",
+    "payments:read",
+    "psp_mandates:read",
+    "psp_transactions:read",
+    "tasks:read",
+    "vat_rates:read",
+];
 /// The seed used unless told otherwise.
 pub const DEFAULT_SEED: u64 = 42;
 
@@ -107,7 +127,8 @@ pub fn app_with(state: AppState, options: Options) -> Router {
     server::stack(router, Arc::new(PaytRenderer), DEFAULT_BODY_LIMIT)
 }
 
-/// Builds the state for `seed`, with `token` granted everything.
+/// Builds the state for `seed`, with `token` granted administrations 81 and 82 and every scope,
+/// and [`READONLY_TOKEN`] granted the same administrations with the read scopes only.
 pub fn state(seed: u64, token: &str, clock: Clock) -> AppState {
     let (db, last_id) = seed::generate(seed);
     let ids = IdGen::new(seed, last_id + 1);
@@ -117,6 +138,13 @@ pub fn state(seed: u64, token: &str, clock: Clock) -> AppState {
         Grant {
             administrations: Some(seed::GRANTED_ADMINISTRATIONS.into_iter().collect()),
             scopes: None,
+        },
+    );
+    tokens.insert(
+        READONLY_TOKEN,
+        Grant {
+            administrations: Some(seed::GRANTED_ADMINISTRATIONS.into_iter().collect()),
+            scopes: Some(READ_SCOPES.iter().map(|s| s.to_string()).collect()),
         },
     );
     AppState {

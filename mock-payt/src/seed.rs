@@ -112,7 +112,6 @@ pub fn generate(seed: u64) -> (Db, u64) {
     (db, last)
 }
 
-#[allow(clippy::needless_update)] // Debtor and Invoice grow fields that the resources fill in.
 fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
     let debtor_count = 110 + g.f.int(0, 20);
     let mut debtors = Vec::new();
@@ -509,12 +508,15 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
 fn seed_resources(g: &mut Gen, db: &mut Db, admin: u64) {
     use crate::resources::*;
     companies::seed(g, db, admin);
+    debtors::seed(g, db, admin);
     contacts::seed(g, db, admin);
     payments::seed(g, db, admin);
     vat_rates::seed(g, db, admin);
     payment_conditions::seed(g, db, admin);
     files::seed(g, db, admin);
     orders::seed(g, db, admin);
+    credit_cases::seed_deleted(g, db, admin);
+    payment_plans::seed_deleted(g, db, admin);
     messages::seed(g, db, admin);
     notes::seed(g, db, admin);
     tasks::seed(g, db, admin);

@@ -297,3 +297,33 @@ async fn integer_ids_option_writes_ids_as_numbers() {
     .await;
     assert_eq!((status, err["code"].as_str()), (400, Some("missing_parameter")));
 }
+
+#[tokio::test]
+async fn the_fixture_read_only_token_reads_but_never_writes() {
+    let m = MockPayt::start().await;
+    let client = reqwest::Client::new();
+    for path in [
+        "/v1/invoices",
+        "/v1/debtors",
+        "/v1/payment_plans",
+        "/v1/tasks",
+        "/v1/vat_rates",
+    ] {
+        let (status, _) = send(
+            client
+                .get(format!("{}{path}?administration_id=81", m.uri()))
+                .bearer_auth(mock_payt::READONLY_TOKEN),
+        )
+        .await;
+        assert_eq!(status, 200, "{path}");
+    }
+    let (status, err) = send(
+        client
+            .post(format!("{}/v1/debtors", m.uri()))
+            .bearer_auth(mock_payt::READONLY_TOKEN)
+            .json(&json!({"administration_id": 81, "debtors": []})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(err["message"], json!("Missing permission: debtors:write"));
+}

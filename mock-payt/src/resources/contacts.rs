@@ -469,11 +469,10 @@ fn ascii_slug(s: &str) -> String {
         .to_lowercase()
 }
 
-/// Enriches the fixture debtors of `admin` (see [`debtors::seed`]), then seeds contacts for about
+/// Seeds contacts (after [`debtors::seed`] enriched the debtors) for about
 /// 60% of them: the contact person of a company debtor, the person of a private one; a few contacts
 /// (bookkeepers) are shared by two debtors, and a few carry validation errors.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    debtors::seed(g, db, admin);
     let debtors: Vec<debtors::Debtor> = db.debtors.iter(&admin).cloned().collect();
     let mut number = 1u64;
     let mut last: Option<u64> = None;

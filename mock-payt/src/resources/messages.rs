@@ -449,9 +449,6 @@ const OUTGOING: &[(&str, &str)] = &[
 /// debtor, one of its invoices or one of its credit cases. Also seeds the tombstones of deleted
 /// credit cases and payment plans (`seed.rs` has no hook for those two resources).
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    crate::resources::credit_cases::seed_deleted(g, db, admin);
-    crate::resources::payment_plans::seed_deleted(g, db, admin);
-
     let debtors: Vec<(u64, Option<String>)> = db
         .debtors
         .iter(&admin)
