@@ -3,7 +3,8 @@
 //! A company is the Payt account that owns administrations. These two routes authenticate the
 //! *application* (`Authorization: Basic base64(client_id:client_secret)`), not a user token: a
 //! bearer token, unknown credentials or a malformed header answer 401. The mock knows one
-//! application, [`CLIENT_ID`] / [`CLIENT_SECRET`], and every company it holds is "connected" to
+//! application, [`CLIENT_ID`] / [`CLIENT_SECRET`] (and a restricted one, [`RESTRICTED_CLIENT_ID`],
+//! that is answered 403), and every company it holds is "connected" to
 //! it: the fixture company that owns administrations 81-83 and every company created by
 //! `POST /v1/sign_up` (status `unconfirmed`).
 
@@ -34,6 +35,12 @@ use crate::state::{AppState, Db};
 pub const CLIENT_ID: &str = "payt_client_id";
 /// The `client_secret` of that application (HTTP Basic password).
 pub const CLIENT_SECRET: &str = "payt_client_secret";
+
+/// The `client_id` of a second application the mock knows, one that is not enabled for in-app
+/// integrations: it authenticates, but companies and sign-up answer it 403.
+pub const RESTRICTED_CLIENT_ID: &str = "payt_restricted_client_id";
+/// The `client_secret` of the restricted application.
+pub const RESTRICTED_CLIENT_SECRET: &str = "payt_restricted_client_secret";
 
 /// Properties shown only when `fields` asks for them (none for companies).
 pub const OPT_IN: &[&str] = &[];
@@ -120,8 +127,8 @@ fn basic_unauthorized(why: AuthFailure) -> Response {
     res
 }
 
-/// Checks `Authorization: Basic base64(client_id:client_secret)` against the mock's application;
-/// the 401 response otherwise.
+/// Checks `Authorization: Basic base64(client_id:client_secret)` against the mock's applications:
+/// 401 for unknown credentials, 403 for the restricted application.
 pub fn basic_auth(headers: &HeaderMap) -> Result<(), BasicError> {
     let encoded = credentials(headers, "basic").map_err(BasicError::Unauthenticated)?;
     let decoded = STANDARD
@@ -134,6 +141,10 @@ pub fn basic_auth(headers: &HeaderMap) -> Result<(), BasicError> {
         .ok_or(BasicError::Unauthenticated(AuthFailure::Malformed))?;
     if id == CLIENT_ID && secret == CLIENT_SECRET {
         Ok(())
+    } else if id == RESTRICTED_CLIENT_ID && secret == RESTRICTED_CLIENT_SECRET {
+        Err(BasicError::Payt(PaytError::Forbidden(
+            "This application is not enabled for in-app integrations (companies and sign-up)".into(),
+        )))
     } else {
         Err(BasicError::Unauthenticated(AuthFailure::Unknown))
     }

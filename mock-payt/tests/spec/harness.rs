@@ -474,6 +474,12 @@ impl Harness {
             .await
             .expect("the mock answers every request");
         let status = response.status().as_u16();
+        if let Some(template) = self.spec.template(&path) {
+            coverage()
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert((req.method.as_str().to_lowercase(), template, status));
+        }
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
@@ -862,3 +868,9 @@ pub async fn filter(
 }
 
 pub const PREFIXES: [&str; 2] = ["/v1", "/api/v1"];
+
+/// Every (method, spec path, status) the harness has seen answered, across all groups.
+pub fn coverage() -> &'static std::sync::Mutex<BTreeSet<(String, String, u16)>> {
+    static COVERED: std::sync::OnceLock<std::sync::Mutex<BTreeSet<(String, String, u16)>>> = std::sync::OnceLock::new();
+    COVERED.get_or_init(Default::default)
+}

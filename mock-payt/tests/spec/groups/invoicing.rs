@@ -848,6 +848,10 @@ async fn post_files(h: &mut Harness, path: &str, body: Value) -> Vec<Value> {
         .expect("the mock answers");
     let status = res.status().as_u16();
     let reply: Value = res.json().await.unwrap_or(Value::Null);
+    coverage()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(("post".into(), "/v1/files".into(), status));
     h.checked += 1;
     h.ensure(status == 201, || {
         format!("POST {path} {body}: status {status}: {reply}")
