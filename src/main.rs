@@ -63,12 +63,9 @@ async fn main() -> anyhow::Result<()> {
             integer_ids: args.payt_integer_ids,
         },
     );
-    let paywise = mock_paywise::app(mock_paywise::state(
-        args.seed,
-        &args.paywise_token,
-        &args.paywise_production_token,
-        clock,
-    ));
+    let paywise_state = mock_paywise::state(args.seed, &args.paywise_token, &args.paywise_production_token, clock);
+    mock_paywise::resources::webhooks::start_background(&paywise_state);
+    let paywise = mock_paywise::app(paywise_state);
 
     println!("Payt mock     http://{payt_bound}/v1/  (also /api/v1/)");
     println!(

@@ -39,12 +39,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{StatusCode, Uri, header};
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mock_core::auth::TokenRegistry;
 use mock_core::error::CoreError;
 use mock_core::server::{self, DEFAULT_BODY_LIMIT};
 use mock_core::{Clock, IdGen, ServerHandle, Store};
+use tower::ServiceExt;
 
 use crate::error::{PaywiseError, PaywiseRenderer};
 use crate::state::{AccessMode, AppState, Grant, Scope};
@@ -56,35 +59,56 @@ pub const DEFAULT_PRODUCTION_TOKEN: &str = "paywise_live_token";
 /// The seed used unless told otherwise.
 pub const DEFAULT_SEED: u64 = 42;
 
-/// Route patterns, for the trailing-slash redirect: `*` matches one segment.
-const ROUTES: &[&str] = &["/v1/claims/", "/v1/claims/*/", "/v1/debtors/", "/v1/debtors/*/"];
-
-fn is_route(path: &str) -> bool {
-    let segs: Vec<&str> = path.split('/').collect();
-    ROUTES.iter().any(|r| {
-        let pat: Vec<&str> = r.split('/').collect();
-        pat.len() == segs.len() && pat.iter().zip(&segs).all(|(p, s)| *p == "*" && !s.is_empty() || p == s)
-    })
+/// Django's `APPEND_SLASH`: a path without its trailing slash that would match a route with it is
+/// answered `301 Moved Permanently` to the slashed path (query kept). The router itself is asked:
+/// a probe of the slashed path that is not a 404 means the route exists.
+async fn append_slash(probe: Router, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if !path.ends_with('/') && (path.starts_with("/v1/") || path.starts_with("/partner/v1/")) {
+        let slashed = format!("{path}/");
+        let probe_req = Request::get(&slashed).body(axum::body::Body::empty());
+        if let Ok(probe_req) = probe_req {
+            let Ok(res) = probe.oneshot(probe_req).await;
+            if res.status() != StatusCode::NOT_FOUND {
+                let location = match req.uri().query() {
+                    Some(q) => format!("{slashed}?{q}"),
+                    None => slashed,
+                };
+                return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response();
+            }
+        }
+    }
+    next.run(req).await
 }
 
-async fn fallback(uri: Uri) -> Response {
-    let path = uri.path();
-    if !path.ends_with('/') && is_route(&format!("{path}/")) {
-        let location = match uri.query() {
-            Some(q) => format!("{path}/?{q}"),
-            None => format!("{path}/"),
-        };
-        return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response();
-    }
+async fn fallback() -> Response {
     PaywiseError::core(&CoreError::NotFound).into_response()
 }
 
 /// The paywise API as an axum router (with the shared middleware stack), for `state`.
 pub fn app(state: AppState) -> Router {
+    use resources::*;
     let v1 = Router::new()
-        .merge(resources::claims::router())
-        .merge(resources::debtors::router());
-    let router = Router::new().nest("/v1", v1).fallback(fallback).with_state(state);
+        .merge(claims::router())
+        .merge(debtors::router())
+        .merge(mandates::router())
+        .merge(requests_to_client::router())
+        .merge(payments::router())
+        .merge(statements::router())
+        .merge(webhooks::router())
+        .merge(files::router())
+        .merge(info::router());
+    let router = Router::new()
+        .nest("/v1", v1)
+        .nest("/partner/v1", partner::router())
+        .merge(backoffice::router())
+        .fallback(fallback)
+        .with_state(state);
+    let probe = router.clone();
+    let router = router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
+        let probe = probe.clone();
+        async move { append_slash(probe, req, next).await }
+    }));
     server::stack(router, Arc::new(PaywiseRenderer), DEFAULT_BODY_LIMIT)
 }
 
@@ -113,6 +137,7 @@ pub fn state(seed: u64, test_token: &str, production_token: &str, clock: Clock) 
         clock,
         ids: Arc::new(IdGen::new(seed, last + 1)),
         tokens: Arc::new(tokens),
+        events: state::Events::default(),
     }
 }
 
@@ -186,6 +211,7 @@ impl MockPaywiseBuilder {
             self.clock.unwrap_or_default(),
         );
         let server = ServerHandle::start(self.addr, app(state.clone())).await?;
+        resources::webhooks::start_background(&state);
         Ok(MockPaywise {
             server,
             state,

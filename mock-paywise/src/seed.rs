@@ -197,6 +197,19 @@ pub fn generate(seed: u64) -> (Db, u64) {
             }
         }
     }
+    // The other resources, in a fixed order (the order is part of the seed).
+    {
+        use crate::resources::*;
+        mandates::seed(&mut f, &mut seq, &mut db);
+        requests_to_client::seed(&mut f, &mut seq, &mut db);
+        payments::seed(&mut f, &mut seq, &mut db);
+        statements::seed(&mut f, &mut seq, &mut db);
+        files::seed(&mut f, &mut seq, &mut db);
+        webhooks::seed(&mut f, &mut seq, &mut db);
+        partner::seed(&mut f, &mut seq, &mut db);
+        info::seed(&mut f, &mut seq, &mut db);
+        backoffice::seed(&mut f, &mut seq, &mut db);
+    }
     (db, seq)
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::error::PaywiseError;
 use crate::format::micros;
+use crate::resources;
 use crate::resources::claims::Claim;
 use crate::resources::debtors::Debtor;
 
@@ -41,6 +42,24 @@ pub struct Db {
     pub debtors: Table<Debtor>,
     /// Claims.
     pub claims: Table<Claim>,
+    /// Mandates.
+    pub mandates: Table<resources::mandates::Mandate>,
+    /// Status updates of mandates.
+    pub status_updates: Table<resources::mandates::StatusUpdate>,
+    /// Requests to client.
+    pub requests_to_client: Table<resources::requests_to_client::RequestToClient>,
+    /// Payments reported by the client.
+    pub payments: Table<resources::payments::Payment>,
+    /// Statements.
+    pub statements: Table<resources::statements::Statement>,
+    /// Mandate details of statements.
+    pub mandate_details: Table<resources::statements::MandateDetail>,
+    /// Webhook endpoints.
+    pub webhooks: Table<resources::webhooks::Webhook>,
+    /// Webhook deliveries.
+    pub deliveries: Table<resources::webhooks::Delivery>,
+    /// Uploaded and generated files.
+    pub files: Table<resources::files::StoredFile>,
 }
 
 /// What a token is.
@@ -50,6 +69,43 @@ pub struct Grant {
     pub scope: Scope,
     /// The token's name, as token info shows it.
     pub name: String,
+}
+
+/// A state change, to be delivered to the webhook endpoints of its company and access mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Whose change it is.
+    pub scope: Scope,
+    /// The event type (`claim.created`, `mandate.status_updated`, ...).
+    pub kind: String,
+    /// The event-specific `data` (the changed object as the API shows it).
+    pub data: serde_json::Value,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// Where handlers report state changes. The webhook dispatcher subscribes once; until it does,
+/// events are dropped. Emitting never blocks or waits.
+#[derive(Debug, Clone, Default)]
+pub struct Events {
+    tx: Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Event>>>>,
+}
+
+impl Events {
+    /// Reports `event`.
+    pub fn emit(&self, event: Event) {
+        let guard = self.tx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tx) = guard.as_ref() {
+            let _ = tx.send(event);
+        }
+    }
+
+    /// Starts receiving every event emitted from now on (a later call replaces the receiver).
+    pub fn subscribe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *self.tx.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
+        rx
+    }
 }
 
 /// Shared by every handler; cloning is cheap.
@@ -63,12 +119,24 @@ pub struct AppState {
     pub ids: Arc<IdGen>,
     /// Known bearer tokens.
     pub tokens: Arc<TokenRegistry<Grant>>,
+    /// State changes for the webhooks.
+    pub events: Events,
 }
 
 impl AppState {
     /// The current time at paywise's precision (microseconds).
     pub fn now(&self) -> DateTime<Utc> {
         micros(self.clock.now())
+    }
+
+    /// Reports a state change of `kind` in `scope` with `data`.
+    pub fn emit(&self, scope: Scope, kind: &str, data: serde_json::Value) {
+        self.events.emit(Event {
+            scope,
+            kind: kind.to_string(),
+            data,
+            at: self.now(),
+        });
     }
 }
 

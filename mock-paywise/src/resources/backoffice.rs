@@ -1,0 +1,17 @@
+//! The simulated paywise back office: mock-only control endpoints (`/_mock/...`) that move claims through review, open mandates, ask questions and report progress.
+//!
+//! Stub: filled in by the resource's implementation.
+
+use axum::Router;
+
+use crate::state::{AppState, Db};
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
+
+/// Adds this module's fixtures.
+pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
+    let _ = (f, seq, db);
+}
