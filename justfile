@@ -41,5 +41,9 @@ contract *ARGS:
     case "$target" in mock|sandbox) ;; *) echo "--target must be mock or sandbox, not '$target'" >&2; exit 2 ;; esac
     CONTRACT_TARGET="$target" cargo test -p contract-tests -- "${rest[@]}"
 
+# The contract suite in sandbox mode against a separately started mock binary (what CI rehearses).
+rehearse *ARGS:
+    .ci/rehearse-sandbox {{ARGS}}
+
 # Everything CI checks.
 ci: fmt lint test

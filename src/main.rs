@@ -38,6 +38,9 @@ struct Args {
     /// page of Payt's docs shows them.
     #[arg(long, env = "PAYT_INTEGER_IDS")]
     payt_integer_ids: bool,
+    /// Serve only the vendors' public APIs: no mock-only control routes (`/_mock/...`).
+    #[arg(long, env = "MOCK_NO_CONTROL_API")]
+    no_control_api: bool,
 }
 
 #[tokio::main]
@@ -65,7 +68,12 @@ async fn main() -> anyhow::Result<()> {
     );
     let paywise_state = mock_paywise::state(args.seed, &args.paywise_token, &args.paywise_production_token, clock);
     mock_paywise::resources::webhooks::start_background(&paywise_state);
-    let paywise = mock_paywise::app(paywise_state);
+    let paywise = mock_paywise::app_with(
+        paywise_state,
+        mock_paywise::Options {
+            control: !args.no_control_api,
+        },
+    );
 
     println!("Payt mock     http://{payt_bound}/v1/  (also /api/v1/)");
     println!(
@@ -91,6 +99,11 @@ async fn main() -> anyhow::Result<()> {
         "  try         curl -H 'Authorization: Bearer {}' 'http://{paywise_bound}/v1/claims/?limit=2'",
         args.paywise_token
     );
+    if !args.no_control_api {
+        println!(
+            "  control     POST http://{paywise_bound}/_mock/paywise/claims/<id>/advance  (mock-only back office)"
+        );
+    }
     println!("seed {}; Ctrl-C stops both", args.seed);
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);

@@ -12,8 +12,17 @@
 //! | `PAYWISE_BASE_URL` | paywise base URL (`sandbox` default: `https://api.paywise.de`) |
 //! | `PAYWISE_TOKEN` | paywise test-mode token (required for `sandbox`) |
 //!
+//! | `CONTRACT_ALLOW_LOCAL_WRITES` | `1`: with `sandbox`, let the write tests run against a mock you started by hand on this machine (loopback) |
+//! | `CONTRACT_ALLOW_PRODUCTION_READS` | `1`: with `sandbox`, let the read-only tests run against a production target (writes stay refused) |
+//!
 //! A missing setting fails the test with a message naming what to set; nothing is skipped
-//! silently. Tests discover or create their own data through the public API and never rely on
+//! silently.
+//!
+//! **Safety.** Before any write, the suite checks that it talks to a test environment: for Payt
+//! the demo host (`demo-api.paytsoftware.com`), for paywise a token whose `GET /v1/info/` says
+//! `access_mode: test`. A loopback target counts only with `CONTRACT_ALLOW_LOCAL_WRITES=1`. Against
+//! anything else the write builders ([`Payt::post`], [`Payt::patch`], [`Payt::delete`], ...) refuse
+//! with a message, and even reads need `CONTRACT_ALLOW_PRODUCTION_READS=1`. Tests discover or create their own data through the public API and never rely on
 //! fixture ids or mock-only endpoints. Everything they create carries [`REFERENCE_PREFIX`].
 
 use std::env;
@@ -64,6 +73,56 @@ pub fn unique_reference(what: &str) -> String {
     format!("{REFERENCE_PREFIX}{what}-{nanos:x}")
 }
 
+/// The Payt demo environment, the one place the write tests may run by default.
+pub const PAYT_DEMO_HOST: &str = "demo-api.paytsoftware.com";
+
+fn host_of(base: &str) -> String {
+    reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1"
+}
+
+fn flag(name: &str) -> bool {
+    matches!(var(name).as_deref(), Some("1" | "true" | "yes"))
+}
+
+/// Whether the write tests may run against `base`, given what the target says it is
+/// (`test_environment`): `Err` says why not and what to set.
+fn write_policy(vendor: &str, base: &str, test_environment: bool) -> Result<(), String> {
+    let host = host_of(base);
+    if is_loopback(&host) {
+        return if flag("CONTRACT_ALLOW_LOCAL_WRITES") {
+            Ok(())
+        } else {
+            Err(format!(
+                "refusing to write to {vendor} at {base}: a local target takes CONTRACT_ALLOW_LOCAL_WRITES=1 (or use CONTRACT_TARGET=mock)"
+            ))
+        };
+    }
+    if test_environment {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to write to {vendor} at {base}: it is not a test environment (Payt: the demo host {PAYT_DEMO_HOST}; paywise: a test-mode token)"
+        ))
+    }
+}
+
+/// Panics unless reads may run against a production target.
+fn read_policy(vendor: &str, base: &str, test_environment: bool) {
+    let host = host_of(base);
+    if !test_environment && !is_loopback(&host) && !flag("CONTRACT_ALLOW_PRODUCTION_READS") {
+        panic!(
+            "{vendor} at {base} is a production target: set CONTRACT_ALLOW_PRODUCTION_READS=1 to run the read-only tests against it (writes stay refused)"
+        );
+    }
+}
+
 fn client() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -81,6 +140,8 @@ pub struct Payt {
     pub administration_id: String,
     /// The HTTP client.
     pub client: Client,
+    /// Whether writes may be sent, and why not.
+    pub writes: Result<(), String>,
     _mock: Option<mock_payt::MockPayt>,
 }
 
@@ -105,11 +166,21 @@ impl Payt {
                 }
             },
         };
+        let base = base.trim_end_matches('/').to_string();
+        let writes = match (target(), mock.is_some()) {
+            (_, true) | (Target::Mock, false) => Ok(()),
+            (Target::Sandbox, false) => {
+                let demo = host_of(&base) == PAYT_DEMO_HOST;
+                read_policy("Payt", &base, demo);
+                write_policy("Payt", &base, demo)
+            }
+        };
         let mut payt = Self {
-            base: base.trim_end_matches('/').to_string(),
+            base,
             token,
             administration_id: String::new(),
             client: client(),
+            writes,
             _mock: mock,
         };
         payt.administration_id = match (target(), var("PAYT_ADMINISTRATION_ID")) {
@@ -140,9 +211,35 @@ impl Payt {
         self.client.get(self.url(path)).bearer_auth(&self.token)
     }
 
-    /// An authenticated POST.
+    /// Panics unless writes may be sent to this target (see the crate docs).
+    pub fn ensure_writable(&self) {
+        if let Err(why) = &self.writes {
+            panic!("{why}");
+        }
+    }
+
+    /// An authenticated POST (a write: refused unless the target is a test environment).
     pub fn post(&self, path: &str) -> RequestBuilder {
+        self.ensure_writable();
         self.client.post(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// An authenticated PATCH (a write).
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.ensure_writable();
+        self.client.patch(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// An authenticated PUT (a write).
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.ensure_writable();
+        self.client.put(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// An authenticated DELETE (a write).
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.ensure_writable();
+        self.client.delete(self.url(path)).bearer_auth(&self.token)
     }
 
     /// GET `path` with `administration_id` and `query`; panics unless 200; the JSON body.
@@ -194,6 +291,8 @@ pub struct Paywise {
     pub token: String,
     /// The HTTP client (redirects are not followed, so they can be asserted).
     pub client: Client,
+    /// Whether writes may be sent, and why not.
+    pub writes: Result<(), String>,
     _mock: Option<mock_paywise::MockPaywise>,
 }
 
@@ -218,11 +317,41 @@ impl Paywise {
                 }
             },
         };
-        Self {
+        let mut paywise = Self {
             base: base.trim_end_matches('/').to_string(),
             token,
             client: client(),
+            writes: Ok(()),
             _mock: mock,
+        };
+        if paywise._mock.is_none() && target() == Target::Sandbox {
+            let test_mode = paywise.token_is_test_mode().await;
+            read_policy("paywise", &paywise.base, test_mode);
+            paywise.writes = write_policy("paywise", &paywise.base, test_mode);
+        }
+        paywise
+    }
+
+    /// Whether `GET /v1/info/` says every entry of the token is in test access mode.
+    async fn token_is_test_mode(&self) -> bool {
+        let res = match self.get("/v1/info/").send().await {
+            Ok(res) => res,
+            Err(e) => panic!("cannot reach paywise at {}: {e}", self.base),
+        };
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(
+            status, 200,
+            "GET /v1/info/ must say the token's access mode: {status} {body}"
+        );
+        let entries = body.as_array().cloned().unwrap_or_default();
+        !entries.is_empty() && entries.iter().all(|e| e["access_mode"] == "test")
+    }
+
+    /// Panics unless writes may be sent to this target (see the crate docs).
+    pub fn ensure_writable(&self) {
+        if let Err(why) = &self.writes {
+            panic!("{why}");
         }
     }
 
@@ -236,9 +365,22 @@ impl Paywise {
         self.client.get(self.url(path)).bearer_auth(&self.token)
     }
 
-    /// An authenticated POST.
+    /// An authenticated POST (a write: refused unless the target is a test environment).
     pub fn post(&self, path: &str) -> RequestBuilder {
+        self.ensure_writable();
         self.client.post(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// An authenticated PATCH (a write).
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.ensure_writable();
+        self.client.patch(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// An authenticated DELETE (a write).
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.ensure_writable();
+        self.client.delete(self.url(path)).bearer_auth(&self.token)
     }
 
     /// GET `path` with `query`; panics unless 200; the JSON body.
@@ -285,4 +427,21 @@ impl Paywise {
 /// pass, since the tests never rely on fixture data.
 pub fn seed() -> u64 {
     var("CONTRACT_SEED").and_then(|s| s.parse().ok()).unwrap_or(7)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_test_environments_take_writes() {
+        assert!(write_policy("Payt", "https://demo-api.paytsoftware.com", true).is_ok());
+        assert!(write_policy("Payt", "https://api.paytsoftware.com", false).is_err());
+        // Loopback needs the explicit opt-in (not set in this test's environment).
+        if !flag("CONTRACT_ALLOW_LOCAL_WRITES") {
+            assert!(write_policy("Payt", "http://127.0.0.1:8180", true).is_err());
+        }
+        assert_eq!(host_of("https://demo-api.paytsoftware.com/api"), PAYT_DEMO_HOST);
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && !is_loopback("10.0.0.1"));
+    }
 }

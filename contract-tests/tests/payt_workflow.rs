@@ -184,11 +184,11 @@ fn admin_q(payt: &Payt) -> [(&'static str, String); 1] {
 }
 
 fn patch(payt: &Payt, path: &str) -> RequestBuilder {
-    payt.client.patch(payt.url(path)).bearer_auth(&payt.token)
+    payt.patch(path)
 }
 
 fn delete(payt: &Payt, path: &str) -> RequestBuilder {
-    payt.client.delete(payt.url(path)).bearer_auth(&payt.token)
+    payt.delete(path)
 }
 
 fn fields(only: &[&str]) -> String {
@@ -907,10 +907,7 @@ async fn workflow_routes_need_a_token_and_a_granted_administration() {
         "approve in an ungranted administration: {status} {text}"
     );
     for (rb, what) in [
-        (
-            payt.client.put(payt.url(TASKS)).bearer_auth(&payt.token),
-            "PUT /v1/tasks",
-        ),
+        (payt.put(TASKS), "PUT /v1/tasks"),
         (delete(&payt, NOTES), "DELETE /v1/notes"),
         (payt.post(PSP_TRANSACTIONS), "POST /v1/psp_transactions"),
         (payt.get(&format!("{TASKS}/1/comment")), "GET /v1/tasks/1/comment"),

@@ -87,6 +87,25 @@ async fn fallback() -> Response {
 
 /// The paywise API as an axum router (with the shared middleware stack), for `state`.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Options::default())
+}
+
+/// How the paywise app answers, beyond its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Serve the mock-only control routes under `/_mock/paywise/` (the simulated back office and
+    /// the partner onboarding shortcuts). On by default; off makes the mock exactly the public API.
+    pub control: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { control: true }
+    }
+}
+
+/// The paywise API with `options`.
+pub fn app_with(state: AppState, options: Options) -> Router {
     use resources::*;
     let v1 = Router::new()
         .merge(claims::router())
@@ -98,12 +117,13 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(files::router())
         .merge(info::router());
-    let router = Router::new()
-        .nest("/v1", v1)
-        .nest("/partner/v1", partner::router())
-        .merge(backoffice::router())
-        .fallback(fallback)
-        .with_state(state);
+    let router = Router::new().nest("/v1", v1).nest("/partner/v1", partner::router());
+    let router = if options.control {
+        router.merge(backoffice::router()).merge(partner::control_router())
+    } else {
+        router
+    };
+    let router = router.fallback(fallback).with_state(state);
     let probe = router.clone();
     let router = router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
         let probe = probe.clone();
@@ -129,9 +149,11 @@ pub fn state(seed: u64, test_token: &str, production_token: &str, clock: Clock) 
                     mode,
                 },
                 name: name.into(),
+                partner: None,
             },
         );
     }
+    resources::partner::register_tokens(&tokens, seed);
     AppState {
         store: Arc::new(Store::new(db)),
         clock,

@@ -69,6 +69,9 @@ pub struct Grant {
     pub scope: Scope,
     /// The token's name, as token info shows it.
     pub name: String,
+    /// For a Partner API key: the partner account and the key's permissions (`None` for a Case
+    /// Management key).
+    pub partner: Option<resources::partner::PartnerKey>,
 }
 
 /// A state change, to be delivered to the webhook endpoints of its company and access mode.
@@ -141,10 +144,18 @@ impl AppState {
 }
 
 /// The authenticated caller.
+///
+/// A Case Management key acts for its own company. A Partner API key works only on
+/// `/partner/v1/`, except that with `X-User-Id: <id of a user the partner created>` it acts on
+/// Case Management calls for that user's company (in the key's access mode), provided the company
+/// completed its data submission and the user verified their e-mail address; otherwise 403. A Case
+/// Management key on `/partner/v1/` is 403.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// What the token is.
+    /// What the token is (for a partner acting through `X-User-Id`, with the company's scope).
     pub grant: Grant,
+    /// The partner-created user a partner key acts for (`X-User-Id`), if any.
+    pub acting_user: Option<uuid::Uuid>,
 }
 
 impl Caller {
@@ -154,14 +165,47 @@ impl Caller {
     }
 }
 
+/// 403 with DRF's default permission message.
+pub fn forbidden() -> PaywiseError {
+    PaywiseError::Detail(
+        axum::http::StatusCode::FORBIDDEN,
+        "You do not have permission to perform this action.".into(),
+    )
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = PaywiseError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        state
+        let mut grant = state
             .tokens
             .authenticate(&parts.headers)
-            .map(|grant| Caller { grant })
-            .map_err(PaywiseError::unauthenticated)
+            .map_err(PaywiseError::unauthenticated)?;
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_string(), |o| o.0.path().to_string());
+        if path.starts_with("/partner/") {
+            if grant.partner.is_none() {
+                return Err(forbidden());
+            }
+            return Ok(Caller {
+                grant,
+                acting_user: None,
+            });
+        }
+        let Some(key) = grant.partner.clone() else {
+            return Ok(Caller {
+                grant,
+                acting_user: None,
+            });
+        };
+        let header = parts.headers.get("x-user-id").and_then(|v| v.to_str().ok());
+        let (company, user) = resources::partner::act_for(&key, header)?;
+        grant.scope.company = company;
+        Ok(Caller {
+            grant,
+            acting_user: Some(user),
+        })
     }
 }

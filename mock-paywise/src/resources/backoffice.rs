@@ -1,17 +1,452 @@
-//! The simulated paywise back office: mock-only control endpoints (`/_mock/...`) that move claims through review, open mandates, ask questions and report progress.
+//! The simulated paywise back office: mock-only control endpoints under `/_mock/paywise/` that do
+//! what paywise's staff do. They take the same Bearer token as the API and act in its company and
+//! access mode; bodies are JSON; errors are DRF-style like the rest of the mock.
 //!
-//! Stub: filled in by the resource's implementation.
+//! - `POST /_mock/paywise/claims/{id}/advance` `{"to": ...}` moves a claim through review:
+//!   `released -> under_review`, `under_review -> client_response_pending | accepted | rejected`,
+//!   `client_response_pending -> under_review | accepted | rejected`. Optional keys: for
+//!   `client_response_pending` `title`, `description`, `allowed_answer_types` (default
+//!   `["yes-no"]`) of the request to client it creates; for `accepted` `reference_number` (default
+//!   generated, like `K26-8Q114`). `accepted` opens a mandate for the claim (with every payment
+//!   reported on the claim so far allocated), links it as `claim.mandate`, and moves the claim's
+//!   review requests to the mandate. Answer 200 `{"claim", "mandate", "request_to_client"}`.
+//! - `POST /_mock/paywise/mandates/{id}/status-updates` `{"title", "description", "legal_stage",
+//!   "processing_state", "attach_document"}` adds a status update (201) and optionally moves the
+//!   mandate: `legal_stage` only forwards (extrajudicial, judicial_dunning, foreclosure,
+//!   long_term_monitoring, ended); `processing_state` `in_progress <-> paused`, either to `ended`,
+//!   `canceled_by_client` or `canceled_by_service_provider`, which are final. Emits
+//!   `mandate.status_updated` (and `mandate.closed` when it closes the mandate).
+//! - `POST /_mock/paywise/mandates/{id}/requests-to-client` `{"title", "description",
+//!   "allowed_answer_types", "attach_document"}` asks the client a question (201 with the
+//!   RequestToClient); emits `request_to_client.created`.
 
-use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use uuid::Uuid;
 
-use crate::state::{AppState, Db};
+use crate::error::PaywiseError;
+use crate::list::{JsonBody, Origin, Resource, path_uuid};
+use crate::resources::claims::Claim;
+use crate::resources::files;
+use crate::resources::mandates::{self, Download, LEGAL_STAGES, Mandate, PROCESSING_STATES};
+use crate::resources::requests_to_client::{ANSWER_TYPES, FileRef, RequestToClient};
+use crate::state::{AppState, Caller, Db, Scope};
+use crate::validate::{OPT, Obj, REQ, Spec};
+
+/// The review states paywise's staff set, and where each may go.
+pub const REVIEW: &[(&str, &[&str])] = &[
+    ("released", &["under_review"]),
+    ("under_review", &["client_response_pending", "accepted", "rejected"]),
+    ("client_response_pending", &["under_review", "accepted", "rejected"]),
+];
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/_mock/paywise/claims/{id}/advance", post(advance))
+        .route("/_mock/paywise/claims/{id}/advance/", post(advance))
+        .route("/_mock/paywise/mandates/{id}/status-updates", post(add_status_update))
+        .route("/_mock/paywise/mandates/{id}/status-updates/", post(add_status_update))
+        .route("/_mock/paywise/mandates/{id}/requests-to-client", post(add_request))
+        .route("/_mock/paywise/mandates/{id}/requests-to-client/", post(add_request))
 }
 
-/// Adds this module's fixtures.
+const OPTIONAL: Spec = Spec {
+    required: false,
+    nullable: false,
+};
+
+fn answer_types(o: &mut Obj<'_>, body: &Value, required: bool) -> Option<Vec<String>> {
+    match body.get("allowed_answer_types") {
+        None if !required => None,
+        None => {
+            o.error("allowed_answer_types", crate::validate::REQUIRED);
+            None
+        }
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut out = Vec::new();
+            for item in items {
+                match item.as_str() {
+                    Some(s) if ANSWER_TYPES.contains(&s) => out.push(s.to_string()),
+                    _ => {
+                        let shown = item.as_str().map_or_else(|| item.to_string(), str::to_string);
+                        o.error("allowed_answer_types", format!("\"{shown}\" is not a valid choice."));
+                        return None;
+                    }
+                }
+            }
+            Some(out)
+        }
+        Some(Value::Array(_)) => {
+            o.error("allowed_answer_types", "This list may not be empty.");
+            None
+        }
+        Some(other) => {
+            o.error(
+                "allowed_answer_types",
+                format!(
+                    "Expected a list of items but got type \"{}\".",
+                    crate::validate::py_type(other)
+                ),
+            );
+            None
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_request(
+    state: &AppState,
+    db: &mut Db,
+    scope: Scope,
+    mandate: Option<&Mandate>,
+    claim: Option<Uuid>,
+    title: String,
+    description: String,
+    types: Vec<String>,
+    attach: bool,
+) -> RequestToClient {
+    let now = state.now();
+    let mut attachments = Vec::new();
+    if attach {
+        let id = state.ids.uuid();
+        let file = files::generated_file(id, state.ids.next_seq(), scope, "Schreiben.pdf", &title, now);
+        attachments.push(FileRef::from(&file));
+        let _ = db.files.insert(file);
+    }
+    let r = RequestToClient {
+        seq: state.ids.next_seq(),
+        scope,
+        id: state.ids.uuid(),
+        mandate: mandate.map(|m| m.id),
+        mandate_reference: mandate.map(|m| m.reference_number.clone()),
+        claim,
+        title,
+        description,
+        allowed_answer_types: types,
+        file_attachments: attachments,
+        uploaded: Vec::new(),
+        answer: None,
+        created: now,
+        answered_at: None,
+    };
+    let _ = db.requests_to_client.insert(r.clone());
+    r
+}
+
+async fn advance(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, PaywiseError> {
+    let id = path_uuid(&id)?;
+    let scope = caller.scope();
+    let claim = state
+        .store
+        .read(|db| db.claims.get(&scope, &id.to_string()).cloned())
+        .ok_or_else(PaywiseError::not_found)?;
+    let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+    let to = o.choice(
+        "to",
+        REQ,
+        &["under_review", "client_response_pending", "accepted", "rejected"],
+    );
+    let title = o.string("title", OPT, Some(255));
+    let description = o.string("description", OPT, None);
+    let types = answer_types(&mut o, &body, false);
+    let reference = o.string("reference_number", OPT, Some(50));
+    if let Some(t) = &to {
+        let allowed = REVIEW
+            .iter()
+            .find(|(from, _)| *from == claim.submission_state)
+            .map_or(&[][..], |(_, to)| *to);
+        if !allowed.contains(&t.as_str()) {
+            let allowed = if allowed.is_empty() {
+                "none".to_string()
+            } else {
+                allowed.join(", ")
+            };
+            o.error(
+                "to",
+                format!(
+                    "Cannot move a claim from \"{}\" to \"{t}\"; allowed from there: {allowed}.",
+                    claim.submission_state
+                ),
+            );
+        }
+    }
+    o.finish().map_err(PaywiseError::Validation)?;
+    let Some(to) = to else {
+        return Err(PaywiseError::field("to", crate::validate::REQUIRED));
+    };
+    let now = state.now();
+    let result = state.store.write(
+        |db| -> Result<(Claim, Option<Uuid>, Option<RequestToClient>), PaywiseError> {
+            let current = db
+                .claims
+                .get(&scope, &id.to_string())
+                .cloned()
+                .ok_or_else(PaywiseError::not_found)?;
+            if current.submission_state != claim.submission_state {
+                return Err(PaywiseError::field("to", "The claim changed meanwhile; try again."));
+            }
+            let mut mandate_id = None;
+            let mut request = None;
+            let mut link = None;
+            match to.as_str() {
+                "client_response_pending" => {
+                    request = Some(new_request(
+                        &state,
+                        db,
+                        scope,
+                        None,
+                        Some(claim.id),
+                        title.clone().unwrap_or_else(|| "Rückfrage zur Forderung".into()),
+                        description.clone().unwrap_or_else(|| {
+                            format!(
+                                "Bitte beantworten Sie unsere Rückfrage zur Forderung {}.",
+                                claim.document_reference.clone().unwrap_or_default()
+                            )
+                        }),
+                        types.clone().unwrap_or_else(|| vec!["yes-no".into()]),
+                        false,
+                    ));
+                }
+                "accepted" => {
+                    let mid = state.ids.uuid();
+                    let number = reference.clone().unwrap_or_else(|| {
+                        mandates::reference_number(chrono::Datelike::year(&now), *state.ids.uuid().as_bytes())
+                    });
+                    let payments: Vec<(Uuid, Decimal)> = db
+                        .payments
+                        .iter(&scope)
+                        .filter(|p| p.claim == claim.id)
+                        .map(|p| (p.id, p.amount.value))
+                        .collect();
+                    let debtor = db.debtors.get(&scope, &claim.debtor.to_string()).cloned();
+                    let m = Mandate::for_claim(
+                        state.ids.next_seq(),
+                        mid,
+                        number.clone(),
+                        &current,
+                        debtor.as_ref(),
+                        &payments,
+                        [Decimal::ZERO; 3],
+                        now,
+                    );
+                    // Requests asked during the review now belong to the mandate.
+                    let pending: Vec<String> = db
+                        .requests_to_client
+                        .iter(&scope)
+                        .filter(|r| r.claim == Some(claim.id) && r.mandate.is_none())
+                        .map(|r| r.id.to_string())
+                        .collect();
+                    for r in pending {
+                        db.requests_to_client.update(&scope, &r, |r| {
+                            r.mandate = Some(mid);
+                            r.mandate_reference = Some(number.clone());
+                        });
+                    }
+                    let su = mandates::status_update(
+                        state.ids.next_seq(),
+                        state.ids.uuid(),
+                        &m,
+                        "Mandat angelegt",
+                        &format!("<p>Ihre Forderung wurde angenommen; Aktenzeichen {number}.</p>"),
+                        Vec::new(),
+                        now,
+                    );
+                    let _ = db.mandates.insert(m);
+                    let _ = db.status_updates.insert(su);
+                    link = Some(json!({"id": mid.to_string(), "reference_number": number}));
+                    mandate_id = Some(mid);
+                }
+                _ => {}
+            }
+            let updated = db
+                .claims
+                .update(&scope, &id.to_string(), |c| {
+                    c.submission_state = to.clone();
+                    if link.is_some() {
+                        c.mandate = link.clone();
+                    }
+                    c.updated = now;
+                    c.clone()
+                })
+                .ok_or_else(PaywiseError::not_found)?;
+            Ok((updated, mandate_id, request))
+        },
+    )?;
+    let (updated, mandate_id, request) = result;
+    let claim_json = updated.render(&origin);
+    state.emit(scope, "claim.updated", claim_json.clone());
+    let request_json = request.map(|r| r.render(&origin));
+    if let Some(r) = &request_json {
+        state.emit(scope, "request_to_client.created", r.clone());
+    }
+    let mandate_json = mandate_id.and_then(|m| mandates::render_by_id(&state, &scope, &m, &origin));
+    if let Some(m) = &mandate_json {
+        state.emit(scope, "mandate.created", m.clone());
+    }
+    Ok(Json(json!({
+        "claim": claim_json,
+        "mandate": mandate_json,
+        "request_to_client": request_json,
+    })))
+}
+
+fn mandate(state: &AppState, scope: &Scope, id: &str) -> Result<Mandate, PaywiseError> {
+    let id = path_uuid(id)?;
+    state
+        .store
+        .read(|db| db.mandates.get(scope, &id.to_string()).cloned())
+        .ok_or_else(PaywiseError::not_found)
+}
+
+/// Why `from -> to` is refused for a processing state, if it is.
+pub fn processing_refusal(from: &str, to: &str) -> Option<String> {
+    if from == to {
+        return None;
+    }
+    let ok = matches!(from, "in_progress" | "paused");
+    (!ok).then(|| format!("The mandate's processing state \"{from}\" is final; it cannot become \"{to}\"."))
+}
+
+/// Why `from -> to` is refused for a legal stage, if it is.
+pub fn stage_refusal(from: &str, to: &str) -> Option<String> {
+    let pos = |s: &str| LEGAL_STAGES.iter().position(|x| *x == s).unwrap_or(0);
+    (pos(to) < pos(from)).then(|| format!("The legal stage cannot go back from \"{from}\" to \"{to}\"."))
+}
+
+async fn add_status_update(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let scope = caller.scope();
+    let m = mandate(&state, &scope, &id)?;
+    let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+    let title = o.string("title", REQ, Some(255));
+    let description = o.string("description", OPT, None);
+    let stage = o.choice("legal_stage", OPTIONAL, LEGAL_STAGES);
+    let processing = o.choice("processing_state", OPTIONAL, PROCESSING_STATES);
+    let attach = o.boolean("attach_document", OPTIONAL).unwrap_or(false);
+    if let Some(s) = &stage
+        && let Some(e) = stage_refusal(&m.legal_stage, s)
+    {
+        o.error("legal_stage", e);
+    }
+    if let Some(p) = &processing
+        && let Some(e) = processing_refusal(&m.processing_state, p)
+    {
+        o.error("processing_state", e);
+    }
+    let changes = stage.as_ref().is_some_and(|s| s != &m.legal_stage)
+        || processing.as_ref().is_some_and(|p| p != &m.processing_state);
+    if m.closed() && changes && !o.failed("processing_state") {
+        o.non_field(format!(
+            "The mandate is closed (\"{}\"); it cannot change any more.",
+            m.processing_state
+        ));
+    }
+    o.finish().map_err(PaywiseError::Validation)?;
+    let title = title.unwrap_or_default();
+    let now = state.now();
+    let was_closed = m.closed();
+    let su = state.store.write(|db| {
+        let mut downloads = Vec::new();
+        if attach {
+            let fid = state.ids.uuid();
+            let filename = format!("{}_{}.pdf", m.reference_number, now.format("%Y%m%d"));
+            let file = files::generated_file(fid, state.ids.next_seq(), scope, &filename, &title, now);
+            downloads.push(Download {
+                id: fid,
+                filename,
+                mime_type: file.mime_type.clone(),
+                file_size: file.file_size,
+            });
+            let _ = db.files.insert(file);
+        }
+        let updated = db.mandates.update(&scope, &m.id.to_string(), |x| {
+            if let Some(s) = &stage {
+                x.legal_stage = s.clone();
+            }
+            if let Some(p) = &processing {
+                x.processing_state = p.clone();
+            }
+            x.updated = now;
+            x.clone()
+        })?;
+        let su = mandates::status_update(
+            state.ids.next_seq(),
+            state.ids.uuid(),
+            &updated,
+            &title,
+            &description.clone().unwrap_or_else(|| format!("<p>{title}</p>")),
+            downloads,
+            now,
+        );
+        let _ = db.status_updates.insert(su.clone());
+        Some((su, updated.closed()))
+    });
+    let (su, closed) = su.ok_or_else(PaywiseError::not_found)?;
+    if let Some(mj) = mandates::render_by_id(&state, &scope, &m.id, &origin) {
+        state.emit(scope, "mandate.status_updated", mj.clone());
+        if closed && !was_closed {
+            state.emit(scope, "mandate.closed", mj);
+        }
+    }
+    Ok((StatusCode::CREATED, Json(su.render(&origin))))
+}
+
+async fn add_request(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let scope = caller.scope();
+    let m = mandate(&state, &scope, &id)?;
+    let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+    let title = o.string("title", REQ, Some(255));
+    let description = o.string("description", OPT, None);
+    let types = answer_types(&mut o, &body, true);
+    let attach = o.boolean("attach_document", OPTIONAL).unwrap_or(false);
+    o.finish().map_err(PaywiseError::Validation)?;
+    let (Some(title), Some(types)) = (title, types) else {
+        return Err(PaywiseError::field("title", crate::validate::REQUIRED));
+    };
+    let r = state.store.write(|db| {
+        let r = new_request(
+            &state,
+            db,
+            scope,
+            Some(&m),
+            m.claims.first().map(|c| c.id),
+            title,
+            description.unwrap_or_default(),
+            types,
+            attach,
+        );
+        let now = state.now();
+        db.mandates.update(&scope, &m.id.to_string(), |x| x.updated = now);
+        r
+    });
+    let out = r.render(&origin);
+    state.emit(scope, "request_to_client.created", out.clone());
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Adds this module's fixtures (none: the back office only acts on request).
 pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
     let _ = (f, seq, db);
 }

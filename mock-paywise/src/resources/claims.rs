@@ -1,13 +1,23 @@
-//! `GET /v1/claims/`, `POST /v1/claims/`, `GET /v1/claims/{id}/`.
+//! `GET /v1/claims/`, `POST /v1/claims/`, `GET /v1/claims/{id}/`, `PATCH /v1/claims/{id}/`
+//! (release), `DELETE /v1/claims/{id}/`, `POST /v1/claims/{id}/documents/`.
+//!
+//! Release: `PATCH` with `{"submission_state": "released", "send_order_confirmation": bool}`
+//! moves a `created` claim to `released`; that is the only change a client can make. Other
+//! keys are ignored (read-only for the release serializer). A claim that is no longer `created`
+//! refuses every PATCH with `{"non_field_errors": ["..."]}`; another target state is
+//! `{"submission_state": ["..."]}`. `DELETE` works only while `created` (204), otherwise 400
+//! `{"detail": "..."}`; it also deletes the claim's payments. Documents (multipart `file`, PDF,
+//! JPEG or PNG, at most 5 MiB) may be uploaded in every state, since paywise asks for documents
+//! during review too; the answer is the Claim (201).
 //!
 //! A new claim is `created`. Its `total_claim_amount` must equal `main_claim_amount` plus the
 //! additional charges minus the payments already received (paywise's own definition); a total
 //! that does not add up is refused with a message giving the expected value, so nothing a client
 //! wrote is silently changed.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -17,7 +27,9 @@ use uuid::Uuid;
 
 use crate::error::PaywiseError;
 use crate::format::Money;
-use crate::list::{self, Filters, JsonBody, Origin, Resource, with_href};
+use crate::list::{self, Filters, JsonBody, Origin, Resource, path_uuid, with_href};
+use crate::resources::files;
+use crate::resources::payments::Payment;
 use crate::state::{AppState, Caller, Scope};
 use crate::validate::{OPT, Obj, REQ, event, metadata};
 
@@ -185,7 +197,8 @@ impl crate::list::Resource for Claim {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/claims/", get(list).post(create))
-        .route("/claims/{id}/", get(show))
+        .route("/claims/{id}/", get(show).patch(release).delete(delete))
+        .route("/claims/{id}/documents/", post(upload))
 }
 
 async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
@@ -434,9 +447,157 @@ async fn create(
     new.claim.id = state.ids.uuid();
     new.claim.scope = caller.scope();
     let claim = new.claim;
+    // Payments sent inline are payment records too, so their `href`s resolve.
+    let payments: Vec<Payment> = claim
+        .payments
+        .iter()
+        .map(|p| Payment {
+            seq: state.ids.next_seq(),
+            scope: claim.scope,
+            id: p.id,
+            claim: claim.id,
+            your_reference: p.your_reference.clone(),
+            amount: p.amount,
+            value_date: p.value_date,
+            metadata: p.metadata.clone(),
+            created: p.created,
+        })
+        .collect();
     state
         .store
-        .write(|db| db.claims.insert(claim.clone()))
+        .write(|db| {
+            db.claims.insert(claim.clone())?;
+            for p in payments {
+                db.payments.insert(p)?;
+            }
+            Ok::<(), mock_core::store::StoreError>(())
+        })
         .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
-    Ok((StatusCode::CREATED, Json(claim.render(&origin))))
+    let out = claim.render(&origin);
+    state.emit(claim.scope, "claim.created", out.clone());
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// The caller's claim `id`, or 404.
+fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Claim, PaywiseError> {
+    let id = path_uuid(id)?;
+    state
+        .store
+        .read(|db| db.claims.get(&caller.scope(), &id.to_string()).cloned())
+        .ok_or_else(PaywiseError::not_found)
+}
+
+/// The message for a change to a claim that is no longer `created`.
+pub fn locked(state: &str) -> String {
+    format!("The claim has already been released (submission_state \"{state}\") and can no longer be changed.")
+}
+
+async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, PaywiseError> {
+    let claim = find(&state, &caller, &id)?;
+    let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+    if claim.submission_state != "created" {
+        return Err(PaywiseError::field("non_field_errors", locked(&claim.submission_state)));
+    }
+    let target = o.choice("submission_state", REQ, SUBMISSION_STATES);
+    let _send_order_confirmation = o.boolean("send_order_confirmation", crate::validate::Spec::default());
+    if let Some(t) = &target
+        && t != "released"
+    {
+        o.error(
+            "submission_state",
+            format!("A client can only release a claim (\"created\" to \"released\"), not set \"{t}\"."),
+        );
+    }
+    o.finish().map_err(PaywiseError::Validation)?;
+    let now = state.now();
+    let scope = caller.scope();
+    let updated = state
+        .store
+        .write(|db| {
+            db.claims.update(&scope, &claim.id.to_string(), |c| {
+                if c.submission_state != "created" {
+                    return Err(locked(&c.submission_state));
+                }
+                c.submission_state = "released".into();
+                c.updated = now;
+                Ok(c.clone())
+            })
+        })
+        .ok_or_else(PaywiseError::not_found)?
+        .map_err(|m| PaywiseError::field("non_field_errors", m))?;
+    let out = updated.render(&origin);
+    state.emit(scope, "claim.updated", out.clone());
+    Ok(Json(out))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, PaywiseError> {
+    let claim = find(&state, &caller, &id)?;
+    let scope = caller.scope();
+    let refused = |s: &str| {
+        PaywiseError::Detail(
+            StatusCode::BAD_REQUEST,
+            format!("Only claims with submission_state \"created\" can be deleted; this claim is \"{s}\"."),
+        )
+    };
+    if claim.submission_state != "created" {
+        return Err(refused(&claim.submission_state));
+    }
+    state.store.write(|db| {
+        let key = claim.id.to_string();
+        match db.claims.get(&scope, &key) {
+            None => return Err(PaywiseError::not_found()),
+            Some(c) if c.submission_state != "created" => return Err(refused(&c.submission_state)),
+            Some(_) => {}
+        }
+        db.claims.remove(&scope, &key);
+        let payments: Vec<String> = db
+            .payments
+            .iter(&scope)
+            .filter(|p| p.claim == claim.id)
+            .map(|p| p.id.to_string())
+            .collect();
+        for p in payments {
+            db.payments.remove(&scope, &p);
+        }
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let claim = find(&state, &caller, &id)?;
+    let upload = files::read_upload(&state, req).await?;
+    let scope = caller.scope();
+    let now = state.now();
+    let updated = state
+        .store
+        .write(|db| {
+            let file = files::store(&state, db, scope, upload);
+            db.claims.update(&scope, &claim.id.to_string(), |c| {
+                c.documents
+                    .push(json!({"id": file.id, "mime_type": file.mime_type, "filename": file.filename}));
+                c.updated = now;
+                c.clone()
+            })
+        })
+        .ok_or_else(PaywiseError::not_found)?;
+    let out = updated.render(&origin);
+    state.emit(scope, "claim.updated", out.clone());
+    Ok((StatusCode::CREATED, Json(out)))
 }

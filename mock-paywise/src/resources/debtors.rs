@@ -1,11 +1,17 @@
-//! `GET /v1/debtors/`, `POST /v1/debtors/`, `GET /v1/debtors/{id}/`.
+//! `GET /v1/debtors/`, `POST /v1/debtors/`, `GET /v1/debtors/{id}/`, and the sub-resources
+//! `POST /v1/debtors/{id}/communicationchannels/`, `.../addresses/`, `.../bankaccounts/`.
 //!
 //! A debtor is a consumer or a business, described as a `person` or an `organization`, with at
 //! least one address. Clients de-duplicate with `?your_reference=X&limit=1`.
+//!
+//! Adding a communication channel (documented), an address or a bank account (both unverified:
+//! only an unofficial client knows them) appends one entry validated as in a debtor body, moves
+//! `updated`, and answers 201 with the full debtor. paywise documents no debtor events, so none
+//! are emitted.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -161,6 +167,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/debtors/", get(list).post(create))
         .route("/debtors/{id}/", get(show))
+        .route("/debtors/{id}/communicationchannels/", post(add_channel))
+        .route("/debtors/{id}/addresses/", post(add_address))
+        .route("/debtors/{id}/bankaccounts/", post(add_bank_account))
 }
 
 async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
@@ -217,47 +226,9 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
     let organization = o.nested("organization", OPT, |org| {
         org.string("name", REQ, Some(255)).map(|name| Organization { name })
     });
-    let addresses = o.list("addresses", REQ, false, |a| {
-        let street = a.string("street", REQ, Some(255));
-        let zip = a.string("zip", REQ, Some(20));
-        let city = a.string("city", REQ, Some(255));
-        let country = a.string("country", REQ, Some(2));
-        if let Some(c) = &country
-            && !is_country(c)
-        {
-            a.error("country", format!("\"{c}\" is not a valid choice."));
-        }
-        Some(Address {
-            street: street?,
-            zip: zip?,
-            city: city?,
-            country: country?,
-        })
-    });
-    let channels = o.list("communication_channels", OPT, true, |c| {
-        let kind = c.choice("type", REQ, CHANNEL_TYPES);
-        let value = c.string("value", REQ, Some(255));
-        if let (Some("email"), Some(v)) = (kind.as_deref(), value.as_deref())
-            && !looks_like_email(v)
-        {
-            c.error("value", "Enter a valid email address.");
-        }
-        Some(Channel {
-            kind: kind?,
-            value: value?,
-        })
-    });
-    let bank_accounts = o.list("bank_accounts", OPT, true, |b| {
-        let iban = b.string("iban", REQ, Some(34));
-        let bic = b.string("bic", OPT, Some(11));
-        let iban = iban.map(|i| i.replace(' ', "").to_uppercase());
-        if let Some(i) = &iban
-            && i.parse::<iban::Iban>().is_err()
-        {
-            b.error("iban", "Enter a valid IBAN.");
-        }
-        Some(BankAccount { iban: iban?, bic })
-    });
+    let addresses = o.list("addresses", REQ, false, address);
+    let channels = o.list("communication_channels", OPT, true, channel);
+    let bank_accounts = o.list("bank_accounts", OPT, true, bank_account);
     let metadata = o.list("metadata", OPT, true, metadata);
     let events = o.list("events", OPT, true, event);
     let person = person.flatten();
@@ -292,6 +263,53 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
     })
 }
 
+/// An address `{street, zip, city, country}`.
+fn address(a: &mut Obj<'_>) -> Option<Address> {
+    let street = a.string("street", REQ, Some(255));
+    let zip = a.string("zip", REQ, Some(20));
+    let city = a.string("city", REQ, Some(255));
+    let country = a.string("country", REQ, Some(2));
+    if let Some(c) = &country
+        && !is_country(c)
+    {
+        a.error("country", format!("\"{c}\" is not a valid choice."));
+    }
+    Some(Address {
+        street: street?,
+        zip: zip?,
+        city: city?,
+        country: country?,
+    })
+}
+
+/// A communication channel `{type, value}` (an `email` value must look like an address).
+fn channel(c: &mut Obj<'_>) -> Option<Channel> {
+    let kind = c.choice("type", REQ, CHANNEL_TYPES);
+    let value = c.string("value", REQ, Some(255));
+    if let (Some("email"), Some(v)) = (kind.as_deref(), value.as_deref())
+        && !looks_like_email(v)
+    {
+        c.error("value", "Enter a valid email address.");
+    }
+    Some(Channel {
+        kind: kind?,
+        value: value?,
+    })
+}
+
+/// A bank account `{iban, bic}`; the IBAN is normalized (no spaces, upper case) and checked.
+fn bank_account(b: &mut Obj<'_>) -> Option<BankAccount> {
+    let iban = b.string("iban", REQ, Some(34));
+    let bic = b.string("bic", OPT, Some(11));
+    let iban = iban.map(|i| i.replace(' ', "").to_uppercase());
+    if let Some(i) = &iban
+        && i.parse::<iban::Iban>().is_err()
+    {
+        b.error("iban", "Enter a valid IBAN.");
+    }
+    Some(BankAccount { iban: iban?, bic })
+}
+
 fn looks_like_email(v: &str) -> bool {
     let Some((local, domain)) = v.split_once('@') else {
         return false;
@@ -321,4 +339,79 @@ async fn create(
         .write(|db| db.debtors.insert(debtor.clone()))
         .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
     Ok((StatusCode::CREATED, Json(debtor.render(&origin))))
+}
+
+/// Validates one entry with `entry`, appends it with `add` to the caller's debtor `id`, moves
+/// `updated`, and answers 201 with the whole debtor.
+fn add_entry<T>(
+    state: &AppState,
+    caller: &Caller,
+    origin: &Origin,
+    id: &str,
+    body: &Value,
+    entry: impl Fn(&mut Obj<'_>) -> Option<T>,
+    add: impl FnOnce(&mut Debtor, T),
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let id = list::path_uuid(id)?;
+    let key = id.to_string();
+    let scope = caller.scope();
+    if state.store.read(|db| db.debtors.get(&scope, &key).is_none()) {
+        return Err(PaywiseError::not_found());
+    }
+    let mut o = Obj::new(body).map_err(PaywiseError::Validation)?;
+    let item = entry(&mut o);
+    o.finish().map_err(PaywiseError::Validation)?;
+    let Some(item) = item else {
+        return Err(PaywiseError::Validation(
+            serde_json::json!({"non_field_errors": ["Invalid data."]}),
+        ));
+    };
+    let now = state.now();
+    let debtor = state
+        .store
+        .write(|db| {
+            db.debtors.update(&scope, &key, |d| {
+                add(d, item);
+                d.updated = now.max(d.updated);
+                d.clone()
+            })
+        })
+        .ok_or_else(PaywiseError::not_found)?;
+    Ok((StatusCode::CREATED, Json(debtor.render(origin))))
+}
+
+async fn add_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    add_entry(&state, &caller, &origin, &id, &body, channel, |d, c| {
+        d.communication_channels.push(c);
+    })
+}
+
+async fn add_address(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    add_entry(&state, &caller, &origin, &id, &body, address, |d, a| {
+        d.addresses.push(a)
+    })
+}
+
+async fn add_bank_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    add_entry(&state, &caller, &origin, &id, &body, bank_account, |d, b| {
+        d.bank_accounts.push(b);
+    })
 }

@@ -1,17 +1,1203 @@
 //! The Partner API (`/partner/v1/`): token info, companies, users and user invites.
 //!
-//! Stub: filled in by the resource's implementation.
+//! A partner onboards client companies: it creates a company, fills in its data until
+//! `data_submission_completed` turns true (after which the company can no longer be changed
+//! through the API), and creates users for it, either directly ("instant onboarding", which needs
+//! the key permission `API_ONLY_ONBOARDING`) or by inviting them to paywise's web flow.
+//!
+//! A partner key then acts on the Case Management API for one of its users' companies with the
+//! header `X-User-Id: <user id>` (see [`act_for`]); every company gets its own internal company
+//! number, so what is created that way belongs to that company alone.
+//!
+//! The partner account's data (companies, users, invites) is shared by the partner's keys and
+//! lives in a [`PartnerAccount`] the keys' grants point to. Mock-only control routes
+//! ([`control_router`]) verify a user's e-mail address and finish an invite as paywise's web flow
+//! would.
 
-use axum::Router;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::state::{AppState, Db};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use mock_core::Table;
+use mock_core::auth::TokenRegistry;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
+use super::is_country;
+use crate::error::PaywiseError;
+use crate::list::{self, Filters, JsonBody, Origin, path_uuid};
+use crate::state::{AccessMode, AppState, Caller, Db, Grant, Scope, forbidden};
+use crate::validate::{OPT, Obj, REQ, Spec};
+
+/// The fixture partner's key in test mode (with `API_ONLY_ONBOARDING`).
+pub const PARTNER_TOKEN: &str = "paywise_partner_token";
+/// The fixture partner's key in production mode (with `API_ONLY_ONBOARDING`).
+pub const PARTNER_PRODUCTION_TOKEN: &str = "paywise_partner_live_token";
+/// A test-mode key of the same partner without `API_ONLY_ONBOARDING`.
+pub const PARTNER_RESTRICTED_TOKEN: &str = "paywise_partner_restricted_token";
+/// The key permission that instant onboarding (`POST /partner/v1/users/`) needs.
+pub const API_ONLY_ONBOARDING: &str = "API_ONLY_ONBOARDING";
+/// The internal company number of the partner's first company; later ones count up.
+pub const FIRST_COMPANY_NUMBER: u64 = 1001;
+/// `tax_deduction_eligibility`: eligible, not eligible, reverse charge, third-country business.
+pub const TAX_DEDUCTION: &[&str] = &["J", "N", "K", "A"];
+/// Legal forms of sole proprietors, which need no `legal_representatives`.
+pub const SOLE_PROPRIETOR_FORMS: &[&str] = &[
+    "Einzelkaufmann",
+    "Einzelunternehmen",
+    "Einzelunternehmer",
+    "e.K.",
+    "Freiberufler",
+    "Kleingewerbe",
+];
+/// Notification channel types.
+pub const CHANNEL_TYPES: &[&str] = &["EMAIL"];
+/// Notification types.
+pub const NOTIFICATION_TYPES: &[&str] = &["REQUESTS_TO_CLIENT", "STATUS_UPDATE", "STATEMENTS"];
+/// How long an invite stays open.
+pub const INVITE_DAYS: i64 = 14;
+/// The partner account's own user, as token info shows it.
+pub const PARTNER_USER: (&str, &str, &str) = ("integration@partner.example", "Paula", "Partner");
+
+/// The scope every partner record is stored under (partner data knows no access mode).
+const PARTNER_SCOPE: Scope = Scope {
+    company: 0,
+    mode: AccessMode::Test,
+};
+
+/// A company's postal address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompanyAddress {
+    /// Street and number.
+    pub street: String,
+    /// Postal code.
+    pub zip: String,
+    /// City.
+    pub city: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
 }
 
-/// Adds this module's fixtures.
+/// A client company a partner onboards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Company {
+    /// Creation order.
+    pub seq: u64,
+    /// Always the partner scope.
+    pub scope: Scope,
+    /// Unique identifier.
+    pub id: Uuid,
+    /// The internal company number its Case Management data is scoped by.
+    pub number: u64,
+    /// Name.
+    pub name: Option<String>,
+    /// Phone (at most 50 characters).
+    pub phone: Option<String>,
+    /// Address.
+    pub address: Option<CompanyAddress>,
+    /// VAT number (needed when `tax_deduction_eligibility` is `K`).
+    pub vat_number: Option<String>,
+    /// Whether every required piece of data is present.
+    pub data_submission_completed: bool,
+    /// Default claim type, e.g. `H05`.
+    pub default_claim_type: Option<String>,
+    /// Legal form, e.g. `GmbH`.
+    pub legal_form: Option<String>,
+    /// `{type, name}` entries.
+    pub legal_representatives: Vec<Value>,
+    /// One of [`TAX_DEDUCTION`].
+    pub tax_deduction_eligibility: Option<String>,
+    /// Notification channels.
+    pub notification_channels: Vec<Value>,
+    /// IBAN.
+    pub iban: Option<String>,
+}
+
+scoped_record!(Company);
+
+impl Company {
+    /// Whether every piece of data paywise requires is present.
+    pub fn is_complete(&self) -> bool {
+        let filled = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let reps_needed = self
+            .legal_form
+            .as_deref()
+            .is_some_and(|f| !SOLE_PROPRIETOR_FORMS.contains(&f));
+        filled(&self.name)
+            && filled(&self.phone)
+            && self.address.is_some()
+            && filled(&self.legal_form)
+            && filled(&self.tax_deduction_eligibility)
+            && (self.tax_deduction_eligibility.as_deref() != Some("K") || filled(&self.vat_number))
+            && (!reps_needed || !self.legal_representatives.is_empty())
+    }
+}
+
+/// A user of a partner's company.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Creation order.
+    pub seq: u64,
+    /// Always the partner scope.
+    pub scope: Scope,
+    /// Unique identifier.
+    pub id: Uuid,
+    /// E-mail address.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// The company's id.
+    pub company: Uuid,
+    /// Whether the e-mail address is verified.
+    pub email_verified: bool,
+    /// Notification channels.
+    pub notification_channels: Vec<Value>,
+}
+
+scoped_record!(User);
+
+/// An invitation to paywise's web onboarding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invite {
+    /// Creation order.
+    pub seq: u64,
+    /// Always the partner scope.
+    pub scope: Scope,
+    /// Unique identifier.
+    pub id: Uuid,
+    /// E-mail address.
+    pub email: String,
+    /// The company's id.
+    pub company: Uuid,
+    /// Where the web flow sends the user after success.
+    pub success_url: String,
+    /// Where the web flow sends the user after failure.
+    pub failure_url: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// When the invite expires.
+    pub expiry: DateTime<Utc>,
+    /// `OPEN` or `COMPLETED` (`EXPIRED` is derived from `expiry`).
+    pub status: String,
+    /// The user the finished web flow created.
+    pub user: Option<Uuid>,
+}
+
+scoped_record!(Invite);
+
+impl Invite {
+    /// The status at `now`: an open invite past its expiry is `EXPIRED`.
+    pub fn status_at(&self, now: DateTime<Utc>) -> &str {
+        if self.status == "OPEN" && now > self.expiry {
+            "EXPIRED"
+        } else {
+            &self.status
+        }
+    }
+}
+
+/// A partner account's data.
+#[derive(Debug, Default)]
+pub struct PartnerDb {
+    /// Companies.
+    pub companies: Table<Company>,
+    /// Users.
+    pub users: Table<User>,
+    /// Invites.
+    pub invites: Table<Invite>,
+    next_seq: u64,
+    next_company: u64,
+}
+
+impl PartnerDb {
+    fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    fn company_number(&mut self) -> u64 {
+        let n = FIRST_COMPANY_NUMBER + self.next_company;
+        self.next_company += 1;
+        n
+    }
+
+    /// Whether `email` is taken by a user or an open invite (compared case-insensitively).
+    pub fn email_in_use(&self, email: &str, now: DateTime<Utc>) -> bool {
+        let same = |e: &str| e.eq_ignore_ascii_case(email);
+        self.users.iter(&PARTNER_SCOPE).any(|u| same(&u.email))
+            || self
+                .invites
+                .iter(&PARTNER_SCOPE)
+                .any(|i| i.status_at(now) == "OPEN" && same(&i.email))
+    }
+
+    /// The company with `id`.
+    pub fn company(&self, id: &Uuid) -> Option<&Company> {
+        self.companies.get(&PARTNER_SCOPE, &id.to_string())
+    }
+
+    /// The user with `id`.
+    pub fn user(&self, id: &Uuid) -> Option<&User> {
+        self.users.get(&PARTNER_SCOPE, &id.to_string())
+    }
+}
+
+/// A partner account, shared by the partner's keys.
+#[derive(Clone, Default)]
+pub struct PartnerAccount(Arc<RwLock<PartnerDb>>);
+
+impl fmt::Debug for PartnerAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PartnerAccount")
+    }
+}
+
+impl PartialEq for PartnerAccount {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PartnerAccount {}
+
+impl PartnerAccount {
+    /// Reads the account's data.
+    pub fn read<R>(&self, f: impl FnOnce(&PartnerDb) -> R) -> R {
+        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Changes the account's data.
+    pub fn write<R>(&self, f: impl FnOnce(&mut PartnerDb) -> R) -> R {
+        f(&mut self.0.write().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// What a Partner API key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerKey {
+    /// The key's id, as token info shows it.
+    pub id: Uuid,
+    /// The partner's data.
+    pub account: PartnerAccount,
+    /// The key's permissions.
+    pub scopes: Vec<String>,
+}
+
+/// A deterministic UUID for `what` (token ids).
+pub fn derived_uuid(what: &str) -> Uuid {
+    let digest = Sha256::digest(what.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(b).into_uuid()
+}
+
+/// The company number and user a partner key acts for with `X-User-Id: header`, or 403.
+pub fn act_for(key: &PartnerKey, header: Option<&str>) -> Result<(u64, Uuid), PaywiseError> {
+    let deny = |m: &str| PaywiseError::Detail(StatusCode::FORBIDDEN, m.to_string());
+    let Some(raw) = header.map(str::trim).filter(|h| !h.is_empty()) else {
+        return Err(deny(
+            "A partner key needs the X-User-Id header to use the Case Management API.",
+        ));
+    };
+    let Ok(id) = Uuid::parse_str(raw) else {
+        return Err(deny("X-User-Id does not name a user created by this partner."));
+    };
+    key.account.read(|db| {
+        let user = db
+            .user(&id)
+            .ok_or_else(|| deny("X-User-Id does not name a user created by this partner."))?;
+        let company = db
+            .company(&user.company)
+            .ok_or_else(|| deny("X-User-Id does not name a user created by this partner."))?;
+        if !company.data_submission_completed {
+            return Err(deny("The user's company has not completed its data submission."));
+        }
+        if !user.email_verified {
+            return Err(deny("The user has not verified their e-mail address."));
+        }
+        Ok((company.number, user.id))
+    })
+}
+
+/// The partner account behind the fixture partner keys.
+pub fn account(state: &AppState) -> Option<PartnerAccount> {
+    state
+        .tokens
+        .get(PARTNER_TOKEN)
+        .and_then(|g| g.partner)
+        .map(|k| k.account)
+}
+
+/// The partner account and user behind `X-User-Id` of `caller`, if it is a partner acting for a
+/// user: `(email, first_name, last_name)`.
+pub fn acting_user(caller: &Caller) -> Option<(String, String, String)> {
+    let key = caller.grant.partner.as_ref()?;
+    let id = caller.acting_user?;
+    key.account.read(|db| {
+        db.user(&id)
+            .map(|u| (u.email.clone(), u.first_name.clone(), u.last_name.clone()))
+    })
+}
+
+/// Registers the fixture partner's keys, all sharing one seeded account.
+pub fn register_tokens(tokens: &TokenRegistry<Grant>, seed: u64) {
+    let account = PartnerAccount::default();
+    account.write(|db| seed_account(&mut fixtures::Faker::new(seed ^ 0x7a47_0e12), db));
+    for (token, mode, name, scopes) in [
+        (
+            PARTNER_TOKEN,
+            AccessMode::Test,
+            "Partner test key",
+            vec![API_ONLY_ONBOARDING],
+        ),
+        (
+            PARTNER_PRODUCTION_TOKEN,
+            AccessMode::Production,
+            "Partner live key",
+            vec![API_ONLY_ONBOARDING],
+        ),
+        (
+            PARTNER_RESTRICTED_TOKEN,
+            AccessMode::Test,
+            "Partner restricted key",
+            vec![],
+        ),
+    ] {
+        tokens.insert(
+            token,
+            Grant {
+                scope: Scope { company: 0, mode },
+                name: name.into(),
+                partner: Some(PartnerKey {
+                    id: derived_uuid(&format!("partner-key:{seed}:{name}")),
+                    account: account.clone(),
+                    scopes: scopes.into_iter().map(str::to_string).collect(),
+                }),
+            },
+        );
+    }
+}
+
+fn fuuid(f: &mut fixtures::Faker) -> Uuid {
+    uuid::Builder::from_random_bytes(f.bytes16()).into_uuid()
+}
+
+fn fixture_time(days: i64) -> DateTime<Utc> {
+    fixtures::ANCHOR_DATE
+        .and_hms_opt(9, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_default()
+        + Duration::days(days)
+}
+
+/// A partner with two companies (one complete, one not), three users and three invites.
+fn seed_account(f: &mut fixtures::Faker, db: &mut PartnerDb) {
+    let c1 = f.de_company();
+    let boss = f.de_person();
+    let mut complete = Company {
+        seq: db.seq(),
+        scope: PARTNER_SCOPE,
+        id: fuuid(f),
+        number: db.company_number(),
+        name: Some(c1.name),
+        phone: Some(c1.phone),
+        address: Some(CompanyAddress {
+            street: format!("{} {}", c1.address.street, c1.address.house_number),
+            zip: c1.address.postal_code,
+            city: c1.address.city,
+            country: c1.address.country_code,
+        }),
+        vat_number: Some(c1.vat_number),
+        data_submission_completed: false,
+        default_claim_type: Some("H05".into()),
+        legal_form: Some("GmbH".into()),
+        legal_representatives: vec![
+            json!({"type": "geschaeftsführer", "name": format!("{} {}", boss.first_name, boss.last_name)}),
+        ],
+        tax_deduction_eligibility: Some("J".into()),
+        notification_channels: vec![
+            json!({"channel_type": "EMAIL", "value": c1.email, "notification_types": NOTIFICATION_TYPES}),
+        ],
+        iban: Some(c1.iban),
+    };
+    complete.data_submission_completed = complete.is_complete();
+    let c2 = f.de_company();
+    let incomplete = Company {
+        seq: db.seq(),
+        scope: PARTNER_SCOPE,
+        id: fuuid(f),
+        number: db.company_number(),
+        name: Some(c2.name),
+        phone: None,
+        address: None,
+        vat_number: None,
+        data_submission_completed: false,
+        default_claim_type: Some("H05".into()),
+        legal_form: Some("GbR".into()),
+        legal_representatives: Vec::new(),
+        tax_deduction_eligibility: None,
+        notification_channels: Vec::new(),
+        iban: None,
+    };
+    let mut users = Vec::new();
+    for (company, verified) in [(complete.id, true), (complete.id, false), (incomplete.id, true)] {
+        let p = f.de_person();
+        users.push(User {
+            seq: db.seq(),
+            scope: PARTNER_SCOPE,
+            id: fuuid(f),
+            email: p.email.to_lowercase(),
+            first_name: p.first_name,
+            last_name: p.last_name,
+            company,
+            email_verified: verified,
+            notification_channels: Vec::new(),
+        });
+    }
+    let mut invites = Vec::new();
+    for (status, expiry_days, user) in [
+        ("OPEN", 30, None),
+        ("COMPLETED", 10, users.first().map(|u: &User| u.id)),
+        ("OPEN", -3, None),
+    ] {
+        let p = f.de_person();
+        let email = match user.and_then(|id| users.iter().find(|u| u.id == id)) {
+            Some(u) => u.email.clone(),
+            None => p.email.to_lowercase(),
+        };
+        invites.push(Invite {
+            seq: db.seq(),
+            scope: PARTNER_SCOPE,
+            id: fuuid(f),
+            email,
+            company: complete.id,
+            success_url: "https://partner.example/onboarding/success".into(),
+            failure_url: "https://partner.example/onboarding/failure".into(),
+            first_name: Some(p.first_name),
+            last_name: Some(p.last_name),
+            expiry: fixture_time(expiry_days),
+            status: status.into(),
+            user,
+        });
+    }
+    let _ = db.companies.insert(complete);
+    let _ = db.companies.insert(incomplete);
+    for u in users {
+        let _ = db.users.insert(u);
+    }
+    for i in invites {
+        let _ = db.invites.insert(i);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------
+
+fn render_user(u: &User, origin: &Origin) -> Value {
+    json!({
+        "href": origin.url(&format!("/partner/v1/users/{}/", u.id)),
+        "id": u.id,
+        "email": u.email,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "company": u.company,
+        "email_verified": u.email_verified,
+        "notification_channels": u.notification_channels,
+    })
+}
+
+fn render_company(c: &Company, db: &PartnerDb, origin: &Origin) -> Value {
+    let users: Vec<Value> = db
+        .users
+        .iter(&PARTNER_SCOPE)
+        .filter(|u| u.company == c.id)
+        .map(|u| render_user(u, origin))
+        .collect();
+    json!({
+        "href": origin.url(&format!("/partner/v1/companies/{}/", c.id)),
+        "id": c.id,
+        "name": c.name,
+        "phone": c.phone,
+        "address": c.address.as_ref().map(|a| json!({"street": a.street, "zip": a.zip, "city": a.city, "country": a.country})),
+        "vat_number": c.vat_number,
+        "users": users,
+        "data_submission_completed": c.data_submission_completed,
+        "default_claim_type": c.default_claim_type,
+        "legal_form": c.legal_form,
+        "legal_representatives": c.legal_representatives,
+        "tax_deduction_eligibility": c.tax_deduction_eligibility,
+        "notification_channels": c.notification_channels,
+        "iban": c.iban,
+    })
+}
+
+fn render_invite(i: &Invite, now: DateTime<Utc>) -> Value {
+    json!({
+        "id": i.id,
+        "email": i.email,
+        "company": i.company,
+        "success_url": i.success_url,
+        "failure_url": i.failure_url,
+        "first_name": i.first_name,
+        "last_name": i.last_name,
+        "invite_url": format!("http://app.paywise.de/partner/onboarding/{}/", i.id),
+        "expiry": crate::format::timestamp(&i.expiry),
+        "status": i.status_at(now),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------------------------
+
+/// The routes of this module (nested under `/partner/v1`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/info/", get(info))
+        .route("/companies/", get(list_companies).post(create_company))
+        .route("/companies/{id}/", get(show_company).patch(update_company))
+        .route("/users/", get(list_users).post(create_user))
+        .route("/users/{id}/", get(show_user))
+        .route("/userinvites/", post(create_invite))
+        .route("/userinvites/{id}/", get(show_invite))
+        .route("/userinvites/{id}/get-onboarded-user/", get(onboarded_user))
+}
+
+/// Mock-only control routes (merged at the root): `POST /_mock/paywise/partner/users/{id}/verify-email`
+/// marks a user's e-mail address verified; `POST /_mock/paywise/partner/userinvites/{id}/complete`
+/// finishes an open invite as paywise's web flow would (creating a verified user; an optional
+/// body `{"first_name", "last_name"}` fills names the invite lacks).
+pub fn control_router() -> Router<AppState> {
+    Router::new()
+        .route("/_mock/paywise/partner/users/{id}/verify-email", post(control_verify))
+        .route(
+            "/_mock/paywise/partner/userinvites/{id}/complete",
+            post(control_complete),
+        )
+}
+
+/// Adds this module's fixtures to the Case Management data: none (the partner account is seeded
+/// by [`register_tokens`]).
 pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
     let _ = (f, seq, db);
+}
+
+fn key(caller: &Caller) -> Result<&PartnerKey, PaywiseError> {
+    caller.grant.partner.as_ref().ok_or_else(forbidden)
+}
+
+async fn info(caller: Caller) -> Result<Json<Value>, PaywiseError> {
+    let key = key(&caller)?;
+    let (email, first, last) = PARTNER_USER;
+    Ok(Json(json!([{
+        "id": key.id,
+        "token_name": caller.grant.name,
+        "user": email,
+        "user_first_name": first,
+        "user_last_name": last,
+        "scopes": key.scopes,
+    }])))
+}
+
+async fn list_companies(caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+    let key = key(&caller)?;
+    let (limit, offset) = origin.limit_offset();
+    Ok(key.account.read(|db| {
+        let p = db.companies.page_offset(&PARTNER_SCOPE, offset, limit, None);
+        list::page(&origin, p, limit, offset, |c| render_company(c, db, &origin))
+    }))
+}
+
+async fn show_company(caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+    let key = key(&caller)?;
+    let id = path_uuid(&id)?;
+    key.account.read(|db| {
+        db.company(&id)
+            .map(|c| Json(render_company(c, db, &origin)))
+            .ok_or_else(PaywiseError::not_found)
+    })
+}
+
+/// The fields a company body sets (`None`: not in the body).
+#[derive(Default)]
+struct CompanyChange {
+    name: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    address: Option<Option<CompanyAddress>>,
+    vat_number: Option<Option<String>>,
+    default_claim_type: Option<Option<String>>,
+    legal_form: Option<Option<String>>,
+    legal_representatives: Option<Vec<Value>>,
+    tax_deduction_eligibility: Option<Option<String>>,
+    notification_channels: Option<Vec<Value>>,
+    iban: Option<Option<String>>,
+}
+
+fn notification_channels(o: &mut Obj<'_>, raw: Option<&Value>) -> Option<Vec<Value>> {
+    let items: Vec<Value> = raw.and_then(Value::as_array).cloned().unwrap_or_default();
+    let index = std::cell::Cell::new(0usize);
+    o.list("notification_channels", OPT, true, |c| {
+        let i = index.get();
+        index.set(i + 1);
+        let channel_type = c.choice("channel_type", REQ, CHANNEL_TYPES);
+        let value = c.string("value", REQ, Some(254));
+        if let Some(v) = &value
+            && !looks_like_email(v)
+        {
+            c.error("value", "Enter a valid email address.");
+        }
+        let types = items.get(i).and_then(|item| item.get("notification_types"));
+        let mut kinds = Vec::new();
+        match types {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(ts)) => {
+                for t in ts {
+                    match t.as_str() {
+                        Some(s) if NOTIFICATION_TYPES.contains(&s) => kinds.push(s.to_string()),
+                        _ => {
+                            let shown = t.as_str().map_or_else(|| t.to_string(), str::to_string);
+                            c.error("notification_types", format!("\"{shown}\" is not a valid choice."));
+                        }
+                    }
+                }
+            }
+            Some(other) => c.error(
+                "notification_types",
+                format!(
+                    "Expected a list of items but got type \"{}\".",
+                    crate::validate::py_type(other)
+                ),
+            ),
+        }
+        json!({"channel_type": channel_type, "value": value, "notification_types": kinds})
+    })
+}
+
+fn validate_company(body: &Value, creating: bool) -> Result<CompanyChange, Value> {
+    let mut o = Obj::new(body)?;
+    let present = |k: &str| body.get(k).is_some();
+    let mut ch = CompanyChange::default();
+    let name_spec = if creating {
+        REQ
+    } else {
+        Spec {
+            required: false,
+            nullable: false,
+        }
+    };
+    let name = o.string("name", name_spec, Some(255));
+    if present("name") {
+        ch.name = Some(name);
+    }
+    let phone = o.string("phone", OPT, Some(50));
+    if present("phone") {
+        ch.phone = Some(phone);
+    }
+    let address = o.nested("address", OPT, |a| {
+        let street = a.string("street", REQ, Some(255));
+        let zip = a.string("zip", REQ, Some(20));
+        let city = a.string("city", REQ, Some(255));
+        let country = a.string("country", REQ, Some(2));
+        if let Some(c) = &country
+            && !is_country(c)
+        {
+            a.error("country", format!("\"{c}\" is not a valid choice."));
+        }
+        Some(CompanyAddress {
+            street: street?,
+            zip: zip?,
+            city: city?,
+            country: country?,
+        })
+    });
+    if present("address") {
+        ch.address = Some(address.flatten());
+    }
+    let vat = o.string("vat_number", OPT, Some(50));
+    if present("vat_number") {
+        ch.vat_number = Some(vat);
+    }
+    let claim_type = o.string("default_claim_type", OPT, Some(10));
+    if present("default_claim_type") {
+        ch.default_claim_type = Some(claim_type);
+    }
+    let legal_form = o.string("legal_form", OPT, Some(100));
+    if present("legal_form") {
+        ch.legal_form = Some(legal_form);
+    }
+    let reps = o.list("legal_representatives", OPT, true, |r| {
+        let t = r.string("type", REQ, Some(50));
+        let n = r.string("name", REQ, Some(255));
+        json!({"type": t, "name": n})
+    });
+    if present("legal_representatives") {
+        ch.legal_representatives = Some(reps.unwrap_or_default());
+    }
+    let tax = o.choice("tax_deduction_eligibility", OPT, TAX_DEDUCTION);
+    if present("tax_deduction_eligibility") {
+        ch.tax_deduction_eligibility = Some(tax);
+    }
+    let channels = notification_channels(&mut o, body.get("notification_channels"));
+    if present("notification_channels") {
+        ch.notification_channels = Some(channels.unwrap_or_default());
+    }
+    let iban = o
+        .string("iban", OPT, Some(34))
+        .map(|i| i.replace(' ', "").to_uppercase());
+    if let Some(i) = &iban
+        && i.parse::<iban::Iban>().is_err()
+    {
+        o.error("iban", "Enter a valid IBAN.");
+    }
+    if present("iban") {
+        ch.iban = Some(iban);
+    }
+    o.finish()?;
+    Ok(ch)
+}
+
+fn apply(c: &mut Company, ch: CompanyChange) {
+    if let Some(v) = ch.name {
+        c.name = v;
+    }
+    if let Some(v) = ch.phone {
+        c.phone = v;
+    }
+    if let Some(v) = ch.address {
+        c.address = v;
+    }
+    if let Some(v) = ch.vat_number {
+        c.vat_number = v;
+    }
+    if let Some(v) = ch.default_claim_type {
+        c.default_claim_type = v;
+    }
+    if let Some(v) = ch.legal_form {
+        c.legal_form = v;
+    }
+    if let Some(v) = ch.legal_representatives {
+        c.legal_representatives = v;
+    }
+    if let Some(v) = ch.tax_deduction_eligibility {
+        c.tax_deduction_eligibility = v;
+    }
+    if let Some(v) = ch.notification_channels {
+        c.notification_channels = v;
+    }
+    if let Some(v) = ch.iban {
+        c.iban = v;
+    }
+    c.data_submission_completed = c.is_complete();
+}
+
+async fn create_company(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let key = key(&caller)?;
+    let ch = validate_company(&body, true).map_err(PaywiseError::Validation)?;
+    let id = state.ids.uuid();
+    key.account.write(|db| {
+        let mut c = Company {
+            seq: db.seq(),
+            scope: PARTNER_SCOPE,
+            id,
+            number: db.company_number(),
+            name: None,
+            phone: None,
+            address: None,
+            vat_number: None,
+            data_submission_completed: false,
+            default_claim_type: Some("H05".into()),
+            legal_form: None,
+            legal_representatives: Vec::new(),
+            tax_deduction_eligibility: None,
+            notification_channels: Vec::new(),
+            iban: None,
+        };
+        apply(&mut c, ch);
+        let out = render_company(&c, db, &origin);
+        db.companies
+            .insert(c)
+            .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
+        Ok((StatusCode::CREATED, Json(out)))
+    })
+}
+
+async fn update_company(
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, PaywiseError> {
+    let key = key(&caller)?;
+    let id = path_uuid(&id)?;
+    let completed = key
+        .account
+        .read(|db| db.company(&id).map(|c| c.data_submission_completed))
+        .ok_or_else(PaywiseError::not_found)?;
+    if completed {
+        return Err(PaywiseError::Detail(
+            StatusCode::FORBIDDEN,
+            "The company's data submission is completed; it can no longer be changed.".into(),
+        ));
+    }
+    let ch = validate_company(&body, false).map_err(PaywiseError::Validation)?;
+    key.account.write(|db| {
+        db.companies
+            .update(&PARTNER_SCOPE, &id.to_string(), |c| apply(c, ch))
+            .ok_or_else(PaywiseError::not_found)?;
+        db.company(&id)
+            .map(|c| Json(render_company(c, db, &origin)))
+            .ok_or_else(PaywiseError::not_found)
+    })
+}
+
+async fn list_users(caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+    let key = key(&caller)?;
+    let mut f = Filters::new(&origin.query);
+    let company = f.uuid("company");
+    let email = f.string("email");
+    let first_name = f.string("first_name");
+    let id = f.uuid("id");
+    let last_name = f.string("last_name");
+    f.finish()?;
+    let filtered = company.is_some() || email.is_some() || first_name.is_some() || id.is_some() || last_name.is_some();
+    let matches = |u: &User| {
+        company.is_none_or(|c| u.company == c)
+            && email.as_ref().is_none_or(|e| &u.email == e)
+            && first_name.as_ref().is_none_or(|n| &u.first_name == n)
+            && id.is_none_or(|i| u.id == i)
+            && last_name.as_ref().is_none_or(|n| &u.last_name == n)
+    };
+    let (limit, offset) = origin.limit_offset();
+    Ok(key.account.read(|db| {
+        let p = db.users.page_offset(
+            &PARTNER_SCOPE,
+            offset,
+            limit,
+            filtered.then_some(&matches as &dyn Fn(&User) -> bool),
+        );
+        list::page(&origin, p, limit, offset, |u| render_user(u, &origin))
+    }))
+}
+
+async fn show_user(caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+    let key = key(&caller)?;
+    let id = path_uuid(&id)?;
+    key.account.read(|db| {
+        db.user(&id)
+            .map(|u| Json(render_user(u, &origin)))
+            .ok_or_else(PaywiseError::not_found)
+    })
+}
+
+fn looks_like_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !v.contains(char::is_whitespace)
+}
+
+/// Reads `email` (required, valid) and `company` (an existing company of the partner).
+fn email_and_company(o: &mut Obj<'_>, body: &Value, db: &PartnerDb) -> (Option<String>, Option<Uuid>) {
+    let email = o.string("email", REQ, Some(254));
+    if let Some(e) = &email
+        && !looks_like_email(e)
+    {
+        o.error("email", "Enter a valid email address.");
+    }
+    let company = match body.get("company") {
+        None => {
+            o.error("company", crate::validate::REQUIRED);
+            None
+        }
+        Some(Value::Null) => {
+            o.error("company", crate::validate::NOT_NULL);
+            None
+        }
+        Some(v) => {
+            let shown = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            match v.as_str().map(|s| Uuid::parse_str(s.trim())) {
+                Some(Ok(u)) if db.company(&u).is_some() => Some(u),
+                Some(Ok(_)) => {
+                    o.error("company", format!("Invalid pk \"{shown}\" - object does not exist."));
+                    None
+                }
+                _ => {
+                    o.error("company", "Must be a valid UUID.");
+                    None
+                }
+            }
+        }
+    };
+    (email, company)
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let key = key(&caller)?;
+    if !key.scopes.iter().any(|s| s == API_ONLY_ONBOARDING) {
+        return Err(forbidden());
+    }
+    let now = state.now();
+    let id = state.ids.uuid();
+    key.account.write(|db| {
+        let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+        let (email, company) = email_and_company(&mut o, &body, db);
+        let first_name = o.string("first_name", REQ, Some(150));
+        let last_name = o.string("last_name", REQ, Some(150));
+        let skip = o
+            .boolean(
+                "skip_email_verification",
+                Spec {
+                    required: false,
+                    nullable: false,
+                },
+            )
+            .unwrap_or(false);
+        let channels = notification_channels(&mut o, body.get("notification_channels"));
+        if let Some(e) = &email
+            && !o.failed("email")
+            && db.email_in_use(e, now)
+        {
+            o.error("email", "user with this email already exists.");
+        }
+        o.finish().map_err(PaywiseError::Validation)?;
+        let (Some(email), Some(company), Some(first_name), Some(last_name)) = (email, company, first_name, last_name)
+        else {
+            return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
+        };
+        let u = User {
+            seq: db.seq(),
+            scope: PARTNER_SCOPE,
+            id,
+            email,
+            first_name,
+            last_name,
+            company,
+            email_verified: skip,
+            notification_channels: channels.unwrap_or_default(),
+        };
+        let out = render_user(&u, &origin);
+        db.users
+            .insert(u)
+            .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
+        Ok((StatusCode::CREATED, Json(out)))
+    })
+}
+
+fn valid_url(v: &str) -> bool {
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+        .unwrap_or_default();
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    !host.is_empty() && !v.contains(char::is_whitespace) && (host.contains('.') || host.starts_with("localhost"))
+}
+
+async fn create_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let key = key(&caller)?;
+    let now = state.now();
+    let id = state.ids.uuid();
+    key.account.write(|db| {
+        let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+        let (email, company) = email_and_company(&mut o, &body, db);
+        let url = |o: &mut Obj<'_>, k: &str| {
+            let v = o.string(k, REQ, Some(2000));
+            if let Some(u) = &v
+                && !valid_url(u)
+            {
+                o.error(k, "Enter a valid URL.");
+                return None;
+            }
+            v
+        };
+        let success_url = url(&mut o, "success_url");
+        let failure_url = url(&mut o, "failure_url");
+        let first_name = o.string("first_name", OPT, Some(150));
+        let last_name = o.string("last_name", OPT, Some(150));
+        if let Some(e) = &email
+            && !o.failed("email")
+            && db.email_in_use(e, now)
+        {
+            o.error("email", "user with this email already exists.");
+        }
+        o.finish().map_err(PaywiseError::Validation)?;
+        let (Some(email), Some(company), Some(success_url), Some(failure_url)) =
+            (email, company, success_url, failure_url)
+        else {
+            return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
+        };
+        let i = Invite {
+            seq: db.seq(),
+            scope: PARTNER_SCOPE,
+            id,
+            email,
+            company,
+            success_url,
+            failure_url,
+            first_name,
+            last_name,
+            expiry: now + Duration::days(INVITE_DAYS),
+            status: "OPEN".into(),
+            user: None,
+        };
+        let out = render_invite(&i, now);
+        db.invites
+            .insert(i)
+            .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
+        Ok((StatusCode::CREATED, Json(out)))
+    })
+}
+
+async fn show_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PaywiseError> {
+    let key = key(&caller)?;
+    let id = path_uuid(&id)?;
+    let now = state.now();
+    key.account.read(|db| {
+        db.invites
+            .get(&PARTNER_SCOPE, &id.to_string())
+            .map(|i| Json(render_invite(i, now)))
+            .ok_or_else(PaywiseError::not_found)
+    })
+}
+
+async fn onboarded_user(caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+    let key = key(&caller)?;
+    let id = path_uuid(&id)?;
+    key.account.read(|db| {
+        let invite = db
+            .invites
+            .get(&PARTNER_SCOPE, &id.to_string())
+            .ok_or_else(PaywiseError::not_found)?;
+        invite
+            .user
+            .and_then(|u| db.user(&u))
+            .map(|u| Json(render_user(u, &origin)))
+            .ok_or_else(|| {
+                PaywiseError::Detail(
+                    StatusCode::NOT_FOUND,
+                    "No user has been onboarded through this invite yet.".into(),
+                )
+            })
+    })
+}
+
+async fn control_verify(
+    State(state): State<AppState>,
+    origin: Origin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PaywiseError> {
+    let account = account(&state).ok_or_else(PaywiseError::not_found)?;
+    let id = path_uuid(&id)?;
+    account.write(|db| {
+        db.users
+            .update(&PARTNER_SCOPE, &id.to_string(), |u| {
+                u.email_verified = true;
+                render_user(u, &origin)
+            })
+            .map(Json)
+            .ok_or_else(PaywiseError::not_found)
+    })
+}
+
+/// Finishes the open invite `id` as the web flow would: a verified user of the invite's company.
+pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String)>) -> Result<Uuid, PaywiseError> {
+    let account = account(state).ok_or_else(PaywiseError::not_found)?;
+    let now = state.now();
+    let user_id = state.ids.uuid();
+    account.write(|db| {
+        let invite = db
+            .invites
+            .get(&PARTNER_SCOPE, &id.to_string())
+            .cloned()
+            .ok_or_else(PaywiseError::not_found)?;
+        let status = invite.status_at(now);
+        if status != "OPEN" {
+            return Err(PaywiseError::field(
+                "status",
+                format!("Only an OPEN invite can be completed; this one is {status}."),
+            ));
+        }
+        let (given_first, given_last) = names.unzip();
+        let first_name = invite.first_name.clone().or(given_first).unwrap_or_default();
+        let last_name = invite.last_name.clone().or(given_last).unwrap_or_default();
+        let u = User {
+            seq: db.seq(),
+            scope: PARTNER_SCOPE,
+            id: user_id,
+            email: invite.email.clone(),
+            first_name,
+            last_name,
+            company: invite.company,
+            email_verified: true,
+            notification_channels: Vec::new(),
+        };
+        db.users
+            .insert(u)
+            .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
+        db.invites.update(&PARTNER_SCOPE, &id.to_string(), |i| {
+            i.status = "COMPLETED".into();
+            i.user = Some(user_id);
+        });
+        Ok(user_id)
+    })
+}
+
+/// Marks the user `id` as having verified their e-mail address.
+pub fn verify_email(state: &AppState, id: Uuid) -> Result<(), PaywiseError> {
+    let account = account(state).ok_or_else(PaywiseError::not_found)?;
+    account.write(|db| {
+        db.users
+            .update(&PARTNER_SCOPE, &id.to_string(), |u| u.email_verified = true)
+            .ok_or_else(PaywiseError::not_found)
+    })
+}
+
+async fn control_complete(
+    State(state): State<AppState>,
+    origin: Origin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    let id = path_uuid(&id)?;
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let names = Some((text("first_name"), text("last_name")));
+    let user = complete_invite(&state, id, names)?;
+    let account = account(&state).ok_or_else(PaywiseError::not_found)?;
+    account.read(|db| {
+        db.user(&user)
+            .map(|u| (StatusCode::CREATED, Json(render_user(u, &origin))))
+            .ok_or_else(PaywiseError::not_found)
+    })
 }
