@@ -104,6 +104,29 @@ impl DeletedRequest {
     }
 }
 
+/// A tombstone: a record of something deleted, listed by the `.../deleted` endpoints.
+pub trait Tombstone: Serialize + Record<Scope = u64> {
+    /// When the record was deleted.
+    fn deleted_at(&self) -> DateTime<Utc>;
+}
+
+/// `GET /v1/<resource>/deleted`: the tombstones of `table` in the requested window, cursor-paged.
+pub fn deleted<V: Tombstone>(
+    state: &AppState,
+    caller: &Caller,
+    raw: Option<&str>,
+    scope: &str,
+    table: impl Fn(&Db) -> &Table<V>,
+) -> Result<Json<Value>, PaytError> {
+    let req = DeletedRequest::parse(state, caller, raw, scope)?;
+    let p = state.store.read(|db| {
+        table(db).page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
+            req.matches(d.deleted_at())
+        })
+    });
+    Ok(page(p, &Fields::Default, &[]))
+}
+
 /// A parsed show request: administration and projection.
 #[derive(Debug)]
 pub struct ShowRequest {

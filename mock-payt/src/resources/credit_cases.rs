@@ -11,8 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::PaytError;
-use crate::fields::Fields;
-use crate::list::{self, DeletedRequest, ListRequest};
+use crate::list::{self, ListRequest};
 use crate::resources::Label;
 use crate::seed::Gen;
 use crate::state::Db;
@@ -169,14 +168,9 @@ async fn deleted(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
-    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "credit_cases:read")?;
-    let page = state.store.read(|db| {
-        db.deleted_credit_cases
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
-                req.matches(d.deleted_at)
-            })
-    });
-    Ok(list::page(page, &Fields::Default, &[]))
+    list::deleted(&state, &caller, raw.as_deref(), "credit_cases:read", |db| {
+        &db.deleted_credit_cases
+    })
 }
 
 /// `CustomerApi_V1_DeletedCreditCaseEntity`: the tombstone of a deleted case, kept 90 days for the
@@ -220,5 +214,11 @@ pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
             debtor_id,
             deleted_at,
         });
+    }
+}
+
+impl crate::list::Tombstone for DeletedCreditCase {
+    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.deleted_at
     }
 }

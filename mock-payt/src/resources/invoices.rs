@@ -34,7 +34,7 @@ use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::fields::Fields;
 use crate::format::two_decimals;
-use crate::list::{self, DeletedRequest, ListRequest, ShowRequest};
+use crate::list::{self, ListRequest, ShowRequest};
 use crate::params::{self, id_list, string_list};
 use crate::resources::Label;
 use crate::resources::payments::{DeletedPayment, Payment};
@@ -591,14 +591,9 @@ async fn deleted(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
-    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "invoices:read")?;
-    let page = state.store.read(|db| {
-        db.deleted_invoices
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
-                req.matches(d.deleted_at)
-            })
-    });
-    Ok(list::page(page, &Fields::Default, &[]))
+    list::deleted(&state, &caller, raw.as_deref(), "invoices:read", |db| {
+        &db.deleted_invoices
+    })
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1635,4 +1630,10 @@ async fn block(State(state): State<AppState>, caller: Caller, body: Body) -> Res
 
 async fn resume(State(state): State<AppState>, caller: Caller, body: Body) -> Result<Json<Value>, PaytError> {
     block_or_resume(state, caller, body, false).await
+}
+
+impl crate::list::Tombstone for DeletedInvoice {
+    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.deleted_at
+    }
 }

@@ -37,7 +37,7 @@ use crate::body::Body;
 use crate::error::PaytError;
 use crate::fields::Fields;
 use crate::format::two_decimals;
-use crate::list::{self, DeletedRequest, ListRequest};
+use crate::list::{self, ListRequest};
 use crate::params::string_list;
 use crate::resources::User;
 use crate::seed::Gen;
@@ -653,14 +653,9 @@ async fn deleted(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
-    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "payment_plans:read")?;
-    let page = state.store.read(|db| {
-        db.deleted_payment_plans
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
-                req.matches(d.deleted_at)
-            })
-    });
-    Ok(list::page(page, &Fields::Default, &[]))
+    list::deleted(&state, &caller, raw.as_deref(), "payment_plans:read", |db| {
+        &db.deleted_payment_plans
+    })
 }
 
 /// `CustomerApi_V1_Deleted_PaymentPlanEntity`: the tombstone of a deleted plan, kept 90 days for
@@ -704,5 +699,11 @@ pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
             deleted_at,
             debtor_id,
         });
+    }
+}
+
+impl crate::list::Tombstone for DeletedPaymentPlan {
+    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.deleted_at
     }
 }

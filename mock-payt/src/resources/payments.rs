@@ -18,9 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::PaytError;
-use crate::fields::Fields;
 use crate::format::two_decimals;
-use crate::list::{self, DeletedRequest, ListRequest};
+use crate::list::{self, ListRequest};
 use crate::params::{id_list, string_list};
 use crate::resources::Label;
 use crate::resources::invoices::{self, InvoiceLine};
@@ -195,14 +194,9 @@ async fn deleted(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
-    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "payments:read")?;
-    let page = state.store.read(|db| {
-        db.deleted_payments
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
-                req.matches(d.deleted_at)
-            })
-    });
-    Ok(list::page(page, &Fields::Default, &[]))
+    list::deleted(&state, &caller, raw.as_deref(), "payments:read", |db| {
+        &db.deleted_payments
+    })
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -541,5 +535,11 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     }
     for d in deleted_payments {
         let _ = db.deleted_payments.insert(d);
+    }
+}
+
+impl crate::list::Tombstone for DeletedPayment {
+    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.deleted_at
     }
 }

@@ -26,8 +26,7 @@ use serde_json::{Map, Value};
 use crate::body::Body;
 use crate::bulk::Bulk;
 use crate::error::PaytError;
-use crate::fields::Fields;
-use crate::list::{self, DeletedRequest, ListRequest};
+use crate::list::{self, ListRequest};
 use crate::params::{self, id_list, parse_id, string_list};
 use crate::resources::payment_plans::body_fields;
 use crate::seed::Gen;
@@ -164,14 +163,9 @@ async fn deleted(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
-    let req = DeletedRequest::parse(&state, &caller, raw.as_deref(), "psp_mandates:read")?;
-    let page = state.store.read(|db| {
-        db.deleted_psp_mandates
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
-                req.matches(d.deleted_at)
-            })
-    });
-    Ok(list::page(page, &Fields::Default, &[]))
+    list::deleted(&state, &caller, raw.as_deref(), "psp_mandates:read", |db| {
+        &db.deleted_psp_mandates
+    })
 }
 
 /// All values of a comma-separated array parameter; Rails-style repeats (`name[]=a&name[]=b`) are
@@ -580,5 +574,11 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             provider: provider.to_string(),
             seq: id,
         });
+    }
+}
+
+impl crate::list::Tombstone for DeletedPspMandate {
+    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.deleted_at
     }
 }
