@@ -35,14 +35,6 @@ pub enum StoreError {
     /// A record with that key or sequence number is already stored.
     #[error("a record with key {0} already exists")]
     Duplicate(String),
-    /// Sequence numbers must grow.
-    #[error("sequence {seq} is not above the last one ({last})")]
-    OutOfOrder {
-        /// The rejected sequence number.
-        seq: u64,
-        /// The highest one stored in that scope.
-        last: u64,
-    },
 }
 
 /// A page read by cursor: the records after a sequence number.
@@ -100,7 +92,8 @@ impl<V: Record> Table<V> {
         self.parts.get(scope).map_or(0, Vec::len)
     }
 
-    /// Stores a new record. Its key must be new and its sequence above every other in its scope.
+    /// Stores a new record. Its key and its sequence number must be new; a sequence number below the
+    /// last one of its scope (two concurrent writers) is put in its sorted place.
     pub fn insert(&mut self, record: V) -> Result<(), StoreError> {
         let key = record.key();
         if self.index.contains_key(&key) {
@@ -108,16 +101,19 @@ impl<V: Record> Table<V> {
         }
         let scope = record.scope();
         let part = self.parts.entry(scope.clone()).or_default();
-        if let Some(last) = part.last()
-            && last.seq() >= record.seq()
-        {
-            return Err(StoreError::OutOfOrder {
-                seq: record.seq(),
-                last: last.seq(),
-            });
+        let seq = record.seq();
+        match part.last() {
+            // The common case: sequence numbers grow, so the record goes at the end.
+            None => part.push(record),
+            Some(last) if last.seq() < seq => part.push(record),
+            // Two writers took their sequence numbers before taking the lock and arrive in the
+            // other order: keep the partition sorted.
+            Some(_) => match part.binary_search_by_key(&seq, V::seq) {
+                Ok(_) => return Err(StoreError::Duplicate(key)),
+                Err(at) => part.insert(at, record),
+            },
         }
-        self.index.insert(key, (scope, record.seq()));
-        part.push(record);
+        self.index.insert(key, (scope, seq));
         Ok(())
     }
 
@@ -345,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_duplicates_and_out_of_order() {
+    fn rejects_duplicates_and_sorts_late_arrivals() {
         let mut t = table(&[(1, 0)]);
         let dup = Row {
             scope: 1,
@@ -360,14 +356,21 @@ mod tests {
             tag: 0,
         })
         .expect("fresh");
-        assert!(matches!(
-            t2.insert(Row {
-                scope: 1,
-                seq: 3,
-                tag: 0
-            }),
-            Err(StoreError::OutOfOrder { .. })
-        ));
+        t2.insert(Row {
+            scope: 1,
+            seq: 3,
+            tag: 0,
+        })
+        .expect("a late writer");
+        t2.insert(Row {
+            scope: 1,
+            seq: 7,
+            tag: 0,
+        })
+        .expect("fresh");
+        let seqs: Vec<u64> = t2.iter(&1).map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![3, 5, 7]);
+        assert!(t2.get(&1, "3").is_some());
     }
 
     #[test]
