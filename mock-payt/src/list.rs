@@ -127,6 +127,34 @@ pub fn deleted<V: Tombstone>(
     Ok(page(p, &Fields::Default, &[]))
 }
 
+/// The `debtor_ids`, `invoice_ids` and `credit_case_ids` filters of the lists of records that point
+/// at a debtor, invoice or credit case (messages, notes, notifications).
+#[derive(Debug, Default)]
+pub struct RelatedFilter {
+    debtors: Option<HashSet<u64>>,
+    invoices: Option<HashSet<u64>>,
+    cases: Option<HashSet<u64>>,
+}
+
+impl RelatedFilter {
+    /// Reads the three filters from the request.
+    pub fn parse(req: &ListRequest) -> Self {
+        Self {
+            debtors: params::id_list(&req.query, "debtor_ids"),
+            invoices: params::id_list(&req.query, "invoice_ids"),
+            cases: params::id_list(&req.query, "credit_case_ids"),
+        }
+    }
+
+    /// Whether a record pointing at these ids passes every given filter.
+    pub fn matches(&self, debtor: Option<u64>, invoice: Option<u64>, case: Option<u64>) -> bool {
+        fn one(set: &Option<HashSet<u64>>, v: Option<u64>) -> bool {
+            set.as_ref().is_none_or(|s| v.is_some_and(|v| s.contains(&v)))
+        }
+        one(&self.debtors, debtor) && one(&self.invoices, invoice) && one(&self.cases, case)
+    }
+}
+
 /// A parsed show request: administration and projection.
 #[derive(Debug)]
 pub struct ShowRequest {

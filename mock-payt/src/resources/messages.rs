@@ -9,8 +9,6 @@
 //! primary address (if there is none it is shown in the debtor portal only). The body is the
 //! opt-in `content` property.
 
-use std::collections::HashSet;
-
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,7 +20,7 @@ use crate::body::Body;
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
-use crate::params::{id_list, parse_id};
+use crate::params::parse_id;
 use crate::resources::User;
 use crate::resources::payment_plans::{api_user, body_bool};
 use crate::seed::Gen;
@@ -89,26 +87,17 @@ pub fn router() -> Router<AppState> {
         .route("/messages/{id}", get(show))
 }
 
-fn matches(set: &Option<HashSet<u64>>, v: Option<u64>) -> bool {
-    set.as_ref().is_none_or(|s| v.is_some_and(|v| s.contains(&v)))
-}
-
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "messages:read")?;
-    let debtors = id_list(&req.query, "debtor_ids");
-    let invoices = id_list(&req.query, "invoice_ids");
-    let cases = id_list(&req.query, "credit_case_ids");
+    let related = list::RelatedFilter::parse(&req);
     let page = state.store.read(|db| {
         db.messages
             .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |m| {
-                req.common_match(m.id, m.updated_at)
-                    && matches(&debtors, m.debtor_id)
-                    && matches(&invoices, m.invoice_id)
-                    && matches(&cases, m.credit_case_id)
+                req.common_match(m.id, m.updated_at) && related.matches(m.debtor_id, m.invoice_id, m.credit_case_id)
             })
     });
     Ok(list::page(page, &req.fields, OPT_IN))

@@ -5,8 +5,6 @@
 //! (`from_email_address` set, `user` null). A note can be marked completed in the Payt interface
 //! (`completed_at`).
 
-use std::collections::HashSet;
-
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -16,7 +14,6 @@ use serde_json::Value;
 
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
-use crate::params::id_list;
 use crate::resources::User;
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
@@ -66,26 +63,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/notes", get(list))
 }
 
-fn matches(set: &Option<HashSet<u64>>, v: Option<u64>) -> bool {
-    set.as_ref().is_none_or(|s| v.is_some_and(|v| s.contains(&v)))
-}
-
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "notes:read")?;
-    let debtors = id_list(&req.query, "debtor_ids");
-    let invoices = id_list(&req.query, "invoice_ids");
-    let cases = id_list(&req.query, "credit_case_ids");
+    let related = list::RelatedFilter::parse(&req);
     let page = state.store.read(|db| {
         db.notes
             .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |n| {
-                req.common_match(n.id, n.updated_at)
-                    && matches(&debtors, n.debtor_id)
-                    && matches(&invoices, n.invoice_id)
-                    && matches(&cases, n.credit_case_id)
+                req.common_match(n.id, n.updated_at) && related.matches(n.debtor_id, n.invoice_id, n.credit_case_id)
             })
     });
     Ok(list::page(page, &req.fields, OPT_IN))
