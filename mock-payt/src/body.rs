@@ -59,6 +59,22 @@ impl Body {
         }
     }
 
+    /// The required array of records of a bulk write (`debtors`, `contacts`, ...): 422 when it is
+    /// missing or not an array.
+    pub fn records(&self, key: &str, what: &str) -> Result<Vec<Value>, PaytError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Err(PaytError::unprocessable(
+                "missing_parameter",
+                format!("{key} is missing"),
+            )),
+            Some(Value::Array(items)) => Ok(items.clone()),
+            Some(_) => Err(PaytError::unprocessable(
+                "invalid_parameter",
+                format!("{key} must be an array of {what} objects"),
+            )),
+        }
+    }
+
     /// An optional array of strings at `key`; numbers are accepted as their text.
     pub fn string_list(&self, key: &str) -> Result<Vec<String>, PaytError> {
         match self.0.get(key) {

@@ -427,16 +427,7 @@ async fn upsert(
     caller.grant.require("contacts:write")?;
     let admin = body.administration_id()?;
     state.check_administration(&caller, admin)?;
-    let records = match body.0.get("contacts") {
-        None | Some(Value::Null) => return Err(PaytError::unprocessable("missing_parameter", "contacts is missing")),
-        Some(Value::Array(items)) => items.clone(),
-        Some(_) => {
-            return Err(PaytError::unprocessable(
-                "invalid_parameter",
-                "contacts must be an array of contact objects",
-            ));
-        }
-    };
+    let records = body.records("contacts", "contact")?;
     let now = state.now();
     let outcome = state.store.write(|db| {
         let mut bulk = Bulk::new();

@@ -635,16 +635,7 @@ async fn upsert(
     caller.grant.require("debtors:write")?;
     let admin = body.administration_id()?;
     state.check_administration(&caller, admin)?;
-    let records = match body.0.get("debtors") {
-        None | Some(Value::Null) => return Err(PaytError::unprocessable("missing_parameter", "debtors is missing")),
-        Some(Value::Array(items)) => items.clone(),
-        Some(_) => {
-            return Err(PaytError::unprocessable(
-                "invalid_parameter",
-                "debtors must be an array of debtor objects",
-            ));
-        }
-    };
+    let records = body.records("debtors", "debtor")?;
     let now = state.now();
     let outcome = state.store.write(|db| {
         let mut bulk = Bulk::new();
