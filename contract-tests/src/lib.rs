@@ -23,12 +23,32 @@
 //! `access_mode: test`. A loopback target counts only with `CONTRACT_ALLOW_LOCAL_WRITES=1`. Against
 //! anything else the write builders ([`Payt::post`], [`Payt::patch`], [`Payt::delete`], ...) refuse
 //! with a message, and even reads need `CONTRACT_ALLOW_PRODUCTION_READS=1`. Tests discover or create their own data through the public API and never rely on
-//! fixture ids or mock-only endpoints. Everything they create carries [`REFERENCE_PREFIX`].
+//! fixture ids or mock-only endpoints. Everything they create carries [`REFERENCE_PREFIX`], and
+//! what the API lets a client remove is removed when the test ends ([`Payt::cleanup_later`]).
+//! Writes that leave something permanent behind on the vendor (creating administrations,
+//! signing up companies) also need `CONTRACT_ALLOW_PERMANENT_WRITES=1` against a vendor; without
+//! it those tests say they were skipped ([`Payt::permanent_writes`]).
+//!
+//! **Drift.** Every answer is checked against the vendor's contract ([`contract`]): a missing or
+//! extra field, a type or format change or an undocumented success status fails the test at that
+//! request (`CONTRACT_DRIFT=report` only records it). Every exchange and every test's outcome go
+//! to a journal ([`journal`]) that `cargo run -p contract-tests --bin contract-report` turns into
+//! the drift report (terminal, JSON and JUnit XML).
 
 use std::env;
+use std::sync::Mutex;
 
-use reqwest::{Client, RequestBuilder};
+use reqwest::Method;
 use serde_json::Value;
+
+pub mod contract;
+pub mod journal;
+mod recorder;
+
+pub use contract::Vendor;
+pub use reqwest_middleware::{ClientWithMiddleware as Client, RequestBuilder};
+
+use journal::TestGuard;
 
 /// What every record a contract test creates is recognisable by.
 pub const REFERENCE_PREFIX: &str = "contract-test-";
@@ -123,11 +143,61 @@ fn read_policy(vendor: &str, base: &str, test_environment: bool) {
     }
 }
 
-fn client() -> Client {
-    Client::builder()
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client")
+}
+
+/// A client whose every exchange is checked against `vendor`'s contract and journaled.
+fn client(vendor: Vendor) -> Client {
+    reqwest_middleware::ClientBuilder::new(plain_client())
+        .with(recorder::Recorder::new(vendor))
+        .build()
+}
+
+/// Whether tests that leave something permanent behind may run against a vendor.
+fn permanent_writes_allowed(started_mock: bool) -> bool {
+    started_mock || target() == Target::Mock || flag("CONTRACT_ALLOW_PERMANENT_WRITES")
+}
+
+/// A request to undo when the test ends.
+struct Cleanup {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+}
+
+/// Sends the registered cleanups (last first) from a thread of their own, since `Drop` cannot
+/// await; failures are reported on stderr and never fail the test.
+fn run_cleanups(base: &str, token: &str, cleanups: Vec<Cleanup>) {
+    if cleanups.is_empty() {
+        return;
+    }
+    let (base, token) = (base.to_string(), token.to_string());
+    let worker = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        rt.block_on(async move {
+            let http = plain_client();
+            for c in cleanups.into_iter().rev() {
+                let mut req = http
+                    .request(c.method.clone(), format!("{base}{}", c.path))
+                    .bearer_auth(&token);
+                if let Some(body) = &c.body {
+                    req = req.json(body);
+                }
+                match req.send().await {
+                    Ok(res) if res.status().is_success() || res.status() == 404 => {}
+                    Ok(res) => eprintln!("cleanup {} {} answered {}", c.method, c.path, res.status()),
+                    Err(e) => eprintln!("cleanup {} {} failed: {e}", c.method, c.path),
+                }
+            }
+        });
+    });
+    let _ = worker.join();
 }
 
 /// A Payt target: base URL, token, administration, and the mock that serves it (if any).
@@ -142,6 +212,8 @@ pub struct Payt {
     pub client: Client,
     /// Whether writes may be sent, and why not.
     pub writes: Result<(), String>,
+    cleanups: Mutex<Vec<Cleanup>>,
+    _guard: TestGuard,
     _mock: Option<mock_payt::MockPayt>,
 }
 
@@ -179,8 +251,10 @@ impl Payt {
             base,
             token,
             administration_id: String::new(),
-            client: client(),
+            client: client(Vendor::Payt),
             writes,
+            cleanups: Mutex::new(Vec::new()),
+            _guard: TestGuard::new(),
             _mock: mock,
         };
         payt.administration_id = match (target(), var("PAYT_ADMINISTRATION_ID")) {
@@ -209,6 +283,38 @@ impl Payt {
     /// An authenticated GET.
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.client.get(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// Undoes `method path` (with a JSON `body`) when the test ends, passed or failed: for records
+    /// the API lets a client remove. Nothing is sent to a mock the test started itself.
+    pub fn cleanup_later(&self, method: Method, path: impl Into<String>, body: Option<Value>) {
+        if self._mock.is_some() {
+            return;
+        }
+        self.cleanups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Cleanup {
+                method,
+                path: path.into(),
+                body,
+            });
+    }
+
+    /// Whether a test that leaves something permanent behind (`what`) may run: always against a
+    /// mock, against a vendor only with `CONTRACT_ALLOW_PERMANENT_WRITES=1`. When not, the test is
+    /// recorded as skipped with the reason, and should return.
+    pub fn permanent_writes(&self, what: &str) -> bool {
+        if permanent_writes_allowed(self._mock.is_some()) {
+            return true;
+        }
+        let reason = format!(
+            "{what}: set CONTRACT_ALLOW_PERMANENT_WRITES=1 to run it against {}",
+            self.base
+        );
+        eprintln!("skipped: {reason}");
+        journal::mark_skipped(&reason);
+        false
     }
 
     /// Panics unless writes may be sent to this target (see the crate docs).
@@ -293,6 +399,8 @@ pub struct Paywise {
     pub client: Client,
     /// Whether writes may be sent, and why not.
     pub writes: Result<(), String>,
+    cleanups: Mutex<Vec<Cleanup>>,
+    _guard: TestGuard,
     _mock: Option<mock_paywise::MockPaywise>,
 }
 
@@ -320,8 +428,10 @@ impl Paywise {
         let mut paywise = Self {
             base: base.trim_end_matches('/').to_string(),
             token,
-            client: client(),
+            client: client(Vendor::Paywise),
             writes: Ok(()),
+            cleanups: Mutex::new(Vec::new()),
+            _guard: TestGuard::new(),
             _mock: mock,
         };
         if paywise._mock.is_none() && target() == Target::Sandbox {
@@ -346,6 +456,38 @@ impl Paywise {
         );
         let entries = body.as_array().cloned().unwrap_or_default();
         !entries.is_empty() && entries.iter().all(|e| e["access_mode"] == "test")
+    }
+
+    /// Undoes `method path` (with a JSON `body`) when the test ends, passed or failed: for records
+    /// the API lets a client remove. Nothing is sent to a mock the test started itself.
+    pub fn cleanup_later(&self, method: Method, path: impl Into<String>, body: Option<Value>) {
+        if self._mock.is_some() {
+            return;
+        }
+        self.cleanups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Cleanup {
+                method,
+                path: path.into(),
+                body,
+            });
+    }
+
+    /// Whether a test that leaves something permanent behind (`what`) may run: always against a
+    /// mock, against a vendor only with `CONTRACT_ALLOW_PERMANENT_WRITES=1`. When not, the test is
+    /// recorded as skipped with the reason, and should return.
+    pub fn permanent_writes(&self, what: &str) -> bool {
+        if permanent_writes_allowed(self._mock.is_some()) {
+            return true;
+        }
+        let reason = format!(
+            "{what}: set CONTRACT_ALLOW_PERMANENT_WRITES=1 to run it against {}",
+            self.base
+        );
+        eprintln!("skipped: {reason}");
+        journal::mark_skipped(&reason);
+        false
     }
 
     /// Panics unless writes may be sent to this target (see the crate docs).
@@ -420,6 +562,28 @@ impl Paywise {
             }
         }
         panic!("{path}: pagination did not end after 10000 pages");
+    }
+}
+
+impl Drop for Payt {
+    fn drop(&mut self) {
+        let cleanups = std::mem::take(
+            self.cleanups
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        run_cleanups(&self.base, &self.token, cleanups);
+    }
+}
+
+impl Drop for Paywise {
+    fn drop(&mut self) {
+        let cleanups = std::mem::take(
+            self.cleanups
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        run_cleanups(&self.base, &self.token, cleanups);
     }
 }
 

@@ -15,9 +15,10 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
+use contract_tests::RequestBuilder;
 use contract_tests::{Payt, unique_reference};
+use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
-use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Map, Value, json};
 
 const ADMINISTRATIONS: &str = "/v1/administrations";

@@ -11,8 +11,9 @@
 
 use std::collections::HashSet;
 
+use contract_tests::RequestBuilder;
 use contract_tests::{Payt, unique_reference};
-use reqwest::{RequestBuilder, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const INVOICES: &str = "/v1/invoices";

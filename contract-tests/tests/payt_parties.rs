@@ -13,8 +13,9 @@
 
 use std::env;
 
+use contract_tests::RequestBuilder;
 use contract_tests::{Payt, Target, target, unique_reference};
-use reqwest::{RequestBuilder, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const DEBTORS: &str = "/v1/debtors";

@@ -14,8 +14,9 @@
 use std::collections::HashSet;
 
 use chrono::{Days, Duration, NaiveDateTime, Utc};
+use contract_tests::RequestBuilder;
 use contract_tests::{Payt, unique_reference};
-use reqwest::{RequestBuilder, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const TASKS: &str = "/v1/tasks";

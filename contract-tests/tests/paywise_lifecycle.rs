@@ -42,7 +42,7 @@ fn assert_field_errors(body: &Value, fields: &[&str]) {
     }
 }
 
-async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+async fn send(req: contract_tests::RequestBuilder) -> (StatusCode, Value) {
     let res = req.send().await.expect("request sent");
     let status = res.status();
     let body = res.text().await.expect("a body");

@@ -46,7 +46,7 @@ const EVENT_TYPES: [&str; 14] = [
     "request_to_client.answered",
 ];
 
-async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+async fn send(req: contract_tests::RequestBuilder) -> (StatusCode, Value) {
     let res = req.send().await.expect("request sent");
     let status = res.status();
     let text = res.text().await.expect("a body");

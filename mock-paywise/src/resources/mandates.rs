@@ -311,8 +311,8 @@ impl Resource for Mandate {
             json!({"total_count": 0, "unanswered_count": 0, "has_pending": false, "items": []}),
         );
         out.insert("archived".into(), json!(self.archived));
+        // No `updated`: the mandate object has none (reference §5); only its balance has one.
         out.insert("created".into(), json!(timestamp(&self.created)));
-        out.insert("updated".into(), json!(timestamp(&self.updated)));
         Value::Object(out)
     }
 }
@@ -333,7 +333,6 @@ pub fn render_full(db: &Db, m: &Mandate, origin: &Origin) -> Value {
     );
     out.insert("archived".into(), json!(m.archived));
     out.insert("created".into(), json!(timestamp(&m.created)));
-    out.insert("updated".into(), json!(timestamp(&m.updated)));
     Value::Object(out)
 }
 

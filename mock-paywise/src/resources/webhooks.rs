@@ -122,9 +122,9 @@ fn opt_ts(t: Option<DateTime<Utc>>) -> Value {
 
 impl Webhook {
     /// The endpoint as the API shows it; `secret_key` only when `with_secret`.
-    pub fn render_with(&self, origin: &Origin, with_secret: bool) -> Value {
+    pub fn render_with(&self, with_secret: bool) -> Value {
+        // The endpoint object has no `href` (reference §8 lists its fields).
         let mut m = Map::new();
-        m.insert("href".into(), json!(origin.url(&format!("/v1/webhooks/{}/", self.id))));
         m.insert("id".into(), json!(self.id));
         m.insert("url".into(), json!(self.url));
         m.insert("enabled".into(), json!(self.enabled));
@@ -144,8 +144,8 @@ impl Webhook {
 }
 
 impl Resource for Webhook {
-    fn render(&self, origin: &Origin) -> Value {
-        self.render_with(origin, false)
+    fn render(&self, _origin: &Origin) -> Value {
+        self.render_with(false)
     }
 }
 
@@ -529,7 +529,6 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    origin: Origin,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
     let c = validate(&body, false).map_err(PaywiseError::Validation)?;
@@ -554,7 +553,7 @@ async fn create(
         db.webhooks.insert(w.clone()).map(|()| w)
     });
     let webhook = webhook.map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
-    Ok((StatusCode::CREATED, Json(webhook.render_with(&origin, true))))
+    Ok((StatusCode::CREATED, Json(webhook.render_with(true))))
 }
 
 async fn show(
