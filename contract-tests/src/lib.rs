@@ -169,109 +169,33 @@ struct Cleanup {
     body: Option<Value>,
 }
 
-/// Sends the registered cleanups (last first) from a thread of their own, since `Drop` cannot
-/// await; failures are reported on stderr and never fail the test.
-fn run_cleanups(base: &str, token: &str, cleanups: Vec<Cleanup>) {
-    if cleanups.is_empty() {
-        return;
-    }
-    let (base, token) = (base.to_string(), token.to_string());
-    let worker = std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-            return;
-        };
-        rt.block_on(async move {
-            let http = plain_client();
-            for c in cleanups.into_iter().rev() {
-                let mut req = http
-                    .request(c.method.clone(), format!("{base}{}", c.path))
-                    .bearer_auth(&token);
-                if let Some(body) = &c.body {
-                    req = req.json(body);
-                }
-                match req.send().await {
-                    Ok(res) if res.status().is_success() || res.status() == 404 => {}
-                    Ok(res) => eprintln!("cleanup {} {} answered {}", c.method, c.path, res.status()),
-                    Err(e) => eprintln!("cleanup {} {} failed: {e}", c.method, c.path),
-                }
-            }
-        });
-    });
-    let _ = worker.join();
-}
-
-/// A Payt target: base URL, token, administration, and the mock that serves it (if any).
-pub struct Payt {
-    /// Base URL without a trailing slash (routes are under `/v1`).
+/// One connection to a target: base URL, token, the checking client, the write policy, and what
+/// to undo when the test ends. [`Payt`], [`Paywise`] and [`PaywisePartner`] dereference to it.
+pub struct Conn {
+    /// Base URL without a trailing slash.
     pub base: String,
     /// Bearer token.
     pub token: String,
-    /// The administration the tests work in.
-    pub administration_id: String,
-    /// The HTTP client.
+    /// The HTTP client: every answer is checked against the vendor's contract and journaled;
+    /// redirects are not followed, so they can be asserted.
     pub client: Client,
     /// Whether writes may be sent, and why not.
     pub writes: Result<(), String>,
+    started_mock: bool,
     cleanups: Mutex<Vec<Cleanup>>,
     _guard: TestGuard,
-    _mock: Option<mock_payt::MockPayt>,
 }
 
-impl Payt {
-    /// Connects to the configured target, starting a mock on port 0 when none is configured.
-    pub async fn connect() -> Self {
-        let (base, token, mock) = match target() {
-            Target::Sandbox => (
-                var("PAYT_BASE_URL").unwrap_or_else(|| "https://demo-api.paytsoftware.com".into()),
-                required("PAYT_TOKEN", "a bearer token for the Payt demo environment"),
-                None,
-            ),
-            Target::Mock => match var("PAYT_BASE_URL") {
-                Some(base) => (
-                    base,
-                    var("PAYT_TOKEN").unwrap_or_else(|| mock_payt::DEFAULT_TOKEN.into()),
-                    None,
-                ),
-                None => {
-                    let m = mock_payt::MockPayt::builder().seed(seed()).start().await;
-                    (m.uri(), m.token().to_string(), Some(m))
-                }
-            },
-        };
-        let base = base.trim_end_matches('/').to_string();
-        let writes = match (target(), mock.is_some()) {
-            (_, true) | (Target::Mock, false) => Ok(()),
-            (Target::Sandbox, false) => {
-                let demo = host_of(&base) == PAYT_DEMO_HOST;
-                read_policy("Payt", &base, demo);
-                write_policy("Payt", &base, demo)
-            }
-        };
-        let mut payt = Self {
-            base,
+impl Conn {
+    fn new(vendor: Vendor, base: &str, token: String, started_mock: bool) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_string(),
             token,
-            administration_id: String::new(),
-            client: client(Vendor::Payt),
-            writes,
+            client: client(vendor),
+            writes: Ok(()),
+            started_mock,
             cleanups: Mutex::new(Vec::new()),
             _guard: TestGuard::new(),
-            _mock: mock,
-        };
-        payt.administration_id = match (target(), var("PAYT_ADMINISTRATION_ID")) {
-            (_, Some(id)) => id,
-            (Target::Sandbox, None) => required("PAYT_ADMINISTRATION_ID", "the administration the token may use"),
-            (Target::Mock, None) => payt.discover_administration().await,
-        };
-        payt
-    }
-
-    async fn discover_administration(&self) -> String {
-        let body = self.get_json("/v1/administrations", &[]).await;
-        let id = &body["data"][0]["id"];
-        match id {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => panic!("GET /v1/administrations returned no administration to test in: {body}"),
         }
     }
 
@@ -283,38 +207,6 @@ impl Payt {
     /// An authenticated GET.
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.client.get(self.url(path)).bearer_auth(&self.token)
-    }
-
-    /// Undoes `method path` (with a JSON `body`) when the test ends, passed or failed: for records
-    /// the API lets a client remove. Nothing is sent to a mock the test started itself.
-    pub fn cleanup_later(&self, method: Method, path: impl Into<String>, body: Option<Value>) {
-        if self._mock.is_some() {
-            return;
-        }
-        self.cleanups
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Cleanup {
-                method,
-                path: path.into(),
-                body,
-            });
-    }
-
-    /// Whether a test that leaves something permanent behind (`what`) may run: always against a
-    /// mock, against a vendor only with `CONTRACT_ALLOW_PERMANENT_WRITES=1`. When not, the test is
-    /// recorded as skipped with the reason, and should return.
-    pub fn permanent_writes(&self, what: &str) -> bool {
-        if permanent_writes_allowed(self._mock.is_some()) {
-            return true;
-        }
-        let reason = format!(
-            "{what}: set CONTRACT_ALLOW_PERMANENT_WRITES=1 to run it against {}",
-            self.base
-        );
-        eprintln!("skipped: {reason}");
-        journal::mark_skipped(&reason);
-        false
     }
 
     /// Panics unless writes may be sent to this target (see the crate docs).
@@ -346,6 +238,147 @@ impl Payt {
     pub fn delete(&self, path: &str) -> RequestBuilder {
         self.ensure_writable();
         self.client.delete(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// Undoes `method path` (with a JSON `body`) when the test ends, passed or failed: for records
+    /// the API lets a client remove. Nothing is sent to a mock the test started itself.
+    pub fn cleanup_later(&self, method: Method, path: impl Into<String>, body: Option<Value>) {
+        if self.started_mock {
+            return;
+        }
+        self.cleanups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Cleanup {
+                method,
+                path: path.into(),
+                body,
+            });
+    }
+
+    /// Whether a test that leaves something permanent behind (`what`) may run: always against a
+    /// mock, against a vendor only with `CONTRACT_ALLOW_PERMANENT_WRITES=1`. When not, the test is
+    /// recorded as skipped with the reason, and should return.
+    pub fn permanent_writes(&self, what: &str) -> bool {
+        if permanent_writes_allowed(self.started_mock) {
+            return true;
+        }
+        skip(&format!(
+            "{what}: set CONTRACT_ALLOW_PERMANENT_WRITES=1 to run it against {}",
+            self.base
+        ));
+        false
+    }
+}
+
+/// Records the current test as skipped for `reason` (the report shows it; nothing is skipped
+/// silently). The test should return right after.
+pub fn skip(reason: &str) {
+    eprintln!("skipped: {reason}");
+    journal::mark_skipped(reason);
+}
+
+impl Drop for Conn {
+    /// Sends the registered cleanups (last first) from a thread of their own, since `Drop` cannot
+    /// await; failures are reported on stderr and never fail the test.
+    fn drop(&mut self) {
+        let cleanups = std::mem::take(
+            self.cleanups
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if cleanups.is_empty() {
+            return;
+        }
+        let (base, token) = (self.base.clone(), self.token.clone());
+        let worker = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async move {
+                let http = plain_client();
+                for c in cleanups.into_iter().rev() {
+                    let mut req = http
+                        .request(c.method.clone(), format!("{base}{}", c.path))
+                        .bearer_auth(&token);
+                    if let Some(body) = &c.body {
+                        req = req.json(body);
+                    }
+                    match req.send().await {
+                        Ok(res) if res.status().is_success() || res.status() == 404 => {}
+                        Ok(res) => eprintln!("cleanup {} {} answered {}", c.method, c.path, res.status()),
+                        Err(e) => eprintln!("cleanup {} {} failed: {e}", c.method, c.path),
+                    }
+                }
+            });
+        });
+        let _ = worker.join();
+    }
+}
+
+/// A Payt target: the connection, the administration, and the mock that serves it (if any).
+pub struct Payt {
+    conn: Conn,
+    /// The administration the tests work in.
+    pub administration_id: String,
+    _mock: Option<mock_payt::MockPayt>,
+}
+
+impl std::ops::Deref for Payt {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl Payt {
+    /// Connects to the configured target, starting a mock on port 0 when none is configured.
+    pub async fn connect() -> Self {
+        let (base, token, mock) = match target() {
+            Target::Sandbox => (
+                var("PAYT_BASE_URL").unwrap_or_else(|| "https://demo-api.paytsoftware.com".into()),
+                required("PAYT_TOKEN", "a bearer token for the Payt demo environment"),
+                None,
+            ),
+            Target::Mock => match var("PAYT_BASE_URL") {
+                Some(base) => (
+                    base,
+                    var("PAYT_TOKEN").unwrap_or_else(|| mock_payt::DEFAULT_TOKEN.into()),
+                    None,
+                ),
+                None => {
+                    let m = mock_payt::MockPayt::builder().seed(seed()).start().await;
+                    (m.uri(), m.token().to_string(), Some(m))
+                }
+            },
+        };
+        let mut conn = Conn::new(Vendor::Payt, &base, token, mock.is_some());
+        if mock.is_none() && target() == Target::Sandbox {
+            let demo = host_of(&conn.base) == PAYT_DEMO_HOST;
+            read_policy("Payt", &conn.base, demo);
+            conn.writes = write_policy("Payt", &conn.base, demo);
+        }
+        let mut payt = Self {
+            conn,
+            administration_id: String::new(),
+            _mock: mock,
+        };
+        payt.administration_id = match (target(), var("PAYT_ADMINISTRATION_ID")) {
+            (_, Some(id)) => id,
+            (Target::Sandbox, None) => required("PAYT_ADMINISTRATION_ID", "the administration the token may use"),
+            (Target::Mock, None) => payt.discover_administration().await,
+        };
+        payt
+    }
+
+    async fn discover_administration(&self) -> String {
+        let body = self.get_json("/v1/administrations", &[]).await;
+        let id = &body["data"][0]["id"];
+        match id {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => panic!("GET /v1/administrations returned no administration to test in: {body}"),
+        }
     }
 
     /// GET `path` with `administration_id` and `query`; panics unless 200; the JSON body.
@@ -389,19 +422,18 @@ impl Payt {
     }
 }
 
-/// A paywise target: base URL, test-mode token, and the mock that serves it (if any).
+/// A paywise Case Management target: the connection (test-mode token) and the mock that serves
+/// it (if any).
 pub struct Paywise {
-    /// Base URL without a trailing slash (routes are under `/v1/`).
-    pub base: String,
-    /// Bearer token (test mode).
-    pub token: String,
-    /// The HTTP client (redirects are not followed, so they can be asserted).
-    pub client: Client,
-    /// Whether writes may be sent, and why not.
-    pub writes: Result<(), String>,
-    cleanups: Mutex<Vec<Cleanup>>,
-    _guard: TestGuard,
+    conn: Conn,
     _mock: Option<mock_paywise::MockPaywise>,
+}
+
+impl std::ops::Deref for Paywise {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
 }
 
 impl Paywise {
@@ -426,18 +458,13 @@ impl Paywise {
             },
         };
         let mut paywise = Self {
-            base: base.trim_end_matches('/').to_string(),
-            token,
-            client: client(Vendor::Paywise),
-            writes: Ok(()),
-            cleanups: Mutex::new(Vec::new()),
-            _guard: TestGuard::new(),
+            conn: Conn::new(Vendor::Paywise, &base, token, mock.is_some()),
             _mock: mock,
         };
         if paywise._mock.is_none() && target() == Target::Sandbox {
             let test_mode = paywise.token_is_test_mode().await;
             read_policy("paywise", &paywise.base, test_mode);
-            paywise.writes = write_policy("paywise", &paywise.base, test_mode);
+            paywise.conn.writes = write_policy("paywise", &paywise.base, test_mode);
         }
         paywise
     }
@@ -456,73 +483,6 @@ impl Paywise {
         );
         let entries = body.as_array().cloned().unwrap_or_default();
         !entries.is_empty() && entries.iter().all(|e| e["access_mode"] == "test")
-    }
-
-    /// Undoes `method path` (with a JSON `body`) when the test ends, passed or failed: for records
-    /// the API lets a client remove. Nothing is sent to a mock the test started itself.
-    pub fn cleanup_later(&self, method: Method, path: impl Into<String>, body: Option<Value>) {
-        if self._mock.is_some() {
-            return;
-        }
-        self.cleanups
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Cleanup {
-                method,
-                path: path.into(),
-                body,
-            });
-    }
-
-    /// Whether a test that leaves something permanent behind (`what`) may run: always against a
-    /// mock, against a vendor only with `CONTRACT_ALLOW_PERMANENT_WRITES=1`. When not, the test is
-    /// recorded as skipped with the reason, and should return.
-    pub fn permanent_writes(&self, what: &str) -> bool {
-        if permanent_writes_allowed(self._mock.is_some()) {
-            return true;
-        }
-        let reason = format!(
-            "{what}: set CONTRACT_ALLOW_PERMANENT_WRITES=1 to run it against {}",
-            self.base
-        );
-        eprintln!("skipped: {reason}");
-        journal::mark_skipped(&reason);
-        false
-    }
-
-    /// Panics unless writes may be sent to this target (see the crate docs).
-    pub fn ensure_writable(&self) {
-        if let Err(why) = &self.writes {
-            panic!("{why}");
-        }
-    }
-
-    /// The absolute URL of `path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// An authenticated GET.
-    pub fn get(&self, path: &str) -> RequestBuilder {
-        self.client.get(self.url(path)).bearer_auth(&self.token)
-    }
-
-    /// An authenticated POST (a write: refused unless the target is a test environment).
-    pub fn post(&self, path: &str) -> RequestBuilder {
-        self.ensure_writable();
-        self.client.post(self.url(path)).bearer_auth(&self.token)
-    }
-
-    /// An authenticated PATCH (a write).
-    pub fn patch(&self, path: &str) -> RequestBuilder {
-        self.ensure_writable();
-        self.client.patch(self.url(path)).bearer_auth(&self.token)
-    }
-
-    /// An authenticated DELETE (a write).
-    pub fn delete(&self, path: &str) -> RequestBuilder {
-        self.ensure_writable();
-        self.client.delete(self.url(path)).bearer_auth(&self.token)
     }
 
     /// GET `path` with `query`; panics unless 200; the JSON body.
@@ -565,25 +525,66 @@ impl Paywise {
     }
 }
 
-impl Drop for Payt {
-    fn drop(&mut self) {
-        let cleanups = std::mem::take(
-            self.cleanups
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        run_cleanups(&self.base, &self.token, cleanups);
+/// A paywise Partner API target (`/partner/v1/`): the connection with a partner key.
+///
+/// Optional: with `sandbox`, `PAYWISE_PARTNER_TOKEN` names the key; without it the partner tests
+/// are recorded as skipped (most integrators have no partner key). The Partner API has no test
+/// mode, so against a vendor every partner write (companies, users, invites) is a permanent
+/// write: it needs `CONTRACT_ALLOW_PERMANENT_WRITES=1` besides the usual write policy.
+pub struct PaywisePartner {
+    conn: Conn,
+    _mock: Option<mock_paywise::MockPaywise>,
+}
+
+impl std::ops::Deref for PaywisePartner {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
     }
 }
 
-impl Drop for Paywise {
-    fn drop(&mut self) {
-        let cleanups = std::mem::take(
-            self.cleanups
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        run_cleanups(&self.base, &self.token, cleanups);
+impl PaywisePartner {
+    /// Connects with the partner key; `None` (and the test recorded as skipped) when the sandbox
+    /// has no `PAYWISE_PARTNER_TOKEN`.
+    pub async fn connect() -> Option<Self> {
+        let (base, token, mock) = match target() {
+            Target::Sandbox => {
+                let base = var("PAYWISE_BASE_URL").unwrap_or_else(|| "https://api.paywise.de".into());
+                let Some(token) = var("PAYWISE_PARTNER_TOKEN") else {
+                    skip("the Partner API tests need PAYWISE_PARTNER_TOKEN (a paywise partner key)");
+                    return None;
+                };
+                (base, token, None)
+            }
+            Target::Mock => match var("PAYWISE_BASE_URL") {
+                Some(base) => (
+                    base,
+                    var("PAYWISE_PARTNER_TOKEN")
+                        .unwrap_or_else(|| mock_paywise::resources::partner::PARTNER_TOKEN.into()),
+                    None,
+                ),
+                None => {
+                    let m = mock_paywise::MockPaywise::builder().seed(seed()).start().await;
+                    let base = m.uri();
+                    (base, mock_paywise::resources::partner::PARTNER_TOKEN.into(), Some(m))
+                }
+            },
+        };
+        let mut conn = Conn::new(Vendor::Paywise, &base, token, mock.is_some());
+        if mock.is_none() && target() == Target::Sandbox {
+            // No access mode to ask for: reads are fine, writes are permanent (see above).
+            conn.writes = write_policy("the paywise Partner API", &conn.base, true).and_then(|()| {
+                if is_loopback(&host_of(&conn.base)) || flag("CONTRACT_ALLOW_PERMANENT_WRITES") {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "refusing to write to the paywise Partner API at {}: its records are permanent; set CONTRACT_ALLOW_PERMANENT_WRITES=1",
+                        conn.base
+                    ))
+                }
+            });
+        }
+        Some(Self { conn, _mock: mock })
     }
 }
 
