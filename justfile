@@ -23,23 +23,15 @@ fmt:
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
-# The contract suite: `just contract --target mock|sandbox` (mock is the default; README lists
-# the variables the sandbox needs). Further arguments go to the test runner, e.g. a test name.
+# The contract suite and its drift report: `just contract --target mock|sandbox` (mock is the
+# default; README lists the variables the sandbox needs). Also `--vendor payt|paywise`, `--all`
+# (every endpoint in the report, not only failures) and test-name filters.
 contract *ARGS:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    target=mock; rest=()
-    set -- {{ARGS}}
-    while [ $# -gt 0 ]; do
-      case "$1" in
-        --target) target="${2:?--target needs mock or sandbox}"; shift 2 ;;
-        --target=*) target="${1#--target=}"; shift ;;
-        mock|sandbox) target="$1"; shift ;;
-        *) rest+=("$1"); shift ;;
-      esac
-    done
-    case "$target" in mock|sandbox) ;; *) echo "--target must be mock or sandbox, not '$target'" >&2; exit 2 ;; esac
-    CONTRACT_TARGET="$target" cargo test -p contract-tests -- "${rest[@]}"
+    contract-tests/run {{ARGS}}
+
+# The drift report of the last contract run again (`--all` lists every endpoint).
+report *ARGS:
+    cargo run --quiet -p contract-tests --bin contract-report -- {{ARGS}}
 
 # The contract suite in sandbox mode against a separately started mock binary (what CI rehearses).
 rehearse *ARGS:

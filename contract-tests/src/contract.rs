@@ -37,7 +37,7 @@ pub const PAYT_SPEC: &str = include_str!("../../mock-payt/spec/payt-openapi.json
 pub const PAYWISE_CONTRACT: &str = include_str!("../contracts/paywise-openapi.json");
 
 /// Which vendor a contract describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Vendor {
     /// Payt Customer API v1.

@@ -84,7 +84,12 @@ pub fn report_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join("contract-report");
     }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contract-report"))
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .unwrap_or(manifest)
+        .join("target")
+        .join("contract-report")
 }
 
 /// The running binary's name without cargo's hash suffix (`payt_workflow`).

@@ -44,6 +44,7 @@ use serde_json::Value;
 pub mod contract;
 pub mod journal;
 mod recorder;
+pub mod report;
 
 pub use contract::Vendor;
 pub use reqwest_middleware::{ClientWithMiddleware as Client, RequestBuilder};
@@ -597,6 +598,36 @@ pub fn seed() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `contract-tests/run --target sandbox` without settings stops before compiling anything and
+    /// names every variable to set.
+    #[test]
+    fn a_sandbox_run_without_settings_fails_fast_and_says_what_to_set() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/run");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .args(["--target", "sandbox"])
+            .env_clear()
+            .env("PATH", env::var("PATH").unwrap_or_default())
+            .output()
+            .expect("bash runs the script");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        for name in [
+            "PAYT_TOKEN",
+            "PAYT_ADMINISTRATION_ID",
+            "PAYT_CLIENT_ID",
+            "PAYT_CLIENT_SECRET",
+            "PAYWISE_TOKEN",
+        ] {
+            assert!(stderr.contains(name), "{name} missing from: {stderr}");
+        }
+        assert!(
+            out.stdout.is_empty(),
+            "nothing ran: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
 
     #[test]
     fn only_test_environments_take_writes() {

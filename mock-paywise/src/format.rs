@@ -64,6 +64,10 @@ impl Serialize for Money {
         let mut v = self
             .value
             .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+        if v.is_zero() {
+            // A negated zero sum is still zero: never "-0.00".
+            v = Decimal::ZERO;
+        }
         v.rescale(2);
         let mut st = s.serialize_struct("Money", 2)?;
         st.serialize_field("value", &v.to_string())?;
@@ -75,6 +79,14 @@ impl Serialize for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_money_has_no_sign() {
+        let v = serde_json::to_value(Money::eur(-Decimal::new(0, 2))).expect("money serializes");
+        assert_eq!(v["value"], "0.00");
+        let v = serde_json::to_value(Money::eur(Decimal::new(-5, 3))).expect("money serializes");
+        assert_eq!(v["value"], "0.00", "rounded to zero is zero too");
+    }
 
     #[test]
     fn drf_timestamps() {

@@ -228,7 +228,7 @@ async fn release_is_the_only_client_transition() {
     assert!(e["non_field_errors"][0].as_str().expect("msg").contains("released"));
     let (s, e) = api.delete(&path).await;
     assert_eq!(s, 400, "{e}");
-    assert!(e.contains("detail"));
+    assert!(e.contains("non_field_errors") && e.contains("can be deleted"), "{e}");
     let kinds: Vec<String> = std::iter::from_fn(|| events.try_recv().ok()).map(|e| e.kind).collect();
     assert_eq!(kinds, ["claim.created", "claim.updated"]);
     // 404s: unknown, malformed, other access mode.

@@ -543,9 +543,10 @@ async fn delete(
 ) -> Result<StatusCode, PaywiseError> {
     let claim = find(&state, &caller, &id)?;
     let scope = caller.scope();
+    // A field error, as the refused release is (reference §3.2).
     let refused = |s: &str| {
-        PaywiseError::Detail(
-            StatusCode::BAD_REQUEST,
+        PaywiseError::field(
+            "non_field_errors",
             format!("Only claims with submission_state \"created\" can be deleted; this claim is \"{s}\"."),
         )
     };
