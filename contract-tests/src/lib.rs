@@ -241,7 +241,7 @@ impl Conn {
         self.client.delete(self.url(path)).bearer_auth(&self.token)
     }
 
-    /// Undoes `method path` (with a JSON `body`) when the test ends, passed or failed: for records
+    /// Undoes `method path` (with `body`, a flat object sent as a form) when the test ends, passed or failed: for records
     /// the API lets a client remove. Nothing is sent to a mock the test started itself.
     pub fn cleanup_later(&self, method: Method, path: impl Into<String>, body: Option<Value>) {
         if self.started_mock {
@@ -302,11 +302,17 @@ impl Drop for Conn {
                     let mut req = http
                         .request(c.method.clone(), format!("{base}{}", c.path))
                         .bearer_auth(&token);
-                    if let Some(body) = &c.body {
-                        req = req.json(body);
+                    if let Some(Value::Object(fields)) = &c.body {
+                        // As a form: the encoding both vendors document for every write.
+                        let form: Vec<(String, String)> = fields
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                            .collect();
+                        req = req.form(&form);
                     }
                     match req.send().await {
-                        Ok(res) if res.status().is_success() || res.status() == 404 => {}
+                        // 404 / 422: already gone or already undone (a test may undo it itself).
+                        Ok(res) if res.status().is_success() || matches!(res.status().as_u16(), 404 | 422) => {}
                         Ok(res) => eprintln!("cleanup {} {} answered {}", c.method, c.path, res.status()),
                         Err(e) => eprintln!("cleanup {} {} failed: {e}", c.method, c.path),
                     }

@@ -10,7 +10,8 @@
 //! are known only from an unofficial client (no docs page); their tests check what that client
 //! expects. Error bodies are undocumented: only their key structure is asserted.
 
-use contract_tests::{Paywise, unique_reference};
+use contract_tests::{Paywise, skip, unique_reference};
+use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
 const UNKNOWN_UUID: &str = "00000000-0000-4000-8000-000000000000";
@@ -221,6 +222,8 @@ async fn statements_have_the_documented_shape_and_no_mandate_details() {
     );
     let by_id = p.get_json("/v1/statements/", &[("id", id)]).await;
     assert_eq!(by_id["count"], 1);
+    // Tolerance: the reference does not say clearing numbers are unique (nor whether the filter is
+    // exact), so the filtered list must hold this statement, not only it.
     let by_clearing = p
         .get_json("/v1/statements/", &[("clearing_no", text(first, "clearing_no"))])
         .await;
@@ -271,6 +274,8 @@ async fn mandate_details_are_a_page_per_statement() {
         );
         assert!(d["third_party_money_entries"].is_array());
         assert!(d["cost_burden_entries"].is_array());
+        // Tolerance: the reference does not say whether the filter is exact or a mandate can have
+        // several details in one statement, so it must find at least this one.
         let filtered = p
             .get_json(&path, &[("reference_number", text(d, "reference_number"))])
             .await;
@@ -306,4 +311,67 @@ async fn token_info_is_an_array_naming_the_access_mode() {
     );
     let res = p.client.get(p.url("/v1/info/")).send().await.expect("sent");
     assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn statement_downloads_serve_the_listed_files() {
+    let p = Paywise::connect().await;
+    let (all, _) = p.walk("/v1/statements/", 50, &[]).await;
+    let Some(st) = all
+        .iter()
+        .find(|s| s["downloads"].as_array().is_some_and(|d| !d.is_empty()))
+    else {
+        skip("no statement in the account has downloads (paywise creates statements; the API cannot)");
+        return;
+    };
+    let id = text(st, "id");
+    let downloads = st["downloads"].as_array().expect("downloads is an array");
+    let shown = p.get_json(&format!("/v1/statements/{id}/"), &[]).await;
+    assert_eq!(
+        &shown["downloads"], &st["downloads"],
+        "list and retrieve show the same downloads"
+    );
+    for d in downloads {
+        let url = text(d, "download_url");
+        let parsed = reqwest::Url::parse(url).unwrap_or_else(|e| panic!("download_url {url:?}: {e}"));
+        let base = reqwest::Url::parse(&p.base).expect("the base URL parses");
+        // Tolerance: the path of statement downloads is not documented (only `download_url`), and
+        // one of paywise's examples shows `http://` links: only the host is compared.
+        assert_eq!(
+            parsed.host_str(),
+            base.host_str(),
+            "download_url {url:?} must be served by the API at {}",
+            p.base
+        );
+        let res = p.client.get(url).bearer_auth(&p.token).send().await.expect("sent");
+        assert_eq!(res.status(), 200, "GET {url}");
+        let media = res
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        assert_eq!(media, text(d, "mime_type"), "GET {url}: content type");
+        let bytes = res.bytes().await.expect("a body");
+        assert_eq!(json!(bytes.len()), d["file_size"], "GET {url}: file_size is the size");
+        if d["type"] == "full_pdf" {
+            assert!(bytes.starts_with(b"%PDF"), "GET {url}: full_pdf is a PDF");
+        }
+        let res = p.client.get(url).send().await.expect("sent");
+        assert_eq!(res.status(), 401, "GET {url} without a token");
+    }
+    let download = text(&downloads[0], "id");
+    for path in [
+        format!("/v1/statements/{id}/downloads/{UNKNOWN_UUID}/"),
+        format!("/v1/statements/{UNKNOWN_UUID}/downloads/{download}/"),
+    ] {
+        let res = p.get(&path).send().await.expect("sent");
+        assert_eq!(res.status(), 404, "GET {path}");
+        let e: Value = res.json().await.expect("JSON");
+        assert!(e["detail"].is_string(), "GET {path}: {{\"detail\": ...}}, got {e}");
+    }
 }

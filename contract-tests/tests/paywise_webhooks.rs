@@ -14,14 +14,19 @@
 //! - **delivery** (headers, signature, retries, auto-disable): paywise would have to reach a
 //!   receiver we run, which a test on this machine cannot offer it; the mock's own tests
 //!   (`mock-paywise/tests/webhooks.rs`) check delivery against a local receiver;
-//! - the test-event and delivery-inspection endpoints: paywise has them, but their paths are not
-//!   documented (the mock's paths for them are inferred), so they cannot be a contract.
+//! - the receiving side of the test-event endpoint, for the same reason.
+//!
+//! The test-event and delivery-inspection endpoints (`POST /v1/webhooks/{id}/test/`,
+//! `GET /v1/webhooks/{id}/deliveries/`, `GET /v1/webhooks/{id}/deliveries/{delivery_id}/`) exist at
+//! paywise, but their paths were never captured: the mock's are inferred. Against a vendor, a
+//! route that answers 404 or 405 makes the test a recorded skip ("paywise has no ..."); against
+//! the mock everything is asserted.
 //!
 //! Whether `GET /v1/webhooks/` is paginated is not shown in paywise's docs; like every other list
 //! it is asserted to be a DRF limit/offset page, so a difference shows up here.
 
-use contract_tests::{Paywise, unique_reference};
-use reqwest::StatusCode;
+use contract_tests::{Paywise, Target, skip, target, unique_reference};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const WEBHOOKS: &str = "/v1/webhooks/";
@@ -123,6 +128,8 @@ async fn create(pw: &Paywise, body: &Value) -> Value {
     let (status, created) = send(pw.post(WEBHOOKS).json(body)).await;
     assert_eq!(status, StatusCode::CREATED, "POST {WEBHOOKS} {body}: {created}");
     let id = text(&created, "id");
+    // Deleted when the test ends, even if it fails before its own DELETE (a 404 then is fine).
+    pw.cleanup_later(Method::DELETE, format!("{WEBHOOKS}{id}/"), None);
     assert!(is_uuid(id), "id must be a UUID, got {id:?}");
     assert_eq!(created["url"], body["url"]);
     assert_eq!(created["events"], body["events"]);
@@ -208,6 +215,8 @@ async fn patch_changes_each_writable_field_and_the_enabled_filter_follows() {
     assert!(patched.get("secret_key").is_none(), "{patched}");
     assert_eq!(pw.get_json(&path, &[]).await["enabled"], false);
 
+    // Tolerance: other endpoints of the account may be enabled or disabled; only this one's
+    // membership is asserted, plus that the filter returns nothing of the other state.
     let disabled = walk_ids(&pw, &[("enabled", "false")]).await;
     assert!(disabled.contains(&id), "?enabled=false must list the disabled endpoint");
     let enabled = walk_ids(&pw, &[("enabled", "true")]).await;
@@ -253,6 +262,8 @@ async fn the_list_is_a_drf_page_of_the_companys_endpoints() {
     .await;
     let page = pw.get_json(WEBHOOKS, &[("limit", "1")]).await;
     let count = page["count"].as_u64().expect("count is an integer");
+    // Tolerance: the account may hold other endpoints (other tests, other clients), so the list
+    // must hold at least these two and contain both.
     assert!(count >= 2, "{page}");
     assert_eq!(page["results"].as_array().map(Vec::len), Some(1));
     assert_eq!(page["previous"], Value::Null);
@@ -346,4 +357,256 @@ async fn unknown_and_deleted_endpoints_are_404_and_a_token_is_required() {
     let (status, body) = send(pw.client.get(pw.url(WEBHOOKS))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(body["detail"].is_string(), "{body}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test events and delivery inspection (inferred endpoints)
+// ---------------------------------------------------------------------------------------------
+
+/// Sends `method path` (JSON `body`) around the checking client: only to ask a vendor whether it
+/// serves an inferred route at all, since its answer for a route it lacks (Django's HTML 404) is
+/// no answer of the contract. The status and the JSON body (`Null` if none).
+async fn unchecked(pw: &Paywise, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    let mut req = client.request(method, pw.url(path)).bearer_auth(&pw.token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let res = req.send().await.expect("request sent");
+    let status = res.status().as_u16();
+    let body = res.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Whether a vendor's answer `status` says the route itself is missing.
+fn route_missing(status: u16) -> bool {
+    target() == Target::Sandbox && matches!(status, 404 | 405)
+}
+
+/// Asserts `d` is a test delivery of `event` to the endpoint `webhook`.
+fn assert_test_delivery(d: &Value, webhook: &str, event: &str) {
+    let id = text(d, "id");
+    assert!(is_uuid(id), "a delivery id is a UUID: {d}");
+    let href = text(d, "href");
+    assert!(
+        href.starts_with("http") && href.ends_with(&format!("{WEBHOOKS}{webhook}/deliveries/{id}/")),
+        "href {href:?} must be the delivery's absolute URL"
+    );
+    assert_eq!(d["webhook"], webhook, "{d}");
+    assert_eq!(d["event"], event, "{d}");
+    assert_eq!(d["test"], true, "{d}");
+    assert!(d["attempts"].is_u64(), "{d}");
+    assert_timestamp(d, "created");
+    assert_timestamp(d, "updated");
+    let payload = &d["payload"];
+    assert_eq!(payload["event"], event, "the payload names the event: {d}");
+    assert_timestamp(payload, "timestamp");
+    assert_eq!(
+        payload["data"]["access_mode"], "test",
+        "a test-mode endpoint gets test-mode events: {d}"
+    );
+    assert!(
+        payload["data"]["company_id"].as_str().is_some_and(is_uuid),
+        "data.company_id is a UUID: {d}"
+    );
+}
+
+/// Reads the delivery at `path` until its status is no longer `pending` (bounded: 10 s). `None`
+/// only against a vendor still working on it then.
+async fn settled(pw: &Paywise, path: &str) -> Option<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let d = pw.get_json(path, &[]).await;
+        if d["status"] != "pending" {
+            return Some(d);
+        }
+        if std::time::Instant::now() >= deadline {
+            // Tolerance: a vendor may queue deliveries for longer; the mock attempts within 50 ms.
+            assert_eq!(target(), Target::Sandbox, "{path} is still pending after 10 s: {d}");
+            return None;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_test_event_becomes_a_delivery_that_can_be_inspected() {
+    let pw = Paywise::connect().await;
+    // Statement events: nothing the suite does causes them, so every delivery to this endpoint
+    // is one of the test events sent here.
+    let events = ["statement.created", "statement.updated"];
+    let created = create(
+        &pw,
+        &json!({"url": receiver_url("webhook-test-event"), "events": events}),
+    )
+    .await;
+    let path = path_of(&created);
+    let id = text(&created, "id").to_string();
+    let test_path = format!("{path}test/");
+    let deliveries = format!("{path}deliveries/");
+    let mut ours: Vec<Value> = Vec::new();
+
+    if target() == Target::Sandbox {
+        let (status, probe) = unchecked(
+            &pw,
+            Method::POST,
+            &test_path,
+            Some(&json!({"event": "statement.updated"})),
+        )
+        .await;
+        if route_missing(status) {
+            skip("paywise has no POST /v1/webhooks/{id}/test/: the mock's inferred endpoint");
+            return;
+        }
+        let probe_id = probe["id"].clone();
+        let (status, _) = unchecked(&pw, Method::GET, &deliveries, None).await;
+        if route_missing(status) {
+            skip("paywise has no GET /v1/webhooks/{id}/deliveries/: the mock's inferred endpoint");
+            return;
+        }
+        if let Some(probe_id) = probe_id.as_str() {
+            let (status, _) = unchecked(&pw, Method::GET, &format!("{deliveries}{probe_id}/"), None).await;
+            if route_missing(status) {
+                skip("paywise has no GET /v1/webhooks/{id}/deliveries/{delivery_id}/: the mock's inferred endpoint");
+                return;
+            }
+            ours.push(probe_id.into());
+        }
+    }
+
+    let (status, first) = send(pw.post(&test_path).json(&json!({"event": "statement.updated"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "POST {test_path}: {first}");
+    assert_test_delivery(&first, &id, "statement.updated");
+    ours.push(first["id"].clone());
+    // Without an event, the test event is one the endpoint subscribed to.
+    let (status, second) = send(pw.post(&test_path).json(&json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "POST {test_path} {{}}: {second}");
+    let event = text(&second, "event");
+    assert!(
+        events.contains(&event),
+        "a test event without `event` is one of the endpoint's {events:?}: {second}"
+    );
+    assert_test_delivery(&second, &id, event);
+    assert_eq!(
+        second["payload"]["data"]["company_id"], first["payload"]["data"]["company_id"],
+        "both events are the same company's"
+    );
+    ours.push(second["id"].clone());
+    let (status, errors) = send(pw.post(&test_path).json(&json!({"event": "claim.deleted"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an unknown event type: {errors}");
+    assert_field_errors(&errors, &["event"]);
+
+    // The list holds exactly the test events sent to this endpoint.
+    let (listed, count) = pw.walk(&deliveries, 50, &[]).await;
+    assert_eq!(listed.len() as u64, count, "{deliveries}: walked all of count");
+    assert!(listed.iter().all(|d| d["webhook"] == id.as_str()), "{listed:?}");
+    let mut listed_ids: Vec<String> = listed.iter().map(|d| text(d, "id").to_string()).collect();
+    let mut our_ids: Vec<String> = ours
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
+    listed_ids.sort();
+    our_ids.sort();
+    assert_eq!(
+        listed_ids, our_ids,
+        "{deliveries} lists the test events sent to the endpoint"
+    );
+    let (by_event, _) = pw.walk(&deliveries, 50, &[("event", "statement.updated")]).await;
+    assert!(
+        by_event.iter().all(|d| d["event"] == "statement.updated"),
+        "{by_event:?}"
+    );
+    assert!(
+        by_event.iter().any(|d| d["id"] == first["id"]),
+        "event=statement.updated lists it"
+    );
+    for (filter, value) in [("event", "claim.deleted"), ("status", "bogus")] {
+        let (status, errors) = send(pw.get(&deliveries).query(&[(filter, value)])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{filter}={value}: {errors}");
+        assert_field_errors(&errors, &[filter]);
+    }
+
+    // One delivery, and how it ended.
+    let first_path = format!("{deliveries}{}/", text(&first, "id"));
+    let shown = pw.get_json(&first_path, &[]).await;
+    for key in ["href", "id", "webhook", "event", "test", "payload", "created"] {
+        assert_eq!(shown[key], first[key], "`{key}` of {first_path}");
+    }
+    if let Some(done) = settled(&pw, &first_path).await {
+        assert!(
+            done["attempts"].as_u64().unwrap_or(0) >= 1,
+            "an ended delivery was attempted: {done}"
+        );
+        assert_timestamp(&done, "last_attempt_at");
+        assert_eq!(done["next_attempt_at"], Value::Null, "nothing more is due: {done}");
+        let answered_2xx = done["response_status"]
+            .as_u64()
+            .is_some_and(|s| (200..300).contains(&s));
+        if done["status"] == "success" {
+            assert!(answered_2xx && done["error"].is_null(), "a success is a 2xx: {done}");
+        } else {
+            assert!(
+                !answered_2xx && done["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "a failure says why: {done}"
+            );
+        }
+        let status = text(&done, "status");
+        let (same, _) = pw.walk(&deliveries, 50, &[("status", status)]).await;
+        assert!(same.iter().any(|d| d["id"] == first["id"]), "status={status} lists it");
+        assert!(same.iter().all(|d| d["status"] == status), "{same:?}");
+        let (pending, _) = pw.walk(&deliveries, 50, &[("status", "pending")]).await;
+        assert!(
+            pending.iter().all(|d| d["id"] != first["id"]),
+            "status=pending no longer lists it"
+        );
+        if target() == Target::Mock {
+            // The mock has no TLS client (README, Webhooks): an https receiver is a failure, and a
+            // test event is tried once and leaves the endpoint's failure count alone.
+            assert_eq!(done["status"], "failed", "{done}");
+            assert_eq!(done["attempts"], 1, "{done}");
+            let endpoint = pw.get_json(&path, &[]).await;
+            assert_eq!(endpoint["consecutive_failures"], 0, "{endpoint}");
+            assert_eq!(endpoint["last_failure_at"], Value::Null, "{endpoint}");
+        }
+    }
+
+    // Unknown ids, and no token.
+    let first_id = text(&first, "id");
+    for p in [
+        format!("{deliveries}{UNKNOWN_UUID}/"),
+        format!("{WEBHOOKS}{UNKNOWN_UUID}/deliveries/"),
+        format!("{WEBHOOKS}{UNKNOWN_UUID}/deliveries/{first_id}/"),
+    ] {
+        let (status, body) = send(pw.get(&p)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "GET {p}: {body}");
+        assert!(body["detail"].is_string(), "{body}");
+    }
+    let unknown_test = format!("{WEBHOOKS}{UNKNOWN_UUID}/test/");
+    let (status, body) = send(pw.post(&unknown_test).json(&json!({}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "POST {unknown_test}: {body}");
+    let (status, body) = send(pw.client.post(pw.url(&test_path)).json(&json!({}))).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "POST {test_path} without a token: {body}"
+    );
+    let (status, body) = send(pw.client.get(pw.url(&deliveries))).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "GET {deliveries} without a token: {body}"
+    );
+
+    // The deliveries go with their endpoint.
+    assert_eq!(delete(&pw, &path).await, StatusCode::NO_CONTENT);
+    for p in [&deliveries, &first_path] {
+        let (status, body) = send(pw.get(p)).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "GET {p} after deleting the endpoint: {body}"
+        );
+    }
 }
