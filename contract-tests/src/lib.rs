@@ -11,7 +11,10 @@
 //! | `PAYT_ADMINISTRATION_ID` | the Payt administration to test in (required for `sandbox`; discovered from `GET /v1/administrations` otherwise) |
 //! | `PAYWISE_BASE_URL` | paywise base URL (`sandbox` default: `https://api.paywise.de`) |
 //! | `PAYWISE_TOKEN` | paywise test-mode token (required for `sandbox`) |
-//!
+//! | `PAYWISE_PARTNER_TOKEN` | paywise partner key (optional for `sandbox`: without it the Partner API tests are skipped) |
+//! | `CONTRACT_ALLOW_PERMANENT_WRITES` | `1`: with `sandbox`, run the tests whose records no API call removes |
+//! | `CONTRACT_DRIFT` | `fail` (default) or `report` (drift is journaled, not failed) |
+//! | `CONTRACT_REPORT_DIR` | where the journal goes (see [`journal`]) |
 //! | `CONTRACT_ALLOW_LOCAL_WRITES` | `1`: with `sandbox`, let the write tests run against a mock you started by hand on this machine (loopback) |
 //! | `CONTRACT_ALLOW_PRODUCTION_READS` | `1`: with `sandbox`, let the read-only tests run against a production target (writes stay refused) |
 //!
@@ -21,13 +24,13 @@
 //! **Safety.** Before any write, the suite checks that it talks to a test environment: for Payt
 //! the demo host (`demo-api.paytsoftware.com`), for paywise a token whose `GET /v1/info/` says
 //! `access_mode: test`. A loopback target counts only with `CONTRACT_ALLOW_LOCAL_WRITES=1`. Against
-//! anything else the write builders ([`Payt::post`], [`Payt::patch`], [`Payt::delete`], ...) refuse
+//! anything else the write builders ([`Conn::post`], [`Conn::patch`], [`Conn::delete`], ...) refuse
 //! with a message, and even reads need `CONTRACT_ALLOW_PRODUCTION_READS=1`. Tests discover or create their own data through the public API and never rely on
 //! fixture ids or mock-only endpoints. Everything they create carries [`REFERENCE_PREFIX`], and
-//! what the API lets a client remove is removed when the test ends ([`Payt::cleanup_later`]).
+//! what the API lets a client remove is removed when the test ends ([`Conn::cleanup_later`]).
 //! Writes that leave something permanent behind on the vendor (creating administrations,
 //! signing up companies) also need `CONTRACT_ALLOW_PERMANENT_WRITES=1` against a vendor; without
-//! it those tests say they were skipped ([`Payt::permanent_writes`]).
+//! it those tests say they were skipped ([`Conn::permanent_writes`]).
 //!
 //! **Drift.** Every answer is checked against the vendor's contract ([`contract`]): a missing or
 //! extra field, a type or format change or an undocumented success status fails the test at that
@@ -270,6 +273,46 @@ impl Conn {
         ));
         false
     }
+
+    /// GET `path` with `query`; panics unless 200; the JSON body (paywise; [`Payt::get_json`]
+    /// adds the administration).
+    pub async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Value {
+        let res = self.get(path).query(query).send().await.expect("request sent");
+        let status = res.status();
+        let body: Value = res.json().await.expect("a JSON body");
+        assert_eq!(status, 200, "GET {path} {query:?} answered {status}: {body}");
+        body
+    }
+
+    /// Follows a DRF page's `next` links (paywise) from the first page of `path` with `limit`,
+    /// returning all results and the `count` of the first page.
+    pub async fn walk(&self, path: &str, limit: usize, query: &[(&str, &str)]) -> (Vec<Value>, u64) {
+        let lim = limit.to_string();
+        let mut q: Vec<(&str, &str)> = query.to_vec();
+        q.push(("limit", &lim));
+        let mut page = self.get_json(path, &q).await;
+        let count = page["count"].as_u64().expect("count is an integer");
+        let mut all = Vec::new();
+        for _ in 0..10_000 {
+            all.extend(page["results"].as_array().expect("results is an array").iter().cloned());
+            match &page["next"] {
+                Value::String(next) => {
+                    let res = self
+                        .client
+                        .get(next)
+                        .bearer_auth(&self.token)
+                        .send()
+                        .await
+                        .expect("request sent");
+                    assert_eq!(res.status(), 200, "GET {next}");
+                    page = res.json().await.expect("a JSON body");
+                }
+                Value::Null => return (all, count),
+                other => panic!("next must be a URL or null, got {other}"),
+            }
+        }
+        panic!("{path}: pagination did not end after 10000 pages");
+    }
 }
 
 /// Records the current test as skipped for `reason` (the report shows it; nothing is skipped
@@ -490,45 +533,6 @@ impl Paywise {
         );
         let entries = body.as_array().cloned().unwrap_or_default();
         !entries.is_empty() && entries.iter().all(|e| e["access_mode"] == "test")
-    }
-
-    /// GET `path` with `query`; panics unless 200; the JSON body.
-    pub async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Value {
-        let res = self.get(path).query(query).send().await.expect("request sent");
-        let status = res.status();
-        let body: Value = res.json().await.expect("a JSON body");
-        assert_eq!(status, 200, "GET {path} {query:?} answered {status}: {body}");
-        body
-    }
-
-    /// Follows `next` links from the first page of `path` with `limit`, returning all results
-    /// and the `count` of the first page.
-    pub async fn walk(&self, path: &str, limit: usize, query: &[(&str, &str)]) -> (Vec<Value>, u64) {
-        let lim = limit.to_string();
-        let mut q: Vec<(&str, &str)> = query.to_vec();
-        q.push(("limit", &lim));
-        let mut page = self.get_json(path, &q).await;
-        let count = page["count"].as_u64().expect("count is an integer");
-        let mut all = Vec::new();
-        for _ in 0..10_000 {
-            all.extend(page["results"].as_array().expect("results is an array").iter().cloned());
-            match &page["next"] {
-                Value::String(next) => {
-                    let res = self
-                        .client
-                        .get(next)
-                        .bearer_auth(&self.token)
-                        .send()
-                        .await
-                        .expect("request sent");
-                    assert_eq!(res.status(), 200, "GET {next}");
-                    page = res.json().await.expect("a JSON body");
-                }
-                Value::Null => return (all, count),
-                other => panic!("next must be a URL or null, got {other}"),
-            }
-        }
-        panic!("{path}: pagination did not end after 10000 pages");
     }
 }
 

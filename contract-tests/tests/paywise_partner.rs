@@ -61,36 +61,6 @@ async fn send(req: contract_tests::RequestBuilder) -> (StatusCode, Value) {
     (status, body)
 }
 
-/// GET `path` (or an absolute URL) with the partner key; panics unless 200. The body.
-async fn get_json(p: &PaywisePartner, path: &str, query: &[(&str, &str)]) -> Value {
-    let req = if path.starts_with("http") {
-        p.client.get(path).bearer_auth(&p.token)
-    } else {
-        p.get(path)
-    };
-    let (status, body) = send(req.query(query)).await;
-    assert_eq!(status, StatusCode::OK, "GET {path} {query:?}: {body}");
-    body
-}
-
-/// Every record of the list at `path` with `query`, following `next`; also the first `count`.
-async fn walk(p: &PaywisePartner, path: &str, query: &[(&str, &str)]) -> (Vec<Value>, u64) {
-    let mut q = query.to_vec();
-    q.push(("limit", "100"));
-    let mut page = get_json(p, path, &q).await;
-    let count = page["count"].as_u64().unwrap_or_else(|| panic!("count in {page}"));
-    let mut all = Vec::new();
-    for _ in 0..1_000 {
-        all.extend(page["results"].as_array().expect("results is an array").iter().cloned());
-        match &page["next"] {
-            Value::String(next) => page = get_json(p, &next.clone(), &[]).await,
-            Value::Null => return (all, count),
-            other => panic!("next must be a URL or null, got {other}"),
-        }
-    }
-    panic!("{path}: pagination did not end after 1000 pages");
-}
-
 /// POST `body` as JSON with the partner key; the status and the body.
 async fn post(p: &PaywisePartner, path: &str, body: &Value) -> (StatusCode, Value) {
     send(p.post(path).json(body)).await
@@ -192,7 +162,7 @@ async fn create_company(p: &PaywisePartner, body: &Value) -> Value {
 
 /// The key's `scopes`, from token info.
 async fn scopes(p: &PaywisePartner) -> Vec<String> {
-    let info = get_json(p, INFO, &[]).await;
+    let info = p.get_json(INFO, &[]).await;
     info[0]["scopes"]
         .as_array()
         .unwrap_or_else(|| panic!("token info has scopes: {info}"))
@@ -269,7 +239,7 @@ async fn token_info_is_an_array_naming_the_keys_scopes() {
     let Some(p) = PaywisePartner::connect().await else {
         return;
     };
-    let info = get_json(&p, INFO, &[]).await;
+    let info = p.get_json(INFO, &[]).await;
     let entries = info.as_array().expect("GET /partner/v1/info/ answers an array");
     assert!(!entries.is_empty(), "token info has an entry: {info}");
     for e in entries {
@@ -374,20 +344,20 @@ async fn a_complete_company_is_listed_read_back_and_can_no_longer_be_patched() {
 
     let path = format!("{COMPANIES}{id}/");
     assert_eq!(
-        get_json(&p, &path, &[]).await,
+        p.get_json(&path, &[]).await,
         created,
         "GET {path} shows the company as created"
     );
     // Tolerance: the partner account holds other companies (earlier runs, other tests), so the
     // list must contain this one, as created.
-    let (all, count) = walk(&p, COMPANIES, &[]).await;
+    let (all, count) = p.walk(COMPANIES, 100, &[]).await;
     assert!(count >= 1, "count {count}");
     assert!(
         all.contains(&created),
         "GET {COMPANIES} lists the new company as created"
     );
 
-    let page = get_json(&p, COMPANIES, &[("limit", "1")]).await;
+    let page = p.get_json(COMPANIES, &[("limit", "1")]).await;
     let mut keys: Vec<&str> = page.as_object().expect("a page").keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(keys, ["count", "next", "previous", "results"], "{page}");
@@ -399,7 +369,7 @@ async fn a_complete_company_is_listed_read_back_and_can_no_longer_be_patched() {
     assert_eq!(status, StatusCode::FORBIDDEN, "PATCH of a completed company: {body}");
     assert_detail(&body, "PATCH of a completed company");
     assert_eq!(
-        get_json(&p, &path, &[]).await,
+        p.get_json(&path, &[]).await,
         created,
         "the refused PATCH changed nothing"
     );
@@ -433,18 +403,14 @@ async fn an_incomplete_company_is_patched_until_its_data_submission_completes() 
         assert_eq!(status, StatusCode::BAD_REQUEST, "PATCH {body}: {errors}");
         assert_field_errors(&errors, &[field]);
     }
-    assert_eq!(
-        get_json(&p, &path, &[]).await,
-        created,
-        "refused PATCHes changed nothing"
-    );
+    assert_eq!(p.get_json(&path, &[]).await, created, "refused PATCHes changed nothing");
 
     let (status, changed) = patch(&p, &path, &json!({"phone": "+49 30 7654321"})).await;
     assert_eq!(status, StatusCode::OK, "PATCH phone: {changed}");
     let mut expected = created.clone();
     expected["phone"] = json!("+49 30 7654321");
     assert_eq!(changed, expected, "PATCH changes only the phone");
-    assert_eq!(get_json(&p, &path, &[]).await, changed);
+    assert_eq!(p.get_json(&path, &[]).await, changed);
 
     let reps = json!([{"type": "geschaeftsführer", "name": "Erika Mustermann"}]);
     let (status, completed) = patch(&p, &path, &json!({"legal_representatives": reps})).await;
@@ -457,7 +423,7 @@ async fn an_incomplete_company_is_patched_until_its_data_submission_completes() 
     let (status, body) = patch(&p, &path, &json!({"phone": "+49 30 1111111"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "PATCH after completion: {body}");
     assert_detail(&body, "PATCH after completion");
-    assert_eq!(get_json(&p, &path, &[]).await, completed);
+    assert_eq!(p.get_json(&path, &[]).await, completed);
 
     let unknown = format!("{COMPANIES}{UNKNOWN_UUID}/");
     let (status, body) = patch(&p, &unknown, &json!({"phone": "+49 30 1111111"})).await;
@@ -496,7 +462,7 @@ async fn invalid_companies_are_refused_with_field_errors() {
             None => assert_field_errors(&errors, &[field]),
         }
     }
-    let (all, _) = walk(&p, COMPANIES, &[]).await;
+    let (all, _) = p.walk(COMPANIES, 100, &[]).await;
     assert!(
         all.iter().all(|c| c["name"] != name.as_str()),
         "a refused company was stored"
@@ -524,37 +490,34 @@ async fn users_are_listed_by_company_and_email_and_shown_on_their_company() {
     let unverified = create_user(&p, &user_body(company_id, &email("user-unverified"), false)).await;
     for u in [&verified, &unverified] {
         let path = format!("{USERS}{}/", text(u, "id"));
-        assert_eq!(
-            &get_json(&p, &path, &[]).await,
-            u,
-            "GET {path} shows the user as created"
-        );
+        assert_eq!(&p.get_json(&path, &[]).await, u, "GET {path} shows the user as created");
     }
     let mut ours = vec![verified.clone(), unverified.clone()];
     ours.sort_by_key(|u| u["id"].to_string());
 
-    let (mut by_company, count) = walk(&p, USERS, &[("company", company_id)]).await;
+    let (mut by_company, count) = p.walk(USERS, 100, &[("company", company_id)]).await;
     by_company.sort_by_key(|u| u["id"].to_string());
     assert_eq!(count, 2, "company={company_id} counts its two users");
     assert_eq!(by_company, ours, "company={company_id} lists exactly its users");
-    let (by_email, _) = walk(&p, USERS, &[("email", text(&verified, "email"))]).await;
+    let (by_email, _) = p.walk(USERS, 100, &[("email", text(&verified, "email"))]).await;
     assert_eq!(
         by_email,
         std::slice::from_ref(&verified),
         "email= finds exactly that user"
     );
-    let (by_id, _) = walk(&p, USERS, &[("id", text(&unverified, "id"))]).await;
+    let (by_id, _) = p.walk(USERS, 100, &[("id", text(&unverified, "id"))]).await;
     assert_eq!(by_id, std::slice::from_ref(&unverified), "id= finds exactly that user");
     let other = create_company(&p, &incomplete_company(&unique_reference("company-no-users"))).await;
-    let (none, count) = walk(
-        &p,
-        USERS,
-        &[("company", text(&other, "id")), ("email", text(&verified, "email"))],
-    )
-    .await;
+    let (none, count) = p
+        .walk(
+            USERS,
+            100,
+            &[("company", text(&other, "id")), ("email", text(&verified, "email"))],
+        )
+        .await;
     assert_eq!((none.len(), count), (0, 0), "the user is not another company's");
 
-    let shown = get_json(&p, &format!("{COMPANIES}{company_id}/"), &[]).await;
+    let shown = p.get_json(&format!("{COMPANIES}{company_id}/"), &[]).await;
     let mut users = shown["users"].as_array().expect("users is an array").clone();
     users.sort_by_key(|u| u["id"].to_string());
     assert_eq!(users, ours, "the company shows its users");
@@ -595,7 +558,7 @@ async fn invalid_users_are_refused_with_field_errors() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "POST {USERS} {body}: {errors}");
         assert_field_errors(&errors, &fields);
     }
-    let (users, _) = walk(&p, USERS, &[("company", company_id)]).await;
+    let (users, _) = p.walk(USERS, 100, &[("company", company_id)]).await;
     assert_eq!(users, [taken], "refused users were not stored");
 }
 
@@ -642,7 +605,7 @@ async fn a_user_invite_stays_open_until_the_web_flow_onboards_someone() {
 
     let path = format!("{INVITES}{id}/");
     assert_eq!(
-        get_json(&p, &path, &[]).await,
+        p.get_json(&path, &[]).await,
         invite,
         "GET {path} shows the invite as created"
     );
