@@ -382,6 +382,9 @@ impl Report {
             self.count_tests(TestResult::Failed),
             self.count_tests(TestResult::Skipped)
         );
+        if !all && self.endpoints.iter().all(|e| e.result == EndpointResult::Passed) {
+            let _ = writeln!(out, "  every endpoint passed (--all lists them)");
+        }
         let _ = writeln!(out);
         for ep in &self.endpoints {
             let tag = match ep.result {
