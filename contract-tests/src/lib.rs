@@ -444,10 +444,11 @@ impl Payt {
         body
     }
 
-    /// Walks every page of a list with `per_page` and extra `query`, returning all records.
-    pub async fn walk(&self, path: &str, per_page: usize, query: &[(&str, &str)]) -> Vec<Value> {
+    /// Every page of a list with `per_page` and extra `query`, following `pagination.cursor` to
+    /// the end (a missing or null cursor ends it).
+    pub async fn pages(&self, path: &str, per_page: usize, query: &[(&str, &str)]) -> Vec<Value> {
         let per = per_page.to_string();
-        let mut all = Vec::new();
+        let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..10_000 {
             let mut q: Vec<(&str, &str)> = query.to_vec();
@@ -456,19 +457,64 @@ impl Payt {
                 q.push(("cursor", c));
             }
             let page = self.get_json(path, &q).await;
-            let data = page["data"].as_array().expect("data is an array").clone();
-            assert!(data.len() <= per_page, "{path}: page larger than per_page {per_page}");
-            all.extend(data);
-            cursor = match &page["pagination"]["cursor"] {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
+            let n = page["data"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or_else(|| panic!("{path} {q:?}: data must be an array: {page}"));
+            assert!(
+                n <= per_page,
+                "{path} {q:?}: {n} records on a page of per_page {per_page}"
+            );
+            cursor = match page.get("pagination").and_then(|p| p.get("cursor")) {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                None | Some(Value::Null) => None,
+                Some(other) => panic!("{path}: the cursor must be a string, a number or null, not {other}"),
             };
+            out.push(page);
             if cursor.is_none() {
-                return all;
+                return out;
             }
         }
         panic!("{path}: pagination did not end after 10000 pages");
+    }
+
+    /// Walks every page of a list with `per_page` and extra `query`, returning all records.
+    pub async fn walk(&self, path: &str, per_page: usize, query: &[(&str, &str)]) -> Vec<Value> {
+        records(&self.pages(path, per_page, query).await)
+    }
+
+    /// Runs `check`, and when it fails runs it again (at most four more times, no sleeps) as long
+    /// as one of the `watched` lists (path and query) changed while it ran; a failure while they
+    /// stood still is final.
+    // Tolerance: other tests (of this run, or other runs on the demo) write meanwhile: repeated,
+    // never loosened.
+    pub async fn settled(
+        &self,
+        watched: &[(&str, &[(&str, &str)])],
+        mut check: impl AsyncFnMut() -> anyhow::Result<()>,
+    ) {
+        let snapshot = async || {
+            let mut lists = Vec::new();
+            for (path, query) in watched {
+                lists.push(self.walk(path, 500, query).await);
+            }
+            lists
+        };
+        let mut why = match check().await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        for _ in 0..4 {
+            let before = snapshot().await;
+            match check().await {
+                Ok(()) => return,
+                Err(e) if snapshot().await == before => panic!("{e:#}"),
+                Err(e) => why = e,
+            }
+        }
+        let paths: Vec<&str> = watched.iter().map(|(p, _)| *p).collect();
+        panic!("{why:#} (and {paths:?} kept changing in five tries)");
     }
 }
 
@@ -597,6 +643,14 @@ impl PaywisePartner {
         }
         Some(Self { conn, _mock: mock })
     }
+}
+
+/// The records (`data`) of Payt list pages, in order.
+pub fn records(pages: &[Value]) -> Vec<Value> {
+    pages
+        .iter()
+        .flat_map(|p| p["data"].as_array().cloned().unwrap_or_default())
+        .collect()
 }
 
 /// The fixture seed for mocks the suite starts itself (`CONTRACT_SEED`, default 7): any seed must

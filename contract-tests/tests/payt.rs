@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use anyhow::ensure;
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
 use contract_tests::RequestBuilder;
-use contract_tests::{Payt, unique_reference};
+use contract_tests::{Payt, records, unique_reference};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
@@ -216,75 +216,6 @@ fn cursor_of(page: &Value) -> Option<String> {
     }
 }
 
-/// Every page of `path` with `per_page` and `query`, following `pagination.cursor` until it is
-/// null or missing.
-async fn pages(payt: &Payt, path: &str, per_page: usize, query: &[(&str, &str)]) -> Vec<Value> {
-    let per = per_page.to_string();
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..10_000 {
-        let mut q: Vec<(&str, &str)> = query.to_vec();
-        q.push(("per_page", &per));
-        if let Some(c) = &cursor {
-            q.push(("cursor", c));
-        }
-        let page = payt.get_json(path, &q).await;
-        let data = page["data"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{path} {q:?}: `data` must be an array: {page}"));
-        assert!(
-            data.len() <= per_page,
-            "{path} {q:?}: {} records on a page of per_page {per_page}",
-            data.len()
-        );
-        let next = cursor_of(&page);
-        out.push(page);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => return out,
-        }
-    }
-    panic!("{path}: pagination did not end after 10000 pages");
-}
-
-fn records(pages: &[Value]) -> Vec<Value> {
-    pages
-        .iter()
-        .flat_map(|p| p["data"].as_array().cloned().unwrap_or_default())
-        .collect()
-}
-
-/// Every record of `path` matching `query`, in pages of 500.
-async fn fetch_all(payt: &Payt, path: &str, query: &[(&str, &str)]) -> Vec<Value> {
-    records(&pages(payt, path, 500, query).await)
-}
-
-/// Runs `check`, and when it fails runs it again (at most four more times, no sleeps) as long as
-/// one of the `watched` lists changed while it ran; a failure while they stood still is final.
-// Tolerance: other tests (of this run, or other runs on the demo) write meanwhile: repeated, never loosened.
-async fn settled(payt: &Payt, watched: &[&str], mut check: impl AsyncFnMut() -> anyhow::Result<()>) {
-    let snapshot = async || {
-        let mut lists = Vec::new();
-        for path in watched {
-            lists.push(fetch_all(payt, path, &[]).await);
-        }
-        lists
-    };
-    let mut why = match check().await {
-        Ok(()) => return,
-        Err(e) => e,
-    };
-    for _ in 0..4 {
-        let before = snapshot().await;
-        match check().await {
-            Ok(()) => return,
-            Err(e) if snapshot().await == before => panic!("{e:#}"),
-            Err(e) => why = e,
-        }
-    }
-    panic!("{why:#} (and {watched:?} kept changing in five tries)");
-}
-
 /// A few records to spot-check: first, middle and last.
 fn sample(records: &[Value]) -> Vec<&Value> {
     let mut picked: Vec<&Value> = Vec::new();
@@ -301,7 +232,7 @@ fn sample(records: &[Value]) -> Vec<&Value> {
 
 /// A non-empty list of `path`, or a failure naming what the target lacks.
 async fn non_empty(payt: &Payt, path: &str) -> Vec<Value> {
-    let all = fetch_all(payt, path, &[]).await;
+    let all = payt.walk(path, 500, &[]).await;
     assert!(
         !all.is_empty(),
         "{path}: administration {} has no records; this test needs at least one",
@@ -328,7 +259,7 @@ async fn one_of_each(payt: &Payt) -> Vec<(&'static str, Value)> {
 /// Credit cases a plan can be created on: open amount above zero, no active plan, not
 /// deactivated. Discovered through the API (there is no invoice list yet).
 async fn eligible_cases(payt: &Payt) -> Vec<Value> {
-    let cases = fetch_all(payt, CREDIT_CASES, &[]).await;
+    let cases = payt.walk(CREDIT_CASES, 500, &[]).await;
     let eligible: Vec<Value> = cases
         .into_iter()
         .filter(|c| {
@@ -418,7 +349,7 @@ async fn create_plan(payt: &Payt, case: &Value) -> Value {
 /// The payment plans of the administration, creating plans on eligible cases until there are
 /// at least `min`.
 async fn ensure_plans(payt: &Payt, min: usize) -> Vec<Value> {
-    let plans = fetch_all(payt, PAYMENT_PLANS, &[]).await;
+    let plans = payt.walk(PAYMENT_PLANS, 500, &[]).await;
     if plans.len() >= min {
         return plans;
     }
@@ -432,7 +363,7 @@ async fn ensure_plans(payt: &Payt, min: usize) -> Vec<Value> {
     for case in cases.iter().take(min - plans.len()) {
         create_plan(payt, case).await;
     }
-    let plans = fetch_all(payt, PAYMENT_PLANS, &[]).await;
+    let plans = payt.walk(PAYMENT_PLANS, 500, &[]).await;
     assert!(plans.len() >= min, "{PAYMENT_PLANS}: created plans are not listed");
     plans
 }
@@ -505,13 +436,13 @@ async fn assert_created_plan(
 
     let shown = payt.get_json(&format!("{PAYMENT_PLANS}/{id}"), &[]).await;
     assert_eq!(shown, plan, "{ctx}: GET by id must show the created plan");
-    let listed = fetch_all(payt, PAYMENT_PLANS, &[("ids", &id)]).await;
+    let listed = payt.walk(PAYMENT_PLANS, 500, &[("ids", &id)]).await;
     assert_eq!(
         listed,
         vec![plan.clone()],
         "{ctx}: the list filtered by its id shows the plan"
     );
-    let everything = fetch_all(payt, PAYMENT_PLANS, &[]).await;
+    let everything = payt.walk(PAYMENT_PLANS, 500, &[]).await;
     // Tolerance: shared administration: the list must contain the new plan, not have grown by exactly one.
     assert!(
         ids_of(&everything).contains(&id),
@@ -561,7 +492,7 @@ async fn assert_rejected_plan(ctx: &str, change: impl FnOnce(&mut Map<String, Va
 #[tokio::test]
 async fn administrations_list_has_the_payt_shape() {
     let payt = Payt::connect().await;
-    let all = pages(&payt, ADMINISTRATIONS, 500, &[]).await;
+    let all = payt.pages(ADMINISTRATIONS, 500, &[]).await;
     let last = all.last().expect("at least one page");
     assert!(
         cursor_of(last).is_none(),
@@ -602,7 +533,7 @@ async fn administrations_list_has_the_payt_shape() {
 async fn administrations_opt_in_fields_appear_only_when_requested() {
     let payt = Payt::connect().await;
     let fields = json!({ "only": ["id", "import_origin_identifier", "last_successful_import_at"] }).to_string();
-    let admins = fetch_all(&payt, ADMINISTRATIONS, &[("fields", &fields)]).await;
+    let admins = payt.walk(ADMINISTRATIONS, 500, &[("fields", &fields)]).await;
     assert!(!admins.is_empty(), "the token must see at least one administration");
     for a in &admins {
         assert_eq!(
@@ -735,9 +666,9 @@ async fn notifications_use_payt_formats() {
 async fn check_walk(payt: &Payt, path: &str) {
     let mut walked = Vec::new();
     // Tolerance: records may be created between the two walks (settled).
-    settled(payt, &[path], async || {
-        let small = pages(payt, path, 7, &[]).await;
-        let big = pages(payt, path, 500, &[]).await;
+    payt.settled(&[(path, &[])], async || {
+        let small = payt.pages(path, 7, &[]).await;
+        let big = payt.pages(path, 500, &[]).await;
         let small_ids = ids_of(&records(&small));
         let big_ids = ids_of(&records(&big));
         assert!(!big_ids.is_empty(), "{path}: nothing to page through");
@@ -801,8 +732,8 @@ async fn notifications_walk_with_small_pages_matches_one_big_page() {
 /// adds nothing.
 async fn check_ids_filter(payt: &Payt, path: &str) {
     // Tolerance: the newest record may change between the list and the filtered read (settled).
-    settled(payt, &[path], async || {
-        let all = fetch_all(payt, path, &[]).await;
+    payt.settled(&[(path, &[])], async || {
+        let all = payt.walk(path, 500, &[]).await;
         assert!(
             all.len() >= 2,
             "{path}: the ids filter test needs two records, found {}",
@@ -811,7 +742,7 @@ async fn check_ids_filter(payt: &Payt, path: &str) {
         let (first, last) = (&all[0], &all[all.len() - 1]);
         let (a, b) = (id_of(first), id_of(last));
         let csv = format!("{b},{a}");
-        let got = fetch_all(payt, path, &[("ids", &csv)]).await;
+        let got = payt.walk(path, 500, &[("ids", &csv)]).await;
         ensure!(
             ids_of(&got) == [a.clone(), b.clone()],
             "{path}?ids={csv}: {:?}",
@@ -828,7 +759,7 @@ async fn check_ids_filter(payt: &Payt, path: &str) {
             got[1]
         );
         let csv = format!("{a},{UNKNOWN_ID}");
-        let got = fetch_all(payt, path, &[("ids", &csv)]).await;
+        let got = payt.walk(path, 500, &[("ids", &csv)]).await;
         ensure!(
             ids_of(&got) == [a.clone()],
             "{path}?ids={csv}: an unknown id matches nothing: {:?}",
@@ -862,7 +793,8 @@ async fn notifications_ids_filter_answers_exactly_those() {
 /// record is excluded), and every listed record that is strictly later is in the result.
 async fn check_updated_after(payt: &Payt, path: &str) {
     // Tolerance: records may be created or updated between the reads compared (settled).
-    settled(payt, &[path], async || check_updated_after_once(payt, path).await).await;
+    payt.settled(&[(path, &[])], async || check_updated_after_once(payt, path).await)
+        .await;
 }
 
 async fn check_updated_after_once(payt: &Payt, path: &str) -> anyhow::Result<()> {
@@ -875,7 +807,7 @@ async fn check_updated_after_once(payt: &Payt, path: &str) -> anyhow::Result<()>
     // Tolerance: the pivot is a middle record's own updated_at, since timestamps differ per target.
     let (pivot_time, pivot) = by_time[by_time.len() / 2];
     let raw = pivot["updated_at"].as_str().expect("updated_at is a string");
-    let later = fetch_all(payt, path, &[("updated_after", raw)]).await;
+    let later = payt.walk(path, 500, &[("updated_after", raw)]).await;
     let ctx = format!("{path}?updated_after={raw}");
     assert_ascending_unique(&ids_of(&later), &ctx);
     for r in &later {
@@ -901,7 +833,7 @@ async fn check_updated_after_once(payt: &Payt, path: &str) -> anyhow::Result<()>
         }
     }
     // The filter combines with cursor paging: small pages give the same records.
-    let walked = records(&pages(payt, path, 3, &[("updated_after", raw)]).await);
+    let walked = records(&payt.pages(path, 3, &[("updated_after", raw)]).await);
     ensure!(
         ids_of(&walked) == ids_of(&later),
         "{ctx}: per_page=3 walk differs from one page: {:?} vs {:?}",
@@ -939,7 +871,7 @@ async fn notifications_updated_after_is_strictly_after() {
 async fn check_notification_filter(param: &str, key: &str) {
     let payt = Payt::connect().await;
     // Tolerance: Payt may add notifications (e.g. for what other tests write) between the reads compared (settled).
-    settled(&payt, &[NOTIFICATIONS], async || {
+    payt.settled(&[(NOTIFICATIONS, &[])], async || {
         check_notification_filter_once(&payt, param, key).await
     })
     .await;
@@ -962,7 +894,7 @@ async fn check_notification_filter_once(payt: &Payt, param: &str, key: &str) -> 
     // Tolerance: the filter values are taken from the data, since ids differ per target.
     values.truncate(2);
     let csv = values.join(",");
-    let got = fetch_all(payt, NOTIFICATIONS, &[(param, &csv)]).await;
+    let got = payt.walk(NOTIFICATIONS, 500, &[(param, &csv)]).await;
     let ctx = format!("{NOTIFICATIONS}?{param}={csv}");
     ensure!(
         !got.is_empty(),
@@ -1029,9 +961,9 @@ async fn fields_only_id_projects_every_list_and_show_to_id() {
     let only_id = json!({ "only": ["id"] }).to_string();
     for (path, first) in one_of_each(&payt).await {
         // Tolerance: records may be created between the two reads (settled).
-        settled(&payt, &[path], async || {
-            let full = fetch_all(&payt, path, &[]).await;
-            let projected = fetch_all(&payt, path, &[("fields", &only_id)]).await;
+        payt.settled(&[(path, &[])], async || {
+            let full = payt.walk(path, 500, &[]).await;
+            let projected = payt.walk(path, 500, &[("fields", &only_id)]).await;
             ensure!(
                 ids_of(&projected) == ids_of(&full),
                 "{path}: the projection keeps every record: {:?} vs {:?}",
@@ -1048,7 +980,7 @@ async fn fields_only_id_projects_every_list_and_show_to_id() {
         let shown = payt.get_json(&format!("{path}/{id}"), &[("fields", &only_id)]).await;
         assert_eq!(shown, json!({ "id": first["id"] }), "{path}/{id}?fields={only_id}");
     }
-    let admins = fetch_all(&payt, ADMINISTRATIONS, &[("fields", &only_id)]).await;
+    let admins = payt.walk(ADMINISTRATIONS, 500, &[("fields", &only_id)]).await;
     for a in &admins {
         assert_eq!(keys(a), ["id"], "{ADMINISTRATIONS}?fields={only_id}: {a}");
     }
@@ -1058,7 +990,7 @@ async fn fields_only_id_projects_every_list_and_show_to_id() {
 async fn credit_cases_opt_in_fields_appear_only_when_requested() {
     let payt = Payt::connect().await;
     let fields = json!({ "only": ["id", "labels", "public_url"] }).to_string();
-    let cases = fetch_all(&payt, CREDIT_CASES, &[("fields", &fields)]).await;
+    let cases = payt.walk(CREDIT_CASES, 500, &[("fields", &fields)]).await;
     assert!(!cases.is_empty(), "{CREDIT_CASES}: no credit cases");
     for c in &cases {
         assert_eq!(
@@ -1087,12 +1019,12 @@ async fn payment_plans_public_url_appears_only_when_requested() {
     let fields = json!({ "only": ["id", "public_url"] }).to_string();
     let mut projected = Vec::new();
     // Tolerance: plans may be created between the two reads (settled).
-    settled(&payt, &[PAYMENT_PLANS], async || {
-        let plans = fetch_all(&payt, PAYMENT_PLANS, &[]).await;
+    payt.settled(&[(PAYMENT_PLANS, &[])], async || {
+        let plans = payt.walk(PAYMENT_PLANS, 500, &[]).await;
         for p in &plans {
             assert!(p.get("public_url").is_none(), "public_url is opt-in: {p}");
         }
-        projected = fetch_all(&payt, PAYMENT_PLANS, &[("fields", &fields)]).await;
+        projected = payt.walk(PAYMENT_PLANS, 500, &[("fields", &fields)]).await;
         ensure!(
             ids_of(&projected) == ids_of(&plans),
             "the projection keeps every plan: {:?} vs {:?}",
@@ -1127,9 +1059,9 @@ async fn payment_plans_fields_project_nested_payment_terms() {
     let fields = json!({ "only": ["id", { "payment_terms": ["id"] }] }).to_string();
     let mut projected = Vec::new();
     // Tolerance: plans may be created between the two reads (settled).
-    settled(&payt, &[PAYMENT_PLANS], async || {
-        let plans = fetch_all(&payt, PAYMENT_PLANS, &[]).await;
-        projected = fetch_all(&payt, PAYMENT_PLANS, &[("fields", &fields)]).await;
+    payt.settled(&[(PAYMENT_PLANS, &[])], async || {
+        let plans = payt.walk(PAYMENT_PLANS, 500, &[]).await;
+        projected = payt.walk(PAYMENT_PLANS, 500, &[("fields", &fields)]).await;
         ensure!(
             ids_of(&projected) == ids_of(&plans),
             "the projection keeps every plan: {:?} vs {:?}",
@@ -1171,7 +1103,7 @@ async fn payment_plans_fields_project_nested_payment_terms() {
 
 async fn check_show_matches_list(payt: &Payt, path: &str) {
     // Tolerance: a sampled record may change between the list and the show (settled).
-    settled(payt, &[path], async || {
+    payt.settled(&[(path, &[])], async || {
         let all = non_empty(payt, path).await;
         for r in sample(&all) {
             let id = id_of(r);
@@ -1238,7 +1170,7 @@ async fn api_v1_prefix_answers_like_v1() {
         ));
     }
     // Tolerance: the records may change between the two reads (settled).
-    settled(&payt, &LISTS, async || {
+    payt.settled(&LISTS.map(|p| (p, &[][..])), async || {
         for (path, query) in &requests {
             let v1 = send(payt.get(path).query(query)).await;
             let api = send(payt.get(&format!("/api{path}")).query(query)).await;

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use anyhow::ensure;
 use chrono::{Days, Duration, NaiveDateTime, Utc};
 use contract_tests::RequestBuilder;
-use contract_tests::{Payt, unique_reference};
+use contract_tests::{Payt, records, unique_reference};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -138,49 +138,8 @@ fn assert_money(v: &Value, ctx: &str) {
     );
 }
 
-/// Every page of `path`, following `pagination.cursor` until it is null or absent.
-async fn pages(payt: &Payt, path: &str, per_page: usize, query: &[(&str, &str)]) -> Vec<Value> {
-    let per = per_page.to_string();
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..10_000 {
-        let mut q: Vec<(&str, &str)> = query.to_vec();
-        q.push(("per_page", &per));
-        if let Some(c) = &cursor {
-            q.push(("cursor", c));
-        }
-        let page = payt.get_json(path, &q).await;
-        let n = page["data"]
-            .as_array()
-            .map(Vec::len)
-            .unwrap_or_else(|| panic!("{path}: data must be an array: {page}"));
-        assert!(n <= per_page, "{path}: {n} records on a page of {per_page}");
-        let next = match page.get("pagination").and_then(|p| p.get("cursor")) {
-            None | Some(Value::Null) => None,
-            Some(c) => Some(str_of(c).unwrap_or_else(|| panic!("{path}: bad cursor {c}"))),
-        };
-        out.push(page);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => return out,
-        }
-    }
-    panic!("{path}: pagination did not end");
-}
-
-fn records(pages: &[Value]) -> Vec<Value> {
-    pages
-        .iter()
-        .flat_map(|p| p["data"].as_array().cloned().unwrap_or_default())
-        .collect()
-}
-
-async fn fetch_all(payt: &Payt, path: &str, query: &[(&str, &str)]) -> Vec<Value> {
-    records(&pages(payt, path, 500, query).await)
-}
-
 async fn non_empty(payt: &Payt, path: &str) -> Vec<Value> {
-    let all = fetch_all(payt, path, &[]).await;
+    let all = payt.walk(path, 500, &[]).await;
     assert!(
         !all.is_empty(),
         "{path}: administration {} has no records; this test needs at least one",
@@ -203,34 +162,6 @@ fn delete(payt: &Payt, path: &str) -> RequestBuilder {
 
 fn fields(only: &[&str]) -> String {
     json!({ "only": only }).to_string()
-}
-
-/// Runs `check`, and when it fails runs it again (at most four more times, no sleeps) as long as
-/// one of the `watched` lists (path and query) changed while it ran; a failure while they stood
-/// still is final.
-// Tolerance: other tests (of this run, or other runs on the demo) write meanwhile: repeated, never loosened.
-async fn settled(payt: &Payt, watched: &[(&str, &[(&str, &str)])], mut check: impl AsyncFnMut() -> anyhow::Result<()>) {
-    let snapshot = async || {
-        let mut lists = Vec::new();
-        for (path, query) in watched {
-            lists.push(fetch_all(payt, path, query).await);
-        }
-        lists
-    };
-    let mut why = match check().await {
-        Ok(()) => return,
-        Err(e) => e,
-    };
-    for _ in 0..4 {
-        let before = snapshot().await;
-        match check().await {
-            Ok(()) => return,
-            Err(e) if snapshot().await == before => panic!("{e:#}"),
-            Err(e) => why = e,
-        }
-    }
-    let paths: Vec<&str> = watched.iter().map(|(p, _)| *p).collect();
-    panic!("{why:#} (and {paths:?} kept changing in five tries)");
 }
 
 /// Deactivates plan `id` when the test ends (passed or failed), which frees its case for the next
@@ -283,7 +214,7 @@ async fn workflow_lists_use_payt_formats() {
             assert!(r["updated_at"].is_string(), "{ctx}: updated_at is required: {r}");
         }
     }
-    for t in fetch_all(&payt, PSP_TRANSACTIONS, &[]).await {
+    for t in payt.walk(PSP_TRANSACTIONS, 500, &[]).await {
         assert_money(&t["amount"], "psp transaction amount");
         assert_money(&t["book_amount"], "psp transaction book_amount");
         assert!(
@@ -293,16 +224,16 @@ async fn workflow_lists_use_payt_formats() {
             "{t}"
         );
     }
-    for t in fetch_all(&payt, TASKS, &[]).await {
+    for t in payt.walk(TASKS, 500, &[]).await {
         let d = t["expiry_date"]
             .as_str()
             .unwrap_or_else(|| panic!("expiry_date is a date: {t}"));
         assert!(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok(), "{t}");
     }
-    for m in fetch_all(&payt, MESSAGES, &[]).await {
+    for m in payt.walk(MESSAGES, 500, &[]).await {
         assert!(matches!(m["sender_type"].as_str(), Some("creditor" | "debtor")), "{m}");
     }
-    for n in fetch_all(&payt, NOTES, &[]).await {
+    for n in payt.walk(NOTES, 500, &[]).await {
         assert!(n["content"].is_string() && n["created_at"].is_string(), "{n}");
     }
 }
@@ -312,9 +243,9 @@ async fn workflow_lists_walk_with_small_pages_like_one_big_page() {
     let payt = Payt::connect().await;
     for path in LISTS {
         // Tolerance: records may be created or revoked between the two walks (settled).
-        settled(&payt, &[(path, &[])], async || {
-            let small = pages(&payt, path, 7, &[]).await;
-            let big = fetch_all(&payt, path, &[]).await;
+        payt.settled(&[(path, &[])], async || {
+            let small = payt.pages(path, 7, &[]).await;
+            let big = payt.walk(path, 500, &[]).await;
             let small_ids = ids_of(&records(&small));
             ensure!(
                 small_ids == ids_of(&big),
@@ -341,11 +272,11 @@ async fn workflow_ids_filters_answer_exactly_those() {
     let payt = Payt::connect().await;
     for path in LISTS {
         // Tolerance: ids come from the data; the newest record may be revoked before the filtered read (settled).
-        settled(&payt, &[(path, &[])], async || {
+        payt.settled(&[(path, &[])], async || {
             let all = non_empty(&payt, path).await;
             let (a, b) = (id_of(&all[0]), id_of(&all[all.len() - 1]));
             let csv = format!("{b},{a},{UNKNOWN_ID}");
-            let got = fetch_all(&payt, path, &[("ids", &csv)]).await;
+            let got = payt.walk(path, 500, &[("ids", &csv)]).await;
             let mut want = vec![a.clone()];
             if b != a {
                 want.push(b);
@@ -362,7 +293,7 @@ async fn workflow_updated_after_is_strictly_after() {
     let payt = Payt::connect().await;
     for path in LISTS {
         // Tolerance: the pivot is a record's own updated_at; records may change between the two reads (settled).
-        settled(&payt, &[(path, &[])], async || {
+        payt.settled(&[(path, &[])], async || {
             let all = non_empty(&payt, path).await;
             let mut stamps: Vec<String> = all
                 .iter()
@@ -370,7 +301,7 @@ async fn workflow_updated_after_is_strictly_after() {
                 .collect();
             stamps.sort();
             let pivot = stamps[stamps.len() / 2].clone();
-            let got = fetch_all(&payt, path, &[("updated_after", &pivot)]).await;
+            let got = payt.walk(path, 500, &[("updated_after", &pivot)]).await;
             let want: Vec<String> = ids_of(
                 &all.iter()
                     .filter(|r| r["updated_at"].as_str().is_some_and(|t| t > pivot.as_str()))
@@ -393,7 +324,7 @@ async fn workflow_show_equals_list_record() {
     let payt = Payt::connect().await;
     for path in [TASKS, MESSAGES, PSP_TRANSACTIONS] {
         // Tolerance: a record may change between the list and the show (settled).
-        settled(&payt, &[(path, &[])], async || {
+        payt.settled(&[(path, &[])], async || {
             let all = non_empty(&payt, path).await;
             for r in [&all[0], &all[all.len() - 1]] {
                 let shown = payt.get_json(&format!("{path}/{}", id_of(r)), &[]).await;
@@ -418,13 +349,13 @@ async fn workflow_opt_in_fields_appear_only_when_requested() {
         let f = fields(&["id", opt_in]);
         let mut asked = Vec::new();
         // Tolerance: records may be created or revoked between the two reads (settled).
-        settled(&payt, &[(path, &[])], async || {
+        payt.settled(&[(path, &[])], async || {
             let plain = non_empty(&payt, path).await;
             assert!(
                 plain.iter().all(|r| r.get(opt_in).is_none()),
                 "{path}: {opt_in} is opt-in"
             );
-            asked = fetch_all(&payt, path, &[("fields", &f)]).await;
+            asked = payt.walk(path, 500, &[("fields", &f)]).await;
             ensure!(
                 ids_of(&asked) == ids_of(&plain),
                 "{path} with fields: {:?} vs {:?}",
@@ -458,12 +389,12 @@ async fn messages_and_notes_filter_by_debtor_invoice_and_case() {
             ("credit_case_ids", "credit_case_id"),
         ] {
             // Tolerance: the value comes from the data; the message test may write to it between the reads (settled).
-            settled(&payt, &[(path, &[])], async || {
+            payt.settled(&[(path, &[])], async || {
                 let all = non_empty(&payt, path).await;
                 let Some(value) = all.iter().find_map(|r| str_of(&r[key])) else {
                     panic!("{path}: no record has a {key}; the {param} filter cannot be tested");
                 };
-                let got = fetch_all(&payt, path, &[(param, &format!("{value},{UNKNOWN_ID}"))]).await;
+                let got = payt.walk(path, 500, &[(param, &format!("{value},{UNKNOWN_ID}"))]).await;
                 let want: Vec<String> = ids_of(
                     &all.iter()
                         .filter(|r| str_of(&r[key]).as_deref() == Some(value.as_str()))
@@ -487,8 +418,8 @@ async fn psp_mandates_filter_by_debtor_id_and_number() {
     let payt = Payt::connect().await;
     let f = fields(&["id", "debtor_id", "debtor_number"]);
     // Tolerance: the debtor comes from the data; the mandate test may add and revoke one for it meanwhile (settled).
-    settled(&payt, &[(PSP_MANDATES, &[])], async || {
-        let all = fetch_all(&payt, PSP_MANDATES, &[("fields", &f)]).await;
+    payt.settled(&[(PSP_MANDATES, &[])], async || {
+        let all = payt.walk(PSP_MANDATES, 500, &[("fields", &f)]).await;
         assert!(!all.is_empty(), "{PSP_MANDATES}: no mandates to filter");
         let debtor = str_of(&all[0]["debtor_id"]).expect("debtor_id");
         let number = str_of(&all[0]["debtor_number"]).expect("debtor_number (opt-in)");
@@ -498,18 +429,19 @@ async fn psp_mandates_filter_by_debtor_id_and_number() {
                 .cloned()
                 .collect::<Vec<_>>(),
         );
-        let by_id = fetch_all(&payt, PSP_MANDATES, &[("debtor_ids", &debtor)]).await;
+        let by_id = payt.walk(PSP_MANDATES, 500, &[("debtor_ids", &debtor)]).await;
         ensure!(
             ids_of(&by_id) == want,
             "debtor_ids={debtor}: {:?} vs {want:?}",
             ids_of(&by_id)
         );
-        let by_number = fetch_all(
-            &payt,
-            PSP_MANDATES,
-            &[("debtor_numbers", &format!("{number},{}", unique_reference("nope")))],
-        )
-        .await;
+        let by_number = payt
+            .walk(
+                PSP_MANDATES,
+                500,
+                &[("debtor_numbers", &format!("{number},{}", unique_reference("nope")))],
+            )
+            .await;
         ensure!(
             ids_of(&by_number) == want,
             "debtor_numbers={number}: {:?} vs {want:?}",
@@ -531,7 +463,7 @@ async fn psp_transactions_filter_by_status_and_payment_method() {
         ("payment_methods", "payment_method", &methods),
     ] {
         for v in values {
-            let got = fetch_all(&payt, PSP_TRANSACTIONS, &[(param, v)]).await;
+            let got = payt.walk(PSP_TRANSACTIONS, 500, &[(param, v)]).await;
             let want: Vec<String> = ids_of(&all.iter().filter(|t| t[key] == v.as_str()).cloned().collect::<Vec<_>>());
             assert_eq!(ids_of(&got), want, "{param}={v}");
         }
@@ -557,7 +489,7 @@ async fn deleted_endpoints_page_tombstones_in_the_window() {
     let since = window_start();
     for base in DELETED {
         let path = format!("{base}/deleted");
-        let all = fetch_all(&payt, &path, &[("deleted_after", &since)]).await;
+        let all = payt.walk(&path, 500, &[("deleted_after", &since)]).await;
         for t in &all {
             assert_formats(t, &path);
             assert!(
@@ -568,9 +500,9 @@ async fn deleted_endpoints_page_tombstones_in_the_window() {
         }
         let window = [("deleted_after", since.as_str())];
         // Tolerance: the mandate test revokes mandates meanwhile, adding tombstones (settled).
-        settled(&payt, &[(&path, &window)], async || {
-            let all = fetch_all(&payt, &path, &window).await;
-            let small = records(&pages(&payt, &path, 2, &window).await);
+        payt.settled(&[(&path, &window)], async || {
+            let all = payt.walk(&path, 500, &window).await;
+            let small = records(&payt.pages(&path, 2, &window).await);
             ensure!(
                 ids_of(&small) == ids_of(&all),
                 "{path}: per_page=2 walk: {:?} vs {:?}",
@@ -582,7 +514,9 @@ async fn deleted_endpoints_page_tombstones_in_the_window() {
         .await;
         if let Some(t) = all.last() {
             let before = t["deleted_at"].as_str().unwrap_or_default().to_string();
-            let got = fetch_all(&payt, &path, &[("deleted_after", &since), ("deleted_before", &before)]).await;
+            let got = payt
+                .walk(&path, 500, &[("deleted_after", &since), ("deleted_before", &before)])
+                .await;
             assert!(
                 got.iter()
                     .all(|g| g["deleted_at"].as_str().is_some_and(|d| d < before.as_str())),
@@ -608,7 +542,7 @@ async fn deleted_endpoints_page_tombstones_in_the_window() {
 /// A credit case a plan can be created on, from the end of the list (the payment-plan contract
 /// tests use the start and the middle).
 async fn eligible_case(payt: &Payt) -> Value {
-    let cases = fetch_all(payt, CREDIT_CASES, &[]).await;
+    let cases = payt.walk(CREDIT_CASES, 500, &[]).await;
     cases
         .into_iter()
         .rev()
@@ -681,7 +615,7 @@ async fn an_active_plan_can_be_deactivated_once_and_never_approved_or_rejected()
 
 /// Proposed plans come only from debtors (the debtor portal); the test needs two.
 async fn proposed_plans(payt: &Payt) -> Vec<Value> {
-    let plans = fetch_all(payt, PAYMENT_PLANS, &[]).await;
+    let plans = payt.walk(PAYMENT_PLANS, 500, &[]).await;
     let proposed: Vec<Value> = plans
         .into_iter()
         .filter(|p| {
@@ -879,7 +813,7 @@ async fn a_message_can_be_sent_read_and_unread() {
     let f = fields(&["id", "content"]);
     let shown = payt.get_json(&format!("{MESSAGES}/{id}"), &[("fields", &f)]).await;
     assert_eq!(shown, json!({"id": id, "content": "Contract test, please ignore."}));
-    let listed = fetch_all(&payt, MESSAGES, &[("credit_case_ids", &id_of(&case))]).await;
+    let listed = payt.walk(MESSAGES, 500, &[("credit_case_ids", &id_of(&case))]).await;
     // Tolerance: the case may hold messages of other tests and runs: ours must be among them.
     assert!(ids_of(&listed).contains(&id));
 
@@ -963,7 +897,7 @@ async fn a_psp_mandate_can_be_created_and_revoked() {
     // Tolerance: the mandate identifier is generated (the IBAN may come back masked): type only.
     assert!(created["mandate_identifier"].is_string() && created["bank_account_number"].is_string());
     let id = id_of(&created);
-    let listed = fetch_all(&payt, PSP_MANDATES, &[("ids", &id)]).await;
+    let listed = payt.walk(PSP_MANDATES, 500, &[("ids", &id)]).await;
     assert_eq!(ids_of(&listed), vec![id.clone()]);
 
     // The reference is unique per administration.
@@ -988,7 +922,9 @@ async fn a_psp_mandate_can_be_created_and_revoked() {
     );
     let since = window_start();
     // Tolerance: the window holds the tombstones of other tests and runs too: ours is looked up.
-    let gone = fetch_all(&payt, &format!("{PSP_MANDATES}/deleted"), &[("deleted_after", &since)]).await;
+    let gone = payt
+        .walk(&format!("{PSP_MANDATES}/deleted"), 500, &[("deleted_after", &since)])
+        .await;
     let tomb = gone
         .iter()
         .find(|t| id_of(t) == id)
@@ -996,7 +932,7 @@ async fn a_psp_mandate_can_be_created_and_revoked() {
     assert_eq!(tomb["mandate_identifier"], created["mandate_identifier"]);
     assert_eq!(tomb["provider"], created["provider"]);
     assert!(
-        fetch_all(&payt, PSP_MANDATES, &[("ids", &id)]).await.is_empty(),
+        payt.walk(PSP_MANDATES, 500, &[("ids", &id)]).await.is_empty(),
         "a revoked mandate leaves the list"
     );
 }
