@@ -7,6 +7,7 @@
 //! Prints the report, writes `report.json` and `junit.xml` beside the journal, and exits 1 when an
 //! endpoint or a test failed (or, with `--require-coverage`, when an endpoint had no test).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,7 +59,9 @@ fn main() -> ExitCode {
     let contracts: Vec<&Contract> = vendors.into_iter().map(Contract::of).collect();
     let report = report::build(&entries, &contracts, &target);
 
-    print!("{}", report.to_text(all));
+    // Write errors (a closed pipe: `| head`) are not worth a panic.
+    let mut stdout = std::io::stdout().lock();
+    let _ = write!(stdout, "{}", report.to_text(all));
     let json = serde_json::to_string_pretty(&report).unwrap_or_default();
     for (name, text) in [("report.json", json), ("junit.xml", report.to_junit())] {
         let path = dir.join(name);
@@ -67,7 +70,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    println!(
+    let _ = writeln!(
+        stdout,
         "\nWrote {} and {}",
         dir.join("report.json").display(),
         dir.join("junit.xml").display()
