@@ -28,6 +28,7 @@ use std::sync::{Mutex, OnceLock};
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, JsonType, ValidationError, Validator};
+use mock_core::openapi::{self, DATA_KEYWORDS, close_objects, nullable_properties};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -155,8 +156,6 @@ pub struct Contract {
     validators: Mutex<HashMap<String, std::sync::Arc<Validator>>>,
 }
 
-/// Keywords whose values are data, not schemas: the transforms leave them alone.
-const DATA_KEYWORDS: &[&str] = &["example", "examples", "default", "enum", "const"];
 const RESOURCE_URI: &str = "urn:contract";
 
 impl Contract {
@@ -230,20 +229,7 @@ impl Contract {
                 .unwrap_or(path),
             Vendor::Paywise => path,
         };
-        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        self.doc["paths"]
-            .as_object()?
-            .keys()
-            .filter(|template| {
-                let parts: Vec<&str> = template.trim_end_matches('/').split('/').collect();
-                parts.len() == segments.len()
-                    && parts
-                        .iter()
-                        .zip(&segments)
-                        .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty()))
-            })
-            .min_by_key(|template| template.matches('{').count())
-            .cloned()
+        openapi::template(&self.doc, path)
     }
 
     /// Checks one answer against the contract.
@@ -388,50 +374,6 @@ fn rebase(mut schema: Value) -> Value {
     }
     walk(&mut schema);
     schema
-}
-
-/// Every object schema with `properties` gets `additionalProperties: false` (the spec never says
-/// either way; an extra field is drift).
-pub fn close_objects(schema: &mut Value) {
-    match schema {
-        Value::Object(map) => {
-            if map.get("properties").is_some_and(Value::is_object) && !map.contains_key("additionalProperties") {
-                map.insert("additionalProperties".to_string(), Value::Bool(false));
-            }
-            for (key, child) in map.iter_mut() {
-                if !DATA_KEYWORDS.contains(&key.as_str()) {
-                    close_objects(child);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(close_objects),
-        _ => {}
-    }
-}
-
-/// Every property schema also accepts `null`, as `{"anyOf": [ORIGINAL, {"type": "null"}]}`.
-pub fn nullable_properties(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
-                if DATA_KEYWORDS.contains(&key.as_str()) {
-                    continue;
-                }
-                match (key.as_str(), child) {
-                    ("properties", Value::Object(properties)) => {
-                        for property in properties.values_mut() {
-                            nullable_properties(property);
-                            let original = property.take();
-                            *property = json!({ "anyOf": [original, { "type": "null" }] });
-                        }
-                    }
-                    (_, child) => nullable_properties(child),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(nullable_properties),
-        _ => {}
-    }
 }
 
 /// Whether `branch` only says "the value is not null" (the second branch of a null wrapper).

@@ -24,6 +24,7 @@ pub mod body;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod openapi;
 pub mod pagination;
 pub mod query;
 pub mod server;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, JsonType, ValidationError, Validator};
+use mock_core::openapi::{self, close_objects, nullable_properties};
 use mock_payt::MockPayt;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -18,60 +19,15 @@ pub const SPEC_URI: &str = "urn:payt-openapi";
 /// The error shape; also the fallback for statuses the spec does not document (see [`Spec::expected`]).
 pub const ERROR_ENTITY: &str = "#/components/schemas/CustomerApi_ErrorEntity";
 pub const PAYMENT_PLAN_ENTITY: &str = "#/components/schemas/CustomerApi_V1_PaymentPlanEntity";
-/// Keywords whose values are data, not schemas: the transforms leave them alone.
-pub const DATA_KEYWORDS: &[&str] = &["example", "examples", "default", "enum", "const"];
 pub const FORM: &str = "application/x-www-form-urlencoded";
 pub const JSON: &str = "application/json";
 
 // ------------------------------------------------------------------------------------------------
 // The spec
 
-/// Stricter: every object schema with `properties` under `components/schemas` (nested inline ones
-/// included) gets `"additionalProperties": false`, so the mock cannot emit a field the spec does
-/// not have. The spec itself never says either way.
-pub fn close_objects(schema: &mut Value) {
-    match schema {
-        Value::Object(map) => {
-            if map.get("properties").is_some_and(Value::is_object) {
-                map.insert("additionalProperties".to_string(), Value::Bool(false));
-            }
-            for (key, child) in map.iter_mut() {
-                if !DATA_KEYWORDS.contains(&key.as_str()) {
-                    close_objects(child);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(close_objects),
-        _ => {}
-    }
-}
-
-/// Looser, and nothing else is relaxed: every property schema (every value of any `properties`
-/// object, anywhere in the document) also accepts `null`, as `{"anyOf": [ORIGINAL, {"type":
-/// "null"}]}`. The spec never marks a field nullable, but Payt's docs show `null` for unset values.
-pub fn nullable_properties(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
-                if DATA_KEYWORDS.contains(&key.as_str()) {
-                    continue;
-                }
-                match (key.as_str(), child) {
-                    ("properties", Value::Object(properties)) => {
-                        for property in properties.values_mut() {
-                            nullable_properties(property);
-                            let original = property.take();
-                            *property = json!({ "anyOf": [original, { "type": "null" }] });
-                        }
-                    }
-                    (_, child) => nullable_properties(child),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(nullable_properties),
-        _ => {}
-    }
-}
+// The transforms (`close_objects`: stricter, no field the spec lacks; `nullable_properties`: looser,
+// any property may be null, as Payt's docs show `null` for unset values) live in
+// `mock_core::openapi`, shared with the contract suite.
 
 /// What the spec says a response must look like.
 #[derive(Debug)]
@@ -125,21 +81,7 @@ impl Spec {
             .strip_prefix("/api")
             .filter(|p| p.starts_with("/v1/"))
             .unwrap_or(path);
-        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        self.raw["paths"]
-            .as_object()
-            .expect("the spec has paths")
-            .keys()
-            .filter(|template| {
-                let parts: Vec<&str> = template.split('/').collect();
-                parts.len() == segments.len()
-                    && parts
-                        .iter()
-                        .zip(&segments)
-                        .all(|(t, s)| *t == *s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty()))
-            })
-            .min_by_key(|template| template.matches('{').count())
-            .cloned()
+        openapi::template(&self.raw, path)
     }
 
     /// The schema a response to `method path` with `status` must match, and the operation it was
