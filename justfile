@@ -37,5 +37,10 @@ report *ARGS:
 rehearse *ARGS:
     .ci/rehearse-sandbox {{ARGS}}
 
+# The test suite with the system date moved (libfaketime): `just test-dates +14d +400d -30d`
+# (default +540d, what CI runs).
+test-dates *OFFSETS:
+    .ci/test-at-dates {{OFFSETS}}
+
 # Everything CI checks.
 ci: fmt lint test

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 
+use chrono::NaiveDate;
 use clap::Parser;
 use mock_core::Clock;
 use tokio::net::TcpListener;
@@ -22,9 +23,14 @@ struct Args {
     /// Where the paywise mock listens (port 0 picks a free port; the bound address is printed).
     #[arg(long, env = "PAYWISE_ADDR", default_value = "127.0.0.1:8280")]
     paywise_addr: SocketAddr,
-    /// Seed of the generated fixtures: the same seed always gives the same data.
+    /// Seed of the generated fixtures: the same seed and anchor date always give the same data.
     #[arg(long, env = "MOCK_SEED", default_value_t = 42)]
     seed: u64,
+    /// The date the fixtures are placed around (YYYY-MM-DD). By default the mock clock's date at
+    /// start, so overdue invoices, recent tombstones and due terms are as fresh on every day; pin
+    /// it for byte-identical data on every day.
+    #[arg(long, env = "MOCK_ANCHOR_DATE", value_name = "YYYY-MM-DD")]
+    anchor_date: Option<NaiveDate>,
     /// Bearer token the Payt mock accepts (granted administrations 81 and 82, every scope).
     #[arg(long, env = "PAYT_MOCK_TOKEN", default_value = mock_payt::DEFAULT_TOKEN)]
     payt_token: String,
@@ -50,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let clock = Clock::system();
+    let anchor = args.anchor_date.unwrap_or_else(|| clock.today());
 
     let payt_listener = TcpListener::bind(args.payt_addr)
         .await
@@ -61,12 +68,18 @@ async fn main() -> anyhow::Result<()> {
     let paywise_bound = paywise_listener.local_addr()?;
 
     let payt = mock_payt::app_with(
-        mock_payt::state(args.seed, &args.payt_token, clock.clone()),
+        mock_payt::state(args.seed, anchor, &args.payt_token, clock.clone()),
         mock_payt::Options {
             integer_ids: args.payt_integer_ids,
         },
     );
-    let paywise_state = mock_paywise::state(args.seed, &args.paywise_token, &args.paywise_production_token, clock);
+    let paywise_state = mock_paywise::state(
+        args.seed,
+        anchor,
+        &args.paywise_token,
+        &args.paywise_production_token,
+        clock,
+    );
     mock_paywise::resources::webhooks::start_background(&paywise_state);
     let paywise = mock_paywise::app_with(
         paywise_state,
@@ -104,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
             "  control     POST http://{paywise_bound}/_mock/paywise/claims/<id>/advance  (mock-only back office)"
         );
     }
-    println!("seed {}; Ctrl-C stops both", args.seed);
+    println!("seed {}, fixtures anchored at {anchor}; Ctrl-C stops both", args.seed);
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut stop_payt = stop_tx.subscribe();

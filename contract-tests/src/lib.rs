@@ -90,6 +90,7 @@ fn required(name: &str, what: &str) -> String {
 
 /// A unique reference for a record a test creates.
 pub fn unique_reference(what: &str) -> String {
+    // wall-clock-ok: only for uniqueness across runs against a vendor, never for an expectation.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -186,21 +187,39 @@ pub struct Conn {
     /// Whether writes may be sent, and why not.
     pub writes: Result<(), String>,
     started_mock: bool,
+    clock: Option<mock_core::Clock>,
     cleanups: Mutex<Vec<Cleanup>>,
     _guard: TestGuard,
 }
 
 impl Conn {
-    fn new(vendor: Vendor, base: &str, token: String, started_mock: bool) -> Self {
+    fn new(vendor: Vendor, base: &str, token: String, clock: Option<mock_core::Clock>) -> Self {
         Self {
             base: base.trim_end_matches('/').to_string(),
             token,
             client: client(vendor),
             writes: Ok(()),
-            started_mock,
+            started_mock: clock.is_some(),
+            clock,
             cleanups: Mutex::new(Vec::new()),
             _guard: TestGuard::new(),
         }
+    }
+
+    /// The target's current time: the clock of the mock this harness started (the shared test
+    /// clock, so no expectation depends on the day the suite runs), else the wall clock, which is
+    /// the vendor's (and a separately started mock's) time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        match &self.clock {
+            Some(clock) => clock.now(),
+            // wall-clock-ok: a vendor (or a mock started by hand) lives in real time.
+            None => chrono::Utc::now(),
+        }
+    }
+
+    /// The target's current date (UTC), from [`Self::now`].
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now().date_naive()
     }
 
     /// The absolute URL of `path`.
@@ -397,12 +416,17 @@ impl Payt {
                     None,
                 ),
                 None => {
-                    let m = mock_payt::MockPayt::builder().seed(seed()).start().await;
+                    let m = mock_payt::MockPayt::test().seed(seed()).start().await;
                     (m.uri(), m.token().to_string(), Some(m))
                 }
             },
         };
-        let mut conn = Conn::new(Vendor::Payt, &base, token, mock.is_some());
+        let mut conn = Conn::new(
+            Vendor::Payt,
+            &base,
+            token,
+            mock.as_ref().map(|m| m.state().clock.clone()),
+        );
         if mock.is_none() && target() == Target::Sandbox {
             let demo = host_of(&conn.base) == PAYT_DEMO_HOST;
             read_policy("Payt", &conn.base, demo);
@@ -548,13 +572,18 @@ impl Paywise {
                     None,
                 ),
                 None => {
-                    let m = mock_paywise::MockPaywise::builder().seed(seed()).start().await;
+                    let m = mock_paywise::MockPaywise::test().seed(seed()).start().await;
                     (m.uri(), m.token().to_string(), Some(m))
                 }
             },
         };
         let mut paywise = Self {
-            conn: Conn::new(Vendor::Paywise, &base, token, mock.is_some()),
+            conn: Conn::new(
+                Vendor::Paywise,
+                &base,
+                token,
+                mock.as_ref().map(|m| m.state().clock.clone()),
+            ),
             _mock: mock,
         };
         if paywise._mock.is_none() && target() == Target::Sandbox {
@@ -621,13 +650,18 @@ impl PaywisePartner {
                     None,
                 ),
                 None => {
-                    let m = mock_paywise::MockPaywise::builder().seed(seed()).start().await;
+                    let m = mock_paywise::MockPaywise::test().seed(seed()).start().await;
                     let base = m.uri();
                     (base, mock_paywise::resources::partner::PARTNER_TOKEN.into(), Some(m))
                 }
             },
         };
-        let mut conn = Conn::new(Vendor::Paywise, &base, token, mock.is_some());
+        let mut conn = Conn::new(
+            Vendor::Paywise,
+            &base,
+            token,
+            mock.as_ref().map(|m| m.state().clock.clone()),
+        );
         if mock.is_none() && target() == Target::Sandbox {
             // No access mode to ask for: reads are fine, writes are permanent (see above).
             conn.writes = write_policy("the paywise Partner API", &conn.base, true).and_then(|()| {

@@ -278,8 +278,8 @@ async fn eligible_cases(payt: &Payt) -> Vec<Value> {
 }
 
 /// Terms covering `open_cents`: two terms (30 and 60 days ahead) when it can be split, else one.
-fn plan_terms(open_cents: i64) -> Vec<(i64, NaiveDate)> {
-    let today = Utc::now().date_naive();
+fn plan_terms(payt: &Payt, open_cents: i64) -> Vec<(i64, NaiveDate)> {
+    let today = payt.today();
     let due = |days: u64| {
         today
             .checked_add_days(Days::new(days))
@@ -311,8 +311,8 @@ fn json_body(payt: &Payt, case: &Value, terms: &[(i64, NaiveDate)]) -> Value {
     })
 }
 
-fn case_terms(case: &Value) -> Vec<(i64, NaiveDate)> {
-    plan_terms(cents(&case["open_amount"], "credit case open_amount"))
+fn case_terms(payt: &Payt, case: &Value) -> Vec<(i64, NaiveDate)> {
+    plan_terms(payt, cents(&case["open_amount"], "credit case open_amount"))
 }
 
 /// Deactivates plan `id` when the test ends (passed or failed): the plan stays listed, but its
@@ -339,7 +339,7 @@ fn undo_if_created(payt: &Payt, (status, text): (StatusCode, &str)) {
 /// Creates a plan on `case` with a JSON body (deactivated again when the test ends); the created
 /// plan.
 async fn create_plan(payt: &Payt, case: &Value) -> Value {
-    let body = json_body(payt, case, &case_terms(case));
+    let body = json_body(payt, case, &case_terms(payt, case));
     let (status, text) = send(payt.post(PAYMENT_PLANS).json(&body)).await;
     undo_if_created(payt, (status, &text));
     assert_eq!(status, 201, "POST {PAYMENT_PLANS} {body}: {text}");
@@ -476,7 +476,7 @@ async fn assert_rejected_plan(ctx: &str, change: impl FnOnce(&mut Map<String, Va
     let payt = Payt::connect().await;
     let cases = eligible_cases(&payt).await;
     let case = &cases[cases.len() / 2];
-    let mut body = json_body(&payt, case, &case_terms(case));
+    let mut body = json_body(&payt, case, &case_terms(&payt, case));
     change(body.as_object_mut().expect("the body is an object"));
     let (status, text) = send(payt.post(PAYMENT_PLANS).json(&body)).await;
     undo_if_created(&payt, (status, &text));
@@ -1273,7 +1273,7 @@ async fn administration_not_granted_is_403_or_404() {
             &format!("GET {url}?administration_id={UNLIKELY_ADMINISTRATION}"),
         );
     }
-    let terms = plan_terms(10_000);
+    let terms = plan_terms(&payt, 10_000);
     let body = json!({
         "administration_id": UNLIKELY_ADMINISTRATION,
         "credit_case_numbers": [unique_reference("case")],
@@ -1471,7 +1471,7 @@ async fn create_payment_plan_with_json_body() {
     let payt = Payt::connect().await;
     let cases = eligible_cases(&payt).await;
     let case = &cases[0];
-    let terms = case_terms(case);
+    let terms = case_terms(&payt, case);
     let body = json_body(&payt, case, &terms);
     let answer = send(payt.post(PAYMENT_PLANS).json(&body)).await;
     assert_created_plan(&payt, answer, case, &terms, &format!("POST {PAYMENT_PLANS} {body}")).await;
@@ -1485,7 +1485,7 @@ async fn create_payment_plan_with_form_body() {
     let payt = Payt::connect().await;
     let cases = eligible_cases(&payt).await;
     let case = &cases[cases.len() - 1];
-    let terms = case_terms(case);
+    let terms = case_terms(&payt, case);
     let number = case["credit_case_number"]
         .as_str()
         .expect("credit_case_number is a string")

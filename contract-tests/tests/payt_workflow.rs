@@ -22,7 +22,7 @@
 use std::collections::HashSet;
 
 use anyhow::ensure;
-use chrono::{Days, Duration, NaiveDateTime, Utc};
+use chrono::{Days, Duration, NaiveDateTime};
 use contract_tests::RequestBuilder;
 use contract_tests::{Payt, records, unique_reference};
 use reqwest::{Method, StatusCode};
@@ -188,8 +188,8 @@ fn revoke_later(payt: &Payt, reference: &str) {
 }
 
 /// 89 days ago, inside the 90-day window of the deleted endpoints.
-fn window_start() -> String {
-    (Utc::now() - Duration::days(89))
+fn window_start(payt: &Payt) -> String {
+    (payt.now() - Duration::days(89))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
@@ -486,7 +486,7 @@ async fn psp_transactions_filter_by_status_and_payment_method() {
 #[tokio::test]
 async fn deleted_endpoints_page_tombstones_in_the_window() {
     let payt = Payt::connect().await;
-    let since = window_start();
+    let since = window_start(&payt);
     for base in DELETED {
         let path = format!("{base}/deleted");
         let all = payt.walk(&path, 500, &[("deleted_after", &since)]).await;
@@ -574,7 +574,7 @@ async fn transition(payt: &Payt, id: &str, action: &str) -> (StatusCode, String)
 async fn an_active_plan_can_be_deactivated_once_and_never_approved_or_rejected() {
     let payt = Payt::connect().await;
     let case = eligible_case(&payt).await;
-    let due = Utc::now().date_naive().checked_add_days(Days::new(30)).expect("date");
+    let due = payt.today().checked_add_days(Days::new(30)).expect("date");
     let (status, text) = send(payt.post(PAYMENT_PLANS).json(&json!({
         "administration_id": payt.administration_id,
         "credit_case_numbers": [case["credit_case_number"]],
@@ -920,7 +920,7 @@ async fn a_psp_mandate_can_be_created_and_revoked() {
         (json!(true), json!(1)),
         "{res}"
     );
-    let since = window_start();
+    let since = window_start(&payt);
     // Tolerance: the window holds the tombstones of other tests and runs too: ours is looked up.
     let gone = payt
         .walk(&format!("{PSP_MANDATES}/deleted"), 500, &[("deleted_after", &since)])

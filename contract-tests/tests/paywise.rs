@@ -19,7 +19,7 @@
 //! (`DELETE /v1/claims/{id}/` is allowed while it is `created`). paywise has no way to delete a
 //! debtor.
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use contract_tests::{Paywise, unique_reference};
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode, Url};
@@ -243,36 +243,33 @@ async fn new_debtor(pw: &Paywise, what: &str) -> Value {
     create_debtor(pw, &person_debtor(&unique_reference(what))).await
 }
 
-/// `days` days before today.
-// Tolerance: claim dates are placed relative to today, so they differ between runs; they are
-// compared with what was sent, never with constants.
-fn days_ago(days: u64) -> NaiveDate {
-    Utc::now()
-        .date_naive()
-        .checked_sub_days(Days::new(days))
-        .expect("a date in range")
+/// `days` days before the target's today.
+// Tolerance: claim dates are placed relative to the target's today, so they differ between runs
+// against a vendor; they are compared with what was sent, never with constants.
+fn days_ago(pw: &Paywise, days: u64) -> NaiveDate {
+    pw.today().checked_sub_days(Days::new(days)).expect("a date in range")
 }
 
 /// A claim for `debtor`: 120.50 main claim (sent as "120.5", echoed as "120.50"), a 5.00
 /// reminder fee and a 25.00 payment already received, so the total is 100.50.
-fn claim_body(debtor: &str, reference: &str) -> Value {
+fn claim_body(pw: &Paywise, debtor: &str, reference: &str) -> Value {
     json!({
         "debtor": debtor,
         "your_reference": reference,
         "subject_matter": format!("Lieferung Gartenmöbel {reference}"),
         "document_reference": format!("RE-{reference}"),
-        "occurence_date": days_ago(130).to_string(),
-        "document_date": days_ago(120).to_string(),
-        "due_date": days_ago(106).to_string(),
-        "reminder_date": days_ago(80).to_string(),
-        "delay_date": days_ago(75).to_string(),
+        "occurence_date": days_ago(pw, 130).to_string(),
+        "document_date": days_ago(pw, 120).to_string(),
+        "due_date": days_ago(pw, 106).to_string(),
+        "reminder_date": days_ago(pw, 80).to_string(),
+        "delay_date": days_ago(pw, 75).to_string(),
         "main_claim_amount": {"value": "120.5", "currency": "EUR"},
         "total_claim_amount": {"value": "100.50", "currency": "EUR"},
         "additional_charges": [{"type": "reminder_fee", "amount": {"value": "5.00", "currency": "EUR"}}],
         "payments": [{
             "your_reference": format!("{reference}-payment"),
             "amount": {"value": "25.00", "currency": "EUR"},
-            "value_date": days_ago(90).to_string(),
+            "value_date": days_ago(pw, 90).to_string(),
         }],
         "starting_approach": "extrajudicial",
         "claim_disputed": false,
@@ -309,7 +306,7 @@ async fn create_claim(pw: &Paywise, body: &Value) -> Value {
 /// A new debtor and a claim with distinctive values ([`claim_body`]) for it.
 async fn distinctive_claim(pw: &Paywise, what: &str) -> Value {
     let debtor = new_debtor(pw, what).await;
-    let body = claim_body(text(&debtor, "id"), &unique_reference(what));
+    let body = claim_body(pw, text(&debtor, "id"), &unique_reference(what));
     create_claim(pw, &body).await
 }
 
@@ -714,7 +711,7 @@ async fn creating_a_claim_echoes_it_in_state_created_and_it_reads_back_by_id() {
     let pw = Paywise::connect().await;
     let debtor = new_debtor(&pw, "claim-create").await;
     let debtor_id = text(&debtor, "id");
-    let sent = claim_body(debtor_id, &unique_reference("claim-create"));
+    let sent = claim_body(&pw, debtor_id, &unique_reference("claim-create"));
     let created = create_claim(&pw, &sent).await;
 
     // "120.5" goes in; money comes back with exactly two decimals.

@@ -598,10 +598,7 @@ async fn a_user_invite_stays_open_until_the_web_flow_onboards_someone() {
     let expiry = chrono::DateTime::parse_from_rfc3339(text(&invite, "expiry"))
         .unwrap_or_else(|e| panic!("expiry must be an ISO 8601 timestamp in {invite}: {e}"));
     // Tolerance: paywise sets the expiry from its own clock; only that it lies ahead is asserted.
-    assert!(
-        expiry > chrono::Utc::now(),
-        "a new invite expires in the future: {invite}"
-    );
+    assert!(expiry > p.now(), "a new invite expires in the future: {invite}");
 
     let path = format!("{INVITES}{id}/");
     assert_eq!(

@@ -18,6 +18,8 @@
 //! - [`pagination`]: DRF limit/offset links and other paging helpers.
 //! - [`server`]: the middleware stack, `serve` with graceful shutdown, and [`server::ServerHandle`],
 //!   which tests use to run a mock on port 0 and which stops the server when dropped.
+//! - [`testing`]: the clock and fixture anchor every test mock runs on, so no expectation depends
+//!   on the day a test runs.
 
 pub mod auth;
 pub mod body;
@@ -29,6 +31,7 @@ pub mod pagination;
 pub mod query;
 pub mod server;
 pub mod store;
+pub mod testing;
 
 pub use clock::Clock;
 pub use error::{CoreError, ErrorRenderer};

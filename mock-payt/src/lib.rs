@@ -43,6 +43,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use chrono::NaiveDate;
 use mock_core::auth::TokenRegistry;
 use mock_core::error::CoreError;
 use mock_core::server::{self, DEFAULT_BODY_LIMIT};
@@ -127,10 +128,12 @@ pub fn app_with(state: AppState, options: Options) -> Router {
     server::stack(router, Arc::new(PaytRenderer), DEFAULT_BODY_LIMIT)
 }
 
-/// Builds the state for `seed`, with `token` granted administrations 81 and 82 and every scope,
-/// and [`READONLY_TOKEN`] granted the same administrations with the read scopes only.
-pub fn state(seed: u64, token: &str, clock: Clock) -> AppState {
-    let (db, last_id) = seed::generate(seed);
+/// Builds the state for `seed`, with fixtures dated around `anchor` (see [`seed`]), `token`
+/// granted administrations 81 and 82 and every scope, and [`READONLY_TOKEN`] granted the same
+/// administrations with the read scopes only. Pass `clock.today()` as the anchor for data that is
+/// as fresh on every day as on the first.
+pub fn state(seed: u64, anchor: NaiveDate, token: &str, clock: Clock) -> AppState {
+    let (db, last_id) = seed::generate(seed, anchor);
     let ids = IdGen::new(seed, last_id + 1);
     let tokens = TokenRegistry::new();
     tokens.insert(
@@ -169,6 +172,7 @@ pub struct MockPaytBuilder {
     addr: SocketAddr,
     token: String,
     clock: Option<Clock>,
+    anchor_date: Option<NaiveDate>,
     options: Options,
 }
 
@@ -179,6 +183,7 @@ impl Default for MockPaytBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: DEFAULT_TOKEN.to_string(),
             clock: None,
+            anchor_date: None,
             options: Options::default(),
         }
     }
@@ -209,6 +214,13 @@ impl MockPaytBuilder {
         self
     }
 
+    /// Pins the date the fixtures are placed around (by default the clock's date at start), for
+    /// byte-identical data on every day.
+    pub fn anchor_date(mut self, date: NaiveDate) -> Self {
+        self.anchor_date = Some(date);
+        self
+    }
+
     /// Write ids and cursors as JSON integers (strings, as the spec says, by default).
     pub fn integer_ids(mut self, on: bool) -> Self {
         self.options.integer_ids = on;
@@ -217,7 +229,9 @@ impl MockPaytBuilder {
 
     /// Starts the server.
     pub async fn try_start(self) -> io::Result<MockPayt> {
-        let state = state(self.seed, &self.token, self.clock.unwrap_or_default());
+        let clock = self.clock.unwrap_or_default();
+        let anchor = self.anchor_date.unwrap_or_else(|| clock.today());
+        let state = state(self.seed, anchor, &self.token, clock);
         let server = ServerHandle::start(self.addr, app_with(state.clone(), self.options)).await?;
         Ok(MockPayt {
             server,
@@ -245,6 +259,22 @@ impl MockPayt {
     /// A mock with the default seed on a free port.
     pub async fn start() -> Self {
         Self::builder().start().await
+    }
+
+    /// Options, starting from what every test in this workspace runs on: the clock of
+    /// [`mock_core::testing::clock`] (09:00 UTC on 2026-11-01, running on) and fixtures anchored at
+    /// [`mock_core::testing::ANCHOR_DATE`], so no expectation depends on the day the test runs.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// let payt = mock_payt::MockPayt::test().seed(7).start().await;
+    /// assert_eq!(payt.state().clock.today(), mock_core::testing::ANCHOR_DATE);
+    /// # }
+    /// ```
+    pub fn test() -> MockPaytBuilder {
+        Self::builder()
+            .clock(mock_core::testing::clock())
+            .anchor_date(mock_core::testing::ANCHOR_DATE)
     }
 
     /// The base URL, `http://127.0.0.1:port` (routes are under `/v1` and `/api/v1`).

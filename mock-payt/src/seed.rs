@@ -4,11 +4,12 @@
 //! answers 403). Each has about 120 debtors (Dutch companies and people), three invoices per debtor
 //! on average (some paid, some partly paid, many overdue), credit cases at every stage for the
 //! debtors with long-overdue invoices, payment plans in every state and notifications of several
-//! types. Every timestamp is placed relative to [`fixtures::ANCHOR_DATE`], never the wall clock, so
+//! types. Every timestamp is placed relative to the anchor date (the mock clock's date at seeding, or
+//! the pinned `--anchor-date`), never the wall clock, so
 //! the same seed always gives byte-identical data.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use fixtures::{ANCHOR_DATE, Faker, shift};
+use fixtures::{Faker, shift};
 use rust_decimal::Decimal;
 
 use crate::resources::administrations::Administration;
@@ -51,17 +52,10 @@ fn at(date: NaiveDate, f: &mut Faker) -> DateTime<Utc> {
     date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + Duration::seconds(secs)
 }
 
-fn anchor() -> DateTime<Utc> {
-    ANCHOR_DATE
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default()
-}
-
 /// The generated database and the highest id it used.
-pub fn generate(seed: u64) -> (Db, u64) {
+pub fn generate(seed: u64, anchor: NaiveDate) -> (Db, u64) {
     let mut g = Gen {
-        f: Faker::new(seed),
+        f: Faker::new(seed, anchor),
         next: FIRST_ID,
         users: Vec::new(),
     };
@@ -99,7 +93,7 @@ pub fn generate(seed: u64) -> (Db, u64) {
             currency_code: "EUR".into(),
             administration_url: format!("https://app.paytsoftware.com/administrations/{admin_id}"),
             import_origin_identifier: Some(format!("exact-online-{}", g.f.int(100_000, 999_999))),
-            last_successful_import_at: Some(anchor() - Duration::hours(g.f.int(1, 30) as i64)),
+            last_successful_import_at: Some(g.f.anchor_at(0) - Duration::hours(g.f.int(1, 30) as i64)),
             paused_at: None,
             reminding_paused_at: None,
         };
@@ -191,7 +185,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
 
     // Credit cases: one per debtor with invoices open for more than 45 days past due.
     let mut cases: Vec<CreditCase> = Vec::new();
-    let overdue_cutoff = shift(ANCHOR_DATE, -45);
+    let overdue_cutoff = shift(g.f.anchor(), -45);
     let mut case_number = 1u64;
     for d in &debtors {
         let overdue: Vec<usize> = invoices
@@ -212,7 +206,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
             .unwrap_or(overdue_cutoff);
         let started = at(shift(earliest_due, 30), &mut g.f);
         // A case reaches a stage only once its date has passed: stage k is 14 k days in.
-        let reachable = ((anchor() - started).num_days().max(0) / 14).min(8) as u64;
+        let reachable = ((g.f.anchor_at(0) - started).num_days().max(0) / 14).min(8) as u64;
         let stage = g.f.int(0, reachable);
         let step = |k: i64| Some(started + Duration::days(14 * k));
         let collection = wik(total);
@@ -299,7 +293,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
         .flatten()
         .max()
         .unwrap_or(started)
-        .min(anchor());
+        .min(g.f.anchor_at(0));
         for &n in &overdue {
             invoices[n].active_credit_case_id = Some(id);
             if paid {
@@ -361,7 +355,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
                 per
             };
             let due = shift(created.date_naive(), 30 * (k as i64 + 1));
-            let paid = state == "active" && due < ANCHOR_DATE && g.f.chance(0.8);
+            let paid = state == "active" && due < g.f.anchor() && g.f.chance(0.8);
             terms.push(PaymentTerm {
                 id: g.id(),
                 total_amount: amount,
@@ -402,7 +396,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
                 "proposed" => created,
                 _ => decided,
             }
-            .min(anchor()),
+            .min(g.f.anchor_at(0)),
             proposed_at: matches!(state, "proposed" | "auto" | "rejected").then_some(created),
             rejected_at: (state == "rejected").then_some(decided),
             public_url: public_url(id),
@@ -486,7 +480,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
             invoice_id,
             created_at: created,
             acknowledged_at: ack_at,
-            updated_at: ack_at.unwrap_or(created).min(anchor()),
+            updated_at: ack_at.unwrap_or(created).min(g.f.anchor_at(0)),
         });
     }
 
@@ -584,19 +578,62 @@ mod tests {
         out
     }
 
+    fn anchor() -> DateTime<Utc> {
+        fixtures::at_hour(ANCHOR, 0)
+    }
+
+    const ANCHOR: NaiveDate = mock_core::testing::ANCHOR_DATE;
+
     #[test]
-    fn same_seed_gives_byte_identical_data() {
-        let (a, last_a) = generate(7);
-        let (b, last_b) = generate(7);
+    fn same_seed_and_anchor_give_byte_identical_data() {
+        let (a, last_a) = generate(7, ANCHOR);
+        let (b, last_b) = generate(7, ANCHOR);
         assert_eq!(last_a, last_b);
         assert_eq!(dump(&a), dump(&b));
-        let (c, _) = generate(8);
+        let (c, _) = generate(8, ANCHOR);
         assert_ne!(dump(&a), dump(&c));
     }
 
     #[test]
+    fn the_data_moves_with_the_anchor_date() {
+        let later = shift(ANCHOR, 504);
+        let (a, last_a) = generate(7, ANCHOR);
+        let (b, last_b) = generate(7, later);
+        assert_eq!(last_a, last_b, "the same records, only dated otherwise");
+        assert_ne!(dump(&a), dump(&b));
+        for admin in [81, 82] {
+            let xs: Vec<_> = a
+                .invoices
+                .iter(&admin)
+                .map(|i| (i.id, i.invoice_date, i.due_date))
+                .collect();
+            let ys: Vec<_> = b
+                .invoices
+                .iter(&admin)
+                .map(|i| (i.id, i.invoice_date, i.due_date))
+                .collect();
+            assert_eq!(xs.len(), ys.len());
+            for ((id, d, due), (id2, d2, due2)) in xs.into_iter().zip(ys) {
+                assert_eq!(id, id2);
+                assert_eq!((d2 - d).num_days(), 504, "invoice {id}");
+                assert_eq!((due2 - due).num_days(), 504, "invoice {id}");
+            }
+            for t in b.deleted_invoices.iter(&admin) {
+                assert!(
+                    t.deleted_at < fixtures::at_hour(later, 0),
+                    "a tombstone before the anchor"
+                );
+                assert!(
+                    t.deleted_at > fixtures::at_hour(shift(later, -90), 0),
+                    "inside the 90-day window"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn fixtures_are_realistic_and_related() {
-        let (db, _) = generate(42);
+        let (db, _) = generate(42, ANCHOR);
         assert_eq!(db.administrations.len(), 3);
         for admin in [81, 82, 83] {
             assert!(db.debtors.scope_len(&admin) >= 100);

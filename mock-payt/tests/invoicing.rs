@@ -15,7 +15,7 @@ const START: &str = "2026-11-20T10:00:00Z";
 
 async fn mock() -> MockPayt {
     let at = DateTime::parse_from_rfc3339(START).expect("valid").with_timezone(&Utc);
-    MockPayt::builder().seed(11).clock(Clock::frozen(at)).start().await
+    MockPayt::test().seed(11).clock(Clock::frozen(at)).start().await
 }
 
 struct Api<'a> {
@@ -835,7 +835,7 @@ async fn fixtures_are_consistent() {
             }
             for d in db.deleted_invoices.iter(&admin) {
                 assert!(db.invoices.get(&admin, &d.id.to_string()).is_none());
-                assert!(d.deleted_at.date_naive() < fixtures::ANCHOR_DATE);
+                assert!(d.deleted_at.date_naive() < mock_core::testing::ANCHOR_DATE);
             }
         }
     });

@@ -27,7 +27,7 @@ fn free_invoice(m: &MockPayt) -> (String, u64, u64) {
 
 #[tokio::test]
 async fn creating_a_plan_links_the_invoices_and_moves_updated_at() {
-    let m = MockPayt::builder().seed(5).start().await;
+    let m = MockPayt::test().seed(5).start().await;
     let (number, invoice_id, debtor_id) = free_invoice(&m);
     let before = m
         .state()
@@ -76,7 +76,7 @@ async fn creating_a_plan_links_the_invoices_and_moves_updated_at() {
 
 #[tokio::test]
 async fn invoices_of_two_debtors_cannot_share_a_plan() {
-    let m = MockPayt::start().await;
+    let m = MockPayt::test().start().await;
     let numbers: Vec<String> = m.state().store.read(|db| {
         let mut seen = std::collections::HashSet::new();
         db.invoices
@@ -107,7 +107,7 @@ async fn invoices_of_two_debtors_cannot_share_a_plan() {
 
 #[tokio::test]
 async fn scopes_and_grants_are_enforced() {
-    let m = MockPayt::start().await;
+    let m = MockPayt::test().start().await;
     m.state().tokens.insert(
         "read-only",
         Grant {
@@ -173,7 +173,7 @@ async fn scopes_and_grants_are_enforced() {
 
 #[tokio::test]
 async fn payment_plans_filter_by_debtor_number_and_identifier() {
-    let m = MockPayt::start().await;
+    let m = MockPayt::test().start().await;
     let (number, identifier, debtor_id) = m
         .state()
         .store
@@ -206,7 +206,7 @@ async fn payment_plans_filter_by_debtor_number_and_identifier() {
 
 #[tokio::test]
 async fn bad_input_never_gets_a_5xx() {
-    let m = MockPayt::start().await;
+    let m = MockPayt::test().start().await;
     let client = reqwest::Client::new();
     let hostile = [
         "administration_id=81&per_page=99999999999999999999",
@@ -263,7 +263,7 @@ async fn bad_input_never_gets_a_5xx() {
 
 #[tokio::test]
 async fn integer_ids_option_writes_ids_as_numbers() {
-    let m = MockPayt::builder().integer_ids(true).start().await;
+    let m = MockPayt::test().integer_ids(true).start().await;
     let (status, page) = send(
         reqwest::Client::new()
             .get(format!("{}/v1/credit_cases?administration_id=81&per_page=1", m.uri()))
@@ -300,7 +300,7 @@ async fn integer_ids_option_writes_ids_as_numbers() {
 
 #[tokio::test]
 async fn the_fixture_read_only_token_reads_but_never_writes() {
-    let m = MockPayt::start().await;
+    let m = MockPayt::test().start().await;
     let client = reqwest::Client::new();
     for path in [
         "/v1/invoices",

@@ -162,7 +162,7 @@ fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .expect("a runtime");
-        let mock = rt.block_on(MockPayt::builder().seed(13).start());
+        let mock = rt.block_on(MockPayt::test().seed(13).start());
         let mut f = Fixture {
             rt,
             mock,

@@ -17,7 +17,7 @@ struct T {
 impl T {
     async fn new() -> Self {
         Self {
-            m: MockPayt::builder()
+            m: MockPayt::test()
                 .seed(11)
                 .clock(mock_core::Clock::frozen(
                     chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")

@@ -95,7 +95,7 @@ async fn transition(c: &Client, id: u64, action: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn payment_plan_state_machine_allows_only_the_documented_transitions() {
-    let m = MockPayt::builder().seed(11).start().await;
+    let m = MockPayt::test().seed(11).start().await;
     let c = Client::new(&m);
     let proposed = plans(&m, "proposed");
     assert!(proposed.len() >= 2, "fixtures have proposed plans: {proposed:?}");
@@ -198,7 +198,7 @@ async fn payment_plan_state_machine_allows_only_the_documented_transitions() {
 
 #[tokio::test]
 async fn approving_links_invoices_and_cases_and_deactivating_unlinks_them() {
-    let m = MockPayt::builder().seed(3).start().await;
+    let m = MockPayt::test().seed(3).start().await;
     let c = Client::new(&m);
     let id = plans(&m, "proposed")[0];
     let p = plan(&m, id);
@@ -287,7 +287,7 @@ async fn approving_links_invoices_and_cases_and_deactivating_unlinks_them() {
 
 #[tokio::test]
 async fn approving_a_plan_whose_invoice_another_plan_covers_is_refused() {
-    let m = MockPayt::builder().seed(4).start().await;
+    let m = MockPayt::test().seed(4).start().await;
     let c = Client::new(&m);
     let id = plans(&m, "proposed")[0];
     let number = m.state().store.read(|db| {
@@ -333,7 +333,7 @@ fn task(m: &MockPayt, id: u64) -> mock_payt::resources::tasks::Task {
 
 #[tokio::test]
 async fn task_state_machine_and_comments() {
-    let m = MockPayt::builder().seed(12).start().await;
+    let m = MockPayt::test().seed(12).start().await;
     let c = Client::new(&m);
     let open = tasks(&m, false);
     let done = tasks(&m, true);
@@ -476,7 +476,7 @@ async fn task_state_machine_and_comments() {
 
 #[tokio::test]
 async fn mark_completed_with_resume_dossiers_resumes_the_paused_case_and_invoice() {
-    let m = MockPayt::builder().seed(2).start().await;
+    let m = MockPayt::test().seed(2).start().await;
     let c = Client::new(&m);
     // Pause the case of an open task about a case, then complete the task with resume_dossiers.
     let (task_id, case_id) = m
@@ -565,7 +565,7 @@ async fn mark_completed_with_resume_dossiers_resumes_the_paused_case_and_invoice
 
 #[tokio::test]
 async fn messages_go_to_one_target_and_can_be_marked_read() {
-    let m = MockPayt::builder().seed(8).start().await;
+    let m = MockPayt::test().seed(8).start().await;
     let c = Client::new(&m);
     let (
         debtor_number,
@@ -739,7 +739,7 @@ async fn messages_go_to_one_target_and_can_be_marked_read() {
 
 #[tokio::test]
 async fn psp_mandates_create_validate_and_revoke() {
-    let m = MockPayt::builder().seed(9).start().await;
+    let m = MockPayt::test().seed(9).start().await;
     let c = Client::new(&m);
     let (debtor_id, identifier, number) = m
         .state()
@@ -872,7 +872,7 @@ async fn psp_mandates_create_validate_and_revoke() {
 
 #[tokio::test]
 async fn psp_transactions_filters_refuse_unknown_values() {
-    let m = MockPayt::builder().seed(6).start().await;
+    let m = MockPayt::test().seed(6).start().await;
     let c = Client::new(&m);
     let (status, err) = c
         .get("/v1/psp_transactions?administration_id=81&statuses=paid,settled")
@@ -898,7 +898,7 @@ async fn psp_transactions_filters_refuse_unknown_values() {
 
 #[tokio::test]
 async fn scopes_are_enforced_on_every_workflow_route() {
-    let m = MockPayt::start().await;
+    let m = MockPayt::test().start().await;
     m.state().tokens.insert(
         "ro",
         Grant {
@@ -971,8 +971,8 @@ async fn scopes_are_enforced_on_every_workflow_route() {
 
 #[tokio::test]
 async fn workflow_fixtures_are_deterministic_realistic_and_related() {
-    let a = MockPayt::builder().seed(21).start().await;
-    let b = MockPayt::builder().seed(21).start().await;
+    let a = MockPayt::test().seed(21).start().await;
+    let b = MockPayt::test().seed(21).start().await;
     let dump = |m: &MockPayt| {
         m.state().store.read(|db| {
             let mut out = String::new();
@@ -1006,14 +1006,14 @@ async fn workflow_fixtures_are_deterministic_realistic_and_related() {
         })
     };
     assert_eq!(dump(&a), dump(&b));
-    let other = MockPayt::builder().seed(22).start().await;
+    let other = MockPayt::test().seed(22).start().await;
     assert_ne!(dump(&a), dump(&other));
 
     let window_start = chrono::NaiveDate::from_ymd_opt(2026, 9, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .expect("date")
         .and_utc();
-    let anchor = fixtures::ANCHOR_DATE.and_hms_opt(0, 0, 0).expect("date").and_utc();
+    let anchor = fixtures::at_hour(mock_core::testing::ANCHOR_DATE, 0);
     a.state().store.read(|db| {
         for admin in [81u64, 82, 83] {
             let debtors = db.debtors.scope_len(&admin);

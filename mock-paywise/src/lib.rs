@@ -43,6 +43,7 @@ use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
 use mock_core::auth::TokenRegistry;
 use mock_core::error::CoreError;
 use mock_core::server::{self, DEFAULT_BODY_LIMIT};
@@ -132,10 +133,11 @@ pub fn app_with(state: AppState, options: Options) -> Router {
     server::stack(router, Arc::new(PaywiseRenderer), DEFAULT_BODY_LIMIT)
 }
 
-/// Builds the state for `seed`, with `test_token` in test mode and `production_token` in
-/// production mode, both for the fixture company.
-pub fn state(seed: u64, test_token: &str, production_token: &str, clock: Clock) -> AppState {
-    let (db, last) = seed::generate(seed);
+/// Builds the state for `seed`, with fixtures dated around `anchor` (see [`seed`]), `test_token`
+/// in test mode and `production_token` in production mode, both for the fixture company. Pass
+/// `clock.today()` as the anchor for data that is as fresh on every day as on the first.
+pub fn state(seed: u64, anchor: NaiveDate, test_token: &str, production_token: &str, clock: Clock) -> AppState {
+    let (db, last) = seed::generate(seed, anchor);
     let tokens = TokenRegistry::new();
     for (token, mode, name) in [
         (test_token, AccessMode::Test, "Test key"),
@@ -153,7 +155,7 @@ pub fn state(seed: u64, test_token: &str, production_token: &str, clock: Clock) 
             },
         );
     }
-    resources::partner::register_tokens(&tokens, seed);
+    resources::partner::register_tokens(&tokens, seed, anchor);
     AppState {
         store: Arc::new(Store::new(db)),
         clock,
@@ -179,6 +181,7 @@ pub struct MockPaywiseBuilder {
     token: String,
     production_token: String,
     clock: Option<Clock>,
+    anchor_date: Option<NaiveDate>,
 }
 
 impl Default for MockPaywiseBuilder {
@@ -189,6 +192,7 @@ impl Default for MockPaywiseBuilder {
             token: DEFAULT_TOKEN.into(),
             production_token: DEFAULT_PRODUCTION_TOKEN.into(),
             clock: None,
+            anchor_date: None,
         }
     }
 }
@@ -224,14 +228,18 @@ impl MockPaywiseBuilder {
         self
     }
 
+    /// Pins the date the fixtures are placed around (by default the clock's date at start), for
+    /// byte-identical data on every day.
+    pub fn anchor_date(mut self, date: NaiveDate) -> Self {
+        self.anchor_date = Some(date);
+        self
+    }
+
     /// Starts the server.
     pub async fn try_start(self) -> io::Result<MockPaywise> {
-        let state = state(
-            self.seed,
-            &self.token,
-            &self.production_token,
-            self.clock.unwrap_or_default(),
-        );
+        let clock = self.clock.unwrap_or_default();
+        let anchor = self.anchor_date.unwrap_or_else(|| clock.today());
+        let state = state(self.seed, anchor, &self.token, &self.production_token, clock);
         let server = ServerHandle::start(self.addr, app(state.clone())).await?;
         resources::webhooks::start_background(&state);
         Ok(MockPaywise {
@@ -261,6 +269,22 @@ impl MockPaywise {
     /// A mock with the default seed on a free port.
     pub async fn start() -> Self {
         Self::builder().start().await
+    }
+
+    /// Options, starting from what every test in this workspace runs on: the clock of
+    /// [`mock_core::testing::clock`] (09:00 UTC on 2026-11-01, running on) and fixtures anchored at
+    /// [`mock_core::testing::ANCHOR_DATE`], so no expectation depends on the day the test runs.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// let paywise = mock_paywise::MockPaywise::test().seed(7).start().await;
+    /// assert_eq!(paywise.state().clock.today(), mock_core::testing::ANCHOR_DATE);
+    /// # }
+    /// ```
+    pub fn test() -> MockPaywiseBuilder {
+        Self::builder()
+            .clock(mock_core::testing::clock())
+            .anchor_date(mock_core::testing::ANCHOR_DATE)
     }
 
     /// The base URL, `http://127.0.0.1:port` (routes are under `/v1/`).

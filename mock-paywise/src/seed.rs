@@ -1,9 +1,10 @@
 //! Fixture data for the paywise mock: German debtors (people and companies) and claims in every
 //! submission state, mostly in test mode with a few in production mode, all placed relative to
-//! [`fixtures::ANCHOR_DATE`] so the same seed gives byte-identical data.
+//! the anchor date (the mock clock's date at seeding, or the pinned `--anchor-date`), so the same
+//! seed and anchor give byte-identical data.
 
 use chrono::{DateTime, Duration, Utc};
-use fixtures::{ANCHOR_DATE, Faker, shift};
+use fixtures::{Faker, shift};
 use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;
@@ -27,8 +28,8 @@ fn at(f: &mut Faker, min_days: i64, max_days: i64) -> DateTime<Utc> {
 }
 
 /// The generated database and the highest sequence number it used.
-pub fn generate(seed: u64) -> (Db, u64) {
-    let mut f = Faker::new(seed ^ 0xdead_beef);
+pub fn generate(seed: u64, anchor: chrono::NaiveDate) -> (Db, u64) {
+    let mut f = Faker::new(seed ^ 0xdead_beef, anchor);
     let mut db = Db::default();
     let mut seq = 0u64;
     for (mode, debtors, claims_per) in [(AccessMode::Test, 60, 2), (AccessMode::Production, 8, 1)] {
@@ -138,9 +139,9 @@ pub fn generate(seed: u64) -> (Db, u64) {
                 let charges_sum: Decimal = charges.iter().map(|c| c.amount.value).sum();
                 let paid_sum: Decimal = payments.iter().map(|p| p.amount.value).sum();
                 let id = uuid(&mut f);
-                let reference = format!("RE-{}-{:05}", ANCHOR_DATE.format("%Y"), invoice);
+                let reference = format!("RE-{}-{:05}", f.anchor().format("%Y"), invoice);
                 let mandate = (state == "accepted").then(|| {
-                    json!({"id": uuid(&mut f).to_string(), "reference_number": format!("K{}-{}", ANCHOR_DATE.format("%y"), f.int(10_000, 99_999))})
+                    json!({"id": uuid(&mut f).to_string(), "reference_number": format!("K{}-{}", f.anchor().format("%y"), f.int(10_000, 99_999))})
                 });
                 let c = Claim {
                     seq,
@@ -231,18 +232,42 @@ mod tests {
         out
     }
 
+    const ANCHOR: chrono::NaiveDate = mock_core::testing::ANCHOR_DATE;
+
     #[test]
-    fn same_seed_gives_byte_identical_data() {
-        let (a, _) = generate(7);
-        let (b, _) = generate(7);
+    fn same_seed_and_anchor_give_byte_identical_data() {
+        let (a, _) = generate(7, ANCHOR);
+        let (b, _) = generate(7, ANCHOR);
         assert_eq!(dump(&a), dump(&b));
-        let (c, _) = generate(8);
+        let (c, _) = generate(8, ANCHOR);
         assert_ne!(dump(&a), dump(&c));
     }
 
     #[test]
+    fn the_data_moves_with_the_anchor_date() {
+        let later = shift(ANCHOR, 504);
+        let (a, _) = generate(7, ANCHOR);
+        let (b, _) = generate(7, later);
+        assert_ne!(dump(&a), dump(&b));
+        let scope = Scope {
+            company: COMPANY,
+            mode: AccessMode::Test,
+        };
+        let xs: Vec<_> = a.claims.iter(&scope).map(|c| (c.id, c.created)).collect();
+        let ys: Vec<_> = b.claims.iter(&scope).map(|c| (c.id, c.created)).collect();
+        assert_eq!(xs.len(), ys.len());
+        for ((id, x), (id2, y)) in xs.into_iter().zip(ys) {
+            assert_eq!(id, id2, "the same claims, only dated otherwise");
+            assert_eq!((y - x).num_days(), 504, "claim {id}");
+        }
+        for s in b.statements.iter(&scope) {
+            assert!(s.period_end < later, "statement {} ends before the anchor", s.id);
+        }
+    }
+
+    #[test]
     fn claims_are_consistent_and_cover_every_state() {
-        let (db, _) = generate(42);
+        let (db, _) = generate(42, ANCHOR);
         let scope = Scope {
             company: COMPANY,
             mode: AccessMode::Test,

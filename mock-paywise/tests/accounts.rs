@@ -81,7 +81,7 @@ fn s(v: &Value) -> &str {
 
 #[tokio::test]
 async fn debtor_sub_resources_append_and_return_the_whole_debtor() {
-    let m = MockPaywise::builder().seed(5).start().await;
+    let m = MockPaywise::test().seed(5).start().await;
     let api = Api::new(&m);
     let (st, d) = api.post("/v1/debtors/", m.token(), debtor_body("sub-1")).await;
     assert_eq!(st, 201);
@@ -189,7 +189,7 @@ async fn debtor_sub_resources_append_and_return_the_whole_debtor() {
 
 #[tokio::test]
 async fn statements_list_show_filter_and_isolate() {
-    let m = MockPaywise::builder().seed(11).start().await;
+    let m = MockPaywise::test().seed(11).start().await;
     let api = Api::new(&m);
     let (st, page) = api.get("/v1/statements/", m.token()).await;
     assert_eq!(st, 200);
@@ -311,7 +311,7 @@ async fn statements_list_show_filter_and_isolate() {
 
 #[tokio::test]
 async fn mandate_details_page_filters_and_add_up() {
-    let m = MockPaywise::builder().seed(11).start().await;
+    let m = MockPaywise::test().seed(11).start().await;
     let api = Api::new(&m);
     let (_, page) = api.get("/v1/statements/", m.token()).await;
     let mut seen_detail = false;
@@ -412,7 +412,7 @@ async fn mandate_details_page_filters_and_add_up() {
 
 #[tokio::test]
 async fn token_info_names_the_key_and_its_access_mode() {
-    let m = MockPaywise::builder().seed(2).start().await;
+    let m = MockPaywise::test().seed(2).start().await;
     let api = Api::new(&m);
     let (st, test) = api.get("/v1/info/", m.token()).await;
     assert_eq!(st, 200);
@@ -460,7 +460,7 @@ async fn control(m: &MockPaywise, path: &str, body: Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn partner_keys_and_case_management_keys_stay_apart() {
-    let m = MockPaywise::builder().seed(3).start().await;
+    let m = MockPaywise::test().seed(3).start().await;
     let api = Api::new(&m);
     let (st, info) = api.get("/partner/v1/info/", PARTNER_TOKEN).await;
     assert_eq!(st, 200);
@@ -512,7 +512,7 @@ async fn partner_keys_and_case_management_keys_stay_apart() {
 
 #[tokio::test]
 async fn companies_fill_in_until_complete_then_refuse_changes() {
-    let m = MockPaywise::builder().seed(3).start().await;
+    let m = MockPaywise::test().seed(3).start().await;
     let api = Api::new(&m);
     let (st, page) = api.get("/partner/v1/companies/", PARTNER_TOKEN).await;
     assert_eq!(st, 200);
@@ -619,7 +619,7 @@ async fn companies_fill_in_until_complete_then_refuse_changes() {
 
 #[tokio::test]
 async fn users_are_created_listed_and_filtered() {
-    let m = MockPaywise::builder().seed(3).start().await;
+    let m = MockPaywise::test().seed(3).start().await;
     let api = Api::new(&m);
     let (_, companies) = api.get("/partner/v1/companies/", PARTNER_TOKEN).await;
     let company = s(&companies["results"][0]["id"]).to_string();
@@ -744,7 +744,7 @@ async fn users_are_created_listed_and_filtered() {
 
 #[tokio::test]
 async fn invites_open_complete_and_hand_over_the_user() {
-    let m = MockPaywise::builder().seed(3).start().await;
+    let m = MockPaywise::test().seed(3).start().await;
     let api = Api::new(&m);
     let (_, companies) = api.get("/partner/v1/companies/", PARTNER_TOKEN).await;
     let company = s(&companies["results"][0]["id"]).to_string();
@@ -810,7 +810,7 @@ async fn invites_open_complete_and_hand_over_the_user() {
 
 #[tokio::test]
 async fn partner_acts_for_a_verified_user_of_a_complete_company() {
-    let m = MockPaywise::builder().seed(3).start().await;
+    let m = MockPaywise::test().seed(3).start().await;
     let api = Api::new(&m);
     let (_, companies) = api.get("/partner/v1/companies/", PARTNER_TOKEN).await;
     let complete = s(&companies["results"][0]["id"]).to_string();

@@ -17,7 +17,7 @@ struct Api {
 impl Api {
     async fn start(seed: u64) -> Self {
         Self {
-            m: MockPaywise::builder().seed(seed).start().await,
+            m: MockPaywise::test().seed(seed).start().await,
             c: reqwest::Client::new(),
         }
     }
@@ -992,7 +992,7 @@ proptest! {
         payments in proptest::collection::vec(1i64..40_000, 0..12),
     ) {
         let legal = legal.map(|c| Decimal::new(c, 2));
-        let mut b = Balance::new(legal, chrono::Utc::now());
+        let mut b = Balance::new(legal, mock_core::testing::epoch());
         let mut paid = Decimal::ZERO;
         for p in payments {
             let p = Decimal::new(p, 2);

@@ -27,7 +27,7 @@ fn debtor_body(reference: &str) -> Value {
 
 #[tokio::test]
 async fn objects_of_one_access_mode_are_invisible_to_the_other() {
-    let m = MockPaywise::builder().seed(3).start().await;
+    let m = MockPaywise::test().seed(3).start().await;
     let client = reqwest::Client::new();
     let res = client
         .post(format!("{}/v1/debtors/", m.uri()))
@@ -79,7 +79,7 @@ async fn objects_of_one_access_mode_are_invisible_to_the_other() {
 
 #[tokio::test]
 async fn drf_paging_edge_cases() {
-    let m = MockPaywise::start().await;
+    let m = MockPaywise::test().start().await;
     let base = format!("{}/v1/claims/", m.uri());
     let (_, all) = get(&format!("{base}?limit=1000"), m.token()).await;
     let count = all["count"].as_u64().expect("count");
@@ -124,7 +124,7 @@ async fn drf_paging_edge_cases() {
 
 #[tokio::test]
 async fn stack_errors_have_drf_shapes() {
-    let m = MockPaywise::start().await;
+    let m = MockPaywise::test().start().await;
     let client = reqwest::Client::new();
     let res = client
         .put(format!("{}/v1/claims/", m.uri()))
@@ -191,7 +191,7 @@ async fn stack_errors_have_drf_shapes() {
 
 #[tokio::test]
 async fn created_records_get_ids_timestamps_and_exact_money() {
-    let m = MockPaywise::builder().seed(11).start().await;
+    let m = MockPaywise::test().seed(11).start().await;
     let client = reqwest::Client::new();
     let res = client
         .post(format!("{}/v1/debtors/", m.uri()))

@@ -142,7 +142,7 @@ struct Api {
 impl Api {
     async fn start() -> Self {
         Self {
-            m: MockPaywise::builder().seed(11).start().await,
+            m: MockPaywise::test().seed(11).start().await,
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

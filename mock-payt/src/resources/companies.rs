@@ -198,7 +198,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             name: c.name,
             status: "active".into(),
             // The trial ended long before the fixture anchor; the company pays since.
-            trial_ends_on: Some(shift(fixtures::ANCHOR_DATE, -(g.f.int(400, 900) as i64))),
+            trial_ends_on: Some(shift(g.f.anchor(), -(g.f.int(400, 900) as i64))),
             trial: false,
             administration_ids: Vec::new(),
         };

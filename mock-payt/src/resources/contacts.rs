@@ -504,10 +504,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         number += 1;
         let broken = g.f.chance(0.05);
         let updated = d.updated_at + Duration::days(g.f.int(0, 20) as i64);
-        let anchor = fixtures::ANCHOR_DATE
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or_default();
+        let anchor = g.f.anchor_at(0);
         let mut c = Contact {
             id,
             contact_identifier: Some(identifier),

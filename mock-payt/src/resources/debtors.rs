@@ -689,10 +689,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         "export",
         "nieuwe-klant",
     ];
-    let anchor = fixtures::ANCHOR_DATE
-        .and_hms_opt(9, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
+    let anchor = g.f.anchor_at(9);
     for id in ids {
         let key = id.to_string();
         let company = db.debtors.get(&admin, &key).is_some_and(|d| d.coc_number.is_some());

@@ -448,10 +448,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     if debtors.is_empty() {
         return;
     }
-    let anchor = fixtures::ANCHOR_DATE
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
+    let anchor = g.f.anchor_at(0);
     let users = g.users.clone();
     for _ in 0..(40 + g.f.int(0, 30)) {
         let (debtor_id, invoice_id, credit_case_id) = match g.f.int(0, 9) {

@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use fixtures::{ANCHOR_DATE, shift};
+use fixtures::shift;
 use mock_core::body::{BodyKind, body_kind};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -465,7 +465,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let mut line_no = 1u64;
     for k in 0..3u64 {
         let order_id = g.id();
-        let created_day = shift(ANCHOR_DATE, -(100 - 35 * k as i64) - g.f.int(0, 5) as i64);
+        let created_day = shift(g.f.anchor(), -(100 - 35 * k as i64) - g.f.int(0, 5) as i64);
         let created = created_day
             .and_hms_opt(8, 0, 0)
             .map(|t| t.and_utc())

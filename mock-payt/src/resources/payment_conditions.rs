@@ -101,10 +101,7 @@ async fn create(
 
 /// Adds this resource's fixtures for administration `admin`: the usual Dutch payment conditions.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let anchor = fixtures::ANCHOR_DATE
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
+    let anchor = g.f.anchor_at(0);
     for (code, name) in [
         ("14D", "Betaling binnen 14 dagen"),
         ("30D", "Betaling binnen 30 dagen"),

@@ -12,7 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use fixtures::{ANCHOR_DATE, shift};
+use fixtures::shift;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
@@ -207,17 +207,10 @@ fn at(date: NaiveDate, g: &mut Gen) -> DateTime<Utc> {
     date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + Duration::seconds(secs)
 }
 
-fn anchor() -> DateTime<Utc> {
-    ANCHOR_DATE
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default()
-}
-
 /// A fixture deletion time: between 2026-09-01 and the anchor (inside the 90-day window of the
 /// current wall clock, which is later than the anchor).
 fn deletion_time(g: &mut Gen) -> DateTime<Utc> {
-    let day = shift(ANCHOR_DATE, -(g.f.int(1, 60) as i64));
+    let day = shift(g.f.anchor(), -(g.f.int(1, 60) as i64));
     at(day, g)
 }
 
@@ -345,14 +338,14 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         }
 
         // The timeline: sent, pre-reminder, reminders while open, then the case's stages.
-        let unsent = inv.invoice_date > shift(ANCHOR_DATE, -20) && g.f.chance(0.3);
+        let unsent = inv.invoice_date > shift(g.f.anchor(), -20) && g.f.chance(0.3);
         let mut latest = inv.updated_at;
         if !unsent {
             let sent = at(inv.invoice_date, g);
             inv.sent_at = Some(sent);
             latest = latest.max(sent);
             let open = !inv.open_amount.is_zero();
-            let stamp = |d: NaiveDate, g: &mut Gen| (d < ANCHOR_DATE).then(|| at(d, g));
+            let stamp = |d: NaiveDate, g: &mut Gen| (d < g.f.anchor()).then(|| at(d, g));
             inv.pre_reminder_at = stamp(shift(inv.due_date, -3), g).filter(|_| open);
             if open {
                 inv.reminder_1_at = stamp(shift(inv.due_date, 7), g);
@@ -377,12 +370,12 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
             inv.bailiff_at = c.forwarded_to_bailiff_at;
         }
         if !inv.open_amount.is_zero() && inv.sent_at.is_some() && g.f.chance(0.04) {
-            let p = at(shift(ANCHOR_DATE, -(g.f.int(2, 30) as i64)), g);
+            let p = at(shift(g.f.anchor(), -(g.f.int(2, 30) as i64)), g);
             inv.paused_at = Some(p);
             inv.paused_by_user = true;
         }
         if !inv.open_amount.is_zero() && inv.sent_at.is_some() && g.f.chance(0.04) {
-            let b = at(shift(ANCHOR_DATE, -(g.f.int(2, 30) as i64)), g);
+            let b = at(shift(g.f.anchor(), -(g.f.int(2, 30) as i64)), g);
             inv.blocked_via_api = true;
             inv.block_reason = Some("Disputed by the debtor".to_string());
             inv.blocked_at = Some(b);
@@ -399,7 +392,7 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         .flatten()
         .max()
         .unwrap_or(latest);
-        inv.updated_at = latest.min(anchor());
+        inv.updated_at = latest.min(g.f.anchor_at(0));
         db.invoices.update(&admin, &id.to_string(), |i| *i = inv);
     }
 }
@@ -423,7 +416,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         } else {
             1
         };
-        let span = (ANCHOR_DATE - inv.invoice_date).num_days().max(2);
+        let span = (g.f.anchor() - inv.invoice_date).num_days().max(2);
         let mut last = inv.invoice_date;
         let mut rest = paid;
         let mut latest = inv.updated_at;
@@ -434,7 +427,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 two_decimals(paid / Decimal::from(2))
             };
             rest -= amount;
-            let day = shift(last, g.f.int(1, (span / 2).max(1) as u64) as i64).min(shift(ANCHOR_DATE, -1));
+            let day = shift(last, g.f.int(1, (span / 2).max(1) as u64) as i64).min(shift(g.f.anchor(), -1));
             last = day;
             let credit = k == 0 && g.f.chance(0.05);
             let method = if credit {
@@ -445,7 +438,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 Some(g.f.pick(&["bank_transfer", "bank_transfer", "ideal"]).to_string())
             };
             let id = g.id();
-            let updated = at(shift(day, 1), g).min(anchor());
+            let updated = at(shift(day, 1), g).min(g.f.anchor_at(0));
             latest = latest.max(updated);
             let bank = (method.as_deref() == Some("bank_transfer")).then(|| {
                 bank_id += 1;
@@ -491,7 +484,11 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 origin_identifier: Some(format!("BNK-{admin}-{id}")),
             });
         }
-        updates.push((inv.id, inv.open_amount.is_zero().then_some(last), latest.min(anchor())));
+        updates.push((
+            inv.id,
+            inv.open_amount.is_zero().then_some(last),
+            latest.min(g.f.anchor_at(0)),
+        ));
     }
     for (id, payment_date, updated) in updates {
         db.invoices.update(&admin, &id.to_string(), |i| {

@@ -509,10 +509,7 @@ fn alnum(g: &mut Gen, len: usize) -> String {
 /// the fixture anchor.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let debtors: Vec<(u64, String)> = db.debtors.iter(&admin).map(|d| (d.id, d.name.clone())).collect();
-    let anchor = fixtures::ANCHOR_DATE
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
+    let anchor = g.f.anchor_at(0);
     let banks = ["INGB", "RABO", "ABNA", "SNSB", "TRIO", "ASNB", "KNAB", "BUNQ"];
     let mut n = 1u64;
     for (debtor_id, name) in &debtors {

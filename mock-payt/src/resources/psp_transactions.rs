@@ -243,10 +243,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     }
     let names: std::collections::HashMap<u64, String> =
         db.debtors.iter(&admin).map(|d| (d.id, d.name.clone())).collect();
-    let anchor = fixtures::ANCHOR_DATE
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
+    let anchor = g.f.anchor_at(0);
     let total_weight: u64 = METHOD_WEIGHTS.iter().map(|(_, w)| w).sum();
     let status_cycle = [
         "paid",

@@ -359,10 +359,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     if debtors.is_empty() {
         return;
     }
-    let anchor = fixtures::ANCHOR_DATE
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
+    let anchor = g.f.anchor_at(0);
     let users = g.users.clone();
     for _ in 0..(30 + g.f.int(0, 20)) {
         let (subject, description, about) = *g.f.pick(TEMPLATES);

@@ -213,10 +213,7 @@ async fn upsert(
 
 /// Adds this resource's fixtures for administration `admin`: the Dutch VAT rates.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let anchor = fixtures::ANCHOR_DATE
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
+    let anchor = g.f.anchor_at(0);
     for (code, name, rate, category, exemption) in SEED_RATES {
         let id = g.id();
         let _ = db.vat_rates.insert(VatRate {

@@ -410,7 +410,7 @@ async fn unknown_routes(h: &mut Harness) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_validator_accepts_null_closes_objects_and_bites() {
-    let mock = MockPayt::builder().seed(7).start().await;
+    let mock = MockPayt::test().seed(7).start().await;
     let mut h = Harness::new(&mock);
 
     // The transforms did what they say, on a schema the mock serves.
@@ -474,7 +474,7 @@ async fn the_validator_accepts_null_closes_objects_and_bites() {
 
 /// Runs one group of resources on its own mock, so one group's writes never meet another's.
 async fn group(run: impl AsyncFnOnce(&mut Harness, &MockPayt)) {
-    let mock = MockPayt::builder().seed(7).start().await;
+    let mock = MockPayt::test().seed(7).start().await;
     let mut h = Harness::new(&mock);
     run(&mut h, &mock).await;
     h.finish();

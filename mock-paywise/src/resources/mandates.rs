@@ -656,7 +656,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
         let costs = Decimal::new(f.int(3_950, 12_950) as i64, 2);
         let days = claim
             .delay_date
-            .map(|d| (fixtures::ANCHOR_DATE - d).num_days().max(0))
+            .map(|d| (f.anchor() - d).num_days().max(0))
             .unwrap_or(0);
         // 9.27 % p.a. (base rate plus 9 points, business) or 5.27 % (consumer), rounded to cents.
         let rate = if debtor.as_ref().is_some_and(|d| d.acting_as == "business") {

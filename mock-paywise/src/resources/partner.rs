@@ -349,9 +349,9 @@ pub fn acting_user(caller: &Caller) -> Option<(String, String, String)> {
 }
 
 /// Registers the fixture partner's keys, all sharing one seeded account.
-pub fn register_tokens(tokens: &TokenRegistry<Grant>, seed: u64) {
+pub fn register_tokens(tokens: &TokenRegistry<Grant>, seed: u64, anchor: chrono::NaiveDate) {
     let account = PartnerAccount::default();
-    account.write(|db| seed_account(&mut fixtures::Faker::new(seed ^ 0x7a47_0e12), db));
+    account.write(|db| seed_account(&mut fixtures::Faker::new(seed ^ 0x7a47_0e12, anchor), db));
     for (token, mode, name, scopes) in [
         (
             PARTNER_TOKEN,
@@ -391,12 +391,8 @@ fn fuuid(f: &mut fixtures::Faker) -> Uuid {
     uuid::Builder::from_random_bytes(f.bytes16()).into_uuid()
 }
 
-fn fixture_time(days: i64) -> DateTime<Utc> {
-    fixtures::ANCHOR_DATE
-        .and_hms_opt(9, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default()
-        + Duration::days(days)
+fn fixture_time(f: &fixtures::Faker, days: i64) -> DateTime<Utc> {
+    f.anchor_at(9) + Duration::days(days)
 }
 
 /// A partner with two companies (one complete, one not), three users and three invites.
@@ -484,7 +480,7 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut PartnerDb) {
             failure_url: "https://partner.example/onboarding/failure".into(),
             first_name: Some(p.first_name),
             last_name: Some(p.last_name),
-            expiry: fixture_time(expiry_days),
+            expiry: fixture_time(f, expiry_days),
             status: status.into(),
             user,
         });

@@ -544,10 +544,10 @@ fn fixture_answer(kind: &str, f: &mut fixtures::Faker) -> (Option<String>, Optio
         ),
         "yes-with-date-no-freetext-on-no" => (
             Some("yes".into()),
-            Some(fixtures::shift(fixtures::ANCHOR_DATE, -40).to_string()),
+            Some(fixtures::shift(f.anchor(), -40).to_string()),
         ),
         _ => (
-            Some(json!({"installments": 6, "first_due_date": "2026-12-01", "accept": true}).to_string()),
+            Some(json!({"installments": 6, "first_due_date": fixtures::shift(f.anchor(), 30).to_string(), "accept": true}).to_string()),
             None,
         ),
     }

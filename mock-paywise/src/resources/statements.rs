@@ -504,7 +504,7 @@ fn downloads(f: &mut fixtures::Faker, clearing_no: &str) -> Vec<Download> {
 /// Adds monthly statements (four in test mode, one canceled; one in production mode), each with
 /// up to three of the scope's mandates as mandate details (none if there are no mandates).
 pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
-    let anchor = fixtures::ANCHOR_DATE;
+    let anchor = f.anchor();
     let mut number = 1u64;
     for (mode, months) in [(AccessMode::Test, 4u32), (AccessMode::Production, 1)] {
         let scope = Scope {
