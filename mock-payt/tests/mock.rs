@@ -327,3 +327,45 @@ async fn the_fixture_read_only_token_reads_but_never_writes() {
     assert_eq!(status, 403);
     assert_eq!(err["message"], json!("Missing permission: debtors:write"));
 }
+
+/// The deleted invoices of administration 81 the mock lists when asked for the whole 90-day window.
+async fn deleted_invoices(m: &MockPayt) -> Vec<Value> {
+    let since = (m.state().clock.now() - chrono::Duration::days(90))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let (status, page) = send(
+        reqwest::Client::new()
+            .get(format!("{}/v1/invoices/deleted", m.uri()))
+            .query(&[
+                ("administration_id", "81"),
+                ("deleted_after", &since),
+                ("per_page", "100"),
+            ])
+            .bearer_auth(m.token()),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["data"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn fixtures_follow_the_clock_unless_the_anchor_is_pinned() {
+    let later = mock_core::testing::at("2028-05-10T12:00:00Z");
+    // wall-clock-ok: the builder gets a frozen clock on the next line; its anchor follows that clock.
+    let following = MockPayt::builder().clock(mock_core::Clock::frozen(later)).start().await;
+    let tombstones = deleted_invoices(&following).await;
+    assert!(
+        !tombstones.is_empty(),
+        "tombstones inside the window of the clock's date"
+    );
+    for t in &tombstones {
+        let at = t["deleted_at"].as_str().expect("deleted_at");
+        assert!(at.starts_with("2028-0"), "deleted shortly before 2028-05-10: {t}");
+    }
+
+    let pinned = MockPayt::test().clock(mock_core::Clock::frozen(later)).start().await;
+    assert!(
+        deleted_invoices(&pinned).await.is_empty(),
+        "fixtures pinned at 2026-11-01 are older than the window of 2028-05-10"
+    );
+}
