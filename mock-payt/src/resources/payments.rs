@@ -207,8 +207,9 @@ fn at(date: NaiveDate, g: &mut Gen) -> DateTime<Utc> {
     date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + Duration::seconds(secs)
 }
 
-/// A fixture deletion time: between 2026-09-01 and the anchor (inside the 90-day window of the
-/// current wall clock, which is later than the anchor).
+/// A fixture deletion time: 1 to 60 days before the anchor date, so inside the 90-day window of
+/// the deleted lists while the mock's clock is within a month of the anchor (the default anchor is
+/// the clock's date at seeding).
 fn deletion_time(g: &mut Gen) -> DateTime<Utc> {
     let day = shift(g.f.anchor(), -(g.f.int(1, 60) as i64));
     at(day, g)
