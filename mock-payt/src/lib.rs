@@ -10,8 +10,13 @@
 //! - [`error`]: Payt's `{code, message}` errors and their statuses.
 //! - [`format`]: how ids, money and timestamps are written;
 //! - [`seed`]: the fixtures.
+//! - [`links`]: every absolute URL the mock writes (on the origin the client called, never a Payt
+//!   host) and the mock-only pages they lead to; [`storage`]: the object store behind `POST
+//!   /v1/files`, where uploads are PUT and invoice documents are served.
 //!
-//! Every route answers under `/v1/...` and `/api/v1/...`, as the live API does.
+//! Every route answers under `/v1/...` and `/api/v1/...`, as the live API does. Mock-only paths sit
+//! under `/_mock/payt/`; the link pages and the storage are what the public flow hands out, not a
+//! control API, so they are always served.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -32,11 +37,13 @@ pub mod error;
 pub mod fields;
 pub mod format;
 pub mod integer_ids;
+pub mod links;
 pub mod list;
 pub mod params;
 pub mod resources;
 pub mod seed;
 pub mod state;
+pub mod storage;
 
 use std::io;
 use std::net::SocketAddr;
@@ -115,17 +122,25 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// The Payt API with `options`.
+///
+/// Three parts: the API under `/v1` and `/api/v1` with the link pages ([`links::router`]), behind
+/// [`links::middleware`] (the request's origin goes into every link), the optional
+/// [`integer_ids::middleware`] and the shared stack with its 10 MiB body limit; and the storage
+/// ([`storage::router`]) with its own layers, whose uploads may be as large as `POST /v1/files`
+/// allows.
 pub fn app_with(state: AppState, options: Options) -> Router {
     let v1 = v1();
     let mut router = Router::new()
         .nest("/v1", v1.clone())
         .nest("/api/v1", v1)
+        .merge(links::router())
         .fallback(|| async { PaytError::Core(CoreError::NotFound) })
-        .with_state(state);
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn(links::middleware));
     if options.integer_ids {
         router = router.layer(axum::middleware::from_fn(integer_ids::middleware));
     }
-    server::stack(router, Arc::new(PaytRenderer), DEFAULT_BODY_LIMIT)
+    storage::router(state).merge(server::stack(router, Arc::new(PaytRenderer), DEFAULT_BODY_LIMIT))
 }
 
 /// Builds the state for `seed`, with fixtures dated around `anchor` (see [`seed`]), `token`

@@ -408,18 +408,23 @@ async fn labels_sent_at_and_documents() {
     assert_eq!(shown["sent_at"], "2026-11-02T09:00:00Z");
     assert_eq!(shown["description"], "still processed");
 
-    // A document uploaded through POST /v1/files can be attached, then destroyed.
-    let checksum = base64::engine::general_purpose::STANDARD.encode([42u8; 64]);
+    // A document uploaded through POST /v1/files (and PUT to its url) can be attached, then
+    // destroyed.
+    let content = b"%PDF-1.4\n% L-1\n%%EOF\n".to_vec();
+    let checksum = mock_payt::storage::checksum(&content);
     let (s, files) = api
         .post(
             "/v1/files",
-            json!({"administration_id": 81, "files": [{"byte_size": 5000, "checksum": checksum, "content_type": "application/pdf"}]}),
+            json!({"administration_id": 81, "files": [{"byte_size": content.len(), "checksum": checksum, "content_type": "application/pdf"}]}),
         )
         .await;
     assert_eq!(s, 201);
     assert_eq!(files.as_array().map(Vec::len), Some(1));
     assert_eq!(files[0]["expires_at"], "2026-11-20T11:00:00Z");
-    assert!(files[0]["url"].as_str().is_some_and(|u| u.starts_with("https://")));
+    let url = files[0]["url"].as_str().expect("an upload url");
+    assert!(url.starts_with(&m.uri()), "{url}");
+    let put = api.http.put(url).body(content).send().await.expect("sent");
+    assert_eq!(put.status(), 200);
     inv["document"] = json!({"checksum": checksum, "filename": "L-1.pdf"});
     assert_eq!(api.invoices(json!([inv.clone()])).await["count"], 1);
     assert!(api.invoice("L-1").await["document_url"].is_string());

@@ -416,7 +416,7 @@ pub fn administration(
 
 /// The link into the Payt interface of administration `id`.
 pub fn administration_url(id: u64) -> String {
-    format!("https://app.paytsoftware.com/administrations/{id}")
+    crate::links::app_administration(id)
 }
 
 /// Grants administration `id` to the bearer token of the request (a token limited to some

@@ -180,16 +180,13 @@ pub fn router() -> Router<AppState> {
 
 /// The debtor-portal link of debtor `id`.
 pub fn public_url(id: u64) -> String {
-    format!("https://portal.paytsoftware.com/debtors/{id}")
+    crate::links::portal(crate::links::PortalKind::Debtor, id)
 }
 
 /// Fills the links of a debtor with `id` in `admin`.
 fn links(d: &mut Debtor) {
     d.public_url = public_url(d.id);
-    d.deeplink_url = format!(
-        "https://app.paytsoftware.com/administrations/{}/debtors/{}",
-        d.administration_id, d.id
-    );
+    d.deeplink_url = crate::links::app_record(d.administration_id, crate::links::AppKind::Debtor, d.id);
     d.internal_note_email_address = format!("debtor-{}@notes.paytsoftware.com", d.id);
 }
 

@@ -5,7 +5,14 @@
 //! spec says a single object). The checksum is the base64 SHA3-512 digest of the content, so it
 //! must decode to 64 bytes; another size is a 422 `invalid_checksum_size` (O3). The URL is valid
 //! for an hour. Invoices then reference the file by checksum in `document`/`ubl_document`.
+//!
+//! The `url` leads to the mock's own storage ([`crate::storage`]), on the host the client called.
+//! A file counts as known (the `[]` answer, and attachable to an invoice) only once its bytes
+//! arrived there. Until then every `POST` hands out a fresh slot and URL, as a client that lost or
+//! let expire its URL expects; earlier slots stay valid until they expire, and expired slots that
+//! never received bytes are dropped on the next `POST` of their administration.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -20,6 +27,7 @@ use crate::error::PaytError;
 use crate::resources::invoices::{bad, items, opt_int, req_str};
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
+use crate::storage;
 
 /// The size of a SHA3-512 digest.
 pub const CHECKSUM_BYTES: usize = 64;
@@ -53,6 +61,22 @@ pub struct UploadedFile {
     /// Creation (not exposed).
     #[serde(skip)]
     pub created_at: DateTime<Utc>,
+    /// The signature the upload URL carries (not exposed).
+    #[serde(skip)]
+    pub signature: String,
+    /// The bytes, once they arrived at the storage (not exposed).
+    #[serde(skip)]
+    pub content: Option<Bytes>,
+    /// When the bytes arrived (not exposed).
+    #[serde(skip)]
+    pub uploaded_at: Option<DateTime<Utc>>,
+}
+
+impl UploadedFile {
+    /// Whether the bytes arrived.
+    pub fn uploaded(&self) -> bool {
+        self.content.is_some()
+    }
 }
 
 administration_record!(UploadedFile);
@@ -86,14 +110,6 @@ pub fn decode_checksum(checksum: &str, path: &str) -> Result<Vec<u8>, PaytError>
     Ok(bytes)
 }
 
-fn upload_url(admin: u64, checksum: &[u8], expires: DateTime<Utc>, signature: &str) -> String {
-    let key: String = checksum.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!(
-        "https://uploads.paytsoftware.com/administrations/{admin}/files/{key}?X-Payt-Expires={}&X-Payt-Signature={signature}",
-        expires.timestamp()
-    )
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -117,35 +133,51 @@ async fn create(
             ));
         }
         let checksum = req_str(m, "checksum", &path)?;
-        let digest = decode_checksum(&checksum, &path)?;
+        decode_checksum(&checksum, &path)?;
         let content_type = req_str(m, "content_type", &path)?;
         if !content_type.contains('/') || content_type.contains(' ') {
             return Err(bad(format!(
                 "{path}[content_type] is not a MIME type ({content_type:?}): use e.g. application/pdf"
             )));
         }
-        wanted.push((checksum, digest, byte_size, content_type));
+        wanted.push((checksum, byte_size, content_type));
     }
     let now = state.now();
     let expires = now + Duration::minutes(URL_LIFETIME_MINUTES);
     let created = state.store.write(|db| {
+        // Slots whose URL expired before any bytes arrived are of no use to anyone.
+        let stale: Vec<String> = db
+            .files
+            .iter(&admin)
+            .filter(|f| !f.uploaded() && f.expires_at <= now)
+            .map(|f| f.id.to_string())
+            .collect();
+        for key in stale {
+            db.files.remove(&admin, &key);
+        }
         let mut out = Vec::new();
-        for (checksum, digest, byte_size, content_type) in wanted {
-            if db.files.iter(&admin).any(|f| f.checksum == checksum) {
+        for (checksum, byte_size, content_type) in wanted {
+            if db.files.iter(&admin).any(|f| f.checksum == checksum && f.uploaded()) {
                 continue;
             }
+            let id = state.ids.next_seq();
+            let signature = state.ids.hex(40);
             let file = UploadedFile {
-                url: upload_url(admin, &digest, expires, &state.ids.hex(40)),
+                url: storage::upload_url(id, expires, &signature),
                 checksum,
                 expires_at: expires,
-                id: state.ids.next_seq(),
+                id,
                 administration_id: admin,
                 byte_size,
                 content_type,
                 created_at: now,
+                signature,
+                content: None,
+                uploaded_at: None,
             };
-            let _ = db.files.insert(file.clone());
-            out.push(file);
+            if db.files.insert(file.clone()).is_ok() {
+                out.push(file);
+            }
         }
         out
     });
@@ -153,41 +185,138 @@ async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// Adds this resource's fixtures for administration `admin`: the uploaded documents of the
-/// fixture invoices.
+/// Adds this resource's fixtures for administration `admin`: the documents of the fixture
+/// invoices, already uploaded. Each is a small real file (a one-page PDF, a UBL invoice) naming its
+/// invoice; the invoice's checksum is that file's digest, so `GET document_url` serves it.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let docs: Vec<(String, String, DateTime<Utc>)> = db
+    struct Doc {
+        invoice: u64,
+        ubl: bool,
+        at: DateTime<Utc>,
+        content: Vec<u8>,
+        filename: String,
+    }
+    let docs: Vec<Doc> = db
         .invoices
         .iter(&admin)
         .flat_map(|i| {
             let at = i.sent_at.unwrap_or(i.updated_at);
+            let total = crate::format::two_decimals(i.total_amount).to_string();
             [
-                i.document_checksum
-                    .clone()
-                    .map(|c| (c, "application/pdf".to_string(), at)),
-                i.ubl_document_checksum
-                    .clone()
-                    .map(|c| (c, "application/xml".to_string(), at)),
+                i.document_checksum.as_ref().map(|_| Doc {
+                    invoice: i.id,
+                    ubl: false,
+                    at,
+                    content: pdf(&[
+                        format!("Invoice {}", i.invoice_number),
+                        format!("Invoice date {}", i.invoice_date),
+                        format!("Due date {}", i.due_date),
+                        format!("Total {} {total}", i.currency_code),
+                    ]),
+                    filename: format!("{}.pdf", i.invoice_number),
+                }),
+                i.ubl_document_checksum.as_ref().map(|_| Doc {
+                    invoice: i.id,
+                    ubl: true,
+                    at,
+                    content: ubl(&i.invoice_number, i.invoice_date, i.due_date, &i.currency_code, &total),
+                    filename: format!("{}.xml", i.invoice_number),
+                }),
             ]
         })
         .flatten()
         .collect();
-    for (checksum, content_type, at) in docs {
-        let created = at - Duration::minutes(g.f.int(5, 120) as i64);
-        let digest = base64::engine::general_purpose::STANDARD
-            .decode(&checksum)
-            .unwrap_or_default();
+    for doc in docs {
+        // The draws are those of the fixtures before the documents had content, so every later
+        // fixture stays as it was.
+        let created = doc.at - Duration::minutes(g.f.int(5, 120) as i64);
         let signature = format!("{:032x}", u128::from_le_bytes(g.f.bytes16()));
         let expires = created + Duration::minutes(URL_LIFETIME_MINUTES);
-        let _ = db.files.insert(UploadedFile {
-            url: upload_url(admin, &digest, expires, &signature),
+        let id = g.id();
+        let _ = g.f.int(20_000, 900_000);
+        let checksum = storage::checksum(&doc.content);
+        let content_type = if doc.ubl { "application/xml" } else { "application/pdf" };
+        let (ubl, filename, sum) = (doc.ubl, doc.filename, checksum.clone());
+        db.invoices.update(&admin, &doc.invoice.to_string(), |i| {
+            if ubl {
+                i.ubl_document_checksum = Some(sum);
+                i.ubl_document_filename = Some(filename);
+            } else {
+                i.document_checksum = Some(sum);
+                i.document_filename = Some(filename);
+            }
+        });
+        let file = UploadedFile {
+            url: storage::upload_url(id, expires, &signature),
             checksum,
             expires_at: expires,
-            id: g.id(),
+            id,
             administration_id: admin,
-            byte_size: g.f.int(20_000, 900_000) as i64,
-            content_type,
+            byte_size: doc.content.len() as i64,
+            content_type: content_type.to_string(),
             created_at: created,
-        });
+            signature,
+            uploaded_at: Some(created),
+            content: Some(Bytes::from(doc.content)),
+        };
+        // Ids are fresh, so the insert cannot collide.
+        if db.files.insert(file).is_err() {
+            tracing::warn!(id, "duplicate fixture file");
+        }
     }
+}
+
+/// A one-page PDF showing `lines`, with a correct cross-reference table.
+pub fn pdf(lines: &[String]) -> Vec<u8> {
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+    let mut text = String::from("BT /F1 12 Tf 72 760 Td 16 TL");
+    for l in lines {
+        text.push_str(&format!(" ({}) '", escape(l)));
+    }
+    text.push_str(" ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"
+            .to_string(),
+        format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (n, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{o}\nendobj\n", n + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1));
+    for o in offsets {
+        out.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
+}
+
+/// A minimal UBL 2.1 invoice.
+fn ubl(number: &str, date: chrono::NaiveDate, due: chrono::NaiveDate, currency: &str, total: &str) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" \
+xmlns:cac=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\" \
+xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">\n\
+  <cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>\n\
+  <cbc:ID>{number}</cbc:ID>\n\
+  <cbc:IssueDate>{date}</cbc:IssueDate>\n\
+  <cbc:DueDate>{due}</cbc:DueDate>\n\
+  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>\n\
+  <cbc:DocumentCurrencyCode>{currency}</cbc:DocumentCurrencyCode>\n\
+  <cac:LegalMonetaryTotal>\n\
+    <cbc:PayableAmount currencyID=\"{currency}\">{total}</cbc:PayableAmount>\n\
+  </cac:LegalMonetaryTotal>\n\
+</Invoice>\n"
+    )
+    .into_bytes()
 }

@@ -15,6 +15,11 @@
 //!   payments are given, a payment for the difference is created.
 //! - Blocking is internal (`blocked_via_api`, `block_reason`) and shows through the opt-in
 //!   `flow_code` as `blocked`. Resume lifts only blocks made through the API.
+//! - `document`/`ubl_document` `{checksum, filename}` attach a file registered with `POST
+//!   /v1/files` whose bytes were PUT to its upload url ([`crate::storage`]). A checksum never
+//!   registered is the per-record error `document_not_found`; one registered but whose bytes never
+//!   arrived is `document_not_uploaded` (PUT the bytes to the `url` of `POST /v1/files` first). The
+//!   opt-in `document_url`/`ubl_document_url` then serve the bytes with the filename.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -287,6 +292,12 @@ pub struct Invoice {
     /// Checksum of the UBL document (not exposed by the entity).
     #[serde(skip)]
     pub ubl_document_checksum: Option<String>,
+    /// The filename the PDF document was attached with (not exposed; served with the document).
+    #[serde(skip)]
+    pub document_filename: Option<String>,
+    /// The filename the UBL document was attached with (not exposed; served with the document).
+    #[serde(skip)]
+    pub ubl_document_filename: Option<String>,
     /// Payment condition code (write-only).
     #[serde(skip)]
     pub payment_condition: Option<String>,
@@ -329,12 +340,12 @@ impl Invoice {
 
 /// The debtor-portal link of invoice `id`.
 pub fn public_url(id: u64) -> String {
-    format!("https://portal.paytsoftware.com/invoices/{id}")
+    crate::links::portal(crate::links::PortalKind::Invoice, id)
 }
 
 /// The Payt-interface link of invoice `id`.
 pub fn deeplink_url(admin: u64, id: u64) -> String {
-    format!("https://app.paytsoftware.com/administrations/{admin}/invoices/{id}")
+    crate::links::app_record(admin, crate::links::AppKind::Invoice, id)
 }
 
 /// The internal-note address of invoice `id`.
@@ -342,9 +353,10 @@ pub fn note_address(id: u64) -> String {
     format!("invoice-{id}@notes.paytsoftware.com")
 }
 
-/// Where the document with `checksum` of invoice `id` is served.
+/// Where the document of invoice `id` is served (`kind`: `document.pdf` or `ubl.xml`): the
+/// mock's storage ([`crate::storage`]).
 pub fn document_url(admin: u64, id: u64, kind: &str) -> String {
-    format!("https://files.paytsoftware.com/administrations/{admin}/invoices/{id}/{kind}")
+    crate::storage::document_url(admin, id, kind)
 }
 
 /// The routes of this resource.
@@ -773,6 +785,7 @@ pub fn opt_strings(m: &Map<String, Value>, key: &str, path: &str) -> Result<Opti
 #[derive(Debug, Clone, Default)]
 struct DocInput {
     checksum: Option<String>,
+    filename: Option<String>,
     destroy: bool,
 }
 
@@ -782,14 +795,18 @@ fn opt_doc(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DocIn
         Some(Value::Object(d)) => {
             let p = format!("{path}[{key}]");
             let checksum = opt_str(d, "checksum", &p)?;
-            let _filename = opt_str(d, "filename", &p)?;
+            let filename = opt_str(d, "filename", &p)?;
             let destroy = opt_bool(d, "destroy", &p)?.unwrap_or(false);
             if checksum.is_none() && !destroy {
                 return Err(bad(format!(
                     "{p} needs a checksum (of a file created with POST /v1/files) or destroy=true"
                 )));
             }
-            Ok(Some(DocInput { checksum, destroy }))
+            Ok(Some(DocInput {
+                checksum,
+                filename,
+                destroy,
+            }))
         }
         Some(_) => Err(bad(format!(
             "{path}[{key}] must be an object with checksum, filename or destroy"
@@ -1272,21 +1289,38 @@ fn plan_change(
     }
     for (doc, kind) in [(&input.document, "document"), (&input.ubl_document, "ubl_document")] {
         let Some(doc) = doc else { continue };
-        let (checksum, url) = if kind == "document" {
-            (&mut inv.document_checksum, &mut inv.document_url)
+        let (checksum, url, filename) = if kind == "document" {
+            (
+                &mut inv.document_checksum,
+                &mut inv.document_url,
+                &mut inv.document_filename,
+            )
         } else {
-            (&mut inv.ubl_document_checksum, &mut inv.ubl_document_url)
+            (
+                &mut inv.ubl_document_checksum,
+                &mut inv.ubl_document_url,
+                &mut inv.ubl_document_filename,
+            )
         };
         if doc.destroy {
             if doc.checksum.is_none() || doc.checksum == *checksum {
                 *checksum = None;
                 *url = None;
+                *filename = None;
             }
             continue;
         }
         if let Some(c) = &doc.checksum {
-            if !db.files.iter(&admin).any(|f| &f.checksum == c) {
+            // Registered with POST /v1/files, and its bytes PUT to the url it answered.
+            let mut slots = db.files.iter(&admin).filter(|f| &f.checksum == c).peekable();
+            if slots.peek().is_none() {
                 return Err("document_not_found");
+            }
+            if !slots.any(|f| f.uploaded()) {
+                return Err("document_not_uploaded");
+            }
+            if doc.filename.is_some() || *checksum != Some(c.clone()) {
+                *filename = doc.filename.clone();
             }
             *checksum = Some(c.clone());
             *url = Some(document_url(

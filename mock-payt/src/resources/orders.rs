@@ -442,11 +442,11 @@ async fn create(
 }
 
 fn order_url(admin: u64, id: u64) -> String {
-    format!("https://app.paytsoftware.com/administrations/{admin}/orders/{id}")
+    crate::links::app_record(admin, crate::links::AppKind::Order, id)
 }
 
 fn line_url(admin: u64, id: u64) -> String {
-    format!("https://app.paytsoftware.com/administrations/{admin}/order_lines/{id}")
+    crate::links::app_record(admin, crate::links::AppKind::OrderLine, id)
 }
 
 /// Adds this resource's fixtures for administration `admin`: a few orders with lines in every

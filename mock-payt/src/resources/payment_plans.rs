@@ -406,7 +406,7 @@ async fn create(
 
 /// The debtor-portal link of plan `id`.
 pub fn public_url(id: u64) -> String {
-    format!("https://portal.paytsoftware.com/payment_plans/{id}")
+    crate::links::portal(crate::links::PortalKind::PaymentPlan, id)
 }
 
 /// The Payt user the mock's API tokens act as: `rejected_by_user` of a plan rejected through the

@@ -181,7 +181,7 @@ fn create(state: &AppState, body: &Map<String, Value>) -> Result<(StatusCode, Js
         id: state.ids.next_seq(),
         name: user_name,
         email_address,
-        sign_up_url: format!("https://app.paytsoftware.com/sign_up/{sign_up_token}"),
+        sign_up_url: crate::links::sign_up(&sign_up_token),
         sign_up_token,
     };
     let grant = AccessGrant {

@@ -880,9 +880,30 @@ async fn files(h: &mut Harness) {
     )
     .await;
     h.ensure(created.len() == 2, || format!("two new files: {created:?}"));
+    // Until its bytes arrive, a file is not known: a repeated POST hands out a fresh slot.
     let again = post_files(h, "/api/v1/files", json!({"administration_id": 81, "files": [file(1)]})).await;
-    h.ensure(again.is_empty(), || {
-        format!("a known checksum must answer []: {again:?}")
+    h.ensure(again.len() == 1, || {
+        format!("a checksum whose bytes never arrived gets a fresh slot: {again:?}")
+    });
+    // Once the bytes are PUT to the url, the checksum is known: [].
+    let content = b"%PDF-1.4\n% spec\n%%EOF\n".to_vec();
+    let real = json!({"byte_size": content.len(), "checksum": mock_payt::storage::checksum(&content), "content_type": "application/pdf"});
+    let slot = post_files(
+        h,
+        "/v1/files",
+        json!({"administration_id": "81", "files": [real.clone()]}),
+    )
+    .await;
+    let url = slot
+        .first()
+        .and_then(|f| f["url"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let put = h.http.put(&url).body(content).send().await.map(|r| r.status().as_u16());
+    h.ensure(put.as_ref().is_ok_and(|s| *s == 200), || format!("PUT {url}: {put:?}"));
+    let known = post_files(h, "/api/v1/files", json!({"administration_id": 81, "files": [real]})).await;
+    h.ensure(known.is_empty(), || {
+        format!("a known checksum must answer []: {known:?}")
     });
     let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
     for f in [

@@ -664,7 +664,7 @@ async fn sign_up(h: &mut Harness) {
                 .is_some_and(|t| t.parse::<i64>().is_ok())
             && b["user"]["sign_up_url"]
                 .as_str()
-                .is_some_and(|u| u.starts_with("https://")),
+                .is_some_and(|u| u.starts_with(&format!("{}/_mock/payt/", h.base))),
         || format!("the sign-up answer: {b}"),
     );
     let company = b["company"]["id"].as_str().unwrap_or_default().to_string();

@@ -1,0 +1,401 @@
+//! Every absolute URL the Payt mock writes, and the pages they lead to.
+//!
+//! The rule: **the mock never points a client at a vendor's real host.** Payt's records carry
+//! links (`administration_url`, the debtor-portal `public_url`s, the `deeplink_url`s into Payt's
+//! interface, `sign_up_url`, the invoice `document_url`s and the upload `url` of `POST /v1/files`);
+//! in the mock each of them leads back to the mock itself, on a mock-only path under `/_mock/payt/`.
+//!
+//! **One mechanism, in one place.** Records are built with [`link`]: an absolute URL on the
+//! placeholder origin [`SENTINEL`] (`http://payt-mock.invalid`; `.invalid` never resolves, so a URL
+//! that escaped the rewrite still reaches no one). [`middleware`] wraps every Payt route and, on a
+//! JSON answer, replaces the placeholder with the origin of the request being answered
+//! ([`origin_of`]: `X-Forwarded-Proto` or `http`, and the `Host` the client called). The store
+//! therefore holds one stable form whatever address the mock is reached on, two clients on two
+//! addresses each get their own, and the cost is one substring scan of a body that serde already
+//! built (a page of 100 invoices with every opt-in URL: well under a millisecond). A request without
+//! a usable `Host` gets root-relative links (`/_mock/payt/...`), never a foreign host.
+//!
+//! **The pages** ([`router`]): each link answers 200 with a small JSON document naming the Payt page
+//! it stands for and the record (`{"mock": "payt", "page": "portal/invoices", "stands_for": ...,
+//! "id": "1234"}`), and 404 in Payt's error shape for a record that does not exist. They need no
+//! token, as a debtor-portal link needs none. The upload and document URLs lead to the storage
+//! ([`crate::storage`]). None of these routes is part of a control API: the public flow hands them
+//! out, so they are served whatever the control-API setting.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use axum::http::{HeaderMap, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::error::PaytError;
+use crate::params::parse_id;
+use crate::state::AppState;
+
+/// The placeholder origin records are written with; [`middleware`] replaces it in every answer.
+pub const SENTINEL: &str = "http://payt-mock.invalid";
+/// The prefix of every mock-only path of the Payt mock.
+pub const PREFIX: &str = "/_mock/payt";
+
+/// The absolute URL of mock path `path` (which starts with `/`), on the placeholder origin.
+pub fn link(path: &str) -> String {
+    format!("{SENTINEL}{path}")
+}
+
+/// The link into the Payt interface of administration `admin`.
+pub fn app_administration(admin: u64) -> String {
+    link(&format!("{PREFIX}/app/administrations/{admin}"))
+}
+
+/// The link into the Payt interface of record `id` of `kind` (`invoices`, `debtors`,
+/// `credit_cases`, `orders`, `order_lines`) in administration `admin`.
+pub fn app_record(admin: u64, kind: AppKind, id: u64) -> String {
+    link(&format!("{PREFIX}/app/administrations/{admin}/{}/{id}", kind.segment()))
+}
+
+/// The debtor-portal page of record `id` of `kind`.
+pub fn portal(kind: PortalKind, id: u64) -> String {
+    link(&format!("{PREFIX}/portal/{}/{id}", kind.segment()))
+}
+
+/// Where the user of a sign-up with `token` completes it.
+pub fn sign_up(token: &str) -> String {
+    link(&format!("{PREFIX}/app/sign_up/{token}"))
+}
+
+/// Records that have a page in Payt's interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKind {
+    /// An invoice.
+    Invoice,
+    /// A debtor.
+    Debtor,
+    /// A credit case.
+    CreditCase,
+    /// An order.
+    Order,
+    /// An order line.
+    OrderLine,
+}
+
+impl AppKind {
+    const ALL: [AppKind; 5] = [
+        AppKind::Invoice,
+        AppKind::Debtor,
+        AppKind::CreditCase,
+        AppKind::Order,
+        AppKind::OrderLine,
+    ];
+
+    fn segment(self) -> &'static str {
+        match self {
+            AppKind::Invoice => "invoices",
+            AppKind::Debtor => "debtors",
+            AppKind::CreditCase => "credit_cases",
+            AppKind::Order => "orders",
+            AppKind::OrderLine => "order_lines",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            AppKind::Invoice => "invoice",
+            AppKind::Debtor => "debtor",
+            AppKind::CreditCase => "credit case",
+            AppKind::Order => "order",
+            AppKind::OrderLine => "order line",
+        }
+    }
+
+    fn model(self) -> &'static str {
+        match self {
+            AppKind::Invoice => "Invoice",
+            AppKind::Debtor => "Debtor",
+            AppKind::CreditCase => "CreditCase",
+            AppKind::Order => "Order",
+            AppKind::OrderLine => "OrderLine",
+        }
+    }
+}
+
+/// Records that have a debtor-portal page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortalKind {
+    /// An invoice.
+    Invoice,
+    /// A debtor.
+    Debtor,
+    /// A credit case.
+    CreditCase,
+    /// A payment plan.
+    PaymentPlan,
+}
+
+impl PortalKind {
+    const ALL: [PortalKind; 4] = [
+        PortalKind::Invoice,
+        PortalKind::Debtor,
+        PortalKind::CreditCase,
+        PortalKind::PaymentPlan,
+    ];
+
+    fn segment(self) -> &'static str {
+        match self {
+            PortalKind::Invoice => "invoices",
+            PortalKind::Debtor => "debtors",
+            PortalKind::CreditCase => "credit_cases",
+            PortalKind::PaymentPlan => "payment_plans",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            PortalKind::Invoice => "invoice",
+            PortalKind::Debtor => "debtor",
+            PortalKind::CreditCase => "credit case",
+            PortalKind::PaymentPlan => "payment plan",
+        }
+    }
+
+    fn model(self) -> &'static str {
+        match self {
+            PortalKind::Invoice => "Invoice",
+            PortalKind::Debtor => "Debtor",
+            PortalKind::CreditCase => "CreditCase",
+            PortalKind::PaymentPlan => "PaymentPlan",
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The origin
+
+/// Whether `host` can stand in a URL as its authority (`name`, `name:port`, `[v6]:port`): no
+/// userinfo, path, quote or space, so it can also be spliced into a JSON string as it is.
+fn valid_authority(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
+}
+
+/// The origin a client called, `scheme://host[:port]`: the scheme from `X-Forwarded-Proto` (`http`
+/// or `https`; anything else is ignored) or `http`, the host from `Host` (or the request target's
+/// authority, as HTTP/2 sends it). Empty when neither gives a usable host: links are then
+/// root-relative.
+pub fn origin_of(headers: &HeaderMap, uri: &Uri) -> String {
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| v == "http" || v == "https")
+        .unwrap_or_else(|| "http".to_string());
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .filter(|h| valid_authority(h));
+    match host {
+        Some(h) => format!("{scheme}://{h}"),
+        None => String::new(),
+    }
+}
+
+/// `text` with every [`SENTINEL`] replaced by `origin`; `None` when it holds none (one scan).
+pub fn rewrite(text: &str, origin: &str) -> Option<String> {
+    let mut hits = text.match_indices(SENTINEL).peekable();
+    hits.peek()?;
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut last = 0;
+    for (at, _) in hits {
+        out.push_str(&text[last..at]);
+        out.push_str(origin);
+        last = at + SENTINEL.len();
+    }
+    out.push_str(&text[last..]);
+    Some(out)
+}
+
+/// Middleware on every Payt route: puts the request's origin into the links of a JSON answer.
+pub async fn middleware(req: Request, next: Next) -> Response {
+    let origin = origin_of(req.headers(), req.uri());
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    match std::str::from_utf8(&bytes).ok().and_then(|t| rewrite(t, &origin)) {
+        Some(out) => {
+            parts.headers.remove(CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(out))
+        }
+        None => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The pages
+
+/// The pages the links lead to (relative to the root; the caller adds [`middleware`]).
+pub fn router() -> Router<AppState> {
+    let mut r = Router::new()
+        .route(&format!("{PREFIX}/app/administrations/{{admin}}"), get(app_admin_page))
+        .route(&format!("{PREFIX}/app/sign_up/{{token}}"), get(sign_up_page));
+    for kind in AppKind::ALL {
+        r = r.route(
+            &format!("{PREFIX}/app/administrations/{{admin}}/{}/{{id}}", kind.segment()),
+            get(move |s: State<AppState>, p: Path<(String, String)>| app_page(s, p, kind)),
+        );
+    }
+    for kind in PortalKind::ALL {
+        r = r.route(
+            &format!("{PREFIX}/portal/{}/{{id}}", kind.segment()),
+            get(move |s: State<AppState>, p: Path<String>| portal_page(s, p, kind)),
+        );
+    }
+    r
+}
+
+fn page(page: String, stands_for: String, admin: Option<u64>, id: &str) -> Json<Value> {
+    let mut v = json!({
+        "mock": "payt",
+        "page": page,
+        "stands_for": stands_for,
+        "id": id,
+    });
+    if let Some(a) = admin {
+        v["administration_id"] = json!(a.to_string());
+    }
+    Json(v)
+}
+
+async fn app_admin_page(State(state): State<AppState>, Path(admin): Path<String>) -> Result<Json<Value>, PaytError> {
+    let found = parse_id(&admin).filter(|a| {
+        state
+            .store
+            .read(|db| db.administrations.get(&(), &a.to_string()).is_some())
+    });
+    let a = found.ok_or_else(|| PaytError::not_found("Administration", &admin))?;
+    Ok(page(
+        "app/administrations".into(),
+        format!("administration {a} in Payt's interface"),
+        None,
+        &a.to_string(),
+    ))
+}
+
+async fn app_page(
+    State(state): State<AppState>,
+    Path((admin, id)): Path<(String, String)>,
+    kind: AppKind,
+) -> Result<Json<Value>, PaytError> {
+    let found = parse_id(&admin).zip(parse_id(&id)).filter(|(a, i)| {
+        let key = i.to_string();
+        state.store.read(|db| match kind {
+            AppKind::Invoice => db.invoices.get(a, &key).is_some(),
+            AppKind::Debtor => db.debtors.get(a, &key).is_some(),
+            AppKind::CreditCase => db.credit_cases.get(a, &key).is_some(),
+            AppKind::Order => db.orders.get(a, &key).is_some(),
+            AppKind::OrderLine => db.order_lines.get(a, &key).is_some(),
+        })
+    });
+    let (a, i) = found.ok_or_else(|| PaytError::not_found(kind.model(), &id))?;
+    Ok(page(
+        format!("app/{}", kind.segment()),
+        format!("the page of {} {i} in Payt's interface", kind.noun()),
+        Some(a),
+        &i.to_string(),
+    ))
+}
+
+async fn portal_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    kind: PortalKind,
+) -> Result<Json<Value>, PaytError> {
+    let found = parse_id(&id).and_then(|i| {
+        let key = i.to_string();
+        state
+            .store
+            .read(|db| match kind {
+                PortalKind::Invoice => db.invoices.find(&key).map(|r| r.administration_id),
+                PortalKind::Debtor => db.debtors.find(&key).map(|r| r.administration_id),
+                PortalKind::CreditCase => db.credit_cases.find(&key).map(|r| r.administration_id),
+                PortalKind::PaymentPlan => db.payment_plans.find(&key).map(|r| r.administration_id),
+            })
+            .map(|a| (a, i))
+    });
+    let (a, i) = found.ok_or_else(|| PaytError::not_found(kind.model(), &id))?;
+    Ok(page(
+        format!("portal/{}", kind.segment()),
+        format!("the debtor-portal page of {} {i}", kind.noun()),
+        Some(a),
+        &i.to_string(),
+    ))
+}
+
+async fn sign_up_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<Value>, PaytError> {
+    let known = state
+        .store
+        .read(|db| db.sign_ups.iter_all().any(|s| s.user.sign_up_token == token));
+    if !known {
+        return Err(PaytError::NotFound(format!(
+            "Couldn't find SignUp with 'sign_up_token'={token}"
+        )));
+    }
+    Ok(page(
+        "app/sign_up".into(),
+        "the page where a signed-up user completes the sign-up in Payt's interface".into(),
+        None,
+        &token,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_origin_is_the_host_called_and_never_a_bad_one() {
+        let uri: Uri = "/v1/files".parse().expect("uri");
+        let mut h = HeaderMap::new();
+        h.insert(HOST, HeaderValue::from_static("127.0.0.1:8180"));
+        assert_eq!(origin_of(&h, &uri), "http://127.0.0.1:8180");
+        h.insert("x-forwarded-proto", HeaderValue::from_static("HTTPS, http"));
+        assert_eq!(origin_of(&h, &uri), "https://127.0.0.1:8180");
+        h.insert("x-forwarded-proto", HeaderValue::from_static("gopher"));
+        assert_eq!(origin_of(&h, &uri), "http://127.0.0.1:8180");
+        h.insert(HOST, HeaderValue::from_static("evil.example\"/x"));
+        assert_eq!(origin_of(&h, &uri), "");
+        h.remove(HOST);
+        let absolute: Uri = "http://[::1]:9/v1/files".parse().expect("uri");
+        assert_eq!(origin_of(&h, &absolute), "http://[::1]:9");
+    }
+
+    #[test]
+    fn rewrite_replaces_every_placeholder_and_only_those() {
+        let text = format!("{{\"a\":\"{SENTINEL}/x\",\"b\":[\"{SENTINEL}/y\"],\"c\":\"http://other/z\"}}");
+        assert_eq!(
+            rewrite(&text, "http://h:1").as_deref(),
+            Some("{\"a\":\"http://h:1/x\",\"b\":[\"http://h:1/y\"],\"c\":\"http://other/z\"}")
+        );
+        assert_eq!(rewrite("{\"a\":1}", "http://h:1"), None);
+        assert_eq!(rewrite(&link("/p"), "").as_deref(), Some("/p"));
+    }
+}
