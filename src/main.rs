@@ -40,6 +40,10 @@ struct Args {
     /// Production-mode bearer token the paywise mock accepts.
     #[arg(long, env = "PAYWISE_MOCK_PRODUCTION_TOKEN", default_value = mock_paywise::DEFAULT_PRODUCTION_TOKEN)]
     paywise_production_token: String,
+    /// Switch off rules the paywise mock enforces beyond paywise's OpenAPI files: `totals`
+    /// (claim sums and one currency), `amounts` (at least 0.01), `iban` (check digits).
+    #[arg(long, env = "PAYWISE_LENIENT", value_delimiter = ',', value_name = "RULE,...")]
+    paywise_lenient: Vec<mock_paywise::state::LenientRule>,
     /// Write Payt ids and cursors as JSON integers instead of strings (the spec's choice), as one
     /// page of Payt's docs shows them.
     #[arg(long, env = "PAYT_INTEGER_IDS")]
@@ -73,13 +77,17 @@ async fn main() -> anyhow::Result<()> {
             integer_ids: args.payt_integer_ids,
         },
     );
-    let paywise_state = mock_paywise::state(
+    let mut paywise_state = mock_paywise::state(
         args.seed,
         anchor,
         &args.paywise_token,
         &args.paywise_production_token,
         clock,
     );
+    paywise_state.lenient = args
+        .paywise_lenient
+        .iter()
+        .fold(paywise_state.lenient, |l, rule| l.with(*rule));
     mock_paywise::resources::webhooks::start_background(&paywise_state);
     let paywise = mock_paywise::app_with(
         paywise_state,
@@ -134,4 +142,18 @@ async fn main() -> anyhow::Result<()> {
     payt_task.await??;
     paywise_task.await??;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mock_paywise::state::LenientRule;
+
+    #[test]
+    fn paywise_lenient_takes_a_list_of_rules() {
+        let args = Args::parse_from(["mocks", "--paywise-lenient", "totals,iban"]);
+        assert_eq!(args.paywise_lenient, [LenientRule::Totals, LenientRule::Iban]);
+        assert!(Args::parse_from(["mocks"]).paywise_lenient.is_empty());
+        assert!(Args::try_parse_from(["mocks", "--paywise-lenient", "everything"]).is_err());
+    }
 }

@@ -23,6 +23,11 @@ pub enum PaywiseError {
     /// 400 with DRF's field-error object.
     #[error("validation failed: {0}")]
     Validation(Value),
+    /// A `{"message": ...}` error with its status: what paywise's Partner API files document for
+    /// the 400s of `POST /partner/v1/users/`, `POST /partner/v1/userinvites/` and
+    /// `GET /partner/v1/userinvites/{id}/get-onboarded-user/`.
+    #[error("{0}: {1}")]
+    Message(StatusCode, String),
 }
 
 impl PaywiseError {
@@ -34,6 +39,21 @@ impl PaywiseError {
     /// 400 with one message for one field.
     pub fn field(name: &str, message: impl Into<String>) -> Self {
         Self::Validation(json!({ name: [message.into()] }))
+    }
+
+    /// This error as the Partner API's `{"message": ...}` 400 (see [`PaywiseError::Message`]):
+    /// field errors become one line, `field: message` joined by spaces (`notification_channels[0].value:
+    /// ...` for nested ones), a 400 detail becomes the message; other errors stay as they are.
+    pub fn as_message(self) -> Self {
+        match self {
+            PaywiseError::Validation(v) => {
+                let mut parts = Vec::new();
+                flatten_errors("", &v, &mut parts);
+                Self::Message(StatusCode::BAD_REQUEST, parts.join(" "))
+            }
+            PaywiseError::Detail(StatusCode::BAD_REQUEST, d) => Self::Message(StatusCode::BAD_REQUEST, d),
+            other => other,
+        }
     }
 
     /// The error for a core failure.
@@ -80,7 +100,63 @@ impl IntoResponse for PaywiseError {
                 res
             }
             PaywiseError::Validation(v) => (StatusCode::BAD_REQUEST, Json(v)).into_response(),
+            PaywiseError::Message(status, message) => (status, Json(json!({ "message": message }))).into_response(),
         }
+    }
+}
+
+/// `field: message` lines of a DRF error tree (`non_field_errors` without a prefix).
+fn flatten_errors(at: &str, v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(m) if at.is_empty() || at == "non_field_errors" => out.push(m.clone()),
+        Value::String(m) => out.push(format!("{at}: {m}")),
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            for m in items {
+                flatten_errors(at, m, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten_errors(&format!("{at}[{i}]"), item, out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, child) in map {
+                let path = match (at.is_empty(), k.as_str()) {
+                    (_, "non_field_errors") if at.is_empty() => k.clone(),
+                    (true, _) => k.clone(),
+                    (false, "non_field_errors") => at.to_string(),
+                    (false, _) => format!("{at}.{k}"),
+                };
+                flatten_errors(&path, child, out);
+            }
+        }
+        other => out.push(format!("{at}: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_become_one_message() {
+        let e = PaywiseError::Validation(json!({
+            "email": ["user with this email already exists."],
+            "notification_channels": [{}, {"value": ["This field may not be blank."]}],
+            "non_field_errors": ["Invalid data."]
+        }))
+        .as_message();
+        assert_eq!(
+            e,
+            PaywiseError::Message(
+                StatusCode::BAD_REQUEST,
+                "email: user with this email already exists. notification_channels[1].value: This field may not be blank. Invalid data."
+                    .into()
+            )
+        );
+        let d = PaywiseError::Detail(StatusCode::NOT_FOUND, "Not found.".into());
+        assert_eq!(d.clone().as_message(), d);
     }
 }
 

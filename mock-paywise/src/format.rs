@@ -36,7 +36,7 @@ pub mod ts {
 pub struct Money {
     /// The exact amount.
     pub value: Decimal,
-    /// ISO 4217 (paywise documents only `EUR`).
+    /// ISO 4217: `EUR` or `USD` (`CurrencyEnum`).
     pub currency: Currency,
 }
 
@@ -46,6 +46,20 @@ pub enum Currency {
     /// Euro.
     #[serde(rename = "EUR")]
     Eur,
+    /// US dollar.
+    #[serde(rename = "USD")]
+    Usd,
+}
+
+impl Currency {
+    /// The currency of an ISO 4217 code paywise accepts.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "EUR" => Some(Currency::Eur),
+            "USD" => Some(Currency::Usd),
+            _ => None,
+        }
+    }
 }
 
 impl Money {

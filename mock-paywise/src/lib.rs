@@ -33,6 +33,7 @@ pub mod resources;
 pub mod seed;
 pub mod state;
 pub mod validate;
+pub mod vendor;
 
 use std::io;
 use std::net::SocketAddr;
@@ -118,7 +119,10 @@ pub fn app_with(state: AppState, options: Options) -> Router {
         .merge(webhooks::router())
         .merge(files::router())
         .merge(info::router());
-    let router = Router::new().nest("/v1", v1).nest("/partner/v1", partner::router());
+    let router = Router::new()
+        .nest("/v1", v1)
+        .nest("/partner/v1", partner::router())
+        .merge(partner::onboarding_router());
     let router = if options.control {
         router.merge(backoffice::router()).merge(partner::control_router())
     } else {
@@ -162,6 +166,7 @@ pub fn state(seed: u64, anchor: NaiveDate, test_token: &str, production_token: &
         ids: Arc::new(IdGen::new(seed, last + 1)),
         tokens: Arc::new(tokens),
         events: state::Events::default(),
+        lenient: state::Lenient::default(),
     }
 }
 
@@ -182,6 +187,7 @@ pub struct MockPaywiseBuilder {
     production_token: String,
     clock: Option<Clock>,
     anchor_date: Option<NaiveDate>,
+    lenient: state::Lenient,
 }
 
 impl Default for MockPaywiseBuilder {
@@ -193,6 +199,7 @@ impl Default for MockPaywiseBuilder {
             production_token: DEFAULT_PRODUCTION_TOKEN.into(),
             clock: None,
             anchor_date: None,
+            lenient: state::Lenient::default(),
         }
     }
 }
@@ -235,11 +242,28 @@ impl MockPaywiseBuilder {
         self
     }
 
+    /// Switches off one of the rules the mock enforces beyond paywise's OpenAPI files (see
+    /// [`state::LenientRule`] and the README), for the vendor-lenient behaviour; call once per rule.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use mock_paywise::{MockPaywise, state::LenientRule};
+    /// // A claim whose total does not add up is accepted as sent.
+    /// let mock = MockPaywise::test().lenient(LenientRule::Totals).start().await;
+    /// # drop(mock);
+    /// # }
+    /// ```
+    pub fn lenient(mut self, rule: state::LenientRule) -> Self {
+        self.lenient = self.lenient.with(rule);
+        self
+    }
+
     /// Starts the server.
     pub async fn try_start(self) -> io::Result<MockPaywise> {
         let clock = self.clock.unwrap_or_default();
         let anchor = self.anchor_date.unwrap_or_else(|| clock.today());
-        let state = state(self.seed, anchor, &self.token, &self.production_token, clock);
+        let mut state = state(self.seed, anchor, &self.token, &self.production_token, clock);
+        state.lenient = self.lenient;
         let server = ServerHandle::start(self.addr, app(state.clone())).await?;
         resources::webhooks::start_background(&state);
         Ok(MockPaywise {

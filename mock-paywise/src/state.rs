@@ -111,6 +111,71 @@ impl Events {
     }
 }
 
+/// One rule the mock enforces beyond paywise's OpenAPI files (our inference, see the README's
+/// "Rules beyond the vendor files") that a client may switch off to get the vendor-lenient
+/// behaviour the files allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LenientRule {
+    /// `totals`: accept a claim whose `total_claim_amount` is not main plus charges minus
+    /// payments, whose `additional_charges_amount` is not the sum of its charges, or whose amounts
+    /// are in more than one currency. The claim keeps the total it was sent with.
+    Totals,
+    /// `amounts`: accept zero and negative amounts (the files' pattern allows a sign) on claims,
+    /// charges and payments instead of requiring at least 0.01.
+    Amounts,
+    /// `iban`: accept any IBAN of 1 to 34 characters instead of checking its country format and
+    /// check digits.
+    Iban,
+}
+
+impl LenientRule {
+    /// Every rule, in the order the flag lists them.
+    pub const ALL: [LenientRule; 3] = [LenientRule::Totals, LenientRule::Amounts, LenientRule::Iban];
+
+    /// The rule's name on the command line (`--paywise-lenient totals,iban`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LenientRule::Totals => "totals",
+            LenientRule::Amounts => "amounts",
+            LenientRule::Iban => "iban",
+        }
+    }
+}
+
+impl std::str::FromStr for LenientRule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LenientRule::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| format!("unknown rule {s:?}; known: totals, amounts, iban"))
+    }
+}
+
+/// Which of the mock's own rules are switched off (all on by default: strict).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lenient {
+    /// [`LenientRule::Totals`] is off.
+    pub totals: bool,
+    /// [`LenientRule::Amounts`] is off.
+    pub amounts: bool,
+    /// [`LenientRule::Iban`] is off.
+    pub iban: bool,
+}
+
+impl Lenient {
+    /// `self` with `rule` switched off.
+    pub fn with(mut self, rule: LenientRule) -> Self {
+        match rule {
+            LenientRule::Totals => self.totals = true,
+            LenientRule::Amounts => self.amounts = true,
+            LenientRule::Iban => self.iban = true,
+        }
+        self
+    }
+}
+
 /// Shared by every handler; cloning is cheap.
 #[derive(Clone)]
 pub struct AppState {
@@ -124,6 +189,8 @@ pub struct AppState {
     pub tokens: Arc<TokenRegistry<Grant>>,
     /// State changes for the webhooks.
     pub events: Events,
+    /// The mock's own rules a client switched off (none by default).
+    pub lenient: Lenient,
 }
 
 impl AppState {

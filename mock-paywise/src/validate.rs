@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
 use crate::format::{Currency, Money};
+use crate::vendor::CURRENCIES;
 
 /// The message for a required field that is missing.
 pub const REQUIRED: &str = "This field is required.";
@@ -36,24 +37,50 @@ pub fn not_a_dict(v: &Value) -> Value {
     json!({ "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {}.", py_type(v))] })
 }
 
-/// How a field is declared.
+/// How a field is declared, in the terms of paywise's OpenAPI files: `required`, `nullable` and
+/// `minLength: 1` (DRF's `allow_blank=False`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Spec {
-    /// Whether the field must be present.
+    /// Whether the field must be present (`required`).
     pub required: bool,
-    /// Whether `null` is accepted.
+    /// Whether `null` is accepted (`nullable: true`).
     pub nullable: bool,
+    /// Whether an empty (or all-blank) string is accepted (no `minLength: 1`).
+    pub blank: bool,
 }
 
-/// A required, non-nullable field.
+/// Required, not null, not blank.
 pub const REQ: Spec = Spec {
     required: true,
     nullable: false,
+    blank: false,
 };
-/// An optional, nullable field.
+/// Required but may be `null` or blank: what the files say of most claim fields (`required` and
+/// `nullable: true`, no `minLength`).
+pub const NULLABLE: Spec = Spec {
+    required: true,
+    nullable: true,
+    blank: true,
+};
+/// Optional, may be `null` or blank.
 pub const OPT: Spec = Spec {
     required: false,
     nullable: true,
+    blank: true,
+};
+/// An optional list or nested object: not `null` (the files never mark them `nullable`).
+pub const OPT_LIST: Spec = Spec {
+    required: false,
+    nullable: false,
+    blank: true,
+};
+/// An optional nested object, not `null`.
+pub const OPT_OBJECT: Spec = OPT_LIST;
+/// Optional, but when given neither `null` nor blank (`minLength: 1`, not nullable).
+pub const OPT_NOT_BLANK: Spec = Spec {
+    required: false,
+    nullable: false,
+    blank: false,
 };
 
 /// One JSON object under validation.
@@ -119,7 +146,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// A string field of at most `max` characters; blank is refused when the field is required.
+    /// A string field of at most `max` characters; blank is refused unless `spec.blank`.
     pub fn string(&mut self, key: &str, spec: Spec, max: Option<usize>) -> Option<String> {
         let v = self.present(key, spec)?;
         let s = match v {
@@ -131,7 +158,7 @@ impl<'a> Obj<'a> {
             }
             Value::Null => return None,
         };
-        if spec.required && s.trim().is_empty() {
+        if !spec.blank && s.trim().is_empty() {
             self.error(key, "This field may not be blank.");
             return None;
         }
@@ -208,6 +235,26 @@ impl<'a> Obj<'a> {
         t
     }
 
+    /// The raw value of `key`, if present (for fields that need a look before validation).
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    /// A number (`FloatField`: JSON numbers and numeric strings).
+    pub fn number(&mut self, key: &str, spec: Spec) -> Option<f64> {
+        let v = self.present(key, spec)?;
+        let n = match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+        .filter(|n| n.is_finite());
+        if n.is_none() {
+            self.error(key, "A valid number is required.");
+        }
+        n
+    }
+
     /// An integer.
     pub fn integer(&mut self, key: &str, spec: Spec) -> Option<i64> {
         let v = self.present(key, spec)?;
@@ -222,7 +269,10 @@ impl<'a> Obj<'a> {
         n
     }
 
-    /// A money object `{"value": "12.50", "currency": "EUR"}`; `positive` refuses zero and below.
+    /// A money object `{"value": "12.50", "currency": "EUR"}` (`AmountRequest`): `currency` is one
+    /// of [`CURRENCIES`] and may be left out (then `EUR`, the currency of every example paywise
+    /// gives); `value` is required (our inference: an amount without a value cannot be
+    /// collected). `positive` refuses zero and below (our inference, see the README).
     pub fn money(&mut self, key: &str, spec: Spec, positive: bool) -> Option<Money> {
         let v = self.present(key, spec)?;
         let mut o = match Obj::new(v) {
@@ -233,23 +283,26 @@ impl<'a> Obj<'a> {
             }
         };
         let value = o.decimal("value", REQ, positive);
-        let currency = o.choice("currency", REQ, &["EUR"]);
+        let currency = match o.map.get("currency") {
+            None => Some(Currency::Eur),
+            Some(_) => o
+                .choice("currency", REQ, CURRENCIES)
+                .and_then(|c| Currency::from_code(&c)),
+        };
         match o.finish() {
             Err(e) => {
                 self.errors.insert(key.to_string(), e);
                 None
             }
             Ok(()) => match (value, currency) {
-                (Some(value), Some(_)) => Some(Money {
-                    value,
-                    currency: Currency::Eur,
-                }),
+                (Some(value), Some(currency)) => Some(Money { value, currency }),
                 _ => None,
             },
         }
     }
 
-    /// A decimal with at most two places and twelve digits.
+    /// A decimal as the files' pattern `^-?\d{0,14}(?:\.\d{0,2})?$` allows (DRF's
+    /// `max_digits=16, decimal_places=2`), with DRF's messages; numbers are accepted too.
     pub fn decimal(&mut self, key: &str, spec: Spec, positive: bool) -> Option<Decimal> {
         let v = self.present(key, spec)?;
         let text = match v {
@@ -266,8 +319,16 @@ impl<'a> Obj<'a> {
             self.error(key, "Ensure that there are no more than 2 decimal places.");
             return None;
         }
-        if n.trunc().abs().to_string().trim_start_matches('0').len() > 10 {
-            self.error(key, "Ensure that there are no more than 12 digits in total.");
+        let whole = n.trunc().abs().to_string().trim_start_matches('0').len();
+        if whole + n.scale() as usize > 16 {
+            self.error(key, "Ensure that there are no more than 16 digits in total.");
+            return None;
+        }
+        if whole > 14 {
+            self.error(
+                key,
+                "Ensure that there are no more than 14 digits before the decimal point.",
+            );
             return None;
         }
         if positive && d < Decimal::new(1, 2) {
@@ -370,21 +431,29 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// A `{type, value}` metadata entry, kept exactly as sent.
-pub fn metadata(o: &mut Obj<'_>) -> Value {
-    let t = o.string("type", REQ, Some(255));
-    let v = o.string("value", REQ, None);
-    json!({ "type": t, "value": v })
+/// A `{type, value}` metadata entry (`*MetaDataRequest`): `type` one of `types` (the files give
+/// one list each for claims, debtors and payments), `value` 1 to 255 characters.
+pub fn metadata<'a>(types: &'static [&'static str]) -> impl Fn(&mut Obj<'a>) -> Value {
+    move |o| {
+        let t = o.choice("type", REQ, types);
+        let v = o.string("value", REQ, Some(255));
+        json!({ "type": t, "value": v })
+    }
 }
 
-/// An event `{type, title, occurence, your_reference, description, location}` (paywise's
-/// spelling of `occurence`), kept as sent.
-pub fn event(o: &mut Obj<'_>) -> Value {
-    let t = o.string("type", REQ, Some(255));
-    let title = o.string("title", OPT, Some(255));
-    let occurence = o.datetime("occurence", OPT);
+/// An event `{type, title, occurence, your_reference, description, location}` (`*EventRequest`,
+/// paywise's spelling of `occurence`): `type` one of `types`, `title` and `occurence` required,
+/// the rest at most 255 characters and nullable.
+pub fn event<'a>(types: &'static [&'static str]) -> impl Fn(&mut Obj<'a>) -> Value {
+    move |o| event_of(o, types)
+}
+
+fn event_of(o: &mut Obj<'_>, types: &[&str]) -> Value {
+    let t = o.choice("type", REQ, types);
+    let title = o.string("title", REQ, Some(255));
+    let occurence = o.datetime("occurence", REQ);
     let your_reference = o.string("your_reference", OPT, Some(255));
-    let description = o.string("description", OPT, None);
+    let description = o.string("description", OPT, Some(255));
     let location = o.string("location", OPT, Some(255));
     json!({
         "type": t,
@@ -402,7 +471,7 @@ mod tests {
 
     #[test]
     fn collects_drf_messages() {
-        let v = json!({"a": null, "c": "x".repeat(300), "d": "2024-13-01", "m": {"value": "1.234", "currency": "USD"},
+        let v = json!({"a": null, "c": "x".repeat(300), "d": "2024-13-01", "m": {"value": "1.234", "currency": "GBP"},
                        "l": [{"x": "1"}, {}], "n": "str"});
         let mut o = Obj::new(&v).expect("object");
         o.string("a", REQ, None);
@@ -424,12 +493,47 @@ mod tests {
             e["m"]["value"],
             json!(["Ensure that there are no more than 2 decimal places."])
         );
-        assert_eq!(e["m"]["currency"], json!(["\"USD\" is not a valid choice."]));
+        assert_eq!(e["m"]["currency"], json!(["\"GBP\" is not a valid choice."]));
         assert_eq!(e["l"], json!([{}, {"x": [REQUIRED]}]));
         assert_eq!(
             e["n"],
             json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]})
         );
+    }
+
+    #[test]
+    fn amounts_follow_the_vendor_files() {
+        let v = json!({"eur": {"value": "1.00"}, "usd": {"value": 2, "currency": "USD"},
+                       "wide": {"value": "12345678901234.99"}, "too_wide": {"value": "123456789012345"},
+                       "no_value": {"currency": "EUR"}, "blank": {"value": "", "currency": "EUR"}});
+        let mut o = Obj::new(&v).expect("object");
+        assert_eq!(o.money("eur", REQ, true).map(|m| m.currency), Some(Currency::Eur));
+        assert_eq!(o.money("usd", REQ, true).map(|m| m.currency), Some(Currency::Usd));
+        assert!(o.money("wide", REQ, true).is_some());
+        assert!(o.money("too_wide", REQ, true).is_none());
+        assert!(o.money("no_value", REQ, true).is_none());
+        assert!(o.money("blank", REQ, true).is_none());
+        let e = o.finish().expect_err("errors");
+        assert_eq!(
+            e["too_wide"]["value"],
+            json!(["Ensure that there are no more than 14 digits before the decimal point."])
+        );
+        assert_eq!(e["no_value"]["value"], json!([REQUIRED]));
+        assert_eq!(e["blank"]["value"], json!(["A valid number is required."]));
+    }
+
+    #[test]
+    fn blank_follows_min_length() {
+        let v = json!({"a": "", "b": "", "c": null, "d": ""});
+        let mut o = Obj::new(&v).expect("object");
+        assert_eq!(o.string("a", NULLABLE, None).as_deref(), Some(""));
+        o.string("b", REQ, None);
+        assert_eq!(o.string("c", NULLABLE, None), None);
+        o.string("d", OPT_NOT_BLANK, None);
+        let e = o.finish().expect_err("errors");
+        assert_eq!(e["b"], json!(["This field may not be blank."]));
+        assert_eq!(e["d"], json!(["This field may not be blank."]));
+        assert!(e.get("a").is_none() && e.get("c").is_none());
     }
 
     #[test]

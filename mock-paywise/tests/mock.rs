@@ -59,7 +59,7 @@ async fn objects_of_one_access_mode_are_invisible_to_the_other() {
             "debtor": id,
             "main_claim_amount": {"value": "10.00", "currency": "EUR"},
             "total_claim_amount": {"value": "10.00", "currency": "EUR"},
-            "starting_approach": "extrajudicial", "claim_disputed": false, "obligation_fulfilled": true
+            "your_reference": null, "subject_matter": null, "occurence_date": null, "document_reference": null, "document_date": null, "due_date": null, "reminder_date": null, "delay_date": null, "starting_approach": "extrajudicial", "claim_disputed": false, "obligation_fulfilled": true
         }))
         .send()
         .await
@@ -207,10 +207,10 @@ async fn created_records_get_ids_timestamps_and_exact_money() {
         .json(&json!({
             "debtor": debtor["id"],
             "main_claim_amount": {"value": 100.1, "currency": "EUR"},
-            "additional_charges": [{"amount": {"value": "0.2", "currency": "EUR"}}],
+            "additional_charges": [{"your_reference": null, "subject_matter": null, "occurence_date": null, "document_date": null, "due_date": null, "amount": {"value": "0.2", "currency": "EUR"}}],
             "payments": [{"amount": {"value": "50", "currency": "EUR"}, "value_date": "2026-01-02"}],
             "total_claim_amount": {"value": "50.30", "currency": "EUR"},
-            "starting_approach": "judicial", "claim_disputed": "false", "obligation_fulfilled": true
+            "your_reference": null, "subject_matter": null, "occurence_date": null, "document_reference": null, "document_date": null, "due_date": null, "reminder_date": null, "delay_date": null, "starting_approach": "judicial", "claim_disputed": "false", "obligation_fulfilled": true
         }))
         .send()
         .await

@@ -779,7 +779,7 @@ async fn claims_created_through_the_api_are_delivered() {
             "/v1/claims/",
             json!({"debtor": debtor["id"], "main_claim_amount": {"value": "10.00", "currency": "EUR"},
                    "total_claim_amount": {"value": "10.00", "currency": "EUR"},
-                   "starting_approach": "extrajudicial", "claim_disputed": false, "obligation_fulfilled": true}),
+                   "your_reference": null, "subject_matter": null, "occurence_date": null, "document_reference": null, "document_date": null, "due_date": null, "reminder_date": null, "delay_date": null, "starting_approach": "extrajudicial", "claim_disputed": false, "obligation_fulfilled": true}),
         )
         .await;
     assert_eq!(s, 201, "{claim}");

@@ -58,6 +58,7 @@ pub fn router() -> Router<AppState> {
 const OPTIONAL: Spec = Spec {
     required: false,
     nullable: false,
+    blank: true,
 };
 
 fn answer_types(o: &mut Obj<'_>, body: &Value, required: bool) -> Option<Vec<String>> {

@@ -31,7 +31,11 @@ use crate::list::{self, Filters, JsonBody, Origin, Resource, path_uuid, with_hre
 use crate::resources::files;
 use crate::resources::payments::Payment;
 use crate::state::{AppState, Caller, Scope};
-use crate::validate::{OPT, Obj, REQ, event, metadata};
+use crate::validate::{NULLABLE, OPT, OPT_LIST, OPT_NOT_BLANK, OPT_OBJECT, Obj, REQ, event, metadata};
+use crate::vendor::{
+    ADDITIONAL_CHARGE_EVENT_TYPES, ADDITIONAL_CHARGE_TYPES, CLAIM_EVENT_TYPES, CLAIM_METADATA_TYPES,
+    PAYMENT_METADATA_TYPES,
+};
 
 /// Every `submission_state`.
 pub const SUBMISSION_STATES: &[&str] = &[
@@ -45,17 +49,17 @@ pub const SUBMISSION_STATES: &[&str] = &[
 /// `extrajudicial` (start out of court) or `judicial` (apply for a dunning order at once).
 pub const STARTING_APPROACHES: &[&str] = &["extrajudicial", "judicial"];
 
-/// An invoice line.
+/// An invoice line (`ItemRequest`: description, quantity and amount are required).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Item {
-    /// Description.
-    pub description: Option<String>,
-    /// Quantity.
-    pub quantity: Option<i64>,
+    /// Description (1 to 1000 characters).
+    pub description: String,
+    /// Quantity: a number (`format: double`), written as DRF's `FloatField` writes it.
+    pub quantity: f64,
     /// Unit.
     pub unit: Option<String>,
     /// Amount.
-    pub amount: Option<Money>,
+    pub amount: Money,
 }
 
 /// An additional charge ("Nebenforderung"), such as a reminder fee.
@@ -68,8 +72,6 @@ pub struct AdditionalCharge {
     pub kind: Option<String>,
     /// The client's reference.
     pub your_reference: Option<String>,
-    /// Document number.
-    pub document_reference: Option<String>,
     /// What it is for.
     pub subject_matter: Option<String>,
     /// When it arose.
@@ -89,7 +91,7 @@ pub struct AdditionalCharge {
 /// A payment already received before the claim was handed over.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClaimPayment {
-    /// Unique identifier.
+    /// Unique identifier: only in the `href` (`ClaimPayment` has no `id`).
     pub id: Uuid,
     /// The client's reference.
     pub your_reference: Option<String>,
@@ -177,7 +179,11 @@ impl crate::list::Resource for Claim {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Some(Value::Array(payments)) = v.get_mut("payments") {
             for p in payments.iter_mut() {
-                let id = p.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                let id = p
+                    .as_object_mut()
+                    .and_then(|m| m.remove("id"))
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
                 *p = with_href(std::mem::take(p), origin.url(&format!("/v1/payments/{id}/")));
             }
         }
@@ -266,40 +272,57 @@ struct NewClaim {
 
 fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewClaim, Value> {
     let mut o = Obj::new(body)?;
+    // `ClaimSerializerWithoutIdRequest`: these are `required` and `nullable` in the files.
     let debtor_raw = o.string("debtor", REQ, None);
-    let your_reference = o.string("your_reference", OPT, Some(255));
-    let subject_matter = o.string("subject_matter", OPT, None);
-    let occurence_date = o.date("occurence_date", OPT);
-    let document_reference = o.string("document_reference", OPT, Some(255));
-    let document_date = o.date("document_date", OPT);
-    let due_date = o.date("due_date", OPT);
-    let reminder_date = o.date("reminder_date", OPT);
-    let delay_date = o.date("delay_date", OPT);
+    let your_reference = o.string("your_reference", NULLABLE, Some(255));
+    let subject_matter = o.string("subject_matter", NULLABLE, None);
+    let occurence_date = o.date("occurence_date", NULLABLE);
+    let document_reference = o.string("document_reference", NULLABLE, Some(255));
+    let document_date = o.date("document_date", NULLABLE);
+    let due_date = o.date("due_date", NULLABLE);
+    let reminder_date = o.date("reminder_date", NULLABLE);
+    let delay_date = o.date("delay_date", NULLABLE);
+    let positive = !state.lenient.amounts;
     let total = o.money("total_claim_amount", REQ, false);
-    let main = o.money("main_claim_amount", REQ, true);
-    let items = o.list("items", OPT, true, |i| Item {
-        description: i.string("description", OPT, None),
-        quantity: i.integer("quantity", OPT),
-        unit: i.string("unit", OPT, Some(50)),
-        amount: i.money("amount", OPT, false),
+    let main = o.money("main_claim_amount", REQ, positive);
+    let items = o.list("items", OPT_LIST, true, |i| {
+        let description = i.string("description", REQ, Some(1000));
+        let quantity = i.number("quantity", REQ);
+        let unit = i.string("unit", OPT, Some(255));
+        let amount = i.money("amount", REQ, false);
+        match (description, quantity, amount) {
+            (Some(description), Some(quantity), Some(amount)) => Some(Item {
+                description,
+                quantity,
+                unit,
+                amount,
+            }),
+            _ => None,
+        }
     });
-    let charges_amount = o.money("additional_charges_amount", OPT, false);
-    let charges = o.list("additional_charges", OPT, true, |c| {
-        let kind = c.string("type", OPT, Some(100));
-        let your_reference = c.string("your_reference", OPT, Some(255));
-        let document_reference = c.string("document_reference", OPT, Some(255));
-        let subject_matter = c.string("subject_matter", OPT, None);
-        let occurence_date = c.date("occurence_date", OPT);
-        let document_date = c.date("document_date", OPT);
-        let due_date = c.date("due_date", OPT);
-        let amount = c.money("amount", REQ, true);
-        let metadata = c.list("metadata", OPT, true, metadata).unwrap_or_default();
-        let events = c.list("events", OPT, true, event).unwrap_or_default();
+    let charges_amount = o.money("additional_charges_amount", OPT_OBJECT, false);
+    let charges = o.list("additional_charges", OPT_LIST, true, |c| {
+        // `type` is the enum or blank (`BlankEnum`), and not required.
+        let kind = match c.get("type") {
+            Some(Value::String(s)) if s.is_empty() => Some(String::new()),
+            _ => c.choice("type", OPT_NOT_BLANK, ADDITIONAL_CHARGE_TYPES),
+        };
+        let your_reference = c.string("your_reference", NULLABLE, Some(255));
+        let subject_matter = c.string("subject_matter", NULLABLE, None);
+        let occurence_date = c.date("occurence_date", NULLABLE);
+        let document_date = c.date("document_date", NULLABLE);
+        let due_date = c.date("due_date", NULLABLE);
+        let amount = c.money("amount", REQ, positive);
+        let metadata = c
+            .list("metadata", OPT_LIST, true, metadata(CLAIM_METADATA_TYPES))
+            .unwrap_or_default();
+        let events = c
+            .list("events", OPT_LIST, true, event(ADDITIONAL_CHARGE_EVENT_TYPES))
+            .unwrap_or_default();
         amount.map(|amount| AdditionalCharge {
             id: state.ids.uuid(),
             kind,
             your_reference,
-            document_reference,
             subject_matter,
             occurence_date,
             document_date,
@@ -309,11 +332,13 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
             events,
         })
     });
-    let payments = o.list("payments", OPT, true, |p| {
+    let payments = o.list("payments", OPT_LIST, true, |p| {
         let your_reference = p.string("your_reference", OPT, Some(255));
-        let amount = p.money("amount", REQ, true);
+        let amount = p.money("amount", REQ, positive);
         let value_date = p.date("value_date", REQ);
-        let metadata = p.list("metadata", OPT, true, metadata).unwrap_or_default();
+        let metadata = p
+            .list("metadata", OPT_LIST, true, metadata(PAYMENT_METADATA_TYPES))
+            .unwrap_or_default();
         match (amount, value_date) {
             (Some(amount), Some(value_date)) => Some(ClaimPayment {
                 id: state.ids.uuid(),
@@ -329,14 +354,30 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
     let starting_approach = o.choice("starting_approach", REQ, STARTING_APPROACHES);
     let claim_disputed = o.boolean("claim_disputed", REQ);
     let obligation_fulfilled = o.boolean("obligation_fulfilled", REQ);
-    let metadata = o.list("metadata", OPT, true, metadata);
-    let events = o.list("events", OPT, true, event);
+    let metadata = o.list("metadata", OPT_LIST, true, metadata(CLAIM_METADATA_TYPES));
+    let events = o.list("events", OPT_LIST, true, event(CLAIM_EVENT_TYPES));
 
+    let items: Vec<Item> = items.unwrap_or_default().into_iter().flatten().collect();
     let charges: Vec<AdditionalCharge> = charges.unwrap_or_default().into_iter().flatten().collect();
     let payments: Vec<ClaimPayment> = payments.unwrap_or_default().into_iter().flatten().collect();
     let charges_sum: Decimal = charges.iter().map(|c| c.amount.value).sum();
     let payments_sum: Decimal = payments.iter().map(|p| p.amount.value).sum();
-    if let Some(given) = charges_amount
+    let strict = !state.lenient.totals;
+    // Our inference (README): one claim, one currency; sums in two currencies mean nothing.
+    if strict && let Some(main) = main {
+        let others = charges
+            .iter()
+            .map(|c| c.amount)
+            .chain(payments.iter().map(|p| p.amount))
+            .chain(items.iter().map(|i| i.amount))
+            .chain(total)
+            .chain(charges_amount);
+        if others.into_iter().any(|m| m.currency != main.currency) {
+            o.non_field("All amounts of a claim must be in the currency of main_claim_amount.");
+        }
+    }
+    if strict
+        && let Some(given) = charges_amount
         && !o.failed("additional_charges")
         && given.value != charges_sum
     {
@@ -348,7 +389,7 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
             ),
         );
     }
-    if let (Some(total), Some(main)) = (total, main) {
+    if strict && let (Some(total), Some(main)) = (total, main) {
         let expected = main.value + charges_sum - payments_sum;
         if !o.failed("additional_charges") && !o.failed("payments") && total.value != expected {
             let mut e = expected;
@@ -385,8 +426,11 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
             delay_date,
             total_claim_amount: total.unwrap_or(main),
             main_claim_amount: main,
-            items: items.unwrap_or_default(),
-            additional_charges_amount: Money::eur(charges_sum),
+            items,
+            additional_charges_amount: Money {
+                value: charges_sum,
+                currency: main.currency,
+            },
             additional_charges: charges,
             payments,
             starting_approach: starting_approach.unwrap_or_default(),
@@ -504,7 +548,13 @@ async fn release(
     if claim.submission_state != "created" {
         return Err(PaywiseError::field("non_field_errors", locked(&claim.submission_state)));
     }
-    let target = o.choice("submission_state", REQ, SUBMISSION_STATES);
+    // `PatchedReleaseClaimForProcessingRequest`: optional, `SubmissionStateEnum` or blank; absent
+    // or blank changes nothing.
+    let target = match o.get("submission_state") {
+        None => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(_) => o.choice("submission_state", REQ, SUBMISSION_STATES),
+    };
     let _send_order_confirmation = o.boolean("send_order_confirmation", crate::validate::Spec::default());
     if let Some(t) = &target
         && t != "released"
@@ -515,6 +565,9 @@ async fn release(
         );
     }
     o.finish().map_err(PaywiseError::Validation)?;
+    if target.is_none() {
+        return Ok(Json(claim.render(&origin)));
+    }
     let now = state.now();
     let scope = caller.scope();
     let updated = state
@@ -583,6 +636,16 @@ async fn upload(
     req: Request,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
     let claim = find(&state, &caller, &id)?;
+    // The vendor file lists JSON and form bodies for this operation too (DRF's parsers): they
+    // cannot carry a file, so DRF answers that none was submitted.
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/json") || content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(PaywiseError::field("file", "No file was submitted."));
+    }
     let upload = files::read_upload(&state, req).await?;
     let scope = caller.scope();
     let now = state.now();

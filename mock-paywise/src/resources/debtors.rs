@@ -22,7 +22,8 @@ use super::is_country;
 use crate::error::PaywiseError;
 use crate::list::{self, Filters, JsonBody, Origin, Resource, with_href};
 use crate::state::{AppState, Caller, Scope};
-use crate::validate::{OPT, Obj, REQ, event, metadata};
+use crate::validate::{NULLABLE, OPT, OPT_LIST, OPT_OBJECT, Obj, REQ, event, metadata};
+use crate::vendor::{DEBTOR_EVENT_TYPES, DEBTOR_METADATA_TYPES};
 
 /// `consumer` (Verbraucher) or `business` (Unternehmer).
 pub const ACTING_AS: &[&str] = &["consumer", "business"];
@@ -48,7 +49,7 @@ pub const CHANNEL_TYPES: &[&str] = &[
 /// A natural person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Person {
-    /// Salutation (at most 20 characters).
+    /// Salutation (at most 100 characters).
     pub salutation: Option<String>,
     /// Given name.
     pub first_name: Option<String>,
@@ -67,15 +68,15 @@ pub struct Organization {
     pub name: String,
 }
 
-/// A postal address.
+/// A postal address (`AddressRequest`: all four required; street, zip and city may be null).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Address {
     /// Street and number.
-    pub street: String,
+    pub street: Option<String>,
     /// Postal code.
-    pub zip: String,
+    pub zip: Option<String>,
     /// City.
-    pub city: String,
+    pub city: Option<String>,
     /// ISO 3166-1 alpha-2.
     pub country: String,
 }
@@ -205,14 +206,20 @@ async fn show(
 }
 
 /// Validates a debtor body; the fields of a new debtor, or DRF's error tree.
-fn validate(body: &Value) -> Result<Debtor, Value> {
+fn validate(body: &Value, lenient_iban: bool) -> Result<Debtor, Value> {
     let mut o = Obj::new(body)?;
     let your_reference = o.string("your_reference", OPT, Some(255));
-    let acting_as = o.choice("acting_as", REQ, ACTING_AS);
-    let person = o.nested("person", OPT, |p| {
-        let salutation = p.string("salutation", OPT, Some(20));
-        let first_name = p.string("first_name", OPT, Some(100));
-        let last_name = p.string("last_name", REQ, Some(100));
+    // `ActingAsEnum` or blank (`BlankEnum`).
+    let acting_as = match o.get("acting_as") {
+        Some(Value::String(s)) if s.is_empty() => Some(String::new()),
+        _ => o.choice("acting_as", REQ, ACTING_AS),
+    };
+    let person = o.nested("person", OPT_OBJECT, |p| {
+        let salutation = p.string("salutation", OPT, Some(100));
+        // `PersonRequest` requires both names and lets them be null; our inference keeps the
+        // last name non-null (README): a person without a name cannot be written to.
+        let first_name = p.string("first_name", NULLABLE, Some(255));
+        let last_name = p.string("last_name", REQ, Some(255));
         let birth_date = p.date("birth_date", OPT);
         let death_date = p.date("death_date", OPT);
         last_name.map(|last_name| Person {
@@ -223,14 +230,14 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
             death_date,
         })
     });
-    let organization = o.nested("organization", OPT, |org| {
+    let organization = o.nested("organization", OPT_OBJECT, |org| {
         org.string("name", REQ, Some(255)).map(|name| Organization { name })
     });
     let addresses = o.list("addresses", REQ, false, address);
-    let channels = o.list("communication_channels", OPT, true, channel);
-    let bank_accounts = o.list("bank_accounts", OPT, true, bank_account);
-    let metadata = o.list("metadata", OPT, true, metadata);
-    let events = o.list("events", OPT, true, event);
+    let channels = o.list("communication_channels", OPT_LIST, true, channel);
+    let bank_accounts = o.list("bank_accounts", OPT_LIST, true, |b| bank_account(b, lenient_iban));
+    let metadata = o.list("metadata", OPT_LIST, true, metadata(DEBTOR_METADATA_TYPES));
+    let events = o.list("events", OPT_LIST, true, event(DEBTOR_EVENT_TYPES));
     let person = person.flatten();
     let organization = organization.flatten();
     if !o.failed("person") && !o.failed("organization") {
@@ -265,19 +272,22 @@ fn validate(body: &Value) -> Result<Debtor, Value> {
 
 /// An address `{street, zip, city, country}`.
 fn address(a: &mut Obj<'_>) -> Option<Address> {
-    let street = a.string("street", REQ, Some(255));
-    let zip = a.string("zip", REQ, Some(20));
-    let city = a.string("city", REQ, Some(255));
-    let country = a.string("country", REQ, Some(2));
+    let street = a.string("street", NULLABLE, Some(255));
+    let zip = a.string("zip", NULLABLE, Some(100));
+    let city = a.string("city", NULLABLE, Some(100));
+    let country = a.string("country", REQ, None);
     if let Some(c) = &country
         && !is_country(c)
     {
         a.error("country", format!("\"{c}\" is not a valid choice."));
     }
+    if a.has_errors() {
+        return None;
+    }
     Some(Address {
-        street: street?,
-        zip: zip?,
-        city: city?,
+        street,
+        zip,
+        city,
         country: country?,
     })
 }
@@ -297,12 +307,14 @@ fn channel(c: &mut Obj<'_>) -> Option<Channel> {
     })
 }
 
-/// A bank account `{iban, bic}`; the IBAN is normalized (no spaces, upper case) and checked.
-fn bank_account(b: &mut Obj<'_>) -> Option<BankAccount> {
+/// A bank account `{iban, bic}` (`BankAccountRequest`: iban 1 to 34 characters, bic at most 255);
+/// the IBAN is normalized (no spaces, upper case) and, unless `lenient`, checked (our inference).
+fn bank_account(b: &mut Obj<'_>, lenient: bool) -> Option<BankAccount> {
     let iban = b.string("iban", REQ, Some(34));
-    let bic = b.string("bic", OPT, Some(11));
+    let bic = b.string("bic", OPT, Some(255));
     let iban = iban.map(|i| i.replace(' ', "").to_uppercase());
     if let Some(i) = &iban
+        && !lenient
         && i.parse::<iban::Iban>().is_err()
     {
         b.error("iban", "Enter a valid IBAN.");
@@ -327,7 +339,7 @@ async fn create(
     origin: Origin,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
-    let mut debtor = validate(&body).map_err(PaywiseError::Validation)?;
+    let mut debtor = validate(&body, state.lenient.iban).map_err(PaywiseError::Validation)?;
     let now = state.now();
     debtor.seq = state.ids.next_seq();
     debtor.id = state.ids.uuid();
@@ -411,7 +423,16 @@ async fn add_bank_account(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
-    add_entry(&state, &caller, &origin, &id, &body, bank_account, |d, b| {
-        d.bank_accounts.push(b);
-    })
+    let lenient = state.lenient.iban;
+    add_entry(
+        &state,
+        &caller,
+        &origin,
+        &id,
+        &body,
+        move |b| bank_account(b, lenient),
+        |d, b| {
+            d.bank_accounts.push(b);
+        },
+    )
 }

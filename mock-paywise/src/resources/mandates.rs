@@ -505,6 +505,7 @@ async fn patch(
         Spec {
             required: false,
             nullable: false,
+            blank: true,
         },
     );
     o.finish().map_err(PaywiseError::Validation)?;

@@ -32,7 +32,8 @@ use super::is_country;
 use crate::error::PaywiseError;
 use crate::list::{self, Filters, JsonBody, Origin, path_uuid};
 use crate::state::{AccessMode, AppState, Caller, Db, Grant, Scope, forbidden};
-use crate::validate::{OPT, Obj, REQ, Spec};
+use crate::validate::{OPT_LIST, OPT_NOT_BLANK, OPT_OBJECT, Obj, REQ, Spec};
+use crate::vendor::LEGAL_REPRESENTATIVE_TYPES;
 
 /// The fixture partner's key in test mode (with `API_ONLY_ONBOARDING`).
 pub const PARTNER_TOKEN: &str = "paywise_partner_token";
@@ -528,16 +529,19 @@ fn render_company(c: &Company, db: &PartnerDb, origin: &Origin) -> Value {
         "vat_number": c.vat_number,
         "users": users,
         "data_submission_completed": c.data_submission_completed,
-        "default_claim_type": c.default_claim_type,
         "legal_form": c.legal_form,
         "legal_representatives": c.legal_representatives,
         "tax_deduction_eligibility": c.tax_deduction_eligibility,
         "notification_channels": c.notification_channels,
-        "iban": c.iban,
     })
 }
 
-fn render_invite(i: &Invite, now: DateTime<Utc>) -> Value {
+/// Where an invite's web flow starts: the mock's own onboarding page (never paywise's real host).
+pub fn onboarding_path(id: Uuid) -> String {
+    format!("/_mock/paywise/partner/onboarding/{id}/")
+}
+
+fn render_invite(i: &Invite, now: DateTime<Utc>, origin: &Origin) -> Value {
     json!({
         "id": i.id,
         "email": i.email,
@@ -546,7 +550,7 @@ fn render_invite(i: &Invite, now: DateTime<Utc>) -> Value {
         "failure_url": i.failure_url,
         "first_name": i.first_name,
         "last_name": i.last_name,
-        "invite_url": format!("http://app.paywise.de/partner/onboarding/{}/", i.id),
+        "invite_url": origin.url(&onboarding_path(i.id)),
         "expiry": crate::format::timestamp(&i.expiry),
         "status": i.status_at(now),
     })
@@ -567,6 +571,50 @@ pub fn router() -> Router<AppState> {
         .route("/userinvites/", post(create_invite))
         .route("/userinvites/{id}/", get(show_invite))
         .route("/userinvites/{id}/get-onboarded-user/", get(onboarded_user))
+}
+
+/// The invite's web flow, as the mock's stand-in for paywise's web app (merged at the root, served
+/// even without the control API, since every `invite_url` points here): `GET
+/// /_mock/paywise/partner/onboarding/{id}/` answers a small HTML page naming the invite, its
+/// status and how to finish it locally. No token: it is a link for a browser.
+pub fn onboarding_router() -> Router<AppState> {
+    Router::new().route("/_mock/paywise/partner/onboarding/{id}/", get(onboarding_page))
+}
+
+async fn onboarding_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::response::Html<String>, PaywiseError> {
+    let id = path_uuid(&id)?;
+    let account = account(&state).ok_or_else(PaywiseError::not_found)?;
+    let now = state.now();
+    let (email, status, expiry) = account.read(|db| {
+        db.invites
+            .get(&PARTNER_SCOPE, &id.to_string())
+            .map(|i| {
+                (
+                    i.email.clone(),
+                    i.status_at(now).to_string(),
+                    crate::format::timestamp(&i.expiry),
+                )
+            })
+            .ok_or_else(PaywiseError::not_found)
+    })?;
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    Ok(axum::response::Html(format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>paywise mock: onboarding</title></head>\n\
+         <body><h1>paywise mock: partner onboarding</h1>\n\
+         <p>Invite <code>{id}</code> for <code>{}</code>: <strong>{status}</strong> (expires {expiry}).</p>\n\
+         <p>This page stands in for paywise's web flow. To finish the invite locally, call\n\
+         <code>POST /_mock/paywise/partner/userinvites/{id}/complete</code> with\n\
+         <code>{{\"first_name\": ..., \"last_name\": ...}}</code>.</p></body></html>\n",
+        escape(&email)
+    )))
 }
 
 /// Mock-only control routes (merged at the root): `POST /_mock/paywise/partner/users/{id}/verify-email`
@@ -642,11 +690,11 @@ struct CompanyChange {
 fn notification_channels(o: &mut Obj<'_>, raw: Option<&Value>) -> Option<Vec<Value>> {
     let items: Vec<Value> = raw.and_then(Value::as_array).cloned().unwrap_or_default();
     let index = std::cell::Cell::new(0usize);
-    o.list("notification_channels", OPT, true, |c| {
+    o.list("notification_channels", OPT_LIST, true, |c| {
         let i = index.get();
         index.set(i + 1);
         let channel_type = c.choice("channel_type", REQ, CHANNEL_TYPES);
-        let value = c.string("value", REQ, Some(254));
+        let value = c.string("value", REQ, None);
         if let Some(v) = &value
             && !looks_like_email(v)
         {
@@ -679,31 +727,29 @@ fn notification_channels(o: &mut Obj<'_>, raw: Option<&Value>) -> Option<Vec<Val
     })
 }
 
+/// A company body (`CompanySerlializerRequest` on create, `PatchedCompanySerlializerRequest` on
+/// update): `name` and `phone` are required on create; every string has `minLength: 1`; the
+/// address needs street, zip, city (each non-blank) and a country of `CountryEnum`; the
+/// representatives' `type` is `TypeEnum`. Fields the files do not have (`default_claim_type`,
+/// `iban`) are ignored, as DRF ignores unknown fields.
 fn validate_company(body: &Value, creating: bool) -> Result<CompanyChange, Value> {
     let mut o = Obj::new(body)?;
     let present = |k: &str| body.get(k).is_some();
     let mut ch = CompanyChange::default();
-    let name_spec = if creating {
-        REQ
-    } else {
-        Spec {
-            required: false,
-            nullable: false,
-        }
-    };
-    let name = o.string("name", name_spec, Some(255));
+    let on_create = if creating { REQ } else { OPT_NOT_BLANK };
+    let name = o.string("name", on_create, None);
     if present("name") {
         ch.name = Some(name);
     }
-    let phone = o.string("phone", OPT, Some(50));
+    let phone = o.string("phone", on_create, None);
     if present("phone") {
         ch.phone = Some(phone);
     }
-    let address = o.nested("address", OPT, |a| {
-        let street = a.string("street", REQ, Some(255));
-        let zip = a.string("zip", REQ, Some(20));
-        let city = a.string("city", REQ, Some(255));
-        let country = a.string("country", REQ, Some(2));
+    let address = o.nested("address", OPT_OBJECT, |a| {
+        let street = a.string("street", REQ, None);
+        let zip = a.string("zip", REQ, None);
+        let city = a.string("city", REQ, None);
+        let country = a.string("country", REQ, None);
         if let Some(c) = &country
             && !is_country(c)
         {
@@ -719,44 +765,29 @@ fn validate_company(body: &Value, creating: bool) -> Result<CompanyChange, Value
     if present("address") {
         ch.address = Some(address.flatten());
     }
-    let vat = o.string("vat_number", OPT, Some(50));
+    let vat = o.string("vat_number", OPT_NOT_BLANK, None);
     if present("vat_number") {
         ch.vat_number = Some(vat);
     }
-    let claim_type = o.string("default_claim_type", OPT, Some(10));
-    if present("default_claim_type") {
-        ch.default_claim_type = Some(claim_type);
-    }
-    let legal_form = o.string("legal_form", OPT, Some(100));
+    let legal_form = o.string("legal_form", OPT_NOT_BLANK, None);
     if present("legal_form") {
         ch.legal_form = Some(legal_form);
     }
-    let reps = o.list("legal_representatives", OPT, true, |r| {
-        let t = r.string("type", REQ, Some(50));
-        let n = r.string("name", REQ, Some(255));
+    let reps = o.list("legal_representatives", OPT_LIST, true, |r| {
+        let t = r.choice("type", REQ, LEGAL_REPRESENTATIVE_TYPES);
+        let n = r.string("name", REQ, None);
         json!({"type": t, "name": n})
     });
     if present("legal_representatives") {
         ch.legal_representatives = Some(reps.unwrap_or_default());
     }
-    let tax = o.choice("tax_deduction_eligibility", OPT, TAX_DEDUCTION);
+    let tax = o.choice("tax_deduction_eligibility", OPT_NOT_BLANK, TAX_DEDUCTION);
     if present("tax_deduction_eligibility") {
         ch.tax_deduction_eligibility = Some(tax);
     }
     let channels = notification_channels(&mut o, body.get("notification_channels"));
     if present("notification_channels") {
         ch.notification_channels = Some(channels.unwrap_or_default());
-    }
-    let iban = o
-        .string("iban", OPT, Some(34))
-        .map(|i| i.replace(' ', "").to_uppercase());
-    if let Some(i) = &iban
-        && i.parse::<iban::Iban>().is_err()
-    {
-        o.error("iban", "Enter a valid IBAN.");
-    }
-    if present("iban") {
-        ch.iban = Some(iban);
     }
     o.finish()?;
     Ok(ch)
@@ -828,7 +859,8 @@ async fn create_company(
         db.companies
             .insert(c)
             .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
-        Ok((StatusCode::CREATED, Json(out)))
+        // paywise's Partner API file documents 200 (not 201) for this create.
+        Ok((StatusCode::OK, Json(out)))
     })
 }
 
@@ -914,7 +946,7 @@ fn looks_like_email(v: &str) -> bool {
 
 /// Reads `email` (required, valid) and `company` (an existing company of the partner).
 fn email_and_company(o: &mut Obj<'_>, body: &Value, db: &PartnerDb) -> (Option<String>, Option<Uuid>) {
-    let email = o.string("email", REQ, Some(254));
+    let email = o.string("email", REQ, None);
     if let Some(e) = &email
         && !looks_like_email(e)
     {
@@ -951,57 +983,63 @@ async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     origin: Origin,
-    JsonBody(body): JsonBody,
+    body: Result<JsonBody, PaywiseError>,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    // The Partner API file documents this 400 as `{"message": ...}`, parse errors included.
+    let JsonBody(body) = body.map_err(PaywiseError::as_message)?;
     let key = key(&caller)?;
     if !key.scopes.iter().any(|s| s == API_ONLY_ONBOARDING) {
         return Err(forbidden());
     }
     let now = state.now();
     let id = state.ids.uuid();
-    key.account.write(|db| {
-        let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
-        let (email, company) = email_and_company(&mut o, &body, db);
-        let first_name = o.string("first_name", REQ, Some(150));
-        let last_name = o.string("last_name", REQ, Some(150));
-        let skip = o
-            .boolean(
-                "skip_email_verification",
-                Spec {
-                    required: false,
-                    nullable: false,
-                },
-            )
-            .unwrap_or(false);
-        let channels = notification_channels(&mut o, body.get("notification_channels"));
-        if let Some(e) = &email
-            && !o.failed("email")
-            && db.email_in_use(e, now)
-        {
-            o.error("email", "user with this email already exists.");
-        }
-        o.finish().map_err(PaywiseError::Validation)?;
-        let (Some(email), Some(company), Some(first_name), Some(last_name)) = (email, company, first_name, last_name)
-        else {
-            return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
-        };
-        let u = User {
-            seq: db.seq(),
-            scope: PARTNER_SCOPE,
-            id,
-            email,
-            first_name,
-            last_name,
-            company,
-            email_verified: skip,
-            notification_channels: channels.unwrap_or_default(),
-        };
-        let out = render_user(&u, &origin);
-        db.users
-            .insert(u)
-            .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
-        Ok((StatusCode::CREATED, Json(out)))
-    })
+    key.account
+        .write(|db| {
+            let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+            let (email, company) = email_and_company(&mut o, &body, db);
+            let first_name = o.string("first_name", REQ, None);
+            let last_name = o.string("last_name", REQ, None);
+            let skip = o
+                .boolean(
+                    "skip_email_verification",
+                    Spec {
+                        required: false,
+                        nullable: false,
+                        blank: true,
+                    },
+                )
+                .unwrap_or(false);
+            let channels = notification_channels(&mut o, body.get("notification_channels"));
+            if let Some(e) = &email
+                && !o.failed("email")
+                && db.email_in_use(e, now)
+            {
+                o.error("email", "user with this email already exists.");
+            }
+            o.finish().map_err(PaywiseError::Validation)?;
+            let (Some(email), Some(company), Some(first_name), Some(last_name)) =
+                (email, company, first_name, last_name)
+            else {
+                return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
+            };
+            let u = User {
+                seq: db.seq(),
+                scope: PARTNER_SCOPE,
+                id,
+                email,
+                first_name,
+                last_name,
+                company,
+                email_verified: skip,
+                notification_channels: channels.unwrap_or_default(),
+            };
+            let out = render_user(&u, &origin);
+            db.users
+                .insert(u)
+                .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
+            Ok((StatusCode::CREATED, Json(out)))
+        })
+        .map_err(PaywiseError::as_message)
 }
 
 fn valid_url(v: &str) -> bool {
@@ -1016,65 +1054,71 @@ fn valid_url(v: &str) -> bool {
 async fn create_invite(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    origin: Origin,
+    body: Result<JsonBody, PaywiseError>,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
+    // The Partner API file documents this 400 as `{"message": ...}`, parse errors included.
+    let JsonBody(body) = body.map_err(PaywiseError::as_message)?;
     let key = key(&caller)?;
     let now = state.now();
     let id = state.ids.uuid();
-    key.account.write(|db| {
-        let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
-        let (email, company) = email_and_company(&mut o, &body, db);
-        let url = |o: &mut Obj<'_>, k: &str| {
-            let v = o.string(k, REQ, Some(2000));
-            if let Some(u) = &v
-                && !valid_url(u)
+    key.account
+        .write(|db| {
+            let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+            let (email, company) = email_and_company(&mut o, &body, db);
+            let url = |o: &mut Obj<'_>, k: &str| {
+                let v = o.string(k, REQ, None);
+                if let Some(u) = &v
+                    && !valid_url(u)
+                {
+                    o.error(k, "Enter a valid URL.");
+                    return None;
+                }
+                v
+            };
+            let success_url = url(&mut o, "success_url");
+            let failure_url = url(&mut o, "failure_url");
+            let first_name = o.string("first_name", OPT_NOT_BLANK, None);
+            let last_name = o.string("last_name", OPT_NOT_BLANK, None);
+            if let Some(e) = &email
+                && !o.failed("email")
+                && db.email_in_use(e, now)
             {
-                o.error(k, "Enter a valid URL.");
-                return None;
+                o.error("email", "user with this email already exists.");
             }
-            v
-        };
-        let success_url = url(&mut o, "success_url");
-        let failure_url = url(&mut o, "failure_url");
-        let first_name = o.string("first_name", OPT, Some(150));
-        let last_name = o.string("last_name", OPT, Some(150));
-        if let Some(e) = &email
-            && !o.failed("email")
-            && db.email_in_use(e, now)
-        {
-            o.error("email", "user with this email already exists.");
-        }
-        o.finish().map_err(PaywiseError::Validation)?;
-        let (Some(email), Some(company), Some(success_url), Some(failure_url)) =
-            (email, company, success_url, failure_url)
-        else {
-            return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
-        };
-        let i = Invite {
-            seq: db.seq(),
-            scope: PARTNER_SCOPE,
-            id,
-            email,
-            company,
-            success_url,
-            failure_url,
-            first_name,
-            last_name,
-            expiry: now + Duration::days(INVITE_DAYS),
-            status: "OPEN".into(),
-            user: None,
-        };
-        let out = render_invite(&i, now);
-        db.invites
-            .insert(i)
-            .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
-        Ok((StatusCode::CREATED, Json(out)))
-    })
+            o.finish().map_err(PaywiseError::Validation)?;
+            let (Some(email), Some(company), Some(success_url), Some(failure_url)) =
+                (email, company, success_url, failure_url)
+            else {
+                return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
+            };
+            let i = Invite {
+                seq: db.seq(),
+                scope: PARTNER_SCOPE,
+                id,
+                email,
+                company,
+                success_url,
+                failure_url,
+                first_name,
+                last_name,
+                expiry: now + Duration::days(INVITE_DAYS),
+                status: "OPEN".into(),
+                user: None,
+            };
+            let out = render_invite(&i, now, &origin);
+            db.invites
+                .insert(i)
+                .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
+            Ok((StatusCode::CREATED, Json(out)))
+        })
+        .map_err(PaywiseError::as_message)
 }
 
 async fn show_invite(
     State(state): State<AppState>,
     caller: Caller,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, PaywiseError> {
     let key = key(&caller)?;
@@ -1083,7 +1127,7 @@ async fn show_invite(
     key.account.read(|db| {
         db.invites
             .get(&PARTNER_SCOPE, &id.to_string())
-            .map(|i| Json(render_invite(i, now)))
+            .map(|i| Json(render_invite(i, now, &origin)))
             .ok_or_else(PaywiseError::not_found)
     })
 }
@@ -1101,8 +1145,9 @@ async fn onboarded_user(caller: Caller, origin: Origin, Path(id): Path<String>) 
             .and_then(|u| db.user(&u))
             .map(|u| Json(render_user(u, &origin)))
             .ok_or_else(|| {
-                PaywiseError::Detail(
-                    StatusCode::NOT_FOUND,
+                // The Partner API file documents 400 `{"message": ...}` for this operation.
+                PaywiseError::Message(
+                    StatusCode::BAD_REQUEST,
                     "No user has been onboarded through this invite yet.".into(),
                 )
             })

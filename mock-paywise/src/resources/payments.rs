@@ -146,10 +146,15 @@ async fn create(
             None
         }
     };
-    let amount = o.money("amount", REQ, true);
+    let amount = o.money("amount", REQ, !state.lenient.amounts);
     let value_date = o.date("value_date", REQ);
     let your_reference = o.string("your_reference", OPT, Some(255));
-    let metadata = o.list("metadata", OPT, true, metadata);
+    let metadata = o.list(
+        "metadata",
+        crate::validate::OPT_LIST,
+        true,
+        metadata(crate::vendor::PAYMENT_METADATA_TYPES),
+    );
     o.finish().map_err(PaywiseError::Validation)?;
     let (Some(claim), Some(amount), Some(value_date)) = (claim, amount, value_date) else {
         return Err(PaywiseError::field("claim", crate::validate::REQUIRED));

@@ -459,10 +459,12 @@ fn validate(body: &Value, partial: bool) -> Result<Changes, Value> {
     let field = Spec {
         required: !partial,
         nullable: false,
+        blank: partial,
     };
     let optional = Spec {
         required: false,
         nullable: false,
+        blank: true,
     };
     let url = o.string("url", field, None);
     if let Some(u) = &url
@@ -659,6 +661,7 @@ async fn send_test(
         Spec {
             required: false,
             nullable: true,
+            blank: true,
         },
         EVENT_TYPES,
     );
