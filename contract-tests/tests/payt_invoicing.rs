@@ -21,6 +21,7 @@ use contract_tests::RequestBuilder;
 use contract_tests::{Payt, REFERENCE_PREFIX, unique_reference};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sha3::{Digest, Sha3_512};
 
 const INVOICES: &str = "/v1/invoices";
 const PAYMENTS: &str = "/v1/payments";
@@ -108,13 +109,6 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// A checksum of SHA3-512 size (64 bytes) unique to this run.
-fn fresh_checksum(what: &str) -> String {
-    let seed = unique_reference(what);
-    let bytes: Vec<u8> = seed.bytes().rev().cycle().take(64).collect();
-    base64(&bytes)
 }
 
 async fn invoices_where(payt: &Payt, query: &[(&str, &str)]) -> Vec<Value> {
@@ -757,22 +751,84 @@ async fn payment_conditions_are_created() {
     assert_error(s, &b, 422, "name missing");
 }
 
+/// Payt's documented upload flow: register a file by SHA3-512 checksum, PUT its bytes to the `url`
+/// the answer hands out (whatever host that is: Payt's store, or the mock's), attach it to an
+/// invoice by checksum, and read it back through the invoice's `document_url`.
 #[tokio::test]
-async fn files_answer_an_array_of_upload_slots() {
+async fn files_follow_the_documented_upload_flow() {
     let payt = Payt::connect().await;
-    let checksum = fresh_checksum("file");
-    let body = json!({"administration_id": payt.administration_id, "files": [{"byte_size": 2048, "checksum": checksum, "content_type": "application/pdf"}]});
-    // O4: an array of {checksum, url, expires_at}, and [] once the checksum is known.
+    let reference = unique_reference("file");
+    // A small PDF unique to this run, so that the target does not know its checksum yet.
+    let content = format!(
+        "%PDF-1.4\n% {reference}\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    )
+    .into_bytes();
+    let checksum = base64(&Sha3_512::digest(&content));
+    let body = json!({"administration_id": payt.administration_id, "files": [{"byte_size": content.len(), "checksum": checksum, "content_type": "application/pdf"}]});
+    // O4: an array of {checksum, url, expires_at}.
     let (s, b) = send(payt.post("/v1/files").json(&body)).await;
     assert_eq!(s, 201, "{b}");
     let items = b.as_array().expect("O4: an array");
-    assert_eq!(items.len(), 1);
+    assert_eq!(items.len(), 1, "{b}");
     assert_eq!(items[0]["checksum"], checksum.as_str());
     // Tolerance: the upload URL and its expiry are generated per request: checked by form only.
-    assert!(items[0]["url"].as_str().is_some_and(|u| u.starts_with("https://")));
+    let url = items[0]["url"].as_str().expect("an upload url").to_string();
+    assert!(
+        url::Url::parse(&url).is_ok_and(|u| u.has_host()),
+        "an absolute url: {url}"
+    );
     assert!(items[0]["expires_at"].is_string());
+
+    // PUT the bytes as a direct-upload client does: the url is signed, so no token goes with it
+    // (the bearer token is never sent to the store's host).
+    payt.ensure_writable();
+    let store = reqwest::Client::new();
+    let res = store
+        .put(&url)
+        .header("content-type", "application/pdf")
+        .body(content.clone())
+        .send()
+        .await
+        .expect("PUT sent");
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    assert!(status.is_success(), "PUT {url} answered {status}: {text}");
+
+    // O4: [] once the target has the file.
     let (s, b) = send(payt.post("/v1/files").json(&body)).await;
     assert_eq!((s.as_u16(), b), (201, json!([])));
+
+    // Attach it to an invoice of the test's own, by checksum.
+    let debtor = own_debtor(&payt).await;
+    let number = unique_reference("inv-doc");
+    let out = upsert(&payt, json!([new_invoice(&number, &debtor, "25.00", "25.00")])).await;
+    assert_eq!(out["count"], 1, "{out}");
+    let filename = format!("{number}.pdf");
+    let (s, out) = send(patch(&payt, INVOICES).json(
+        &json!({"administration_id": payt.administration_id, "invoices": [
+            {"invoice_number": number, "document": {"checksum": checksum, "filename": filename}}
+        ]}),
+    ))
+    .await;
+    assert_eq!(s, 200, "PATCH /v1/invoices: {out}");
+    assert_eq!(
+        (out["count"].clone(), out["errors"].clone()),
+        (json!(1), json!({})),
+        "{out}"
+    );
+
+    // Read it back where Payt exposes it: the invoice's opt-in document_url serves the bytes.
+    let shown = show_by_number(&payt, &number, Some(r#"{"only":["invoice_number","document_url"]}"#)).await;
+    let doc_url = shown["document_url"].as_str().expect("a document_url").to_string();
+    let res = store.get(&doc_url).send().await.expect("GET sent");
+    assert_eq!(res.status(), 200, "GET {doc_url}");
+    let served = res.bytes().await.expect("the document");
+    assert_eq!(
+        served.as_ref(),
+        content.as_slice(),
+        "GET {doc_url} serves the uploaded bytes"
+    );
+
     // O3: a checksum that is not 64 bytes.
     let short = base64(&[1u8; 16]);
     let (s, b) = send(payt.post("/v1/files").json(&json!({"administration_id": payt.administration_id, "files": [{"byte_size": 1, "checksum": short, "content_type": "application/pdf"}]}))).await;
