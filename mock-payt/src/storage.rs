@@ -322,7 +322,8 @@ async fn upload(
     }
 
     let mut body = body;
-    let mut bytes: Vec<u8> = Vec::with_capacity(expected);
+    // Grown as bytes arrive: a slow or empty body does not hold the whole registered size.
+    let mut bytes: Vec<u8> = Vec::with_capacity(expected.min(1024 * 1024));
     let mut hasher = Sha3_512::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| {
