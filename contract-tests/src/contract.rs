@@ -5,8 +5,16 @@
 //!   every property also accepts `null` (Payt's docs show `null` for unset values), and the one
 //!   place where the live API was seen to differ (`POST /v1/files` answers an array, payt.md O4)
 //!   overrides the spec.
-//! - **paywise**: `contracts/paywise-openapi.json`, transcribed from the reference (paywise
-//!   publishes no machine-readable spec); its sources are noted per operation.
+//! - **paywise**: paywise's own OpenAPI 3.0.3 files (`mock-paywise/spec/case-management-v1.yaml`
+//!   and `partner-v1.yaml`, vendored unchanged) for the 29 operations they cover (claims except
+//!   delete, debtors and their sub-resources, mandates, status updates, payments, the whole
+//!   Partner API), read as the mock's spec test reads them: `nullable` honoured, objects closed,
+//!   any property may be `null`, plus the two fields paywise's later docs add
+//!   (`mock-paywise/spec/later-docs-additions.json`) and one override (status updates answer a
+//!   list). `contracts/paywise-openapi.json`, transcribed from the reference, covers the 20 the
+//!   files lack (claim delete, status-update downloads, requests to client, statements,
+//!   webhooks, token info); it also gives DRF's error shape for undocumented error statuses.
+//!   `Contract::from_vendor_file` says which is which.
 //!
 //! Rules for one answer (`Contract::check`):
 //! - the operation is found by path template (literal segments win over `{params}`; Payt's `/api`
@@ -34,8 +42,28 @@ use serde_json::{Value, json};
 
 /// Payt's spec, byte for byte as published.
 pub const PAYT_SPEC: &str = include_str!("../../mock-payt/spec/payt-openapi.json");
-/// The paywise contract (transcribed from the reference).
+/// The paywise contract for what paywise's own OpenAPI files lack (transcribed from the
+/// reference): webhooks, statements, requests to client, files, token info, claim delete.
 pub const PAYWISE_CONTRACT: &str = include_str!("../contracts/paywise-openapi.json");
+/// paywise's own OpenAPI 3.0.3 file for the Case Management API v1, vendored unchanged.
+pub const PAYWISE_CASE_MANAGEMENT: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../mock-paywise/spec/case-management-v1.yaml"
+));
+/// paywise's own OpenAPI 3.0.3 file for the Partner API v1, vendored unchanged.
+pub const PAYWISE_PARTNER: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../mock-paywise/spec/partner-v1.yaml"
+));
+/// Ours: the response fields paywise's later docs add to operations the vendor files cover
+/// (a status update's `downloads`, a mandate's `requests_to_client_summary`).
+pub const PAYWISE_LATER_DOCS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../mock-paywise/spec/later-docs-additions.json"
+));
+/// Where the two vendor files are registered for `$ref`s.
+const PAYWISE_CASE_MANAGEMENT_URI: &str = "urn:paywise-case-management";
+const PAYWISE_PARTNER_URI: &str = "urn:paywise-partner";
 
 /// Which vendor a contract describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -152,6 +180,10 @@ pub struct Contract {
     doc: Value,
     /// The schema a status >= 400 the operation does not document must match.
     fallback: String,
+    /// Further documents `$ref`s may point into (`uri`, transformed document): paywise's files.
+    resources: Vec<(&'static str, Value)>,
+    /// Operations (`METHOD /template`) whose contract is the vendor's own file, not ours.
+    vendor_operations: Vec<String>,
     /// Compiled validators, by schema (JSON text of the schema object).
     validators: Mutex<HashMap<String, std::sync::Arc<Validator>>>,
 }
@@ -184,13 +216,57 @@ impl Contract {
         Self::new(Vendor::Payt, doc, "#/components/schemas/CustomerApi_ErrorEntity")
     }
 
+    /// paywise: its own two OpenAPI files for every operation they cover (29), read as the mock's
+    /// spec test reads them (`mock_core::openapi::validation_ready`, with the later docs' two
+    /// additions merged in); our transcription for the rest (20). The statuses the files do not
+    /// document fall back to DRF's error shape, from the transcription. One override: the files
+    /// describe `GET /v1/mandates/{id}/statusupdates/` as one object; it answers a list (README).
     fn paywise() -> Self {
-        let doc: Value = serde_json::from_str(PAYWISE_CONTRACT).expect("contracts/paywise-openapi.json is JSON");
+        let mut doc: Value = serde_json::from_str(PAYWISE_CONTRACT).expect("contracts/paywise-openapi.json is JSON");
         let fallback = doc["x-error-fallback"]
             .as_str()
             .unwrap_or("#/components/schemas/Error")
             .to_string();
-        Self::new(Vendor::Paywise, doc, &fallback)
+        let later: Value = serde_json::from_str(PAYWISE_LATER_DOCS).expect("later-docs-additions.json is JSON");
+        let mut resources = Vec::new();
+        let mut vendor_operations = Vec::new();
+        for (uri, text, additions) in [
+            (PAYWISE_CASE_MANAGEMENT_URI, PAYWISE_CASE_MANAGEMENT, Some(&later)),
+            (PAYWISE_PARTNER_URI, PAYWISE_PARTNER, None),
+        ] {
+            let mut vendor: Value = serde_norway::from_str(text).expect("a paywise OpenAPI file is YAML");
+            if let Some(additions) = additions {
+                openapi::merge(&mut vendor, &json!({ "components": additions["components"] }));
+            }
+            let mut vendor = openapi::validation_ready(vendor);
+            for (template, item) in vendor["paths"].as_object().cloned().unwrap_or_default() {
+                for (method, operation) in item.as_object().cloned().unwrap_or_default() {
+                    if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                        continue;
+                    }
+                    let mut operation = operation;
+                    openapi::rebase_refs(&mut operation, uri);
+                    if template == "/v1/mandates/{id}/statusupdates/"
+                        && let Some(schema) = operation.pointer_mut("/responses/200/content/application~1json/schema")
+                    {
+                        let item = schema.take();
+                        *schema = json!({ "type": "array", "items": item });
+                    }
+                    operation["x-contract-source"] = json!(format!("paywise's own OpenAPI file ({uri})"));
+                    vendor_operations.push(format!("{} {template}", method.to_uppercase()));
+                    doc["paths"][&template][&method] = operation;
+                }
+            }
+            // Only the components are needed for `$ref`s; the paths live in the merged document.
+            if let Some(map) = vendor.as_object_mut() {
+                map.remove("paths");
+            }
+            resources.push((uri, vendor));
+        }
+        let mut contract = Self::new(Vendor::Paywise, doc, &fallback);
+        contract.resources = resources;
+        contract.vendor_operations = vendor_operations;
+        contract
     }
 
     fn new(vendor: Vendor, doc: Value, fallback: &str) -> Self {
@@ -198,7 +274,18 @@ impl Contract {
             vendor,
             doc,
             fallback: fallback.to_string(),
+            resources: Vec::new(),
+            vendor_operations: Vec::new(),
             validators: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `operation` (`METHOD /template`) is checked against the vendor's own file rather
+    /// than our transcription (always true for Payt, whose spec is the vendor's).
+    pub fn from_vendor_file(&self, operation: &str) -> bool {
+        match self.vendor {
+            Vendor::Payt => true,
+            Vendor::Paywise => self.vendor_operations.iter().any(|o| o == operation),
         }
     }
 
@@ -339,10 +426,14 @@ impl Contract {
             return v.clone();
         }
         let rooted = rebase(schema.clone());
-        let validator = jsonschema::options()
+        let mut options = jsonschema::options()
             .with_draft(Draft::Draft7)
             .should_validate_formats(true)
-            .with_resource(RESOURCE_URI, Draft::Draft7.create_resource(self.doc.clone()))
+            .with_resource(RESOURCE_URI, Draft::Draft7.create_resource(self.doc.clone()));
+        for (uri, document) in &self.resources {
+            options = options.with_resource(*uri, Draft::Draft7.create_resource(document.clone()));
+        }
+        let validator = options
             .build(&rooted)
             .unwrap_or_else(|e| panic!("the {} contract has a broken schema {schema}: {e}", self.vendor.name()));
         let validator = std::sync::Arc::new(validator);
@@ -523,6 +614,36 @@ mod tests {
         assert!(kinds.contains(&(DriftKind::Missing, "/message")), "{checked:?}");
         assert!(kinds.contains(&(DriftKind::Type, "/code")), "{checked:?}");
         assert_eq!(checked.operation.as_deref(), Some("GET /v1/debtors"));
+    }
+
+    #[test]
+    fn paywise_covered_operations_follow_the_vendor_files_and_the_rest_the_transcription() {
+        let c = Contract::of(Vendor::Paywise);
+        let operations = c.operations();
+        assert_eq!(operations.len(), 49, "{operations:#?}");
+        let vendor: Vec<&String> = operations.iter().filter(|o| c.from_vendor_file(o)).collect();
+        assert_eq!(vendor.len(), 29, "{vendor:#?}");
+        assert!(c.from_vendor_file("POST /partner/v1/companies/"));
+        assert!(!c.from_vendor_file("DELETE /v1/claims/{id}/"));
+        assert!(!c.from_vendor_file("GET /v1/webhooks/"));
+        // A payment with an extra field and a currency outside `CurrencyEnum` drifts; null is fine
+        // anywhere. (`format: uuid` is not checked: draft 7 does not know it.)
+        let body = br#"{"href": "http://x/v1/payments/1/", "id": "1", "claim": "nope", "your_reference": null,
+            "amount": {"value": "1.00", "currency": "GBP"}, "value_date": "2026-01-01",
+            "metadata": null, "created": "2026-01-01T00:00:00Z", "extra": 1}"#;
+        let checked = c.check(&answer("GET", "/v1/payments/7/", 200, body));
+        let kinds: Vec<(DriftKind, &str)> = checked.drift.iter().map(|d| (d.kind, d.at.as_str())).collect();
+        assert!(kinds.contains(&(DriftKind::Extra, "/extra")), "{checked:?}");
+        assert!(kinds.contains(&(DriftKind::Value, "/amount/currency")), "{checked:?}");
+        assert_eq!(kinds.len(), 2, "{checked:?}");
+        // Status updates answer a list (our choice over the file's single object).
+        let list = br#"[{"id": "1", "title": "t", "description": null, "legal_stage": "ended",
+            "processing_state": "ended", "created": "2026-01-01T00:00:00Z", "downloads": []}]"#;
+        let checked = c.check(&answer("GET", "/v1/mandates/1/statusupdates/", 200, list));
+        assert!(checked.drift.is_empty(), "{checked:?}");
+        // The Partner API's documented 400 is `{"message": ...}`.
+        let checked = c.check(&answer("POST", "/partner/v1/users/", 400, br#"{"email": ["x"]}"#));
+        assert!(checked.drift.iter().any(|d| d.kind == DriftKind::Extra), "{checked:?}");
     }
 
     #[test]

@@ -32,7 +32,9 @@
 //! signing up companies) also need `CONTRACT_ALLOW_PERMANENT_WRITES=1` against a vendor; without
 //! it those tests say they were skipped ([`Conn::permanent_writes`]).
 //!
-//! **Drift.** Every answer is checked against the vendor's contract ([`contract`]): a missing or
+//! **Drift.** Every answer is checked against the vendor's contract ([`contract`]: Payt's
+//! published spec; for paywise its own OpenAPI files for the 29 operations they cover and our
+//! transcription, `contracts/paywise-openapi.json`, for the 20 they lack): a missing or
 //! extra field, a type or format change or an undocumented success status fails the test at that
 //! request (`CONTRACT_DRIFT=report` only records it). Every exchange and every test's outcome go
 //! to a journal ([`journal`]) that `cargo run -p contract-tests --bin contract-report` turns into

@@ -265,7 +265,7 @@ fn claim_body(pw: &Paywise, debtor: &str, reference: &str) -> Value {
         "delay_date": days_ago(pw, 75).to_string(),
         "main_claim_amount": {"value": "120.5", "currency": "EUR"},
         "total_claim_amount": {"value": "100.50", "currency": "EUR"},
-        "additional_charges": [{"type": "reminder_fee", "amount": {"value": "5.00", "currency": "EUR"}}],
+        "additional_charges": [{"type": "reminder_fee", "your_reference": null, "subject_matter": null, "occurence_date": null, "document_date": null, "due_date": null, "amount": {"value": "5.00", "currency": "EUR"}}],
         "payments": [{
             "your_reference": format!("{reference}-payment"),
             "amount": {"value": "25.00", "currency": "EUR"},
@@ -278,11 +278,13 @@ fn claim_body(pw: &Paywise, debtor: &str, reference: &str) -> Value {
     })
 }
 
-/// The smallest valid claim body for `debtor`.
+/// The smallest valid claim body for `debtor`: paywise's file requires these fields, most of
+/// them may be null.
 fn minimal_claim(debtor: &str, reference: &str) -> Value {
     json!({
         "debtor": debtor,
         "your_reference": reference,
+        "subject_matter": null, "occurence_date": null, "document_reference": null, "document_date": null, "due_date": null, "reminder_date": null, "delay_date": null,
         "main_claim_amount": {"value": "10.00", "currency": "EUR"},
         "total_claim_amount": {"value": "10.00", "currency": "EUR"},
         "starting_approach": "extrajudicial",

@@ -72,8 +72,16 @@ async fn patch(p: &PaywisePartner, path: &str, body: &Value) -> (StatusCode, Val
 }
 
 /// Asserts each of `fields` holds a non-empty list of messages in the 400 body `body`.
+/// DRF's field errors name each of `fields`; where paywise's Partner API file documents the 400
+/// as `{"message": "..."}` (users, invites), the message names each field instead.
 fn assert_field_errors(body: &Value, fields: &[&str]) {
     assert!(body.is_object(), "a validation error is a JSON object, got {body}");
+    if let Some(message) = body.get("message").and_then(Value::as_str) {
+        for f in fields {
+            assert!(message.contains(*f), "the message names `{f}`: {body}");
+        }
+        return;
+    }
     for f in fields {
         let list = body[*f]
             .as_array()
@@ -131,7 +139,6 @@ fn complete_company(name: &str) -> Value {
         "phone": "+49 30 1234567",
         "address": {"street": "Friedrichstraße 100", "zip": "10117", "city": "Berlin", "country": "DE"},
         "vat_number": "DE123456789",
-        "default_claim_type": "H05",
         "legal_form": "GmbH",
         "legal_representatives": [{"type": "geschaeftsführer", "name": "Erika Mustermann"}],
         "tax_deduction_eligibility": "J",
@@ -140,7 +147,6 @@ fn complete_company(name: &str) -> Value {
             "value": email("company-channel"),
             "notification_types": ["REQUESTS_TO_CLIENT", "STATUS_UPDATE", "STATEMENTS"],
         }],
-        "iban": "DE89370400440532013000",
     })
 }
 
@@ -153,10 +159,11 @@ fn incomplete_company(name: &str) -> Value {
     body
 }
 
-/// Creates a company; panics unless 201. The response body.
+/// Creates a company; panics unless 200 (what paywise's Partner API file documents for this
+/// create). The response body.
 async fn create_company(p: &PaywisePartner, body: &Value) -> Value {
     let (status, created) = post(p, COMPANIES, body).await;
-    assert_eq!(status, StatusCode::CREATED, "POST {COMPANIES} {body}: {created}");
+    assert_eq!(status, StatusCode::OK, "POST {COMPANIES} {body}: {created}");
     created
 }
 
@@ -396,7 +403,7 @@ async fn an_incomplete_company_is_patched_until_its_data_submission_completes() 
 
     // Invalid changes are refused field by field and change nothing.
     for (body, field) in [
-        (json!({"phone": "1".repeat(51)}), "phone"),
+        (json!({"phone": ""}), "phone"),
         (json!({"tax_deduction_eligibility": "X"}), "tax_deduction_eligibility"),
     ] {
         let (status, errors) = patch(&p, &path, &body).await;
@@ -444,14 +451,15 @@ async fn invalid_companies_are_refused_with_field_errors() {
     if let Some(a) = no_zip["address"].as_object_mut() {
         a.remove("zip");
     }
-    let mut long_phone = complete_company(&name);
-    long_phone["phone"] = json!("1".repeat(51));
+    // paywise's file gives `phone` `minLength: 1` (and no maximum).
+    let mut blank_phone = complete_company(&name);
+    blank_phone["phone"] = json!("");
     let mut bad_tax = complete_company(&name);
     bad_tax["tax_deduction_eligibility"] = json!("X");
     let cases = [
         (json!({}), None, "name"),
         (no_zip, Some("address"), "zip"),
-        (long_phone, None, "phone"),
+        (blank_phone, None, "phone"),
         (bad_tax, None, "tax_deduction_eligibility"),
     ];
     for (body, nested, field) in cases {
@@ -608,12 +616,16 @@ async fn a_user_invite_stays_open_until_the_web_flow_onboards_someone() {
     );
     let onboarded = format!("{path}get-onboarded-user/");
     let (status, body) = send(p.get(&onboarded)).await;
+    // paywise's Partner API file documents 400 `{"message": ...}` for this operation.
     assert_eq!(
         status,
-        StatusCode::NOT_FOUND,
+        StatusCode::BAD_REQUEST,
         "GET {onboarded} of an open invite: {body}"
     );
-    assert_detail(&body, "get-onboarded-user of an open invite");
+    assert!(
+        body["message"].is_string(),
+        "get-onboarded-user of an open invite: {body}"
+    );
 
     let cases = [
         (json!({}), vec!["email", "company", "success_url", "failure_url"]),
