@@ -42,5 +42,19 @@ rehearse *ARGS:
 test-dates *OFFSETS:
     .ci/test-at-dates {{OFFSETS}}
 
+# Review snapshot changes: writes each changed or new snapshot as a .snap.new and shows it
+# (`cargo insta review` if cargo-insta is installed, else a diff). Then `just snap-accept`, or
+# `.ci/snapshots reject` to drop them.
+snap:
+    .ci/snapshots review
+
+# Accept the pending snapshots (every .snap.new replaces its .snap).
+snap-accept:
+    .ci/snapshots accept
+
+# What CI checks of the snapshots: none changed, missing, unreferenced or pending.
+snap-check:
+    .ci/snapshots check
+
 # Everything CI checks.
-ci: fmt lint test
+ci: fmt lint test snap-check
