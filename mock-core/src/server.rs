@@ -10,8 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::net::TcpListener;
@@ -36,7 +36,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn stack(app: Router, renderer: Arc<dyn ErrorRenderer>, body_limit: usize) -> Router {
     let for_errors = renderer.clone();
     let for_panics = renderer;
-    app.layer(DefaultBodyLimit::max(body_limit))
+    let app = app
+        .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let renderer = for_errors.clone();
@@ -45,7 +46,15 @@ pub fn stack(app: Router, renderer: Arc<dyn ErrorRenderer>, body_limit: usize) -
         .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
             tracing::error!("handler panicked");
             for_panics.render(&CoreError::Internal)
-        }))
+        }));
+    observed(app)
+}
+
+/// `router` with request ids (`X-Request-Id`, kept if the client sent one, echoed on the answer)
+/// and a tracing span per request: the outer layers of [`stack`], for routers that render their own
+/// errors (the Payt mock's object-store stand-in, say).
+pub fn observed(router: Router) -> Router {
+    router
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
             let id = req
@@ -58,15 +67,38 @@ pub fn stack(app: Router, renderer: Arc<dyn ErrorRenderer>, body_limit: usize) -
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// Whether `headers` declare a JSON body.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
+}
+
+/// `res` with its JSON body replaced by what `rewrite` makes of it (`None`: unchanged), for
+/// middleware that post-processes a vendor's answers. Non-JSON answers pass untouched; the
+/// `Content-Length` of a rewritten body is dropped so hyper sets the new one.
+pub async fn map_json_body(res: Response, rewrite: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Response {
+    if !is_json(res.headers()) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    match rewrite(&bytes) {
+        Some(out) => {
+            parts.headers.remove(CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(out))
+        }
+        None => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
 async fn normalize(renderer: Arc<dyn ErrorRenderer>, limit: usize, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let res = next.run(req).await;
-    let is_json = res
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if is_json || res.status().is_success() || res.status().is_redirection() {
+    if is_json(res.headers()) || res.status().is_success() || res.status().is_redirection() {
         return res;
     }
     let error = match res.status() {

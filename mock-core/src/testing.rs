@@ -51,6 +51,64 @@ pub fn frozen() -> Clock {
     Clock::frozen(epoch())
 }
 
+/// `http://127.0.0.1:40123/v1/x` becomes `http://127.0.0.1:[port]/v1/x` (also for `localhost`):
+/// the one part of a mock's answer that varies between runs is the port the OS gave it (port 0).
+/// Anything else is left as it is.
+pub fn normalize_port(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let host_len = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            .unwrap_or(tail.len());
+        let (host, after) = tail.split_at(host_len);
+        out.push_str(host);
+        rest = after;
+        if matches!(host, "127.0.0.1" | "localhost") && after.starts_with(':') {
+            let digits = after[1..].bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                out.push_str(":[port]");
+                rest = &after[1 + digits..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `value` with [`normalize_port`] applied to every string in it (keys stay as they are).
+pub fn normalize_ports(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(normalize_port(s)),
+        Value::Array(items) => Value::Array(items.iter().map(normalize_ports).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize_ports(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Asserts the JSON `exchange` against the insta snapshot `name` (in the calling test's
+/// `snapshots/` folder), with the mock's port normalized by [`normalize_ports`] and nothing else
+/// redacted. The calling crate needs `insta` (features `json`) as a dev-dependency.
+///
+/// ```ignore
+/// mock_core::assert_exchange_snapshot!("list_invoices", &serde_json::json!({"status": 200}));
+/// ```
+#[macro_export]
+macro_rules! assert_exchange_snapshot {
+    ($name:expr, $exchange:expr) => {{
+        let normalized = $crate::testing::normalize_ports($exchange);
+        ::insta::with_settings!({
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            ::insta::assert_json_snapshot!($name, normalized);
+        });
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +118,17 @@ mod tests {
         assert_eq!(frozen().now(), epoch());
         assert_eq!(frozen().today(), ANCHOR_DATE);
         assert_eq!(clock().today(), ANCHOR_DATE);
+    }
+
+    #[test]
+    fn only_loopback_ports_are_normalized() {
+        assert_eq!(
+            normalize_port("see http://127.0.0.1:40123/v1/x?next=http://localhost:9/y and https://example.com:8443/z"),
+            "see http://127.0.0.1:[port]/v1/x?next=http://localhost:[port]/y and https://example.com:8443/z"
+        );
+        assert_eq!(
+            normalize_ports(&serde_json::json!({"href": "http://127.0.0.1:1/a", "n": [1, "http://localhost:2"]})),
+            serde_json::json!({"href": "http://127.0.0.1:[port]/a", "n": [1, "http://localhost:[port]"]})
+        );
     }
 }

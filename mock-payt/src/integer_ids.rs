@@ -6,9 +6,7 @@
 //! `*_id` and `cursor` value that is a string of digits is then written as a number. Parameters
 //! accept both forms either way.
 
-use axum::body::{Body, to_bytes};
 use axum::extract::Request;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{Number, Value};
@@ -39,27 +37,12 @@ pub fn to_integers(v: &mut Value) {
 /// Middleware that applies [`to_integers`] to every JSON response body.
 pub async fn middleware(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
-    let is_json = res
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if !is_json {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
-        return Response::from_parts(parts, Body::empty());
-    };
-    let out = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(mut v) => {
-            to_integers(&mut v);
-            serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
-        }
-        Err(_) => bytes.to_vec(),
-    };
-    parts.headers.remove(CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(out))
+    mock_core::server::map_json_body(res, |bytes| {
+        let mut v = serde_json::from_slice::<Value>(bytes).ok()?;
+        to_integers(&mut v);
+        serde_json::to_vec(&v).ok()
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -22,9 +22,8 @@
 //! ([`crate::storage`]). None of these routes is part of a control API: the public flow hands them
 //! out, so they are served whatever the control-API setting.
 
-use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use axum::http::header::HOST;
 use axum::http::{HeaderMap, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -227,25 +226,11 @@ pub fn rewrite(text: &str, origin: &str) -> Option<String> {
 pub async fn middleware(req: Request, next: Next) -> Response {
     let origin = origin_of(req.headers(), req.uri());
     let res = next.run(req).await;
-    let is_json = res
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if !is_json {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
-        return Response::from_parts(parts, Body::empty());
-    };
-    match std::str::from_utf8(&bytes).ok().and_then(|t| rewrite(t, &origin)) {
-        Some(out) => {
-            parts.headers.remove(CONTENT_LENGTH);
-            Response::from_parts(parts, Body::from(out))
-        }
-        None => Response::from_parts(parts, Body::from(bytes)),
-    }
+    mock_core::server::map_json_body(res, |bytes| {
+        let text = std::str::from_utf8(bytes).ok()?;
+        rewrite(text, &origin).map(String::into_bytes)
+    })
+    .await
 }
 
 // ------------------------------------------------------------------------------------------------

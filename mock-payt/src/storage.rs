@@ -29,7 +29,7 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -39,8 +39,6 @@ use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
 use sha3::{Digest, Sha3_512};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::links::{PREFIX, link};
 use crate::state::AppState;
@@ -75,7 +73,7 @@ pub fn checksum(bytes: &[u8]) -> String {
 /// The storage routes with their own request-id, tracing and panic layers (and no body limit but
 /// the slot's size).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route(
             &format!("{PREFIX}/storage/uploads/{{slot}}"),
             put(upload).fallback(method_not_allowed),
@@ -95,17 +93,8 @@ pub fn router(state: AppState) -> Router {
                 "We encountered an internal error. Please try again.",
             )
             .into_response()
-        }))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
-            let id = req
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        }));
+    mock_core::server::observed(router)
 }
 
 // ------------------------------------------------------------------------------------------------

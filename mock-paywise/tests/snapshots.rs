@@ -13,7 +13,6 @@
 
 use std::time::{Duration, Instant};
 
-use insta::internals::Content;
 use mock_core::testing;
 use mock_paywise::resources::partner::{PARTNER_RESTRICTED_TOKEN, PARTNER_TOKEN};
 use mock_paywise::state::{AccessMode, Scope};
@@ -36,54 +35,10 @@ async fn mock() -> MockPaywise {
         .await
 }
 
-/// Asserts `exchange` against the snapshot `name`. The one value that varies between runs is the
-/// mock's port (the OS picks it: port 0), so a redaction over every string of the exchange
-/// normalizes the port of loopback URLs to `[port]`; the rest of each URL stays reviewed.
+/// Asserts `exchange` against the snapshot `name`; the mock's port in URLs, the one value that
+/// varies between runs, is normalized to `[port]` (see `mock_core::testing::normalize_port`).
 fn snap(name: &str, exchange: &Value) {
-    insta::with_settings!({
-        prepend_module_to_snapshot => false,
-        omit_expression => true,
-    }, {
-        insta::assert_json_snapshot!(name, exchange, {
-            ".**" => insta::dynamic_redaction(|value, _| normalize_ports(value)),
-        });
-    });
-}
-
-/// `value` with [`normalize_port`] applied to every string in it.
-fn normalize_ports(value: Content) -> Content {
-    match value {
-        Content::String(s) => Content::String(normalize_port(&s)),
-        Content::Seq(items) => Content::Seq(items.into_iter().map(normalize_ports).collect()),
-        Content::Map(entries) => Content::Map(entries.into_iter().map(|(k, v)| (k, normalize_ports(v))).collect()),
-        other => other,
-    }
-}
-
-/// `http://127.0.0.1:40123/v1/x` becomes `http://127.0.0.1:[port]/v1/x` (also for `localhost`);
-/// anything else is left as it is.
-fn normalize_port(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(at) = rest.find("://") {
-        let (head, tail) = rest.split_at(at + 3);
-        out.push_str(head);
-        let host_len = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
-            .unwrap_or(tail.len());
-        let (host, after) = tail.split_at(host_len);
-        out.push_str(host);
-        rest = after;
-        if matches!(host, "127.0.0.1" | "localhost") && after.starts_with(':') {
-            let digits = after[1..].bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 0 {
-                out.push_str(":[port]");
-                rest = &after[1 + digits..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    mock_core::assert_exchange_snapshot!(name, exchange);
 }
 
 struct Api {
