@@ -6,14 +6,18 @@
 //! instead of failing, a limit above the maximum is clamped, and links carry the request's other
 //! query parameters, sorted by name as DRF's `replace_query_param` writes them.
 
-use axum::http::HeaderMap;
 use axum::http::header::HOST;
+use axum::http::{HeaderMap, Uri};
 use url::form_urlencoded;
 
-/// The scheme and authority the client used, as `http://host:port`.
+/// The scheme and authority the client used, as `http://host:port`: what every absolute link a
+/// mock writes is built on, so that no link leads anywhere but to the address the client called.
 ///
-/// Honours `X-Forwarded-Proto` and `X-Forwarded-Host`, so links stay right behind a proxy.
-pub fn request_origin(headers: &HeaderMap) -> String {
+/// The scheme is `X-Forwarded-Proto` when it says `http` or `https` (anything else is ignored),
+/// else `http`; the host is `X-Forwarded-Host`, else `Host`, else the request target's authority
+/// (as HTTP/2 sends it), taking the first of a comma-separated list. `None` when none of them is
+/// a plausible authority (letters, digits, `.-_:[]`, at most 255 bytes).
+pub fn origin(headers: &HeaderMap, uri: &Uri) -> Option<String> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -22,11 +26,29 @@ pub fn request_origin(headers: &HeaderMap) -> String {
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let proto = header("x-forwarded-proto").unwrap_or("http");
+    let scheme = header("x-forwarded-proto")
+        .map(str::to_ascii_lowercase)
+        .filter(|v| v == "http" || v == "https")
+        .unwrap_or_else(|| "http".to_string());
     let host = header("x-forwarded-host")
-        .or_else(|| headers.get(HOST).and_then(|v| v.to_str().ok()))
-        .unwrap_or("localhost");
-    format!("{proto}://{host}")
+        .or_else(|| header(HOST.as_str()))
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .filter(|h| valid_authority(h))?;
+    Some(format!("{scheme}://{host}"))
+}
+
+fn valid_authority(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
+}
+
+/// [`origin`] of a request whose target carries no authority, `http://localhost` when the headers
+/// give none.
+pub fn request_origin(headers: &HeaderMap) -> String {
+    origin(headers, &Uri::from_static("/")).unwrap_or_else(|| "http://localhost".to_string())
 }
 
 /// DRF's positive-integer parsing: `None` for anything but a positive integer (or zero, where

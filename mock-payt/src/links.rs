@@ -9,7 +9,8 @@
 //! placeholder origin [`SENTINEL`] (`http://payt-mock.invalid`; `.invalid` never resolves, so a URL
 //! that escaped the rewrite still reaches no one). [`middleware`] wraps every Payt route and, on a
 //! JSON answer, replaces the placeholder with the origin of the request being answered
-//! ([`origin_of`]: `X-Forwarded-Proto` or `http`, and the `Host` the client called). The store
+//! ([`origin_of`]: `X-Forwarded-Proto` or `http`, and `X-Forwarded-Host` or the `Host` the client
+//! called). The store
 //! therefore holds one stable form whatever address the mock is reached on, two clients on two
 //! addresses each get their own, and the cost is one substring scan of a body that serde already
 //! built (a page of 100 invoices with every opt-in URL: well under a millisecond). A request without
@@ -23,7 +24,6 @@
 //! out, so they are served whatever the control-API setting.
 
 use axum::extract::{Path, Request, State};
-use axum::http::header::HOST;
 use axum::http::{HeaderMap, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -175,36 +175,11 @@ impl PortalKind {
 
 /// Whether `host` can stand in a URL as its authority (`name`, `name:port`, `[v6]:port`): no
 /// userinfo, path, quote or space, so it can also be spliced into a JSON string as it is.
-fn valid_authority(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
-}
-
-/// The origin a client called, `scheme://host[:port]`: the scheme from `X-Forwarded-Proto` (`http`
-/// or `https`; anything else is ignored) or `http`, the host from `Host` (or the request target's
-/// authority, as HTTP/2 sends it). Empty when neither gives a usable host: links are then
-/// root-relative.
+/// The origin a client called, `scheme://host[:port]` ([`mock_core::pagination::origin`]: the
+/// forwarded scheme and host, else `Host`, else the request target's authority). Empty when none
+/// gives a usable host: links are then root-relative.
 pub fn origin_of(headers: &HeaderMap, uri: &Uri) -> String {
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .filter(|v| v == "http" || v == "https")
-        .unwrap_or_else(|| "http".to_string());
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .filter(|h| valid_authority(h));
-    match host {
-        Some(h) => format!("{scheme}://{h}"),
-        None => String::new(),
-    }
+    mock_core::pagination::origin(headers, uri).unwrap_or_default()
 }
 
 /// `text` with every [`SENTINEL`] replaced by `origin`; `None` when it holds none (one scan).
@@ -355,6 +330,7 @@ async fn sign_up_page(State(state): State<AppState>, Path(token): Path<String>) 
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use axum::http::header::HOST;
 
     #[test]
     fn the_origin_is_the_host_called_and_never_a_bad_one() {
@@ -371,6 +347,11 @@ mod tests {
         h.remove(HOST);
         let absolute: Uri = "http://[::1]:9/v1/files".parse().expect("uri");
         assert_eq!(origin_of(&h, &absolute), "http://[::1]:9");
+        // Behind a proxy: the host the client called, not the proxy's upstream.
+        h.insert(HOST, HeaderValue::from_static("127.0.0.1:8180"));
+        h.insert("x-forwarded-host", HeaderValue::from_static("mocks.test:8443"));
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        assert_eq!(origin_of(&h, &uri), "https://mocks.test:8443");
     }
 
     #[test]
