@@ -89,6 +89,30 @@ pub fn normalize_ports(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// The headers of an answer that carry meaning for a client and stay the same between runs: what a
+/// snapshot of an exchange keeps.
+pub const SNAPSHOT_HEADERS: &[&str] = &["content-type", "www-authenticate", "allow", "location"];
+
+/// One exchange as a snapshot records it: `{request, status, headers, body}`, with the
+/// [`SNAPSHOT_HEADERS`] present and the body as JSON (a string if it is not JSON, `null` if
+/// empty). Panics on a 5xx: a server error is a bug of the mock, never a shape to accept.
+pub fn exchange(label: &str, status: u16, headers: &http::HeaderMap, body: &[u8]) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let mut kept = Map::new();
+    for name in SNAPSHOT_HEADERS {
+        if let Some(v) = headers.get(*name) {
+            kept.insert((*name).into(), json!(v.to_str().unwrap_or("<not ASCII>")));
+        }
+    }
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).unwrap_or_else(|_| json!(String::from_utf8_lossy(body)))
+    };
+    assert!(status < 500, "{label} answered {status}: {body}");
+    json!({"request": label, "status": status, "headers": kept, "body": body})
+}
+
 /// Asserts the JSON `exchange` against the insta snapshot `name` (in the calling test's
 /// `snapshots/` folder), with the mock's port normalized by [`normalize_ports`] and nothing else
 /// redacted. The calling crate needs `insta` (features `json`) as a dev-dependency.

@@ -13,7 +13,7 @@
 use mock_core::testing;
 use mock_payt::{DEFAULT_TOKEN, MockPayt, READONLY_TOKEN};
 use reqwest::{Method, RequestBuilder};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const SEED: u64 = 7;
 /// The administration the default token is granted.
@@ -74,21 +74,9 @@ impl Api {
     /// shape to accept: it fails the test here.
     async fn exchange(&self, label: String, req: RequestBuilder) -> Value {
         let res = req.send().await.expect("sent");
-        let status = res.status().as_u16();
-        let mut headers = Map::new();
-        for name in ["content-type", "www-authenticate", "allow", "location"] {
-            if let Some(v) = res.headers().get(name) {
-                headers.insert(name.into(), json!(v.to_str().unwrap_or("<not ASCII>")));
-            }
-        }
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
         let bytes = res.bytes().await.expect("a body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)))
-        };
-        assert!(status < 500, "{label} answered {status}: {body}");
-        json!({"request": label, "status": status, "headers": headers, "body": body})
+        testing::exchange(&label, status, &headers, &bytes)
     }
 
     async fn call(&self, method: Method, path: &str, auth: Auth<'_>) -> Value {

@@ -18,7 +18,7 @@ use mock_paywise::resources::partner::{PARTNER_RESTRICTED_TOKEN, PARTNER_TOKEN};
 use mock_paywise::state::{AccessMode, Scope};
 use mock_paywise::{DEFAULT_PRODUCTION_TOKEN, DEFAULT_TOKEN, MockPaywise, seed};
 use reqwest::{Method, RequestBuilder};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const SEED: u64 = 7;
 /// The fixture company in test mode, where [`DEFAULT_TOKEN`] acts.
@@ -89,21 +89,9 @@ impl Api {
     /// shape to accept: it fails the test here.
     async fn exchange(&self, label: String, req: RequestBuilder) -> Value {
         let res = req.send().await.expect("sent");
-        let status = res.status().as_u16();
-        let mut headers = Map::new();
-        for name in ["content-type", "www-authenticate", "allow", "location"] {
-            if let Some(v) = res.headers().get(name) {
-                headers.insert(name.into(), json!(v.to_str().unwrap_or("<not ASCII>")));
-            }
-        }
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
         let bytes = res.bytes().await.expect("a body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)))
-        };
-        assert!(status < 500, "{label} answered {status}: {body}");
-        json!({"request": label, "status": status, "headers": headers, "body": body})
+        testing::exchange(&label, status, &headers, &bytes)
     }
 
     async fn call(&self, method: Method, path: &str, who: As<'_>) -> Value {
