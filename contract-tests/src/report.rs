@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
+use mock_core::error::xml_escape;
 use serde::Serialize;
 
 use crate::contract::{Contract, Drift, DriftKind, Vendor};
@@ -464,7 +465,7 @@ impl Report {
                 let _ = write!(
                     out,
                     "    <testcase classname=\"{vendor}\" name=\"{}\"",
-                    xml(&ep.operation)
+                    xml_escape(&ep.operation)
                 );
                 match ep.result {
                     EndpointResult::Passed => out.push_str("/>\n"),
@@ -483,7 +484,7 @@ impl Report {
                             ">\n      <failure type=\"drift\" message=\"{} of {} answers failed\">{}</failure>\n    </testcase>\n",
                             ep.failed_calls,
                             ep.calls,
-                            xml(&text)
+                            xml_escape(&text)
                         );
                     }
                 }
@@ -499,19 +500,24 @@ impl Report {
         );
         for t in &self.tests {
             let (class, name) = t.name.split_once("::").unwrap_or(("contract", &t.name));
-            let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\"", xml(class), xml(name));
-            let message = xml(t.message.as_deref().unwrap_or_default());
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml_escape(class),
+                xml_escape(name)
+            );
+            let message = xml_escape(t.message.as_deref().unwrap_or_default());
             match t.result {
                 TestResult::Passed => out.push_str("/>\n"),
                 TestResult::Skipped => {
                     let _ = write!(out, ">\n      <skipped message=\"{message}\"/>\n    </testcase>\n");
                 }
                 TestResult::Failed => {
-                    let first = xml(t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or_default());
+                    let first = xml_escape(t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or_default());
                     let _ = write!(
                         out,
                         ">\n      <failure message=\"{first}\">{message}\nlast request: {}</failure>\n    </testcase>\n",
-                        xml(t.last_request.as_deref().unwrap_or("none"))
+                        xml_escape(t.last_request.as_deref().unwrap_or("none"))
                     );
                 }
             }
@@ -538,23 +544,6 @@ fn write_failure(out: &mut String, f: &Failure) {
     if f.drift.is_empty() || f.message.is_none() {
         let _ = writeln!(out, "      answered: {}", crate::journal::cut(&f.response, 300));
     }
-}
-
-/// Escapes text for XML attributes and content.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -54,3 +54,35 @@ pub trait ErrorRenderer: Send + Sync + 'static {
     /// The response for `error`.
     fn render(&self, error: &CoreError) -> Response;
 }
+
+/// `text` escaped for XML content and attribute values: the five markup characters become
+/// entities, and control characters XML 1.0 does not allow are dropped (tab, newline and carriage
+/// return stay). For the XML error bodies an object-store stand-in writes and for XML reports.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escape_writes_entities_and_drops_what_xml_forbids() {
+        assert_eq!(
+            xml_escape("a <b> & \"c\" 'd'\u{1}\n"),
+            "a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;\n"
+        );
+    }
+}

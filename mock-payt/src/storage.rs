@@ -40,6 +40,8 @@ use http_body_util::BodyExt;
 use sha3::{Digest, Sha3_512};
 use tower_http::catch_panic::CatchPanicLayer;
 
+use mock_core::error::xml_escape;
+
 use crate::links::{PREFIX, link};
 use crate::state::AppState;
 
@@ -138,22 +140,6 @@ fn request_id(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string()
-}
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 impl IntoResponse for S3Error {
