@@ -66,6 +66,21 @@ impl<P: Clone> TokenRegistry<P> {
             .cloned()
     }
 
+    /// Every token and its grant, sorted by token (a world's snapshot).
+    pub fn entries(&self) -> std::collections::BTreeMap<String, P> {
+        self.tokens
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Replaces every token with `entries` (a world's restore).
+    pub fn replace(&self, entries: impl IntoIterator<Item = (String, P)>) {
+        *self.tokens.write().unwrap_or_else(PoisonError::into_inner) = entries.into_iter().collect();
+    }
+
     /// Authenticates the request's bearer token.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<P, AuthFailure> {
         let token = bearer_token(headers)?;

@@ -91,6 +91,62 @@ impl Clock {
     }
 }
 
+/// How a [`Clock`] runs, as plain data for a world's snapshot: frozen at an instant, or running at
+/// the wall clock's pace with an offset from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum ClockState {
+    /// Only `set` and `advance` move it.
+    Frozen {
+        /// The instant it reads.
+        at: DateTime<Utc>,
+    },
+    /// The wall clock plus `offset_ms` milliseconds.
+    Running {
+        /// The offset from the wall clock.
+        offset_ms: i64,
+    },
+}
+
+impl Clock {
+    /// How the clock runs now.
+    pub fn state(&self) -> ClockState {
+        match *self.mode.lock().unwrap_or_else(PoisonError::into_inner) {
+            Mode::Frozen(at) => ClockState::Frozen { at },
+            Mode::System { offset } => ClockState::Running {
+                offset_ms: offset.num_milliseconds(),
+            },
+        }
+    }
+
+    /// A new clock (not a handle to this one) that runs as `state` says.
+    pub fn from_state(state: ClockState) -> Self {
+        let c = Self::system();
+        c.restore(state);
+        c
+    }
+
+    /// Makes the clock run as `state` says (every handle sees it).
+    pub fn restore(&self, state: ClockState) {
+        *self.mode.lock().unwrap_or_else(PoisonError::into_inner) = match state {
+            ClockState::Frozen { at } => Mode::Frozen(at),
+            ClockState::Running { offset_ms } => Mode::System {
+                offset: Duration::milliseconds(offset_ms),
+            },
+        };
+    }
+
+    /// Lets a frozen clock run on from the instant it reads (a running clock is unchanged).
+    pub fn unfreeze(&self) {
+        let mut mode = self.mode.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Mode::Frozen(at) = *mode {
+            *mode = Mode::System {
+                offset: at - Utc::now(),
+            };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +160,26 @@ mod tests {
         assert_eq!(c.now(), at);
         c.clone().advance(Duration::days(2));
         assert_eq!(c.now(), at + Duration::days(2));
+    }
+
+    #[test]
+    fn a_clock_state_round_trips() {
+        let at = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let c = Clock::frozen(at);
+        let copy = Clock::from_state(c.state());
+        copy.advance(Duration::hours(1));
+        assert_eq!(c.now(), at, "a clock made from a state is a separate clock");
+        assert_eq!(
+            copy.state(),
+            ClockState::Frozen {
+                at: at + Duration::hours(1)
+            }
+        );
+        c.unfreeze();
+        assert!(!c.is_frozen());
+        assert!(c.now() >= at);
     }
 
     #[test]

@@ -33,6 +33,18 @@ pub enum CoreError {
     UnsupportedMediaType(String),
     /// A handler panicked or the mock failed; the details go to the log, never to the client.
     Internal,
+    /// A failure the mock makes on purpose or for its own reasons, not the vendor's: an injected
+    /// fault (`code` `injected_fault`, or `rate_limited` for the emulated rate limit) or a refused
+    /// world (`world_limit`, `invalid_world`). Rendered in the vendor's shape with `status` and
+    /// `message`, so that a client's error handling sees what the vendor would send.
+    Mock {
+        /// The status to answer with.
+        status: StatusCode,
+        /// A short machine-readable reason (Payt writes it as its `code`).
+        code: &'static str,
+        /// What the client reads.
+        message: String,
+    },
 }
 
 impl CoreError {
@@ -45,6 +57,7 @@ impl CoreError {
             CoreError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CoreError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CoreError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            CoreError::Mock { status, .. } => *status,
         }
     }
 }

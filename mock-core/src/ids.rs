@@ -47,6 +47,41 @@ impl IdGen {
         uuid::Builder::from_random_bytes(bytes).into_uuid()
     }
 
+    /// Where the generator stands: the next sequence number and the position of its UUID stream, as
+    /// plain data for a world's snapshot.
+    pub fn state(&self) -> IdState {
+        let rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        IdState {
+            next: self.next.load(Ordering::Relaxed),
+            seed: rng.get_seed().iter().map(|b| format!("{b:02x}")).collect(),
+            stream: rng.get_stream(),
+            word_pos: rng.get_word_pos().to_string(),
+        }
+    }
+
+    /// A generator standing where `state` says.
+    pub fn from_state(state: &IdState) -> Result<Self, String> {
+        let g = Self::new(0, 0);
+        g.restore(state)?;
+        Ok(g)
+    }
+
+    /// Moves the generator to `state` (what [`Self::state`] returned); on an invalid state nothing
+    /// changes.
+    pub fn restore(&self, state: &IdState) -> Result<(), String> {
+        let seed = parse_seed(&state.seed).ok_or("ids.seed must be 64 hex digits")?;
+        let word_pos: u128 = state
+            .word_pos
+            .parse()
+            .map_err(|_| "ids.word_pos must be a decimal integer".to_string())?;
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        rng.set_stream(state.stream);
+        rng.set_word_pos(word_pos);
+        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = rng;
+        self.next.store(state.next, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// `len` random lowercase hex characters, for secrets and tokens.
     pub fn hex(&self, len: usize) -> String {
         let mut out = String::with_capacity(len);
@@ -56,6 +91,30 @@ impl IdGen {
         out.truncate(len);
         out
     }
+}
+
+/// An [`IdGen`]'s position as plain data (see [`IdGen::state`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdState {
+    /// The next sequence number.
+    pub next: u64,
+    /// The UUID generator's ChaCha seed, 64 hex digits.
+    pub seed: String,
+    /// The ChaCha stream.
+    pub stream: u64,
+    /// How many 32-bit words of the stream were used (a decimal string: it is a `u128`).
+    pub word_pos: String,
+}
+
+fn parse_seed(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -68,6 +127,24 @@ mod tests {
         let b = IdGen::new(9, 1);
         assert_eq!(a.uuid(), b.uuid());
         assert_eq!(a.uuid().get_version_num(), 4);
+    }
+
+    #[test]
+    fn a_restored_generator_goes_on_where_the_captured_one_stood() {
+        let a = IdGen::new(3, 50);
+        a.uuid();
+        a.next_seq();
+        let state = a.state();
+        let b = IdGen::from_state(&state).expect("valid state");
+        assert_eq!(a.uuid(), b.uuid());
+        assert_eq!(a.next_seq(), b.next_seq());
+        assert!(
+            b.restore(&IdState {
+                seed: "zz".into(),
+                ..state
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -28,8 +28,10 @@ pub mod error;
 pub mod ids;
 pub mod openapi;
 pub mod pagination;
+pub mod pattern;
 pub mod query;
 pub mod server;
+pub mod snapshot;
 pub mod store;
 pub mod testing;
 

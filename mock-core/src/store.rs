@@ -246,6 +246,28 @@ impl<V: Record> Table<V> {
     }
 }
 
+/// A table is stored (in a world's snapshot, see [`crate::snapshot`]) as the list of its records
+/// in sequence order, each in its storage form; loading inserts them again, so the scope
+/// partitions and the key index are rebuilt rather than stored.
+impl<V: Record + serde::Serialize> serde::Serialize for Table<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut all: Vec<&V> = self.iter_all().collect();
+        all.sort_unstable_by_key(|v| v.seq());
+        serializer.collect_seq(all)
+    }
+}
+
+impl<'de, V: Record + serde::Deserialize<'de>> serde::Deserialize<'de> for Table<V> {
+    fn deserialize<De: serde::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        let records = Vec::<V>::deserialize(deserializer)?;
+        let mut table = Table::new();
+        for record in records {
+            table.insert(record).map_err(serde::de::Error::custom)?;
+        }
+        Ok(table)
+    }
+}
+
 /// A vendor's database behind one lock, with a revision counter that every write moves.
 #[derive(Debug, Default)]
 pub struct Store<D> {
@@ -388,6 +410,38 @@ mod tests {
         assert!(t.get(&1, "1").is_none());
         assert_eq!(t.len(), 1);
         assert_eq!(t.update(&2, "2", |_| ()), None);
+    }
+
+    #[test]
+    fn a_table_is_stored_as_its_records_in_sequence_order() {
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct Item {
+            scope: u8,
+            seq: u64,
+        }
+        impl Record for Item {
+            type Scope = u8;
+            fn scope(&self) -> u8 {
+                self.scope
+            }
+            fn seq(&self) -> u64 {
+                self.seq
+            }
+            fn key(&self) -> String {
+                self.seq.to_string()
+            }
+        }
+        let mut t = Table::new();
+        for (scope, seq) in [(2, 1), (1, 2), (2, 3)] {
+            t.insert(Item { scope, seq }).expect("fresh");
+        }
+        let json = serde_json::to_string(&t).expect("serializable");
+        assert_eq!(json, r#"[{"scope":2,"seq":1},{"scope":1,"seq":2},{"scope":2,"seq":3}]"#);
+        let back: Table<Item> = serde_json::from_str(&json).expect("loads");
+        assert_eq!(back.get(&1, "2"), Some(&Item { scope: 1, seq: 2 }));
+        assert_eq!(back.scope_len(&2), 2);
+        let dup = serde_json::from_str::<Table<Item>>(r#"[{"scope":1,"seq":1},{"scope":1,"seq":1}]"#);
+        assert!(dup.is_err_and(|e| e.to_string().contains("already exists")));
     }
 
     proptest! {

@@ -116,6 +116,7 @@ impl PaytError {
                     "internal_server_error",
                     "The mock failed to handle this request".to_string(),
                 ),
+                CoreError::Mock { status, code, message } => (*status, *code, message.clone()),
             },
         }
     }

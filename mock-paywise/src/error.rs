@@ -74,6 +74,7 @@ impl PaywiseError {
                 format!("Unsupported media type \"{ct}\" in request."),
             ),
             CoreError::Internal => detail(StatusCode::INTERNAL_SERVER_ERROR, "A server error occurred.".into()),
+            CoreError::Mock { status, message, .. } => detail(*status, message.clone()),
         }
     }
 
