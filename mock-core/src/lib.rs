@@ -16,6 +16,8 @@
 //!   [`error::ErrorRenderer`] each vendor implements to put them in its own error shape.
 //! - [`body`] and [`query`]: request-body decoding (JSON, Rack-style nested forms) and query strings.
 //! - [`pagination`]: DRF limit/offset links and other paging helpers.
+//! - [`faults`]: fault-injection rules for a world (latency, error statuses, dropped, truncated and
+//!   malformed answers), decided deterministically from a seed, and the emulated vendor rate limit.
 //! - [`server`]: the middleware stack, `serve` with graceful shutdown, and [`server::ServerHandle`],
 //!   which tests use to run a mock on port 0 and which stops the server when dropped.
 //! - [`testing`]: the clock and fixture anchor every test mock runs on, so no expectation depends
@@ -25,6 +27,7 @@ pub mod auth;
 pub mod body;
 pub mod clock;
 pub mod error;
+pub mod faults;
 pub mod ids;
 pub mod openapi;
 pub mod pagination;
