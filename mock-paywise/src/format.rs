@@ -3,10 +3,20 @@
 //! Timestamps are DRF's ISO 8601 output: UTC with `Z`, and microseconds only when they are not
 //! zero (`2023-11-07T05:31:56Z`, `2023-11-07T05:31:56.123456Z`). Dates are `YYYY-MM-DD`. Money is
 //! `{"value": "12.50", "currency": "EUR"}` with the value an exact two-decimal string.
+//!
+//! Each of these also has a storage form (what a world's snapshot holds, see
+//! [`mock_core::snapshot`]) that is exact where the API form is not: a timestamp keeps every
+//! digit of its fraction, money keeps its exact value and scale, a float (an item's `quantity`)
+//! is written as the decimal text Rust reads back bit for bit, and bytes are base64. Every
+//! `deserialize` here reads the storage form (and the API form, which has the same shape).
+
+use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use mock_core::snapshot::storing;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Serialize, Serializer};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A timestamp as DRF writes it.
 pub fn timestamp(t: &DateTime<Utc>) -> String {
@@ -25,9 +35,70 @@ pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
 /// Serializes a timestamp as DRF does.
 pub mod ts {
     use super::*;
-    /// Writes `v` as DRF does.
+    /// Writes `v` as DRF does; in a snapshot with every digit of its fraction (paywise's own
+    /// timestamps have microseconds, which DRF's form keeps too; this keeps any other exactly).
     pub fn serialize<S: Serializer>(v: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&timestamp(v))
+        if storing() {
+            s.serialize_str(&v.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        } else {
+            s.serialize_str(&timestamp(v))
+        }
+    }
+
+    /// Reads an RFC 3339 timestamp (what [`serialize`] writes in either form).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| D::Error::custom(format!("invalid timestamp {text:?}: {e}")))
+    }
+}
+
+/// A float (`f64`) written as JSON's number in the API, and in a snapshot as the decimal text
+/// Rust's `Display` writes (the shortest that reads back to the same bits), since serde_json's
+/// default number parser is not exact for every float.
+pub mod float {
+    use super::*;
+    /// Writes `v` (a number; a string in a snapshot).
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if storing() {
+            s.serialize_str(&v.to_string())
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Text(String),
+        Number(f64),
+    }
+
+    /// Reads a float written by [`serialize`] (a string or a number).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Stored::deserialize(d)? {
+            Stored::Number(n) => Ok(n),
+            Stored::Text(t) => f64::from_str(&t).map_err(|e| D::Error::custom(format!("invalid number {t:?}: {e}"))),
+        }
+    }
+}
+
+/// Bytes (file contents, never in an API answer) stored as standard base64 with padding.
+pub mod bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+    /// Writes `v` as base64.
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(v))
+    }
+
+    /// Reads base64 written by [`serialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text.as_bytes()).map_err(D::Error::custom)
     }
 }
 
@@ -41,7 +112,7 @@ pub struct Money {
 }
 
 /// The currencies paywise accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Currency {
     /// Euro.
     #[serde(rename = "EUR")]
@@ -72,9 +143,17 @@ impl Money {
     }
 }
 
+/// The API form rounds to two decimals (half to even) and never writes `-0.00`; a snapshot
+/// ([`storing`]) writes the exact value with its own scale instead, so that it reads back equal.
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
+        if storing() {
+            let mut st = s.serialize_struct("Money", 2)?;
+            st.serialize_field("value", &self.value.to_string())?;
+            st.serialize_field("currency", &self.currency)?;
+            return st.end();
+        }
         let mut v = self
             .value
             .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
@@ -87,6 +166,29 @@ impl Serialize for Money {
         st.serialize_field("value", &v.to_string())?;
         st.serialize_field("currency", &self.currency)?;
         st.end()
+    }
+}
+
+/// Reads `{"value": "<decimal>", "currency": "EUR"}`: the exact storage form, or the API form.
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            value: String,
+            currency: Currency,
+        }
+        let raw = Stored::deserialize(d)?;
+        let mut value = Decimal::from_str(&raw.value)
+            .map_err(|e| D::Error::custom(format!("invalid amount {:?}: {e}", raw.value)))?;
+        if value.is_zero() && raw.value.trim_start().starts_with('-') {
+            // Parsing drops the sign of a zero (`-0.00`, which a negated zero sum writes).
+            value.set_sign_negative(true);
+        }
+        Ok(Money {
+            value,
+            currency: raw.currency,
+        })
     }
 }
 
@@ -112,6 +214,63 @@ mod tests {
             .expect("valid")
             .with_timezone(&Utc);
         assert_eq!(timestamp(&micros(t)), "2023-11-07T05:31:56.123456Z");
+    }
+
+    #[test]
+    fn storage_forms_are_exact() {
+        for raw in ["12.5", "12.505", "0.00", "0", "-3.14159", "1000000.000001"] {
+            let m = Money::eur(Decimal::from_str(raw).expect("decimal"));
+            let stored = mock_core::snapshot::to_value(&m).expect("serializes");
+            assert_eq!(stored["value"], raw, "the exact value and scale");
+            let back: Money = serde_json::from_value(stored).expect("loads");
+            assert_eq!(format!("{back:?}"), format!("{m:?}"), "{raw}");
+            assert_eq!(back.value.serialize(), m.value.serialize(), "{raw}: the same bits");
+        }
+        let negative_zero = Money::eur(-Decimal::new(0, 2));
+        assert!(negative_zero.value.is_sign_negative());
+        let stored = mock_core::snapshot::to_value(&negative_zero).expect("serializes");
+        assert_eq!(stored["value"], "-0.00");
+        let back: Money = serde_json::from_value(stored).expect("loads");
+        assert_eq!(
+            back.value.serialize(),
+            negative_zero.value.serialize(),
+            "the sign of zero is kept"
+        );
+        let api: Money =
+            serde_json::from_value(serde_json::json!({"value": "12.50", "currency": "USD"})).expect("loads");
+        assert_eq!(
+            api,
+            Money {
+                value: Decimal::new(1250, 2),
+                currency: Currency::Usd
+            }
+        );
+
+        #[derive(Serialize, Deserialize, Debug, PartialEq)]
+        struct T {
+            #[serde(with = "ts")]
+            at: DateTime<Utc>,
+            #[serde(with = "float")]
+            q: f64,
+            #[serde(with = "bytes")]
+            b: Vec<u8>,
+        }
+        let t = T {
+            at: DateTime::parse_from_rfc3339("2023-11-07T05:31:56.123456789Z")
+                .expect("valid")
+                .with_timezone(&Utc),
+            q: 0.1 + 0.2,
+            b: vec![0, 1, 255],
+        };
+        let api = serde_json::to_value(&t).expect("serializes");
+        assert_eq!(api["at"], "2023-11-07T05:31:56.123456Z");
+        assert_eq!(api["q"], serde_json::json!(0.30000000000000004));
+        let stored = mock_core::snapshot::to_vec(&t).expect("serializes");
+        let back: T = serde_json::from_slice(&stored).expect("loads");
+        assert_eq!(back, t);
+        assert_eq!(back.q.to_bits(), t.q.to_bits());
+        let from_api: T = serde_json::from_value(api).expect("the API form loads too");
+        assert_eq!(from_api.at, micros(t.at));
     }
 
     #[test]

@@ -159,7 +159,7 @@ pub fn state(seed: u64, anchor: NaiveDate, test_token: &str, production_token: &
             },
         );
     }
-    resources::partner::register_tokens(&tokens, seed, anchor);
+    resources::partner::register_tokens(&tokens, seed);
     AppState {
         store: Arc::new(Store::new(db)),
         clock,

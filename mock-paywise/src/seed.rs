@@ -2,8 +2,27 @@
 //! submission state, mostly in test mode with a few in production mode, all placed relative to
 //! the anchor date (the mock clock's date at seeding, or the pinned `--anchor-date`), so the same
 //! seed and anchor give byte-identical data.
+//!
+//! [`generate_sized`] takes a `size` as well, how much Case Management data there is
+//! ([`generate`] is size 1):
+//! - `0`: none. No debtors, claims, mandates (nor their status updates), payments, statements
+//!   (nor mandate details), requests to client, files or webhooks; only the fixture partner's
+//!   account, empty (no companies, users or invites), which the partner keys name. The fixture
+//!   company ([`COMPANY`]) is only a number the tokens carry and needs no record.
+//! - `1`: the standard fixtures: 60 debtors in test mode and 8 in production mode with one or two
+//!   claims each (every submission state), the mandates, status updates, files, payments and
+//!   requests to client of the accepted claims, five monthly statements, and the fixture
+//!   partner's two companies, three users and three invites.
+//! - `n > 1`: `n` times as many debtors in each mode, with their claims and everything that follows
+//!   from those (mandates, payments, requests to client, files), all from the same seed in the same
+//!   order, so the data is as deterministic as at size 1. Ids are unique, and so are debtor and
+//!   claim references and invoice numbers within their access mode (as at size 1) and mandate file
+//!   numbers. The statements stay monthly (five, each with up to three mandates) and the partner's
+//!   data stays as at size 1.
 
-use chrono::{DateTime, Duration, Utc};
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fixtures::{Faker, shift};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -27,12 +46,27 @@ fn at(f: &mut Faker, min_days: i64, max_days: i64) -> DateTime<Utc> {
     base + Duration::seconds(f.int(6 * 3600, 20 * 3600) as i64) + Duration::microseconds(f.int(0, 999_999) as i64)
 }
 
-/// The generated database and the highest sequence number it used.
-pub fn generate(seed: u64, anchor: chrono::NaiveDate) -> (Db, u64) {
-    let mut f = Faker::new(seed ^ 0xdead_beef, anchor);
+/// The generated database (the standard fixtures, size 1) and the highest sequence number it
+/// used.
+pub fn generate(seed: u64, anchor: NaiveDate) -> (Db, u64) {
+    generate_sized(seed, anchor, 1)
+}
+
+/// The generated database with `size` times the standard Case Management data (see the module
+/// docs) and the highest sequence number it used.
+pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
     let mut db = Db::default();
+    crate::resources::partner::seed_fixture_account(&mut db, seed, anchor, size > 0);
+    if size == 0 {
+        return (db, 0);
+    }
+    let size = u64::from(size);
+    let mut f = Faker::new(seed ^ 0xdead_beef, anchor);
     let mut seq = 0u64;
-    for (mode, debtors, claims_per) in [(AccessMode::Test, 60, 2), (AccessMode::Production, 8, 1)] {
+    // Mandate file numbers drawn so far: above size 1 a number drawn twice moves up by 90 000
+    // until it is new (at size 1 nothing is moved, so the data stays as it always was).
+    let mut mandate_numbers = HashSet::new();
+    for (mode, debtors, claims_per) in [(AccessMode::Test, 60 * size, 2), (AccessMode::Production, 8 * size, 1)] {
         let scope = Scope { company: COMPANY, mode };
         let mut made = Vec::new();
         for i in 0..debtors {
@@ -140,7 +174,12 @@ pub fn generate(seed: u64, anchor: chrono::NaiveDate) -> (Db, u64) {
                 let id = uuid(&mut f);
                 let reference = format!("RE-{}-{:05}", f.anchor().format("%Y"), invoice);
                 let mandate = (state == "accepted").then(|| {
-                    json!({"id": uuid(&mut f).to_string(), "reference_number": format!("K{}-{}", f.anchor().format("%y"), f.int(10_000, 99_999))})
+                    let id = uuid(&mut f).to_string();
+                    let mut number = f.int(10_000, 99_999);
+                    while size > 1 && !mandate_numbers.insert(number) {
+                        number += 90_000;
+                    }
+                    json!({"id": id, "reference_number": format!("K{}-{}", f.anchor().format("%y"), number)})
                 });
                 let c = Claim {
                     seq,
@@ -206,7 +245,6 @@ pub fn generate(seed: u64, anchor: chrono::NaiveDate) -> (Db, u64) {
         statements::seed(&mut f, &mut seq, &mut db);
         files::seed(&mut f, &mut seq, &mut db);
         webhooks::seed(&mut f, &mut seq, &mut db);
-        partner::seed(&mut f, &mut seq, &mut db);
         info::seed(&mut f, &mut seq, &mut db);
         backoffice::seed(&mut f, &mut seq, &mut db);
     }

@@ -1,4 +1,9 @@
 //! The paywise mock's state: tables scoped by company and access mode, clock, ids, tokens.
+//!
+//! [`Db`] is the whole of a world's mutable data besides the clock, the id generator and the token
+//! registry: every Case Management table and the Partner API's accounts, companies, users and
+//! invites. It serializes (with [`mock_core::snapshot::to_value`]) to its storage form and loads
+//! back from it exactly; [`Db::fingerprint`] compares two databases record by record.
 
 use std::sync::Arc;
 
@@ -6,8 +11,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use mock_core::auth::TokenRegistry;
-use mock_core::{Clock, IdGen, Store, Table};
-use serde::Serialize;
+use mock_core::{Clock, IdGen, Record, Store, Table};
+use serde::{Deserialize, Serialize};
 
 use crate::error::PaywiseError;
 use crate::format::micros;
@@ -17,17 +22,18 @@ use crate::resources::debtors::Debtor;
 
 /// Test or production: paywise's tokens choose one, and objects made in one are invisible to the
 /// other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AccessMode {
     /// Test mode.
+    #[default]
     Test,
     /// Production mode.
     Production,
 }
 
 /// Where a record lives: a client company's data in one access mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Scope {
     /// The client company (an internal number).
     pub company: u64,
@@ -36,7 +42,11 @@ pub struct Scope {
 }
 
 /// Every paywise record, one table per resource.
-#[derive(Debug, Clone, Default)]
+///
+/// Stored as one JSON object with a list of records per table (see [`Table`]'s `Serialize`); a
+/// table missing from a stored object loads empty.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Db {
     /// Debtors.
     pub debtors: Table<Debtor>,
@@ -60,10 +70,69 @@ pub struct Db {
     pub deliveries: Table<resources::webhooks::Delivery>,
     /// Uploaded and generated files.
     pub files: Table<resources::files::StoredFile>,
+    /// Partner accounts (their counters; the keys name them by id).
+    pub partner_accounts: Table<resources::partner::PartnerAccount>,
+    /// Client companies the partners onboard, scoped by partner account.
+    pub partner_companies: Table<resources::partner::Company>,
+    /// Users of the partners' companies, scoped by partner account.
+    pub partner_users: Table<resources::partner::User>,
+    /// Invitations to paywise's web onboarding, scoped by partner account.
+    pub partner_invites: Table<resources::partner::Invite>,
+}
+
+/// Adds one line per record of `table` to `out`: `name` and the record's `Debug`, in sequence
+/// order (records of two scopes with the same sequence number in the order of their lines).
+fn fingerprint_table<V: Record + std::fmt::Debug>(name: &str, table: &Table<V>, out: &mut Vec<String>) {
+    let mut rows: Vec<(u64, String)> = table.iter_all().map(|r| (r.seq(), format!("{name}: {r:?}"))).collect();
+    rows.sort();
+    out.extend(rows.into_iter().map(|(_, line)| line));
+}
+
+impl Db {
+    /// Every record as a line, table by table in field order and by sequence number within a
+    /// table, each the table's name and the record's `Debug`: two databases with equal
+    /// fingerprints hold the same records, whatever order their hash maps are in.
+    pub fn fingerprint(&self) -> Vec<String> {
+        // Destructured, so that a new table cannot be left out.
+        let Db {
+            debtors,
+            claims,
+            mandates,
+            status_updates,
+            requests_to_client,
+            payments,
+            statements,
+            mandate_details,
+            webhooks,
+            deliveries,
+            files,
+            partner_accounts,
+            partner_companies,
+            partner_users,
+            partner_invites,
+        } = self;
+        let mut out = Vec::new();
+        fingerprint_table("debtors", debtors, &mut out);
+        fingerprint_table("claims", claims, &mut out);
+        fingerprint_table("mandates", mandates, &mut out);
+        fingerprint_table("status_updates", status_updates, &mut out);
+        fingerprint_table("requests_to_client", requests_to_client, &mut out);
+        fingerprint_table("payments", payments, &mut out);
+        fingerprint_table("statements", statements, &mut out);
+        fingerprint_table("mandate_details", mandate_details, &mut out);
+        fingerprint_table("webhooks", webhooks, &mut out);
+        fingerprint_table("deliveries", deliveries, &mut out);
+        fingerprint_table("files", files, &mut out);
+        fingerprint_table("partner_accounts", partner_accounts, &mut out);
+        fingerprint_table("partner_companies", partner_companies, &mut out);
+        fingerprint_table("partner_users", partner_users, &mut out);
+        fingerprint_table("partner_invites", partner_invites, &mut out);
+        out
+    }
 }
 
 /// What a token is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     /// The company and access mode the token acts in.
     pub scope: Scope,
@@ -268,7 +337,7 @@ impl FromRequestParts<AppState> for Caller {
             });
         };
         let header = parts.headers.get("x-user-id").and_then(|v| v.to_str().ok());
-        let (company, user) = resources::partner::act_for(&key, header)?;
+        let (company, user) = resources::partner::act_for(state, &key, header)?;
         grant.scope.company = company;
         Ok(Caller {
             grant,

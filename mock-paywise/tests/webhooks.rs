@@ -724,7 +724,11 @@ async fn deliveries_are_signed_and_shaped_as_documented() {
     let at = chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().expect("timestamp")).expect("rfc3339");
     assert!(at >= before - chrono::Duration::seconds(1), "{at} vs {before}");
     assert_eq!(body["data"]["access_mode"], "test");
-    let company = mock_paywise::resources::webhooks::company_uuid(&api.m.state().tokens, mock_paywise::seed::COMPANY);
+    let company = api
+        .m
+        .state()
+        .store
+        .read(|db| mock_paywise::resources::webhooks::company_uuid(db, mock_paywise::seed::COMPANY));
     assert_eq!(body["data"]["company_id"], company.to_string());
     assert_eq!(body["data"]["id"], claim_object()["id"]);
     assert_eq!(body["data"]["submission_state"], "created");

@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -50,11 +50,13 @@ pub const SUBMISSION_STATES: &[&str] = &[
 pub const STARTING_APPROACHES: &[&str] = &["extrajudicial", "judicial"];
 
 /// An invoice line (`ItemRequest`: description, quantity and amount are required).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// Description (1 to 1000 characters).
     pub description: String,
-    /// Quantity: a number (`format: double`), written as DRF's `FloatField` writes it.
+    /// Quantity: a number (`format: double`), written as DRF's `FloatField` writes it (stored as
+    /// exact decimal text, see [`crate::format::float`]).
+    #[serde(with = "crate::format::float")]
     pub quantity: f64,
     /// Unit.
     pub unit: Option<String>,
@@ -63,7 +65,7 @@ pub struct Item {
 }
 
 /// An additional charge ("Nebenforderung"), such as a reminder fee.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdditionalCharge {
     /// Unique identifier.
     pub id: Uuid,
@@ -89,7 +91,7 @@ pub struct AdditionalCharge {
 }
 
 /// A payment already received before the claim was handed over.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimPayment {
     /// Unique identifier: only in the `href` (`ClaimPayment` has no `id`).
     pub id: Uuid,
@@ -107,13 +109,13 @@ pub struct ClaimPayment {
 }
 
 /// A claim.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claim {
     /// Creation order (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub seq: u64,
     /// Company and access mode (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub scope: Scope,
     /// Unique identifier.
     pub id: Uuid,

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -47,7 +47,7 @@ pub const CHANNEL_TYPES: &[&str] = &[
 ];
 
 /// A natural person.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Person {
     /// Salutation (at most 100 characters).
     pub salutation: Option<String>,
@@ -62,14 +62,14 @@ pub struct Person {
 }
 
 /// An organization.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Organization {
     /// Name.
     pub name: String,
 }
 
 /// A postal address (`AddressRequest`: all four required; street, zip and city may be null).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Address {
     /// Street and number.
     pub street: Option<String>,
@@ -82,7 +82,7 @@ pub struct Address {
 }
 
 /// A communication channel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Channel {
     /// One of [`CHANNEL_TYPES`].
     #[serde(rename = "type")]
@@ -92,7 +92,7 @@ pub struct Channel {
 }
 
 /// A bank account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BankAccount {
     /// IBAN.
     pub iban: String,
@@ -101,13 +101,13 @@ pub struct BankAccount {
 }
 
 /// A debtor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Debtor {
     /// Creation order (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub seq: u64,
     /// Company and access mode (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub scope: Scope,
     /// Unique identifier.
     pub id: Uuid,

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use mock_core::CoreError;
 use mock_core::body::{BodyKind, body_kind, media_type};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -28,13 +28,13 @@ pub const ALLOWED_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png
 pub const MAX_UPLOAD: usize = 5 * 1024 * 1024;
 
 /// An uploaded or generated file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredFile {
     /// Creation order (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub seq: u64,
     /// Company and access mode (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub scope: Scope,
     /// Unique identifier.
     pub id: Uuid,
@@ -45,7 +45,11 @@ pub struct StoredFile {
     /// Size in bytes.
     pub file_size: u64,
     /// The bytes (not exposed in JSON).
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "mock_core::snapshot::hidden",
+        with = "crate::format::bytes"
+    )]
     pub content: Vec<u8>,
     /// Upload time.
     #[serde(with = "crate::format::ts")]

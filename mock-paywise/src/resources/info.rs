@@ -7,6 +7,7 @@
 
 use axum::Json;
 use axum::Router;
+use axum::extract::State;
 use axum::routing::get;
 use serde_json::{Value, json};
 
@@ -27,9 +28,9 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
     let _ = (f, seq, db);
 }
 
-async fn info(caller: Caller) -> Result<Json<Value>, PaywiseError> {
+async fn info(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, PaywiseError> {
     let scope = caller.scope();
-    let (user, first, last) = match partner::acting_user(&caller) {
+    let (user, first, last) = match partner::acting_user(&state, &caller) {
         Some(u) => u,
         None => (OWNER.0.to_string(), OWNER.1.to_string(), OWNER.2.to_string()),
     };

@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -58,8 +58,9 @@ pub const COMPONENTS: [&str; 5] = [
 /// The index of the principal in [`COMPONENTS`].
 pub const PRINCIPAL: usize = 4;
 
-/// The "Forderungsstand": legal claim and payments per component.
-#[derive(Debug, Clone, PartialEq)]
+/// The "Forderungsstand": legal claim and payments per component (the API shows it through
+/// [`Balance::render`]; `Serialize` is its storage form).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Balance {
     /// The legal claim per component (see [`COMPONENTS`]).
     pub legal: [Decimal; 5],
@@ -149,7 +150,7 @@ impl Balance {
 }
 
 /// A claim of a mandate and the payments on it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MandateClaim {
     /// The claim's id.
     pub id: Uuid,
@@ -158,47 +159,47 @@ pub struct MandateClaim {
 }
 
 /// A mandate (Inkassoakte) paywise opened for accepted claims.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mandate {
     /// Creation order (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub seq: u64,
     /// Company and access mode (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub scope: Scope,
     /// Unique identifier.
     pub id: Uuid,
     /// paywise file number ("Aktenzeichen").
     pub reference_number: String,
     /// Earlier file numbers.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub further_reference_numbers: Vec<String>,
     /// The debtor's id (filters only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub debtor: Uuid,
     /// The debtor's display name.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub debtor_name: String,
     /// One of [`LEGAL_STAGES`].
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub legal_stage: String,
     /// One of [`PROCESSING_STATES`].
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub processing_state: String,
     /// The balance.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub balance: Balance,
     /// The claims.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub claims: Vec<MandateClaim>,
     /// Archived by the client (no business effect).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub archived: bool,
     /// Creation.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub created: DateTime<Utc>,
     /// Last change.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub updated: DateTime<Utc>,
 }
 
@@ -346,7 +347,7 @@ pub fn render_by_id(state: &AppState, scope: &Scope, id: &Uuid, origin: &Origin)
 }
 
 /// A file attached to a status update.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Download {
     /// The file's id.
     pub id: Uuid,
@@ -359,18 +360,18 @@ pub struct Download {
 }
 
 /// A status update of a mandate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusUpdate {
     /// Creation order (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub seq: u64,
     /// Company and access mode (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub scope: Scope,
     /// Unique identifier.
     pub id: Uuid,
     /// The mandate (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub mandate: Uuid,
     /// Title.
     pub title: String,

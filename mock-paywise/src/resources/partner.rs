@@ -9,21 +9,21 @@
 //! header `X-User-Id: <user id>` (see [`act_for`]); every company gets its own internal company
 //! number, so what is created that way belongs to that company alone.
 //!
-//! The partner account's data (companies, users, invites) is shared by the partner's keys and
-//! lives in a [`PartnerAccount`] the keys' grants point to. Mock-only control routes
-//! ([`control_router`]) verify a user's e-mail address and finish an invite as paywise's web flow
-//! would.
-
-use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+//! The partner account's data lives in the database ([`Db`]) like every other resource: a
+//! [`PartnerAccount`] record holds the account's counters, and its companies, users and invites
+//! are the tables `partner_companies`, `partner_users` and `partner_invites`, scoped by the
+//! account's id. A key's grant names its account by that id ([`PartnerKey::account`]), so the
+//! partner's keys share the data. Mock-only control routes ([`control_router`]) verify a user's
+//! e-mail address and finish an invite as paywise's web flow would.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use mock_core::Table;
+use mock_core::Record;
 use mock_core::auth::TokenRegistry;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -65,14 +65,31 @@ pub const INVITE_DAYS: i64 = 14;
 /// The partner account's own user, as token info shows it.
 pub const PARTNER_USER: (&str, &str, &str) = ("integration@partner.example", "Paula", "Partner");
 
-/// The scope every partner record is stored under (partner data knows no access mode).
-const PARTNER_SCOPE: Scope = Scope {
-    company: 0,
-    mode: AccessMode::Test,
-};
+/// The id of the fixture partner's account, which the fixture partner keys name.
+pub const FIXTURE_ACCOUNT: u64 = 1;
+
+/// Implements [`Record`] for a partner record: scoped by its partner account (partner data
+/// knows no access mode), ordered by the partner records' own sequence numbers, keyed by its
+/// UUID.
+macro_rules! partner_record {
+    ($t:ty) => {
+        impl Record for $t {
+            type Scope = u64;
+            fn scope(&self) -> u64 {
+                self.account
+            }
+            fn seq(&self) -> u64 {
+                self.seq
+            }
+            fn key(&self) -> String {
+                self.id.to_string()
+            }
+        }
+    };
+}
 
 /// A company's postal address.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompanyAddress {
     /// Street and number.
     pub street: String,
@@ -84,13 +101,14 @@ pub struct CompanyAddress {
     pub country: String,
 }
 
-/// A client company a partner onboards.
-#[derive(Debug, Clone, PartialEq)]
+/// A client company a partner onboards (the API shows it as `render_company` renders it;
+/// `Serialize` is its storage form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Company {
-    /// Creation order.
+    /// Creation order (partner records have their own numbering).
     pub seq: u64,
-    /// Always the partner scope.
-    pub scope: Scope,
+    /// The partner account.
+    pub account: u64,
     /// Unique identifier.
     pub id: Uuid,
     /// The internal company number its Case Management data is scoped by.
@@ -119,7 +137,7 @@ pub struct Company {
     pub iban: Option<String>,
 }
 
-scoped_record!(Company);
+partner_record!(Company);
 
 impl Company {
     /// Whether every piece of data paywise requires is present.
@@ -139,13 +157,14 @@ impl Company {
     }
 }
 
-/// A user of a partner's company.
-#[derive(Debug, Clone, PartialEq)]
+/// A user of a partner's company (the API shows it as `render_user` renders it; `Serialize` is
+/// its storage form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    /// Creation order.
+    /// Creation order (partner records have their own numbering).
     pub seq: u64,
-    /// Always the partner scope.
-    pub scope: Scope,
+    /// The partner account.
+    pub account: u64,
     /// Unique identifier.
     pub id: Uuid,
     /// E-mail address.
@@ -162,15 +181,16 @@ pub struct User {
     pub notification_channels: Vec<Value>,
 }
 
-scoped_record!(User);
+partner_record!(User);
 
-/// An invitation to paywise's web onboarding.
-#[derive(Debug, Clone, PartialEq)]
+/// An invitation to paywise's web onboarding (the API shows it as `render_invite` renders it;
+/// `Serialize` is its storage form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invite {
-    /// Creation order.
+    /// Creation order (partner records have their own numbering).
     pub seq: u64,
-    /// Always the partner scope.
-    pub scope: Scope,
+    /// The partner account.
+    pub account: u64,
     /// Unique identifier.
     pub id: Uuid,
     /// E-mail address.
@@ -193,7 +213,7 @@ pub struct Invite {
     pub user: Option<Uuid>,
 }
 
-scoped_record!(Invite);
+partner_record!(Invite);
 
 impl Invite {
     /// The status at `now`: an open invite past its expiry is `EXPIRED`.
@@ -206,89 +226,111 @@ impl Invite {
     }
 }
 
-/// A partner account's data.
-#[derive(Debug, Default)]
-pub struct PartnerDb {
-    /// Companies.
-    pub companies: Table<Company>,
-    /// Users.
-    pub users: Table<User>,
-    /// Invites.
-    pub invites: Table<Invite>,
-    next_seq: u64,
-    next_company: u64,
+/// A partner account: what its keys share besides the records of its companies, users and
+/// invites (which are scoped by its id), namely the counters those records are numbered by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerAccount {
+    /// The account's id, which its keys name; also its position in creation order.
+    pub id: u64,
+    /// The sequence number the account's records last used (partner records are numbered from 1,
+    /// across all accounts).
+    pub last_seq: u64,
+    /// How many companies the account has numbered: the next one is
+    /// [`FIRST_COMPANY_NUMBER`] plus this.
+    pub next_company: u64,
 }
 
-impl PartnerDb {
-    fn seq(&mut self) -> u64 {
-        self.next_seq += 1;
-        self.next_seq
+impl PartnerAccount {
+    /// A new account with nothing numbered yet.
+    pub fn new(id: u64) -> Self {
+        Self {
+            id,
+            last_seq: 0,
+            next_company: 0,
+        }
+    }
+}
+
+impl Record for PartnerAccount {
+    type Scope = ();
+    fn scope(&self) {}
+    fn seq(&self) -> u64 {
+        self.id
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+/// One partner account's data in the database: its companies, users, invites and counters.
+impl Db {
+    /// Changes the counters of `account` (made on first use: a key may name an account that has
+    /// not stored anything yet).
+    fn partner_counters<R>(&mut self, account: u64, change: impl FnOnce(&mut PartnerAccount) -> R) -> R {
+        let mut a = self
+            .partner_accounts
+            .remove(&(), &account.to_string())
+            .unwrap_or_else(|| PartnerAccount::new(account));
+        let out = change(&mut a);
+        // Put back where it was taken from: the key is free, so this cannot fail.
+        let _ = self.partner_accounts.insert(a);
+        out
     }
 
-    fn company_number(&mut self) -> u64 {
-        let n = FIRST_COMPANY_NUMBER + self.next_company;
-        self.next_company += 1;
-        n
+    /// The next sequence number of `account`'s records: one more than the last any account used,
+    /// so that no two partner records share one (a table is stored in sequence order, which is
+    /// then total). With one account, as the fixtures have, that is the account's own count.
+    fn partner_seq(&mut self, account: u64) -> u64 {
+        let last = self.partner_accounts.iter_all().map(|a| a.last_seq).max().unwrap_or(0);
+        self.partner_counters(account, |a| {
+            a.last_seq = last + 1;
+            a.last_seq
+        })
     }
 
-    /// Whether `email` is taken by a user or an open invite (compared case-insensitively).
-    pub fn email_in_use(&self, email: &str, now: DateTime<Utc>) -> bool {
+    /// The internal company number of `account`'s next company.
+    fn partner_company_number(&mut self, account: u64) -> u64 {
+        self.partner_counters(account, |a| {
+            let n = FIRST_COMPANY_NUMBER + a.next_company;
+            a.next_company += 1;
+            n
+        })
+    }
+
+    /// Whether `email` is taken by a user or an open invite of `account` (compared
+    /// case-insensitively).
+    pub fn partner_email_in_use(&self, account: u64, email: &str, now: DateTime<Utc>) -> bool {
         let same = |e: &str| e.eq_ignore_ascii_case(email);
-        self.users.iter(&PARTNER_SCOPE).any(|u| same(&u.email))
+        self.partner_users.iter(&account).any(|u| same(&u.email))
             || self
-                .invites
-                .iter(&PARTNER_SCOPE)
+                .partner_invites
+                .iter(&account)
                 .any(|i| i.status_at(now) == "OPEN" && same(&i.email))
     }
 
-    /// The company with `id`.
-    pub fn company(&self, id: &Uuid) -> Option<&Company> {
-        self.companies.get(&PARTNER_SCOPE, &id.to_string())
+    /// The company `id` of `account`.
+    pub fn partner_company(&self, account: u64, id: &Uuid) -> Option<&Company> {
+        self.partner_companies.get(&account, &id.to_string())
     }
 
-    /// The user with `id`.
-    pub fn user(&self, id: &Uuid) -> Option<&User> {
-        self.users.get(&PARTNER_SCOPE, &id.to_string())
-    }
-}
-
-/// A partner account, shared by the partner's keys.
-#[derive(Clone, Default)]
-pub struct PartnerAccount(Arc<RwLock<PartnerDb>>);
-
-impl fmt::Debug for PartnerAccount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PartnerAccount")
-    }
-}
-
-impl PartialEq for PartnerAccount {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for PartnerAccount {}
-
-impl PartnerAccount {
-    /// Reads the account's data.
-    pub fn read<R>(&self, f: impl FnOnce(&PartnerDb) -> R) -> R {
-        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    /// The user `id` of `account`.
+    pub fn partner_user(&self, account: u64, id: &Uuid) -> Option<&User> {
+        self.partner_users.get(&account, &id.to_string())
     }
 
-    /// Changes the account's data.
-    pub fn write<R>(&self, f: impl FnOnce(&mut PartnerDb) -> R) -> R {
-        f(&mut self.0.write().unwrap_or_else(PoisonError::into_inner))
+    /// The invite `id` of `account`.
+    pub fn partner_invite(&self, account: u64, id: &Uuid) -> Option<&Invite> {
+        self.partner_invites.get(&account, &id.to_string())
     }
 }
 
 /// What a Partner API key is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerKey {
     /// The key's id, as token info shows it.
     pub id: Uuid,
-    /// The partner's data.
-    pub account: PartnerAccount,
+    /// The id of the partner account whose data the key works on ([`PartnerAccount::id`]).
+    pub account: u64,
     /// The key's permissions.
     pub scopes: Vec<String>,
 }
@@ -302,7 +344,7 @@ pub fn derived_uuid(what: &str) -> Uuid {
 }
 
 /// The company number and user a partner key acts for with `X-User-Id: header`, or 403.
-pub fn act_for(key: &PartnerKey, header: Option<&str>) -> Result<(u64, Uuid), PaywiseError> {
+pub fn act_for(state: &AppState, key: &PartnerKey, header: Option<&str>) -> Result<(u64, Uuid), PaywiseError> {
     let deny = |m: &str| PaywiseError::Detail(StatusCode::FORBIDDEN, m.to_string());
     let Some(raw) = header.map(str::trim).filter(|h| !h.is_empty()) else {
         return Err(deny(
@@ -312,12 +354,12 @@ pub fn act_for(key: &PartnerKey, header: Option<&str>) -> Result<(u64, Uuid), Pa
     let Ok(id) = Uuid::parse_str(raw) else {
         return Err(deny("X-User-Id does not name a user created by this partner."));
     };
-    key.account.read(|db| {
+    state.store.read(|db| {
         let user = db
-            .user(&id)
+            .partner_user(key.account, &id)
             .ok_or_else(|| deny("X-User-Id does not name a user created by this partner."))?;
         let company = db
-            .company(&user.company)
+            .partner_company(key.account, &user.company)
             .ok_or_else(|| deny("X-User-Id does not name a user created by this partner."))?;
         if !company.data_submission_completed {
             return Err(deny("The user's company has not completed its data submission."));
@@ -329,8 +371,8 @@ pub fn act_for(key: &PartnerKey, header: Option<&str>) -> Result<(u64, Uuid), Pa
     })
 }
 
-/// The partner account behind the fixture partner keys.
-pub fn account(state: &AppState) -> Option<PartnerAccount> {
+/// The id of the partner account behind the fixture partner keys.
+pub fn account(state: &AppState) -> Option<u64> {
     state
         .tokens
         .get(PARTNER_TOKEN)
@@ -340,19 +382,18 @@ pub fn account(state: &AppState) -> Option<PartnerAccount> {
 
 /// The partner account and user behind `X-User-Id` of `caller`, if it is a partner acting for a
 /// user: `(email, first_name, last_name)`.
-pub fn acting_user(caller: &Caller) -> Option<(String, String, String)> {
+pub fn acting_user(state: &AppState, caller: &Caller) -> Option<(String, String, String)> {
     let key = caller.grant.partner.as_ref()?;
     let id = caller.acting_user?;
-    key.account.read(|db| {
-        db.user(&id)
+    state.store.read(|db| {
+        db.partner_user(key.account, &id)
             .map(|u| (u.email.clone(), u.first_name.clone(), u.last_name.clone()))
     })
 }
 
-/// Registers the fixture partner's keys, all sharing one seeded account.
-pub fn register_tokens(tokens: &TokenRegistry<Grant>, seed: u64, anchor: chrono::NaiveDate) {
-    let account = PartnerAccount::default();
-    account.write(|db| seed_account(&mut fixtures::Faker::new(seed ^ 0x7a47_0e12, anchor), db));
+/// Registers the fixture partner's keys, all naming the fixture account ([`FIXTURE_ACCOUNT`],
+/// whose data [`seed_fixture_account`] puts into the database).
+pub fn register_tokens(tokens: &TokenRegistry<Grant>, seed: u64) {
     for (token, mode, name, scopes) in [
         (
             PARTNER_TOKEN,
@@ -380,7 +421,7 @@ pub fn register_tokens(tokens: &TokenRegistry<Grant>, seed: u64, anchor: chrono:
                 name: name.into(),
                 partner: Some(PartnerKey {
                     id: derived_uuid(&format!("partner-key:{seed}:{name}")),
-                    account: account.clone(),
+                    account: FIXTURE_ACCOUNT,
                     scopes: scopes.into_iter().map(str::to_string).collect(),
                 }),
             },
@@ -396,15 +437,29 @@ fn fixture_time(f: &fixtures::Faker, days: i64) -> DateTime<Utc> {
     f.anchor_at(9) + Duration::days(days)
 }
 
+/// Adds the fixture partner's account to `db`: with `data`, two companies (one complete, one
+/// not), three users and three invites, drawn from their own generator (so they do not depend on
+/// the rest of the fixtures); without, only the account (no companies, users or invites).
+pub fn seed_fixture_account(db: &mut Db, seed: u64, anchor: chrono::NaiveDate, data: bool) {
+    let _ = db.partner_accounts.insert(PartnerAccount::new(FIXTURE_ACCOUNT));
+    if data {
+        seed_account(
+            &mut fixtures::Faker::new(seed ^ 0x7a47_0e12, anchor),
+            db,
+            FIXTURE_ACCOUNT,
+        );
+    }
+}
+
 /// A partner with two companies (one complete, one not), three users and three invites.
-fn seed_account(f: &mut fixtures::Faker, db: &mut PartnerDb) {
+fn seed_account(f: &mut fixtures::Faker, db: &mut Db, account: u64) {
     let c1 = f.de_company();
     let boss = f.de_person();
     let mut complete = Company {
-        seq: db.seq(),
-        scope: PARTNER_SCOPE,
+        seq: db.partner_seq(account),
+        account,
         id: fuuid(f),
-        number: db.company_number(),
+        number: db.partner_company_number(account),
         name: Some(c1.name),
         phone: Some(c1.phone),
         address: Some(CompanyAddress {
@@ -429,10 +484,10 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut PartnerDb) {
     complete.data_submission_completed = complete.is_complete();
     let c2 = f.de_company();
     let incomplete = Company {
-        seq: db.seq(),
-        scope: PARTNER_SCOPE,
+        seq: db.partner_seq(account),
+        account,
         id: fuuid(f),
-        number: db.company_number(),
+        number: db.partner_company_number(account),
         name: Some(c2.name),
         phone: None,
         address: None,
@@ -449,8 +504,8 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut PartnerDb) {
     for (company, verified) in [(complete.id, true), (complete.id, false), (incomplete.id, true)] {
         let p = f.de_person();
         users.push(User {
-            seq: db.seq(),
-            scope: PARTNER_SCOPE,
+            seq: db.partner_seq(account),
+            account,
             id: fuuid(f),
             email: p.email.to_lowercase(),
             first_name: p.first_name,
@@ -472,8 +527,8 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut PartnerDb) {
             None => p.email.to_lowercase(),
         };
         invites.push(Invite {
-            seq: db.seq(),
-            scope: PARTNER_SCOPE,
+            seq: db.partner_seq(account),
+            account,
             id: fuuid(f),
             email,
             company: complete.id,
@@ -486,13 +541,13 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut PartnerDb) {
             user,
         });
     }
-    let _ = db.companies.insert(complete);
-    let _ = db.companies.insert(incomplete);
+    let _ = db.partner_companies.insert(complete);
+    let _ = db.partner_companies.insert(incomplete);
     for u in users {
-        let _ = db.users.insert(u);
+        let _ = db.partner_users.insert(u);
     }
     for i in invites {
-        let _ = db.invites.insert(i);
+        let _ = db.partner_invites.insert(i);
     }
 }
 
@@ -513,10 +568,10 @@ fn render_user(u: &User, origin: &Origin) -> Value {
     })
 }
 
-fn render_company(c: &Company, db: &PartnerDb, origin: &Origin) -> Value {
+fn render_company(c: &Company, db: &Db, origin: &Origin) -> Value {
     let users: Vec<Value> = db
-        .users
-        .iter(&PARTNER_SCOPE)
+        .partner_users
+        .iter(&c.account)
         .filter(|u| u.company == c.id)
         .map(|u| render_user(u, origin))
         .collect();
@@ -588,9 +643,8 @@ async fn onboarding_page(
     let id = path_uuid(&id)?;
     let account = account(&state).ok_or_else(PaywiseError::not_found)?;
     let now = state.now();
-    let (email, status, expiry) = account.read(|db| {
-        db.invites
-            .get(&PARTNER_SCOPE, &id.to_string())
+    let (email, status, expiry) = state.store.read(|db| {
+        db.partner_invite(account, &id)
             .map(|i| {
                 (
                     i.email.clone(),
@@ -630,12 +684,6 @@ pub fn control_router() -> Router<AppState> {
         )
 }
 
-/// Adds this module's fixtures to the Case Management data: none (the partner account is seeded
-/// by [`register_tokens`]).
-pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
-    let _ = (f, seq, db);
-}
-
 fn key(caller: &Caller) -> Result<&PartnerKey, PaywiseError> {
     caller.grant.partner.as_ref().ok_or_else(forbidden)
 }
@@ -653,20 +701,29 @@ async fn info(caller: Caller) -> Result<Json<Value>, PaywiseError> {
     }])))
 }
 
-async fn list_companies(caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+async fn list_companies(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+) -> Result<Json<Value>, PaywiseError> {
     let key = key(&caller)?;
     let (limit, offset) = origin.limit_offset();
-    Ok(key.account.read(|db| {
-        let p = db.companies.page_offset(&PARTNER_SCOPE, offset, limit, None);
+    Ok(state.store.read(|db| {
+        let p = db.partner_companies.page_offset(&key.account, offset, limit, None);
         list::page(&origin, p, limit, offset, |c| render_company(c, db, &origin))
     }))
 }
 
-async fn show_company(caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+async fn show_company(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PaywiseError> {
     let key = key(&caller)?;
     let id = path_uuid(&id)?;
-    key.account.read(|db| {
-        db.company(&id)
+    state.store.read(|db| {
+        db.partner_company(key.account, &id)
             .map(|c| Json(render_company(c, db, &origin)))
             .ok_or_else(PaywiseError::not_found)
     })
@@ -836,12 +893,13 @@ async fn create_company(
     let key = key(&caller)?;
     let ch = validate_company(&body, true).map_err(PaywiseError::Validation)?;
     let id = state.ids.uuid();
-    key.account.write(|db| {
+    let account = key.account;
+    state.store.write(|db| {
         let mut c = Company {
-            seq: db.seq(),
-            scope: PARTNER_SCOPE,
+            seq: db.partner_seq(account),
+            account,
             id,
-            number: db.company_number(),
+            number: db.partner_company_number(account),
             name: None,
             phone: None,
             address: None,
@@ -856,7 +914,7 @@ async fn create_company(
         };
         apply(&mut c, ch);
         let out = render_company(&c, db, &origin);
-        db.companies
+        db.partner_companies
             .insert(c)
             .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
         // paywise's Partner API file documents 200 (not 201) for this create.
@@ -865,6 +923,7 @@ async fn create_company(
 }
 
 async fn update_company(
+    State(state): State<AppState>,
     caller: Caller,
     origin: Origin,
     Path(id): Path<String>,
@@ -872,9 +931,10 @@ async fn update_company(
 ) -> Result<Json<Value>, PaywiseError> {
     let key = key(&caller)?;
     let id = path_uuid(&id)?;
-    let completed = key
-        .account
-        .read(|db| db.company(&id).map(|c| c.data_submission_completed))
+    let account = key.account;
+    let completed = state
+        .store
+        .read(|db| db.partner_company(account, &id).map(|c| c.data_submission_completed))
         .ok_or_else(PaywiseError::not_found)?;
     if completed {
         return Err(PaywiseError::Detail(
@@ -883,17 +943,21 @@ async fn update_company(
         ));
     }
     let ch = validate_company(&body, false).map_err(PaywiseError::Validation)?;
-    key.account.write(|db| {
-        db.companies
-            .update(&PARTNER_SCOPE, &id.to_string(), |c| apply(c, ch))
+    state.store.write(|db| {
+        db.partner_companies
+            .update(&account, &id.to_string(), |c| apply(c, ch))
             .ok_or_else(PaywiseError::not_found)?;
-        db.company(&id)
+        db.partner_company(account, &id)
             .map(|c| Json(render_company(c, db, &origin)))
             .ok_or_else(PaywiseError::not_found)
     })
 }
 
-async fn list_users(caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+) -> Result<Json<Value>, PaywiseError> {
     let key = key(&caller)?;
     let mut f = Filters::new(&origin.query);
     let company = f.uuid("company");
@@ -911,9 +975,9 @@ async fn list_users(caller: Caller, origin: Origin) -> Result<Json<Value>, Paywi
             && last_name.as_ref().is_none_or(|n| &u.last_name == n)
     };
     let (limit, offset) = origin.limit_offset();
-    Ok(key.account.read(|db| {
-        let p = db.users.page_offset(
-            &PARTNER_SCOPE,
+    Ok(state.store.read(|db| {
+        let p = db.partner_users.page_offset(
+            &key.account,
             offset,
             limit,
             filtered.then_some(&matches as &dyn Fn(&User) -> bool),
@@ -922,11 +986,16 @@ async fn list_users(caller: Caller, origin: Origin) -> Result<Json<Value>, Paywi
     }))
 }
 
-async fn show_user(caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+async fn show_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PaywiseError> {
     let key = key(&caller)?;
     let id = path_uuid(&id)?;
-    key.account.read(|db| {
-        db.user(&id)
+    state.store.read(|db| {
+        db.partner_user(key.account, &id)
             .map(|u| Json(render_user(u, &origin)))
             .ok_or_else(PaywiseError::not_found)
     })
@@ -945,7 +1014,7 @@ fn looks_like_email(v: &str) -> bool {
 }
 
 /// Reads `email` (required, valid) and `company` (an existing company of the partner).
-fn email_and_company(o: &mut Obj<'_>, body: &Value, db: &PartnerDb) -> (Option<String>, Option<Uuid>) {
+fn email_and_company(o: &mut Obj<'_>, body: &Value, db: &Db, account: u64) -> (Option<String>, Option<Uuid>) {
     let email = o.string("email", REQ, None);
     if let Some(e) = &email
         && !looks_like_email(e)
@@ -964,7 +1033,7 @@ fn email_and_company(o: &mut Obj<'_>, body: &Value, db: &PartnerDb) -> (Option<S
         Some(v) => {
             let shown = v.as_str().map_or_else(|| v.to_string(), str::to_string);
             match v.as_str().map(|s| Uuid::parse_str(s.trim())) {
-                Some(Ok(u)) if db.company(&u).is_some() => Some(u),
+                Some(Ok(u)) if db.partner_company(account, &u).is_some() => Some(u),
                 Some(Ok(_)) => {
                     o.error("company", format!("Invalid pk \"{shown}\" - object does not exist."));
                     None
@@ -993,10 +1062,12 @@ async fn create_user(
     }
     let now = state.now();
     let id = state.ids.uuid();
-    key.account
+    let account = key.account;
+    state
+        .store
         .write(|db| {
             let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
-            let (email, company) = email_and_company(&mut o, &body, db);
+            let (email, company) = email_and_company(&mut o, &body, db, account);
             let first_name = o.string("first_name", REQ, None);
             let last_name = o.string("last_name", REQ, None);
             let skip = o
@@ -1012,7 +1083,7 @@ async fn create_user(
             let channels = notification_channels(&mut o, body.get("notification_channels"));
             if let Some(e) = &email
                 && !o.failed("email")
-                && db.email_in_use(e, now)
+                && db.partner_email_in_use(account, e, now)
             {
                 o.error("email", "user with this email already exists.");
             }
@@ -1023,8 +1094,8 @@ async fn create_user(
                 return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
             };
             let u = User {
-                seq: db.seq(),
-                scope: PARTNER_SCOPE,
+                seq: db.partner_seq(account),
+                account,
                 id,
                 email,
                 first_name,
@@ -1034,7 +1105,7 @@ async fn create_user(
                 notification_channels: channels.unwrap_or_default(),
             };
             let out = render_user(&u, &origin);
-            db.users
+            db.partner_users
                 .insert(u)
                 .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
             Ok((StatusCode::CREATED, Json(out)))
@@ -1062,10 +1133,12 @@ async fn create_invite(
     let key = key(&caller)?;
     let now = state.now();
     let id = state.ids.uuid();
-    key.account
+    let account = key.account;
+    state
+        .store
         .write(|db| {
             let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
-            let (email, company) = email_and_company(&mut o, &body, db);
+            let (email, company) = email_and_company(&mut o, &body, db, account);
             let url = |o: &mut Obj<'_>, k: &str| {
                 let v = o.string(k, REQ, None);
                 if let Some(u) = &v
@@ -1082,7 +1155,7 @@ async fn create_invite(
             let last_name = o.string("last_name", OPT_NOT_BLANK, None);
             if let Some(e) = &email
                 && !o.failed("email")
-                && db.email_in_use(e, now)
+                && db.partner_email_in_use(account, e, now)
             {
                 o.error("email", "user with this email already exists.");
             }
@@ -1093,8 +1166,8 @@ async fn create_invite(
                 return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
             };
             let i = Invite {
-                seq: db.seq(),
-                scope: PARTNER_SCOPE,
+                seq: db.partner_seq(account),
+                account,
                 id,
                 email,
                 company,
@@ -1107,7 +1180,7 @@ async fn create_invite(
                 user: None,
             };
             let out = render_invite(&i, now, &origin);
-            db.invites
+            db.partner_invites
                 .insert(i)
                 .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
             Ok((StatusCode::CREATED, Json(out)))
@@ -1124,25 +1197,28 @@ async fn show_invite(
     let key = key(&caller)?;
     let id = path_uuid(&id)?;
     let now = state.now();
-    key.account.read(|db| {
-        db.invites
-            .get(&PARTNER_SCOPE, &id.to_string())
+    state.store.read(|db| {
+        db.partner_invite(key.account, &id)
             .map(|i| Json(render_invite(i, now, &origin)))
             .ok_or_else(PaywiseError::not_found)
     })
 }
 
-async fn onboarded_user(caller: Caller, origin: Origin, Path(id): Path<String>) -> Result<Json<Value>, PaywiseError> {
+async fn onboarded_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PaywiseError> {
     let key = key(&caller)?;
     let id = path_uuid(&id)?;
-    key.account.read(|db| {
+    state.store.read(|db| {
         let invite = db
-            .invites
-            .get(&PARTNER_SCOPE, &id.to_string())
+            .partner_invite(key.account, &id)
             .ok_or_else(PaywiseError::not_found)?;
         invite
             .user
-            .and_then(|u| db.user(&u))
+            .and_then(|u| db.partner_user(key.account, &u))
             .map(|u| Json(render_user(u, &origin)))
             .ok_or_else(|| {
                 // The Partner API file documents 400 `{"message": ...}` for this operation.
@@ -1161,9 +1237,9 @@ async fn control_verify(
 ) -> Result<Json<Value>, PaywiseError> {
     let account = account(&state).ok_or_else(PaywiseError::not_found)?;
     let id = path_uuid(&id)?;
-    account.write(|db| {
-        db.users
-            .update(&PARTNER_SCOPE, &id.to_string(), |u| {
+    state.store.write(|db| {
+        db.partner_users
+            .update(&account, &id.to_string(), |u| {
                 u.email_verified = true;
                 render_user(u, &origin)
             })
@@ -1177,10 +1253,9 @@ pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String
     let account = account(state).ok_or_else(PaywiseError::not_found)?;
     let now = state.now();
     let user_id = state.ids.uuid();
-    account.write(|db| {
+    state.store.write(|db| {
         let invite = db
-            .invites
-            .get(&PARTNER_SCOPE, &id.to_string())
+            .partner_invite(account, &id)
             .cloned()
             .ok_or_else(PaywiseError::not_found)?;
         let status = invite.status_at(now);
@@ -1194,8 +1269,8 @@ pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String
         let first_name = invite.first_name.clone().or(given_first).unwrap_or_default();
         let last_name = invite.last_name.clone().or(given_last).unwrap_or_default();
         let u = User {
-            seq: db.seq(),
-            scope: PARTNER_SCOPE,
+            seq: db.partner_seq(account),
+            account,
             id: user_id,
             email: invite.email.clone(),
             first_name,
@@ -1204,10 +1279,10 @@ pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String
             email_verified: true,
             notification_channels: Vec::new(),
         };
-        db.users
+        db.partner_users
             .insert(u)
             .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
-        db.invites.update(&PARTNER_SCOPE, &id.to_string(), |i| {
+        db.partner_invites.update(&account, &id.to_string(), |i| {
             i.status = "COMPLETED".into();
             i.user = Some(user_id);
         });
@@ -1218,9 +1293,9 @@ pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String
 /// Marks the user `id` as having verified their e-mail address.
 pub fn verify_email(state: &AppState, id: Uuid) -> Result<(), PaywiseError> {
     let account = account(state).ok_or_else(PaywiseError::not_found)?;
-    account.write(|db| {
-        db.users
-            .update(&PARTNER_SCOPE, &id.to_string(), |u| u.email_verified = true)
+    state.store.write(|db| {
+        db.partner_users
+            .update(&account, &id.to_string(), |u| u.email_verified = true)
             .ok_or_else(PaywiseError::not_found)
     })
 }
@@ -1236,8 +1311,8 @@ async fn control_complete(
     let names = Some((text("first_name"), text("last_name")));
     let user = complete_invite(&state, id, names)?;
     let account = account(&state).ok_or_else(PaywiseError::not_found)?;
-    account.read(|db| {
-        db.user(&user)
+    state.store.read(|db| {
+        db.partner_user(account, &user)
             .map(|u| (StatusCode::CREATED, Json(render_user(u, &origin))))
             .ok_or_else(PaywiseError::not_found)
     })

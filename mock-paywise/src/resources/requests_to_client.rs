@@ -25,7 +25,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -47,7 +47,7 @@ pub const ANSWER_TYPES: &[&str] = &[
 ];
 
 /// A file of a request or an answer: `{id, filename, mime_type, file_size}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileRef {
     /// The file's id.
     pub id: Uuid,
@@ -71,7 +71,7 @@ impl From<&StoredFile> for FileRef {
 }
 
 /// The client's answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     /// Unique identifier.
     pub id: Uuid,
@@ -86,8 +86,9 @@ pub struct Answer {
     pub created: DateTime<Utc>,
 }
 
-/// A question paywise asks the client about a mandate.
-#[derive(Debug, Clone, PartialEq)]
+/// A question paywise asks the client about a mandate (the API shows it as its handlers render
+/// it; `Serialize` is its storage form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestToClient {
     /// Creation order (not exposed).
     pub seq: u64,

@@ -31,7 +31,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -47,7 +47,7 @@ pub const DOWNLOAD_TYPES: &[&str] = &["full_pdf", "third_party_money_xlsx", "cos
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// A file of a statement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Download {
     /// Unique identifier.
     pub id: Uuid,
@@ -61,18 +61,22 @@ pub struct Download {
     /// Size in bytes.
     pub file_size: usize,
     /// The placeholder contents.
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "mock_core::snapshot::hidden",
+        with = "crate::format::bytes"
+    )]
     pub content: Vec<u8>,
 }
 
 /// A collection statement (Abrechnung).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Statement {
     /// Creation order (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub seq: u64,
     /// Company and access mode (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub scope: Scope,
     /// Unique identifier.
     pub id: Uuid,
@@ -148,27 +152,27 @@ impl Resource for Statement {
 }
 
 /// The details of one mandate in a statement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MandateDetail {
     /// Creation order (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub seq: u64,
     /// Company and access mode (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub scope: Scope,
     /// Unique identifier (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub id: Uuid,
     /// The statement (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub statement: Uuid,
     /// The client's references of the mandate's claims (for the `your_reference` filter).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub your_references: Vec<String>,
     /// The mandate's file number.
     pub reference_number: String,
     /// The mandate's id.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub mandate: Uuid,
     /// How the mandate was closed, if it was.
     pub closing: Option<Value>,
@@ -177,7 +181,7 @@ pub struct MandateDetail {
     /// Costs the client bears, per VAT rate.
     pub cost_burden_entries: Vec<Value>,
     /// The figures the overview sums (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub sums: Sums,
 }
 
@@ -199,7 +203,7 @@ impl Resource for MandateDetail {
 }
 
 /// What one mandate detail contributes to its statement's overview.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sums {
     /// Fees and their VAT, commission and its VAT, from payments to paywise.
     pub dca: [Decimal; 4],

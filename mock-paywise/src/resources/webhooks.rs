@@ -34,8 +34,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
-use mock_core::auth::TokenRegistry;
 use mock_core::{Clock, IdGen, Store};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,7 +45,7 @@ use uuid::Uuid;
 use crate::error::PaywiseError;
 use crate::format::{micros, timestamp};
 use crate::list::{self, Filters, JsonBody, Origin, Resource};
-use crate::state::{AppState, Caller, Db, Event, Grant, Scope};
+use crate::state::{AppState, Caller, Db, Event, Scope};
 use crate::validate::{NOT_NULL, Obj, REQUIRED, Spec};
 
 /// Every event type an endpoint can subscribe to.
@@ -83,8 +83,9 @@ pub const USER_AGENT: &str = "paywise-webhooks/1.0";
 pub const HTTPS_UNSUPPORTED: &str =
     "The mock cannot deliver over HTTPS (it has no TLS client); use an http:// receiver on a loopback host.";
 
-/// A webhook endpoint.
-#[derive(Debug, Clone, PartialEq)]
+/// A webhook endpoint (the API shows it through [`Webhook::render_with`]; `Serialize` is its
+/// storage form, which has the secret only in a snapshot).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Webhook {
     /// Creation order (not exposed).
     pub seq: u64,
@@ -99,6 +100,7 @@ pub struct Webhook {
     /// Subscribed event types, from [`EVENT_TYPES`].
     pub events: Vec<String>,
     /// The HMAC key; shown only in the create response.
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub secret_key: String,
     /// Free text.
     pub description: String,
@@ -149,8 +151,9 @@ impl Resource for Webhook {
     }
 }
 
-/// One delivery of an event to an endpoint (with all its attempts).
-#[derive(Debug, Clone, PartialEq)]
+/// One delivery of an event to an endpoint (with all its attempts; the API shows it through its
+/// [`Resource`] rendering, `Serialize` is its storage form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Creation order (not exposed).
     pub seq: u64,
@@ -217,15 +220,12 @@ impl Resource for Delivery {
 /// The `company_id` paywise puts into event data: the id of the Partner API company with that
 /// internal number, or else (the fixture company, which no partner onboarded) a stable UUID
 /// derived from the number.
-pub fn company_uuid(tokens: &TokenRegistry<Grant>, company: u64) -> Uuid {
-    tokens
-        .get(super::partner::PARTNER_TOKEN)
-        .and_then(|g| g.partner)
-        .and_then(|k| {
-            k.account
-                .read(|db| db.companies.iter_all().find(|c| c.number == company).map(|c| c.id))
-        })
-        .unwrap_or_else(|| company_id(company))
+pub fn company_uuid(db: &Db, company: u64) -> Uuid {
+    db.partner_companies
+        .iter_all()
+        .filter(|c| c.number == company)
+        .min_by_key(|c| (c.account, c.seq))
+        .map_or_else(|| company_id(company), |c| c.id)
 }
 
 /// A stable UUID derived from an internal company number.
@@ -671,7 +671,13 @@ async fn send_test(
         .unwrap_or_else(|| EVENT_TYPES[0].to_string());
     let now = state.now();
     let sample = json!({"id": state.ids.uuid(), "test": true});
-    let body = envelope(scope, company_uuid(&state.tokens, scope.company), &kind, now, &sample);
+    let body = envelope(
+        scope,
+        state.store.read(|db| company_uuid(db, scope.company)),
+        &kind,
+        now,
+        &sample,
+    );
     let delivery = state.store.write(|db| {
         let d = Delivery {
             seq: state.ids.next_seq(),
@@ -792,7 +798,6 @@ struct Dispatcher {
     store: Arc<Store<Db>>,
     clock: Clock,
     ids: Arc<IdGen>,
-    tokens: Arc<TokenRegistry<Grant>>,
     options: DeliveryOptions,
 }
 
@@ -814,7 +819,6 @@ pub fn start_background_with(state: &AppState, options: DeliveryOptions) {
         store: state.store.clone(),
         clock: state.clock.clone(),
         ids: state.ids.clone(),
-        tokens: state.tokens.clone(),
         options,
     };
     runtime.spawn(async move {
@@ -845,7 +849,7 @@ impl Dispatcher {
 
     /// Records a delivery for every enabled endpoint of the event's scope subscribed to its type.
     fn fan_out(&self, event: &Event) {
-        let company = company_uuid(&self.tokens, event.scope.company);
+        let company = self.store.read(|db| company_uuid(db, event.scope.company));
         let body = envelope(event.scope, company, &event.kind, event.at, &event.data);
         let now = self.now();
         self.store.write(|db| {
