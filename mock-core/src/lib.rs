@@ -18,6 +18,8 @@
 //! - [`pagination`]: DRF limit/offset links and other paging helpers.
 //! - [`faults`]: fault-injection rules for a world (latency, error statuses, dropped, truncated and
 //!   malformed answers), decided deterministically from a seed, and the emulated vendor rate limit.
+//! - [`journal`]: a world's request journal: a bounded ring of redacted exchanges (bodies teed
+//!   and capped), filtered listings, WireMock-style verification with near misses, HAR 1.2 export.
 //! - [`server`]: the middleware stack, `serve` with graceful shutdown, and [`server::ServerHandle`],
 //!   which tests use to run a mock on port 0 and which stops the server when dropped.
 //! - [`testing`]: the clock and fixture anchor every test mock runs on, so no expectation depends
@@ -29,6 +31,7 @@ pub mod clock;
 pub mod error;
 pub mod faults;
 pub mod ids;
+pub mod journal;
 pub mod openapi;
 pub mod pagination;
 pub mod pattern;
