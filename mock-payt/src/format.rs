@@ -1,12 +1,96 @@
-//! How Payt writes ids, money and timestamps.
+//! How Payt writes ids, money and timestamps, and how a snapshot reads them back.
 //!
 //! - Ids are JSON strings (`"123"`), as the spec types them and its examples show.
 //! - Money is a string with exactly two decimals (`"5182.00"`).
 //! - Timestamps are UTC ISO 8601 with seconds and `Z` (`2023-11-07T05:31:56Z`), dates `YYYY-MM-DD`.
+//!
+//! Every module here has a `deserialize` half that reads what its `serialize` half writes, so a
+//! record's storage form ([`mock_core::snapshot`]) loads back unchanged. Two of them write more
+//! in the storage form than in an answer, since the answer is lossy:
+//!
+//! - money is written with its own scale (`"40"`, `"12.345"`) rather than rounded to two
+//!   decimals, so a stored `Decimal` keeps its exact value and scale;
+//! - timestamps carry their sub-second digits, if any (the mock stores whole seconds, see
+//!   [`whole_seconds`], so the two forms are the same text in practice).
+//!
+//! Ids are also read from JSON integers, and money from JSON numbers, as the
+//! [`crate::integer_ids`] form writes them.
+
+use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use mock_core::snapshot::storing;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serializer;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+/// An id read from a JSON string (`"123"`) or a non-negative integer.
+struct Id(u64);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = u64;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an id as a string of digits or an integer")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+                Ok(v)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+                u64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+                v.parse().map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V).map(Id)
+    }
+}
+
+/// A decimal read from a JSON string (exact, scale kept) or a JSON number.
+struct Exact(Decimal);
+
+impl<'de> Deserialize<'de> for Exact {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Decimal;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a decimal as a string or a number")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+                Ok(Decimal::from(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+                Ok(Decimal::from(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+                Decimal::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+                Decimal::from_str(v)
+                    .or_else(|_| Decimal::from_scientific(v))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V).map(Exact)
+    }
+}
+
+/// Reads a decimal written as a string (exactly, keeping its scale) or as a JSON number.
+pub fn deserialize_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    Exact::deserialize(d).map(|e| e.0)
+}
+
+/// A timestamp read from RFC 3339 text.
+fn parse_ts<E: de::Error>(s: &str) -> Result<DateTime<Utc>, E> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| E::invalid_value(de::Unexpected::Str(s), &"an RFC 3339 timestamp"))
+}
 
 /// Serializes an id as a string.
 pub mod id {
@@ -14,6 +98,10 @@ pub mod id {
     /// Writes `v` as a JSON string.
     pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(v)
+    }
+    /// Reads an id written as a string (or an integer).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        Id::deserialize(d).map(|i| i.0)
     }
 }
 
@@ -27,47 +115,71 @@ pub mod opt_id {
             None => s.serialize_none(),
         }
     }
-}
-
-/// Serializes money as a two-decimal string.
-pub mod money {
-    use super::*;
-    /// Writes `v` with exactly two decimals.
-    pub fn serialize<S: Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&two_decimals(*v))
+    /// Reads an id written as a string (or an integer), or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Option::<Id>::deserialize(d).map(|o| o.map(|i| i.0))
     }
 }
 
-/// Serializes optional money as a two-decimal string or `null`.
+/// Serializes money as a two-decimal string (its exact value in the storage form).
+pub mod money {
+    use super::*;
+    /// Writes `v` with exactly two decimals; a snapshot gets `v` as it is.
+    pub fn serialize<S: Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        if storing() {
+            s.collect_str(v)
+        } else {
+            s.collect_str(&two_decimals(*v))
+        }
+    }
+    /// Reads money written as a string (or a number).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        deserialize_decimal(d)
+    }
+}
+
+/// Serializes optional money as a two-decimal string or `null` (exact in the storage form).
 pub mod opt_money {
     use super::*;
-    /// Writes `v` with exactly two decimals, or `null`.
+    /// Writes `v` with exactly two decimals, or `null`; a snapshot gets `v` as it is.
     pub fn serialize<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
         match v {
-            Some(v) => s.collect_str(&two_decimals(*v)),
+            Some(v) => super::money::serialize(v, s),
             None => s.serialize_none(),
         }
+    }
+    /// Reads money written as a string (or a number), or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        Option::<Exact>::deserialize(d).map(|o| o.map(|e| e.0))
     }
 }
 
 /// Serializes a timestamp as `YYYY-MM-DDTHH:MM:SSZ`.
 pub mod ts {
     use super::*;
-    /// Writes `v` in Payt's timestamp format.
+    /// Writes `v` in Payt's timestamp format (with sub-second digits, if any, in a snapshot).
     pub fn serialize<S: Serializer>(v: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&timestamp(v))
+        s.serialize_str(&stored_timestamp(v))
+    }
+    /// Reads an RFC 3339 timestamp.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        parse_ts(&String::deserialize(d)?)
     }
 }
 
 /// Serializes an optional timestamp, `null` when unset.
 pub mod opt_ts {
     use super::*;
-    /// Writes `v` in Payt's timestamp format, or `null`.
+    /// Writes `v` in Payt's timestamp format, or `null` (sub-seconds kept in a snapshot).
     pub fn serialize<S: Serializer>(v: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
         match v {
-            Some(v) => s.serialize_str(&timestamp(v)),
+            Some(v) => s.serialize_str(&stored_timestamp(v)),
             None => s.serialize_none(),
         }
+    }
+    /// Reads an RFC 3339 timestamp or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<String>::deserialize(d)?.map(|s| parse_ts(&s)).transpose()
     }
 }
 
@@ -81,6 +193,16 @@ pub fn two_decimals(v: Decimal) -> Decimal {
 /// `v` as Payt writes timestamps.
 pub fn timestamp(v: &DateTime<Utc>) -> String {
     v.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `v` as [`timestamp`] writes it in an answer; in a snapshot with its sub-second digits, if any
+/// (the same text for the whole seconds the mock stores).
+fn stored_timestamp(v: &DateTime<Utc>) -> String {
+    if storing() {
+        v.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    } else {
+        timestamp(v)
+    }
 }
 
 /// `now` truncated to whole seconds, which is all Payt's timestamps carry.
@@ -97,6 +219,61 @@ mod tests {
         assert_eq!(two_decimals(Decimal::new(1000, 0)).to_string(), "1000.00");
         assert_eq!(two_decimals(Decimal::new(-6005, 1)).to_string(), "-600.50");
         assert_eq!(two_decimals(Decimal::new(12345, 3)).to_string(), "12.35");
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Row {
+        #[serde(with = "id")]
+        id: u64,
+        #[serde(with = "opt_id")]
+        other: Option<u64>,
+        #[serde(with = "money")]
+        amount: Decimal,
+        #[serde(with = "opt_money")]
+        limit: Option<Decimal>,
+        #[serde(with = "ts")]
+        at: DateTime<Utc>,
+        #[serde(with = "opt_ts")]
+        until: Option<DateTime<Utc>>,
+    }
+
+    #[test]
+    fn every_format_reads_back_what_it_writes() {
+        let at = DateTime::parse_from_rfc3339("2023-11-07T05:31:56.789Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let row = Row {
+            id: 7,
+            other: None,
+            amount: Decimal::new(12345, 3),
+            limit: Some(Decimal::from(500)),
+            at: whole_seconds(at),
+            until: Some(at),
+        };
+        let api = serde_json::to_value(&row).expect("json");
+        assert_eq!(
+            api,
+            serde_json::json!({"id": "7", "other": null, "amount": "12.35", "limit": "500.00",
+                               "at": "2023-11-07T05:31:56Z", "until": "2023-11-07T05:31:56Z"})
+        );
+        let stored = mock_core::snapshot::to_value(&row).expect("json");
+        assert_eq!(
+            stored,
+            serde_json::json!({"id": "7", "other": null, "amount": "12.345", "limit": "500",
+                               "at": "2023-11-07T05:31:56Z", "until": "2023-11-07T05:31:56.789Z"})
+        );
+        let back: Row = serde_json::from_value(stored).expect("loads");
+        assert_eq!(back, row);
+        assert_eq!((back.amount.scale(), back.limit.map(|l| l.scale())), (3, Some(0)));
+        // The integer-id form and JSON numbers read too.
+        let ints = serde_json::json!({"id": 7, "other": 9, "amount": 1.5, "limit": 2,
+                                      "at": "2023-11-07T05:31:56Z", "until": null});
+        let r: Row = serde_json::from_value(ints).expect("loads");
+        assert_eq!(
+            (r.id, r.other, r.amount, r.limit, r.until),
+            (7, Some(9), Decimal::new(15, 1), Some(Decimal::from(2)), None)
+        );
+        assert!(serde_json::from_value::<Row>(serde_json::json!({"id": "x"})).is_err());
     }
 
     #[test]

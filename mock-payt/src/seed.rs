@@ -7,6 +7,29 @@
 //! types. Every timestamp is placed relative to the anchor date (the mock clock's date at seeding, or
 //! the pinned `--anchor-date`), never the wall clock, so
 //! the same seed always gives byte-identical data.
+//!
+//! # Size
+//!
+//! [`generate_sized`] scales the data by `size`; [`generate`] is size 1, the data described above.
+//!
+//! - **0**: only the tenants and the reference data the tokens and the API need: the three
+//!   administrations, the company that owns them, and each administration's VAT rates and payment
+//!   conditions. No debtors, contacts, invoices, payments, cases, plans, notes, messages, tasks,
+//!   notifications, orders, PSP records, documents or tombstones.
+//! - **1**: the data above.
+//! - **N > 1**: the size-1 data unchanged (the same records with the same ids), then `N - 1` more
+//!   blocks per administration, each with exactly as many debtors as the administration's first
+//!   block and everything that comes with them (invoices, documents, payments, cases, plans,
+//!   contacts, notifications, messages, notes, tasks, orders, PSP records, tombstones), drawn from
+//!   a generator of its own that the seed and the block number determine. Ids continue after the
+//!   previous block's; business numbers (debtor numbers, invoice numbers and identifiers, case
+//!   numbers, contact identifiers, order-line identifiers, mandate references, tombstone invoice
+//!   numbers) continue per administration, so they stay unique, and bank transactions get a range
+//!   of ids per administration and block. Live invoices never take the numbers `202690000` up to
+//!   `2026` followed by `90000 + 10 N - 1`, which the deleted invoices use (at most ten a block);
+//!   only a world of hundreds of blocks has that many invoices.
+//!
+//! The same seed, anchor and size always give the same data.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fixtures::{Faker, shift};
@@ -26,8 +49,14 @@ pub const GRANTED_ADMINISTRATIONS: [u64; 2] = [81, 82];
 /// An administration that exists but is not granted to the default token.
 pub const UNGRANTED_ADMINISTRATION: u64 = 83;
 
+/// Every fixture administration, in the order they are seeded.
+const ADMINISTRATIONS: [u64; 3] = [81, 82, 83];
+
 /// The first id handed to seeded records other than administrations.
 const FIRST_ID: u64 = 1001;
+
+/// The most deleted-invoice tombstones one block of an administration has.
+pub const TOMBSTONES_PER_BLOCK: u64 = 10;
 
 /// The seeded generator every fixture draws from: fake values and the next id.
 pub struct Gen {
@@ -36,6 +65,10 @@ pub struct Gen {
     next: u64,
     /// Payt users who act on records (approve, reject, acknowledge, ...).
     pub users: Vec<User>,
+    /// Where the business numbers of the block being seeded start.
+    pub numbering: Numbering,
+    /// The size being generated (see the module docs).
+    pub size: u32,
 }
 
 impl Gen {
@@ -45,6 +78,65 @@ impl Gen {
         self.next += 1;
         id
     }
+
+    /// The invoice number of the `n`-th invoice (from 1) of an administration: `2026` and `n` in
+    /// at least five digits, skipping the numbers the deleted invoices use (see the module docs).
+    pub fn invoice_number(&self, n: u64) -> String {
+        let n = if n < DELETED_INVOICE_NUMBERS {
+            n
+        } else {
+            n + TOMBSTONES_PER_BLOCK * u64::from(self.size)
+        };
+        format!("{}{:05}", 2026, n)
+    }
+
+    /// The invoice number of the `t`-th (from 0) deleted invoice of an administration.
+    pub fn deleted_invoice_number(&self, t: u64) -> String {
+        format!("2026{:05}", DELETED_INVOICE_NUMBERS + t)
+    }
+}
+
+/// Where the numbers of deleted invoices start.
+const DELETED_INVOICE_NUMBERS: u64 = 90_000;
+
+/// Where the business numbers of one block of an administration's fixtures start: how many
+/// numbered records of each kind the administration's earlier blocks made. All zero for the first
+/// block, so size 1 numbers everything from the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Numbering {
+    /// The block (0 for the size-1 data).
+    pub block: u64,
+    /// Debtors so far (debtor numbers continue after them).
+    pub debtors: u64,
+    /// Invoices so far (invoice numbers and identifiers).
+    pub invoices: u64,
+    /// Credit cases so far (case numbers).
+    pub credit_cases: u64,
+    /// Contacts so far (contact identifiers).
+    pub contacts: u64,
+    /// Deleted-invoice tombstones so far (their invoice numbers and origin identifiers).
+    pub deleted_invoices: u64,
+    /// Order lines so far (order-line and credit-invoice identifiers).
+    pub order_lines: u64,
+    /// PSP mandates so far (mandate references).
+    pub psp_mandates: u64,
+}
+
+impl Numbering {
+    /// The numbering of block `block` of administration `admin`, after what `db` holds.
+    fn after(db: &Db, admin: u64, block: u64) -> Self {
+        let n = |len: usize| len as u64;
+        Self {
+            block,
+            debtors: n(db.debtors.scope_len(&admin)),
+            invoices: n(db.invoices.scope_len(&admin)),
+            credit_cases: n(db.credit_cases.scope_len(&admin)),
+            contacts: n(db.contacts.scope_len(&admin)),
+            deleted_invoices: n(db.deleted_invoices.scope_len(&admin)),
+            order_lines: n(db.order_lines.scope_len(&admin)),
+            psp_mandates: n(db.psp_mandates.scope_len(&admin)),
+        }
+    }
 }
 
 fn at(date: NaiveDate, f: &mut Faker) -> DateTime<Utc> {
@@ -52,12 +144,24 @@ fn at(date: NaiveDate, f: &mut Faker) -> DateTime<Utc> {
     date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + Duration::seconds(secs)
 }
 
-/// The generated database and the highest id it used.
+/// The generated database and the highest id it used (size 1: see the module docs).
 pub fn generate(seed: u64, anchor: NaiveDate) -> (Db, u64) {
+    generate_sized(seed, anchor, 1)
+}
+
+/// The seed of the generator of block `block` (from 1) of a world of size > 1.
+fn block_seed(seed: u64, block: u64) -> u64 {
+    seed ^ block.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The generated database of `size` (see the module docs) and the highest id it used.
+pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
     let mut g = Gen {
         f: Faker::new(seed, anchor),
         next: FIRST_ID,
         users: Vec::new(),
+        numbering: Numbering::default(),
+        size,
     };
     let mut db = Db::default();
     let users: Vec<User> = (0..4)
@@ -70,7 +174,7 @@ pub fn generate(seed: u64, anchor: NaiveDate) -> (Db, u64) {
             }
         })
         .collect();
-    for admin_id in [81u64, 82, 83] {
+    for admin_id in ADMINISTRATIONS {
         let c = g.f.nl_company();
         let admin = Administration {
             id: admin_id,
@@ -99,15 +203,104 @@ pub fn generate(seed: u64, anchor: NaiveDate) -> (Db, u64) {
         };
         let _ = db.administrations.insert(admin);
         g.users = users.clone();
-        seed_administration(&mut g, &mut db, admin_id, &users);
-        seed_resources(&mut g, &mut db, admin_id);
+        if size == 0 {
+            seed_resources(&mut g, &mut db, admin_id, Part::Reference);
+        } else {
+            seed_administration(&mut g, &mut db, admin_id, &users, None);
+            seed_resources(&mut g, &mut db, admin_id, Part::All);
+        }
+    }
+    // The further blocks, each from its own generator, into a database of its own (the fixture
+    // hooks read every record of their administration) that then joins the rest.
+    let first_blocks: Vec<(u64, u64)> = ADMINISTRATIONS
+        .iter()
+        .map(|&a| (a, db.debtors.scope_len(&a) as u64))
+        .collect();
+    for block in 1..u64::from(size) {
+        g.f = Faker::new(block_seed(seed, block), anchor);
+        for &(admin, debtors) in &first_blocks {
+            g.numbering = Numbering::after(&db, admin, block);
+            let mut part = Db::default();
+            seed_administration(&mut g, &mut part, admin, &users, Some(debtors));
+            seed_resources(&mut g, &mut part, admin, Part::Data);
+            absorb(&mut db, part);
+        }
     }
     let last = g.next - 1;
     (db, last)
 }
 
-fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
-    let debtor_count = 110 + g.f.int(0, 20);
+/// Moves every record of `part` into `db` (their ids are new to it).
+fn absorb(db: &mut Db, part: Db) {
+    fn all<V: mock_core::Record>(into: &mut mock_core::Table<V>, from: mock_core::Table<V>) {
+        let mut records: Vec<V> = from.iter_all().cloned().collect();
+        records.sort_by_key(mock_core::Record::seq);
+        for r in records {
+            if into.insert(r).is_err() {
+                tracing::warn!("duplicate fixture record");
+            }
+        }
+    }
+    // Destructured, so a new table cannot be left out.
+    let Db {
+        administrations,
+        companies,
+        sign_ups,
+        debtors,
+        contacts,
+        invoices,
+        deleted_invoices,
+        payments,
+        deleted_payments,
+        credit_cases,
+        deleted_credit_cases,
+        payment_plans,
+        deleted_payment_plans,
+        notifications,
+        notes,
+        messages,
+        tasks,
+        vat_rates,
+        payment_conditions,
+        files,
+        orders,
+        order_lines,
+        psp_mandates,
+        deleted_psp_mandates,
+        psp_transactions,
+    } = part;
+    all(&mut db.administrations, administrations);
+    all(&mut db.companies, companies);
+    all(&mut db.sign_ups, sign_ups);
+    all(&mut db.debtors, debtors);
+    all(&mut db.contacts, contacts);
+    all(&mut db.invoices, invoices);
+    all(&mut db.deleted_invoices, deleted_invoices);
+    all(&mut db.payments, payments);
+    all(&mut db.deleted_payments, deleted_payments);
+    all(&mut db.credit_cases, credit_cases);
+    all(&mut db.deleted_credit_cases, deleted_credit_cases);
+    all(&mut db.payment_plans, payment_plans);
+    all(&mut db.deleted_payment_plans, deleted_payment_plans);
+    all(&mut db.notifications, notifications);
+    all(&mut db.notes, notes);
+    all(&mut db.messages, messages);
+    all(&mut db.tasks, tasks);
+    all(&mut db.vat_rates, vat_rates);
+    all(&mut db.payment_conditions, payment_conditions);
+    all(&mut db.files, files);
+    all(&mut db.orders, orders);
+    all(&mut db.order_lines, order_lines);
+    all(&mut db.psp_mandates, psp_mandates);
+    all(&mut db.deleted_psp_mandates, deleted_psp_mandates);
+    all(&mut db.psp_transactions, psp_transactions);
+}
+
+/// Seeds one block of administration `admin`'s debtors, invoices, cases, plans and notifications:
+/// `debtors` debtors, or (the first block) a count drawn from the generator.
+fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], debtors: Option<u64>) {
+    let debtor_count = debtors.unwrap_or_else(|| 110 + g.f.int(0, 20));
+    let first_number = 10_000 + g.numbering.debtors;
     let mut debtors = Vec::new();
     for i in 0..debtor_count {
         let id = g.id();
@@ -122,7 +315,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
         let d = Debtor {
             id,
             administration_id: admin,
-            debtor_number: format!("{}", 10_000 + i),
+            debtor_number: format!("{}", first_number + i),
             debtor_identifier: format!(
                 "{:012x}",
                 u64::from_le_bytes(g.f.bytes16()[..8].try_into().unwrap_or([0; 8])) >> 16
@@ -147,7 +340,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
 
     // Invoices, 1 to 5 per debtor.
     let mut invoices: Vec<Invoice> = Vec::new();
-    let mut number = 1u64;
+    let mut number = g.numbering.invoices + 1;
     for d in &debtors {
         for _ in 0..g.f.int(1, 5) {
             let id = g.id();
@@ -166,7 +359,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
                 id,
                 administration_id: admin,
                 debtor_id: d.id,
-                invoice_number: format!("{}{:05}", 2026, number),
+                invoice_number: g.invoice_number(number),
                 invoice_identifier: g.f.chance(0.8).then(|| format!("INV-{admin}-{number:06}")),
                 currency_code: "EUR".into(),
                 invoice_date,
@@ -186,7 +379,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
     // Credit cases: one per debtor with invoices open for more than 45 days past due.
     let mut cases: Vec<CreditCase> = Vec::new();
     let overdue_cutoff = shift(g.f.anchor(), -45);
-    let mut case_number = 1u64;
+    let mut case_number = g.numbering.credit_cases + 1;
     for d in &debtors {
         let overdue: Vec<usize> = invoices
             .iter()
@@ -498,25 +691,48 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User]) {
     }
 }
 
+/// Which fixtures of the other resources to seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Everything (the first block of a size of at least 1).
+    All,
+    /// Only the administration's configuration: its company, VAT rates and payment conditions.
+    Reference,
+    /// Only what belongs to the block's debtors (the further blocks).
+    Data,
+}
+
 /// The fixtures of every other resource, in a fixed order (the order is part of the seed).
-fn seed_resources(g: &mut Gen, db: &mut Db, admin: u64) {
+fn seed_resources(g: &mut Gen, db: &mut Db, admin: u64, part: Part) {
     use crate::resources::*;
-    companies::seed(g, db, admin);
-    debtors::seed(g, db, admin);
-    contacts::seed(g, db, admin);
-    payments::seed(g, db, admin);
-    vat_rates::seed(g, db, admin);
-    payment_conditions::seed(g, db, admin);
-    files::seed(g, db, admin);
-    orders::seed(g, db, admin);
-    credit_cases::seed_deleted(g, db, admin);
-    payment_plans::seed_deleted(g, db, admin);
-    messages::seed(g, db, admin);
-    notes::seed(g, db, admin);
-    tasks::seed(g, db, admin);
-    psp_mandates::seed(g, db, admin);
-    psp_transactions::seed(g, db, admin);
-    sign_up::seed(g, db, admin);
+    let reference = part != Part::Data;
+    let data = part != Part::Reference;
+    if reference {
+        companies::seed(g, db, admin);
+    }
+    if data {
+        debtors::seed(g, db, admin);
+        contacts::seed(g, db, admin);
+        payments::seed(g, db, admin);
+    }
+    if reference {
+        vat_rates::seed(g, db, admin);
+        payment_conditions::seed(g, db, admin);
+    }
+    if data {
+        files::seed(g, db, admin);
+        orders::seed(g, db, admin);
+        credit_cases::seed_deleted(g, db, admin);
+        payment_plans::seed_deleted(g, db, admin);
+        messages::seed(g, db, admin);
+        notes::seed(g, db, admin);
+        tasks::seed(g, db, admin);
+        psp_mandates::seed(g, db, admin);
+        psp_transactions::seed(g, db, admin);
+    }
+    if reference {
+        sign_up::seed(g, db, admin);
+    }
 }
 
 /// Dutch statutory collection costs (WIK): 15% of the first 2,500 (at least 40), 10% of the next
@@ -688,6 +904,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn invoice_numbers_never_meet_the_deleted_ones() {
+        let g = |size| Gen {
+            f: Faker::new(1, ANCHOR),
+            next: FIRST_ID,
+            users: Vec::new(),
+            numbering: Numbering::default(),
+            size,
+        };
+        assert_eq!(g(1).invoice_number(1), "202600001");
+        assert_eq!(g(1).invoice_number(89_999), "202689999");
+        assert_eq!(g(1).deleted_invoice_number(0), "202690000");
+        assert_eq!(g(1).invoice_number(90_000), "202690010");
+        let g3 = g(3);
+        let deleted: std::collections::HashSet<String> = (0..TOMBSTONES_PER_BLOCK * 3)
+            .map(|t| g3.deleted_invoice_number(t))
+            .collect();
+        assert!((1..200_000).all(|n| !deleted.contains(&g3.invoice_number(n))));
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! The Payt mock's state: its database of tables, the clock, ids and the known tokens.
+//!
+//! [`Db`] and [`Grant`] are plain data: both serialize and deserialize, and the database's storage
+//! form ([`mock_core::snapshot::to_value`]) keeps every field, including those the API never
+//! shows, so a world exported and imported again is the same world ([`Db::fingerprint`] compares
+//! two exactly).
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use mock_core::auth::TokenRegistry;
-use mock_core::{Clock, IdGen, Store, Table};
+use mock_core::{Clock, IdGen, Record, Store, Table};
+use serde::{Deserialize, Serialize};
 
 use crate::error::PaytError;
 use crate::format::whole_seconds;
@@ -15,7 +21,12 @@ use crate::resources;
 
 /// Every Payt record, one table per resource. Records other than administrations, companies and
 /// sign-ups are scoped by their administration id.
-#[derive(Debug, Clone, Default)]
+///
+/// Serialized, it is an object with one member per table, each the list of its records in
+/// sequence order ([`Table`]'s form); write it with [`mock_core::snapshot::to_value`] to keep the
+/// hidden fields. A table missing from the input loads empty.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Db {
     /// Administrations (unscoped: a token's grant decides which it sees).
     pub administrations: Table<resources::administrations::Administration>,
@@ -69,13 +80,81 @@ pub struct Db {
     pub psp_transactions: Table<resources::psp_transactions::PspTransaction>,
 }
 
-/// What a token may see and do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl Db {
+    /// Every record of every table, for comparing two databases exactly: one line per table, in
+    /// field order, `"<table>: [<Debug of each record>, ...]"` with the records in sequence order
+    /// (whatever order the tables' maps keep them in).
+    pub fn fingerprint(&self) -> Vec<String> {
+        fn line<V: Record + std::fmt::Debug>(name: &str, table: &Table<V>) -> String {
+            let mut records: Vec<&V> = table.iter_all().collect();
+            records.sort_by_key(|r| r.seq());
+            format!("{name}: {records:?}")
+        }
+        // Destructured, so a new table cannot be left out.
+        let Db {
+            administrations,
+            companies,
+            sign_ups,
+            debtors,
+            contacts,
+            invoices,
+            deleted_invoices,
+            payments,
+            deleted_payments,
+            credit_cases,
+            deleted_credit_cases,
+            payment_plans,
+            deleted_payment_plans,
+            notifications,
+            notes,
+            messages,
+            tasks,
+            vat_rates,
+            payment_conditions,
+            files,
+            orders,
+            order_lines,
+            psp_mandates,
+            deleted_psp_mandates,
+            psp_transactions,
+        } = self;
+        vec![
+            line("administrations", administrations),
+            line("companies", companies),
+            line("sign_ups", sign_ups),
+            line("debtors", debtors),
+            line("contacts", contacts),
+            line("invoices", invoices),
+            line("deleted_invoices", deleted_invoices),
+            line("payments", payments),
+            line("deleted_payments", deleted_payments),
+            line("credit_cases", credit_cases),
+            line("deleted_credit_cases", deleted_credit_cases),
+            line("payment_plans", payment_plans),
+            line("deleted_payment_plans", deleted_payment_plans),
+            line("notifications", notifications),
+            line("notes", notes),
+            line("messages", messages),
+            line("tasks", tasks),
+            line("vat_rates", vat_rates),
+            line("payment_conditions", payment_conditions),
+            line("files", files),
+            line("orders", orders),
+            line("order_lines", order_lines),
+            line("psp_mandates", psp_mandates),
+            line("deleted_psp_mandates", deleted_psp_mandates),
+            line("psp_transactions", psp_transactions),
+        ]
+    }
+}
+
+/// What a token may see and do. Sets are ordered, so a grant serializes the same way every time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     /// The administrations granted; `None` grants all of them.
-    pub administrations: Option<HashSet<u64>>,
+    pub administrations: Option<BTreeSet<u64>>,
     /// The scopes granted (`invoices:read`, ...); `None` grants every scope.
-    pub scopes: Option<HashSet<String>>,
+    pub scopes: Option<BTreeSet<String>>,
 }
 
 impl Grant {

@@ -758,7 +758,7 @@ async fn scopes_are_enforced() {
         "none",
         Grant {
             administrations: None,
-            scopes: Some(std::collections::HashSet::new()),
+            scopes: Some(std::collections::BTreeSet::new()),
         },
     );
     let ro = Api::with_token(&m, "ro");

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use mock_core::Record;
 use mock_core::auth::bearer_token;
 use mock_core::query::QueryParams;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::Body;
@@ -30,7 +30,7 @@ use crate::state::{AppState, Caller};
 pub const OPT_IN: &[&str] = &["import_origin_identifier", "last_successful_import_at"];
 
 /// `CustomerApi_V1_AdministrationEntity`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Administration {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]

@@ -22,7 +22,7 @@ use fixtures::shift;
 use mock_core::auth::credentials;
 use mock_core::error::AuthFailure;
 use mock_core::query::QueryParams;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::PaytError;
@@ -46,7 +46,7 @@ pub const RESTRICTED_CLIENT_SECRET: &str = "payt_restricted_client_secret";
 pub const OPT_IN: &[&str] = &[];
 
 /// `CustomerApi_V1_CompanyEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Company {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -60,7 +60,7 @@ pub struct Company {
     /// Whether the company is still in its trial period.
     pub trial: bool,
     /// The administrations the company owns (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub administration_ids: Vec<u64>,
 }
 

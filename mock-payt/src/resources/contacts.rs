@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::Body;
@@ -36,7 +36,7 @@ use crate::state::{AppState, Caller, Db};
 pub const OPT_IN: &[&str] = &[];
 
 /// `CustomerApi_V1_ContactEntity`, in the spec's property order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -93,10 +93,10 @@ pub struct Contact {
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
     /// Owning administration (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub administration_id: u64,
     /// Birth date (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub birth_date: Option<NaiveDate>,
 }
 
@@ -465,7 +465,7 @@ fn ascii_slug(s: &str) -> String {
 /// (bookkeepers) are shared by two debtors, and a few carry validation errors.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let debtors: Vec<debtors::Debtor> = db.debtors.iter(&admin).cloned().collect();
-    let mut number = 1u64;
+    let mut number = g.numbering.contacts + 1;
     let mut last: Option<u64> = None;
     for d in debtors {
         if !g.f.chance(0.6) {

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::PaytError;
@@ -27,7 +27,7 @@ pub const OPT_IN: &[&str] = &[
 ];
 
 /// `CustomerApi_V1_CreditCaseEntity`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreditCase {
     /// Opt-in: labels.
     pub labels: Vec<Label>,
@@ -116,7 +116,7 @@ pub struct CreditCase {
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
     /// The invoices in the case (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub invoice_ids: Vec<u64>,
 }
 
@@ -175,7 +175,7 @@ async fn deleted(
 
 /// `CustomerApi_V1_DeletedCreditCaseEntity`: the tombstone of a deleted case, kept 90 days for the
 /// `deleted` endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeletedCreditCase {
     /// Unique identifier of the deleted case.
     #[serde(with = "crate::format::id")]

@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use mock_core::query::QueryParams;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::Body;
@@ -49,7 +49,7 @@ pub const OPT_IN: &[&str] = &[
 ];
 
 /// `CustomerApi_V1_AddressEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostalAddress {
     /// City.
     pub city: String,
@@ -66,7 +66,7 @@ pub struct PostalAddress {
 }
 
 /// `CustomerApi_V1_DebtorEntity`, in the spec's property order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Debtor {
     /// Opt-in: open amount of the debtor's invoices (computed when read).
     #[serde(with = "crate::format::money")]
@@ -150,22 +150,22 @@ pub struct Debtor {
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
     /// The linked contact (not exposed; the contact lists the debtor's number).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub contact_id: Option<u64>,
     /// Category (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub category: Option<String>,
     /// Whether the debtor is a company (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub is_company: Option<bool>,
     /// OIN number (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub oin_number: Option<String>,
     /// Bank account holder (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub bank_account_name: Option<String>,
     /// IBAN (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub bank_account_number: Option<String>,
 }
 

@@ -19,7 +19,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::Body;
@@ -36,8 +36,33 @@ pub const MAX_BYTE_SIZE: i64 = 100 * 1024 * 1024;
 /// How long an upload URL stays valid.
 pub const URL_LIFETIME_MINUTES: i64 = 60;
 
+/// The stored bytes of an upload in the storage form: base64 (standard alphabet), or `null`.
+mod content {
+    use axum::body::Bytes;
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Bytes>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(t)
+                    .map(Bytes::from)
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+    }
+}
+
 /// An upload slot keyed by checksum; serialized as `CustomerApi_V1_UploadableFileEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UploadedFile {
     /// Base64 SHA3-512 of the content.
     pub checksum: String,
@@ -47,28 +72,36 @@ pub struct UploadedFile {
     #[serde(with = "crate::format::ts")]
     pub expires_at: DateTime<Utc>,
     /// Unique identifier (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub id: u64,
     /// Owning administration (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub administration_id: u64,
     /// Size in bytes (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub byte_size: i64,
     /// MIME type (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub content_type: String,
     /// Creation (not exposed).
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "mock_core::snapshot::hidden",
+        with = "crate::format::ts"
+    )]
     pub created_at: DateTime<Utc>,
     /// The signature the upload URL carries (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub signature: String,
     /// The bytes, once they arrived at the storage (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden", with = "content")]
     pub content: Option<Bytes>,
     /// When the bytes arrived (not exposed).
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "mock_core::snapshot::hidden",
+        with = "crate::format::opt_ts"
+    )]
     pub uploaded_at: Option<DateTime<Utc>>,
 }
 

@@ -31,7 +31,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use mock_core::store::CursorPage;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::Body;
@@ -85,7 +85,7 @@ pub const MAX_BLOCK_ITEMS: usize = 1000;
 pub const BLOCKED_FLOW: &str = "blocked";
 
 /// `CustomerApi_V1_InvoiceLineEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InvoiceLine {
     /// What is invoiced.
     pub description: String,
@@ -114,7 +114,7 @@ pub struct InvoiceLine {
 }
 
 /// `CustomerApi_V1_InvoiceEntity`, properties in the spec's order, plus internal state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Invoice {
     /// Category.
     pub category: Option<String>,
@@ -275,37 +275,41 @@ pub struct Invoice {
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
     /// The reminder flow the invoice follows (`standard`, `b2b`, ...; not exposed directly).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub flow: String,
     /// Blocked through `PATCH /v1/invoices/block` (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub blocked_via_api: bool,
     /// Why it was blocked (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub block_reason: Option<String>,
     /// When it was blocked (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "mock_core::snapshot::hidden",
+        with = "crate::format::opt_ts"
+    )]
     pub blocked_at: Option<DateTime<Utc>>,
     /// Checksum of the PDF document (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub document_checksum: Option<String>,
     /// Checksum of the UBL document (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub ubl_document_checksum: Option<String>,
     /// The filename the PDF document was attached with (not exposed; served with the document).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub document_filename: Option<String>,
     /// The filename the UBL document was attached with (not exposed; served with the document).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub ubl_document_filename: Option<String>,
     /// Payment condition code (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub payment_condition: Option<String>,
     /// Payment term in days (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub payment_term: Option<i64>,
     /// Contact identifier (write-only).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub contact_identifier: Option<String>,
 }
 
@@ -576,7 +580,7 @@ async fn show(
 }
 
 /// `CustomerApi_V1_DeletedInvoiceEntity`: the tombstone of a deleted invoice, kept 90 days.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeletedInvoice {
     /// Invoice number.
     pub invoice_number: String,

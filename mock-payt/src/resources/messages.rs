@@ -13,7 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::Body;
@@ -30,7 +30,7 @@ use crate::state::{AppState, Caller, Db};
 pub const OPT_IN: &[&str] = &["content"];
 
 /// `CustomerApi_V1_MessageEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// `creditor` (sent by the administration) or `debtor` (written by the debtor).
     pub sender_type: String,
@@ -68,13 +68,13 @@ pub struct Message {
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
     /// The address it was sent to (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub email: Option<String>,
     /// CC addresses (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub cc_email: Vec<String>,
     /// BCC addresses (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub bcc_email: Vec<String>,
 }
 

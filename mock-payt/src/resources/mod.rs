@@ -40,10 +40,10 @@ pub mod sign_up;
 pub mod tasks;
 pub mod vat_rates;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `CustomerApi_V1_UserEntity`: a Payt user who acted on a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -55,7 +55,7 @@ pub struct User {
 }
 
 /// `CustomerApi_V1_LabelEntity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
     /// Label name.
     pub name: String,

@@ -9,7 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::PaytError;
@@ -22,7 +22,7 @@ use crate::state::{AppState, Caller, Db};
 pub const OPT_IN: &[&str] = &[];
 
 /// `CustomerApi_V1_NoteEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Note {
     /// Owning administration.
     #[serde(with = "crate::format::id")]

@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::PaytError;
@@ -17,14 +17,14 @@ use crate::state::{AppState, Caller};
 pub const OPT_IN: &[&str] = &[];
 
 /// `CustomerApi_V1_NotificationDetailsEntity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Details {
     /// Why the mail bounced (only for `mail_bounced`).
     pub bounce_reason: Option<String>,
 }
 
 /// `CustomerApi_V1_NotificationEntity`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     /// The notification's type (`mail_bounced`, ...).
     pub notification_type: String,

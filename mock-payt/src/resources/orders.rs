@@ -22,7 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 use fixtures::shift;
 use mock_core::body::{BodyKind, body_kind};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::Body;
@@ -47,38 +47,42 @@ pub const CLAIM_STATUSES: &[&str] = &[
 ];
 
 /// An uploaded order file; serialized as `CustomerApi_V1_OrderEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     /// Link into the Payt interface.
     pub deeplink_url: String,
     /// Unique identifier (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub id: u64,
     /// Owning administration (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub administration_id: u64,
     /// The uploaded file's name (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub filename: Option<String>,
     /// The lines made from it (not exposed).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub order_line_ids: Vec<u64>,
     /// Creation (not exposed).
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "mock_core::snapshot::hidden",
+        with = "crate::format::ts"
+    )]
     pub created_at: DateTime<Utc>,
 }
 
 administration_record!(Order);
 
 /// The `customer` of an order line.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     /// E-mail address.
     pub email_address: Option<String>,
 }
 
 /// `CustomerApi_V1_OrderLineEntity`, properties in the spec's order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrderLine {
     /// Whether to claim the amount.
     pub claim: bool,
@@ -462,7 +466,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         .iter(&admin)
         .filter_map(|d| d.primary_email_address.clone())
         .collect();
-    let mut line_no = 1u64;
+    let mut line_no = g.numbering.order_lines + 1;
     for k in 0..3u64 {
         let order_id = g.id();
         let created_day = shift(g.f.anchor(), -(100 - 35 * k as i64) - g.f.int(0, 5) as i64);

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::Body;
@@ -20,7 +20,7 @@ use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
 
 /// A payment condition (code and name). No entity is served; this is what the mock keeps.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PaymentCondition {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]

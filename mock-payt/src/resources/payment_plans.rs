@@ -30,7 +30,7 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::Body;
@@ -48,7 +48,7 @@ use crate::state::{AppState, Caller};
 pub const OPT_IN: &[&str] = &["public_url"];
 
 /// `CustomerApi_V1_PlannedPaymentEntity`: one term of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaymentTerm {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -66,7 +66,7 @@ pub struct PaymentTerm {
 }
 
 /// `CustomerApi_V1_PaymentPlanEntity`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaymentPlan {
     /// The terms.
     pub payment_terms: Vec<PaymentTerm>,
@@ -108,13 +108,13 @@ pub struct PaymentPlan {
     /// Opt-in: debtor portal link.
     pub public_url: String,
     /// Covered invoices (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub invoice_ids: Vec<u64>,
     /// Covered credit cases (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub credit_case_ids: Vec<u64>,
     /// Where a copy of the plan was sent (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub cc_email_address: Option<String>,
 }
 
@@ -660,7 +660,7 @@ async fn deleted(
 
 /// `CustomerApi_V1_Deleted_PaymentPlanEntity`: the tombstone of a deleted plan, kept 90 days for
 /// the `deleted` endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeletedPaymentPlan {
     /// Owning administration.
     #[serde(with = "crate::format::id")]

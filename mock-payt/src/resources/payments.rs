@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fixtures::shift;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::PaytError;
@@ -30,7 +30,7 @@ use crate::state::{AppState, Caller, Db};
 pub const OPT_IN: &[&str] = &["psp_transaction", "bank_transaction"];
 
 /// `CustomerApi_V1_BankTransactionEntity`: the bank transaction a payment was matched to.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BankTransaction {
     /// Account holder.
     pub bank_account_name: Option<String>,
@@ -57,8 +57,18 @@ pub struct BankTransaction {
     pub book_date: NaiveDate,
 }
 
+/// `skip_serializing_if` of [`Payment::psp_transaction`]: `None` is left out of a snapshot only.
+fn stored_none(v: &Option<Value>) -> bool {
+    v.is_none() && mock_core::snapshot::storing()
+}
+
+/// A present value, `null` included, is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// `CustomerApi_V1_PaymentEntity`, properties in the spec's order, plus internal state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Payment {
     /// Owning administration.
     #[serde(with = "crate::format::id")]
@@ -92,19 +102,22 @@ pub struct Payment {
     pub total_book_amount: Decimal,
     /// Payment date.
     pub payment_date: NaiveDate,
-    /// Opt-in: the PSP transaction (the mock links none).
+    /// Opt-in: the PSP transaction (the mock links none). The API writes `None` and a JSON
+    /// `null` alike, so a snapshot leaves `None` out and reads a present value, `null` too, as
+    /// `Some`.
+    #[serde(default, skip_serializing_if = "stored_none", deserialize_with = "present")]
     pub psp_transaction: Option<Value>,
     /// Opt-in: the bank transaction.
     pub bank_transaction: Option<BankTransaction>,
     /// The origin identifier the invoice upsert keys payments by (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub origin_identifier: Option<String>,
 }
 
 administration_record!(Payment);
 
 /// `CustomerApi_V1_DeletedPaymentEntity`: the tombstone of a deleted payment, kept 90 days.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeletedPayment {
     /// Unique identifier of the deleted payment.
     #[serde(with = "crate::format::id")]
@@ -406,7 +419,8 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let invoices: Vec<invoices::Invoice> = db.invoices.iter(&admin).cloned().collect();
     let mut payments: Vec<Payment> = Vec::new();
     let mut updates: Vec<(u64, Option<NaiveDate>, DateTime<Utc>)> = Vec::new();
-    let mut bank_id = 700_000 + admin * 10_000;
+    // Bank transaction ids: a range of ten thousand per administration and block.
+    let mut bank_id = 700_000 + admin * 10_000 + 10_000_000 * g.numbering.block;
     for inv in &invoices {
         let paid = inv.total_amount - inv.open_amount;
         if paid <= Decimal::ZERO {
@@ -504,12 +518,13 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     // Tombstones: invoices and payments removed from the accounting software.
     let debtor_ids: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
     let mut deleted_invoices = Vec::new();
+    // At most `seed::TOMBSTONES_PER_BLOCK` (10) a block: the invoice numbers reserved for them.
     for k in 0..(6 + g.f.int(0, 4)) {
         let id = g.id();
-        let number = format!("2026{:05}", 90_000 + k);
+        let t = g.numbering.deleted_invoices + k;
         deleted_invoices.push(invoices::DeletedInvoice {
-            invoice_number: number,
-            origin_identifier: g.f.chance(0.8).then(|| format!("INV-{admin}-D{k:05}")),
+            invoice_number: g.deleted_invoice_number(t),
+            origin_identifier: g.f.chance(0.8).then(|| format!("INV-{admin}-D{t:05}")),
             id,
             administration_id: admin,
             debtor_id: *g.f.pick(&debtor_ids),

@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use mock_core::Record;
 use mock_core::query::{QueryParams, split_csv};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::Body;
@@ -39,7 +39,7 @@ pub const OPT_IN: &[&str] = &["debtor_number"];
 pub const PROVIDERS: [&str; 2] = ["mollie", "twikey"];
 
 /// `CustomerApi_V1_PspMandateEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PspMandate {
     /// Owning administration.
     #[serde(with = "crate::format::id")]
@@ -69,14 +69,14 @@ pub struct PspMandate {
     #[serde(with = "crate::format::opt_ts")]
     pub deactivated_at: Option<DateTime<Utc>>,
     /// The provider's customer id (Mollie only; not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub customer_identifier: Option<String>,
 }
 
 administration_record!(PspMandate);
 
 /// `CustomerApi_V1_Deleted_PspMandateEntity`: the tombstone of a revoked mandate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeletedPspMandate {
     /// Owning administration.
     #[serde(with = "crate::format::id")]
@@ -96,7 +96,7 @@ pub struct DeletedPspMandate {
     pub provider: String,
     /// The order of deletion (tombstones are listed in the order the mandates were deleted, and
     /// the cursor counts in this order; not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub seq: u64,
 }
 
@@ -511,7 +511,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let debtors: Vec<(u64, String)> = db.debtors.iter(&admin).map(|d| (d.id, d.name.clone())).collect();
     let anchor = g.f.anchor_at(0);
     let banks = ["INGB", "RABO", "ABNA", "SNSB", "TRIO", "ASNB", "KNAB", "BUNQ"];
-    let mut n = 1u64;
+    let mut n = g.numbering.psp_mandates + 1;
     for (debtor_id, name) in &debtors {
         if !g.f.chance(0.25) {
             continue;

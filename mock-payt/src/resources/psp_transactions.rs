@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use mock_core::query::split_csv;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::PaytError;
@@ -83,7 +83,7 @@ pub const STATUSES: [&str; 7] = [
 ];
 
 /// `CustomerApi_V1_PspTransactionEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PspTransaction {
     /// Account holder (bank-based methods).
     pub bank_account_name: Option<String>,

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::body::Body;
@@ -32,7 +32,7 @@ pub const TRIAL_DAYS: i64 = 30;
 pub const LOCALES: [&str; 6] = ["nl", "de", "en-GB", "es", "fr", "nl-BE"];
 
 /// `CustomerApi_V1_SignUpUserEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SignUpUser {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -48,7 +48,7 @@ pub struct SignUpUser {
 }
 
 /// `CustomerApi_V1_AccessGrantEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccessGrant {
     /// The authorization code.
     pub code: String,
@@ -61,7 +61,7 @@ pub struct AccessGrant {
 }
 
 /// A completed sign-up and its access grant.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SignUp {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::Body;
@@ -35,7 +35,7 @@ pub const OPT_IN: &[&str] = &["comments"];
 pub const COMPLETED_STATUSES: [&str; 3] = ["succeeded", "failed", "cleaned_up"];
 
 /// `CustomerApi_V1_CommentEntity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -48,7 +48,7 @@ pub struct Comment {
 }
 
 /// `CustomerApi_V1_TaskEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     /// Who it is assigned to.
     pub assigned_to_user: Option<User>,
@@ -85,10 +85,10 @@ pub struct Task {
     #[serde(with = "crate::format::ts")]
     pub created_at: DateTime<Utc>,
     /// How it was completed (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub completed_status: Option<String>,
     /// Why (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub completed_status_message: Option<String>,
 }
 

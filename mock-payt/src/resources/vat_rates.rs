@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use mock_core::query::QueryParams;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::body::Body;
@@ -52,12 +52,25 @@ pub const SEED_RATES: &[(&str, &str, i64, &str, Option<&str>)] = &[
     ("GEEN", "Geen BTW", 0, "none", None),
 ];
 
-fn rate_as_number<S: Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(v.to_f64().unwrap_or_default())
+/// The rate as the entity types it, a JSON number (`21.0`). That loses the decimal's scale (and
+/// could lose digits), so the storage form ([`mock_core::snapshot`]) writes the exact decimal as a
+/// string instead; both are read back.
+mod rate {
+    use super::*;
+    pub fn serialize<S: Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        if mock_core::snapshot::storing() {
+            s.collect_str(v)
+        } else {
+            s.serialize_f64(v.to_f64().unwrap_or_default())
+        }
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        crate::format::deserialize_decimal(d)
+    }
 }
 
 /// `CustomerApi_V1_VatRateEntity`, properties in the spec's order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VatRate {
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
@@ -72,12 +85,16 @@ pub struct VatRate {
     /// Name.
     pub name: String,
     /// Percentage (a JSON number, as the entity types it).
-    #[serde(serialize_with = "rate_as_number")]
+    #[serde(with = "rate")]
     pub rate: Decimal,
     /// VATEX code, for exempt rates.
     pub exemption_reason_code: Option<String>,
     /// Last change (not exposed by the entity).
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "mock_core::snapshot::hidden",
+        with = "crate::format::ts"
+    )]
     pub updated_at: DateTime<Utc>,
 }
 
