@@ -22,14 +22,23 @@
 //!   and capped), filtered listings, WireMock-style verification with near misses, HAR 1.2 export.
 //! - [`server`]: the middleware stack, `serve` with graceful shutdown, and [`server::ServerHandle`],
 //!   which tests use to run a mock on port 0 and which stops the server when dropped.
+//! - [`world`]: one world holds everything mutable of a mock (tables, tokens, ids, clock, journal,
+//!   fault rules); [`world::Worlds`] keeps named, isolated worlds made from cached seeded templates,
+//!   and [`world::router`] dispatches each request to the world it names.
+//! - [`control`]: the control API under `/_mock/` (worlds, reset, snapshots, journal, faults,
+//!   rate limit, clock) and its OpenAPI document; [`statefile`]: every world in one file, saved
+//!   atomically; [`snapshot`]: the storage form of records.
+//! - [`harness`]: [`harness::MockServer`], the Rust handle tests start a mock with.
 //! - [`testing`]: the clock and fixture anchor every test mock runs on, so no expectation depends
 //!   on the day a test runs.
 
 pub mod auth;
 pub mod body;
 pub mod clock;
+pub mod control;
 pub mod error;
 pub mod faults;
+pub mod harness;
 pub mod ids;
 pub mod journal;
 pub mod openapi;
@@ -38,8 +47,10 @@ pub mod pattern;
 pub mod query;
 pub mod server;
 pub mod snapshot;
+pub mod statefile;
 pub mod store;
 pub mod testing;
+pub mod world;
 
 pub use clock::Clock;
 pub use error::{CoreError, ErrorRenderer};

@@ -17,6 +17,10 @@ use url::form_urlencoded;
 /// else `http`; the host is `X-Forwarded-Host`, else `Host`, else the request target's authority
 /// (as HTTP/2 sends it), taking the first of a comma-separated list. `None` when none of them is
 /// a plausible authority (letters, digits, `.-_:[]`, at most 255 bytes).
+///
+/// A request that reached a world through its base-URL prefix (`/_mock/w/{world}`, see
+/// [`crate::world`]) carries the prefix in [`crate::world::BASE_PATH_HEADER`], set by the
+/// dispatcher alone; it is appended, so every link keeps leading into the same world.
 pub fn origin(headers: &HeaderMap, uri: &Uri) -> Option<String> {
     let header = |name: &str| {
         headers
@@ -34,7 +38,15 @@ pub fn origin(headers: &HeaderMap, uri: &Uri) -> Option<String> {
         .or_else(|| header(HOST.as_str()))
         .or_else(|| uri.authority().map(|a| a.as_str()))
         .filter(|h| valid_authority(h))?;
-    Some(format!("{scheme}://{host}"))
+    let base = headers
+        .get(crate::world::BASE_PATH_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|b| {
+            b.strip_prefix(crate::world::WORLD_PREFIX)
+                .is_some_and(crate::world::valid_name)
+        })
+        .unwrap_or("");
+    Some(format!("{scheme}://{host}{base}"))
 }
 
 fn valid_authority(host: &str) -> bool {

@@ -13,18 +13,8 @@
 //! Paths end with `/` as paywise documents them; a path without it is redirected (301) to the
 //! path with it, as Django's `APPEND_SLASH` does.
 //!
-//! ```no_run
-//! # async fn demo() {
-//! let paywise = mock_paywise::MockPaywise::builder().seed(7).start().await;
-//! let res = reqwest::Client::new()
-//!     .get(format!("{}/v1/claims/", paywise.uri()))
-//!     .bearer_auth(paywise.token())
-//!     .send()
-//!     .await
-//!     .unwrap();
-//! assert_eq!(res.status(), 200);
-//! # }
-//! ```
+//! [`MockPaywise`] runs the mock in a test (see its example); [`world::Paywise`] is what one world
+//! of it holds. The control API, worlds, journal and faults come from [`mock_core`].
 
 pub mod error;
 pub mod format;
@@ -34,9 +24,8 @@ pub mod seed;
 pub mod state;
 pub mod validate;
 pub mod vendor;
+pub mod world;
 
-use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -45,14 +34,13 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use mock_core::auth::TokenRegistry;
+use mock_core::Clock;
 use mock_core::error::CoreError;
 use mock_core::server::{self, DEFAULT_BODY_LIMIT};
-use mock_core::{Clock, IdGen, ServerHandle, Store};
 use tower::ServiceExt;
 
 use crate::error::{PaywiseError, PaywiseRenderer};
-use crate::state::{AccessMode, AppState, Grant, Scope};
+use crate::state::AppState;
 
 /// The test-mode bearer token the mock accepts unless told otherwise.
 pub const DEFAULT_TOKEN: &str = "paywise_test_token";
@@ -139,205 +127,95 @@ pub fn app_with(state: AppState, options: Options) -> Router {
 
 /// Builds the state for `seed`, with fixtures dated around `anchor` (see [`seed`]), `test_token`
 /// in test mode and `production_token` in production mode, both for the fixture company. Pass
-/// `clock.today()` as the anchor for data that is as fresh on every day as on the first.
+/// `clock.today()` as the anchor for data that is as fresh on every day as on the first. (The mock
+/// itself keeps its state in worlds; see [`world::Paywise`].)
 pub fn state(seed: u64, anchor: NaiveDate, test_token: &str, production_token: &str, clock: Clock) -> AppState {
-    let (db, last) = seed::generate(seed, anchor);
-    let tokens = TokenRegistry::new();
-    for (token, mode, name) in [
-        (test_token, AccessMode::Test, "Test key"),
-        (production_token, AccessMode::Production, "Live key"),
-    ] {
-        tokens.insert(
-            token,
-            Grant {
-                scope: Scope {
-                    company: seed::COMPANY,
-                    mode,
-                },
-                name: name.into(),
-                partner: None,
-            },
-        );
-    }
-    resources::partner::register_tokens(&tokens, seed);
-    AppState {
-        store: Arc::new(Store::new(db)),
-        clock,
-        ids: Arc::new(IdGen::new(seed, last + 1)),
-        tokens: Arc::new(tokens),
-        events: state::Events::default(),
+    use mock_core::world::Vendor;
+    let paywise = world::Paywise {
+        token: test_token.to_string(),
+        production_token: production_token.to_string(),
         lenient: state::Lenient::default(),
-    }
+    };
+    let data = paywise.generate(&mock_core::world::SeedSpec { seed, size: 1, anchor });
+    paywise.open(data, clock)
 }
 
-/// A running paywise mock. Dropping it stops the server.
-pub struct MockPaywise {
-    server: ServerHandle,
-    state: AppState,
-    token: String,
-    production_token: String,
-}
+/// A running paywise mock (see [`mock_core::harness::MockServer`]): `uri()`, `token()` (test
+/// mode), `production_token()` (through [`PaywiseMock`]), `state()`, and the control plane
+/// (`reset()`, `world(name)`, `received_requests()`, `faults()`, `snapshot()`, `restore()`,
+/// `clock()`). Dropping it stops the server.
+///
+/// Arrange a mock and a fault, act, assert on the answer and the journal:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use mock_core::faults::{Action, RuleSpec};
+/// use mock_paywise::MockPaywise;
+///
+/// // Arrange: a mock whose next claim list fails with 503.
+/// let paywise = MockPaywise::test().seed(7).start().await;
+/// let mut rule = RuleSpec::new(Action::Status { status: 503, message: None });
+/// rule.path = mock_core::pattern::PathPattern::parse("/v1/claims/").expect("a pattern");
+/// rule.times = Some(1);
+/// paywise.faults().add(rule).expect("a valid rule");
+///
+/// // Act: the code under test asks twice.
+/// let client = reqwest::Client::new();
+/// let url = format!("{}/v1/claims/", paywise.uri());
+/// let first = client.get(&url).bearer_auth(paywise.token()).send().await.expect("answers");
+/// let second = client.get(&url).bearer_auth(paywise.token()).send().await.expect("answers");
+///
+/// // Assert: one injected failure in paywise's own shape, then the real answer.
+/// assert_eq!(first.status(), 503);
+/// assert!(first.text().await.expect("a body").contains("\"detail\""));
+/// assert_eq!(second.status(), 200);
+/// let journal = paywise.received_requests();
+/// assert_eq!(journal.len(), 2);
+/// assert_eq!(journal[0].fault.as_deref(), Some("f1"));
+/// # }
+/// ```
+pub type MockPaywise = mock_core::harness::MockServer<world::Paywise>;
 
-/// Options for [`MockPaywise`].
-#[derive(Debug, Clone)]
-pub struct MockPaywiseBuilder {
-    seed: u64,
-    addr: SocketAddr,
-    token: String,
-    production_token: String,
-    clock: Option<Clock>,
-    anchor_date: Option<NaiveDate>,
-    lenient: state::Lenient,
-}
+/// Options of a [`MockPaywise`]: the shared ones ([`mock_core::harness::Builder`]) and, through
+/// [`PaywiseBuilder`], paywise's own.
+pub type MockPaywiseBuilder = mock_core::harness::Builder<world::Paywise>;
 
-impl Default for MockPaywiseBuilder {
-    fn default() -> Self {
-        Self {
-            seed: DEFAULT_SEED,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            token: DEFAULT_TOKEN.into(),
-            production_token: DEFAULT_PRODUCTION_TOKEN.into(),
-            clock: None,
-            anchor_date: None,
-            lenient: state::Lenient::default(),
-        }
-    }
-}
-
-impl MockPaywiseBuilder {
-    /// The fixture seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The address to bind (port 0, the default, picks a free port on 127.0.0.1).
-    pub fn addr(mut self, addr: SocketAddr) -> Self {
-        self.addr = addr;
-        self
-    }
-
+/// paywise's own options on a [`MockPaywiseBuilder`].
+pub trait PaywiseBuilder {
     /// The test-mode bearer token.
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = token.into();
-        self
-    }
-
+    fn token(self, token: impl Into<String>) -> Self;
     /// The production-mode bearer token.
-    pub fn production_token(mut self, token: impl Into<String>) -> Self {
-        self.production_token = token.into();
-        self
-    }
-
-    /// The clock (the wall clock by default).
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Pins the date the fixtures are placed around (by default the clock's date at start), for
-    /// byte-identical data on every day.
-    pub fn anchor_date(mut self, date: NaiveDate) -> Self {
-        self.anchor_date = Some(date);
-        self
-    }
-
+    fn production_token(self, token: impl Into<String>) -> Self;
     /// Switches off one of the rules the mock enforces beyond paywise's OpenAPI files (see
     /// [`state::LenientRule`] and the README), for the vendor-lenient behaviour; call once per rule.
-    ///
-    /// ```no_run
-    /// # async fn demo() {
-    /// use mock_paywise::{MockPaywise, state::LenientRule};
-    /// // A claim whose total does not add up is accepted as sent.
-    /// let mock = MockPaywise::test().lenient(LenientRule::Totals).start().await;
-    /// # drop(mock);
-    /// # }
-    /// ```
-    pub fn lenient(mut self, rule: state::LenientRule) -> Self {
-        self.lenient = self.lenient.with(rule);
-        self
+    fn lenient(self, rule: state::LenientRule) -> Self;
+}
+
+impl PaywiseBuilder for MockPaywiseBuilder {
+    fn token(self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.configure(|p| p.token = token)
     }
 
-    /// Starts the server.
-    pub async fn try_start(self) -> io::Result<MockPaywise> {
-        let clock = self.clock.unwrap_or_default();
-        let anchor = self.anchor_date.unwrap_or_else(|| clock.today());
-        let mut state = state(self.seed, anchor, &self.token, &self.production_token, clock);
-        state.lenient = self.lenient;
-        let server = ServerHandle::start(self.addr, app(state.clone())).await?;
-        resources::webhooks::start_background(&state);
-        Ok(MockPaywise {
-            server,
-            state,
-            token: self.token,
-            production_token: self.production_token,
-        })
+    fn production_token(self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.configure(|p| p.production_token = token)
     }
 
-    /// Starts the server; panics if the address cannot be bound (use [`Self::try_start`] to handle that).
-    pub async fn start(self) -> MockPaywise {
-        let addr = self.addr;
-        match self.try_start().await {
-            Ok(m) => m,
-            Err(e) => panic!("cannot start the paywise mock on {addr}: {e}"),
-        }
+    fn lenient(self, rule: state::LenientRule) -> Self {
+        self.configure(|p| p.lenient = p.lenient.with(rule))
     }
 }
 
-impl MockPaywise {
-    /// Options.
-    pub fn builder() -> MockPaywiseBuilder {
-        MockPaywiseBuilder::default()
-    }
-
-    /// A mock with the default seed on a free port.
-    pub async fn start() -> Self {
-        Self::builder().start().await
-    }
-
-    /// Options, starting from what every test in this workspace runs on: the clock of
-    /// [`mock_core::testing::clock`] (09:00 UTC on 2026-11-01, running on) and fixtures anchored at
-    /// [`mock_core::testing::ANCHOR_DATE`], so no expectation depends on the day the test runs.
-    ///
-    /// ```no_run
-    /// # async fn demo() {
-    /// let paywise = mock_paywise::MockPaywise::test().seed(7).start().await;
-    /// assert_eq!(paywise.state().clock.today(), mock_core::testing::ANCHOR_DATE);
-    /// # }
-    /// ```
-    pub fn test() -> MockPaywiseBuilder {
-        Self::builder()
-            .clock(mock_core::testing::clock())
-            .anchor_date(mock_core::testing::ANCHOR_DATE)
-    }
-
-    /// The base URL, `http://127.0.0.1:port` (routes are under `/v1/`).
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// The test-mode bearer token.
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
+/// paywise's own accessors on a running [`MockPaywise`].
+pub trait PaywiseMock {
     /// The production-mode bearer token.
-    pub fn production_token(&self) -> &str {
-        &self.production_token
-    }
+    fn production_token(&self) -> &str;
+}
 
-    /// The mock's state, for tests that look inside.
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Stops the server and waits for open requests.
-    pub async fn stop(self) -> io::Result<()> {
-        self.server.stop().await
+impl PaywiseMock for MockPaywise {
+    fn production_token(&self) -> &str {
+        &self.vendor().production_token
     }
 }

@@ -3,8 +3,8 @@
 //! `X-User-Id`).
 
 use axum::body::Body;
-use mock_paywise::MockPaywise;
 use mock_paywise::resources::partner::{self, PARTNER_PRODUCTION_TOKEN, PARTNER_RESTRICTED_TOKEN, PARTNER_TOKEN};
+use mock_paywise::{MockPaywise, PaywiseMock as _};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};

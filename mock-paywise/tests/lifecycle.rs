@@ -1,8 +1,8 @@
 //! The claim lifecycle: release, delete, documents, the simulated back office, mandates, status
 //! updates, requests to client, payments and mandate balances.
 
-use mock_paywise::MockPaywise;
 use mock_paywise::resources::mandates::{Balance, COMPONENTS, PRINCIPAL};
+use mock_paywise::{MockPaywise, PaywiseMock as _};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! isolation between the test and production tokens, DRF paging edge cases, and the stack's error
 //! shapes.
 
-use mock_paywise::MockPaywise;
+use mock_paywise::{MockPaywise, PaywiseMock as _};
 use serde_json::{Value, json};
 
 async fn get(url: &str, token: &str) -> (u16, Value) {

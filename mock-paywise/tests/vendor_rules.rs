@@ -1,8 +1,8 @@
 //! Request validation as paywise's own OpenAPI files say (`spec/*.yaml`), and the rules the mock
 //! adds beyond them, each with its lenient switch (`MockPaywiseBuilder::lenient`).
 
-use mock_paywise::MockPaywise;
 use mock_paywise::state::LenientRule;
+use mock_paywise::{MockPaywise, PaywiseBuilder as _};
 use serde_json::{Value, json};
 
 async fn post(m: &MockPaywise, path: &str, body: Value) -> (u16, Value) {

@@ -1,0 +1,164 @@
+//! The paywise mock as a [`mock_core::world::Vendor`]: what one world of it holds and how it is
+//! seeded, snapshotted and served.
+//!
+//! A world's data is its [`Db`] (Case Management data, webhooks and their pending deliveries,
+//! files and the Partner API accounts), the position of its id generator and its token grants;
+//! its clock is kept by the core beside them. Each world runs its own webhook dispatcher.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use mock_core::auth::TokenRegistry;
+use mock_core::error::ErrorRenderer;
+use mock_core::ids::IdState;
+use mock_core::world::{SeedSpec, Vendor};
+use mock_core::{Clock, IdGen, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::PaywiseRenderer;
+use crate::state::{AccessMode, AppState, Db, Events, Grant, Lenient, Scope};
+use crate::{DEFAULT_PRODUCTION_TOKEN, DEFAULT_TOKEN, Options, app_with, resources, seed};
+
+/// The paywise mock's options: its tokens and the rules switched off.
+#[derive(Debug, Clone)]
+pub struct Paywise {
+    /// The test-mode bearer token of the fixture company.
+    pub token: String,
+    /// The production-mode bearer token of the fixture company.
+    pub production_token: String,
+    /// The mock's own rules switched off (none by default).
+    pub lenient: Lenient,
+}
+
+impl Default for Paywise {
+    fn default() -> Self {
+        Self {
+            token: DEFAULT_TOKEN.to_string(),
+            production_token: DEFAULT_PRODUCTION_TOKEN.to_string(),
+            lenient: Lenient::default(),
+        }
+    }
+}
+
+/// One paywise world as plain data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PaywiseData {
+    /// Every table.
+    pub db: Db,
+    /// Where the id generator stands.
+    pub ids: IdState,
+    /// Every token and what it is.
+    pub tokens: BTreeMap<String, Grant>,
+}
+
+impl Paywise {
+    /// The grants of a freshly seeded world: the fixture company's test and production keys and
+    /// the Partner API keys.
+    fn grants(&self, seed: u64) -> BTreeMap<String, Grant> {
+        let tokens = TokenRegistry::new();
+        for (token, mode, name) in [
+            (&self.token, AccessMode::Test, "Test key"),
+            (&self.production_token, AccessMode::Production, "Live key"),
+        ] {
+            tokens.insert(
+                token.clone(),
+                Grant {
+                    scope: Scope {
+                        company: seed::COMPANY,
+                        mode,
+                    },
+                    name: name.into(),
+                    partner: None,
+                },
+            );
+        }
+        resources::partner::register_tokens(&tokens, seed);
+        tokens.entries()
+    }
+}
+
+impl Vendor for Paywise {
+    const NAME: &'static str = "paywise";
+    type State = AppState;
+    type Data = PaywiseData;
+
+    fn generate(&self, spec: &SeedSpec) -> PaywiseData {
+        let (db, last) = seed::generate_sized(spec.seed, spec.anchor, spec.size);
+        PaywiseData {
+            db,
+            ids: IdGen::new(spec.seed, last + 1).state(),
+            tokens: self.grants(spec.seed),
+        }
+    }
+
+    fn open(&self, data: PaywiseData, clock: Clock) -> AppState {
+        let ids = IdGen::from_state(&data.ids).unwrap_or_else(|_| IdGen::new(0, data.ids.next));
+        let tokens = TokenRegistry::new();
+        tokens.replace(data.tokens);
+        AppState {
+            store: Arc::new(Store::new(data.db)),
+            clock,
+            ids: Arc::new(ids),
+            tokens: Arc::new(tokens),
+            events: Events::default(),
+            lenient: self.lenient,
+        }
+    }
+
+    fn capture(&self, state: &AppState) -> PaywiseData {
+        state.store.read(|db| PaywiseData {
+            db: db.clone(),
+            ids: state.ids.state(),
+            tokens: state.tokens.entries(),
+        })
+    }
+
+    fn restore(&self, state: &AppState, data: PaywiseData) {
+        state.store.write(|db| {
+            *db = data.db;
+            if let Err(e) = state.ids.restore(&data.ids) {
+                tracing::error!("a checked id state did not load: {e}");
+            }
+            state.tokens.replace(data.tokens);
+        });
+    }
+
+    fn encode(&self, data: &PaywiseData) -> serde_json::Result<Value> {
+        mock_core::snapshot::to_value(data)
+    }
+
+    fn decode(&self, value: Value) -> Result<PaywiseData, String> {
+        let data: PaywiseData = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            format!("{path}: {}", e.into_inner())
+        })?;
+        IdGen::from_state(&data.ids).map_err(|e| format!("ids: {e}"))?;
+        Ok(data)
+    }
+
+    fn app(&self, state: &AppState, control: bool) -> Router {
+        app_with(state.clone(), Options { control })
+    }
+
+    fn renderer(&self) -> Arc<dyn ErrorRenderer> {
+        Arc::new(PaywiseRenderer)
+    }
+
+    fn clock<'a>(&self, state: &'a AppState) -> &'a Clock {
+        &state.clock
+    }
+
+    fn revision(&self, state: &AppState) -> u64 {
+        state.store.revision()
+    }
+
+    fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn start(&self, state: &AppState) {
+        resources::webhooks::start_background(state);
+    }
+}
