@@ -6,10 +6,13 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use clap::Parser;
 use mock_core::Clock;
+use mock_core::statefile::{Persisted, StateFile};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -48,9 +51,28 @@ struct Args {
     /// page of Payt's docs shows them.
     #[arg(long, env = "PAYT_INTEGER_IDS")]
     payt_integer_ids: bool,
-    /// Serve only the vendors' public APIs: no mock-only control routes (`/_mock/...`).
+    /// Serve only the vendors' public APIs: no control API, named worlds, journal or fault rules
+    /// (`/_mock/...`; the Payt storage and link pages stay, they stand in for Payt's own hosts).
     #[arg(long, env = "MOCK_NO_CONTROL_API")]
     no_control_api: bool,
+    /// Fixture size: 1 is the standard data set, 0 only the tenants the tokens need, N times as
+    /// many records per tenant.
+    #[arg(long, env = "MOCK_SIZE", default_value_t = 1)]
+    size: u32,
+    /// How many worlds each mock may hold at once (the default world included).
+    #[arg(long, env = "MOCK_MAX_WORLDS", default_value_t = 64)]
+    max_worlds: usize,
+    /// How many requests each world's journal keeps (a ring: the oldest go first).
+    #[arg(long, env = "MOCK_JOURNAL_CAPACITY", default_value_t = 1000)]
+    journal_capacity: usize,
+    /// Emulate Payt's documented rate limit (10 requests per second per token, 3 for file
+    /// imports) in every world from the start; the control API switches it per world.
+    #[arg(long, env = "PAYT_RATE_LIMIT")]
+    payt_rate_limit: bool,
+    /// Keep every world of both mocks in this file: loaded at start, saved after changes and on
+    /// shutdown, written atomically. A file that cannot be loaded stops the start.
+    #[arg(long, env = "MOCK_STATE_FILE", value_name = "PATH")]
+    state_file: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -59,8 +81,8 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
         .init();
     let args = Args::parse();
-    let clock = Clock::system();
-    let anchor = args.anchor_date.unwrap_or_else(|| clock.today());
+    // wall-clock-ok: the binary serves real time unless a client moves a world's clock.
+    let anchor = args.anchor_date.unwrap_or_else(|| Clock::system().today());
 
     let payt_listener = TcpListener::bind(args.payt_addr)
         .await
@@ -71,30 +93,51 @@ async fn main() -> anyhow::Result<()> {
     let payt_bound = payt_listener.local_addr()?;
     let paywise_bound = paywise_listener.local_addr()?;
 
-    let payt = mock_payt::app_with(
-        mock_payt::state(args.seed, anchor, &args.payt_token, clock.clone()),
-        mock_payt::Options {
-            integer_ids: args.payt_integer_ids,
-        },
-    );
-    let mut paywise_state = mock_paywise::state(
-        args.seed,
-        anchor,
-        &args.paywise_token,
-        &args.paywise_production_token,
-        clock,
-    );
-    paywise_state.lenient = args
-        .paywise_lenient
-        .iter()
-        .fold(paywise_state.lenient, |l, rule| l.with(*rule));
-    mock_paywise::resources::webhooks::start_background(&paywise_state);
-    let paywise = mock_paywise::app_with(
-        paywise_state,
-        mock_paywise::Options {
-            control: !args.no_control_api,
-        },
-    );
+    let control = !args.no_control_api;
+    let (payt_worlds, payt) = mock_payt::MockPayt::builder()
+        .seed(args.seed)
+        .size(args.size)
+        .anchor_date(anchor)
+        .control_api(control)
+        .max_worlds(args.max_worlds)
+        .journal_capacity(args.journal_capacity)
+        .rate_limit(args.payt_rate_limit)
+        .configure(|p| {
+            p.token = args.payt_token.clone();
+            p.options.integer_ids = args.payt_integer_ids;
+        })
+        .build();
+    let (paywise_worlds, paywise) = mock_paywise::MockPaywise::builder()
+        .seed(args.seed)
+        .size(args.size)
+        .anchor_date(anchor)
+        .control_api(control)
+        .max_worlds(args.max_worlds)
+        .journal_capacity(args.journal_capacity)
+        .configure(|p| {
+            p.token = args.paywise_token.clone();
+            p.production_token = args.paywise_production_token.clone();
+            p.lenient = args.paywise_lenient.iter().fold(p.lenient, |l, rule| l.with(*rule));
+        })
+        .build();
+
+    let state_file = match &args.state_file {
+        Some(path) => {
+            let file = Arc::new(StateFile::new(
+                path,
+                vec![payt_worlds.clone() as Arc<dyn Persisted>, paywise_worlds.clone()],
+                Clock::system(),
+            ));
+            match file.load() {
+                Ok(true) => println!("state         loaded from {}", path.display()),
+                Ok(false) => println!("state         {} (new; saved after changes)", path.display()),
+                Err(e) => anyhow::bail!("{e}"),
+            }
+            file.autosave(Duration::from_millis(500));
+            Some(file)
+        }
+        None => None,
+    };
 
     println!("Payt mock     http://{payt_bound}/v1/  (also /api/v1/)");
     println!(
@@ -120,12 +163,18 @@ async fn main() -> anyhow::Result<()> {
         "  try         curl -H 'Authorization: Bearer {}' 'http://{paywise_bound}/v1/claims/?limit=2'",
         args.paywise_token
     );
-    if !args.no_control_api {
+    if control {
         println!(
-            "  control     POST http://{paywise_bound}/_mock/paywise/claims/<id>/advance  (mock-only back office)"
+            "control API   http://{payt_bound}/_mock/  and  http://{paywise_bound}/_mock/  (OpenAPI: /_mock/openapi.json)"
         );
+        println!("  worlds      X-Mock-World: <name>, or base URL http://{payt_bound}/_mock/w/<name>");
+        println!("  reset       curl -X POST http://{payt_bound}/_mock/reset");
+        println!("  back office POST http://{paywise_bound}/_mock/paywise/claims/<id>/advance");
     }
-    println!("seed {}, fixtures anchored at {anchor}; Ctrl-C stops both", args.seed);
+    println!(
+        "seed {}, size {}, fixtures anchored at {anchor}; Ctrl-C stops both",
+        args.seed, args.size
+    );
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut stop_payt = stop_tx.subscribe();
@@ -141,6 +190,11 @@ async fn main() -> anyhow::Result<()> {
     let _ = stop_tx.send(());
     payt_task.await??;
     paywise_task.await??;
+    if let Some(file) = state_file {
+        file.save()
+            .map_err(|e| anyhow::anyhow!("cannot save the state file {}: {e}", file.path().display()))?;
+        println!("state         saved to {}", file.path().display());
+    }
     Ok(())
 }
 

@@ -18,18 +18,8 @@
 //! under `/_mock/payt/`; the link pages and the storage are what the public flow hands out, not a
 //! control API, so they are always served.
 //!
-//! ```no_run
-//! # async fn demo() {
-//! let payt = mock_payt::MockPayt::builder().seed(7).start().await;
-//! let res = reqwest::Client::new()
-//!     .get(format!("{}/v1/administrations", payt.uri()))
-//!     .bearer_auth(payt.token())
-//!     .send()
-//!     .await
-//!     .unwrap();
-//! assert_eq!(res.status(), 200);
-//! # }
-//! ```
+//! [`MockPayt`] runs the mock in a test (see its example); [`world::Payt`] is what one world of
+//! it holds. The control API, worlds, journal and faults come from [`mock_core`].
 
 pub mod body;
 pub mod bulk;
@@ -44,20 +34,18 @@ pub mod resources;
 pub mod seed;
 pub mod state;
 pub mod storage;
+pub mod world;
 
-use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use chrono::NaiveDate;
-use mock_core::auth::TokenRegistry;
+use mock_core::Clock;
 use mock_core::error::CoreError;
 use mock_core::server::{self, DEFAULT_BODY_LIMIT};
-use mock_core::{Clock, IdGen, ServerHandle, Store};
 
 use crate::error::{PaytError, PaytRenderer};
-use crate::state::{AppState, Grant};
+use crate::state::AppState;
 
 /// The bearer token the mock accepts unless told otherwise.
 pub const DEFAULT_TOKEN: &str = "payt_test_token";
@@ -146,174 +134,78 @@ pub fn app_with(state: AppState, options: Options) -> Router {
 /// Builds the state for `seed`, with fixtures dated around `anchor` (see [`seed`]), `token`
 /// granted administrations 81 and 82 and every scope, and [`READONLY_TOKEN`] granted the same
 /// administrations with the read scopes only. Pass `clock.today()` as the anchor for data that is
-/// as fresh on every day as on the first.
+/// as fresh on every day as on the first. (The mock itself keeps its state in worlds; see
+/// [`world::Payt`].)
 pub fn state(seed: u64, anchor: NaiveDate, token: &str, clock: Clock) -> AppState {
-    let (db, last_id) = seed::generate(seed, anchor);
-    let ids = IdGen::new(seed, last_id + 1);
-    let tokens = TokenRegistry::new();
-    tokens.insert(
-        token,
-        Grant {
-            administrations: Some(seed::GRANTED_ADMINISTRATIONS.into_iter().collect()),
-            scopes: None,
-        },
-    );
-    tokens.insert(
-        READONLY_TOKEN,
-        Grant {
-            administrations: Some(seed::GRANTED_ADMINISTRATIONS.into_iter().collect()),
-            scopes: Some(READ_SCOPES.iter().map(|s| s.to_string()).collect()),
-        },
-    );
-    AppState {
-        store: Arc::new(Store::new(db)),
-        clock,
-        ids: Arc::new(ids),
-        tokens: Arc::new(tokens),
-    }
+    use mock_core::world::Vendor;
+    let payt = world::Payt {
+        token: token.to_string(),
+        options: Options::default(),
+    };
+    let data = payt.generate(&mock_core::world::SeedSpec { seed, size: 1, anchor });
+    payt.open(data, clock)
 }
 
-/// A running Payt mock. Dropping it stops the server.
-pub struct MockPayt {
-    server: ServerHandle,
-    state: AppState,
-    token: String,
-}
+/// A running Payt mock (see [`mock_core::harness::MockServer`]): `uri()`, `token()`, `state()`,
+/// and the control plane (`reset()`, `world(name)`, `received_requests()`, `faults()`,
+/// `snapshot()`, `restore()`, `clock()`). Dropping it stops the server.
+///
+/// Arrange a mock, act on it over HTTP, assert on what it received:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use mock_payt::MockPayt;
+///
+/// // Arrange: a mock on a free port, on the test clock (2026-11-01 09:00 UTC).
+/// let payt = MockPayt::test().seed(7).start().await;
+///
+/// // Act: what the code under test does.
+/// let res = reqwest::Client::new()
+///     .get(format!("{}/v1/administrations", payt.uri()))
+///     .bearer_auth(payt.token())
+///     .send()
+///     .await
+///     .expect("the mock answers");
+///
+/// // Assert: on the answer and on what the mock received.
+/// assert_eq!(res.status(), 200);
+/// let received = payt.received_requests();
+/// assert_eq!(received.len(), 1);
+/// assert_eq!(received[0].request.path, "/v1/administrations");
+/// assert_eq!(
+///     received[0].request.headers.iter().find(|(n, _)| n == "authorization").map(|(_, v)| v.as_str()),
+///     Some("Bearer [redacted]")
+/// );
+///
+/// // Each test can have a world of its own: same seed, no shared writes.
+/// let mine = payt.world("test-42").expect("a valid name");
+/// assert!(mine.uri().ends_with("/_mock/w/test-42"));
+/// payt.reset();
+/// assert!(payt.received_requests().is_empty());
+/// # }
+/// ```
+pub type MockPayt = mock_core::harness::MockServer<world::Payt>;
 
-/// Options for [`MockPayt`].
-#[derive(Debug, Clone)]
-pub struct MockPaytBuilder {
-    seed: u64,
-    addr: SocketAddr,
-    token: String,
-    clock: Option<Clock>,
-    anchor_date: Option<NaiveDate>,
-    options: Options,
-}
+/// Options of a [`MockPayt`]: the shared ones ([`mock_core::harness::Builder`]) and, through
+/// [`PaytBuilder`], Payt's own.
+pub type MockPaytBuilder = mock_core::harness::Builder<world::Payt>;
 
-impl Default for MockPaytBuilder {
-    fn default() -> Self {
-        Self {
-            seed: DEFAULT_SEED,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            token: DEFAULT_TOKEN.to_string(),
-            clock: None,
-            anchor_date: None,
-            options: Options::default(),
-        }
-    }
-}
-
-impl MockPaytBuilder {
-    /// The fixture seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The address to bind (port 0, the default, picks a free port on 127.0.0.1).
-    pub fn addr(mut self, addr: SocketAddr) -> Self {
-        self.addr = addr;
-        self
-    }
-
+/// Payt's own options on a [`MockPaytBuilder`].
+pub trait PaytBuilder {
     /// The bearer token granted the fixture administrations 81 and 82 with every scope.
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = token.into();
-        self
-    }
-
-    /// The clock (the wall clock by default).
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Pins the date the fixtures are placed around (by default the clock's date at start), for
-    /// byte-identical data on every day.
-    pub fn anchor_date(mut self, date: NaiveDate) -> Self {
-        self.anchor_date = Some(date);
-        self
-    }
-
+    fn token(self, token: impl Into<String>) -> Self;
     /// Write ids and cursors as JSON integers (strings, as the spec says, by default).
-    pub fn integer_ids(mut self, on: bool) -> Self {
-        self.options.integer_ids = on;
-        self
-    }
-
-    /// Starts the server.
-    pub async fn try_start(self) -> io::Result<MockPayt> {
-        let clock = self.clock.unwrap_or_default();
-        let anchor = self.anchor_date.unwrap_or_else(|| clock.today());
-        let state = state(self.seed, anchor, &self.token, clock);
-        let server = ServerHandle::start(self.addr, app_with(state.clone(), self.options)).await?;
-        Ok(MockPayt {
-            server,
-            state,
-            token: self.token,
-        })
-    }
-
-    /// Starts the server; panics if the address cannot be bound (use [`Self::try_start`] to handle that).
-    pub async fn start(self) -> MockPayt {
-        let addr = self.addr;
-        match self.try_start().await {
-            Ok(m) => m,
-            Err(e) => panic!("cannot start the Payt mock on {addr}: {e}"),
-        }
-    }
+    fn integer_ids(self, on: bool) -> Self;
 }
 
-impl MockPayt {
-    /// Options.
-    pub fn builder() -> MockPaytBuilder {
-        MockPaytBuilder::default()
+impl PaytBuilder for MockPaytBuilder {
+    fn token(self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.configure(|p| p.token = token)
     }
 
-    /// A mock with the default seed on a free port.
-    pub async fn start() -> Self {
-        Self::builder().start().await
-    }
-
-    /// Options, starting from what every test in this workspace runs on: the clock of
-    /// [`mock_core::testing::clock`] (09:00 UTC on 2026-11-01, running on) and fixtures anchored at
-    /// [`mock_core::testing::ANCHOR_DATE`], so no expectation depends on the day the test runs.
-    ///
-    /// ```no_run
-    /// # async fn demo() {
-    /// let payt = mock_payt::MockPayt::test().seed(7).start().await;
-    /// assert_eq!(payt.state().clock.today(), mock_core::testing::ANCHOR_DATE);
-    /// # }
-    /// ```
-    pub fn test() -> MockPaytBuilder {
-        Self::builder()
-            .clock(mock_core::testing::clock())
-            .anchor_date(mock_core::testing::ANCHOR_DATE)
-    }
-
-    /// The base URL, `http://127.0.0.1:port` (routes are under `/v1` and `/api/v1`).
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// The bearer token to use.
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
-    /// The mock's state, for tests that look inside.
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Stops the server and waits for open requests.
-    pub async fn stop(self) -> io::Result<()> {
-        self.server.stop().await
+    fn integer_ids(self, on: bool) -> Self {
+        self.configure(|p| p.options.integer_ids = on)
     }
 }

@@ -2,8 +2,8 @@
 //! related records, scopes, administrations outside the grant, and filters that need fixture
 //! knowledge to test positively.
 
-use mock_payt::MockPayt;
 use mock_payt::state::Grant;
+use mock_payt::{MockPayt, PaytBuilder};
 use serde_json::{Value, json};
 
 async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {

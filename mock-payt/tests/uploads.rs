@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine;
 use chrono::Duration;
 use mock_core::Clock;
-use mock_payt::MockPayt;
+use mock_payt::{MockPayt, PaytBuilder};
 use serde_json::{Value, json};
 use sha3::{Digest, Sha3_512};
 

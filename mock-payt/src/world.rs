@@ -1,0 +1,158 @@
+//! The Payt mock as a [`mock_core::world::Vendor`]: what one world of it holds and how it is
+//! seeded, snapshotted and served.
+//!
+//! A world's data is its [`Db`], the position of its id generator and its token grants; its clock
+//! is kept by the core beside them. Snapshots hold the records in their storage form (see
+//! [`mock_core::snapshot`]), hidden fields included.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use mock_core::auth::TokenRegistry;
+use mock_core::error::ErrorRenderer;
+use mock_core::faults::RateLimit;
+use mock_core::ids::IdState;
+use mock_core::world::{SeedSpec, Vendor};
+use mock_core::{Clock, IdGen, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::PaytRenderer;
+use crate::state::{AppState, Db, Grant};
+use crate::{DEFAULT_TOKEN, Options, READ_SCOPES, READONLY_TOKEN, app_with, seed};
+
+/// The Payt mock's options: the token it grants and how it writes ids.
+#[derive(Debug, Clone)]
+pub struct Payt {
+    /// The bearer token granted administrations 81 and 82 with every scope.
+    pub token: String,
+    /// How the app answers.
+    pub options: Options,
+}
+
+impl Default for Payt {
+    fn default() -> Self {
+        Self {
+            token: DEFAULT_TOKEN.to_string(),
+            options: Options::default(),
+        }
+    }
+}
+
+/// One Payt world as plain data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PaytData {
+    /// Every table.
+    pub db: Db,
+    /// Where the id generator stands.
+    pub ids: IdState,
+    /// Every token and what it grants.
+    pub tokens: BTreeMap<String, Grant>,
+}
+
+impl Payt {
+    /// The grants of a freshly seeded world: the mock's token with every scope, and
+    /// [`READONLY_TOKEN`] with the read scopes, both for the fixture administrations.
+    fn grants(&self) -> BTreeMap<String, Grant> {
+        let administrations = Some(seed::GRANTED_ADMINISTRATIONS.into_iter().collect());
+        BTreeMap::from([
+            (
+                self.token.clone(),
+                Grant {
+                    administrations: administrations.clone(),
+                    scopes: None,
+                },
+            ),
+            (
+                READONLY_TOKEN.to_string(),
+                Grant {
+                    administrations,
+                    scopes: Some(READ_SCOPES.iter().map(|s| s.to_string()).collect()),
+                },
+            ),
+        ])
+    }
+}
+
+impl Vendor for Payt {
+    const NAME: &'static str = "payt";
+    type State = AppState;
+    type Data = PaytData;
+
+    fn generate(&self, spec: &SeedSpec) -> PaytData {
+        let (db, last_id) = seed::generate_sized(spec.seed, spec.anchor, spec.size);
+        PaytData {
+            db,
+            ids: IdGen::new(spec.seed, last_id + 1).state(),
+            tokens: self.grants(),
+        }
+    }
+
+    fn open(&self, data: PaytData, clock: Clock) -> AppState {
+        let ids = IdGen::from_state(&data.ids).unwrap_or_else(|_| IdGen::new(0, data.ids.next));
+        let tokens = TokenRegistry::new();
+        tokens.replace(data.tokens);
+        AppState {
+            store: Arc::new(Store::new(data.db)),
+            clock,
+            ids: Arc::new(ids),
+            tokens: Arc::new(tokens),
+        }
+    }
+
+    fn capture(&self, state: &AppState) -> PaytData {
+        state.store.read(|db| PaytData {
+            db: db.clone(),
+            ids: state.ids.state(),
+            tokens: state.tokens.entries(),
+        })
+    }
+
+    fn restore(&self, state: &AppState, data: PaytData) {
+        state.store.write(|db| {
+            *db = data.db;
+            if let Err(e) = state.ids.restore(&data.ids) {
+                tracing::error!("a checked id state did not load: {e}");
+            }
+            state.tokens.replace(data.tokens);
+        });
+    }
+
+    fn encode(&self, data: &PaytData) -> serde_json::Result<Value> {
+        mock_core::snapshot::to_value(data)
+    }
+
+    fn decode(&self, value: Value) -> Result<PaytData, String> {
+        let data: PaytData = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            format!("{path}: {}", e.into_inner())
+        })?;
+        IdGen::from_state(&data.ids).map_err(|e| format!("ids: {e}"))?;
+        Ok(data)
+    }
+
+    fn app(&self, state: &AppState, _control: bool) -> Router {
+        app_with(state.clone(), self.options)
+    }
+
+    fn renderer(&self) -> Arc<dyn ErrorRenderer> {
+        Arc::new(PaytRenderer)
+    }
+
+    fn clock<'a>(&self, state: &'a AppState) -> &'a Clock {
+        &state.clock
+    }
+
+    fn revision(&self, state: &AppState) -> u64 {
+        state.store.revision()
+    }
+
+    fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit::payt())
+    }
+}
