@@ -73,6 +73,33 @@ struct Args {
     /// shutdown, written atomically. A file that cannot be loaded stops the start.
     #[arg(long, env = "MOCK_STATE_FILE", value_name = "PATH")]
     state_file: Option<std::path::PathBuf>,
+    /// How long after a change the state file is saved at the latest (milliseconds).
+    #[arg(long, env = "MOCK_STATE_SAVE_MS", default_value_t = 500, value_name = "MS")]
+    state_save_ms: u64,
+    /// Start both mocks' clocks at this instant (RFC 3339) instead of the wall clock's time; they
+    /// run on from there. Each world's clock is then steered through `/_mock/clock`.
+    #[arg(long, env = "MOCK_CLOCK_START", value_name = "RFC3339")]
+    clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Freeze both mocks' clocks (at --clock-start, or at the time of start): they move only when
+    /// a client sets or advances them.
+    #[arg(long, env = "MOCK_CLOCK_FROZEN")]
+    clock_frozen: bool,
+}
+
+impl Args {
+    /// The clock a mock's default world starts on (each mock gets its own).
+    fn clock(&self) -> Clock {
+        // wall-clock-ok: the binary serves real time unless told to start elsewhere.
+        let clock = Clock::system();
+        if let Some(at) = self.clock_start {
+            clock.set(at);
+            clock.unfreeze();
+        }
+        if self.clock_frozen {
+            clock.set(clock.now());
+        }
+        clock
+    }
 }
 
 #[tokio::main]
@@ -81,8 +108,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
         .init();
     let args = Args::parse();
-    // wall-clock-ok: the binary serves real time unless a client moves a world's clock.
-    let anchor = args.anchor_date.unwrap_or_else(|| Clock::system().today());
+    let anchor = args.anchor_date.unwrap_or_else(|| args.clock().today());
 
     let payt_listener = TcpListener::bind(args.payt_addr)
         .await
@@ -97,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
     let (payt_worlds, payt) = mock_payt::MockPayt::builder()
         .seed(args.seed)
         .size(args.size)
+        .clock(args.clock())
         .anchor_date(anchor)
         .control_api(control)
         .max_worlds(args.max_worlds)
@@ -110,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
     let (paywise_worlds, paywise) = mock_paywise::MockPaywise::builder()
         .seed(args.seed)
         .size(args.size)
+        .clock(args.clock())
         .anchor_date(anchor)
         .control_api(control)
         .max_worlds(args.max_worlds)
@@ -126,14 +154,14 @@ async fn main() -> anyhow::Result<()> {
             let file = Arc::new(StateFile::new(
                 path,
                 vec![payt_worlds.clone() as Arc<dyn Persisted>, paywise_worlds.clone()],
-                Clock::system(),
+                args.clock(),
             ));
             match file.load() {
                 Ok(true) => println!("state         loaded from {}", path.display()),
                 Ok(false) => println!("state         {} (new; saved after changes)", path.display()),
                 Err(e) => anyhow::bail!("{e}"),
             }
-            file.autosave(Duration::from_millis(500));
+            file.autosave(Duration::from_millis(args.state_save_ms.max(1)));
             Some(file)
         }
         None => None,

@@ -125,6 +125,7 @@ impl StateFile {
     /// Loads the file into the mocks: `Ok(false)` if there is no file yet, `Ok(true)` once loaded,
     /// and an error naming the file and what is wrong with it otherwise (then nothing changed).
     pub fn load(&self) -> Result<bool, String> {
+        self.remove_stale_temporaries();
         let shown = self.path.display();
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
@@ -150,6 +151,30 @@ impl StateFile {
         }
         *self.saved.lock().unwrap_or_else(PoisonError::into_inner) = Some(self.revision());
         Ok(true)
+    }
+
+    /// Removes the temporary files of saves a killed process left behind (`.{name}.*.tmp` beside
+    /// the file); the file itself is never touched.
+    fn remove_stale_temporaries(&self) {
+        let (Some(dir), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file.starts_with(&prefix)
+                && file.ends_with(".tmp")
+                && let Err(e) = fs::remove_file(entry.path())
+            {
+                tracing::warn!("cannot remove the stale temporary {file}: {e}");
+            }
+        }
     }
 
     fn revision(&self) -> u64 {

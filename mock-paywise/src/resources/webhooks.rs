@@ -888,11 +888,18 @@ impl Dispatcher {
     /// Starts an attempt for every pending delivery that is due on the mock's clock.
     fn run_due(&self) {
         let now = self.clock.now();
+        let is_due =
+            |d: &Delivery| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now);
+        // Look first: a tick with nothing due must not count as a write (the state file saves
+        // after writes).
+        if !self.store.read(|db| db.deliveries.iter_all().any(is_due)) {
+            return;
+        }
         let due: Vec<(Scope, String)> = self.store.write(|db| {
             let due: Vec<(Scope, String)> = db
                 .deliveries
                 .iter_all()
-                .filter(|d| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now))
+                .filter(|d| is_due(d))
                 .map(|d| (d.scope, d.id.to_string()))
                 .collect();
             for (scope, key) in &due {
