@@ -56,5 +56,9 @@ snap-accept:
 snap-check:
     .ci/snapshots check
 
+# What the control plane costs (reset, new world, snapshot, restore), in release mode.
+bench-worlds:
+    cargo bench --bench worlds
+
 # Everything CI checks.
 ci: fmt lint test snap-check

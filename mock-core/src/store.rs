@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// A record that can live in a [`Table`].
 pub trait Record: Clone + Send + Sync + 'static {
@@ -56,17 +56,21 @@ pub struct OffsetPage<V> {
 }
 
 /// Records of one kind, partitioned by scope and ordered by sequence.
+///
+/// Records are shared (`Arc`) and copied on write, and so is the key index: cloning a table (a
+/// world made from a template, a reset, a snapshot) copies one pointer per record, not the
+/// records, and a later update copies only the record it changes.
 #[derive(Debug, Clone)]
 pub struct Table<V: Record> {
-    parts: HashMap<V::Scope, Vec<V>>,
-    index: HashMap<String, (V::Scope, u64)>,
+    parts: HashMap<V::Scope, Vec<Arc<V>>>,
+    index: Arc<HashMap<String, (V::Scope, u64)>>,
 }
 
 impl<V: Record> Default for Table<V> {
     fn default() -> Self {
         Self {
             parts: HashMap::new(),
-            index: HashMap::new(),
+            index: Arc::new(HashMap::new()),
         }
     }
 }
@@ -102,24 +106,25 @@ impl<V: Record> Table<V> {
         let scope = record.scope();
         let part = self.parts.entry(scope.clone()).or_default();
         let seq = record.seq();
+        let record = Arc::new(record);
         match part.last() {
             // The common case: sequence numbers grow, so the record goes at the end.
             None => part.push(record),
             Some(last) if last.seq() < seq => part.push(record),
             // Two writers took their sequence numbers before taking the lock and arrive in the
             // other order: keep the partition sorted.
-            Some(_) => match part.binary_search_by_key(&seq, V::seq) {
+            Some(_) => match part.binary_search_by_key(&seq, |v| v.seq()) {
                 Ok(_) => return Err(StoreError::Duplicate(key)),
                 Err(at) => part.insert(at, record),
             },
         }
-        self.index.insert(key, (scope, seq));
+        Arc::make_mut(&mut self.index).insert(key, (scope, seq));
         Ok(())
     }
 
-    fn position(&self, scope: &V::Scope, seq: u64) -> Option<(&Vec<V>, usize)> {
+    fn position(&self, scope: &V::Scope, seq: u64) -> Option<(&Vec<Arc<V>>, usize)> {
         let part = self.parts.get(scope)?;
-        part.binary_search_by_key(&seq, V::seq).ok().map(|i| (part, i))
+        part.binary_search_by_key(&seq, |v| v.seq()).ok().map(|i| (part, i))
     }
 
     /// The record with `key` in `scope`.
@@ -128,13 +133,13 @@ impl<V: Record> Table<V> {
         if s != scope {
             return None;
         }
-        self.position(scope, *seq).map(|(part, i)| &part[i])
+        self.position(scope, *seq).map(|(part, i)| &*part[i])
     }
 
     /// The record with `key`, whatever its scope.
     pub fn find(&self, key: &str) -> Option<&V> {
         let (scope, seq) = self.index.get(key)?;
-        self.position(scope, *seq).map(|(part, i)| &part[i])
+        self.position(scope, *seq).map(|(part, i)| &*part[i])
     }
 
     /// Changes the record with `key` in `scope` and returns what `change` returns.
@@ -147,8 +152,8 @@ impl<V: Record> Table<V> {
         }
         let seq = *seq;
         let part = self.parts.get_mut(scope)?;
-        let i = part.binary_search_by_key(&seq, V::seq).ok()?;
-        let record = &mut part[i];
+        let i = part.binary_search_by_key(&seq, |v| v.seq()).ok()?;
+        let record = Arc::make_mut(&mut part[i]);
         let out = change(record);
         debug_assert_eq!(record.key(), key, "update must not change the key");
         debug_assert_eq!(record.seq(), seq, "update must not change the sequence");
@@ -163,19 +168,19 @@ impl<V: Record> Table<V> {
         }
         let seq = *seq;
         let part = self.parts.get_mut(scope)?;
-        let i = part.binary_search_by_key(&seq, V::seq).ok()?;
-        self.index.remove(key);
-        Some(part.remove(i))
+        let i = part.binary_search_by_key(&seq, |v| v.seq()).ok()?;
+        Arc::make_mut(&mut self.index).remove(key);
+        Some(Arc::unwrap_or_clone(part.remove(i)))
     }
 
     /// All records of a scope in sequence order.
     pub fn iter(&self, scope: &V::Scope) -> impl Iterator<Item = &V> {
-        self.parts.get(scope).into_iter().flatten()
+        self.parts.get(scope).into_iter().flatten().map(|v| &**v)
     }
 
     /// All records of all scopes (scopes in no particular order).
     pub fn iter_all(&self) -> impl Iterator<Item = &V> {
-        self.parts.values().flatten()
+        self.parts.values().flatten().map(|v| &**v)
     }
 
     /// Up to `limit` records of `scope` that come after sequence `after` and match `filter`.
@@ -200,7 +205,7 @@ impl<V: Record> Table<V> {
                 has_more = true;
                 break;
             }
-            items.push(v.clone());
+            items.push(V::clone(v));
         }
         CursorPage { items, has_more }
     }
@@ -227,7 +232,7 @@ impl<V: Record> Table<V> {
                 let start = offset.min(part.len());
                 let end = start.saturating_add(limit).min(part.len());
                 OffsetPage {
-                    items: part[start..end].to_vec(),
+                    items: part[start..end].iter().map(|v| V::clone(v)).collect(),
                     count: part.len(),
                 }
             }
@@ -236,7 +241,7 @@ impl<V: Record> Table<V> {
                 let mut items = Vec::new();
                 for v in part.iter().filter(|v| f(v)) {
                     if count >= offset && items.len() < limit {
-                        items.push(v.clone());
+                        items.push(V::clone(v));
                     }
                     count += 1;
                 }
