@@ -679,6 +679,18 @@ async fn truncate(res: Response) -> Response {
     )
 }
 
+/// A body that yields `data` (if not empty), then, after a pause that lets the server write it
+/// out, fails: what a cut answer is when something between [`apply`] and the wire (the journal)
+/// has read it and passes it on.
+pub(crate) fn severed(data: Bytes) -> Body {
+    let pause = (!data.is_empty()).then(|| Box::pin(tokio::time::sleep(CUT_AFTER)));
+    Body::new(Severed {
+        data: Some(data),
+        pause,
+        size: None,
+    })
+}
+
 /// An answer that never reaches the client: its body fails on the first poll.
 fn dropped() -> Response {
     let mut res = Response::new(Body::new(Severed {

@@ -13,8 +13,10 @@
 //! monotonic timer. It replaces the request body by a *tee*: every frame goes through unchanged
 //! (a streaming upload keeps streaming) and the first `body_limit` bytes are copied aside.
 //! [`Pending::finish`] buffers the answer's body, records the entry and gives back an answer with the
-//! same status, headers and bytes. If the answer's body cannot be read, the client gets an empty
-//! body (without the now wrong `Content-Length`) and the entry notes why in `response.error`.
+//! same status, headers and bytes. If the answer's body fails part way (a `drop` or `truncate`
+//! fault cutting the connection, say), the client gets the bytes read until then and the same
+//! failure, so the connection is cut as the answer meant it to be, and the entry keeps those bytes
+//! and notes why in `response.error`.
 //!
 //! An exchange whose future is dropped before `finish` (the client went away mid-request) is not
 //! recorded. The request body recorded is what the handler read: if it stopped reading before the end (it
@@ -79,15 +81,23 @@
 //! - Headers: `Authorization` keeps its scheme, `Bearer [redacted]`, `Basic [redacted]`
 //!   (`<Scheme> [redacted]` for any scheme; just `[redacted]` when there is no scheme);
 //!   `Proxy-Authorization`, `Cookie`, `Set-Cookie` and `X-Api-Key` become `[redacted]`.
+//!   `Location`, `Content-Location` and `Referer` keep their URL with its query redacted as query
+//!   strings are (a redirect that keeps the query, such as paywise's `APPEND_SLASH`, would otherwise
+//!   write an `?access_token=` back into the entry).
 //! - Secret names, compared case-insensitively and with `-` read as `_`: `token`, `access_token`,
 //!   `refresh_token`, `api_key`, `apikey`, `key`, `secret`, `secret_key`, `client_secret`,
-//!   `password`, `authorization`. A Rack-style form or query name counts by its last bracketed
-//!   segment (`user[password]`, `token[]`).
+//!   `password`, `authorization`, and every name ending in `_token`, `_secret` or `_password`
+//!   (Payt's `sign_up_token`). A Rack-style form or query name counts by its last bracketed
+//!   segment (`user[password]`, `token[]`). `code` is a secret name where it is an OAuth
+//!   authorization code: in a JSON object, or a form, that also has a `grant_type`.
 //! - JSON bodies (a `json` content type, or a body that starts with `{` or `[`): the value of every
 //!   object member with a secret name, at any depth, becomes `"[redacted]"` (`null` and `""` stay,
-//!   they hide nothing). The body is re-serialized compactly only if something was redacted;
-//!   otherwise its bytes are kept. A body that does not parse (a truncated one, most often) is
-//!   redacted lexically instead: a member name followed by `:` and its value, as far as it goes.
+//!   they hide nothing), and so does every occurrence of such a (string) value of at least
+//!   [`MIN_ECHOED_SECRET`] characters inside any other string of the body (a link that embeds the
+//!   token: Payt's `sign_up_url`). The body is re-serialized compactly only if something was
+//!   redacted; otherwise its bytes are kept. A body that does not parse (a truncated one, most
+//!   often) is redacted lexically instead: a member name followed by `:` and its value, as far as
+//!   it goes.
 //! - `application/x-www-form-urlencoded` bodies (and bodies without a content type) and query
 //!   strings: the value of each secret-named pair becomes `[redacted]` (written as is, unencoded;
 //!   an empty value stays empty); every other byte is kept.
@@ -152,6 +162,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, SecondsFormat, Utc};
 use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt as _;
 use serde::de::{self, Deserializer, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
@@ -183,6 +194,12 @@ pub const SECRET_NAMES: &[&str] = &[
     "password",
     "authorization",
 ];
+
+/// The shortest secret value that is also redacted where the rest of a JSON body repeats it.
+pub const MIN_ECHOED_SECRET: usize = 8;
+
+/// The endings that make a name secret (after `-` is read as `_`, case-insensitively).
+const SECRET_SUFFIXES: &[&str] = &["_token", "_secret", "_password"];
 
 /// The name `HAR` documents give as their creator.
 pub const HAR_CREATOR: &str = "payt-paywise-mocks";
@@ -424,14 +441,24 @@ impl Pending {
         if !self.recording {
             return res;
         }
-        let (mut parts, body) = res.into_parts();
-        let (bytes, error) = match axum::body::to_bytes(body, usize::MAX).await {
-            Ok(bytes) => (bytes, None),
-            Err(e) => {
-                parts.headers.remove(CONTENT_LENGTH);
-                (Bytes::new(), Some(format!("the response body could not be read: {e}")))
+        let (parts, mut body) = res.into_parts();
+        let mut read = Vec::new();
+        let mut error = None;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        read.extend_from_slice(&data);
+                    }
+                }
+                Err(e) => {
+                    error = Some(format!("the response body could not be read: {e}"));
+                    break;
+                }
             }
-        };
+        }
+        let bytes = Bytes::from(read);
+        let failed = error.is_some();
         let duration_ms = (self.started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
         let limit = self.shared.body_limit;
 
@@ -472,7 +499,12 @@ impl Pending {
             origin: self.origin,
             version: self.version,
         });
-        Response::from_parts(parts, Body::from(bytes))
+        if failed {
+            // The answer was meant to fail: it fails for the client too, after the same bytes.
+            Response::from_parts(parts, crate::faults::severed(bytes))
+        } else {
+            Response::from_parts(parts, Body::from(bytes))
+        }
     }
 }
 
@@ -724,6 +756,7 @@ fn redact_header(name: &str, value: &str) -> String {
             _ => REDACTED.to_string(),
         },
         "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key" => REDACTED.to_string(),
+        "location" | "content-location" | "referer" => redact_url(value),
         _ => value.to_string(),
     }
 }
@@ -739,14 +772,39 @@ fn is_secret_name(name: &str) -> bool {
     let Some(last) = name.split(['[', ']']).rfind(|s| !s.is_empty()) else {
         return false;
     };
-    let last = last.trim();
-    SECRET_NAMES.iter().any(|secret| {
-        secret.len() == last.len()
-            && secret
-                .bytes()
-                .zip(last.bytes())
-                .all(|(s, c)| s == if c == b'-' { b'_' } else { c.to_ascii_lowercase() })
-    })
+    let last: String = last
+        .trim()
+        .chars()
+        .map(|c| if c == '-' { '_' } else { c.to_ascii_lowercase() })
+        .collect();
+    SECRET_NAMES.contains(&last.as_str()) || SECRET_SUFFIXES.iter().any(|suffix| last.ends_with(suffix))
+}
+
+/// Whether `name` is OAuth's `code` (when its object or form also has a `grant_type`).
+fn is_grant_code(name: &str) -> bool {
+    name.trim().eq_ignore_ascii_case("code")
+}
+
+/// Whether `name` is OAuth's `grant_type`.
+fn is_grant_type(name: &str) -> bool {
+    name.trim().eq_ignore_ascii_case("grant_type")
+}
+
+/// A URL (absolute or a path) with its query redacted; the fragment kept.
+fn redact_url(url: &str) -> String {
+    let Some((head, rest)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let mut out = format!("{head}?{}", redact_query(query));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// `query` with the value of every secret-named pair replaced.
@@ -761,6 +819,8 @@ fn redact_query(query: &str) -> String {
 fn redact_form(raw: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(raw.len());
     let mut changed = false;
+    // An OAuth grant (`grant_type=authorization_code&code=...`): its code is a secret.
+    let grant = form_urlencoded::parse(raw).any(|(name, _)| is_grant_type(&name));
     for (i, pair) in raw.split(|&b| b == b'&').enumerate() {
         if i > 0 {
             out.push(b'&');
@@ -768,7 +828,7 @@ fn redact_form(raw: &[u8]) -> Option<Vec<u8>> {
         let secret = pair.iter().position(|&b| b == b'=').filter(|_| {
             form_urlencoded::parse(pair)
                 .next()
-                .is_some_and(|(name, _)| is_secret_name(&name))
+                .is_some_and(|(name, _)| is_secret_name(&name) || (grant && is_grant_code(&name)))
         });
         match secret {
             Some(eq) if !pair[eq + 1..].is_empty() && &pair[eq + 1..] != REDACTED.as_bytes() => {
@@ -809,37 +869,71 @@ fn redact_body<'a>(raw: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
 /// when it does not parse. `None` if nothing was redacted.
 fn redact_json(raw: &[u8]) -> Option<Vec<u8>> {
     match serde_json::from_slice::<Value>(raw) {
-        Ok(mut value) => redact_value(&mut value)
-            .then(|| serde_json::to_vec(&value).ok())
-            .flatten(),
+        Ok(mut value) => {
+            let mut secrets = Vec::new();
+            let mut changed = redact_value(&mut value, &mut secrets);
+            secrets.retain(|s| s.chars().count() >= MIN_ECHOED_SECRET);
+            if !secrets.is_empty() {
+                changed |= scrub_echoes(&mut value, &secrets);
+            }
+            changed.then(|| serde_json::to_vec(&value).ok()).flatten()
+        }
         Err(_) => redact_json_lexically(raw),
     }
 }
 
-/// Redacts secret-named members at any depth; whether any was.
-fn redact_value(value: &mut Value) -> bool {
+/// Redacts secret-named members at any depth, noting the string values it hid in `secrets`;
+/// whether any was.
+fn redact_value(value: &mut Value, secrets: &mut Vec<String>) -> bool {
     let mut changed = false;
     match value {
         Value::Object(members) => {
+            let grant = members.keys().any(|k| is_grant_type(k));
             for (name, member) in members.iter_mut() {
-                if is_secret_name(name) {
+                if is_secret_name(name) || (grant && is_grant_code(name)) {
                     if !member.is_null() && !matches!(member.as_str(), Some("" | REDACTED)) {
-                        *member = Value::String(REDACTED.to_string());
+                        let hidden = std::mem::replace(member, Value::String(REDACTED.to_string()));
+                        if let Value::String(s) = hidden {
+                            secrets.push(s);
+                        }
                         changed = true;
                     }
                 } else {
-                    changed |= redact_value(member);
+                    changed |= redact_value(member, secrets);
                 }
             }
         }
         Value::Array(items) => {
             for item in items {
-                changed |= redact_value(item);
+                changed |= redact_value(item, secrets);
             }
         }
         _ => {}
     }
     changed
+}
+
+/// Replaces every occurrence of one of `secrets` inside the strings of `value`; whether any was.
+fn scrub_echoes(value: &mut Value, secrets: &[String]) -> bool {
+    match value {
+        Value::String(s) => {
+            let mut changed = false;
+            for secret in secrets {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), REDACTED);
+                    changed = true;
+                }
+            }
+            changed
+        }
+        Value::Object(members) => members
+            .values_mut()
+            .fold(false, |changed, member| scrub_echoes(member, secrets) | changed),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, item| scrub_echoes(item, secrets) | changed),
+        _ => false,
+    }
 }
 
 /// Redaction for JSON that does not parse (cut at the body limit, mostly): a string followed by

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
@@ -708,7 +708,13 @@ async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Re
             None => tail.to_string(),
         };
         match target.parse::<Uri>() {
-            Ok(uri) => *req.uri_mut() = uri,
+            Ok(uri) => {
+                // The outer router noted the URI as sent (with the prefix) as the `OriginalUri`
+                // that handlers of nested routers read for links and path checks; the world's app
+                // must see the request as if it came without the prefix, which `origin` adds back.
+                req.extensions_mut().insert(OriginalUri(uri.clone()));
+                *req.uri_mut() = uri;
+            }
             Err(_) => {
                 return refuse(
                     StatusCode::BAD_REQUEST,

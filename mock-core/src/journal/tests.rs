@@ -205,7 +205,7 @@ async fn a_body_the_handler_did_not_read_counts_as_truncated_at_its_declared_len
 }
 
 #[tokio::test]
-async fn an_unreadable_answer_becomes_an_empty_one_and_the_entry_says_why() {
+async fn an_answer_that_fails_fails_for_the_client_too_after_the_same_bytes_and_the_entry_says_why() {
     let journal = Journal::new(10, 1024);
     let failing = Body::new(http_body_util::Limited::new(
         http_body_util::Full::new(Bytes::from_static(b"too long")),
@@ -221,10 +221,24 @@ async fn an_unreadable_answer_becomes_an_empty_one_and_the_entry_says_why() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
-    assert!(res.headers().get(CONTENT_LENGTH).is_none());
-    let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
-    assert!(body.is_empty());
+    assert_eq!(res.headers()[CONTENT_LENGTH], "8", "the head is the answer's");
+    // What was read goes on to the client, then the body fails as the answer's did (a fault that
+    // cuts the connection still cuts it when the exchange is journaled).
+    let mut body = res.into_body();
+    let mut got = Vec::new();
+    let mut failed = false;
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        match frame {
+            Ok(f) => got.extend_from_slice(f.data_ref().map_or(&[][..], |d| &d[..])),
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    assert!(failed, "the body fails");
     let e = only(&journal);
+    assert_eq!(e.response.body.bytes().as_ref(), &got[..]);
     assert_eq!(e.response.status, 502);
     assert!(
         e.response
@@ -435,6 +449,53 @@ fn authorization_keeps_any_scheme_and_nothing_else() {
     assert_eq!(redact_header("authorization", "abc"), REDACTED);
     assert_eq!(redact_header("authorization", ""), REDACTED);
     assert_eq!(redact_header("content-type", "text/plain"), "text/plain");
+}
+
+#[test]
+fn urls_in_headers_keep_everything_but_their_secrets() {
+    assert_eq!(
+        redact_header("location", "/v1/claims/?limit=1&access_token=abc#top"),
+        "/v1/claims/?limit=1&access_token=[redacted]#top"
+    );
+    assert_eq!(
+        redact_header("referer", "http://h/x?token=t&a=1"),
+        "http://h/x?token=[redacted]&a=1"
+    );
+    assert_eq!(
+        redact_header("content-location", "/v1/claims/?limit=1"),
+        "/v1/claims/?limit=1"
+    );
+    assert_eq!(redact_header("location", "/v1/claims/"), "/v1/claims/");
+}
+
+#[test]
+fn secrets_a_vendor_hands_out_are_redacted_where_the_body_repeats_them() {
+    // Payt's sign-up answer: a `*_token` member, a link that embeds it, an OAuth code beside its
+    // grant type.
+    let body = br#"{"user":{"sign_up_token":"5b15b8c7b678","sign_up_url":"http://h/app/sign_up/5b15b8c7b678","name":"Eva"},"access_grant":{"code":"b070c6403abd","grant_type":"authorization_code"},"error":{"code":"not_found"}}"#;
+    let out = redact_body(body, Some("application/json"));
+    assert_eq!(
+        std::str::from_utf8(&out).expect("utf8"),
+        r#"{"user":{"sign_up_token":"[redacted]","sign_up_url":"http://h/app/sign_up/[redacted]","name":"Eva"},"access_grant":{"code":"[redacted]","grant_type":"authorization_code"},"error":{"code":"not_found"}}"#
+    );
+    // Short secret values are not looked for elsewhere (they would match harmless text).
+    let out = redact_body(br#"{"token":"abc","note":"abcdef"}"#, Some("application/json"));
+    assert_eq!(&out[..], br#"{"token":"[redacted]","note":"abcdef"}"#);
+    // An OAuth token request as a form.
+    assert_eq!(
+        &redact_body(b"grant_type=authorization_code&code=xyz&redirect_uri=u", None)[..],
+        b"grant_type=authorization_code&code=[redacted]&redirect_uri=u"
+    );
+    assert_eq!(
+        redact_query("code=NL01&page=2"),
+        "code=NL01&page=2",
+        "a code without a grant"
+    );
+    // Names that end like secrets.
+    assert_eq!(
+        redact_query("csrf-token=a&id_TOKEN=b&db_password=c&tokens=d&my_secret=e&_token=f"),
+        "csrf-token=[redacted]&id_TOKEN=[redacted]&db_password=[redacted]&tokens=d&my_secret=[redacted]&_token=[redacted]"
+    );
 }
 
 #[test]
