@@ -7,6 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+use common::rust_files;
+
 /// What starts a mock on the wall clock or reads the wall clock's date.
 const FORBIDDEN: &[(&str, &str)] = &[
     (
@@ -25,18 +28,6 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ),
     ("Local::today()", "use the mock's clock"),
 ];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The test code of the workspace: every crate's `tests/`, the contract harness, and the
 /// `#[cfg(test)]` part of every source file.

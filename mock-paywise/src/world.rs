@@ -93,7 +93,8 @@ impl Vendor for Paywise {
         }
     }
 
-    fn open(&self, data: PaywiseData, clock: Clock) -> AppState {
+    fn open(&self, mut data: PaywiseData, clock: Clock) -> AppState {
+        requeue(&mut data.db);
         let ids = IdGen::from_state(&data.ids).unwrap_or_else(|_| IdGen::new(0, data.ids.next));
         let tokens = TokenRegistry::new();
         tokens.replace(data.tokens);
@@ -115,7 +116,8 @@ impl Vendor for Paywise {
         })
     }
 
-    fn restore(&self, state: &AppState, data: PaywiseData) {
+    fn restore(&self, state: &AppState, mut data: PaywiseData) {
+        requeue(&mut data.db);
         state.store.write(|db| {
             *db = data.db;
             if let Err(e) = state.ids.restore(&data.ids) {
@@ -160,5 +162,19 @@ impl Vendor for Paywise {
 
     fn start(&self, state: &AppState) {
         resources::webhooks::start_background(state);
+    }
+}
+
+/// Deliveries a snapshot caught in flight belong to an attempt of the world it was taken of: in
+/// the world it is loaded into they are pending again, so this world's dispatcher retries them.
+fn requeue(db: &mut Db) {
+    let stuck: Vec<_> = db
+        .deliveries
+        .iter_all()
+        .filter(|d| d.in_flight)
+        .map(|d| (d.scope, d.id.to_string()))
+        .collect();
+    for (scope, key) in stuck {
+        db.deliveries.update(&scope, &key, |d| d.in_flight = false);
     }
 }

@@ -1,0 +1,16 @@
+//! What the source-reading guards of this crate share.
+
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`, recursively (none if `dir` cannot be read).
+pub fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
