@@ -739,6 +739,8 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
 fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
+        // The dispatcher's own note of the base-URL prefix is not what the client sent.
+        .filter(|(name, _)| *name != crate::world::BASE_PATH_HEADER)
         .map(|(name, value)| {
             let value = String::from_utf8_lossy(value.as_bytes());
             (name.as_str().to_string(), redact_header(name.as_str(), &value))
