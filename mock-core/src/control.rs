@@ -181,6 +181,7 @@ async fn index<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request) ->
         "worlds": worlds.names(),
         "openapi": "/_mock/openapi.json",
         "routes": [
+            "GET /_mock", "GET /_mock/openapi.json",
             "GET /_mock/worlds", "POST /_mock/worlds", "DELETE /_mock/worlds",
             "GET /_mock/worlds/{name}", "DELETE /_mock/worlds/{name}", "POST /_mock/worlds/{name}/reset",
             "POST /_mock/reset", "GET /_mock/snapshot", "PUT /_mock/snapshot",
