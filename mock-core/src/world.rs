@@ -670,8 +670,22 @@ pub fn router<V: Vendor>(worlds: Arc<Worlds<V>>) -> Router {
 /// `Location` headers of the answer to keep it.
 async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Request, next: Next) -> Response {
     let renderer = worlds.vendor.renderer();
+    // A refusal is in the control API's shape for its routes, in the vendor's for everything else
+    // (the vendor's API and its own mock-only routes such as `/_mock/paywise/`).
+    let control_route = {
+        let path = req.uri().path();
+        let path = path
+            .strip_prefix(WORLD_PREFIX)
+            .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or(path);
+        (path == PREFIX || path.starts_with("/_mock/")) && !path.starts_with(&format!("{PREFIX}/{}/", V::NAME))
+    };
     let refuse = |status: StatusCode, code: &'static str, message: String| {
-        renderer.render(&CoreError::Mock { status, code, message })
+        if control_route {
+            crate::control::error(status, code, message)
+        } else {
+            renderer.render(&CoreError::Mock { status, code, message })
+        }
     };
     req.headers_mut().remove(BASE_PATH_HEADER);
     let from_header = match req.headers().get(WORLD_HEADER).map(|v| v.to_str()) {

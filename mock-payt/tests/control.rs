@@ -427,6 +427,10 @@ async fn invalid_world_names_are_a_400_saying_which_names_are_allowed() {
     let (code, message) = a.control_error();
     assert_eq!(code, "invalid_world");
     assert!(message.contains("letters, digits"), "{message}");
+    // A control route named with a bad world answers in the control API's shape.
+    let a = send(t.control(Method::GET, "/_mock/journal").header(WORLD, "bad/name")).await;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(a.control_error().0, "invalid_world");
     assert_eq!(names(&t.get_json("/_mock/worlds").await), ["default"]);
 }
 
