@@ -326,7 +326,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Row {
         scope: u8,
         seq: u64,
@@ -419,33 +419,23 @@ mod tests {
 
     #[test]
     fn a_table_is_stored_as_its_records_in_sequence_order() {
-        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-        struct Item {
-            scope: u8,
-            seq: u64,
-        }
-        impl Record for Item {
-            type Scope = u8;
-            fn scope(&self) -> u8 {
-                self.scope
-            }
-            fn seq(&self) -> u64 {
-                self.seq
-            }
-            fn key(&self) -> String {
-                self.seq.to_string()
-            }
-        }
-        let mut t = Table::new();
-        for (scope, seq) in [(2, 1), (1, 2), (2, 3)] {
-            t.insert(Item { scope, seq }).expect("fresh");
-        }
+        let t = table(&[(2, 0), (1, 5), (2, 0)]);
         let json = serde_json::to_string(&t).expect("serializable");
-        assert_eq!(json, r#"[{"scope":2,"seq":1},{"scope":1,"seq":2},{"scope":2,"seq":3}]"#);
-        let back: Table<Item> = serde_json::from_str(&json).expect("loads");
-        assert_eq!(back.get(&1, "2"), Some(&Item { scope: 1, seq: 2 }));
+        assert_eq!(
+            json,
+            r#"[{"scope":2,"seq":1,"tag":0},{"scope":1,"seq":2,"tag":5},{"scope":2,"seq":3,"tag":0}]"#
+        );
+        let back: Table<Row> = serde_json::from_str(&json).expect("loads");
+        assert_eq!(
+            back.get(&1, "2"),
+            Some(&Row {
+                scope: 1,
+                seq: 2,
+                tag: 5
+            })
+        );
         assert_eq!(back.scope_len(&2), 2);
-        let dup = serde_json::from_str::<Table<Item>>(r#"[{"scope":1,"seq":1},{"scope":1,"seq":1}]"#);
+        let dup = serde_json::from_str::<Table<Row>>(r#"[{"scope":1,"seq":1,"tag":0},{"scope":1,"seq":1,"tag":0}]"#);
         assert!(dup.is_err_and(|e| e.to_string().contains("already exists")));
     }
 

@@ -836,3 +836,67 @@ impl IntoResponse for WorldError {
 pub fn template_count<V: Vendor>(worlds: &Worlds<V>) -> usize {
     worlds.templates.lock().unwrap_or_else(PoisonError::into_inner).len()
 }
+
+/// The plain data of a vendor whose world is a [`crate::Store`] of tables `D`, an
+/// [`crate::IdGen`] and a [`crate::auth::TokenRegistry`] of grants `G` (both vendors are): the
+/// `Data` of their [`Vendor`] impls, with what capturing, restoring and (de)coding it takes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoreData<D, G> {
+    /// Every table.
+    pub db: D,
+    /// Where the id generator stands.
+    pub ids: crate::ids::IdState,
+    /// Every token and its grant.
+    pub tokens: BTreeMap<String, G>,
+}
+
+impl<D: Clone, G: Clone> StoreData<D, G> {
+    /// A copy of the three, consistent with each other (taken under the store's lock).
+    pub fn capture(store: &crate::Store<D>, ids: &crate::IdGen, tokens: &crate::auth::TokenRegistry<G>) -> Self {
+        store.read(|db| Self {
+            db: db.clone(),
+            ids: ids.state(),
+            tokens: tokens.entries(),
+        })
+    }
+
+    /// Puts the data back into the three, in place (every handle to them sees it).
+    pub fn restore(self, store: &crate::Store<D>, ids: &crate::IdGen, tokens: &crate::auth::TokenRegistry<G>) {
+        store.write(|db| {
+            *db = self.db;
+            if let Err(e) = ids.restore(&self.ids) {
+                tracing::error!("a checked id state did not load: {e}");
+            }
+            tokens.replace(self.tokens);
+        });
+    }
+
+    /// The three made from the data.
+    pub fn open(self) -> (crate::Store<D>, crate::IdGen, crate::auth::TokenRegistry<G>) {
+        let next = self.ids.next;
+        let ids = crate::IdGen::from_state(&self.ids).unwrap_or_else(|_| crate::IdGen::new(0, next));
+        let tokens = crate::auth::TokenRegistry::new();
+        tokens.replace(self.tokens);
+        (crate::Store::new(self.db), ids, tokens)
+    }
+}
+
+impl<D: Serialize, G: Serialize> StoreData<D, G> {
+    /// The data in its storage form (see [`crate::snapshot`]).
+    pub fn encode(&self) -> serde_json::Result<Value> {
+        crate::snapshot::to_value(self)
+    }
+}
+
+impl<D: serde::de::DeserializeOwned, G: serde::de::DeserializeOwned> StoreData<D, G> {
+    /// Data from its storage form; the message names the path of what does not load
+    /// (`db.debtors[3].name: missing field`).
+    pub fn decode(value: Value) -> Result<Self, String> {
+        let data: Self = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            format!("{path}: {}", e.into_inner())
+        })?;
+        crate::IdGen::from_state(&data.ids).map_err(|e| format!("ids: {e}"))?;
+        Ok(data)
+    }
+}

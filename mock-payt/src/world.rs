@@ -9,13 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use mock_core::auth::TokenRegistry;
 use mock_core::error::ErrorRenderer;
 use mock_core::faults::RateLimit;
-use mock_core::ids::IdState;
-use mock_core::world::{SeedSpec, Vendor};
-use mock_core::{Clock, IdGen, Store};
-use serde::{Deserialize, Serialize};
+use mock_core::world::{SeedSpec, StoreData, Vendor};
+use mock_core::{Clock, IdGen};
 use serde_json::Value;
 
 use crate::error::PaytRenderer;
@@ -40,16 +37,8 @@ impl Default for Payt {
     }
 }
 
-/// One Payt world as plain data.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PaytData {
-    /// Every table.
-    pub db: Db,
-    /// Where the id generator stands.
-    pub ids: IdState,
-    /// Every token and what it grants.
-    pub tokens: BTreeMap<String, Grant>,
-}
+/// One Payt world as plain data: its tables, id generator position and token grants.
+pub type PaytData = StoreData<Db, Grant>;
 
 impl Payt {
     /// The grants of a freshly seeded world: the mock's token with every scope, and
@@ -90,11 +79,9 @@ impl Vendor for Payt {
     }
 
     fn open(&self, data: PaytData, clock: Clock) -> AppState {
-        let ids = IdGen::from_state(&data.ids).unwrap_or_else(|_| IdGen::new(0, data.ids.next));
-        let tokens = TokenRegistry::new();
-        tokens.replace(data.tokens);
+        let (store, ids, tokens) = data.open();
         AppState {
-            store: Arc::new(Store::new(data.db)),
+            store: Arc::new(store),
             clock,
             ids: Arc::new(ids),
             tokens: Arc::new(tokens),
@@ -102,34 +89,19 @@ impl Vendor for Payt {
     }
 
     fn capture(&self, state: &AppState) -> PaytData {
-        state.store.read(|db| PaytData {
-            db: db.clone(),
-            ids: state.ids.state(),
-            tokens: state.tokens.entries(),
-        })
+        StoreData::capture(&state.store, &state.ids, &state.tokens)
     }
 
     fn restore(&self, state: &AppState, data: PaytData) {
-        state.store.write(|db| {
-            *db = data.db;
-            if let Err(e) = state.ids.restore(&data.ids) {
-                tracing::error!("a checked id state did not load: {e}");
-            }
-            state.tokens.replace(data.tokens);
-        });
+        data.restore(&state.store, &state.ids, &state.tokens);
     }
 
     fn encode(&self, data: &PaytData) -> serde_json::Result<Value> {
-        mock_core::snapshot::to_value(data)
+        data.encode()
     }
 
     fn decode(&self, value: Value) -> Result<PaytData, String> {
-        let data: PaytData = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            format!("{path}: {}", e.into_inner())
-        })?;
-        IdGen::from_state(&data.ids).map_err(|e| format!("ids: {e}"))?;
-        Ok(data)
+        StoreData::decode(value)
     }
 
     fn app(&self, state: &AppState, _control: bool) -> Router {

@@ -11,10 +11,8 @@ use std::sync::Arc;
 use axum::Router;
 use mock_core::auth::TokenRegistry;
 use mock_core::error::ErrorRenderer;
-use mock_core::ids::IdState;
-use mock_core::world::{SeedSpec, Vendor};
-use mock_core::{Clock, IdGen, Store};
-use serde::{Deserialize, Serialize};
+use mock_core::world::{SeedSpec, StoreData, Vendor};
+use mock_core::{Clock, IdGen};
 use serde_json::Value;
 
 use crate::error::PaywiseRenderer;
@@ -42,16 +40,8 @@ impl Default for Paywise {
     }
 }
 
-/// One paywise world as plain data.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PaywiseData {
-    /// Every table.
-    pub db: Db,
-    /// Where the id generator stands.
-    pub ids: IdState,
-    /// Every token and what it is.
-    pub tokens: BTreeMap<String, Grant>,
-}
+/// One paywise world as plain data: its tables, id generator position and token grants.
+pub type PaywiseData = StoreData<Db, Grant>;
 
 impl Paywise {
     /// The grants of a freshly seeded world: the fixture company's test and production keys and
@@ -95,11 +85,9 @@ impl Vendor for Paywise {
 
     fn open(&self, mut data: PaywiseData, clock: Clock) -> AppState {
         requeue(&mut data.db);
-        let ids = IdGen::from_state(&data.ids).unwrap_or_else(|_| IdGen::new(0, data.ids.next));
-        let tokens = TokenRegistry::new();
-        tokens.replace(data.tokens);
+        let (store, ids, tokens) = data.open();
         AppState {
-            store: Arc::new(Store::new(data.db)),
+            store: Arc::new(store),
             clock,
             ids: Arc::new(ids),
             tokens: Arc::new(tokens),
@@ -109,35 +97,20 @@ impl Vendor for Paywise {
     }
 
     fn capture(&self, state: &AppState) -> PaywiseData {
-        state.store.read(|db| PaywiseData {
-            db: db.clone(),
-            ids: state.ids.state(),
-            tokens: state.tokens.entries(),
-        })
+        StoreData::capture(&state.store, &state.ids, &state.tokens)
     }
 
     fn restore(&self, state: &AppState, mut data: PaywiseData) {
         requeue(&mut data.db);
-        state.store.write(|db| {
-            *db = data.db;
-            if let Err(e) = state.ids.restore(&data.ids) {
-                tracing::error!("a checked id state did not load: {e}");
-            }
-            state.tokens.replace(data.tokens);
-        });
+        data.restore(&state.store, &state.ids, &state.tokens);
     }
 
     fn encode(&self, data: &PaywiseData) -> serde_json::Result<Value> {
-        mock_core::snapshot::to_value(data)
+        data.encode()
     }
 
     fn decode(&self, value: Value) -> Result<PaywiseData, String> {
-        let data: PaywiseData = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            format!("{path}: {}", e.into_inner())
-        })?;
-        IdGen::from_state(&data.ids).map_err(|e| format!("ids: {e}"))?;
-        Ok(data)
+        StoreData::decode(value)
     }
 
     fn app(&self, state: &AppState, control: bool) -> Router {
