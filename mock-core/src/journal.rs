@@ -160,7 +160,7 @@ use axum::http::{HeaderMap, StatusCode, Version};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use serde::de::{self, Deserializer, Visitor};
@@ -722,7 +722,7 @@ impl Serialize for RecordedBody {
 }
 
 fn rfc3339_millis<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
+    s.serialize_str(&crate::control::timestamp(*at))
 }
 
 fn content_type(headers: &HeaderMap) -> Option<String> {
@@ -1159,8 +1159,8 @@ impl Filter {
         {
             return Err(format!(
                 "since ({}) is after until ({}); swap them",
-                since.to_rfc3339_opts(SecondsFormat::Millis, true),
-                until.to_rfc3339_opts(SecondsFormat::Millis, true)
+                crate::control::timestamp(since),
+                crate::control::timestamp(until)
             ));
         }
         if self.limit == Some(0) {
@@ -1599,7 +1599,7 @@ fn har_entry(e: &Entry) -> Value {
     }
 
     let mut entry = json!({
-        "startedDateTime": e.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "startedDateTime": crate::control::timestamp(e.at),
         "time": e.duration_ms,
         "request": request,
         "response": response,

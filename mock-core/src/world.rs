@@ -269,6 +269,8 @@ pub struct Worlds<V: Vendor> {
     initial_clock: ClockState,
     templates: Mutex<Vec<(SeedSpec, Arc<V::Data>)>>,
     worlds: RwLock<BTreeMap<String, Arc<World<V>>>>,
+    /// The vendor's error renderer, made once (every refused request uses it).
+    renderer: Arc<dyn ErrorRenderer>,
     /// Moves with every change the control API makes (worlds made, dropped, reset, restored,
     /// clocks set), so that the state file knows to save.
     changes: AtomicU64,
@@ -282,6 +284,7 @@ impl<V: Vendor> Worlds<V> {
     pub fn new(vendor: V, config: Config, clock: Clock) -> Arc<Self> {
         let initial_clock = clock.state();
         let worlds = Arc::new(Self {
+            renderer: vendor.renderer(),
             vendor,
             config,
             default_clock: clock,
@@ -669,7 +672,7 @@ pub fn router<V: Vendor>(worlds: Arc<Worlds<V>>) -> Router {
 /// Reads the world a request names (prefix or header), strips the prefix, and rewrites
 /// `Location` headers of the answer to keep it.
 async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Request, next: Next) -> Response {
-    let renderer = worlds.vendor.renderer();
+    let renderer = worlds.renderer.clone();
     // A refusal is in the control API's shape for its routes, in the vendor's for everything else
     // (the vendor's API and its own mock-only routes such as `/_mock/paywise/`).
     let control_route = {
@@ -678,7 +681,11 @@ async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Re
             .strip_prefix(WORLD_PREFIX)
             .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
             .unwrap_or(path);
-        (path == PREFIX || path.starts_with("/_mock/")) && !path.starts_with(&format!("{PREFIX}/{}/", V::NAME))
+        let vendor_route = path
+            .strip_prefix("/_mock/")
+            .and_then(|rest| rest.strip_prefix(V::NAME))
+            .is_some_and(|rest| rest.starts_with('/'));
+        (path == PREFIX || path.starts_with("/_mock/")) && !vendor_route
     };
     let refuse = |status: StatusCode, code: &'static str, message: String| {
         if control_route {
@@ -775,7 +782,7 @@ async fn dispatch<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Requ
         .extensions()
         .get::<Named>()
         .map_or_else(|| DEFAULT_WORLD.to_string(), |n| n.name.clone());
-    let renderer = worlds.vendor.renderer();
+    let renderer = worlds.renderer.clone();
     let world = match worlds.get_or_create(&name) {
         Ok(w) => w,
         Err(e) => {
