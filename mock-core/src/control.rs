@@ -134,7 +134,20 @@ pub fn routes<V: Vendor>() -> Router<Arc<Worlds<V>>> {
         .route("/_mock/faults/{id}", delete(remove_fault::<V>))
         .route("/_mock/rate-limit", get(rate_limit::<V>).put(set_rate_limit::<V>))
         .route("/_mock/clock", get(clock::<V>).post(set_clock::<V>))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(CONTROL_LIMIT))
+}
+
+/// A control route asked with a method it does not serve (axum adds the `Allow` header).
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} does not take {method}; the Allow header lists what it takes",
+            uri.path()
+        ),
+    )
 }
 
 /// The world a control request names.

@@ -2447,3 +2447,13 @@ async fn live_control_answers_match_the_openapi_schemas() {
         &send(control(Method::DELETE, "/_mock/worlds")).await,
     );
 }
+
+#[tokio::test]
+async fn a_control_route_asked_with_another_method_is_405_in_the_control_shape() {
+    let t = T::new().await;
+    let a = send(t.control(Method::PATCH, "/_mock/reset")).await;
+    assert_eq!(a.status, 405, "{}", a.text());
+    let (code, message) = a.control_error();
+    assert_eq!(code, "method_not_allowed");
+    assert!(message.contains("PATCH"), "{message}");
+}
