@@ -56,6 +56,22 @@ snap-accept:
 snap-check:
     .ci/snapshots check
 
+# The HTTP benchmark: both mocks against a bare limit server sending the same bytes and against
+# Prism (installs wrk and Prism by itself); prints a table, writes target/bench/http.json.
+bench *ARGS:
+    cargo build --release --bin payt-paywise-mocks
+    cargo bench --bench http -- {{ARGS}}
+
+# Large worlds (`--scale`): generation time, memory and page latencies at 10,000 and 1,000,000 records.
+bench-scale *ARGS:
+    cargo build --release --bin payt-paywise-mocks
+    cargo bench --bench scale -- {{ARGS}}
+
+# Writes under load: 32 concurrent writers (payment plans, paywise claims) with readers running.
+bench-writes *ARGS:
+    cargo build --release --bin payt-paywise-mocks
+    cargo bench --bench writes -- {{ARGS}}
+
 # What the control plane costs (reset, new world, snapshot, restore), in release mode.
 bench-worlds:
     cargo bench --bench worlds
