@@ -7,9 +7,15 @@
 //! entity does not have are ignored, as grape-entity ignores them. `except` is honoured too.
 //! Anything that is not such an object is a 400 naming the parameter.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::PaytError;
+
+mod project;
+
+use project::Keep;
+pub use project::Projected;
 
 /// A parsed `fields` value.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -95,6 +101,18 @@ impl Fields {
             }
             _ => Err(invalid("must be a JSON object")),
         }
+    }
+
+    /// `record` as this projection shows it, for serializing straight into an answer: the same
+    /// bytes as [`Fields::apply`] on its `Value`, without building one. `opt_in` names the
+    /// properties shown only on request.
+    pub fn project<'a, T: Serialize + ?Sized>(&'a self, record: &'a T, opt_in: &'a [&'a str]) -> Projected<'a, T> {
+        let keep = match self {
+            Fields::Default => Keep::Drop { opt_in, except: &[] },
+            Fields::Except(names) => Keep::Drop { opt_in, except: names },
+            Fields::Only(sel) => Keep::Only(sel),
+        };
+        Projected::new(record, keep)
     }
 
     /// Projects a serialized entity. `opt_in` names the properties shown only on request.
@@ -183,6 +201,126 @@ mod tests {
                 ),
                 "{bad}"
             );
+        }
+    }
+
+    /// The bytes of the projection applied while serializing, against the projection of the
+    /// serialized `Value` written out.
+    fn both<T: Serialize>(f: &Fields, record: &T, opt_in: &[&str]) -> (String, String) {
+        let direct = serde_json::to_string(&f.project(record, opt_in)).expect("serializes");
+        let value = serde_json::to_value(record).expect("to value");
+        let via_value = serde_json::to_string(&f.apply(value, opt_in)).expect("serializes");
+        (direct, via_value)
+    }
+
+    #[derive(Serialize)]
+    struct Term {
+        id: u64,
+        due: Option<String>,
+        tags: Vec<&'static str>,
+    }
+
+    #[derive(Serialize)]
+    struct Plan {
+        id: String,
+        active: bool,
+        terms: Vec<Term>,
+        first: Option<Term>,
+        nested: Vec<Vec<Term>>,
+        map: std::collections::BTreeMap<String, Term>,
+        public_url: String,
+        empty: Vec<u8>,
+        unit: (),
+    }
+
+    fn plan() -> Plan {
+        let term = |id| Term {
+            id,
+            due: (id % 2 == 0).then(|| format!("2026-01-{id:02}")),
+            tags: vec!["a", "b"],
+        };
+        Plan {
+            id: "9".into(),
+            active: true,
+            terms: vec![term(1), term(2)],
+            first: Some(term(3)),
+            nested: vec![vec![term(4)], vec![]],
+            map: [("k".to_string(), term(5)), ("public_url".to_string(), term(6))].into(),
+            public_url: "u".into(),
+            empty: vec![],
+            unit: (),
+        }
+    }
+
+    #[test]
+    fn projecting_while_serializing_writes_the_same_bytes_as_projecting_the_value() {
+        let cases = [
+            "",
+            r#"{"only":["id"]}"#,
+            r#"{"only":["public_url","id",{"terms":["due"]}]}"#,
+            r#"{"only":[{"first":["id","tags"]},{"nested":["id"]},{"map":["k"]},"unit","empty"]}"#,
+            r#"{"only":[{"terms":[{"tags":["x"]}]},{"id":["x"]}]}"#,
+            r#"{"only":["nope"]}"#,
+            r#"{"only":[]}"#,
+            r#"{"except":["active","terms"]}"#,
+            r#"{"except":["public_url"]}"#,
+        ];
+        for raw in cases {
+            let f = Fields::parse(Some(raw)).expect(raw);
+            for opt_in in [&[][..], &["public_url"][..], &["terms", "map"][..]] {
+                let (direct, via_value) = both(&f, &plan(), opt_in);
+                assert_eq!(direct, via_value, "{raw} {opt_in:?}");
+            }
+        }
+    }
+
+    fn arb_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<u32>().prop_map(Value::from),
+            "[a-c]{0,2}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-d]", inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn arb_selectors() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let name = "[a-e]".prop_map(Value::String);
+        name.prop_recursive(3, 20, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                ("[a-d]", proptest::collection::vec(inner, 0..3)).prop_map(|(k, v)| serde_json::json!([{ k: v }])),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn projection_of_any_value_agrees_with_the_value_route(
+            v in arb_value(),
+            sel in arb_selectors(),
+            except in proptest::collection::vec("[a-d]", 0..3),
+            mode in 0..3u8,
+        ) {
+            let sel = match sel { Value::Array(a) => Value::Array(a), other => Value::Array(vec![other]) };
+            let raw = match mode {
+                0 => String::new(),
+                1 => serde_json::json!({ "only": sel }).to_string(),
+                _ => serde_json::json!({ "except": except }).to_string(),
+            };
+            // Some generated selector lists are not valid `fields` values (arrays inside arrays).
+            if let Ok(f) = Fields::parse(Some(&raw)) {
+                let (direct, via_value) = both(&f, &v, &["a", "c"]);
+                proptest::prop_assert_eq!(direct, via_value);
+            }
         }
     }
 }

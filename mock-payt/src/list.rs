@@ -1,14 +1,17 @@
 //! The request and response shapes every list and show endpoint shares.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use axum::Json;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use mock_core::CoreError;
 use mock_core::query::QueryParams;
-use mock_core::store::CursorPage;
+use mock_core::store::{CursorPage, Hint};
 use mock_core::{Record, Table};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::PaytError;
 use crate::fields::Fields;
@@ -26,6 +29,8 @@ pub struct ListRequest {
     pub fields: Fields,
     /// `ids`, when given.
     pub ids: Option<HashSet<u64>>,
+    /// `ids` in order, for reading just those records.
+    id_seqs: Option<Vec<u64>>,
     /// `updated_after`, when given.
     pub updated_after: Option<DateTime<Utc>>,
     /// The raw parameters, for endpoint-specific filters.
@@ -45,14 +50,50 @@ impl ListRequest {
         let ids = params::id_list(&query, "ids");
         let updated_after = params::timestamp(&query, "updated_after")?;
         state.check_administration(caller, administration_id)?;
+        let id_seqs = ids.as_ref().map(|ids| {
+            let mut seqs: Vec<u64> = ids.iter().copied().collect();
+            seqs.sort_unstable();
+            seqs
+        });
         Ok(Self {
             administration_id,
             paging,
             fields,
             ids,
+            id_seqs,
             updated_after,
             query,
         })
+    }
+
+    /// The requested page of `table`: the records of the administration after the cursor that
+    /// `keep` keeps (which must include [`ListRequest::common_match`]). With `ids` only those
+    /// records are read, with `updated_after` the table's change order serves the page, so
+    /// neither tests every record of a large administration.
+    pub fn page_of<V: Record<Scope = u64>>(&self, table: &Table<V>, keep: impl Fn(&V) -> bool) -> CursorPage<Arc<V>> {
+        self.page_among(table, None, keep)
+    }
+
+    /// [`ListRequest::page_of`] where an endpoint's own filter names the only records that can
+    /// match (`candidates`, ids read by a secondary key): just those are read.
+    pub fn page_among<V: Record<Scope = u64>>(
+        &self,
+        table: &Table<V>,
+        candidates: Option<&[u64]>,
+        keep: impl Fn(&V) -> bool,
+    ) -> CursorPage<Arc<V>> {
+        let hint = match (candidates.or(self.id_seqs.as_deref()), self.updated_after) {
+            (Some(seqs), _) => Hint::Seqs(seqs),
+            (None, Some(at)) => Hint::ChangedAfter(at),
+            (None, None) => Hint::None,
+        };
+        table.page_after_shared(
+            &self.administration_id,
+            self.paging.cursor,
+            self.paging.per_page,
+            hint,
+            keep,
+        )
     }
 
     /// Whether a record with `id` and `updated_at` passes `ids` and `updated_after`.
@@ -117,14 +158,18 @@ pub fn deleted<V: Tombstone>(
     raw: Option<&str>,
     scope: &str,
     table: impl Fn(&Db) -> &Table<V>,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<Written, PaytError> {
     let req = DeletedRequest::parse(state, caller, raw, scope)?;
     let p = state.store.read(|db| {
-        table(db).page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
-            req.matches(d.deleted_at())
-        })
+        table(db).page_after_shared(
+            &req.administration_id,
+            req.paging.cursor,
+            req.paging.per_page,
+            Hint::ChangedAfter(req.deleted_after),
+            |d| req.matches(d.deleted_at()),
+        )
     });
-    Ok(page(p, &Fields::Default, &[]))
+    page_shared(p, &Fields::Default, &[])
 }
 
 /// The `debtor_ids`, `invoice_ids` and `credit_case_ids` filters of the lists of records that point
@@ -191,30 +236,159 @@ pub fn show<V: Serialize + Record<Scope = u64>>(
     kind: &str,
     opt_in: &[&str],
     table: impl Fn(&Db) -> &Table<V>,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<Written, PaytError> {
     let req = ShowRequest::parse(state, caller, raw, scope)?;
     let found = params::parse_id(id).and_then(|n| {
         state
             .store
-            .read(|db| table(db).get(&req.administration_id, &n.to_string()).cloned())
+            .read(|db| table(db).get_shared(&req.administration_id, &n.to_string()))
     });
     let record = found.ok_or_else(|| PaytError::not_found(kind, id))?;
-    Ok(Json(entity(&record, &req.fields, opt_in)))
+    written(&*record, &req.fields, opt_in)
 }
 
-/// Serializes one entity through the projection.
+/// Serializes one entity through the projection, as a `Value` (for answers that embed it).
 pub fn entity<V: Serialize>(record: &V, fields: &Fields, opt_in: &[&str]) -> Value {
     let v = serde_json::to_value(record).unwrap_or(Value::Null);
     fields.apply(v, opt_in)
 }
 
+/// A JSON answer written straight from the records (`Content-Type: application/json`, as
+/// `axum::Json` sends it): a page of 100 records costs their serialization and nothing more.
+#[derive(Debug, Clone)]
+pub struct Written(Vec<u8>);
+
+impl IntoResponse for Written {
+    fn into_response(self) -> Response {
+        ([(CONTENT_TYPE, "application/json")], self.0).into_response()
+    }
+}
+
+impl Written {
+    /// `value` written out; a value serde cannot write (none of the mock's records) is a 500 in
+    /// Payt's shape rather than a broken answer.
+    fn of<T: Serialize>(value: &T, capacity: usize) -> Result<Self, PaytError> {
+        let mut out = Vec::with_capacity(capacity);
+        serde_json::to_writer(&mut out, value).map_err(|_| PaytError::Core(CoreError::Internal))?;
+        Ok(Self(out))
+    }
+}
+
+/// One entity through the projection, written out.
+pub fn written<V: Serialize>(record: &V, fields: &Fields, opt_in: &[&str]) -> Result<Written, PaytError> {
+    Written::of(&fields.project(record, opt_in), 1024)
+}
+
+/// The body of a page.
+#[derive(Serialize)]
+struct PageBody<D> {
+    data: D,
+    pagination: Pagination,
+}
+
+/// `pagination` of a page: the cursor of the next one.
+#[derive(Serialize)]
+struct Pagination {
+    cursor: Option<String>,
+}
+
+/// The records of a page through the projection.
+struct Data<'a, V> {
+    items: &'a [&'a V],
+    fields: &'a Fields,
+    opt_in: &'a [&'a str],
+}
+
+impl<V: Serialize> Serialize for Data<'_, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.items.iter().map(|r| self.fields.project(*r, self.opt_in)))
+    }
+}
+
+fn write_page<V: Serialize + Record>(
+    items: &[&V],
+    has_more: bool,
+    fields: &Fields,
+    opt_in: &[&str],
+) -> Result<Written, PaytError> {
+    let cursor = has_more.then(|| items.last().map(|r| r.seq().to_string())).flatten();
+    let body = PageBody {
+        data: Data { items, fields, opt_in },
+        pagination: Pagination { cursor },
+    };
+    Written::of(&body, 64 + items.len() * 1024)
+}
+
 /// A page: `{"data": [...], "pagination": {"cursor": "<last id>"}}`, with `cursor: null` on the
 /// last page so a client that pages until the cursor is null stops there.
-pub fn page<V: Serialize + Record>(page: CursorPage<V>, fields: &Fields, opt_in: &[&str]) -> Json<Value> {
-    let cursor = page
-        .has_more
-        .then(|| page.items.last().map(|r| r.seq().to_string()))
-        .flatten();
-    let data: Vec<Value> = page.items.iter().map(|r| entity(r, fields, opt_in)).collect();
-    Json(json!({ "data": data, "pagination": { "cursor": cursor } }))
+pub fn page<V: Serialize + Record>(
+    page: CursorPage<V>,
+    fields: &Fields,
+    opt_in: &[&str],
+) -> Result<Written, PaytError> {
+    let items: Vec<&V> = page.items.iter().collect();
+    write_page(&items, page.has_more, fields, opt_in)
+}
+
+/// [`page`] of records shared with the store (read with [`ListRequest::page_of`]).
+pub fn page_shared<V: Serialize + Record>(
+    page: CursorPage<Arc<V>>,
+    fields: &Fields,
+    opt_in: &[&str],
+) -> Result<Written, PaytError> {
+    let items: Vec<&V> = page.items.iter().map(|r| &**r).collect();
+    write_page(&items, page.has_more, fields, opt_in)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A page written straight from the records, against the page built as a `Value` (the way
+    /// the mock wrote pages before) and written out: the same bytes, for fixture records of
+    /// several kinds under every kind of projection.
+    #[test]
+    fn written_pages_are_the_bytes_of_the_value_route() {
+        fn check<V: Serialize + Record>(items: Vec<V>, opt_in: &[&str]) {
+            let projections = [
+                "",
+                r#"{"only":["id","updated_at"]}"#,
+                r#"{"only":["id","public_url",{"payment_terms":["due_date"]},{"lines":["description"]},{"labels":["name"]}]}"#,
+                r#"{"except":["id","created_at"]}"#,
+            ];
+            for raw in projections {
+                let fields = Fields::parse(Some(raw)).expect(raw);
+                for has_more in [false, true] {
+                    let cursor = has_more.then(|| items.last().map(|r| r.seq().to_string())).flatten();
+                    let data: Vec<Value> = items.iter().map(|r| entity(r, &fields, opt_in)).collect();
+                    let via_value =
+                        serde_json::to_vec(&json!({ "data": data, "pagination": { "cursor": cursor } })).expect("writes");
+                    let p = CursorPage {
+                        items: items.clone(),
+                        has_more,
+                    };
+                    let written = page(p, &fields, opt_in).expect("writes");
+                    assert_eq!(
+                        String::from_utf8_lossy(&written.0),
+                        String::from_utf8_lossy(&via_value),
+                        "{raw}"
+                    );
+                }
+            }
+        }
+        let anchor = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).expect("date");
+        let (db, _) = crate::seed::generate(42, anchor);
+        let admin = 81;
+        use crate::resources::*;
+        check(db.invoices.iter(&admin).map(|i| i.view(&db)).collect(), invoices::OPT_IN);
+        check(db.credit_cases.iter(&admin).cloned().collect(), credit_cases::OPT_IN);
+        check(db.debtors.iter(&admin).cloned().collect(), debtors::OPT_IN);
+        check(db.payments.iter(&admin).cloned().collect(), payments::OPT_IN);
+        check(db.payment_plans.iter(&admin).cloned().collect(), payment_plans::OPT_IN);
+        check(db.tasks.iter(&admin).cloned().collect(), tasks::OPT_IN);
+        check(db.contacts.iter(&admin).cloned().collect(), contacts::OPT_IN);
+        check(db.notifications.iter(&admin).cloned().collect(), notifications::OPT_IN);
+        check(Vec::<crate::resources::notes::Note>::new(), &[]);
+    }
 }

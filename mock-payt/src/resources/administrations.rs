@@ -106,7 +106,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     caller.grant.require("administrations:read")?;
     let q = QueryParams::parse(raw.as_deref());
     let paging = Paging::parse(&q)?;
@@ -115,7 +115,7 @@ async fn list(
         db.administrations
             .page_after(&(), paging.cursor, paging.per_page, |a| caller.grant.allows(a.id))
     });
-    Ok(list::page(page, &fields, OPT_IN))
+    list::page(page, &fields, OPT_IN)
 }
 
 /// `GET /v1/administrations/{administration_id}`: the path id is an int32 in the spec, so a

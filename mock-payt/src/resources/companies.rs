@@ -154,7 +154,7 @@ async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, BasicError> {
+) -> Result<list::Written, BasicError> {
     basic_auth(&headers)?;
     let q = QueryParams::parse(raw.as_deref());
     let paging = Paging::parse(&q)?;
@@ -162,7 +162,7 @@ async fn list(
     let page = state
         .store
         .read(|db| db.companies.page_after(&(), paging.cursor, paging.per_page, |_| true));
-    Ok(list::page(page, &fields, OPT_IN))
+    Ok(list::page(page, &fields, OPT_IN)?)
 }
 
 async fn show(

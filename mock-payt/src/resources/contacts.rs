@@ -12,13 +12,14 @@
 //! `contact_identifier` that belongs to another contact rejects the record. Debtors linked to a
 //! changed contact take its addresses and phone numbers, and their `updated_at` moves.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use mock_core::store::CursorPage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -100,7 +101,7 @@ pub struct Contact {
     pub birth_date: Option<NaiveDate>,
 }
 
-administration_record!(Contact);
+administration_record!(Contact, changed = updated_at);
 
 /// The plain string properties of the request, in the request schema's order.
 const STRING_KEYS: [&str; 21] = [
@@ -197,50 +198,52 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/contacts", get(list).post(upsert))
 }
 
-/// The debtor numbers of each contact of `admin`, in debtor order.
-fn debtor_numbers(db: &Db, admin: u64) -> HashMap<u64, Vec<String>> {
-    let mut out: HashMap<u64, Vec<String>> = HashMap::new();
-    for d in db.debtors.iter(&admin) {
-        if let Some(c) = d.contact_id {
-            out.entry(c).or_default().push(d.debtor_number.clone());
-        }
-    }
-    out
+/// `c` with the numbers of the debtors that have it as their contact, in the debtors' order
+/// (read by the debtors' contact key).
+fn with_debtor_numbers(db: &Db, c: &Contact) -> Contact {
+    let mut c = c.clone();
+    c.debtor_numbers = db
+        .debtors
+        .lookup(&c.administration_id, "contact", &c.id.to_string())
+        .map(|d| d.debtor_number.clone())
+        .collect();
+    c
 }
 
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "contacts:read")?;
     let identifiers = string_list(&req.query, "contact_identifiers");
     let numbers = string_list(&req.query, "debtor_numbers");
     let page = state.store.read(|db| {
         let admin = req.administration_id;
-        let by_debtor: Option<HashSet<u64>> = numbers.as_ref().map(|n| {
-            db.debtors
-                .iter(&admin)
-                .filter(|d| n.contains(&d.debtor_number))
+        // Debtor numbers are a secondary key of debtors: only those debtors are read.
+        let by_debtor: Option<Vec<u64>> = numbers.as_ref().map(|n| {
+            let mut ids: Vec<u64> = n
+                .iter()
+                .flat_map(|n| db.debtors.lookup(&admin, "number", n))
                 .filter_map(|d| d.contact_id)
-                .collect()
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
         });
-        let mut page = db
-            .contacts
-            .page_after(&admin, req.paging.cursor, req.paging.per_page, |c| {
-                req.common_match(c.id, c.updated_at)
-                    && identifiers
-                        .as_ref()
-                        .is_none_or(|i| c.contact_identifier.as_ref().is_some_and(|ci| i.contains(ci)))
-                    && by_debtor.as_ref().is_none_or(|ids| ids.contains(&c.id))
-            });
-        let numbers = debtor_numbers(db, admin);
-        for c in &mut page.items {
-            c.debtor_numbers = numbers.get(&c.id).cloned().unwrap_or_default();
+        let page = req.page_among(&db.contacts, by_debtor.as_deref(), |c| {
+            req.common_match(c.id, c.updated_at)
+                && identifiers
+                    .as_ref()
+                    .is_none_or(|i| c.contact_identifier.as_ref().is_some_and(|ci| i.contains(ci)))
+                && by_debtor.as_ref().is_none_or(|ids| ids.binary_search(&c.id).is_ok())
+        });
+        CursorPage {
+            items: page.items.iter().map(|c| with_debtor_numbers(db, c)).collect(),
+            has_more: page.has_more,
         }
-        page
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page(page, &req.fields, OPT_IN)
 }
 
 /// The bulk key of a contact record: its identifier, else its id, else its position.

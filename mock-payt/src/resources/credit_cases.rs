@@ -2,13 +2,12 @@
 //! debt-collection cases (read-only in the API). Deleted cases come only from the fixtures (the API
 //! cannot delete a case); their tombstones stay visible for 90 days.
 
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
@@ -120,7 +119,7 @@ pub struct CreditCase {
     pub invoice_ids: Vec<u64>,
 }
 
-administration_record!(CreditCase);
+administration_record!(CreditCase, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -134,15 +133,12 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "credit_cases:read")?;
-    let page = state.store.read(|db| {
-        db.credit_cases
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |c| {
-                req.common_match(c.id, c.updated_at)
-            })
-    });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    let page = state
+        .store
+        .read(|db| req.page_of(&db.credit_cases, |c| req.common_match(c.id, c.updated_at)));
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 async fn show(
@@ -150,7 +146,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::show(
         &state,
         &caller,
@@ -167,7 +163,7 @@ async fn deleted(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::deleted(&state, &caller, raw.as_deref(), "credit_cases:read", |db| {
         &db.deleted_credit_cases
     })
@@ -191,7 +187,7 @@ pub struct DeletedCreditCase {
     pub deleted_at: DateTime<Utc>,
 }
 
-administration_record!(DeletedCreditCase);
+administration_record!(DeletedCreditCase, changed = deleted_at);
 
 /// Tombstones of cases deleted in the Payt interface (cases opened by mistake, cases of invoices
 /// that were credited), 3 to 6 per administration, deleted 1 to 60 days before the fixture anchor.

@@ -9,7 +9,7 @@
 //! addresses, phone numbers and, when the contact has one, its postal address. `updated_at` moves
 //! only when something changed. `book_open_amount` is the open amount of the debtor's invoices.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -17,6 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use mock_core::query::QueryParams;
+use mock_core::store::CursorPage;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -169,7 +170,18 @@ pub struct Debtor {
     pub bank_account_number: Option<String>,
 }
 
-administration_record!(Debtor);
+administration_record!(
+    Debtor,
+    changed = updated_at,
+    lookups = |d| {
+        let mut keys = vec![
+            ("number", d.debtor_number.clone()),
+            ("identifier", d.debtor_identifier.clone()),
+        ];
+        keys.extend(d.contact_id.map(|c| ("contact", c.to_string())));
+        keys
+    }
+);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -199,29 +211,49 @@ fn open_amounts(db: &Db, admin: u64) -> HashMap<u64, Decimal> {
     out
 }
 
+/// `d` with its `book_open_amount`: the open amounts of its invoices (read by the invoices'
+/// debtor key, not by a scan of the administration).
+fn with_open_amount(db: &Db, d: &Debtor) -> Debtor {
+    let mut d = d.clone();
+    d.book_open_amount = db
+        .invoices
+        .lookup(&d.administration_id, "debtor", &d.id.to_string())
+        .map(|i| i.open_amount)
+        .sum();
+    d
+}
+
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "debtors:read")?;
     let numbers = string_list(&req.query, "debtor_numbers");
     let identifiers = string_list(&req.query, "debtor_identifiers");
+    let admin = req.administration_id;
     let page = state.store.read(|db| {
-        let mut page = db
-            .debtors
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |d| {
-                req.common_match(d.id, d.updated_at)
-                    && numbers.as_ref().is_none_or(|n| n.contains(&d.debtor_number))
-                    && identifiers.as_ref().is_none_or(|i| i.contains(&d.debtor_identifier))
-            });
-        let open = open_amounts(db, req.administration_id);
-        for d in &mut page.items {
-            d.book_open_amount = open.get(&d.id).copied().unwrap_or_default();
+        // Debtor numbers and identifiers are secondary keys: only the debtors under them are read.
+        let by_key = |name, values: &Option<HashSet<String>>| {
+            values.as_ref().map(|values| {
+                values
+                    .iter()
+                    .flat_map(|v| db.debtors.lookup(&admin, name, v).map(|d| d.id))
+                    .collect::<Vec<u64>>()
+            })
+        };
+        let candidates = by_key("number", &numbers).or_else(|| by_key("identifier", &identifiers));
+        let page = req.page_among(&db.debtors, candidates.as_deref(), |d| {
+            req.common_match(d.id, d.updated_at)
+                && numbers.as_ref().is_none_or(|n| n.contains(&d.debtor_number))
+                && identifiers.as_ref().is_none_or(|i| i.contains(&d.debtor_identifier))
+        });
+        CursorPage {
+            items: page.items.iter().map(|d| with_open_amount(db, d)).collect(),
+            has_more: page.has_more,
         }
-        page
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page(page, &req.fields, OPT_IN)
 }
 
 /// `GET /v1/debtors/{id}`: `identifier_type` says what `{id}` is (`debtor_number`,
@@ -244,19 +276,11 @@ async fn show(
     let admin = req.administration_id;
     let found = state.store.read(|db| {
         let d = match kind.as_str() {
-            "debtor_number" => db.debtors.iter(&admin).find(|d| d.debtor_number == id).cloned(),
-            "debtor_identifier" => db.debtors.iter(&admin).find(|d| d.debtor_identifier == id).cloned(),
-            _ => params::parse_id(&id).and_then(|n| db.debtors.get(&admin, &n.to_string()).cloned()),
+            "debtor_number" => db.debtors.lookup(&admin, "number", &id).next(),
+            "debtor_identifier" => db.debtors.lookup(&admin, "identifier", &id).next(),
+            _ => params::parse_id(&id).and_then(|n| db.debtors.get(&admin, &n.to_string())),
         };
-        d.map(|mut d| {
-            d.book_open_amount = db
-                .invoices
-                .iter(&admin)
-                .filter(|i| i.debtor_id == d.id)
-                .map(|i| i.open_amount)
-                .sum();
-            d
-        })
+        d.map(|d| with_open_amount(db, d))
     });
     let attribute = if kind.is_empty() { "id" } else { kind.as_str() };
     let debtor = found.ok_or_else(|| PaytError::NotFound(format!("Couldn't find Debtor with '{attribute}'={id}")))?;

@@ -313,7 +313,18 @@ pub struct Invoice {
     pub contact_identifier: Option<String>,
 }
 
-administration_record!(Invoice);
+administration_record!(
+    Invoice,
+    changed = updated_at,
+    lookups = |i| {
+        let mut keys = vec![
+            ("debtor", i.debtor_id.to_string()),
+            ("number", i.invoice_number.clone()),
+        ];
+        keys.extend(i.invoice_identifier.clone().map(|n| ("identifier", n)));
+        keys
+    }
+);
 
 impl Invoice {
     /// The entity as read: the deprecated twins mirror their successors, `debtor_number` comes
@@ -448,7 +459,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "invoices:read")?;
     let q = &req.query;
     let paid = bool_param(q, "paid")?;
@@ -463,9 +474,16 @@ async fn list(
     let case_ids = id_list(q, "credit_case_ids");
     let admin = req.administration_id;
     let page = state.store.read(|db| {
-        let by_debtor: Option<HashSet<u64>> = (debtor_numbers.is_some() || debtor_identifiers.is_some()).then(|| {
-            db.debtors
-                .iter(&admin)
+        // Debtor numbers and identifiers are secondary keys of debtors: only those are read.
+        let debtor_key = match (&debtor_numbers, &debtor_identifiers) {
+            (Some(n), _) => Some(("number", n)),
+            (None, Some(i)) => Some(("identifier", i)),
+            (None, None) => None,
+        };
+        let by_debtor: Option<HashSet<u64>> = debtor_key.map(|(name, values)| {
+            values
+                .iter()
+                .flat_map(|v| db.debtors.lookup(&admin, name, v))
                 .filter(|d| {
                     debtor_numbers.as_ref().is_none_or(|n| n.contains(&d.debtor_number))
                         && debtor_identifiers
@@ -476,12 +494,33 @@ async fn list(
                 .collect()
         });
         let in_cases: Option<HashSet<u64>> = case_ids.as_ref().map(|ids| {
-            db.credit_cases
-                .iter(&admin)
-                .filter(|c| ids.contains(&c.id))
+            ids.iter()
+                .filter_map(|id| db.credit_cases.get(&admin, &id.to_string()))
                 .flat_map(|c| c.invoice_ids.iter().copied())
                 .collect()
         });
+        // The only invoices that can match, where a filter names them by a secondary key.
+        let debtors: Option<Vec<u64>> = match (&debtor_ids, &by_debtor) {
+            (Some(a), Some(b)) => Some(a.intersection(b).copied().collect()),
+            (Some(a), None) => Some(a.iter().copied().collect()),
+            (None, Some(b)) => Some(b.iter().copied().collect()),
+            (None, None) => None,
+        };
+        let under = |name: &'static str, values: &mut dyn Iterator<Item = String>| {
+            let mut seqs: Vec<u64> = values
+                .flat_map(|v| db.invoices.lookup(&admin, name, &v).map(|i| i.id).collect::<Vec<_>>())
+                .collect();
+            seqs.sort_unstable();
+            seqs.dedup();
+            seqs
+        };
+        let candidates: Option<Vec<u64>> = if let Some(d) = &debtors {
+            Some(under("debtor", &mut d.iter().map(u64::to_string)))
+        } else if let Some(n) = &numbers {
+            Some(under("number", &mut n.iter().cloned()))
+        } else {
+            identifiers.as_ref().map(|n| under("identifier", &mut n.iter().cloned()))
+        };
         let keep = |i: &Invoice| {
             req.common_match(i.id, i.updated_at)
                 && paid.is_none_or(|p| i.paid() == p)
@@ -499,9 +538,13 @@ async fn list(
                 })
         };
         let page = match order {
-            None => db
-                .invoices
-                .page_after(&admin, req.paging.cursor, req.paging.per_page, keep),
+            None => {
+                let page = req.page_among(&db.invoices, candidates.as_deref(), keep);
+                return Ok(CursorPage {
+                    items: page.items.iter().map(|i| i.view(db)).collect(),
+                    has_more: page.has_more,
+                });
+            }
             Some(order) => {
                 // The cursor is the id of the last invoice of the previous page; the next page
                 // continues after that invoice's (date, id) position in the requested order.
@@ -542,7 +585,7 @@ async fn list(
             has_more: page.has_more,
         })
     })?;
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page(page, &req.fields, OPT_IN)
 }
 
 async fn show(
@@ -563,11 +606,8 @@ async fn show(
     let admin = req.administration_id;
     let found = state.store.read(|db| {
         let inv = match kind.as_str() {
-            "invoice_number" => db.invoices.iter(&admin).find(|i| i.invoice_number == id),
-            "invoice_identifier" => db
-                .invoices
-                .iter(&admin)
-                .find(|i| i.invoice_identifier.as_deref() == Some(id.as_str())),
+            "invoice_number" => db.invoices.lookup(&admin, "number", &id).next(),
+            "invoice_identifier" => db.invoices.lookup(&admin, "identifier", &id).next(),
             _ => params::parse_id(&id).and_then(|n| db.invoices.get(&admin, &n.to_string())),
         };
         inv.map(|i| i.view(db))
@@ -600,13 +640,13 @@ pub struct DeletedInvoice {
     pub deleted_at: DateTime<Utc>,
 }
 
-administration_record!(DeletedInvoice);
+administration_record!(DeletedInvoice, changed = deleted_at);
 
 async fn deleted(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::deleted(&state, &caller, raw.as_deref(), "invoices:read", |db| {
         &db.deleted_invoices
     })
@@ -1142,19 +1182,18 @@ fn plan_change(
 ) -> Result<Option<Change>, &'static str> {
     let number = &input.invoice_number;
     let existing: Option<&Invoice> = if post {
-        let by_identifier = input.invoice_identifier.as_ref().and_then(|ii| {
-            db.invoices
-                .iter(&admin)
-                .find(|i| i.invoice_identifier.as_ref() == Some(ii))
-        });
+        let by_identifier = input
+            .invoice_identifier
+            .as_ref()
+            .and_then(|ii| db.invoices.lookup(&admin, "identifier", ii).next());
         match by_identifier {
             Some(i) => {
-                if &i.invoice_number != number && db.invoices.iter(&admin).any(|o| &o.invoice_number == number) {
+                if &i.invoice_number != number && db.invoices.lookup(&admin, "number", number).next().is_some() {
                     return Err("invoice_number_taken");
                 }
                 Some(i)
             }
-            None => match db.invoices.iter(&admin).find(|i| &i.invoice_number == number) {
+            None => match db.invoices.lookup(&admin, "number", number).next() {
                 Some(i) if i.invoice_identifier.is_some() && input.invoice_identifier.is_some() => {
                     return Err("invoice_number_taken");
                 }
@@ -1162,14 +1201,11 @@ fn plan_change(
             },
         }
     } else {
-        match db.invoices.iter(&admin).find(|i| &i.invoice_number == number) {
+        match db.invoices.lookup(&admin, "number", number).next() {
             Some(i) => {
                 if let Some(ii) = &input.invoice_identifier
                     && i.invoice_identifier.as_ref() != Some(ii)
-                    && db
-                        .invoices
-                        .iter(&admin)
-                        .any(|o| o.id != i.id && o.invoice_identifier.as_ref() == Some(ii))
+                    && db.invoices.lookup(&admin, "identifier", ii).any(|o| o.id != i.id)
                 {
                     return Err("invoice_identifier_taken");
                 }

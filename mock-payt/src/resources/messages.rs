@@ -78,7 +78,7 @@ pub struct Message {
     pub bcc_email: Vec<String>,
 }
 
-administration_record!(Message);
+administration_record!(Message, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -91,16 +91,15 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "messages:read")?;
     let related = list::RelatedFilter::parse(&req);
     let page = state.store.read(|db| {
-        db.messages
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |m| {
-                req.common_match(m.id, m.updated_at) && related.matches(m.debtor_id, m.invoice_id, m.credit_case_id)
-            })
+        req.page_of(&db.messages, |m| {
+            req.common_match(m.id, m.updated_at) && related.matches(m.debtor_id, m.invoice_id, m.credit_case_id)
+        })
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 async fn show(
@@ -108,7 +107,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::show(
         &state,
         &caller,

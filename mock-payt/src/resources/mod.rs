@@ -3,8 +3,11 @@
 
 /// Implements [`mock_core::Record`] for a record scoped by its `administration_id` and keyed and
 /// ordered by its numeric `id`, which is what every Payt record but administrations is.
+/// `changed = field` names the timestamp `updated_after` (or `deleted_after`) reads it by;
+/// `lookups = |r| ...` the secondary keys it is found by (the store keeps both orders, so a
+/// page filtered by them reads no other record).
 macro_rules! administration_record {
-    ($t:ty) => {
+    ($t:ty $(, changed = $changed:ident)? $(, lookups = $lookups:expr)?) => {
         impl mock_core::Record for $t {
             type Scope = u64;
             fn scope(&self) -> u64 {
@@ -16,6 +19,13 @@ macro_rules! administration_record {
             fn key(&self) -> String {
                 self.id.to_string()
             }
+            $(fn changed(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+                Some(self.$changed)
+            })?
+            $(fn lookups(&self) -> Vec<(&'static str, String)> {
+                let lookups: fn(&$t) -> Vec<(&'static str, String)> = $lookups;
+                lookups(self)
+            })?
         }
     };
 }

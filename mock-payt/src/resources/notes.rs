@@ -5,12 +5,11 @@
 //! (`from_email_address` set, `user` null). A note can be marked completed in the Payt interface
 //! (`completed_at`).
 
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
@@ -56,7 +55,7 @@ pub struct Note {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(Note);
+administration_record!(Note, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -67,16 +66,15 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "notes:read")?;
     let related = list::RelatedFilter::parse(&req);
     let page = state.store.read(|db| {
-        db.notes
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |n| {
-                req.common_match(n.id, n.updated_at) && related.matches(n.debtor_id, n.invoice_id, n.credit_case_id)
-            })
+        req.page_of(&db.notes, |n| {
+            req.common_match(n.id, n.updated_at) && related.matches(n.debtor_id, n.invoice_id, n.credit_case_id)
+        })
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 const BY_USER: &[&str] = &[

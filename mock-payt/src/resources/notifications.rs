@@ -1,12 +1,11 @@
 //! `GET /v1/notifications` and `GET /v1/notifications/{id}`: what Payt reports about a debtor,
 //! invoice, credit case or the administration (bounced mails and the like). Read-only.
 
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
@@ -60,7 +59,7 @@ pub struct Notification {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(Notification);
+administration_record!(Notification, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -73,16 +72,15 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "notifications:read")?;
     let related = list::RelatedFilter::parse(&req);
     let page = state.store.read(|db| {
-        db.notifications
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |n| {
-                req.common_match(n.id, n.updated_at) && related.matches(n.debtor_id, n.invoice_id, n.credit_case_id)
-            })
+        req.page_of(&db.notifications, |n| {
+            req.common_match(n.id, n.updated_at) && related.matches(n.debtor_id, n.invoice_id, n.credit_case_id)
+        })
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 async fn show(
@@ -90,7 +88,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::show(
         &state,
         &caller,

@@ -131,7 +131,7 @@ pub struct OrderLine {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(OrderLine);
+administration_record!(OrderLine, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -144,7 +144,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "order_lines:read")?;
     let q = &req.query;
     let created_before = params::timestamp(q, "created_before")?;
@@ -165,21 +165,20 @@ async fn list(
         }
     };
     let page = state.store.read(|db| {
-        db.order_lines
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |l| {
-                req.common_match(l.id, l.updated_at)
-                    && created_before.is_none_or(|t| l.created_at < t)
-                    && created_after.is_none_or(|t| l.created_at > t)
-                    && identifiers
-                        .as_ref()
-                        .is_none_or(|s| s.contains(&l.order_line_identifier))
-                    && invoice_identifiers
-                        .as_ref()
-                        .is_none_or(|s| l.invoice_identifier.as_ref().is_some_and(|i| s.contains(i)))
-                    && status.as_ref().is_none_or(|s| &l.claim_status == s)
-            })
+        req.page_of(&db.order_lines, |l| {
+            req.common_match(l.id, l.updated_at)
+                && created_before.is_none_or(|t| l.created_at < t)
+                && created_after.is_none_or(|t| l.created_at > t)
+                && identifiers
+                    .as_ref()
+                    .is_none_or(|s| s.contains(&l.order_line_identifier))
+                && invoice_identifiers
+                    .as_ref()
+                    .is_none_or(|s| l.invoice_identifier.as_ref().is_some_and(|i| s.contains(i)))
+                && status.as_ref().is_none_or(|s| &l.claim_status == s)
+        })
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 /// A line read from the file, before ids are given.

@@ -40,7 +40,7 @@ pub struct PaymentCondition {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(PaymentCondition);
+administration_record!(PaymentCondition, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {

@@ -118,7 +118,7 @@ pub struct PaymentPlan {
     pub cc_email_address: Option<String>,
 }
 
-administration_record!(PaymentPlan);
+administration_record!(PaymentPlan, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -135,7 +135,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "payment_plans:read")?;
     let numbers = string_list(&req.query, "debtor_numbers");
     let identifiers = string_list(&req.query, "debtor_identifiers");
@@ -151,12 +151,11 @@ async fn list(
                 .map(|d| d.id)
                 .collect()
         });
-        db.payment_plans
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |p| {
-                req.common_match(p.id, p.updated_at) && debtor_ids.as_ref().is_none_or(|ids| ids.contains(&p.debtor_id))
-            })
+        req.page_of(&db.payment_plans, |p| {
+            req.common_match(p.id, p.updated_at) && debtor_ids.as_ref().is_none_or(|ids| ids.contains(&p.debtor_id))
+        })
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 async fn show(
@@ -164,7 +163,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::show(
         &state,
         &caller,
@@ -652,7 +651,7 @@ async fn deleted(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::deleted(&state, &caller, raw.as_deref(), "payment_plans:read", |db| {
         &db.deleted_payment_plans
     })
@@ -676,7 +675,7 @@ pub struct DeletedPaymentPlan {
     pub debtor_id: u64,
 }
 
-administration_record!(DeletedPaymentPlan);
+administration_record!(DeletedPaymentPlan, changed = deleted_at);
 
 /// Tombstones of plans deleted in the Payt interface (a debtor's withdrawn proposals and the like),
 /// 2 to 5 per administration, deleted 1 to 60 days before the fixture anchor. `seed.rs` has no

@@ -8,9 +8,9 @@
 
 use std::collections::HashSet;
 
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fixtures::shift;
 use rust_decimal::Decimal;
@@ -114,7 +114,7 @@ pub struct Payment {
     pub origin_identifier: Option<String>,
 }
 
-administration_record!(Payment);
+administration_record!(Payment, changed = updated_at);
 
 /// `CustomerApi_V1_DeletedPaymentEntity`: the tombstone of a deleted payment, kept 90 days.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -135,7 +135,7 @@ pub struct DeletedPayment {
     pub deleted_at: DateTime<Utc>,
 }
 
-administration_record!(DeletedPayment);
+administration_record!(DeletedPayment, changed = deleted_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -148,7 +148,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "payments:read")?;
     let q = &req.query;
     let numbers = string_list(q, "invoice_numbers");
@@ -192,21 +192,20 @@ async fn list(
                 )
                 .collect()
         });
-        db.payments
-            .page_after(&admin, req.paging.cursor, req.paging.per_page, |p| {
-                req.common_match(p.id, p.updated_at)
-                    && by_invoice.as_ref().is_none_or(|s| s.contains(&p.invoice_id))
-                    && by_case.as_ref().is_none_or(|s| s.contains(&p.invoice_id))
-            })
+        req.page_of(&db.payments, |p| {
+            req.common_match(p.id, p.updated_at)
+                && by_invoice.as_ref().is_none_or(|s| s.contains(&p.invoice_id))
+                && by_case.as_ref().is_none_or(|s| s.contains(&p.invoice_id))
+        })
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 async fn deleted(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::deleted(&state, &caller, raw.as_deref(), "payments:read", |db| {
         &db.deleted_payments
     })

@@ -20,6 +20,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use mock_core::Record;
 use mock_core::query::{QueryParams, split_csv};
+use mock_core::store::CursorPage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -73,7 +74,7 @@ pub struct PspMandate {
     pub customer_identifier: Option<String>,
 }
 
-administration_record!(PspMandate);
+administration_record!(PspMandate, changed = updated_at);
 
 /// `CustomerApi_V1_Deleted_PspMandateEntity`: the tombstone of a revoked mandate.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -111,6 +112,9 @@ impl Record for DeletedPspMandate {
     fn key(&self) -> String {
         self.id.to_string()
     }
+    fn changed(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        Some(self.deleted_at)
+    }
 }
 
 /// The routes of this resource.
@@ -133,36 +137,39 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "psp_mandates:read")?;
     let debtor_ids = id_list(&req.query, "debtor_ids");
     let numbers = string_list(&req.query, "debtor_numbers");
     let page = state.store.read(|db| {
         let by_number: Option<HashSet<u64>> = numbers.as_ref().map(|n| {
-            db.debtors
-                .iter(&req.administration_id)
-                .filter(|d| n.contains(&d.debtor_number))
+            n.iter()
+                .flat_map(|n| db.debtors.lookup(&req.administration_id, "number", n))
                 .map(|d| d.id)
                 .collect()
         });
-        let mut page =
-            db.psp_mandates
-                .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |m| {
-                    req.common_match(m.id, m.updated_at)
-                        && debtor_ids.as_ref().is_none_or(|s| s.contains(&m.debtor_id))
-                        && by_number.as_ref().is_none_or(|s| s.contains(&m.debtor_id))
-                });
-        page.items = page.items.into_iter().map(|m| with_debtor_number(db, m)).collect();
-        page
+        let page = req.page_of(&db.psp_mandates, |m| {
+            req.common_match(m.id, m.updated_at)
+                && debtor_ids.as_ref().is_none_or(|s| s.contains(&m.debtor_id))
+                && by_number.as_ref().is_none_or(|s| s.contains(&m.debtor_id))
+        });
+        CursorPage {
+            items: page
+                .items
+                .iter()
+                .map(|m| with_debtor_number(db, PspMandate::clone(m)))
+                .collect(),
+            has_more: page.has_more,
+        }
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page(page, &req.fields, OPT_IN)
 }
 
 async fn deleted(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::deleted(&state, &caller, raw.as_deref(), "psp_mandates:read", |db| {
         &db.deleted_psp_mandates
     })

@@ -6,14 +6,13 @@
 
 use std::collections::HashSet;
 
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use mock_core::query::split_csv;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
@@ -122,7 +121,7 @@ pub struct PspTransaction {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(PspTransaction);
+administration_record!(PspTransaction, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -153,19 +152,18 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "psp_transactions:read")?;
     let methods = enum_list(req.query.get("payment_methods"), "payment_methods", &PAYMENT_METHODS)?;
     let statuses = enum_list(req.query.get("statuses"), "statuses", &STATUSES)?;
     let page = state.store.read(|db| {
-        db.psp_transactions
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |t| {
-                req.common_match(t.id, t.updated_at)
-                    && methods.as_ref().is_none_or(|m| m.contains(&t.payment_method))
-                    && statuses.as_ref().is_none_or(|s| s.contains(&t.status))
-            })
+        req.page_of(&db.psp_transactions, |t| {
+            req.common_match(t.id, t.updated_at)
+                && methods.as_ref().is_none_or(|m| m.contains(&t.payment_method))
+                && statuses.as_ref().is_none_or(|s| s.contains(&t.status))
+        })
     });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 async fn show(
@@ -173,7 +171,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::show(
         &state,
         &caller,

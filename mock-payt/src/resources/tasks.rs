@@ -92,7 +92,7 @@ pub struct Task {
     pub completed_status_message: Option<String>,
 }
 
-administration_record!(Task);
+administration_record!(Task, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -108,15 +108,12 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "tasks:read")?;
-    let page = state.store.read(|db| {
-        db.tasks
-            .page_after(&req.administration_id, req.paging.cursor, req.paging.per_page, |t| {
-                req.common_match(t.id, t.updated_at)
-            })
-    });
-    Ok(list::page(page, &req.fields, OPT_IN))
+    let page = state
+        .store
+        .read(|db| req.page_of(&db.tasks, |t| req.common_match(t.id, t.updated_at)));
+    list::page_shared(page, &req.fields, OPT_IN)
 }
 
 async fn show(
@@ -124,7 +121,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     list::show(
         &state,
         &caller,

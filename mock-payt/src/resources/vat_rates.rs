@@ -98,7 +98,7 @@ pub struct VatRate {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(VatRate);
+administration_record!(VatRate, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -109,7 +109,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, PaytError> {
+) -> Result<list::Written, PaytError> {
     caller.grant.require("vat_rates:read")?;
     let query = QueryParams::parse(raw.as_deref());
     let admin = params::administration_id(&query)?;
@@ -119,7 +119,7 @@ async fn list(
         db.vat_rates
             .page_after(&admin, paging.cursor, paging.per_page, |_| true)
     });
-    Ok(list::page(page, &Fields::Default, &[]))
+    list::page(page, &Fields::Default, &[])
 }
 
 /// A percentage given as a string or number, 0..=100 with at most 4 decimals.
