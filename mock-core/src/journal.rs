@@ -149,7 +149,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -442,13 +442,13 @@ impl Pending {
             return res;
         }
         let (parts, mut body) = res.into_parts();
-        let mut read = Vec::new();
+        let mut chunks: Vec<Bytes> = Vec::new();
         let mut error = None;
         while let Some(frame) = body.frame().await {
             match frame {
                 Ok(frame) => {
                     if let Ok(data) = frame.into_data() {
-                        read.extend_from_slice(&data);
+                        chunks.push(data);
                     }
                 }
                 Err(e) => {
@@ -457,7 +457,12 @@ impl Pending {
                 }
             }
         }
-        let bytes = Bytes::from(read);
+        // One chunk (every answer the mocks write) is passed on as it is, without a copy.
+        let bytes = match chunks.len() {
+            0 => Bytes::new(),
+            1 => chunks.swap_remove(0),
+            _ => Bytes::from(chunks.concat()),
+        };
         let failed = error.is_some();
         let duration_ms = (self.started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
         let limit = self.shared.body_limit;
@@ -635,11 +640,19 @@ pub struct RecordedResponse {
 
 /// A recorded body: at most `body_limit` bytes, redacted. Serializes as the fields `body`,
 /// `body_encoding`, `body_size` and `body_truncated`.
+///
+/// Redaction happens when the body is first read (listed, verified, exported), not while the
+/// request is answered: recording a page costs one copy of at most the limit, and no parse. The
+/// unredacted bytes never leave the journal: every reader sees the redacted ones.
 #[derive(Debug, Clone, Default)]
 pub struct RecordedBody {
-    bytes: Bytes,
+    /// The captured bytes, not yet redacted.
+    raw: Bytes,
+    content_type: Option<Arc<str>>,
     size: usize,
     truncated: bool,
+    /// The redacted bytes, made on first read and shared by clones.
+    redacted: Arc<OnceLock<Bytes>>,
 }
 
 /// How [`RecordedBody`] writes its bytes in JSON.
@@ -656,22 +669,29 @@ impl RecordedBody {
     /// The record of a body of `size` bytes whose first bytes are `raw` (at most the limit),
     /// declared as `content_type`: cut on a character boundary if text was cut, then redacted.
     fn new(raw: &[u8], size: usize, content_type: Option<&str>) -> Self {
-        let truncated = size > raw.len();
-        let raw = match std::str::from_utf8(raw) {
-            // A cut through a multi-byte character: drop its first bytes so the text stays text.
-            Err(e) if truncated && e.error_len().is_none() => &raw[..e.valid_up_to()],
-            _ => raw,
-        };
         Self {
-            bytes: Bytes::copy_from_slice(&redact_body(raw, content_type)),
+            raw: Bytes::copy_from_slice(raw),
+            content_type: content_type.map(Arc::from),
             size,
-            truncated,
+            truncated: size > raw.len(),
+            redacted: Arc::default(),
         }
     }
 
     /// The recorded bytes (redacted, at most the journal's body limit).
     pub fn bytes(&self) -> &Bytes {
-        &self.bytes
+        self.redacted.get_or_init(|| {
+            let raw = &self.raw[..];
+            let raw = match std::str::from_utf8(raw) {
+                // A cut through a multi-byte character: drop its first bytes so the text stays text.
+                Err(e) if self.truncated && e.error_len().is_none() => &raw[..e.valid_up_to()],
+                _ => raw,
+            };
+            match redact_body(raw, self.content_type.as_deref()) {
+                Cow::Borrowed(b) if b.len() == self.raw.len() => self.raw.clone(),
+                other => Bytes::copy_from_slice(&other),
+            }
+        })
     }
 
     /// The size of the whole body, in bytes.
@@ -686,7 +706,7 @@ impl RecordedBody {
 
     /// The recorded bytes as text, if they are UTF-8.
     pub fn text(&self) -> Option<&str> {
-        std::str::from_utf8(&self.bytes).ok()
+        std::str::from_utf8(self.bytes()).ok()
     }
 
     /// How the bytes are written in JSON.
@@ -700,12 +720,12 @@ impl RecordedBody {
 
     /// The bytes as JSON writes them: text, or base64; `None` when nothing was recorded.
     fn encoded(&self) -> Option<Cow<'_, str>> {
-        if self.bytes.is_empty() {
+        if self.bytes().is_empty() {
             return None;
         }
         Some(match self.text() {
             Some(text) => Cow::Borrowed(text),
-            None => Cow::Owned(BASE64.encode(&self.bytes)),
+            None => Cow::Owned(BASE64.encode(self.bytes())),
         })
     }
 }
@@ -1319,7 +1339,7 @@ impl Verify {
             && !body_contains(entry, b)
         {
             score += 1.0;
-            out.push(if entry.request.body.bytes.is_empty() {
+            out.push(if entry.request.body.bytes().is_empty() {
                 format!("there is no request body; expected one containing {b:?}")
             } else {
                 format!("request body does not contain {b:?}")
@@ -1342,7 +1362,7 @@ fn query_contains(entry: &Entry, needle: &str) -> bool {
 }
 
 fn body_contains(entry: &Entry, needle: &str) -> bool {
-    String::from_utf8_lossy(&entry.request.body.bytes).contains(needle)
+    String::from_utf8_lossy(entry.request.body.bytes()).contains(needle)
 }
 
 /// The Levenshtein distance of `a` and `b` (first 256 characters each) over the longer length.
@@ -1625,13 +1645,13 @@ fn har_headers(headers: &[(String, String)]) -> Vec<Value> {
 /// the body was cut.
 fn body_comment(body: &RecordedBody, mention_base64: bool) -> Option<String> {
     let mut parts = Vec::new();
-    if mention_base64 && !body.bytes.is_empty() && body.encoding() == BodyEncoding::Base64 {
+    if mention_base64 && !body.bytes().is_empty() && body.encoding() == BodyEncoding::Base64 {
         parts.push("the text is base64".to_string());
     }
     if body.truncated {
         parts.push(format!(
             "truncated: {} of {} bytes recorded",
-            body.bytes.len(),
+            body.bytes().len(),
             body.size
         ));
     }

@@ -184,16 +184,22 @@ pub fn origin_of(headers: &HeaderMap, uri: &Uri) -> String {
 
 /// `text` with every [`SENTINEL`] replaced by `origin`; `None` when it holds none (one scan).
 pub fn rewrite(text: &str, origin: &str) -> Option<String> {
-    let mut hits = text.match_indices(SENTINEL).peekable();
+    rewrite_bytes(text.as_bytes(), origin).map(|out| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// [`rewrite`] on the bytes of a body (UTF-8 stays UTF-8: an ASCII placeholder is replaced by
+/// text), searched with `memchr`'s SIMD substring search.
+pub fn rewrite_bytes(body: &[u8], origin: &str) -> Option<Vec<u8>> {
+    let mut hits = memchr::memmem::find_iter(body, SENTINEL.as_bytes()).peekable();
     hits.peek()?;
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut out = Vec::with_capacity(body.len() + 16);
     let mut last = 0;
-    for (at, _) in hits {
-        out.push_str(&text[last..at]);
-        out.push_str(origin);
+    for at in hits {
+        out.extend_from_slice(&body[last..at]);
+        out.extend_from_slice(origin.as_bytes());
         last = at + SENTINEL.len();
     }
-    out.push_str(&text[last..]);
+    out.extend_from_slice(&body[last..]);
     Some(out)
 }
 
@@ -201,11 +207,7 @@ pub fn rewrite(text: &str, origin: &str) -> Option<String> {
 pub async fn middleware(req: Request, next: Next) -> Response {
     let origin = origin_of(req.headers(), req.uri());
     let res = next.run(req).await;
-    mock_core::server::map_json_body(res, |bytes| {
-        let text = std::str::from_utf8(bytes).ok()?;
-        rewrite(text, &origin).map(String::into_bytes)
-    })
-    .await
+    mock_core::server::map_json_body(res, |bytes| rewrite_bytes(bytes, &origin)).await
 }
 
 // ------------------------------------------------------------------------------------------------
