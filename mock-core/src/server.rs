@@ -67,6 +67,28 @@ pub fn observed(router: Router) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// A JSON answer already written out (`Content-Type: application/json`, as `axum::Json` sends
+/// it), for handlers that serialize records straight into bytes rather than through a
+/// `serde_json::Value`.
+#[derive(Debug, Clone)]
+pub struct JsonBytes(pub Vec<u8>);
+
+impl JsonBytes {
+    /// `value` written out, into a buffer of `capacity` to start with; `None` if serde cannot
+    /// write it (a map with keys that are not text: no record of the mocks has one).
+    pub fn of<T: serde::Serialize + ?Sized>(value: &T, capacity: usize) -> Option<Self> {
+        let mut out = Vec::with_capacity(capacity);
+        serde_json::to_writer(&mut out, value).ok()?;
+        Some(Self(out))
+    }
+}
+
+impl axum::response::IntoResponse for JsonBytes {
+    fn into_response(self) -> Response {
+        ([(CONTENT_TYPE, "application/json")], self.0).into_response()
+    }
+}
+
 /// Whether `headers` declare a JSON body.
 pub fn is_json(headers: &HeaderMap) -> bool {
     headers

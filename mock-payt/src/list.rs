@@ -3,11 +3,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use mock_core::CoreError;
 use mock_core::query::QueryParams;
+use mock_core::server::JsonBytes;
 use mock_core::store::{CursorPage, Hint};
 use mock_core::{Record, Table};
 use serde::Serialize;
@@ -253,30 +252,19 @@ pub fn entity<V: Serialize>(record: &V, fields: &Fields, opt_in: &[&str]) -> Val
     fields.apply(v, opt_in)
 }
 
-/// A JSON answer written straight from the records (`Content-Type: application/json`, as
-/// `axum::Json` sends it): a page of 100 records costs their serialization and nothing more.
-#[derive(Debug, Clone)]
-pub struct Written(Vec<u8>);
+/// A JSON answer written straight from the records: a page of 100 records costs their
+/// serialization and nothing more.
+pub type Written = JsonBytes;
 
-impl IntoResponse for Written {
-    fn into_response(self) -> Response {
-        ([(CONTENT_TYPE, "application/json")], self.0).into_response()
-    }
-}
-
-impl Written {
-    /// `value` written out; a value serde cannot write (none of the mock's records) is a 500 in
-    /// Payt's shape rather than a broken answer.
-    fn of<T: Serialize>(value: &T, capacity: usize) -> Result<Self, PaytError> {
-        let mut out = Vec::with_capacity(capacity);
-        serde_json::to_writer(&mut out, value).map_err(|_| PaytError::Core(CoreError::Internal))?;
-        Ok(Self(out))
-    }
+/// `value` written out; a value serde cannot write (none of the mock's records) is a 500 in
+/// Payt's shape rather than a broken answer.
+fn write_out<T: Serialize>(value: &T, capacity: usize) -> Result<Written, PaytError> {
+    JsonBytes::of(value, capacity).ok_or(PaytError::Core(CoreError::Internal))
 }
 
 /// One entity through the projection, written out.
 pub fn written<V: Serialize>(record: &V, fields: &Fields, opt_in: &[&str]) -> Result<Written, PaytError> {
-    Written::of(&fields.project(record, opt_in), 1024)
+    write_out(&fields.project(record, opt_in), 1024)
 }
 
 /// The body of a page.
@@ -316,7 +304,7 @@ fn write_page<V: Serialize + Record>(
         data: Data { items, fields, opt_in },
         pagination: Pagination { cursor },
     };
-    Written::of(&body, 64 + items.len() * 1024)
+    write_out(&body, 64 + items.len() * 1024)
 }
 
 /// A page: `{"data": [...], "pagination": {"cursor": "<last id>"}}`, with `cursor: null` on the
@@ -362,8 +350,8 @@ mod tests {
                 for has_more in [false, true] {
                     let cursor = has_more.then(|| items.last().map(|r| r.seq().to_string())).flatten();
                     let data: Vec<Value> = items.iter().map(|r| entity(r, &fields, opt_in)).collect();
-                    let via_value =
-                        serde_json::to_vec(&json!({ "data": data, "pagination": { "cursor": cursor } })).expect("writes");
+                    let via_value = serde_json::to_vec(&json!({ "data": data, "pagination": { "cursor": cursor } }))
+                        .expect("writes");
                     let p = CursorPage {
                         items: items.clone(),
                         has_more,
@@ -381,7 +369,10 @@ mod tests {
         let (db, _) = crate::seed::generate(42, anchor);
         let admin = 81;
         use crate::resources::*;
-        check(db.invoices.iter(&admin).map(|i| i.view(&db)).collect(), invoices::OPT_IN);
+        check(
+            db.invoices.iter(&admin).map(|i| i.view(&db)).collect(),
+            invoices::OPT_IN,
+        );
         check(db.credit_cases.iter(&admin).cloned().collect(), credit_cases::OPT_IN);
         check(db.debtors.iter(&admin).cloned().collect(), debtors::OPT_IN);
         check(db.payments.iter(&admin).cloned().collect(), payments::OPT_IN);

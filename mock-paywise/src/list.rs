@@ -9,8 +9,11 @@ use mock_core::CoreError;
 use mock_core::body::{BodyError, BodyKind, body_kind, parse_json};
 use mock_core::pagination::{drf_limit, drf_links, drf_offset, request_origin};
 use mock_core::query::QueryParams;
-use mock_core::store::OffsetPage;
+use mock_core::server::JsonBytes;
+use mock_core::store::{Hint, OffsetPage};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::error::PaywiseError;
@@ -67,6 +70,63 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
 pub trait Resource: Record<Scope = crate::state::Scope> {
     /// The record with absolute `href`s built from the request's origin.
     fn render(&self, origin: &Origin) -> Value;
+
+    /// The same rendering serialized straight into `s`; by default through [`Resource::render`].
+    /// A resource whose rendering is its record with an `href` in front writes it with
+    /// [`WithHref`], building no `Value`.
+    fn write<S: Serializer>(&self, origin: &Origin, s: S) -> Result<S::Ok, S::Error> {
+        self.render(origin).serialize(s)
+    }
+}
+
+/// A record serialized with `href` as its first member, as [`with_href`] makes it of its `Value`.
+#[derive(Serialize)]
+pub struct WithHref<'a, T> {
+    /// The record's own URL.
+    pub href: String,
+    /// The record, its members after `href`.
+    #[serde(flatten)]
+    pub record: &'a T,
+}
+
+/// A record through [`Resource::write`].
+struct Rendered<'a, V> {
+    record: &'a V,
+    origin: &'a Origin,
+}
+
+impl<V: Resource> Serialize for Rendered<'_, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.record.write(self.origin, s)
+    }
+}
+
+/// The records of a page through [`Resource::write`].
+struct Results<'a, V> {
+    items: &'a [Arc<V>],
+    origin: &'a Origin,
+}
+
+impl<V: Resource> Serialize for Results<'_, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.items.iter().map(|r| Rendered {
+            record: &**r,
+            origin: self.origin,
+        }))
+    }
+}
+
+/// The body of a DRF page.
+#[derive(Serialize)]
+struct PageBody<R> {
+    count: usize,
+    next: Option<String>,
+    previous: Option<String>,
+    results: R,
+}
+
+fn written<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Result<JsonBytes, PaywiseError> {
+    JsonBytes::of(value, capacity).ok_or_else(|| PaywiseError::core(&CoreError::Internal))
 }
 
 /// `GET /v1/<resource>/{id}/`: the caller's record with that UUID, or 404.
@@ -76,13 +136,19 @@ pub fn show<V: Resource>(
     origin: &Origin,
     id: &str,
     table: impl Fn(&Db) -> &Table<V>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     let id = path_uuid(id)?;
     let record = state
         .store
-        .read(|db| table(db).get(&caller.scope(), &id.to_string()).cloned())
+        .read(|db| table(db).get_shared(&caller.scope(), &id.to_string()))
         .ok_or_else(PaywiseError::not_found)?;
-    Ok(Json(record.render(origin)))
+    written(
+        &Rendered {
+            record: &*record,
+            origin,
+        },
+        1024,
+    )
 }
 
 /// `GET /v1/<resource>/`: a DRF page of the caller's records that pass `matches` (`None`: all).
@@ -92,12 +158,36 @@ pub fn list<V: Resource>(
     origin: &Origin,
     matches: Option<&dyn Fn(&V) -> bool>,
     table: impl Fn(&Db) -> &Table<V>,
-) -> Json<Value> {
+) -> Result<JsonBytes, PaywiseError> {
+    list_hinted(state, caller, origin, Hint::None, matches, table)
+}
+
+/// [`list`] where the filter names the only records that can match by a secondary key
+/// ([`Hint::Lookup`]): only those are tested and counted.
+pub fn list_hinted<V: Resource>(
+    state: &AppState,
+    caller: &Caller,
+    origin: &Origin,
+    hint: Hint<'_>,
+    matches: Option<&dyn Fn(&V) -> bool>,
+    table: impl Fn(&Db) -> &Table<V>,
+) -> Result<JsonBytes, PaywiseError> {
     let (limit, offset) = origin.limit_offset();
     let p = state
         .store
-        .read(|db| table(db).page_offset(&caller.scope(), offset, limit, matches));
-    page(origin, p, limit, offset, |r| r.render(origin))
+        .read(|db| table(db).page_offset_shared(&caller.scope(), offset, limit, hint, matches));
+    let base = origin.url(&origin.path);
+    let (next, previous) = drf_links(&base, origin.query.pairs(), offset, limit, p.count);
+    let body = PageBody {
+        count: p.count,
+        next,
+        previous,
+        results: Results {
+            items: &p.items,
+            origin,
+        },
+    };
+    written(&body, 256 + p.items.len() * 1024)
 }
 
 /// A DRF page: `{"count", "next", "previous", "results"}` with absolute links.
@@ -248,5 +338,35 @@ impl<'q> Filters<'q> {
         } else {
             Err(PaywiseError::Validation(Value::Object(self.errors)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A resource written straight into bytes gives the bytes of its rendered `Value`.
+    #[test]
+    fn written_records_are_the_bytes_of_their_rendering() {
+        fn check<V: Resource>(table: &Table<V>, origin: &Origin) -> usize {
+            let mut n = 0;
+            for record in table.iter_all() {
+                let direct = serde_json::to_string(&Rendered { record, origin }).expect("writes");
+                let value = serde_json::to_string(&record.render(origin)).expect("writes");
+                assert_eq!(direct, value);
+                n += 1;
+            }
+            n
+        }
+        let anchor = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).expect("date");
+        let (db, _) = crate::seed::generate(42, anchor);
+        let origin = Origin {
+            origin: "http://127.0.0.1:1".into(),
+            path: "/v1/debtors/".into(),
+            query: QueryParams::parse(None),
+        };
+        assert!(check(&db.debtors, &origin) > 10);
+        assert!(check(&db.payments, &origin) > 10);
+        assert!(check(&db.claims, &origin) > 10);
     }
 }

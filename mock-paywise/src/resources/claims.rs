@@ -20,6 +20,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
+use mock_core::server::JsonBytes;
+use mock_core::store::Hint;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -173,7 +175,10 @@ pub struct Claim {
     pub updated: DateTime<Utc>,
 }
 
-scoped_record!(Claim);
+scoped_record!(
+    Claim,
+    lookups = |r| { r.your_reference.iter().map(|v| ("your_reference", v.clone())).collect() }
+);
 
 impl crate::list::Resource for Claim {
     /// The claim as the API shows it, with absolute `href`s.
@@ -209,7 +214,7 @@ pub fn router() -> Router<AppState> {
         .route("/claims/{id}/documents/", post(upload))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<JsonBytes, PaywiseError> {
     let mut f = Filters::new(&origin.query);
     let claim_disputed = f.boolean("claim_disputed");
     let delay_date = f.date("delay_date");
@@ -248,13 +253,18 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
             && submission_state.as_ref().is_none_or(|s| &c.submission_state == s)
             && eq(&your_reference, &c.your_reference)
     };
-    Ok(list::list(
+    // `your_reference` is a secondary key: only the records under it are tested and counted.
+    let hint = your_reference
+        .as_deref()
+        .map_or(Hint::None, |r| Hint::Lookup("your_reference", r));
+    list::list_hinted(
         &state,
         &caller,
         &origin,
+        hint,
         filtered.then_some(&matches as &dyn Fn(&Claim) -> bool),
         |db| &db.claims,
-    ))
+    )
 }
 
 async fn show(
@@ -262,7 +272,7 @@ async fn show(
     caller: Caller,
     origin: Origin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     list::show(&state, &caller, &origin, &id, |db| &db.claims)
 }
 

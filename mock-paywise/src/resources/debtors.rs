@@ -14,6 +14,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
+use mock_core::server::JsonBytes;
+use mock_core::store::Hint;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -137,7 +139,10 @@ pub struct Debtor {
     pub updated: DateTime<Utc>,
 }
 
-scoped_record!(Debtor);
+scoped_record!(
+    Debtor,
+    lookups = |r| { r.your_reference.iter().map(|v| ("your_reference", v.clone())).collect() }
+);
 
 impl crate::list::Resource for Debtor {
     /// The debtor as the API shows it, with its absolute `href`.
@@ -145,6 +150,16 @@ impl crate::list::Resource for Debtor {
         with_href(
             serde_json::to_value(self).unwrap_or(Value::Null),
             origin.url(&format!("/v1/debtors/{}/", self.id)),
+        )
+    }
+
+    fn write<S: serde::Serializer>(&self, origin: &Origin, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(
+            &crate::list::WithHref {
+                href: origin.url(&format!("/v1/debtors/{}/", self.id)),
+                record: self,
+            },
+            s,
         )
     }
 }
@@ -173,7 +188,7 @@ pub fn router() -> Router<AppState> {
         .route("/debtors/{id}/bankaccounts/", post(add_bank_account))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<JsonBytes, PaywiseError> {
     let mut f = Filters::new(&origin.query);
     let acting_as = f.choice("acting_as", ACTING_AS);
     let id = f.uuid("id");
@@ -187,13 +202,18 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
                 .as_ref()
                 .is_none_or(|r| d.your_reference.as_ref() == Some(r))
     };
-    Ok(list::list(
+    // `your_reference` is a secondary key: only the records under it are tested and counted.
+    let hint = your_reference
+        .as_deref()
+        .map_or(Hint::None, |r| Hint::Lookup("your_reference", r));
+    list::list_hinted(
         &state,
         &caller,
         &origin,
+        hint,
         filtered.then_some(&matches as &dyn Fn(&Debtor) -> bool),
         |db| &db.debtors,
-    ))
+    )
 }
 
 async fn show(
@@ -201,7 +221,7 @@ async fn show(
     caller: Caller,
     origin: Origin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     list::show(&state, &caller, &origin, &id, |db| &db.debtors)
 }
 

@@ -1,9 +1,10 @@
 //! One module per paywise resource: its record type, its validation and its routes.
 
 /// Implements [`mock_core::Record`] for a record with a `seq`, a `scope` and a UUID `id`, which is
-/// what every paywise record is.
+/// what every paywise record is. `lookups = |r| ...` names its secondary keys (see
+/// [`mock_core::Record::lookups`]): a list filtered by one reads only the records under it.
 macro_rules! scoped_record {
-    ($t:ty) => {
+    ($t:ty $(, lookups = $lookups:expr)?) => {
         impl mock_core::Record for $t {
             type Scope = crate::state::Scope;
             fn scope(&self) -> crate::state::Scope {
@@ -15,6 +16,10 @@ macro_rules! scoped_record {
             fn key(&self) -> String {
                 self.id.to_string()
             }
+            $(fn lookups(&self) -> Vec<(&'static str, String)> {
+                let lookups: fn(&$t) -> Vec<(&'static str, String)> = $lookups;
+                lookups(self)
+            })?
         }
     };
 }

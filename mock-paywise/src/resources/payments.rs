@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use mock_core::server::JsonBytes;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -61,6 +62,16 @@ impl Resource for Payment {
             origin.url(&format!("/v1/payments/{}/", self.id)),
         )
     }
+
+    fn write<S: serde::Serializer>(&self, origin: &Origin, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(
+            &crate::list::WithHref {
+                href: origin.url(&format!("/v1/payments/{}/", self.id)),
+                record: self,
+            },
+            s,
+        )
+    }
 }
 
 /// The routes of this resource.
@@ -70,7 +81,7 @@ pub fn router() -> Router<AppState> {
         .route("/payments/{id}/", get(show))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Json<Value> {
+async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<JsonBytes, PaywiseError> {
     list::list(&state, &caller, &origin, None, |db| &db.payments)
 }
 
@@ -79,7 +90,7 @@ async fn show(
     caller: Caller,
     origin: Origin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     list::show(&state, &caller, &origin, &id, |db| &db.payments)
 }
 

@@ -25,6 +25,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use mock_core::server::JsonBytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -257,15 +258,13 @@ async fn list(
     caller: Caller,
     origin: Origin,
     Path(mandate): Path<String>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     let m = mandate_id(&state, &caller, &mandate)?;
     let mut f = Filters::new(&origin.query);
     let answered = f.boolean("answered");
     f.finish()?;
     let matches = |r: &RequestToClient| r.mandate == Some(m) && answered.is_none_or(|a| r.answer.is_some() == a);
-    Ok(list::list(&state, &caller, &origin, Some(&matches), |db| {
-        &db.requests_to_client
-    }))
+    list::list(&state, &caller, &origin, Some(&matches), |db| &db.requests_to_client)
 }
 
 async fn show(

@@ -24,12 +24,13 @@
 //! served at `GET /v1/statements/{id}/downloads/{download_id}/` (path inferred) with placeholder
 //! contents whose length is the `file_size`.
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use mock_core::server::JsonBytes;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -360,7 +361,7 @@ pub fn router() -> Router<AppState> {
         .route("/statements/{id}/downloads/{download_id}/", get(download))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<JsonBytes, PaywiseError> {
     let mut f = Filters::new(&origin.query);
     let booking_date = f.date("booking_date");
     let clearing_no = f.string("clearing_no");
@@ -395,13 +396,13 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
             && period_start.is_none_or(|d| s.period_start == d)
             && period_end.is_none_or(|d| s.period_end == d)
     };
-    Ok(list::list(
+    list::list(
         &state,
         &caller,
         &origin,
         filtered.then_some(&matches as &dyn Fn(&Statement) -> bool),
         |db| &db.statements,
-    ))
+    )
 }
 
 async fn show(
@@ -409,7 +410,7 @@ async fn show(
     caller: Caller,
     origin: Origin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     list::show(&state, &caller, &origin, &id, |db| &db.statements)
 }
 
@@ -418,7 +419,7 @@ async fn mandate_details(
     caller: Caller,
     origin: Origin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     let id = path_uuid(&id)?;
     let exists = state
         .store
@@ -435,13 +436,13 @@ async fn mandate_details(
             && reference.as_ref().is_none_or(|r| &d.reference_number == r)
             && your_reference.as_ref().is_none_or(|r| d.your_references.contains(r))
     };
-    Ok(list::list(
+    list::list(
         &state,
         &caller,
         &origin,
         Some(&matches as &dyn Fn(&MandateDetail) -> bool),
         |db| &db.mandate_details,
-    ))
+    )
 }
 
 async fn download(

@@ -24,6 +24,7 @@
 //! accepts, for local receivers); an `https://` delivery is recorded as a failed attempt with a
 //! reason saying so.
 
+use mock_core::server::JsonBytes;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -514,18 +515,18 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}/deliveries/{delivery_id}/", get(show_delivery))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<Json<Value>, PaywiseError> {
+async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> Result<JsonBytes, PaywiseError> {
     let mut f = Filters::new(&origin.query);
     let enabled = f.boolean("enabled");
     f.finish()?;
     let matches = |w: &Webhook| enabled.is_none_or(|e| w.enabled == e);
-    Ok(list::list(
+    list::list(
         &state,
         &caller,
         &origin,
         enabled.is_some().then_some(&matches as &dyn Fn(&Webhook) -> bool),
         |db| &db.webhooks,
-    ))
+    )
 }
 
 async fn create(
@@ -563,7 +564,7 @@ async fn show(
     caller: Caller,
     origin: Origin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     list::show(&state, &caller, &origin, &id, |db| &db.webhooks)
 }
 
@@ -708,7 +709,7 @@ async fn list_deliveries(
     caller: Caller,
     origin: Origin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, PaywiseError> {
+) -> Result<JsonBytes, PaywiseError> {
     let id = list::path_uuid(&id)?;
     let scope = caller.scope();
     let exists = state
@@ -726,9 +727,7 @@ async fn list_deliveries(
             && status.as_ref().is_none_or(|s| &d.status == s)
             && event.as_ref().is_none_or(|e| &d.event == e)
     };
-    Ok(list::list(&state, &caller, &origin, Some(&matches), |db| {
-        &db.deliveries
-    }))
+    list::list(&state, &caller, &origin, Some(&matches), |db| &db.deliveries)
 }
 
 async fn show_delivery(
