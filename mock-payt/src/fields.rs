@@ -14,8 +14,8 @@ use crate::error::PaytError;
 
 mod project;
 
-use project::Keep;
-pub use project::Projected;
+use project::{Keep, bloom};
+pub use project::{Overrides, Projected};
 
 /// A parsed `fields` value.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -107,12 +107,41 @@ impl Fields {
     /// bytes as [`Fields::apply`] on its `Value`, without building one. `opt_in` names the
     /// properties shown only on request.
     pub fn project<'a, T: Serialize + ?Sized>(&'a self, record: &'a T, opt_in: &'a [&'a str]) -> Projected<'a, T> {
+        let bloom = opt_in
+            .iter()
+            .copied()
+            .chain(self.except_names())
+            .fold(0, |b, n| b | bloom(n));
         let keep = match self {
-            Fields::Default => Keep::Drop { opt_in, except: &[] },
-            Fields::Except(names) => Keep::Drop { opt_in, except: names },
+            Fields::Default => Keep::Drop {
+                opt_in,
+                except: &[],
+                bloom,
+            },
+            Fields::Except(except) => Keep::Drop { opt_in, except, bloom },
             Fields::Only(sel) => Keep::Only(sel),
         };
         Projected::new(record, keep)
+    }
+
+    /// [`Fields::project`] with `overrides` written instead of the record's own values of
+    /// those top-level fields.
+    pub fn project_with<'a, T: Serialize + ?Sized>(
+        &'a self,
+        record: &'a T,
+        opt_in: &'a [&'a str],
+        overrides: Overrides<'a>,
+    ) -> Projected<'a, T> {
+        self.project(record, opt_in).with_overrides(overrides)
+    }
+
+    fn except_names(&self) -> impl Iterator<Item = &str> {
+        match self {
+            Fields::Except(names) => names.as_slice(),
+            _ => &[],
+        }
+        .iter()
+        .map(String::as_str)
     }
 
     /// Projects a serialized entity. `opt_in` names the properties shown only on request.

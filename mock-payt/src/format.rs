@@ -159,7 +159,7 @@ pub mod ts {
     use super::*;
     /// Writes `v` in Payt's timestamp format (with sub-second digits, if any, in a snapshot).
     pub fn serialize<S: Serializer>(v: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&stored_timestamp(v))
+        write_timestamp(v, s)
     }
     /// Reads an RFC 3339 timestamp.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -173,7 +173,7 @@ pub mod opt_ts {
     /// Writes `v` in Payt's timestamp format, or `null` (sub-seconds kept in a snapshot).
     pub fn serialize<S: Serializer>(v: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
         match v {
-            Some(v) => s.serialize_str(&stored_timestamp(v)),
+            Some(v) => write_timestamp(v, s),
             None => s.serialize_none(),
         }
     }
@@ -195,6 +195,33 @@ pub fn timestamp(v: &DateTime<Utc>) -> String {
     v.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Serializes `v` as [`stored_timestamp`] does, without building a `String` for the common case
+/// (an answer, a year of four digits): a page of invoices writes thousands of them.
+fn write_timestamp<S: Serializer>(v: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    use chrono::{Datelike, Timelike};
+    let year = v.year();
+    if storing() || !(0..=9999).contains(&year) {
+        return s.serialize_str(&stored_timestamp(v));
+    }
+    let mut out = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, n: u32, digits: usize| {
+        let mut n = n;
+        for i in (0..digits).rev() {
+            out[at + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, year.unsigned_abs(), 4);
+    put(5, v.month(), 2);
+    put(8, v.day(), 2);
+    put(11, v.hour(), 2);
+    put(14, v.minute(), 2);
+    // A leap second (`:60`) as chrono writes it.
+    put(17, v.second() + v.nanosecond() / 1_000_000_000, 2);
+    // Only ASCII digits and separators were written.
+    s.serialize_str(std::str::from_utf8(&out).map_err(serde::ser::Error::custom)?)
+}
+
 /// `v` as [`timestamp`] writes it in an answer; in a snapshot with its sub-second digits, if any
 /// (the same text for the whole seconds the mock stores).
 fn stored_timestamp(v: &DateTime<Utc>) -> String {
@@ -213,6 +240,32 @@ pub fn whole_seconds(now: DateTime<Utc>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_written_as_chrono_writes_them() {
+        let cases = [
+            "2023-11-07T05:31:56Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999Z",
+            "2026-03-01T09:05:07.5Z",
+            "1999-12-31T23:59:60Z",
+        ];
+        for raw in cases {
+            let t = DateTime::parse_from_rfc3339(raw).expect(raw).with_timezone(&Utc);
+            let mut direct = Vec::new();
+            write_timestamp(&t, &mut serde_json::Serializer::new(&mut direct)).expect("writes");
+            let via_chrono = serde_json::to_vec(&timestamp(&t)).expect("writes");
+            assert_eq!(
+                String::from_utf8_lossy(&direct),
+                String::from_utf8_lossy(&via_chrono),
+                "{raw}"
+            );
+        }
+        let far = DateTime::from_timestamp(300_000_000_000, 0).expect("year 11476");
+        let mut direct = Vec::new();
+        write_timestamp(&far, &mut serde_json::Serializer::new(&mut direct)).expect("writes");
+        assert_eq!(direct, serde_json::to_vec(&timestamp(&far)).expect("writes"));
+    }
 
     #[test]
     fn money_has_two_decimals() {

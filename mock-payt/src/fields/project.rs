@@ -24,6 +24,8 @@ pub(super) enum Keep<'a> {
     Drop {
         opt_in: &'a [&'a str],
         except: &'a [String],
+        /// [`bloom`] of every name in both lists: most fields are kept without a comparison.
+        bloom: u128,
     },
     /// Only the selected names, recursively.
     Only(&'a [Selector]),
@@ -34,8 +36,9 @@ impl<'a> Keep<'a> {
     fn field(self, name: &str) -> Option<Keep<'a>> {
         match self {
             Keep::All => Some(Keep::All),
-            Keep::Drop { opt_in, except } => {
-                (!opt_in.contains(&name) && !except.iter().any(|n| n == name)).then_some(Keep::All)
+            Keep::Drop { opt_in, except, bloom } => {
+                let maybe = bloom & self::bloom(name) != 0;
+                (!maybe || (!opt_in.contains(&name) && !except.iter().any(|n| n == name))).then_some(Keep::All)
             }
             Keep::Only(sel) => sel
                 .iter()
@@ -53,32 +56,58 @@ impl<'a> Keep<'a> {
     }
 }
 
+/// One bit of 128 for a field name, from its length and first byte.
+pub(super) fn bloom(name: &str) -> u128 {
+    let first = name.as_bytes().first().copied().unwrap_or(0);
+    1u128 << ((name.len() * 7 + usize::from(first)) % 128)
+}
+
+/// Values shown instead of a record's own under these top-level names (fields an answer
+/// derives from other records, such as an invoice's `debtor_number`).
+pub type Overrides<'a> = &'a [(&'static str, serde_json::Value)];
+
 /// `value` serialized through a projection.
 #[derive(Debug)]
 pub struct Projected<'a, T: ?Sized> {
     value: &'a T,
     keep: Keep<'a>,
+    overrides: Overrides<'a>,
 }
 
 impl<'a, T: ?Sized> Projected<'a, T> {
     pub(super) fn new(value: &'a T, keep: Keep<'a>) -> Self {
-        Self { value, keep }
+        Self {
+            value,
+            keep,
+            overrides: &[],
+        }
+    }
+
+    pub(super) fn with_overrides(mut self, overrides: Overrides<'a>) -> Self {
+        self.overrides = overrides;
+        self
     }
 }
 
 impl<T: Serialize + ?Sized> Serialize for Projected<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.keep {
-            Keep::All => self.value.serialize(s),
-            keep => self.value.serialize(Filter { inner: s, keep }),
+        match (self.keep, self.overrides) {
+            (Keep::All, []) => self.value.serialize(s),
+            (keep, overrides) => self.value.serialize(Filter {
+                inner: s,
+                keep,
+                overrides,
+            }),
         }
     }
 }
 
-/// The serializer adapter: forwards everything to `inner`, leaving out what `keep` hides.
+/// The serializer adapter: forwards everything to `inner`, leaving out what `keep` hides and
+/// writing `overrides` in place of the top-level fields they name.
 struct Filter<'a, S> {
     inner: S,
     keep: Keep<'a>,
+    overrides: Overrides<'a>,
 }
 
 /// The name of a map key, as the `Value` route would make it (`to_value` of the key).
@@ -202,6 +231,7 @@ impl<'a, S: Serializer> Serializer for Filter<'a, S> {
         Ok(Fields {
             inner: self.inner.serialize_struct(name, len)?,
             keep: self.keep,
+            overrides: self.overrides,
         })
     }
 
@@ -216,6 +246,7 @@ impl<'a, S: Serializer> Serializer for Filter<'a, S> {
         Ok(Fields {
             inner: self.inner.serialize_struct_variant(name, index, variant, len)?,
             keep: self.keep,
+            overrides: &[],
         })
     }
 }
@@ -246,10 +277,11 @@ elements!(SerializeTuple, serialize_element);
 elements!(SerializeTupleStruct, serialize_field);
 elements!(SerializeTupleVariant, serialize_field);
 
-/// The fields of a struct, the hidden ones left out.
+/// The fields of a struct, the hidden ones left out, the overridden ones replaced.
 struct Fields<'a, I> {
     inner: I,
     keep: Keep<'a>,
+    overrides: Overrides<'a>,
 }
 
 macro_rules! fields {
@@ -263,7 +295,10 @@ macro_rules! fields {
                 value: &T,
             ) -> Result<(), I::Error> {
                 match self.keep.field(name) {
-                    Some(keep) => self.inner.serialize_field(name, &Projected::new(value, keep)),
+                    Some(keep) => match self.overrides.iter().find(|(n, _)| *n == name) {
+                        Some((_, instead)) => self.inner.serialize_field(name, &Projected::new(instead, keep)),
+                        None => self.inner.serialize_field(name, &Projected::new(value, keep)),
+                    },
                     None => Ok(()),
                 }
             }

@@ -347,6 +347,29 @@ impl Invoice {
         v
     }
 
+    /// What [`Invoice::view`] fills in, as overrides of the stored values, so that an answer is
+    /// written from the stored invoice without copying it.
+    pub fn view_overrides(&self, db: &Db) -> Vec<(&'static str, Value)> {
+        let id = |v: Option<u64>| v.map_or(Value::Null, |n| Value::String(n.to_string()));
+        let debtor_number = db
+            .debtors
+            .get(&self.administration_id, &self.debtor_id.to_string())
+            .map_or(Value::Null, |d| Value::String(d.debtor_number.clone()));
+        let flow = if self.blocked_via_api {
+            BLOCKED_FLOW
+        } else if self.flow.is_empty() {
+            "standard"
+        } else {
+            &self.flow
+        };
+        vec![
+            ("credit_case_id", id(self.active_credit_case_id)),
+            ("payment_plan_id", id(self.active_payment_plan_id)),
+            ("debtor_number", debtor_number),
+            ("flow_code", Value::String(flow.to_string())),
+        ]
+    }
+
     /// Whether it is fully paid.
     pub fn paid(&self) -> bool {
         self.open_amount.is_zero()
@@ -540,10 +563,11 @@ async fn list(
         let page = match order {
             None => {
                 let page = req.page_among(&db.invoices, candidates.as_deref(), keep);
-                return Ok(CursorPage {
-                    items: page.items.iter().map(|i| i.view(db)).collect(),
-                    has_more: page.has_more,
+                let viewed = page.items.into_iter().map(|i| {
+                    let overrides = i.view_overrides(db);
+                    (i, overrides)
                 });
+                return Ok(Listed::Viewed(viewed.collect(), page.has_more));
             }
             Some(order) => {
                 // The cursor is the id of the last invoice of the previous page; the next page
@@ -580,12 +604,22 @@ async fn list(
                 }
             }
         };
-        Ok::<_, PaytError>(CursorPage {
+        Ok::<_, PaytError>(Listed::Owned(CursorPage {
             items: page.items.iter().map(|i| i.view(db)).collect(),
             has_more: page.has_more,
-        })
+        }))
     })?;
-    list::page(page, &req.fields, OPT_IN)
+    match page {
+        Listed::Viewed(items, has_more) => list::page_viewed(items, has_more, &req.fields, OPT_IN),
+        Listed::Owned(page) => list::page(page, &req.fields, OPT_IN),
+    }
+}
+
+/// A page of invoices as read: shared with the store and shown with [`Invoice::view_overrides`]
+/// (in id order), or copied and viewed (in a requested `order`).
+enum Listed {
+    Viewed(Vec<list::Viewed<Invoice>>, bool),
+    Owned(CursorPage<Invoice>),
 }
 
 async fn show(
