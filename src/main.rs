@@ -59,6 +59,12 @@ struct Args {
     /// many records per tenant.
     #[arg(long, env = "MOCK_SIZE", default_value_t = 1)]
     size: u32,
+    /// A large world: N lean credit cases more in Payt administration 81 and N claims more in the
+    /// paywise test mode, with proportionate debtors, invoices and payments (0, the default, adds
+    /// none). A million takes some seconds and about a gigabyte per mock; see the README.
+    #[arg(long, env = "MOCK_SCALE", default_value_t = 0, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(..=mock_core::control::MAX_SCALE))]
+    scale: u64,
     /// How many worlds each mock may hold at once (the default world included).
     #[arg(long, env = "MOCK_MAX_WORLDS", default_value_t = 64)]
     max_worlds: usize,
@@ -120,9 +126,11 @@ async fn main() -> anyhow::Result<()> {
     let paywise_bound = paywise_listener.local_addr()?;
 
     let control = !args.no_control_api;
+    let started = std::time::Instant::now();
     let (payt_worlds, payt) = mock_payt::MockPayt::builder()
         .seed(args.seed)
         .size(args.size)
+        .scale(args.scale)
         .clock(args.clock())
         .anchor_date(anchor)
         .control_api(control)
@@ -134,9 +142,11 @@ async fn main() -> anyhow::Result<()> {
             p.options.integer_ids = args.payt_integer_ids;
         })
         .build();
+    let payt_generated = (started.elapsed(), resident_bytes());
     let (paywise_worlds, paywise) = mock_paywise::MockPaywise::builder()
         .seed(args.seed)
         .size(args.size)
+        .scale(args.scale)
         .clock(args.clock())
         .anchor_date(anchor)
         .control_api(control)
@@ -148,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
             p.lenient = args.paywise_lenient.iter().fold(p.lenient, |l, rule| l.with(*rule));
         })
         .build();
+    let paywise_generated = (started.elapsed() - payt_generated.0, resident_bytes());
 
     let state_file = match &args.state_file {
         Some(path) => {
@@ -199,9 +210,19 @@ async fn main() -> anyhow::Result<()> {
         println!("  reset       curl -X POST http://{payt_bound}/_mock/reset");
         println!("  back office POST http://{paywise_bound}/_mock/paywise/claims/<id>/advance");
     }
+    if args.scale > 0 {
+        let mb = |b: Option<u64>| b.map_or_else(|| "?".to_string(), |b| format!("{}", b / (1024 * 1024)));
+        println!(
+            "generated     payt {} ms (resident {} MiB), paywise {} ms (resident {} MiB)",
+            payt_generated.0.as_millis(),
+            mb(payt_generated.1),
+            paywise_generated.0.as_millis(),
+            mb(paywise_generated.1),
+        );
+    }
     println!(
-        "seed {}, size {}, fixtures anchored at {anchor}; Ctrl-C stops both",
-        args.seed, args.size
+        "seed {}, size {}, scale {}, fixtures anchored at {anchor}; Ctrl-C stops both",
+        args.seed, args.size, args.scale
     );
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
@@ -224,6 +245,14 @@ async fn main() -> anyhow::Result<()> {
         println!("state         saved to {}", file.path().display());
     }
     Ok(())
+}
+
+/// The process's resident memory (`VmRSS` of `/proc/self/status`), where the system tells it.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@
 //! |---|---|
 //! | `GET /_mock` | what this mock is, its worlds and the routes below |
 //! | `GET /_mock/openapi.json` | the control API's OpenAPI document |
-//! | `GET /_mock/worlds`, `POST`, `DELETE` | list, create (`{"name", "seed"?, "size"?, "anchor"?}`), drop all |
+//! | `GET /_mock/worlds`, `POST`, `DELETE` | list, create (`{"name", "seed"?, "size"?, "scale"?, "anchor"?}`), drop all |
 //! | `GET /_mock/worlds/{name}`, `DELETE` | one world; drop it |
-//! | `POST /_mock/worlds/{name}/reset`, `POST /_mock/reset` | back to the seeded start (optionally `{"seed", "size", "anchor"}`) |
+//! | `POST /_mock/worlds/{name}/reset`, `POST /_mock/reset` | back to the seeded start (optionally `{"seed", "size", "scale", "anchor"}`) |
 //! | `GET /_mock/snapshot`, `PUT` | export the world as JSON; replace it with an export |
 //! | `GET /_mock/journal`, `DELETE` | requests received (filters: `method`, `path`, `status`, `since`, `until`, `limit`); clear |
 //! | `POST /_mock/journal/verify` | did matching requests arrive N times? near misses if not |
@@ -220,11 +220,14 @@ struct SeedBody {
     name: Option<String>,
     seed: Option<u64>,
     size: Option<u32>,
+    scale: Option<u64>,
     anchor: Option<NaiveDate>,
 }
 
 /// The largest fixture size a control request may ask for.
 const MAX_SIZE: u32 = 100;
+/// The largest scale (extra lean records, see [`SeedSpec::scale`]) a control request may ask for.
+pub const MAX_SCALE: u64 = 2_000_000;
 
 impl SeedBody {
     fn spec(&self, base: SeedSpec) -> Result<Option<SeedSpec>, Fail> {
@@ -233,13 +236,21 @@ impl SeedBody {
         {
             return Err(bad_request(format!("size may be at most {MAX_SIZE}; {size} was given")));
         }
-        if self.seed.is_none() && self.size.is_none() && self.anchor.is_none() {
+        if let Some(scale) = self.scale
+            && scale > MAX_SCALE
+        {
+            return Err(bad_request(format!(
+                "scale may be at most {MAX_SCALE}; {scale} was given"
+            )));
+        }
+        if self.seed.is_none() && self.size.is_none() && self.scale.is_none() && self.anchor.is_none() {
             return Ok(None);
         }
         Ok(Some(SeedSpec {
             seed: self.seed.unwrap_or(base.seed),
             size: self.size.unwrap_or(base.size),
             anchor: self.anchor.unwrap_or(base.anchor),
+            scale: self.scale.unwrap_or(base.scale),
         }))
     }
 }

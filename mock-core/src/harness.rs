@@ -31,6 +31,7 @@ pub struct Builder<V: Vendor> {
     vendor: V,
     seed: u64,
     size: u32,
+    scale: u64,
     addr: SocketAddr,
     clock: Option<Clock>,
     anchor: Option<NaiveDate>,
@@ -47,6 +48,7 @@ impl<V: Vendor> Builder<V> {
             vendor,
             seed,
             size: 1,
+            scale: 0,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             clock: None,
             anchor: None,
@@ -66,6 +68,13 @@ impl<V: Vendor> Builder<V> {
     /// The fixture size (1, the default, is the standard data set; 0 only the tenants).
     pub fn size(mut self, size: u32) -> Self {
         self.size = size;
+        self
+    }
+
+    /// Extra lean records for a large world (0, the default, none; see
+    /// [`SeedSpec::scale`]): the vendor's docs say what `n` adds.
+    pub fn scale(mut self, n: u64) -> Self {
+        self.scale = n;
         self
     }
 
@@ -126,6 +135,7 @@ impl<V: Vendor> Builder<V> {
             seed: self.seed,
             size: self.size,
             anchor,
+            scale: self.scale,
         });
         config.control = self.control;
         config.rate_limit = self.rate_limit;

@@ -142,7 +142,7 @@ pub fn state(seed: u64, anchor: NaiveDate, token: &str, clock: Clock) -> AppStat
         token: token.to_string(),
         options: Options::default(),
     };
-    let data = payt.generate(&mock_core::world::SeedSpec { seed, size: 1, anchor });
+    let data = payt.generate(&mock_core::world::SeedSpec::new(seed, 1, anchor));
     payt.open(data, clock)
 }
 

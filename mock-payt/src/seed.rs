@@ -29,7 +29,15 @@
 //!   `2026` followed by `90000 + 10 N - 1`, which the deleted invoices use (at most ten a block);
 //!   only a world of hundreds of blocks has that many invoices.
 //!
-//! The same seed, anchor and size always give the same data.
+//! # Scale
+//!
+//! [`generate_scaled`] adds `scale` lean records to administration 81 after all of the above: a
+//! large world for measuring the mock (`--scale N`); see [`scale`] for what they are. Scale 0 is
+//! exactly the data above.
+//!
+//! The same seed, anchor, size and scale always give the same data.
+
+pub mod scale;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fixtures::{Faker, shift};
@@ -156,6 +164,12 @@ fn block_seed(seed: u64, block: u64) -> u64 {
 
 /// The generated database of `size` (see the module docs) and the highest id it used.
 pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
+    generate_scaled(seed, anchor, size, 0)
+}
+
+/// The generated database of `size` with `scale` lean records more (see the module docs and
+/// [`scale`]) and the highest id it used.
+pub fn generate_scaled(seed: u64, anchor: NaiveDate, size: u32, scale: u64) -> (Db, u64) {
     let mut g = Gen {
         f: Faker::new(seed, anchor),
         next: FIRST_ID,
@@ -226,6 +240,7 @@ pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
             absorb(&mut db, part);
         }
     }
+    scale::seed(&mut g, &mut db, seed, scale);
     let last = g.next - 1;
     (db, last)
 }

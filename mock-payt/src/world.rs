@@ -70,7 +70,7 @@ impl Vendor for Payt {
     type Data = PaytData;
 
     fn generate(&self, spec: &SeedSpec) -> PaytData {
-        let (db, last_id) = seed::generate_sized(spec.seed, spec.anchor, spec.size);
+        let (db, last_id) = seed::generate_scaled(spec.seed, spec.anchor, spec.size, spec.scale);
         PaytData {
             db,
             ids: IdGen::new(spec.seed, last_id + 1).state(),

@@ -136,7 +136,7 @@ pub fn state(seed: u64, anchor: NaiveDate, test_token: &str, production_token: &
         production_token: production_token.to_string(),
         lenient: state::Lenient::default(),
     };
-    let data = paywise.generate(&mock_core::world::SeedSpec { seed, size: 1, anchor });
+    let data = paywise.generate(&mock_core::world::SeedSpec::new(seed, 1, anchor));
     paywise.open(data, clock)
 }
 

@@ -19,6 +19,12 @@
 //!   claim references and invoice numbers within their access mode (as at size 1) and mandate file
 //!   numbers. The statements stay monthly (five, each with up to three mandates) and the partner's
 //!   data stays as at size 1.
+//!
+//! [`generate_scaled`] adds `scale` lean claims with their debtors and payments to the test mode
+//! after all of the above: a large world for measuring the mock (`--scale N`); see [`scale`] for
+//! what they are. Scale 0 is exactly the data above.
+
+pub mod scale;
 
 use std::collections::HashSet;
 
@@ -50,6 +56,14 @@ fn at(f: &mut Faker, min_days: i64, max_days: i64) -> DateTime<Utc> {
 /// used.
 pub fn generate(seed: u64, anchor: NaiveDate) -> (Db, u64) {
     generate_sized(seed, anchor, 1)
+}
+
+/// The generated database with `size` times the standard Case Management data and `scale` lean
+/// claims more (see the module docs and [`scale`]) and the highest sequence number it used.
+pub fn generate_scaled(seed: u64, anchor: NaiveDate, size: u32, scale: u64) -> (Db, u64) {
+    let (mut db, mut seq) = generate_sized(seed, anchor, size);
+    scale::seed(&mut db, &mut seq, seed, anchor, scale);
+    (db, seq)
 }
 
 /// The generated database with `size` times the standard Case Management data (see the module

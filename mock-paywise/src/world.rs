@@ -75,7 +75,7 @@ impl Vendor for Paywise {
     type Data = PaywiseData;
 
     fn generate(&self, spec: &SeedSpec) -> PaywiseData {
-        let (db, last) = seed::generate_sized(spec.seed, spec.anchor, spec.size);
+        let (db, last) = seed::generate_scaled(spec.seed, spec.anchor, spec.size, spec.scale);
         PaywiseData {
             db,
             ids: IdGen::new(spec.seed, last + 1).state(),
