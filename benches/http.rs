@@ -34,8 +34,8 @@ use serde_json::{Value, json};
 /// The environment variable that turns this binary into the limit server (its value: the file of
 /// captured answers).
 const LIMIT_ENV: &str = "BENCH_LIMIT_SERVER";
-/// The Prism release the benchmark installs (the newest 5.x when this was written).
-const PRISM_VERSION: &str = "5.14.2";
+/// The Prism release the benchmark installs (the version issue 13 measured, the newest 5.x).
+const PRISM_VERSION: &str = "5.16.0";
 const PAYT_AUTH: &str = "Bearer payt_test_token";
 const PAYWISE_AUTH: &str = "Bearer paywise_test_token";
 const ADMIN: u64 = 81;

@@ -8,11 +8,11 @@
 //! is a fresh process on free ports, started as
 //! `--scale N --anchor-date 2026-01-15 --clock-start 2026-01-15T12:00:00Z --clock-frozen`:
 //!
-//! - **generation**: from the spawn to the first answer of the Payt mock (both mocks are built
-//!   before either serves), and each mock's own share as its banner reports it;
-//! - **memory**: the process's resident set (`VmRSS`) once both serve, and the banner's resident
-//!   set after each mock was built (so the Payt share is the first, the paywise share the
-//!   difference);
+//! - **generation**: from the spawn to the first answer of the Payt mock (both mocks are built,
+//!   side by side on two threads, before either serves), and each mock's own time as its banner
+//!   reports it;
+//! - **memory**: the process's resident set (`VmRSS`) once both were built (the banner) and
+//!   once both serve, and its peak (`VmHWM`);
 //! - **latency**: median and p99 of `--requests` sequential requests on one keep-alive connection
 //!   (after a few unmeasured ones), per request below.
 //!
@@ -68,8 +68,9 @@ struct Mock {
     paywise: String,
     /// Spawn to the first answer of the Payt mock.
     first_answer: Duration,
-    /// The banner's `generated` line: (payt ms, RSS MiB after payt, paywise ms, RSS MiB after both).
-    generated: Option<(u64, u64, u64, u64)>,
+    /// The banner's `generated` line: (payt ms, paywise ms, RSS MiB once both were built; the
+    /// two are generated side by side).
+    generated: Option<(u64, u64, u64)>,
 }
 
 impl Drop for Mock {
@@ -81,15 +82,15 @@ impl Drop for Mock {
     }
 }
 
-fn parse_generated(line: &str) -> Option<(u64, u64, u64, u64)> {
-    // "generated     payt 8123 ms (resident 1234 MiB), paywise 456 ms (resident 2345 MiB)"
+fn parse_generated(line: &str) -> Option<(u64, u64, u64)> {
+    // "generated     payt 8123 ms, paywise 456 ms, side by side (resident 2345 MiB)"
     let nums: Vec<u64> = line
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .filter_map(|s| s.parse().ok())
         .collect();
     match nums[..] {
-        [a, b, c, d] => Some((a, b, c, d)),
+        [a, b, c] => Some((a, b, c)),
         _ => None,
     }
 }
@@ -361,7 +362,7 @@ async fn reads(client: &reqwest::Client, mock: &Mock) -> Result<Vec<Read>> {
 struct Run {
     scale: u64,
     first_answer: Duration,
-    generated: Option<(u64, u64, u64, u64)>,
+    generated: Option<(u64, u64, u64)>,
     rss: u64,
     peak: u64,
     reads: Vec<(Read, (f64, f64, usize))>,
@@ -447,21 +448,19 @@ fn table(runs: &[Run]) -> String {
         *s += &runs.iter().map(f).collect::<Vec<_>>().join(" | ");
         *s += " |\n";
     };
-    row(&mut s, "spawn to first answer (both mocks generated)", &|r| {
-        format!("{:.2} s", r.first_answer.as_secs_f64())
-    });
+    row(
+        &mut s,
+        "spawn to first answer (both mocks generated side by side)",
+        &|r| format!("{:.2} s", r.first_answer.as_secs_f64()),
+    );
     row(&mut s, "payt generation", &|r| {
         r.generated.map_or("-".into(), |g| format!("{:.2} s", g.0 as f64 / 1e3))
     });
     row(&mut s, "paywise generation", &|r| {
-        r.generated.map_or("-".into(), |g| format!("{:.2} s", g.2 as f64 / 1e3))
+        r.generated.map_or("-".into(), |g| format!("{:.2} s", g.1 as f64 / 1e3))
     });
-    row(&mut s, "resident after payt was built", &|r| {
-        r.generated.map_or("-".into(), |g| format!("{} MiB", g.1))
-    });
-    row(&mut s, "paywise's share (resident after both less after payt)", &|r| {
-        r.generated
-            .map_or("-".into(), |g| format!("{} MiB", g.3.saturating_sub(g.1)))
+    row(&mut s, "resident once both were built", &|r| {
+        r.generated.map_or("-".into(), |g| format!("{} MiB", g.2))
     });
     row(&mut s, "resident once serving (VmRSS)", &|r| {
         format!("{} MiB", r.rss >> 20)
@@ -479,9 +478,8 @@ fn json_out(args: &Args, runs: &[Run]) -> Value {
             "scale": r.scale,
             "first_answer_ms": r.first_answer.as_secs_f64() * 1e3,
             "payt_generation_ms": r.generated.map(|g| g.0),
-            "payt_resident_mib": r.generated.map(|g| g.1),
-            "paywise_generation_ms": r.generated.map(|g| g.2),
-            "resident_after_both_mib": r.generated.map(|g| g.3),
+            "paywise_generation_ms": r.generated.map(|g| g.1),
+            "resident_after_both_mib": r.generated.map(|g| g.2),
             "resident_serving_bytes": r.rss,
             "peak_resident_bytes": r.peak,
             "reads": r.reads.iter().map(|(read, (p50, p99, size))| json!({

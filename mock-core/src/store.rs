@@ -11,6 +11,7 @@
 //! offset page is an index plus the page. Filtered pages scan from the start position until the
 //! page is full, except where the filter is served from an order the table keeps ([`Hint`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -80,8 +81,8 @@ pub struct OffsetPage<V> {
 /// than by testing every record, when few records match (see [`Table::page_after_shared`]).
 #[derive(Debug, Clone)]
 pub struct Table<V: Record> {
-    parts: HashMap<V::Scope, Arc<Part<V>>>,
-    index: Arc<HashMap<String, (V::Scope, u64)>>,
+    parts: HashMap<V::Scope, Arc<Part<V>>, Hasher>,
+    index: Arc<HashMap<String, (V::Scope, u64), Hasher>>,
 }
 
 /// The records of one scope.
@@ -92,7 +93,70 @@ struct Part<V> {
     /// `(changed, seq)` of every record that says when it changed.
     by_change: BTreeSet<(DateTime<Utc>, u64)>,
     /// The sequence numbers of the records under each secondary key, in order.
-    by_lookup: HashMap<(&'static str, String), Vec<u64>>,
+    by_lookup: HashMap<&'static str, HashMap<Box<str>, Seqs, Hasher>, Hasher>,
+}
+
+/// The hasher of the store's maps: foldhash, several times faster than the standard library's
+/// SipHash on the short keys a store holds (ids, numbers, references); none of them is a
+/// defence against collisions chosen by a client, and the process is a local mock.
+type Hasher = foldhash::fast::RandomState;
+
+/// A map with the store's hasher.
+fn map<K, V>() -> HashMap<K, V, Hasher> {
+    HashMap::with_hasher(Hasher::default())
+}
+
+/// The sequence numbers under one secondary key, in order: one without a heap allocation (most
+/// keys, a number or a reference, select one record).
+#[derive(Debug, Clone)]
+enum Seqs {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Seqs {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Seqs::One(seq) => std::slice::from_ref(seq),
+            Seqs::Many(seqs) => seqs,
+        }
+    }
+
+    fn insert(&mut self, seq: u64) {
+        match self {
+            Seqs::One(one) if *one == seq => {}
+            Seqs::One(one) => {
+                let mut seqs = vec![*one, seq];
+                seqs.sort_unstable();
+                *self = Seqs::Many(seqs);
+            }
+            Seqs::Many(seqs) => {
+                if let Err(at) = seqs.binary_search(&seq) {
+                    seqs.insert(at, seq);
+                }
+            }
+        }
+    }
+
+    /// Takes `seq` out; whether none is left.
+    fn remove(&mut self, seq: u64) -> bool {
+        match self {
+            Seqs::One(one) => *one == seq,
+            Seqs::Many(seqs) => {
+                if let Ok(at) = seqs.binary_search(&seq) {
+                    seqs.remove(at);
+                }
+                match seqs.as_slice() {
+                    [] => true,
+                    [one] => {
+                        *self = Seqs::One(*one);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
 }
 
 impl<V> Clone for Part<V> {
@@ -110,7 +174,7 @@ impl<V> Default for Part<V> {
         Self {
             rows: Vec::new(),
             by_change: BTreeSet::new(),
-            by_lookup: HashMap::new(),
+            by_lookup: map(),
         }
     }
 }
@@ -121,31 +185,34 @@ impl<V: Record> Part<V> {
     }
 
     fn index_lookups(&mut self, lookups: Vec<(&'static str, String)>, seq: u64) {
-        for key in lookups {
-            let seqs = self.by_lookup.entry(key).or_default();
-            if let Err(at) = seqs.binary_search(&seq) {
-                seqs.insert(at, seq);
+        for (name, value) in lookups {
+            let keys = self.by_lookup.entry(name).or_insert_with(map);
+            match keys.get_mut(value.as_str()) {
+                Some(seqs) => seqs.insert(seq),
+                None => {
+                    keys.insert(value.into_boxed_str(), Seqs::One(seq));
+                }
             }
         }
     }
 
     fn unindex_lookups(&mut self, lookups: Vec<(&'static str, String)>, seq: u64) {
-        for key in lookups {
-            if let Some(seqs) = self.by_lookup.get_mut(&key) {
-                seqs.retain(|s| *s != seq);
-                if seqs.is_empty() {
-                    self.by_lookup.remove(&key);
-                }
+        for (name, value) in lookups {
+            if let Some(keys) = self.by_lookup.get_mut(name)
+                && let Some(seqs) = keys.get_mut(value.as_str())
+                && seqs.remove(seq)
+            {
+                keys.remove(value.as_str());
             }
         }
     }
 
     /// The sequence numbers under a secondary key.
     fn under(&self, name: &'static str, value: &str) -> &[u64] {
-        // The map is keyed by owned strings; a lookup builds the key once.
         self.by_lookup
-            .get(&(name, value.to_string()))
-            .map_or(&[], Vec::as_slice)
+            .get(name)
+            .and_then(|keys| keys.get(value))
+            .map_or(&[], Seqs::as_slice)
     }
 
     /// Whether every record is in the change order, so that the order can answer for all.
@@ -165,8 +232,8 @@ const CHANGE_ORDER_LIMIT: usize = 8;
 impl<V: Record> Default for Table<V> {
     fn default() -> Self {
         Self {
-            parts: HashMap::new(),
-            index: Arc::new(HashMap::new()),
+            parts: map(),
+            index: Arc::new(map()),
         }
     }
 }
@@ -396,7 +463,17 @@ impl<V: Record> Table<V> {
                 })
             }
             Hint::ChangedAfter(_) => None,
-            Hint::Lookup(name, value) => Some(part.under(name, value).iter().copied().filter(|s| later(*s)).collect()),
+            Hint::Lookup(name, value) | Hint::Exact(name, value) => {
+                let seqs = part.under(name, value);
+                let start = after.map_or(0, |a| seqs.partition_point(|s| *s <= a));
+                let seqs = &seqs[start..];
+                // An exact key needs no test: one more than the page says whether more follow.
+                let seqs = match hint {
+                    Hint::Exact(..) => &seqs[..seqs.len().min(limit.saturating_add(1))],
+                    _ => seqs,
+                };
+                Some(seqs.to_vec())
+            }
         };
         let mut items = Vec::with_capacity(limit.min(part.rows.len()));
         let mut has_more = false;
@@ -469,15 +546,32 @@ impl<V: Record> Table<V> {
             };
         };
         let rows = &part.rows;
-        let candidates: Option<Vec<u64>> = match hint {
-            Hint::Lookup(name, value) => Some(part.under(name, value).to_vec()),
+        if let Hint::Exact(name, value) = hint {
+            let seqs = part.under(name, value);
+            let start = offset.min(seqs.len());
+            let end = start.saturating_add(limit).min(seqs.len());
+            let items: Vec<Arc<V>> = seqs[start..end]
+                .iter()
+                .filter_map(|s| part.find(*s).map(|i| Arc::clone(&rows[i])))
+                .collect();
+            debug_assert!(
+                items.iter().all(|v| filter.is_none_or(|f| f(v))),
+                "Hint::Exact({name}) given for a filter that is not exactly that key"
+            );
+            return OffsetPage {
+                items,
+                count: seqs.len(),
+            };
+        }
+        let candidates: Option<Cow<'_, [u64]>> = match hint {
+            Hint::Lookup(name, value) => Some(Cow::Borrowed(part.under(name, value))),
             Hint::Seqs(seqs) => {
                 let mut seqs = seqs.to_vec();
                 seqs.sort_unstable();
                 seqs.dedup();
-                Some(seqs)
+                Some(Cow::Owned(seqs))
             }
-            Hint::None | Hint::ChangedAfter(_) => None,
+            Hint::None | Hint::ChangedAfter(_) | Hint::Exact(..) => None,
         };
         if let Some(seqs) = candidates {
             let mut count = 0;
@@ -528,6 +622,10 @@ pub enum Hint<'a> {
     Seqs(&'a [u64]),
     /// The filter keeps only records under this secondary key ([`Record::lookups`]).
     Lookup(&'static str, &'a str),
+    /// The filter keeps exactly the records under this secondary key: the page and its count are
+    /// read from the key's sequence numbers without testing a record (a filter on one indexed
+    /// field and nothing else), so a key that selects most of a large scope costs only the page.
+    Exact(&'static str, &'a str),
 }
 
 /// A table is stored (in a world's snapshot, see [`crate::snapshot`]) as the list of its records
@@ -811,6 +909,11 @@ mod tests {
                 let plain = t.page_offset_shared(&scope, offset, per_page, Hint::None, Some(&tagged));
                 let hinted = t.page_offset_shared(&scope, offset, per_page, Hint::Lookup("tag", &tag), Some(&tagged));
                 prop_assert_eq!(&plain, &hinted);
+                let exact = t.page_offset_shared(&scope, offset, per_page, Hint::Exact("tag", &tag), Some(&tagged));
+                prop_assert_eq!(&plain, &exact);
+                let plain = t.page_after_shared(&scope, cursor, per_page, Hint::None, tagged);
+                let exact = t.page_after_shared(&scope, cursor, per_page, Hint::Exact("tag", &tag), tagged);
+                prop_assert_eq!(&plain, &exact);
                 let looked_up: Vec<u64> = t.lookup(&scope, "tag", &tag).map(|r| r.seq).collect();
                 let scanned: Vec<u64> = t.iter(&scope).filter(|r| tagged(r)).map(|r| r.seq).collect();
                 prop_assert_eq!(looked_up, scanned);

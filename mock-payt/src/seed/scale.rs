@@ -242,31 +242,34 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
             records.push((invoice, case));
         }
         debtor.book_open_amount = book_open;
-        let _ = db.debtors.insert(debtor);
+        put(&mut db.debtors, debtor);
         for (invoice, case) in records {
-            let _ = db.invoices.insert(invoice);
-            let _ = db.credit_cases.insert(case);
+            put(&mut db.invoices, invoice);
+            put(&mut db.credit_cases, case);
         }
         if let Some((invoice_id, number, invoice_date, started, amount)) = first_invoice {
             let id = g.id();
             let span = (started.date_naive() - invoice_date).num_days().max(2);
             let day = shift(invoice_date, f.int(1, span as u64 - 1) as i64);
             let updated = at(shift(day, 1), &mut f).min(anchor_at);
-            let _ = db.payments.insert(Payment {
-                administration_id: admin,
-                id,
-                cost_type: Some("principal".into()),
-                description: Some(format!("Betaling {number}")),
-                transaction_type: Some("payment".into()),
-                invoice_id,
-                payment_method: Some("ideal".into()),
-                updated_at: updated,
-                total_amount: amount,
-                total_book_amount: amount,
-                payment_date: day,
-                origin_identifier: Some(format!("BNK-{admin}-{id}")),
-                ..Default::default()
-            });
+            put(
+                &mut db.payments,
+                Payment {
+                    administration_id: admin,
+                    id,
+                    cost_type: Some("principal".into()),
+                    description: Some(format!("Betaling {number}")),
+                    transaction_type: Some("payment".into()),
+                    invoice_id,
+                    payment_method: Some("ideal".into()),
+                    updated_at: updated,
+                    total_amount: amount,
+                    total_book_amount: amount,
+                    payment_date: day,
+                    origin_identifier: Some(format!("BNK-{admin}-{id}")),
+                    ..Default::default()
+                },
+            );
         }
     }
 }
@@ -367,5 +370,13 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
         started_at: started,
         updated_at,
         invoice_ids: vec![invoice_id],
+    }
+}
+
+/// Stores a generated record; its id is fresh, so a duplicate means a bug in the generator, which
+/// is logged rather than dropped in silence.
+fn put<V: mock_core::Record>(table: &mut mock_core::Table<V>, record: V) {
+    if let Err(e) = table.insert(record) {
+        tracing::warn!("scale fixture record not stored: {e}");
     }
 }

@@ -177,7 +177,11 @@ pub struct Claim {
 
 scoped_record!(
     Claim,
-    lookups = |r| { r.your_reference.iter().map(|v| ("your_reference", v.clone())).collect() }
+    lookups = |r| {
+        let mut keys = vec![("submission_state", r.submission_state.clone())];
+        keys.extend(r.your_reference.iter().map(|v| ("your_reference", v.clone())));
+        keys
+    }
 );
 
 impl crate::list::Resource for Claim {
@@ -228,17 +232,22 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
     let submission_state = f.choice("submission_state", SUBMISSION_STATES);
     let your_reference = f.string("your_reference");
     f.finish()?;
-    let filtered = claim_disputed.is_some()
-        || delay_date.is_some()
-        || document_reference.is_some()
-        || due_date.is_some()
-        || id.is_some()
-        || obligation_fulfilled.is_some()
-        || reminder_date.is_some()
-        || starting_approach.is_some()
-        || subject_matter.is_some()
-        || submission_state.is_some()
-        || your_reference.is_some();
+    let filters = [
+        claim_disputed.is_some(),
+        delay_date.is_some(),
+        document_reference.is_some(),
+        due_date.is_some(),
+        id.is_some(),
+        obligation_fulfilled.is_some(),
+        reminder_date.is_some(),
+        starting_approach.is_some(),
+        subject_matter.is_some(),
+        submission_state.is_some(),
+        your_reference.is_some(),
+    ]
+    .into_iter()
+    .filter(|set| *set)
+    .count();
     let eq = |want: &Option<String>, got: &Option<String>| want.as_ref().is_none_or(|w| got.as_ref() == Some(w));
     let matches = |c: &Claim| {
         claim_disputed.is_none_or(|b| c.claim_disputed == b)
@@ -253,16 +262,20 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
             && submission_state.as_ref().is_none_or(|s| &c.submission_state == s)
             && eq(&your_reference, &c.your_reference)
     };
-    // `your_reference` is a secondary key: only the records under it are tested and counted.
-    let hint = your_reference
-        .as_deref()
-        .map_or(Hint::None, |r| Hint::Lookup("your_reference", r));
+    // `your_reference` and `submission_state` are secondary keys: only the records under one are
+    // tested and counted, and a page filtered by the state alone is read from its key directly.
+    let hint = match (your_reference.as_deref(), submission_state.as_deref()) {
+        (Some(r), _) => Hint::Lookup("your_reference", r),
+        (None, Some(s)) if filters == 1 => Hint::Exact("submission_state", s),
+        (None, Some(s)) => Hint::Lookup("submission_state", s),
+        (None, None) => Hint::None,
+    };
     list::list_hinted(
         &state,
         &caller,
         &origin,
         hint,
-        filtered.then_some(&matches as &dyn Fn(&Claim) -> bool),
+        (filters > 0).then_some(&matches as &dyn Fn(&Claim) -> bool),
         |db| &db.claims,
     )
 }

@@ -187,7 +187,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate, n: u64) {
         };
         debtor_number += 1;
         let debtor_id = debtor.id;
-        let _ = db.debtors.insert(debtor);
+        put(&mut db.debtors, debtor);
         let mut payment = None;
         for k in 0..claims {
             *seq += 1;
@@ -251,21 +251,32 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate, n: u64) {
                 },
             };
             invoice += 1;
-            let _ = db.claims.insert(claim);
+            put(&mut db.claims, claim);
         }
         if let Some((claim, p)) = payment {
             *seq += 1;
-            let _ = db.payments.insert(Payment {
-                seq: *seq,
-                scope: SCOPE,
-                id: p.id,
-                claim,
-                your_reference: p.your_reference,
-                amount: p.amount,
-                value_date: p.value_date,
-                metadata: p.metadata,
-                created: p.created,
-            });
+            put(
+                &mut db.payments,
+                Payment {
+                    seq: *seq,
+                    scope: SCOPE,
+                    id: p.id,
+                    claim,
+                    your_reference: p.your_reference,
+                    amount: p.amount,
+                    value_date: p.value_date,
+                    metadata: p.metadata,
+                    created: p.created,
+                },
+            );
         }
+    }
+}
+
+/// Stores a generated record; its id is fresh, so a duplicate means a bug in the generator, which
+/// is logged rather than dropped in silence.
+fn put<V: mock_core::Record>(table: &mut mock_core::Table<V>, record: V) {
+    if let Err(e) = table.insert(record) {
+        tracing::warn!("scale fixture record not stored: {e}");
     }
 }
