@@ -208,6 +208,112 @@ impl crate::list::Resource for Claim {
         }
         with_href(v, origin.url(&format!("/v1/claims/{}/", self.id)))
     }
+
+    /// The bytes of [`Resource::render`] written without a `Value` (a page of claims is the
+    /// mock's largest paywise answer): the members in the struct's order after `href`, each
+    /// payment and the mandate with its own `href` first, as `render` places them.
+    fn write<S: serde::Serializer>(&self, origin: &Origin, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(28))?;
+        m.serialize_entry("href", &origin.url(&format!("/v1/claims/{}/", self.id)))?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("submission_state", &self.submission_state)?;
+        m.serialize_entry("debtor", &self.debtor)?;
+        m.serialize_entry(
+            "mandate",
+            &MandateLink {
+                mandate: &self.mandate,
+                origin,
+            },
+        )?;
+        m.serialize_entry("your_reference", &self.your_reference)?;
+        m.serialize_entry("subject_matter", &self.subject_matter)?;
+        m.serialize_entry("occurence_date", &self.occurence_date)?;
+        m.serialize_entry("document_reference", &self.document_reference)?;
+        m.serialize_entry("document_date", &self.document_date)?;
+        m.serialize_entry("due_date", &self.due_date)?;
+        m.serialize_entry("reminder_date", &self.reminder_date)?;
+        m.serialize_entry("delay_date", &self.delay_date)?;
+        m.serialize_entry("total_claim_amount", &self.total_claim_amount)?;
+        m.serialize_entry("main_claim_amount", &self.main_claim_amount)?;
+        m.serialize_entry("items", &self.items)?;
+        m.serialize_entry("additional_charges_amount", &self.additional_charges_amount)?;
+        m.serialize_entry("additional_charges", &self.additional_charges)?;
+        let payments: Vec<PaymentLink<'_>> = self
+            .payments
+            .iter()
+            .map(|payment| PaymentLink { payment, origin })
+            .collect();
+        m.serialize_entry("payments", &payments)?;
+        m.serialize_entry("starting_approach", &self.starting_approach)?;
+        m.serialize_entry("claim_disputed", &self.claim_disputed)?;
+        m.serialize_entry("obligation_fulfilled", &self.obligation_fulfilled)?;
+        m.serialize_entry("documents", &self.documents)?;
+        m.serialize_entry("metadata", &self.metadata)?;
+        m.serialize_entry("events", &self.events)?;
+        m.serialize_entry("created", &Timestamp(&self.created))?;
+        m.serialize_entry("updated", &Timestamp(&self.updated))?;
+        m.end()
+    }
+}
+
+/// A timestamp as [`crate::format::ts`] writes it.
+struct Timestamp<'a>(&'a DateTime<Utc>);
+
+impl Serialize for Timestamp<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::format::ts::serialize(self.0, s)
+    }
+}
+
+/// A claim's payment as the API shows it: its `href` in place of its `id`.
+struct PaymentLink<'a> {
+    payment: &'a ClaimPayment,
+    origin: &'a Origin,
+}
+
+impl Serialize for PaymentLink<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let p = self.payment;
+        let mut m = s.serialize_map(Some(6))?;
+        // `render` takes the `id` out by swapping the last member (`created`) into its place.
+        m.serialize_entry("href", &self.origin.url(&format!("/v1/payments/{}/", p.id)))?;
+        m.serialize_entry("created", &Timestamp(&p.created))?;
+        m.serialize_entry("your_reference", &p.your_reference)?;
+        m.serialize_entry("amount", &p.amount)?;
+        m.serialize_entry("value_date", &p.value_date)?;
+        m.serialize_entry("metadata", &p.metadata)?;
+        m.end()
+    }
+}
+
+/// A claim's mandate as the API shows it: an object with an `id` gets its `href` first.
+struct MandateLink<'a> {
+    mandate: &'a Option<Value>,
+    origin: &'a Origin,
+}
+
+impl Serialize for MandateLink<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.mandate {
+            Some(Value::Object(fields)) if fields.get("id").is_some_and(Value::is_string) => {
+                let id = fields.get("id").and_then(Value::as_str).unwrap_or_default();
+                // As `render` merges them: `href` first, a stored `href` winning over the made one.
+                let mut m = s.serialize_map(Some(fields.len() + 1))?;
+                match fields.get("href") {
+                    Some(stored) => m.serialize_entry("href", stored)?,
+                    None => m.serialize_entry("href", &self.origin.url(&format!("/v1/mandates/{id}/")))?,
+                }
+                for (k, v) in fields.iter().filter(|(k, _)| *k != "href") {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+            other => other.serialize(s),
+        }
+    }
 }
 
 /// The routes of this resource.
