@@ -119,7 +119,7 @@ impl Fields {
                 bloom,
             },
             Fields::Except(except) => Keep::Drop { opt_in, except, bloom },
-            Fields::Only(sel) => Keep::Only(sel),
+            Fields::Only(sel) => Keep::only(sel),
         };
         Projected::new(record, keep)
     }

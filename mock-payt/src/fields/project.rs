@@ -27,8 +27,9 @@ pub(super) enum Keep<'a> {
         /// [`bloom`] of every name in both lists: most fields are kept without a comparison.
         bloom: u128,
     },
-    /// Only the selected names, recursively.
-    Only(&'a [Selector]),
+    /// Only the selected names, recursively, with the [`bloom`] of their names: most fields are
+    /// left out without a comparison.
+    Only(&'a [Selector], u128),
 }
 
 impl<'a> Keep<'a> {
@@ -40,17 +41,26 @@ impl<'a> Keep<'a> {
                 let maybe = bloom & self::bloom(name) != 0;
                 (!maybe || (!opt_in.contains(&name) && !except.iter().any(|n| n == name))).then_some(Keep::All)
             }
-            Keep::Only(sel) => sel
-                .iter()
-                .find(|s| s.name == name)
-                .map(|s| s.nested.as_deref().map_or(Keep::All, Keep::Only)),
+            Keep::Only(sel, bloom) => {
+                if bloom & self::bloom(name) == 0 {
+                    return None;
+                }
+                sel.iter()
+                    .find(|s| s.name == name)
+                    .map(|s| s.nested.as_deref().map_or(Keep::All, Keep::only))
+            }
         }
+    }
+
+    /// Only the names `sel` selects.
+    pub(super) fn only(sel: &'a [Selector]) -> Keep<'a> {
+        Keep::Only(sel, sel.iter().fold(0, |b, s| b | bloom(&s.name)))
     }
 
     /// What to keep of each element of an array at this level.
     fn element(self) -> Keep<'a> {
         match self {
-            Keep::Only(sel) => Keep::Only(sel),
+            Keep::Only(sel, bloom) => Keep::Only(sel, bloom),
             _ => Keep::All,
         }
     }
