@@ -472,10 +472,16 @@ impl Pending {
             (std::mem::take(&mut capture.kept), capture.seen)
         };
         let request_size = seen.max(self.declared_size.unwrap_or(0));
-        let request_body = RecordedBody::new(&kept, request_size, self.content_type.as_deref());
+        let request_body = RecordedBody::new(Bytes::from(kept), request_size, self.content_type.as_deref());
         let response_type = content_type(&parts.headers);
-        let cut = bytes.len().min(limit);
-        let response_body = RecordedBody::new(&bytes[..cut], bytes.len(), response_type.as_deref());
+        // An answer within the limit is shared with the client's copy; a longer one is cut into a
+        // copy of its own, so that the journal never holds more than the limit of it.
+        let kept_answer = if bytes.len() <= limit {
+            bytes.clone()
+        } else {
+            Bytes::copy_from_slice(&bytes[..limit])
+        };
+        let response_body = RecordedBody::new(kept_answer, bytes.len(), response_type.as_deref());
 
         let url = match &self.query {
             Some(q) => format!("{}?{q}", self.path),
@@ -668,12 +674,12 @@ pub enum BodyEncoding {
 impl RecordedBody {
     /// The record of a body of `size` bytes whose first bytes are `raw` (at most the limit),
     /// declared as `content_type`: cut on a character boundary if text was cut, then redacted.
-    fn new(raw: &[u8], size: usize, content_type: Option<&str>) -> Self {
+    fn new(raw: Bytes, size: usize, content_type: Option<&str>) -> Self {
         Self {
-            raw: Bytes::copy_from_slice(raw),
             content_type: content_type.map(Arc::from),
             size,
             truncated: size > raw.len(),
+            raw,
             redacted: Arc::default(),
         }
     }

@@ -730,10 +730,15 @@ async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Re
             );
         }
     };
-    let path = req.uri().path().to_string();
+    // Copied only when it names a world (the request's URI is rewritten below).
+    let prefixed = req
+        .uri()
+        .path()
+        .starts_with(WORLD_PREFIX)
+        .then(|| req.uri().path().to_string());
     let mut base = None;
     let mut name = from_header.clone();
-    if let Some(rest) = path.strip_prefix(WORLD_PREFIX) {
+    if let Some(rest) = prefixed.as_deref().and_then(|p| p.strip_prefix(WORLD_PREFIX)) {
         let (world, tail) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -788,7 +793,13 @@ async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Re
         name,
         base: base.clone(),
     });
-    let mut res = next.run(req).await;
+    // Every route of the control API is under `/_mock/`; a vendor request goes straight to its
+    // world rather than through the control API's router first.
+    let mut res = if control_route {
+        next.run(req).await
+    } else {
+        dispatch::<V>(State(worlds), req).await
+    };
     if let Some(b) = base
         && let Some(loc) = res.headers().get(LOCATION).and_then(|v| v.to_str().ok())
         && loc.starts_with('/')
