@@ -262,3 +262,56 @@ async fn scale_records_pass_the_spec() {
     });
     h.finish();
 }
+
+/// The control API makes a large world on request and refuses a scale beyond its cap with a
+/// message that names the cap, making nothing.
+#[tokio::test]
+async fn the_control_api_makes_a_scaled_world_and_caps_the_scale() {
+    let mock = MockPayt::test().start().await;
+    let base = format!("http://{}", mock.addr());
+    let http = reqwest::Client::new();
+    let create = |body: serde_json::Value| http.post(format!("{base}/_mock/worlds")).json(&body).send();
+
+    let refused = create(serde_json::json!({"name": "huge", "scale": 2_000_001}))
+        .await
+        .expect("answers");
+    assert_eq!(refused.status(), 400);
+    let text = refused.text().await.expect("a body");
+    assert!(text.contains("scale may be at most 2000000"), "{text}");
+    let listed: serde_json::Value = http
+        .get(format!("{base}/_mock/worlds"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(
+        listed["worlds"]
+            .as_array()
+            .is_some_and(|w| w.iter().all(|w| w["name"] != "huge")),
+        "{listed}"
+    );
+
+    let made = create(serde_json::json!({"name": "big", "scale": 51}))
+        .await
+        .expect("answers");
+    assert_eq!(made.status(), 201);
+    let count = |world: &'static str| {
+        let url = format!("{base}/_mock/w/{world}/v1/credit_cases?administration_id=81&per_page=500");
+        let http = http.clone();
+        async move {
+            let page: serde_json::Value = http
+                .get(url)
+                .bearer_auth("payt_test_token")
+                .send()
+                .await
+                .expect("answers")
+                .json()
+                .await
+                .expect("JSON");
+            page["data"].as_array().map_or(0, Vec::len)
+        }
+    };
+    assert_eq!(count("big").await, count("default").await + 51);
+}
