@@ -119,7 +119,11 @@ pub struct CreditCase {
     pub invoice_ids: Vec<u64>,
 }
 
-administration_record!(CreditCase, changed = updated_at);
+administration_record!(
+    CreditCase,
+    changed = updated_at,
+    lookups = |c| vec![("number", c.credit_case_number.clone())]
+);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {

@@ -532,15 +532,20 @@ fn record_key(r: &Value, i: usize) -> String {
 
 /// Applies one validated record to `db`: created or updated, or the error codes.
 fn apply(db: &mut Db, state: &AppState, admin: u64, input: Input, now: DateTime<Utc>) -> Result<(), Vec<String>> {
+    // Under the debtors' secondary keys, not by a scan of the administration.
     let existing = db
         .debtors
-        .iter(&admin)
+        .lookup(&admin, "identifier", &input.debtor_identifier)
         .find(|d| d.debtor_identifier == input.debtor_identifier)
-        .or_else(|| db.debtors.iter(&admin).find(|d| d.debtor_number == input.debtor_number))
+        .or_else(|| {
+            db.debtors
+                .lookup(&admin, "number", &input.debtor_number)
+                .find(|d| d.debtor_number == input.debtor_number)
+        })
         .cloned();
     let taken = db
         .debtors
-        .iter(&admin)
+        .lookup(&admin, "number", &input.debtor_number)
         .any(|d| d.debtor_number == input.debtor_number && existing.as_ref().is_none_or(|e| e.id != d.id));
     if taken {
         return Err(vec!["debtor_number_taken".into()]);

@@ -1254,14 +1254,17 @@ fn plan_change(
     let debtor = match (&input.debtor_identifier, &input.debtor_number) {
         (None, None) => None,
         (ident, num) => Some(
-            db.debtors
-                .iter(&admin)
-                .find(|d| {
-                    ident.as_ref().is_none_or(|x| &d.debtor_identifier == x)
-                        && num.as_ref().is_none_or(|x| &d.debtor_number == x)
-                })
-                .map(|d| d.id)
-                .ok_or("debtor_not_found")?,
+            // Under the debtors' secondary keys: the identifier if given, else the number.
+            match ident {
+                Some(x) => db.debtors.lookup(&admin, "identifier", x),
+                None => db.debtors.lookup(&admin, "number", num.as_deref().unwrap_or_default()),
+            }
+            .find(|d| {
+                ident.as_ref().is_none_or(|x| &d.debtor_identifier == x)
+                    && num.as_ref().is_none_or(|x| &d.debtor_number == x)
+            })
+            .map(|d| d.id)
+            .ok_or("debtor_not_found")?,
         ),
     };
     let create = existing.is_none();
@@ -1409,14 +1412,19 @@ fn plan_change(
     }
 
     // Payments.
-    let current: Vec<&Payment> = db.payments.iter(&admin).filter(|p| p.invoice_id == inv.id).collect();
+    let invoice_key = inv.id.to_string();
+    let current: Vec<&Payment> = db
+        .payments
+        .lookup(&admin, "invoice", &invoice_key)
+        .filter(|p| p.invoice_id == inv.id)
+        .collect();
     let mut upsert_payments = Vec::new();
     let mut remove_payments = Vec::new();
     let today = now.date_naive();
     match &input.payments {
         Some(given) => {
             for p in given {
-                if db.payments.iter(&admin).any(|o| {
+                if db.payments.lookup(&admin, "origin", &p.origin_identifier).any(|o| {
                     o.invoice_id != inv.id && o.origin_identifier.as_deref() == Some(p.origin_identifier.as_str())
                 }) {
                     return Err("payment_origin_identifier_taken");
@@ -1464,7 +1472,7 @@ fn plan_change(
             }
             let principal: Decimal = db
                 .payments
-                .iter(&admin)
+                .lookup(&admin, "invoice", &invoice_key)
                 .filter(|p| p.invoice_id == inv.id)
                 .filter(|p| {
                     !remove_payments.iter().any(|r| r.id == p.id) && !upsert_payments.iter().any(|u| u.id == p.id)

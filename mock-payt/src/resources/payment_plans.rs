@@ -282,10 +282,14 @@ async fn create(
     let plan = state.store.write(|db| {
         let mut invoice_ids = Vec::new();
         let mut debtors = HashSet::new();
+        // Found under the invoices' secondary keys (`number`, `identifier`), not by a scan.
         let mut find_invoice =
-            |what: &str, key: &str, pick: &dyn Fn(&crate::resources::invoices::Invoice) -> bool| match db
+            |what: &str,
+             key: &str,
+             lookup: &'static str,
+             pick: &dyn Fn(&crate::resources::invoices::Invoice) -> bool| match db
                 .invoices
-                .iter(&admin)
+                .lookup(&admin, lookup, key)
                 .find(|i| pick(i))
             {
                 Some(inv) => {
@@ -313,10 +317,10 @@ async fn create(
                 )),
             };
         for n in &invoice_numbers {
-            find_invoice("invoice_number", n, &|i| &i.invoice_number == n)?;
+            find_invoice("invoice_number", n, "number", &|i| &i.invoice_number == n)?;
         }
         for n in &invoice_identifiers {
-            find_invoice("invoice_identifier", n, &|i| {
+            find_invoice("invoice_identifier", n, "identifier", &|i| {
                 i.invoice_identifier.as_deref() == Some(n.as_str())
             })?;
         }
@@ -324,7 +328,7 @@ async fn create(
         for n in &credit_case_numbers {
             let case = db
                 .credit_cases
-                .iter(&admin)
+                .lookup(&admin, "number", n)
                 .find(|c| &c.credit_case_number == n)
                 .ok_or_else(|| {
                     PaytError::unprocessable(

@@ -114,7 +114,15 @@ pub struct Payment {
     pub origin_identifier: Option<String>,
 }
 
-administration_record!(Payment, changed = updated_at);
+administration_record!(
+    Payment,
+    changed = updated_at,
+    lookups = |p| {
+        let mut keys = vec![("invoice", p.invoice_id.to_string())];
+        keys.extend(p.origin_identifier.clone().map(|o| ("origin", o)));
+        keys
+    }
+);
 
 /// `CustomerApi_V1_DeletedPaymentEntity`: the tombstone of a deleted payment, kept 90 days.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
