@@ -4,7 +4,7 @@
 //! deep offset (paywise), filtered pages and a lookup by id.
 //!
 //! `just bench-scale` (or `cargo build --release --bin payt-paywise-mocks && cargo bench --bench
-//! scale -- [flags]`). Each scale (by default 10,000 and 1,000,000; `--scales 0,10000` for others)
+//! scale -- [flags]`). Each scale (by default 10,000 and 1,000,000; `--scales 1000,100000` for others)
 //! is a fresh process on free ports, started as
 //! `--scale N --anchor-date 2026-01-15 --clock-start 2026-01-15T12:00:00Z --clock-frozen`:
 //!
@@ -21,20 +21,19 @@
 //! targets (at a million: each read within 2x of the same at ten thousand, generation under 20 s
 //! and memory under 2 GB per mock) are reported, never asserted.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 
+#[path = "support/mod.rs"]
+mod support;
+
 const PAYT_AUTH: &str = "Bearer payt_test_token";
 const PAYWISE_AUTH: &str = "Bearer paywise_test_token";
-/// The anchor every run is placed around, and a month before it (the `updated_after` filter).
-const ANCHOR: &str = "2026-01-15";
+/// A month before the anchor ([`support::ANCHOR`]): the `updated_after` filter.
 const MONTH_BEFORE: &str = "2025-12-15T00:00:00Z";
 
 /// The scale benchmark.
@@ -63,23 +62,12 @@ struct Args {
 
 /// A started binary and what its banner said.
 struct Mock {
-    child: Child,
-    payt: String,
-    paywise: String,
+    started: support::Started,
     /// Spawn to the first answer of the Payt mock.
     first_answer: Duration,
     /// The banner's `generated` line: (payt ms, paywise ms, RSS MiB once both were built; the
     /// two are generated side by side).
     generated: Option<(u64, u64, u64)>,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        // SIGKILL: a graceful stop of a large world spends seconds freeing what the OS takes back
-        // at once anyway.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn parse_generated(line: &str) -> Option<(u64, u64, u64)> {
@@ -95,90 +83,25 @@ fn parse_generated(line: &str) -> Option<(u64, u64, u64)> {
     }
 }
 
-/// The origin in a banner line such as `Payt mock     http://127.0.0.1:1234/v1/  (also ...)`.
-fn origin(line: &str) -> Option<String> {
-    let start = line.find("http://")?;
-    let rest = &line[start..];
-    let end = rest.find("/v1/")?;
-    Some(rest[..end].to_string())
-}
-
-async fn start(args: &Args, bin: &PathBuf, scale: u64, client: &reqwest::Client) -> Result<Mock> {
+async fn start(args: &Args, bin: &std::path::Path, scale: u64, client: &reqwest::Client) -> Result<Mock> {
     let spawned = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["--scale", &scale.to_string()])
-        .args(["--payt-addr", "127.0.0.1:0", "--paywise-addr", "127.0.0.1:0"])
-        .args([
-            "--anchor-date",
-            ANCHOR,
-            "--clock-start",
-            "2026-01-15T12:00:00Z",
-            "--clock-frozen",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("cannot start {}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (mut payt, mut paywise, mut generated) = (None, None, None);
     let deadline = spawned + Duration::from_secs(args.start_timeout);
-    let mut mock = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = match rx.recv_timeout(left) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                bail!("scale {scale}: no complete banner within {} s", args.start_timeout);
-            }
-        };
-        if line.starts_with("Payt mock") {
-            payt = origin(&line);
-        } else if line.starts_with("paywise mock") {
-            paywise = origin(&line);
-        } else if line.starts_with("generated") {
-            generated = parse_generated(&line);
-        } else if line.starts_with("seed ") {
-            match (payt.take(), paywise.take()) {
-                (Some(payt), Some(paywise)) => {
-                    break Mock {
-                        child,
-                        payt,
-                        paywise,
-                        first_answer: Duration::ZERO,
-                        generated,
-                    };
-                }
-                _ => {
-                    let _ = child.kill();
-                    bail!("scale {scale}: the banner names no address");
-                }
-            }
-        }
-    };
-    // The banner comes before the listeners serve: poll until the first answer.
-    let url = format!("{}/v1/credit_cases?administration_id=81&per_page=1", mock.payt);
-    loop {
-        if let Ok(r) = client.get(&url).header("authorization", PAYT_AUTH).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("scale {scale}: no answer within {} s", args.start_timeout);
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    mock.first_answer = spawned.elapsed();
-    Ok(mock)
+    let started = support::start(bin, &["--scale".to_string(), scale.to_string()], deadline)
+        .with_context(|| format!("scale {scale} (within {} s)", args.start_timeout))?;
+    let generated = started
+        .banner
+        .iter()
+        .find(|l| l.starts_with("generated"))
+        .and_then(|l| parse_generated(l));
+    let url = format!("{}/v1/credit_cases?administration_id=81&per_page=1", started.payt);
+    support::wait_ok(client, &url, PAYT_AUTH, deadline)
+        .await
+        .with_context(|| format!("scale {scale} (within {} s)", args.start_timeout))?;
+    Ok(Mock {
+        first_answer: spawned.elapsed(),
+        generated,
+        started,
+    })
 }
 
 /// `VmRSS` and `VmHWM` of process `pid`, in bytes.
@@ -278,8 +201,8 @@ async fn deep_cursor(client: &reqwest::Client, payt: &str) -> Result<u64> {
 
 /// The reads of one started mock, with the values they need found by asking it.
 async fn reads(client: &reqwest::Client, mock: &Mock) -> Result<Vec<Read>> {
-    let payt = &mock.payt;
-    let paywise = &mock.paywise;
+    let payt = &mock.started.payt;
+    let paywise = &mock.started.paywise;
     let cursor = deep_cursor(client, payt).await?;
     let deep = get_json(
         client,
@@ -368,14 +291,14 @@ struct Run {
     reads: Vec<(Read, (f64, f64, usize))>,
 }
 
-async fn run(args: &Args, bin: &PathBuf, scale: u64) -> Result<Run> {
+async fn run(args: &Args, bin: &std::path::Path, scale: u64) -> Result<Run> {
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(2)
         .build()?;
     eprintln!("scale {scale}: starting {}", bin.display());
     let mock = start(args, bin, scale, &client).await?;
-    let (rss, peak) = memory(mock.child.id());
+    let (rss, peak) = memory(mock.started.child.id());
     eprintln!(
         "scale {scale}: first answer after {:.2} s, resident {} MiB",
         mock.first_answer.as_secs_f64(),

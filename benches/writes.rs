@@ -29,17 +29,17 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, ValueEnum};
 use serde_json::{Value, json};
+
+#[path = "support/mod.rs"]
+mod support;
 
 const PAYT_AUTH: &str = "Bearer payt_test_token";
 const PAYWISE_AUTH: &str = "Bearer paywise_test_token";
@@ -93,94 +93,19 @@ fn target_dir() -> PathBuf {
 // The mock process
 
 /// The started binary; killed when dropped.
-struct Mock {
-    child: Child,
-    payt: String,
-    paywise: String,
-}
+type Mock = support::Started;
 
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The origin in a banner line such as `Payt mock     http://127.0.0.1:1234/v1/  (also ...)`.
-fn origin(line: &str) -> Option<String> {
-    let start = line.find("http://")?;
-    let rest = &line[start..];
-    let end = rest.find("/v1/")?;
-    Some(rest[..end].to_string())
-}
-
-async fn start(args: &Args, bin: &PathBuf, client: &reqwest::Client) -> Result<Mock> {
+async fn start(args: &Args, bin: &std::path::Path, client: &reqwest::Client) -> Result<Mock> {
     let deadline = Instant::now() + Duration::from_secs(args.start_timeout);
-    let mut child = Command::new(bin)
-        .args(["--payt-addr", "127.0.0.1:0", "--paywise-addr", "127.0.0.1:0"])
-        .args([
-            "--anchor-date",
-            "2026-01-15",
-            "--clock-start",
-            "2026-01-15T12:00:00Z",
-            "--clock-frozen",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("cannot start {}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Drained to the end, so the binary never writes into a closed pipe.
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (mut payt, mut paywise) = (None, None);
-    let mock = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = rx.recv_timeout(left) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("no complete banner within {} s", args.start_timeout);
-        };
-        if line.starts_with("Payt mock") {
-            payt = origin(&line);
-        } else if line.starts_with("paywise mock") {
-            paywise = origin(&line);
-        } else if line.starts_with("seed ") {
-            let (Some(payt), Some(paywise)) = (payt.take(), paywise.take()) else {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("the banner names no address");
-            };
-            break Mock { child, payt, paywise };
-        }
-    };
-    // The banner comes before the listeners serve: poll until both answer.
-    for (url, auth) in [
-        (
-            format!("{}/v1/payment_plans?administration_id={ADMIN}&per_page=1", mock.payt),
-            PAYT_AUTH,
-        ),
-        (format!("{}/v1/claims/?limit=1", mock.paywise), PAYWISE_AUTH),
-    ] {
-        loop {
-            if let Ok(r) = client.get(&url).header("authorization", auth).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!("{url}: no answer within {} s", args.start_timeout);
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    let started = support::start(bin, &[], deadline).with_context(|| format!("within {} s", args.start_timeout))?;
+    let payt = format!("{}/v1/payment_plans?administration_id={ADMIN}&per_page=1", started.payt);
+    let paywise = format!("{}/v1/claims/?limit=1", started.paywise);
+    for (url, auth) in [(payt, PAYT_AUTH), (paywise, PAYWISE_AUTH)] {
+        support::wait_ok(client, &url, auth, deadline)
+            .await
+            .with_context(|| format!("within {} s", args.start_timeout))?;
     }
-    Ok(mock)
+    Ok(started)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1057,7 +982,7 @@ fn json_out(args: &Args, runs: &[VendorRun], failures: &[String]) -> Value {
     })
 }
 
-async fn run(args: &Args, bin: &PathBuf) -> Result<Vec<VendorRun>> {
+async fn run(args: &Args, bin: &std::path::Path) -> Result<Vec<VendorRun>> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.writers + args.readers + 4)
         .tcp_nodelay(true)

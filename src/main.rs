@@ -111,6 +111,24 @@ impl Args {
         }
         clock
     }
+
+    /// `builder` with the settings both mocks share: seed, size, scale, clock, anchor, control
+    /// API, world cap and journal size.
+    fn common<V: mock_core::world::Vendor>(
+        &self,
+        builder: mock_core::harness::Builder<V>,
+        anchor: NaiveDate,
+    ) -> mock_core::harness::Builder<V> {
+        builder
+            .seed(self.seed)
+            .size(self.size)
+            .scale(self.scale)
+            .clock(self.clock())
+            .anchor_date(anchor)
+            .control_api(!self.no_control_api)
+            .max_worlds(self.max_worlds)
+            .journal_capacity(self.journal_capacity)
+    }
 }
 
 #[tokio::main]
@@ -134,15 +152,8 @@ async fn main() -> anyhow::Result<()> {
     // The two mocks are generated side by side (a large world takes seconds each).
     let started = std::time::Instant::now();
     let build_payt = || {
-        let built = mock_payt::MockPayt::builder()
-            .seed(args.seed)
-            .size(args.size)
-            .scale(args.scale)
-            .clock(args.clock())
-            .anchor_date(anchor)
-            .control_api(control)
-            .max_worlds(args.max_worlds)
-            .journal_capacity(args.journal_capacity)
+        let built = args
+            .common(mock_payt::MockPayt::builder(), anchor)
             .rate_limit(args.payt_rate_limit)
             .configure(|p| {
                 p.token = args.payt_token.clone();
@@ -152,15 +163,8 @@ async fn main() -> anyhow::Result<()> {
         (built, started.elapsed())
     };
     let build_paywise = || {
-        let built = mock_paywise::MockPaywise::builder()
-            .seed(args.seed)
-            .size(args.size)
-            .scale(args.scale)
-            .clock(args.clock())
-            .anchor_date(anchor)
-            .control_api(control)
-            .max_worlds(args.max_worlds)
-            .journal_capacity(args.journal_capacity)
+        let built = args
+            .common(mock_paywise::MockPaywise::builder(), anchor)
             .configure(|p| {
                 p.token = args.paywise_token.clone();
                 p.production_token = args.paywise_production_token.clone();
