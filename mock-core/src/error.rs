@@ -66,6 +66,27 @@ impl CoreError {
 pub trait ErrorRenderer: Send + Sync + 'static {
     /// The response for `error`.
     fn render(&self, error: &CoreError) -> Response;
+
+    /// The response for `error` on a request for `path`: [`ErrorRenderer::render`] unless the
+    /// vendor's shape depends on the path (paywise v1 and v2 answer errors differently).
+    fn render_at(&self, path: &str, error: &CoreError) -> Response {
+        let _ = path;
+        self.render(error)
+    }
+}
+
+/// A renderer bound to one request's path: renders through [`ErrorRenderer::render_at`].
+pub struct AtPath {
+    /// The vendor's renderer.
+    pub renderer: std::sync::Arc<dyn ErrorRenderer>,
+    /// The request's path.
+    pub path: String,
+}
+
+impl ErrorRenderer for AtPath {
+    fn render(&self, error: &CoreError) -> Response {
+        self.renderer.render_at(&self.path, error)
+    }
 }
 
 /// `text` escaped for XML content and attribute values: the five markup characters become

@@ -121,6 +121,7 @@ pub async fn map_json_body(res: Response, rewrite: impl FnOnce(&[u8]) -> Option<
 
 async fn normalize(renderer: Arc<dyn ErrorRenderer>, limit: usize, req: Request, next: Next) -> Response {
     let method = req.method().clone();
+    let uri = req.uri().clone();
     let res = next.run(req).await;
     if is_json(res.headers()) || res.status().is_success() || res.status().is_redirection() {
         return res;
@@ -133,7 +134,7 @@ async fn normalize(renderer: Arc<dyn ErrorRenderer>, limit: usize, req: Request,
         StatusCode::INTERNAL_SERVER_ERROR => CoreError::Internal,
         _ => return res,
     };
-    let mut rendered = renderer.render(&error);
+    let mut rendered = renderer.render_at(uri.path(), &error);
     for name in ["allow", "x-request-id"] {
         if let Some(v) = res.headers().get(name) {
             rendered.headers_mut().insert(HeaderName::from_static(name), v.clone());

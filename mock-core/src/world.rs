@@ -697,6 +697,7 @@ pub fn router<V: Vendor>(worlds: Arc<Worlds<V>>) -> Router {
 /// `Location` headers of the answer to keep it.
 async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Request, next: Next) -> Response {
     let renderer = worlds.renderer.clone();
+    let uri = req.uri().clone();
     // A refusal is in the control API's shape for its routes, in the vendor's for everything else
     // (the vendor's API and its own mock-only routes such as `/_mock/paywise/`).
     let control_route = {
@@ -715,7 +716,7 @@ async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Re
         if control_route {
             crate::control::error(status, code, message)
         } else {
-            renderer.render(&CoreError::Mock { status, code, message })
+            renderer.render_at(uri.path(), &CoreError::Mock { status, code, message })
         }
     };
     req.headers_mut().remove(BASE_PATH_HEADER);
@@ -821,11 +822,14 @@ async fn dispatch<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Requ
     let world = match worlds.get_or_create(&name) {
         Ok(w) => w,
         Err(e) => {
-            return renderer.render(&CoreError::Mock {
-                status: e.status(),
-                code: e.code(),
-                message: e.to_string(),
-            });
+            return renderer.render_at(
+                req.uri().path(),
+                &CoreError::Mock {
+                    status: e.status(),
+                    code: e.code(),
+                    message: e.to_string(),
+                },
+            );
         }
     };
     let clock = worlds.vendor.clock(&world.state).clone();
@@ -844,8 +848,17 @@ async fn dispatch<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Requ
             _ => world.faults.decide(&info),
         };
         let req = Request::from_parts(parts, body);
+        let path_for_faults = if fired.is_some() {
+            req.uri().path().to_string()
+        } else {
+            String::new()
+        };
         if let Some(Err(refused)) = limited {
-            (refused.response(renderer.as_ref()), Some("rate_limit".to_string()))
+            let at = crate::error::AtPath {
+                renderer: renderer.clone(),
+                path: req.uri().path().to_string(),
+            };
+            (refused.response(&at), Some("rate_limit".to_string()))
         } else {
             let app = world.app.clone();
             let serve = async move {
@@ -857,7 +870,11 @@ async fn dispatch<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Requ
             match fired {
                 Some(fired) => {
                     let id = fired.rule.clone();
-                    (crate::faults::apply(&fired, renderer.as_ref(), serve).await, Some(id))
+                    let at = crate::error::AtPath {
+                        renderer: renderer.clone(),
+                        path: path_for_faults,
+                    };
+                    (crate::faults::apply(&fired, &at, serve).await, Some(id))
                 }
                 None => (serve.await, None),
             }

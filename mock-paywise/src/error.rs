@@ -169,4 +169,13 @@ impl ErrorRenderer for PaywiseRenderer {
     fn render(&self, error: &CoreError) -> Response {
         PaywiseError::core(error).into_response()
     }
+
+    /// v2 routes (`/v2/`, `/partner/v2/`) answer in v2's envelope, everything else as v1.
+    fn render_at(&self, path: &str, error: &CoreError) -> Response {
+        if crate::v2::error::is_v2_path(path) {
+            crate::v2::error::V2Error::core(error).into_response()
+        } else {
+            self.render(error)
+        }
+    }
 }

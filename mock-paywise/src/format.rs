@@ -102,6 +102,16 @@ pub mod bytes {
     }
 }
 
+/// `v` as the API writes an amount: two decimals (half to even), never `-0.00`.
+pub fn decimal_string(v: Decimal) -> String {
+    let mut v = v.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    if v.is_zero() {
+        v = Decimal::ZERO;
+    }
+    v.rescale(2);
+    v.to_string()
+}
+
 /// An amount of money.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Money {

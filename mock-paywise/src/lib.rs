@@ -22,6 +22,7 @@ pub mod list;
 pub mod resources;
 pub mod seed;
 pub mod state;
+pub mod v2;
 pub mod validate;
 pub mod vendor;
 pub mod world;
@@ -54,7 +55,8 @@ pub const DEFAULT_SEED: u64 = 42;
 /// a probe of the slashed path that is not a 404 means the route exists.
 async fn append_slash(probe: Router, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if !path.ends_with('/') && (path.starts_with("/v1/") || path.starts_with("/partner/v1/")) {
+    let versioned = ["/v1/", "/partner/v1/", "/v2/", "/partner/v2/"];
+    if !path.ends_with('/') && versioned.iter().any(|p| path.starts_with(p)) {
         let slashed = format!("{path}/");
         let probe_req = Request::get(&slashed).body(axum::body::Body::empty());
         if let Ok(probe_req) = probe_req {
@@ -110,9 +112,14 @@ pub fn app_with(state: AppState, options: Options) -> Router {
     let router = Router::new()
         .nest("/v1", v1)
         .nest("/partner/v1", partner::router())
+        .nest("/v2", v2::case_router())
+        .nest("/partner/v2", v2::partner_router())
         .merge(partner::onboarding_router());
     let router = if options.control {
-        router.merge(backoffice::router()).merge(partner::control_router())
+        router
+            .merge(backoffice::router())
+            .merge(partner::control_router())
+            .merge(v2::backoffice::router())
     } else {
         router
     };

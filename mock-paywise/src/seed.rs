@@ -141,6 +141,7 @@ pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
                 events: Vec::new(),
                 created,
                 updated: created,
+                v2: None,
             };
             made.push(d.clone());
             let _ = db.debtors.insert(d);
@@ -244,6 +245,7 @@ pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
                     } else {
                         created + Duration::hours(f.int(2, 48) as i64)
                     },
+                    v2: None,
                 };
                 invoice += 1;
                 let _ = db.claims.insert(c);
@@ -262,6 +264,7 @@ pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
         info::seed(&mut f, &mut seq, &mut db);
         backoffice::seed(&mut f, &mut seq, &mut db);
     }
+    crate::v2::statements::seed(&mut db, &mut seq);
     (db, seq)
 }
 

@@ -78,6 +78,26 @@ pub struct Db {
     pub partner_users: Table<resources::partner::User>,
     /// Invitations to paywise's web onboarding, scoped by partner account.
     pub partner_invites: Table<resources::partner::Invite>,
+    /// v2: the stored first answers of commands, by `Idempotency-Key`.
+    pub v2_idempotency: Table<crate::v2::conv::IdempotencyRecord>,
+    /// v2: orders (v1 claims each belong to one, of type `invoice`).
+    pub v2_orders: Table<crate::v2::orders::Order>,
+    /// v2: documents of claims, titles, rental agreements, messages and answers.
+    pub v2_documents: Table<crate::v2::documents::Document>,
+    /// v2: messages of orders and mandates.
+    pub v2_messages: Table<crate::v2::messages::Message>,
+    /// v2: requests to client of orders (those of mandates are the v1 table's).
+    pub v2_order_requests: Table<crate::v2::requests::OrderRequest>,
+    /// v2: the event feed.
+    pub v2_events: Table<crate::v2::events::Event>,
+    /// v2: webhook endpoints of companies and of Partners.
+    pub v2_webhooks: Table<crate::v2::webhooks::Webhook>,
+    /// v2: webhook deliveries.
+    pub v2_deliveries: Table<crate::v2::webhooks::Delivery>,
+    /// v2: single-mandate statements.
+    pub v2_single_statements: Table<crate::v2::statements::SingleStatement>,
+    /// v2: memberships of Partner companies.
+    pub v2_memberships: Table<crate::v2::partner::Membership>,
 }
 
 /// Adds one line per record of `table` to `out`: `name` and the record's `Debug`, in sequence
@@ -110,6 +130,16 @@ impl Db {
             partner_companies,
             partner_users,
             partner_invites,
+            v2_idempotency,
+            v2_orders,
+            v2_documents,
+            v2_messages,
+            v2_order_requests,
+            v2_events,
+            v2_webhooks,
+            v2_deliveries,
+            v2_single_statements,
+            v2_memberships,
         } = self;
         let mut out = Vec::new();
         fingerprint_table("debtors", debtors, &mut out);
@@ -127,6 +157,16 @@ impl Db {
         fingerprint_table("partner_companies", partner_companies, &mut out);
         fingerprint_table("partner_users", partner_users, &mut out);
         fingerprint_table("partner_invites", partner_invites, &mut out);
+        fingerprint_table("v2_idempotency", v2_idempotency, &mut out);
+        fingerprint_table("v2_orders", v2_orders, &mut out);
+        fingerprint_table("v2_documents", v2_documents, &mut out);
+        fingerprint_table("v2_messages", v2_messages, &mut out);
+        fingerprint_table("v2_order_requests", v2_order_requests, &mut out);
+        fingerprint_table("v2_events", v2_events, &mut out);
+        fingerprint_table("v2_webhooks", v2_webhooks, &mut out);
+        fingerprint_table("v2_deliveries", v2_deliveries, &mut out);
+        fingerprint_table("v2_single_statements", v2_single_statements, &mut out);
+        fingerprint_table("v2_memberships", v2_memberships, &mut out);
         out
     }
 }
@@ -260,6 +300,8 @@ pub struct AppState {
     pub events: Events,
     /// The mock's own rules a client switched off (none by default).
     pub lenient: Lenient,
+    /// v2's runtime state (usage counters).
+    pub v2: crate::v2::conv::SharedRuntime,
 }
 
 impl AppState {

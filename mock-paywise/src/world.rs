@@ -93,6 +93,7 @@ impl Vendor for Paywise {
             tokens: Arc::new(tokens),
             events: Events::default(),
             lenient: self.lenient,
+            v2: Default::default(),
         }
     }
 
@@ -135,6 +136,7 @@ impl Vendor for Paywise {
 
     fn start(&self, state: &AppState) {
         resources::webhooks::start_background(state);
+        crate::v2::webhooks::start_background(state);
     }
 }
 

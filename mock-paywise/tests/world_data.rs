@@ -239,6 +239,7 @@ fn size_two_doubles_the_debtors_with_unique_ids_and_references() {
         "statements",
         "mandate_details",
         "files",
+        "v2_single_statements",
     ] {
         for row in stored[table].as_array().expect("a list") {
             assert!(ids.insert(row["id"].to_string()), "{table} id {}", row["id"]);

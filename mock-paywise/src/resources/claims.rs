@@ -173,6 +173,10 @@ pub struct Claim {
     /// Last change.
     #[serde(with = "crate::format::ts")]
     pub updated: DateTime<Utc>,
+    /// What v2 adds (its order, kind, reminders, legal basis, title, exact items); `None` for a
+    /// claim v2 never wrote.
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
+    pub v2: Option<Box<crate::v2::claims::ClaimV2>>,
 }
 
 scoped_record!(
@@ -572,6 +576,7 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
             events: events.unwrap_or_default(),
             created: now,
             updated: now,
+            v2: None,
         },
     })
 }

@@ -137,6 +137,9 @@ pub struct Debtor {
     /// Last change.
     #[serde(with = "crate::format::ts")]
     pub updated: DateTime<Utc>,
+    /// What v2 adds (legal form, representatives, row ids); `None` for a debtor v2 never wrote.
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
+    pub v2: Option<Box<crate::v2::debtors::DebtorV2>>,
 }
 
 scoped_record!(
@@ -287,6 +290,7 @@ fn validate(body: &Value, lenient_iban: bool) -> Result<Debtor, Value> {
         events: events.unwrap_or_default(),
         created: now,
         updated: now,
+        v2: None,
     })
 }
 

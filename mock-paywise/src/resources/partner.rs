@@ -135,6 +135,9 @@ pub struct Company {
     pub notification_channels: Vec<Value>,
     /// IBAN.
     pub iban: Option<String>,
+    /// What only the Partner API v2 knows of the company (see [`crate::v2::partner`]).
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
+    pub v2: crate::v2::partner::CompanyV2,
 }
 
 partner_record!(Company);
@@ -480,6 +483,7 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut Db, account: u64) {
             json!({"channel_type": "EMAIL", "value": c1.email, "notification_types": NOTIFICATION_TYPES}),
         ],
         iban: Some(c1.iban),
+        v2: Default::default(),
     };
     complete.data_submission_completed = complete.is_complete();
     let c2 = f.de_company();
@@ -499,6 +503,7 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut Db, account: u64) {
         tax_deduction_eligibility: None,
         notification_channels: Vec::new(),
         iban: None,
+        v2: Default::default(),
     };
     let mut users = Vec::new();
     for (company, verified) in [(complete.id, true), (complete.id, false), (incomplete.id, true)] {
@@ -911,6 +916,7 @@ async fn create_company(
             tax_deduction_eligibility: None,
             notification_channels: Vec::new(),
             iban: None,
+            v2: Default::default(),
         };
         apply(&mut c, ch);
         let out = render_company(&c, db, &origin);

@@ -85,6 +85,9 @@ pub struct Answer {
     /// Creation.
     #[serde(with = "crate::format::ts")]
     pub created: DateTime<Utc>,
+    /// The date a v2 `yes-with-date-no-freetext-on-no` answer gave (v1 does not show it).
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
+    pub booking_date: Option<NaiveDate>,
 }
 
 /// A question paywise asks the client about a mandate (the API shows it as its handlers render
@@ -441,6 +444,7 @@ async fn answer(
         additional_comment,
         files: r.uploaded.clone(),
         created: now,
+        booking_date: None,
     };
     let scope = caller.scope();
     let updated = state.store.write(|db| {
@@ -592,6 +596,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                     additional_comment,
                     files: uploaded.clone(),
                     created: at,
+                    booking_date: None,
                 }
             });
             *seq += 1;

@@ -839,7 +839,7 @@ pub fn start_background_with(state: &AppState, options: DeliveryOptions) {
 }
 
 /// How one attempt ended: the receiver's status, or why there was none.
-type Outcome = Result<u16, String>;
+pub(crate) type Outcome = Result<u16, String>;
 
 impl Dispatcher {
     fn now(&self) -> DateTime<Utc> {
@@ -1036,7 +1036,7 @@ impl Dispatcher {
 }
 
 /// POSTs `body` to an `http://` URL with a minimal HTTP/1.1 request and reads the status line.
-async fn http_post(url: &str, headers: &[(&str, String)], body: &[u8]) -> Outcome {
+pub(crate) async fn http_post(url: &str, headers: &[(&str, String)], body: &[u8]) -> Outcome {
     let target = parse_url(url).ok_or_else(|| "Invalid URL.".to_string())?;
     if target.https {
         return Err(HTTPS_UNSUPPORTED.into());

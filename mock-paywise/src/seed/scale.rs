@@ -184,6 +184,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate, n: u64) {
             events: Vec::new(),
             created: debtor_created,
             updated: debtor_created,
+            v2: None,
         };
         debtor_number += 1;
         let debtor_id = debtor.id;
@@ -249,6 +250,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate, n: u64) {
                 } else {
                     created + Duration::hours(f.int(2, 48) as i64)
                 },
+                v2: None,
             };
             invoice += 1;
             put(&mut db.claims, claim);
