@@ -5,7 +5,8 @@
 //!
 //! - `POST orders/{id}/start-review`: paywise starts reviewing a submitted order (withdraw is
 //!   refused from then on).
-//! - `POST orders/{id}/requests-to-client` `{title, description, allowed_answer_types}`: asks
+//! - `POST orders/{id}/requests-to-client` `{title, description, allowed_answer_types,
+//!   attach_document?}` (a generated PDF as the question's attachment): asks
 //!   the client (the order becomes `awaiting_client_response`; `request_to_client.created`).
 //! - `POST orders/{id}/accept` `{reference_number?}`: opens a mandate for the order's claims
 //!   (v1 sees it too), with every payment so far booked; `order.accepted`, `mandate.created`.
@@ -33,7 +34,7 @@ use uuid::Uuid;
 
 use crate::list::Origin;
 use crate::resources::mandates::{self, Mandate, MandateClaim};
-use crate::resources::requests_to_client::RequestToClient;
+use crate::resources::requests_to_client::{FileRef, RequestToClient};
 use crate::state::{AppState, Db};
 use crate::v2::conv::{Obj, Patch, V2Caller, V2Json, respond};
 use crate::v2::error::{Errs, V2Error};
@@ -96,9 +97,18 @@ async fn start_review(
     })
 }
 
-fn read_question(body: &Map<String, Value>) -> Result<(String, String, String), V2Error> {
+/// A question: title, description, answer type, and whether paywise attaches a document.
+type Question = (String, String, String, bool);
+
+fn read_question(body: &Map<String, Value>) -> Result<Question, V2Error> {
     let mut errs = Errs::default();
-    let o = Obj::new(body, "", &["title", "description", "allowed_answer_types"], &mut errs);
+    let o = Obj::new(
+        body,
+        "",
+        &["title", "description", "allowed_answer_types", "attach_document"],
+        &mut errs,
+    );
+    let attach = matches!(o.boolean("attach_document", &mut errs), Patch::Set(true));
     let title = o.req_string("title", 255, &mut errs);
     let description = o.req_string("description", 20_000, &mut errs);
     let kind = match o.choice("allowed_answer_types", ANSWER_TYPES, &mut errs) {
@@ -106,7 +116,24 @@ fn read_question(body: &Map<String, Value>) -> Result<(String, String, String), 
         _ => "yes-no".into(),
     };
     let (title, description) = errs.finish((title, description))?;
-    Ok((title.unwrap_or_default(), description.unwrap_or_default(), kind))
+    Ok((title.unwrap_or_default(), description.unwrap_or_default(), kind, attach))
+}
+
+/// A generated one-page PDF paywise attaches, stored in the file table.
+fn attachment(db: &mut Db, state: &AppState, scope: crate::state::Scope, name: &str, title: &str) -> FileRef {
+    let file = crate::resources::files::generated_file(
+        state.ids.uuid(),
+        state.ids.next_seq(),
+        scope,
+        name,
+        title,
+        state.now(),
+    );
+    let r = FileRef::from(&file);
+    if let Err(e) = db.files.insert(file) {
+        tracing::warn!("attachment not stored: {e}");
+    }
+    r
 }
 
 async fn order_request(
@@ -116,7 +143,7 @@ async fn order_request(
     Path(id): Path<String>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    let (title, description, kind) = read_question(&body)?;
+    let (title, description, kind, attach) = read_question(&body)?;
     let now = state.now();
     state.store.write(|db| {
         let mut o = orders::find(db, caller.scope, uuid(&id)?)?;
@@ -129,10 +156,14 @@ async fn order_request(
             scope: caller.scope,
             id: state.ids.uuid(),
             order_id: o.id,
+            attachments: if attach {
+                vec![attachment(db, &state, caller.scope, "Rueckfrage.pdf", &title)]
+            } else {
+                Vec::new()
+            },
             title,
             description,
             allowed_answer_types: kind,
-            attachments: Vec::new(),
             answer: None,
             answer_review_started: false,
             created_at: now,
@@ -393,7 +424,7 @@ async fn mandate_request(
     Path(id): Path<String>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    let (title, description, kind) = read_question(&body)?;
+    let (title, description, kind, attach) = read_question(&body)?;
     let now = state.now();
     state.store.write(|db| {
         let m = crate::v2::mandates::find(db, caller.scope, uuid(&id)?)?;
@@ -407,10 +438,14 @@ async fn mandate_request(
             mandate: Some(m.id),
             mandate_reference: Some(m.reference_number.clone()),
             claim: None,
+            file_attachments: if attach {
+                vec![attachment(db, &state, m.scope, "Rueckfrage.pdf", &title)]
+            } else {
+                Vec::new()
+            },
             title,
             description,
             allowed_answer_types: vec![kind],
-            file_attachments: Vec::new(),
             uploaded: Vec::new(),
             answer: None,
             created: now,
@@ -484,9 +519,16 @@ async fn status_update(
     let b = Obj::new(
         &body,
         "",
-        &["title", "description", "legal_stage", "processing_state"],
+        &[
+            "title",
+            "description",
+            "legal_stage",
+            "processing_state",
+            "attach_document",
+        ],
         &mut errs,
     );
+    let attach = matches!(b.boolean("attach_document", &mut errs), Patch::Set(true));
     let title = b.req_string("title", 255, &mut errs);
     let description = match b.string("description", 20_000, &mut errs) {
         Patch::Set(d) => d,
@@ -524,13 +566,24 @@ async fn status_update(
             next.processing_state = p;
         }
         next.updated = now;
+        let downloads = if attach {
+            let f = attachment(db, &state, m.scope, "Sachstand.pdf", &title);
+            vec![mandates::Download {
+                id: f.id,
+                filename: f.filename,
+                mime_type: f.mime_type,
+                file_size: f.file_size,
+            }]
+        } else {
+            Vec::new()
+        };
         let su = mandates::status_update(
             state.ids.next_seq(),
             state.ids.uuid(),
             &next,
             &title,
             &description,
-            Vec::new(),
+            downloads,
             now,
         );
         db.mandates

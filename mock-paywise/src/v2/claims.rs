@@ -158,6 +158,9 @@ pub struct ClaimV2 {
     pub title: Option<Title>,
     /// Withdrawn (v1 shows it `rejected`).
     pub withdrawn: bool,
+    /// A rent claim's due date comes from the agreement's due rule (none was sent).
+    #[serde(default)]
+    pub due_derived: bool,
 }
 
 /// The claim's v2 part (defaults for a v1 claim: receivable, its adopted order).
@@ -198,6 +201,7 @@ pub fn ext(c: &Claim) -> ClaimV2 {
         },
         title: None,
         withdrawn: false,
+        due_derived: false,
     })
 }
 
@@ -910,6 +914,7 @@ pub fn read_create(
         legal_basis: LegalBasis::default(),
         title: None,
         withdrawn: false,
+        due_derived: false,
     };
     let mut principal = Decimal::ZERO;
     let mut charges = Vec::new();
@@ -964,7 +969,7 @@ pub fn read_create(
             _ => None,
         };
         check_dates(&o, errs, document_date, due_date, delay_date, &x);
-        if x.legal_basis.contract_date.is_none() {
+        if x.legal_basis.contract_date.is_none() && !is_rent(&x) {
             x.legal_basis.contract_date = document_date;
         }
         if let (Some(c), Some(d)) = (x.legal_basis.contract_date, document_date)
@@ -1142,6 +1147,33 @@ pub fn insert(db: &mut Db, state: &AppState, order: &Order, new: NewClaim) -> Re
     claim.obligation_fulfilled = order.creditor_obligation_fulfilled.unwrap_or(false);
     if let Some(x) = claim.v2.as_mut() {
         x.order_id = order.id;
+        // Rent claims take their contract date from the order's rental agreement.
+        if matches!(x.legal_basis.claim_type_code.as_deref(), Some("H17" | "H19"))
+            && let Some(agreed) = order.rental_agreement.as_ref().and_then(|a| a.contract_date)
+        {
+            if x.legal_basis.contract_date.is_some_and(|d| d != agreed) {
+                return Err(V2Error::field(
+                    "legal_basis.contract_date",
+                    "invalid",
+                    "A rent claim's contract date is the rental agreement's; leave it out or send the same date.",
+                ));
+            }
+            x.legal_basis.contract_date = Some(agreed);
+            claim.occurence_date = Some(agreed);
+        }
+        if matches!(x.legal_basis.claim_type_code.as_deref(), Some("H17" | "H19"))
+            && order.kind == "rental"
+            && claim.due_date.is_none()
+            && let Some(doc) = claim.document_date
+        {
+            let due =
+                crate::v2::orders::rent_due(doc, order.rental_agreement.as_ref().and_then(|a| a.due_rule.as_ref()));
+            claim.due_date = Some(due);
+            x.due_derived = true;
+            if claim.delay_date.is_none() {
+                claim.delay_date = due.succ_opt();
+            }
+        }
     }
     let now = state.now();
     for p in payments {

@@ -66,6 +66,56 @@ pub fn adopted_order_id(claim: Uuid) -> Uuid {
     Uuid::from_u128(claim.as_u128() ^ ADOPTED_MASK)
 }
 
+/// Easter Sunday of `year` (the anonymous Gregorian algorithm).
+fn easter(year: i32) -> Option<NaiveDate> {
+    let a = year % 19;
+    let b = year / 100;
+    let c = year % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(year, month as u32, day as u32)
+}
+
+/// Whether `d` is a German federal public holiday (no state holidays).
+pub fn federal_holiday(d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    let fixed = matches!((d.month(), d.day()), (1, 1) | (5, 1) | (10, 3) | (12, 25) | (12, 26));
+    let moving = easter(d.year()).is_some_and(|e| [-2i64, 1, 39, 50].iter().any(|off| e + Duration::days(*off) == d));
+    fixed || moving
+}
+
+/// The due date of a rent claim for the month of `document_date` under `rule` (`None`: the 3rd
+/// German business day): `calendar_day` is that day (or the month's last); `business_day` the
+/// n-th day that is Monday to Friday and no federal holiday (or the month's last such day).
+pub fn rent_due(document_date: NaiveDate, rule: Option<&(i64, String)>) -> NaiveDate {
+    use chrono::{Datelike, Weekday};
+    let (day, kind) = rule.map_or((3, "business_day"), |(d, k)| (*d, k.as_str()));
+    let first = document_date.with_day(1).unwrap_or(document_date);
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| d.month() == first.month()).collect();
+    let pick = |candidates: Vec<NaiveDate>| {
+        let n = usize::try_from(day.max(1)).unwrap_or(1);
+        candidates.get(n - 1).or(candidates.last()).copied().unwrap_or(first)
+    };
+    if kind == "calendar_day" {
+        pick(days)
+    } else {
+        pick(
+            days.into_iter()
+                .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !federal_holiday(*d))
+                .collect(),
+        )
+    }
+}
+
 /// A rental agreement's property address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PropertyAddress {
@@ -1161,6 +1211,20 @@ async fn patch_agreement(
         let mut o = order.clone();
         o.rental_agreement = Some(next.clone());
         save(db, o.clone());
+        if next.due_rule != a.due_rule {
+            for c in claims_of(db, &o) {
+                let x = ext(&c);
+                if x.due_derived
+                    && let Some(doc) = c.document_date
+                {
+                    let due = rent_due(doc, next.due_rule.as_ref());
+                    db.claims.update(&o.scope, &c.id.to_string(), |c| {
+                        c.due_date = Some(due);
+                        c.delay_date = due.succ_opt();
+                    });
+                }
+            }
+        }
         if next.contract_date != a.contract_date {
             for c in claims_of(db, &o) {
                 if matches!(ext(&c).legal_basis.claim_type_code.as_deref(), Some("H17" | "H19")) {
@@ -1176,4 +1240,32 @@ async fn patch_agreement(
         touch(db, &state, o.scope, o.id);
         Ok(respond(StatusCode::OK, render_agreement(db, o.scope, &next, &origin)))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
+    }
+
+    #[test]
+    fn rent_falls_due_on_german_business_days() {
+        // New Year's Day is a Thursday: the 3rd business day is Tuesday the 6th.
+        assert_eq!(rent_due(d("2026-01-01"), None), d("2026-01-06"));
+        // Good Friday (3rd) and Easter Monday (6th) are skipped.
+        assert_eq!(rent_due(d("2026-04-01"), None), d("2026-04-07"));
+        assert_eq!(
+            rent_due(d("2026-02-01"), Some(&(31, "calendar_day".into()))),
+            d("2026-02-28")
+        );
+        assert_eq!(
+            rent_due(d("2026-05-01"), Some(&(1, "business_day".into()))),
+            d("2026-05-04")
+        );
+        assert!(federal_holiday(d("2026-05-14")), "Ascension Day 2026");
+        assert!(federal_holiday(d("2026-05-25")), "Whit Monday 2026");
+        assert!(!federal_holiday(d("2026-11-01")), "All Saints is a state holiday only");
+    }
 }
