@@ -25,6 +25,7 @@
 //! what they are. Scale 0 is exactly the data above.
 
 pub mod scale;
+pub mod v2;
 
 use std::collections::HashSet;
 
@@ -265,6 +266,7 @@ pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
         backoffice::seed(&mut f, &mut seq, &mut db);
     }
     crate::v2::statements::seed(&mut db, &mut seq);
+    v2::seed(&mut db, &mut seq, seed, anchor);
     (db, seq)
 }
 

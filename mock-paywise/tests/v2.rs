@@ -629,8 +629,10 @@ async fn drafts_withdrawal_deletion_and_expiry() {
         .patch(&format!("/v2/orders/{tid}/"), json!({"confirmation_email": "a@b.de"}))
         .await;
     assert_eq!((edit.status, edit.body["code"].as_str()), (409, Some("order_expired")));
-    let filtered = api.get("/v2/orders/?status=expired").await;
+    // (The fixture rental draft expired too; only this invoice draft is of its type.)
+    let filtered = api.get("/v2/orders/?status=expired&type=invoice").await;
     assert_eq!(filtered.body["count"], 1);
+    assert_eq!(filtered.body["results"][0]["id"], tid.as_str());
 }
 
 #[tokio::test]
@@ -914,4 +916,59 @@ fn standard_webhooks_signature() {
         br#"{"test": 2432232314}"#,
     );
     assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+}
+
+#[tokio::test]
+async fn v2_fixtures_are_deterministic_and_v1_sees_their_claims() {
+    let api = Api::start().await;
+    let other = Api::start().await;
+    let orders = api.get("/v2/orders/?type=titled&type=rental&limit=100").await;
+    let same = other.get("/v2/orders/?type=titled&type=rental&limit=100").await.body;
+    assert_eq!(
+        orders.body.to_string().replace(&api.m.uri(), "ORIGIN"),
+        same.to_string().replace(&other.m.uri(), "ORIGIN")
+    );
+    let kinds: Vec<(&str, &str)> = orders.body["results"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .map(|o| (o["type"].as_str().unwrap_or(""), o["status"].as_str().unwrap_or("")))
+        .collect();
+    assert!(
+        kinds.contains(&("titled", "submitted")) && kinds.contains(&("rental", "draft")),
+        "{kinds:?}"
+    );
+    let rental = orders.body["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|o| o["type"] == "rental"))
+        .expect("a rental order")
+        .clone();
+    assert_eq!(rental["claims"].as_array().map(Vec::len), Some(2));
+    assert_eq!(rental["claims"][0]["legal_basis"]["claim_type_code"], "H19");
+    assert_eq!(
+        rental["claims"][0]["legal_basis"]["contract_date"],
+        rental["rental_agreement"]["contract_date"]
+    );
+    let claim = rental["claims"][0]["id"].as_str().expect("claim");
+    assert_eq!(
+        api.get(&format!("/v1/claims/{claim}/")).await.body["submission_state"],
+        "created"
+    );
+    // v1's claims awaiting the client are such orders too; the v2 fixture is the one with a
+    // request of its own.
+    let waiting = api.get("/v2/orders/?status=awaiting_client_response&limit=100").await;
+    let mut found = None;
+    for o in waiting.body["results"].as_array().expect("orders") {
+        let id = o["id"].as_str().expect("id");
+        let rtcs = api
+            .get(&format!("/v2/orders/{id}/requests-to-client/?answered=false"))
+            .await;
+        if rtcs.body["count"] == 1 {
+            found = Some((id.to_string(), rtcs.body));
+        }
+    }
+    let (order, rtcs) = found.expect("the v2 fixture order awaiting an answer");
+    assert_eq!(rtcs["results"][0]["allowed_answer_types"], "fileupload");
+    let msgs = api.get(&format!("/v2/orders/{order}/messages/")).await;
+    assert_eq!(msgs.body["results"][0]["editable"], true);
 }

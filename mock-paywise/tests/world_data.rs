@@ -240,6 +240,10 @@ fn size_two_doubles_the_debtors_with_unique_ids_and_references() {
         "mandate_details",
         "files",
         "v2_single_statements",
+        "v2_orders",
+        "v2_documents",
+        "v2_messages",
+        "v2_order_requests",
     ] {
         for row in stored[table].as_array().expect("a list") {
             assert!(ids.insert(row["id"].to_string()), "{table} id {}", row["id"]);
