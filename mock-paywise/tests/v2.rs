@@ -972,3 +972,60 @@ async fn v2_fixtures_are_deterministic_and_v1_sees_their_claims() {
     let msgs = api.get(&format!("/v2/orders/{order}/messages/")).await;
     assert_eq!(msgs.body["results"][0]["editable"], true);
 }
+
+#[tokio::test]
+async fn v1_changes_reach_the_v2_feed() {
+    let api = Api::start().await;
+    let debtor = api.debtor().await;
+    let claim = api
+        .send(
+            api.c
+                .post(api.url("/v1/claims/"))
+                .bearer_auth(api.m.token())
+                .json(&json!({
+                    "debtor": debtor, "your_reference": "v1-bridge", "subject_matter": "Gartenmöbel",
+                    "occurence_date": null, "document_reference": "RE-1", "document_date": "2020-09-01",
+                    "due_date": "2020-09-15", "reminder_date": null, "delay_date": null,
+                    "main_claim_amount": {"value": "120.00", "currency": "EUR"}, "additional_charges": [],
+                    "total_claim_amount": {"value": "120.00", "currency": "EUR"},
+                    "starting_approach": "extrajudicial", "claim_disputed": false, "obligation_fulfilled": true
+                })),
+        )
+        .await;
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let id = claim.body["id"].as_str().expect("id").to_string();
+    let released = api
+        .patch(&format!("/v1/claims/{id}/"), json!({"submission_state": "released"}))
+        .await;
+    assert_eq!(released.status, 200, "{}", released.body);
+    for to in ["under_review", "accepted"] {
+        let r = api
+            .send(
+                api.c
+                    .post(api.url(&format!("/_mock/paywise/claims/{id}/advance")))
+                    .bearer_auth(api.m.token())
+                    .json(&json!({"to": to})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    api.m.clock().advance(chrono::Duration::seconds(61));
+    let feed = api.get("/v2/events/").await;
+    let types: Vec<&str> = feed.body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(types, ["order.submitted", "order.accepted", "mandate.created"]);
+    let order = feed.body["results"][0]["data"]["order_id"].as_str().expect("order");
+    let o = api.get(&format!("/v2/orders/{order}/")).await;
+    assert_eq!(
+        (o.body["status"].as_str(), o.body["claims"][0]["id"].as_str()),
+        (Some("accepted"), Some(id.as_str()))
+    );
+    assert_eq!(
+        feed.body["results"][1]["data"]["mandate_id"],
+        feed.body["results"][2]["data"]["mandate_id"]
+    );
+}

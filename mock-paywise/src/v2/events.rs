@@ -283,3 +283,94 @@ async fn partner_feed(State(state): State<AppState>, caller: V2Caller, origin: O
     })?;
     Ok(respond(axum::http::StatusCode::OK, body))
 }
+
+/// The v2 events of a change made through v1 (v1's event `kind` with its `data`), so that a v2
+/// client of the same company sees v1's changes in its feed and webhooks: a release is
+/// `order.submitted`, paywise's acceptance `order.accepted` and `mandate.created`, a rejection
+/// `order.rejected`, status updates `mandate.status_update.published` (and
+/// `mandate.state.changed`), payments `payment.reported` and `mandate.balance_updated`,
+/// requests to client on a mandate `request_to_client.created` / `.answered`.
+pub fn bridge_v1(state: &AppState, scope: Scope, kind: &str, data: &Value) {
+    let id = |v: &Value| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    };
+    let mandate_data = |m: Uuid| json!({ "mandate_id": m.to_string(), "mandate_url": format!("/v2/mandates/{m}/") });
+    state.store.write(|db| match kind {
+        "claim.updated" => {
+            let Some(claim) = id(data).and_then(|c| db.claims.get(&scope, &c.to_string()).cloned()) else {
+                return;
+            };
+            let Ok(order) = crate::v2::orders::find(db, scope, crate::v2::claims::ext(&claim).order_id) else {
+                return;
+            };
+            let mut event = crate::v2::orders::event_data(db, &order);
+            let v2_kind = match claim.submission_state.as_str() {
+                "released" => "order.submitted",
+                "accepted" => "order.accepted",
+                "rejected" => "order.rejected",
+                _ => return,
+            };
+            if v2_kind == "order.accepted"
+                && let Some(m) = claim.mandate.as_ref().and_then(id)
+                && let Value::Object(e) = &mut event
+            {
+                e.insert("mandate_id".into(), json!(m.to_string()));
+                e.insert("mandate_url".into(), json!(format!("/v2/mandates/{m}/")));
+            }
+            emit(db, state, scope, v2_kind, event);
+        }
+        "mandate.created" | "mandate.balance_updated" => {
+            if let Some(m) = id(data) {
+                emit(db, state, scope, kind, mandate_data(m));
+            }
+        }
+        "mandate.status_updated" => {
+            let Some(m) = id(data) else { return };
+            let latest = db
+                .status_updates
+                .iter(&scope)
+                .filter(|s| s.mandate == m)
+                .max_by_key(|s| s.seq)
+                .map(|s| s.id);
+            emit(db, state, scope, "mandate.state.changed", mandate_data(m));
+            if let Some(su) = latest {
+                let mut d = mandate_data(m);
+                if let Value::Object(o) = &mut d {
+                    o.insert("status_update_id".into(), json!(su.to_string()));
+                }
+                emit(db, state, scope, "mandate.status_update.published", d);
+            }
+        }
+        "payment.created" => {
+            if let Some(p) = id(data) {
+                emit(
+                    db,
+                    state,
+                    scope,
+                    "payment.reported",
+                    json!({ "payment_id": p.to_string(), "payment_url": format!("/v2/payments/{p}/") }),
+                );
+            }
+        }
+        "request_to_client.created" | "request_to_client.answered" => {
+            let Some(r) = id(data) else { return };
+            match data.get("mandate").and_then(id) {
+                Some(m) => emit(
+                    db,
+                    state,
+                    scope,
+                    kind,
+                    json!({
+                        "request_to_client_id": r.to_string(),
+                        "mandate_id": m.to_string(),
+                        "request_to_client_url": format!("/v2/mandates/{m}/requests-to-client/{r}/"),
+                    }),
+                ),
+                None => emit(db, state, scope, kind, json!({ "request_to_client_id": r.to_string() })),
+            }
+        }
+        _ => {}
+    });
+}
