@@ -12,6 +12,9 @@
 //! | `PAYWISE_BASE_URL` | paywise base URL (`sandbox` default: `https://api.paywise.de`) |
 //! | `PAYWISE_TOKEN` | paywise test-mode token (required for `sandbox`) |
 //! | `PAYWISE_PARTNER_TOKEN` | paywise partner key (optional for `sandbox`: without it the Partner API tests are skipped) |
+//! | `PAYWISE_V2_BASE_URL` | paywise API v2 base URL (`sandbox` default: `https://api-sandbox.paywise.de`; with `mock`: a mock you started yourself, else `PAYWISE_BASE_URL`, else each test starts one) |
+//! | `PAYWISE_V2_TOKEN` | a paywise v2 key of the sandbox environment (required for `sandbox`) |
+//! | `PAYWISE_V2_PARTNER_TOKEN` | a paywise v2 Partner key of the sandbox (optional for `sandbox`: without it the v2 Partner tests are skipped) |
 //! | `CONTRACT_ALLOW_PERMANENT_WRITES` | `1`: with `sandbox`, run the tests whose records no API call removes |
 //! | `CONTRACT_DRIFT` | `fail` (default) or `report` (drift is journaled, not failed) |
 //! | `CONTRACT_REPORT_DIR` | where the journal goes (see [`journal`]) |
@@ -38,7 +41,9 @@
 //! extra field, a type or format change or an undocumented success status fails the test at that
 //! request (`CONTRACT_DRIFT=report` only records it). Every exchange and every test's outcome go
 //! to a journal ([`journal`]) that `cargo run -p contract-tests --bin contract-report` turns into
-//! the drift report (terminal, JSON and JUnit XML).
+//! the drift report (terminal, JSON and JUnit XML). paywise's API v2 (`/v2/`, `/partner/v2/`) is
+//! checked against `contracts/paywise-v2-openapi.json`, transcribed from paywise's Python SDK
+//! ([`PaywiseV2`], [`PaywiseV2Partner`]).
 
 use std::env;
 use std::sync::Mutex;
@@ -50,6 +55,7 @@ pub mod contract;
 pub mod journal;
 mod recorder;
 pub mod report;
+pub mod v2;
 
 pub use contract::Vendor;
 pub use reqwest_middleware::{ClientWithMiddleware as Client, RequestBuilder};
@@ -174,6 +180,8 @@ struct Cleanup {
     method: Method,
     path: String,
     body: Option<Value>,
+    /// Sent as JSON with a fresh `Idempotency-Key` (paywise v2's commands), not as a form.
+    command: bool,
 }
 
 /// One connection to a target: base URL, token, the checking client, the write policy, and what
@@ -278,7 +286,43 @@ impl Conn {
                 method,
                 path: path.into(),
                 body,
+                command: false,
             });
+    }
+
+    /// Sends the paywise v2 command `POST path` (JSON `body`, a fresh `Idempotency-Key`) when the
+    /// test ends, passed or failed, as [`Self::cleanup_later`] does: for what v2 undoes by a
+    /// command (releasing a company).
+    pub fn cleanup_command_later(&self, path: impl Into<String>, body: Value) {
+        if self.started_mock {
+            return;
+        }
+        self.cleanups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Cleanup {
+                method: Method::POST,
+                path: path.into(),
+                body: Some(body),
+                command: true,
+            });
+    }
+
+    /// Whether the target runs on this machine (a mock this harness started, or any loopback
+    /// base URL): then a receiver the test runs on loopback can be reached by it.
+    pub fn is_local(&self) -> bool {
+        self.started_mock || is_loopback(&host_of(&self.base))
+    }
+
+    /// Lets `by` pass on the target: on a mock this harness started, its clock moves `by` at once
+    /// (the same clock [`Self::now`] reads); against anything else (a vendor, a mock started by
+    /// hand) the test waits `by` in real time. For what the target holds back for a while (paywise
+    /// v2's `updated_since` pages and event feeds hide changes younger than 60 s).
+    pub async fn let_time_pass(&self, by: std::time::Duration) {
+        match &self.clock {
+            Some(clock) => clock.advance(chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero())),
+            None => tokio::time::sleep(by).await,
+        }
     }
 
     /// Whether a test that leaves something permanent behind (`what`) may run: always against a
@@ -366,7 +410,12 @@ impl Drop for Conn {
                     let mut req = http
                         .request(c.method.clone(), format!("{base}{}", c.path))
                         .bearer_auth(&token);
-                    if let Some(Value::Object(fields)) = &c.body {
+                    if c.command {
+                        let key = uuid::Uuid::new_v4().to_string();
+                        req = req
+                            .header("Idempotency-Key", key)
+                            .json(c.body.as_ref().unwrap_or(&Value::Null));
+                    } else if let Some(Value::Object(fields)) = &c.body {
                         // As a form: the encoding both vendors document for every write.
                         let form: Vec<(String, String)> = fields
                             .iter()
@@ -375,8 +424,10 @@ impl Drop for Conn {
                         req = req.form(&form);
                     }
                     match req.send().await {
-                        // 404 / 422: already gone or already undone (a test may undo it itself).
-                        Ok(res) if res.status().is_success() || matches!(res.status().as_u16(), 404 | 422) => {}
+                        // 404 / 422: already gone or already undone (a test may undo it itself);
+                        // 409: paywise v2's answer when the record is past what the command undoes
+                        // (a submitted order is not deleted, a draft not withdrawn).
+                        Ok(res) if res.status().is_success() || matches!(res.status().as_u16(), 404 | 409 | 422) => {}
                         Ok(res) => eprintln!("cleanup {} {} answered {}", c.method, c.path, res.status()),
                         Err(e) => eprintln!("cleanup {} {} failed: {e}", c.method, c.path),
                     }
@@ -681,6 +732,143 @@ impl PaywisePartner {
     }
 }
 
+/// The paywise API v2 sandbox, the one place the v2 write tests may run by default.
+pub const PAYWISE_V2_SANDBOX: &str = "https://api-sandbox.paywise.de";
+
+/// Where a paywise v2 connection goes: base URL, token, and the mock serving it (if any).
+async fn paywise_v2_target(
+    token_var: &str,
+    mock_token: &str,
+    required_what: Option<&str>,
+) -> Option<(String, String, Option<mock_paywise::MockPaywise>)> {
+    match target() {
+        Target::Sandbox => {
+            let base = var("PAYWISE_V2_BASE_URL").unwrap_or_else(|| PAYWISE_V2_SANDBOX.into());
+            let token = match (var(token_var), required_what) {
+                (Some(t), _) => t,
+                (None, Some(what)) => required(token_var, what),
+                (None, None) => return None,
+            };
+            Some((base, token, None))
+        }
+        Target::Mock => match var("PAYWISE_V2_BASE_URL").or_else(|| var("PAYWISE_BASE_URL")) {
+            Some(base) => Some((base, var(token_var).unwrap_or_else(|| mock_token.into()), None)),
+            None => {
+                let m = mock_paywise::MockPaywise::test().seed(seed()).start().await;
+                Some((m.uri(), mock_token.to_string(), Some(m)))
+            }
+        },
+    }
+}
+
+/// Asks a v2 target which environment the token is for (`GET {info}`: `sandbox` or
+/// `production`); panics when it cannot say.
+async fn paywise_v2_environment(conn: &Conn, info: &str) -> String {
+    let res = match conn.get(info).send().await {
+        Ok(res) => res,
+        Err(e) => panic!("cannot reach paywise v2 at {}: {e}", conn.base),
+    };
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        status, 200,
+        "GET {info} must name the token's environment: {status} {body}"
+    );
+    body["environment"].as_str().unwrap_or_default().to_string()
+}
+
+/// A paywise API v2 Case Management target (`/v2/`): the connection (a sandbox key) and the mock
+/// that serves it (if any).
+///
+/// With `sandbox`, `PAYWISE_V2_BASE_URL` (default [`PAYWISE_V2_SANDBOX`]) and `PAYWISE_V2_TOKEN`
+/// name the target. Writes need a token whose `GET /v2/info/` says `environment: sandbox` (v2
+/// selects the environment by host and key, and has no test mode); otherwise every write is
+/// refused and even reads need `CONTRACT_ALLOW_PRODUCTION_READS=1`.
+pub struct PaywiseV2 {
+    conn: Conn,
+    _mock: Option<mock_paywise::MockPaywise>,
+}
+
+impl std::ops::Deref for PaywiseV2 {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl PaywiseV2 {
+    /// Connects to the configured target, starting a mock on port 0 when none is configured.
+    pub async fn connect() -> Self {
+        let (base, token, mock) = paywise_v2_target(
+            "PAYWISE_V2_TOKEN",
+            mock_paywise::DEFAULT_TOKEN,
+            Some("a paywise v2 key of the sandbox environment"),
+        )
+        .await
+        .expect("a required token");
+        let mut conn = Conn::new(
+            Vendor::Paywise,
+            &base,
+            token,
+            mock.as_ref().map(|m| m.state().clock.clone()),
+        );
+        if mock.is_none() && target() == Target::Sandbox {
+            let sandbox = paywise_v2_environment(&conn, "/v2/info/").await == "sandbox";
+            read_policy("paywise v2", &conn.base, sandbox);
+            conn.writes = write_policy("paywise v2", &conn.base, sandbox);
+        }
+        Self { conn, _mock: mock }
+    }
+}
+
+/// A paywise API v2 Partner target (`/partner/v2/`): the connection with a v2 Partner key.
+///
+/// Optional: with `sandbox`, `PAYWISE_V2_PARTNER_TOKEN` names the key; without it the v2 Partner
+/// tests are recorded as skipped. Writes need the key's `GET /partner/v2/info/` to say
+/// `environment: sandbox`. Onboarding companies and adding memberships leave records no API call
+/// removes (release ends the access, cancel the invitation, the records stay), so against a vendor
+/// those tests also need `CONTRACT_ALLOW_PERMANENT_WRITES=1` ([`Conn::permanent_writes`]).
+pub struct PaywiseV2Partner {
+    conn: Conn,
+    _mock: Option<mock_paywise::MockPaywise>,
+}
+
+impl std::ops::Deref for PaywiseV2Partner {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl PaywiseV2Partner {
+    /// Connects with the v2 Partner key; `None` (and the test recorded as skipped) when the
+    /// sandbox has no `PAYWISE_V2_PARTNER_TOKEN`.
+    pub async fn connect() -> Option<Self> {
+        let Some((base, token, mock)) = paywise_v2_target(
+            "PAYWISE_V2_PARTNER_TOKEN",
+            mock_paywise::resources::partner::PARTNER_TOKEN,
+            None,
+        )
+        .await
+        else {
+            skip("the v2 Partner API tests need PAYWISE_V2_PARTNER_TOKEN (a paywise v2 Partner key of the sandbox)");
+            return None;
+        };
+        let mut conn = Conn::new(
+            Vendor::Paywise,
+            &base,
+            token,
+            mock.as_ref().map(|m| m.state().clock.clone()),
+        );
+        if mock.is_none() && target() == Target::Sandbox {
+            let sandbox = paywise_v2_environment(&conn, "/partner/v2/info/").await == "sandbox";
+            read_policy("the paywise v2 Partner API", &conn.base, sandbox);
+            conn.writes = write_policy("the paywise v2 Partner API", &conn.base, sandbox);
+        }
+        Some(Self { conn, _mock: mock })
+    }
+}
+
 /// The records (`data`) of Payt list pages, in order.
 pub fn records(pages: &[Value]) -> Vec<Value> {
     pages
@@ -719,6 +907,7 @@ mod tests {
             "PAYT_CLIENT_ID",
             "PAYT_CLIENT_SECRET",
             "PAYWISE_TOKEN",
+            "PAYWISE_V2_TOKEN",
         ] {
             assert!(stderr.contains(name), "{name} missing from: {stderr}");
         }

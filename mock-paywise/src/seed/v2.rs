@@ -341,6 +341,9 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
             put(&mut db.claims, c);
         }
         let asked = created + Duration::days(4);
+        let question = files::generated_file(uuid(&mut g.f), g.seq(), scope, "Rueckfrage.pdf", "Rueckfrage", asked);
+        let attachment = crate::resources::requests_to_client::FileRef::from(&question);
+        put(&mut db.files, question);
         let request = OrderRequest {
             seq: g.seq(),
             scope,
@@ -349,7 +352,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
             title: "Rechnungskopie".into(),
             description: "Bitte laden Sie die Rechnung zur zweiten Forderung hoch.".into(),
             allowed_answer_types: "fileupload".into(),
-            attachments: Vec::new(),
+            attachments: vec![attachment],
             answer: None,
             answer_review_started: false,
             created_at: asked,

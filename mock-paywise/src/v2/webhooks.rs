@@ -774,6 +774,21 @@ async fn test(
             if let Value::Object(m) = sample_data(&event, &state) {
                 data.extend(m);
             }
+            if event.starts_with("company.") {
+                let company = data
+                    .get("company_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                data.insert("company_url".into(), json!(format!("/partner/v2/companies/{company}/")));
+                if event.starts_with("company.user.") {
+                    data.remove("case_submission_ready");
+                    data.insert("membership_id".into(), json!(state.ids.uuid().to_string()));
+                } else if event.starts_with("company.access.") {
+                    data.remove("case_submission_ready");
+                    data.insert("authorization_version".into(), json!(1));
+                }
+            }
             let ev = Event {
                 seq: state.ids.next_seq(),
                 scope: caller.scope,
