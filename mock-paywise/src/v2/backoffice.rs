@@ -36,7 +36,7 @@ use crate::list::Origin;
 use crate::resources::mandates::{self, Mandate, MandateClaim};
 use crate::resources::requests_to_client::{FileRef, RequestToClient};
 use crate::state::{AppState, Db};
-use crate::v2::conv::{Obj, Patch, V2Caller, V2Json, respond};
+use crate::v2::conv::{Obj, Patch, V2Caller, V2Json, path_id as uuid, respond};
 use crate::v2::error::{Errs, V2Error};
 use crate::v2::orders::{self, Order};
 use crate::v2::requests::{ANSWER_TYPES, OrderRequest};
@@ -64,10 +64,6 @@ pub fn router() -> Router<AppState> {
         .route("/_mock/paywise/v2/documents/{p1}/status", post(document_status));
     r.merge(crate::v2::partner::control_router())
         .merge(crate::v2::statements::control_router())
-}
-
-fn uuid(raw: &str) -> Result<Uuid, V2Error> {
-    Uuid::parse_str(raw).map_err(|_| V2Error::not_found())
 }
 
 fn refuse(from: &str, action: &str) -> V2Error {

@@ -1092,6 +1092,11 @@ pub fn page<T>(
     json!({ "count": count, "next": next, "previous": previous, "results": results })
 }
 
+/// A path id: a UUID, or 404 (nothing else can name a record).
+pub fn path_id(raw: &str) -> Result<Uuid, V2Error> {
+    Uuid::parse_str(raw).map_err(|_| V2Error::not_found())
+}
+
 /// The strong ETag of a rendering: a hash of its JSON.
 pub fn etag(v: &Value) -> String {
     let bytes = serde_json::to_vec(v).unwrap_or_default();

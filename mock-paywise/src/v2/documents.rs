@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::list::Origin;
 use crate::state::{AppState, Db, Scope};
-use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, if_match, page, respond, show, ts};
+use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, if_match, page, path_id as uuid, respond, show, ts};
 use crate::v2::error::{Errs, V2Error};
 
 /// Every document type.
@@ -381,10 +381,6 @@ pub struct Parent {
     pub types: &'static [&'static str],
     /// Whether uploads and deletes are allowed now (the refusal otherwise).
     pub editable: Result<(), V2Error>,
-}
-
-fn uuid(raw: &str) -> Result<Uuid, V2Error> {
-    Uuid::parse_str(raw).map_err(|_| V2Error::not_found())
 }
 
 /// Resolves the parent of a collection from its route `kind` and path ids.

@@ -26,7 +26,7 @@ use crate::list::Origin;
 use crate::resources::partner::derived_uuid;
 use crate::resources::requests_to_client::{Answer, FileRef, RequestToClient};
 use crate::state::{AppState, Db, Scope};
-use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, page, respond, show, ts};
+use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, page, path_id as uuid, respond, show, ts};
 use crate::v2::documents;
 use crate::v2::error::{Errs, V2Error};
 
@@ -247,10 +247,6 @@ pub fn router() -> Router<AppState> {
             "/mandates/{p1}/requests-to-client/{p2}/attachments/{p3}/download/",
             get(download_mandate),
         )
-}
-
-fn uuid(raw: &str) -> Result<Uuid, V2Error> {
-    Uuid::parse_str(raw).map_err(|_| V2Error::not_found())
 }
 
 async fn list_order(
