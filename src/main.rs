@@ -173,8 +173,14 @@ async fn main() -> anyhow::Result<()> {
             .build();
         (built, started.elapsed())
     };
+    // The paywise thread enters the runtime, so that its default world starts its webhook
+    // dispatchers (they need a tokio runtime; without one no webhook would ever be delivered).
+    let runtime = tokio::runtime::Handle::current();
     let (((payt_worlds, payt), payt_ms), ((paywise_worlds, paywise), paywise_ms)) = std::thread::scope(|s| {
-        let paywise = s.spawn(build_paywise);
+        let paywise = s.spawn(|| {
+            let _entered = runtime.enter();
+            build_paywise()
+        });
         let payt = build_payt();
         let paywise = paywise
             .join()

@@ -31,6 +31,13 @@ pub enum CoreError {
     PayloadTooLarge(usize),
     /// The body's content type is not one the route accepts.
     UnsupportedMediaType(String),
+    /// A path segment that is not UTF-8 once percent-decoded (`/v1/debtors/%FF`): no record can
+    /// have that id. A vendor renders it as its framework does (Rails: 400; Django: no URL
+    /// pattern matches, 404). The text says what to fix.
+    InvalidPath(String),
+    /// Any other request the router could not read before a handler saw it (a plain-text 400 from
+    /// an extractor). The text says what to fix.
+    BadRequest(String),
     /// A handler panicked or the mock failed; the details go to the log, never to the client.
     Internal,
     /// A failure the mock makes on purpose or for its own reasons, not the vendor's: an injected
@@ -56,6 +63,7 @@ impl CoreError {
             CoreError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             CoreError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CoreError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CoreError::InvalidPath(_) | CoreError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CoreError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             CoreError::Mock { status, .. } => *status,
         }

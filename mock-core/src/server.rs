@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::net::TcpListener;
@@ -126,21 +126,48 @@ async fn normalize(renderer: Arc<dyn ErrorRenderer>, limit: usize, req: Request,
     if is_json(res.headers()) || res.status().is_success() || res.status().is_redirection() {
         return res;
     }
+    let kept: Vec<(HeaderName, HeaderValue)> = ["allow", "x-request-id"]
+        .into_iter()
+        .filter_map(|name| {
+            res.headers()
+                .get(name)
+                .map(|v| (HeaderName::from_static(name), v.clone()))
+        })
+        .collect();
     let error = match res.status() {
         StatusCode::NOT_FOUND => CoreError::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => CoreError::MethodNotAllowed(method),
         StatusCode::PAYLOAD_TOO_LARGE => CoreError::PayloadTooLarge(limit),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => CoreError::UnsupportedMediaType(String::new()),
         StatusCode::INTERNAL_SERVER_ERROR => CoreError::Internal,
+        StatusCode::BAD_REQUEST => bad_request(res).await,
         _ => return res,
     };
     let mut rendered = renderer.render_at(uri.path(), &error);
-    for name in ["allow", "x-request-id"] {
-        if let Some(v) = res.headers().get(name) {
-            rendered.headers_mut().insert(HeaderName::from_static(name), v.clone());
-        }
+    for (name, v) in kept {
+        rendered.headers_mut().insert(name, v);
     }
     rendered
+}
+
+/// What a plain-text 400 made below the handlers (axum's path and query extractors) means, with
+/// the extractor's own sentence and what to fix.
+async fn bad_request(res: Response) -> CoreError {
+    const MAX: usize = 512;
+    let text = axum::body::to_bytes(res.into_body(), MAX)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    match text.strip_prefix("Invalid URL: ") {
+        Some(why) => CoreError::InvalidPath(format!(
+            "The path is not valid: {why}; percent-encode each path segment as UTF-8"
+        )),
+        None if text.is_empty() => {
+            CoreError::BadRequest("The request could not be read; check the path and query string".into())
+        }
+        None => CoreError::BadRequest(text),
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.

@@ -111,6 +111,9 @@ impl PaytError {
                         "The content type {ct:?} is not supported; send application/json or application/x-www-form-urlencoded"
                     ),
                 ),
+                CoreError::InvalidPath(m) | CoreError::BadRequest(m) => {
+                    (StatusCode::BAD_REQUEST, "invalid_parameter", m.clone())
+                }
                 CoreError::Internal => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal_server_error",

@@ -259,6 +259,24 @@ async fn bad_input_never_gets_a_5xx() {
             .expect("sent");
         assert_eq!(res.status(), 422, "{body}");
     }
+    // A path id that is not UTF-8 once percent-decoded is refused in Payt's shape, not as text.
+    for path in ["/v1/debtors/%FF", "/v1/invoices/%C3?administration_id=81"] {
+        let res = client
+            .get(format!("{}{path}", m.uri()))
+            .bearer_auth(m.token())
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 400, "{path}");
+        let body: Value = res.json().await.expect("JSON");
+        assert_eq!(body["code"], "invalid_parameter", "{path}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("percent-encode each path segment as UTF-8")),
+            "{path}: {body}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -73,6 +73,9 @@ impl PaywiseError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!("Unsupported media type \"{ct}\" in request."),
             ),
+            // Django matches no URL pattern for an id that is not UTF-8.
+            CoreError::InvalidPath(_) => Self::not_found(),
+            CoreError::BadRequest(m) => detail(StatusCode::BAD_REQUEST, m.clone()),
             CoreError::Internal => detail(StatusCode::INTERNAL_SERVER_ERROR, "A server error occurred.".into()),
             CoreError::Mock { status, message, .. } => detail(*status, message.clone()),
         }

@@ -151,6 +151,17 @@ async fn stack_errors_have_drf_shapes() {
         json!({"detail": "Unsupported media type \"text/plain\" in request."})
     );
     let res = client
+        .get(format!("{}/v1/debtors/%FF/", m.uri()))
+        .bearer_auth(m.token())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 404, "Django matches no URL pattern");
+    assert_eq!(
+        res.json::<Value>().await.expect("json"),
+        json!({"detail": "Not found."})
+    );
+    let res = client
         .post(format!("{}/v1/debtors/", m.uri()))
         .bearer_auth(m.token())
         .json(&json!([1, 2]))

@@ -227,6 +227,9 @@ async fn errors_use_the_v2_envelope() {
     );
     for path in [
         "/v2/orders/not-a-uuid/",
+        "/v2/orders/%FF/",
+        "/v2/debtors/%C3/",
+        "/v2/messages/%FF/",
         "/v2/nothing-here/",
         "/v2/debtors/00000000-0000-0000-0000-000000000000/",
     ] {

@@ -140,6 +140,10 @@ impl V2Error {
                 "unsupported_media_type",
                 format!("Unsupported media type \"{ct}\" in request; send application/json."),
             ),
+            // Django matches no URL pattern for an id that is not UTF-8 (as for any other id that
+            // is not a UUID).
+            CoreError::InvalidPath(_) => Self::not_found(),
+            CoreError::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "parse_error", m.clone()),
             CoreError::Internal => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

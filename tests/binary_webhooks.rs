@@ -1,0 +1,155 @@
+//! The binary delivers paywise webhooks (v1 and v2) from its default world.
+//!
+//! The two mocks' data is generated side by side, paywise's on a thread of its own; the webhook
+//! dispatchers of a world start only inside a tokio runtime, so that thread must enter it. This
+//! test runs the real binary (ports the OS picks, a frozen clock at the test epoch), points one v1
+//! and one v2 endpoint at a local receiver and sees a test delivery of each arrive.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TOKEN: &str = "paywise_test_token";
+
+/// The running binary; killed when dropped.
+struct Binary(Child);
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        if self.0.kill().is_ok() {
+            // Reaping can only fail if the child is already gone.
+            self.0.wait().ok();
+        }
+    }
+}
+
+/// Starts the binary and returns it with the paywise base URL from its banner.
+fn start() -> (Binary, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_payt-paywise-mocks"))
+        .args([
+            "--payt-addr",
+            "127.0.0.1:0",
+            "--paywise-addr",
+            "127.0.0.1:0",
+            "--size",
+            "0",
+        ])
+        .args(["--clock-start", mock_core::testing::EPOCH, "--clock-frozen"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let binary = Binary(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut paywise = None;
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the banner");
+        if let Some(rest) = line.strip_prefix("paywise mock  ") {
+            paywise = rest.split("/v1/").next().map(str::to_string);
+        }
+        if line.starts_with("seed ") {
+            break;
+        }
+    }
+    (binary, paywise.expect("the banner names the paywise address"))
+}
+
+/// A receiver that answers 200 to every request and reports each request's head.
+async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await
+                    .ok();
+                tx.send(head).ok();
+            });
+        }
+    });
+    (url, rx)
+}
+
+async fn post(client: &reqwest::Client, url: String, key: &str, body: Value) -> (u16, Value) {
+    let res = client
+        .post(url)
+        .bearer_auth(TOKEN)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("the mock answers");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Waits (at most 30 s) for the receiver's next request.
+async fn next_request(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(30), rx.recv())
+        .await
+        .expect("a delivery arrives")
+        .expect("the receiver runs")
+}
+
+#[tokio::test]
+async fn the_binary_delivers_v1_and_v2_webhooks() {
+    let (_binary, base) = start();
+    let client = reqwest::Client::new();
+    let (url, mut requests) = receiver().await;
+
+    let (status, v1) = post(
+        &client,
+        format!("{base}/v1/webhooks/"),
+        "unused",
+        json!({"url": url, "events": ["claim.created"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v1}");
+    let id = v1["id"].as_str().expect("v1 webhook id");
+    let (status, queued) = post(&client, format!("{base}/v1/webhooks/{id}/test/"), "unused", json!({})).await;
+    assert_eq!(status, 201, "{queued}");
+    let head = next_request(&mut requests).await.to_ascii_lowercase();
+    assert!(head.starts_with("post /hook"), "{head}");
+    assert!(head.contains("x-paywise-event: claim.created"), "{head}");
+
+    let (status, v2) = post(
+        &client,
+        format!("{base}/v2/webhooks/"),
+        "hook-1",
+        json!({"url": url, "events": ["order.submitted"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v2}");
+    let id = v2["id"].as_str().expect("v2 webhook id");
+    let (status, queued) = post(
+        &client,
+        format!("{base}/v2/webhooks/{id}/test/"),
+        "test-1",
+        json!({"event": "order.submitted"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{queued}");
+    let head = next_request(&mut requests).await.to_ascii_lowercase();
+    assert!(head.starts_with("post /hook"), "{head}");
+    assert!(head.contains("webhook-signature: v1,"), "{head}");
+}
