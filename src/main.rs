@@ -113,7 +113,7 @@ impl Args {
     }
 
     /// `builder` with the settings both mocks share: seed, size, scale, clock, anchor, control
-    /// API, world cap and journal size.
+    /// API, world cap, journal size and time-driven rules in the background.
     fn common<V: mock_core::world::Vendor>(
         &self,
         builder: mock_core::harness::Builder<V>,
@@ -128,6 +128,8 @@ impl Args {
             .control_api(!self.no_control_api)
             .max_worlds(self.max_worlds)
             .journal_capacity(self.journal_capacity)
+            // While a clock runs, invoices fall due and claims are reviewed as time passes.
+            .background_rules(true)
     }
 }
 

@@ -85,6 +85,17 @@ impl Clock {
         };
     }
 
+    /// Makes the clock read `at`, frozen if it was frozen, running on from `at` if it ran.
+    pub fn move_to(&self, at: DateTime<Utc>) {
+        let mut mode = self.mode.lock().unwrap_or_else(PoisonError::into_inner);
+        *mode = match *mode {
+            Mode::System { .. } => Mode::System {
+                offset: at - Utc::now(),
+            },
+            Mode::Frozen(_) => Mode::Frozen(at),
+        };
+    }
+
     /// Freezes the clock at `at`.
     pub fn set(&self, at: DateTime<Utc>) {
         *self.mode.lock().unwrap_or_else(PoisonError::into_inner) = Mode::Frozen(at);

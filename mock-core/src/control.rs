@@ -19,7 +19,8 @@
 //! | `GET /_mock/journal/har` | the journal as HAR 1.2 |
 //! | `GET /_mock/faults`, `POST`, `DELETE`; `DELETE /_mock/faults/{id}` | fault rules |
 //! | `GET /_mock/rate-limit`, `PUT` | the vendor's emulated rate limit (`{"enabled": true}`) |
-//! | `GET /_mock/clock`, `POST` | the world's clock: read; `{"action": "freeze" / "unfreeze" / "set" / "advance", "at", "by"}` |
+//! | `GET /_mock/clock`, `POST` | the world's clock: read; `{"action": "freeze" / "unfreeze" / "set" / "advance", "at", "by"}` (set and advance run the time-driven rules and answer their `timeline`) |
+//! | `GET /_mock/timeline` | what the time-driven rules moved, oldest first (`limit`) |
 
 use std::sync::Arc;
 
@@ -134,6 +135,7 @@ pub fn routes<V: Vendor>() -> Router<Arc<Worlds<V>>> {
         .route("/_mock/faults/{id}", delete(remove_fault::<V>))
         .route("/_mock/rate-limit", get(rate_limit::<V>).put(set_rate_limit::<V>))
         .route("/_mock/clock", get(clock::<V>).post(set_clock::<V>))
+        .route("/_mock/timeline", get(timeline::<V>))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(CONTROL_LIMIT))
 }
@@ -200,7 +202,7 @@ async fn index<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request) ->
             "POST /_mock/reset", "GET /_mock/snapshot", "PUT /_mock/snapshot",
             "GET /_mock/journal", "DELETE /_mock/journal", "POST /_mock/journal/verify", "GET /_mock/journal/har",
             "GET /_mock/faults", "POST /_mock/faults", "DELETE /_mock/faults", "DELETE /_mock/faults/{id}",
-            "GET /_mock/rate-limit", "PUT /_mock/rate-limit", "GET /_mock/clock", "POST /_mock/clock",
+            "GET /_mock/rate-limit", "PUT /_mock/rate-limit", "GET /_mock/clock", "POST /_mock/clock", "GET /_mock/timeline",
         ],
     }))
 }
@@ -448,17 +450,15 @@ async fn set_clock<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request
     let (_, bytes) = body(req, CONTROL_LIMIT).await?;
     let b: ClockBody = json_body(&bytes, None)?;
     let clock = worlds.vendor().clock(world.state());
+    let mut timeline = Vec::new();
     match (b.action.as_str(), b.at, b.by.as_deref()) {
         ("freeze", None, None) => clock.set(clock.now()),
         ("unfreeze", None, None) => clock.unfreeze(),
-        ("set", Some(at), None) => {
-            let frozen = clock.is_frozen();
-            clock.set(at);
-            if !frozen {
-                clock.unfreeze();
-            }
+        ("set", Some(at), None) => timeline = worlds.run_rules(&world, at),
+        ("advance", None, Some(by)) => {
+            let by = parse_duration(by).map_err(bad_request)?;
+            timeline = worlds.run_rules(&world, clock.now() + by);
         }
-        ("advance", None, Some(by)) => clock.advance(parse_duration(by).map_err(bad_request)?),
         ("set", None, _) => return Err(bad_request("set needs \"at\": an RFC 3339 timestamp")),
         ("advance", _, None) => {
             return Err(bad_request(
@@ -477,7 +477,28 @@ async fn set_clock<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request
         }
     }
     worlds.touch();
-    Ok(ok(clock_json(clock)))
+    let mut answer = clock_json(clock);
+    answer["timeline"] = serde_json::to_value(&timeline).unwrap_or_default();
+    Ok(ok(answer))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimelineQuery {
+    limit: Option<usize>,
+}
+
+/// What the world's time-driven rules moved, oldest first (the last `limit`, default 1,000).
+async fn timeline<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request) -> Answer {
+    let world = current(&worlds, &req)?;
+    let q: TimelineQuery = serde_urlencoded::from_str(req.uri().query().unwrap_or(""))
+        .map_err(|e| bad_request(format!("query: {e} (GET /_mock/timeline takes only limit)")))?;
+    let log = world.rules().log(q.limit.unwrap_or(1000));
+    Ok(ok(json!({
+        "rules_ran_until": timestamp(world.rules().mark()),
+        "count": log.len(),
+        "timeline": log,
+    })))
 }
 
 /// An ISO 8601 duration of weeks, days, hours, minutes and seconds (`P14D`, `PT6H30M`, `P1W`,

@@ -23,6 +23,7 @@ use crate::clock::Clock;
 use crate::faults::Faults;
 use crate::journal::{Entry, Filter, Verification, Verify};
 use crate::server::ServerHandle;
+use crate::timeline::Moved;
 use crate::world::{Config, DEFAULT_WORLD, SeedSpec, Vendor, WORLD_PREFIX, World, WorldError, Worlds};
 
 /// Options of a [`MockServer`].
@@ -39,6 +40,7 @@ pub struct Builder<V: Vendor> {
     max_worlds: Option<usize>,
     journal_capacity: Option<usize>,
     rate_limit: bool,
+    background_rules: bool,
 }
 
 impl<V: Vendor> Builder<V> {
@@ -56,6 +58,7 @@ impl<V: Vendor> Builder<V> {
             max_worlds: None,
             journal_capacity: None,
             rate_limit: false,
+            background_rules: false,
         }
     }
 
@@ -121,6 +124,13 @@ impl<V: Vendor> Builder<V> {
         self
     }
 
+    /// Run the time-driven rules in the background (once a second) in worlds whose clock runs,
+    /// as the binary does; off by default, so a test moves time (and the rules) explicitly.
+    pub fn background_rules(mut self, on: bool) -> Self {
+        self.background_rules = on;
+        self
+    }
+
     /// Changes the vendor's own options (tokens, switches).
     pub fn configure(mut self, f: impl FnOnce(&mut V)) -> Self {
         f(&mut self.vendor);
@@ -139,6 +149,7 @@ impl<V: Vendor> Builder<V> {
         });
         config.control = self.control;
         config.rate_limit = self.rate_limit;
+        config.background_rules = self.background_rules;
         if let Some(n) = self.max_worlds {
             config.max_worlds = n;
         }
@@ -256,6 +267,11 @@ impl<V: Vendor> MockServer<V> {
         self.default_world().clock()
     }
 
+    /// Advances the default world's clock by `by`, running the time-driven rules on the way.
+    pub fn advance(&self, by: chrono::Duration) -> Vec<Moved> {
+        self.default_world().advance(by)
+    }
+
     /// Puts the default world back to its seeded start (data, clock, journal, fault rules).
     pub fn reset(&self) {
         self.default_world().reset();
@@ -318,6 +334,30 @@ impl<V: Vendor> WorldHandle<V> {
     /// The world's clock.
     pub fn clock(&self) -> Clock {
         self.worlds.vendor().clock(self.world.state()).clone()
+    }
+
+    /// Moves the world's clock forward by `by`, running every time-driven rule on the way at its
+    /// own moment (as `POST /_mock/clock {"action": "advance"}` does); returns what moved.
+    pub fn advance(&self, by: chrono::Duration) -> Vec<Moved> {
+        let until = self.clock().now() + by;
+        self.worlds.run_rules(&self.world, until)
+    }
+
+    /// Sets the world's clock to `at` (frozen or running as it was), running the rules due on
+    /// the way; returns what moved.
+    pub fn set_time(&self, at: chrono::DateTime<chrono::Utc>) -> Vec<Moved> {
+        self.worlds.run_rules(&self.world, at)
+    }
+
+    /// Freezes the world's clock where it is: no rule runs until it is moved.
+    pub fn freeze(&self) {
+        let clock = self.clock();
+        clock.set(clock.now());
+    }
+
+    /// What the world's time-driven rules moved so far (at most the last 10,000), oldest first.
+    pub fn timeline(&self) -> Vec<Moved> {
+        self.world.rules().log(crate::timeline::LOG_CAPACITY)
     }
 
     /// Back to the seeded start.

@@ -50,6 +50,7 @@ pub mod snapshot;
 pub mod statefile;
 pub mod store;
 pub mod testing;
+pub mod timeline;
 pub mod world;
 
 pub use clock::Clock;

@@ -35,6 +35,7 @@ use crate::clock::{Clock, ClockState};
 use crate::error::{CoreError, ErrorRenderer};
 use crate::faults::{Faults, RateLimit, RequestInfo};
 use crate::journal::Journal;
+use crate::timeline::{Moved, Rules};
 
 /// The reserved path prefix of everything mock-only.
 pub const PREFIX: &str = "/_mock";
@@ -130,6 +131,17 @@ pub trait Vendor: Send + Sync + 'static {
     fn rate_limit(&self) -> Option<RateLimit> {
         None
     }
+    /// The earliest moment at which one of the world's time-driven rules is due (past or
+    /// future), or `None` if none will ever be without a change through the API.
+    fn next_due(&self, _state: &Self::State) -> Option<DateTime<Utc>> {
+        None
+    }
+    /// Runs every time-driven rule due at or before `at`, stamping each change `at` (the world's
+    /// clock reads `at` meanwhile), and says what moved. It must make progress: after it, nothing
+    /// it could do at `at` is still due.
+    fn run_due(&self, _state: &Self::State, _at: DateTime<Utc>) -> Vec<Moved> {
+        Vec::new()
+    }
 }
 
 /// How a mock's worlds are made and bounded.
@@ -149,6 +161,9 @@ pub struct Config {
     pub control: bool,
     /// Whether worlds start with the vendor's rate limit emulated.
     pub rate_limit: bool,
+    /// Whether time-driven rules also run in the background (once a second) in worlds whose
+    /// clock runs; without it they run only when the control API moves a clock.
+    pub background_rules: bool,
 }
 
 impl Config {
@@ -162,6 +177,7 @@ impl Config {
             fault_seed: spec.seed,
             control: true,
             rate_limit: false,
+            background_rules: false,
         }
     }
 }
@@ -177,6 +193,7 @@ pub struct World<V: Vendor> {
     faults: Faults,
     rate_limit: Mutex<Option<RateLimit>>,
     created_at: DateTime<Utc>,
+    rules: Rules,
 }
 
 impl<V: Vendor> World<V> {
@@ -203,6 +220,11 @@ impl<V: Vendor> World<V> {
     /// What the world was (last) seeded from.
     pub fn spec(&self) -> SeedSpec {
         *self.spec.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The world's time-driven rules: up to when they ran, and what they moved.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// Whether the vendor's rate limit is emulated in this world.
@@ -319,7 +341,58 @@ impl<V: Vendor> Worlds<V> {
         });
         let default = worlds.make(DEFAULT_WORLD, worlds.config.spec);
         worlds.insert(default);
+        if worlds.config.background_rules {
+            worlds.start_background_rules();
+        }
         worlds
+    }
+
+    /// Once a second, runs the rules that came due in every world whose clock runs (needs a
+    /// tokio runtime; without one rules run only when a clock is moved). Ends with the worlds.
+    fn start_background_rules(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("no tokio runtime: time-driven rules run only when a clock is moved");
+            return;
+        };
+        let weak = Arc::downgrade(self);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(worlds) = weak.upgrade() else { break };
+                worlds.run_background_rules();
+            }
+        });
+    }
+
+    /// One pass of the background rules: in every world whose clock runs, the rules due by now.
+    /// A frozen clock stops them all. Returns how many changes were made.
+    pub fn run_background_rules(&self) -> usize {
+        let mut moved = 0;
+        for world in self.all() {
+            let clock = self.vendor.clock(&world.state);
+            if !clock.is_frozen() {
+                moved += self.run_rules(&world, clock.now()).len();
+            }
+        }
+        moved
+    }
+
+    /// Runs `world`'s time-driven rules up to `until`, each at its own moment, and leaves its
+    /// clock reading `until` (frozen or running as it was). Returns what moved, in order.
+    pub fn run_rules(&self, world: &World<V>, until: DateTime<Utc>) -> Vec<Moved> {
+        let clock = self.vendor.clock(&world.state);
+        let moved = world.rules.run_until(
+            clock,
+            until,
+            || self.vendor.next_due(&world.state),
+            |at| self.vendor.run_due(&world.state, at),
+        );
+        if !moved.is_empty() {
+            self.changed();
+        }
+        moved
     }
 
     /// The vendor.
@@ -375,6 +448,7 @@ impl<V: Vendor> Worlds<V> {
             faults: Faults::new(self.config.fault_seed),
             rate_limit: Mutex::new(rate_limit),
             created_at,
+            rules: Rules::new(created_at),
         })
     }
 
@@ -495,6 +569,7 @@ impl<V: Vendor> Worlds<V> {
         let data = (*self.template(spec)).clone();
         self.vendor.restore(&world.state, data);
         self.vendor.clock(&world.state).restore(world.initial_clock);
+        world.rules.restart(self.vendor.clock(&world.state).now());
         *world.spec.lock().unwrap_or_else(PoisonError::into_inner) = spec;
         world.journal.clear();
         world.faults.reset(self.config.fault_seed);
@@ -540,6 +615,7 @@ impl<V: Vendor> Worlds<V> {
         let (spec, clock, data) = self.parse_snapshot(snapshot)?;
         self.vendor.restore(&world.state, data);
         self.vendor.clock(&world.state).restore(clock);
+        world.rules.restart(self.vendor.clock(&world.state).now());
         *world.spec.lock().unwrap_or_else(PoisonError::into_inner) = spec;
         self.changed();
         Ok(())
@@ -596,6 +672,7 @@ impl<V: Vendor> Worlds<V> {
         };
         self.vendor.restore(&world.state, data);
         self.vendor.clock(&world.state).restore(clock);
+        world.rules.restart(self.vendor.clock(&world.state).now());
         *world.spec.lock().unwrap_or_else(PoisonError::into_inner) = spec;
         self.changed();
         Ok(world)

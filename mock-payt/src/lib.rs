@@ -27,6 +27,7 @@ pub mod error;
 pub mod fields;
 pub mod format;
 pub mod integer_ids;
+pub mod lifecycle;
 pub mod links;
 pub mod list;
 pub mod params;

@@ -611,6 +611,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
             invoice_ids: covered.iter().map(|&n| invoices[n].id).collect(),
             credit_case_ids: Vec::new(),
             cc_email_address: None,
+            expired_term_ids: Vec::new(),
         };
         if active {
             for &n in &covered {
@@ -752,7 +753,7 @@ fn seed_resources(g: &mut Gen, db: &mut Db, admin: u64, part: Part) {
 
 /// Dutch statutory collection costs (WIK): 15% of the first 2,500 (at least 40), 10% of the next
 /// 2,500, 5% of the next 5,000, 1% above.
-fn wik(principal: Decimal) -> Decimal {
+pub(crate) fn wik(principal: Decimal) -> Decimal {
     let bands = [(2_500, 15), (2_500, 10), (5_000, 5), (190_000, 1)];
     let mut rest = principal;
     let mut cost = Decimal::ZERO;

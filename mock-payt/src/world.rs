@@ -127,4 +127,12 @@ impl Vendor for Payt {
     fn rate_limit(&self) -> Option<RateLimit> {
         Some(RateLimit::payt())
     }
+
+    fn next_due(&self, state: &AppState) -> Option<chrono::DateTime<chrono::Utc>> {
+        state.store.read(crate::lifecycle::next_due)
+    }
+
+    fn run_due(&self, state: &AppState, at: chrono::DateTime<chrono::Utc>) -> Vec<mock_core::timeline::Moved> {
+        crate::lifecycle::run_due(state, at)
+    }
 }

@@ -1936,9 +1936,13 @@ async fn the_clock_reads_freezes_sets_advances_and_unfreezes() {
         .clock_action(None, json!({"action": "set", "at": "2027-01-02T03:04:05Z"}))
         .await;
     assert_eq!(
-        set,
-        json!({"now": "2027-01-02T03:04:05.000Z", "today": "2027-01-02", "frozen": true})
+        (&set["now"], &set["today"], &set["frozen"]),
+        (&json!("2027-01-02T03:04:05.000Z"), &json!("2027-01-02"), &json!(true))
     );
+    // Setting the clock forward ran the time-driven rules on the way, in time order.
+    let timeline = set["timeline"].as_array().expect("a timeline");
+    assert!(!timeline.is_empty());
+    assert!(timeline.windows(2).all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str()));
     let advanced = t
         .clock_action(None, json!({"action": "advance", "by": "P1DT2H30M"}))
         .await;

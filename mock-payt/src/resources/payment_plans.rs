@@ -116,6 +116,9 @@ pub struct PaymentPlan {
     /// Where a copy of the plan was sent (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub cc_email_address: Option<String>,
+    /// The terms that expired unpaid (the time-driven rules mark them; not exposed by the entity).
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
+    pub expired_term_ids: Vec<u64>,
 }
 
 administration_record!(PaymentPlan, changed = updated_at);
@@ -382,6 +385,7 @@ async fn create(
             invoice_ids: invoice_ids.clone(),
             credit_case_ids: credit_case_ids.clone(),
             cc_email_address: cc_email_address.clone(),
+            expired_term_ids: Vec::new(),
         };
         db.payment_plans
             .insert(plan.clone())
@@ -460,6 +464,42 @@ enum Transition {
     Approve,
     Reject,
     Deactivate,
+}
+
+/// Deactivates plan `plan_id` of `admin` at `now`: the plan and every invoice and credit case
+/// it covered (their flow resumes). The deactivated plan, or `None` if there is no such plan.
+pub fn deactivate_in(db: &mut Db, admin: u64, plan_id: u64, now: DateTime<Utc>) -> Option<PaymentPlan> {
+    let invoices: Vec<u64> = db
+        .invoices
+        .iter(&admin)
+        .filter(|i| i.active_payment_plan_id == Some(plan_id))
+        .map(|i| i.id)
+        .collect();
+    for i in invoices {
+        db.invoices.update(&admin, &i.to_string(), |inv| {
+            inv.active_payment_plan_id = None;
+            inv.updated_at = now;
+        });
+    }
+    let cases: Vec<u64> = db
+        .credit_cases
+        .iter(&admin)
+        .filter(|c| c.active_payment_plan_id == Some(plan_id) || c.payment_plan_id == Some(plan_id))
+        .map(|c| c.id)
+        .collect();
+    for c in cases {
+        db.credit_cases.update(&admin, &c.to_string(), |case| {
+            case.active_payment_plan_id = None;
+            case.payment_plan_id = None;
+            case.updated_at = now;
+        });
+    }
+    db.payment_plans.update(&admin, &plan_id.to_string(), |p| {
+        p.deactivated_at = Some(now);
+        p.active = false;
+        p.updated_at = now;
+        p.clone()
+    })
 }
 
 /// The mock-side state name of `plan`.
@@ -612,39 +652,7 @@ async fn transition(
                 p.updated_at = now;
                 p.clone()
             }),
-            Transition::Deactivate => {
-                let invoices: Vec<u64> = db
-                    .invoices
-                    .iter(&admin)
-                    .filter(|i| i.active_payment_plan_id == Some(plan_id))
-                    .map(|i| i.id)
-                    .collect();
-                for i in invoices {
-                    db.invoices.update(&admin, &i.to_string(), |inv| {
-                        inv.active_payment_plan_id = None;
-                        inv.updated_at = now;
-                    });
-                }
-                let cases: Vec<u64> = db
-                    .credit_cases
-                    .iter(&admin)
-                    .filter(|c| c.active_payment_plan_id == Some(plan_id) || c.payment_plan_id == Some(plan_id))
-                    .map(|c| c.id)
-                    .collect();
-                for c in cases {
-                    db.credit_cases.update(&admin, &c.to_string(), |case| {
-                        case.active_payment_plan_id = None;
-                        case.payment_plan_id = None;
-                        case.updated_at = now;
-                    });
-                }
-                db.payment_plans.update(&admin, &key, |p| {
-                    p.deactivated_at = Some(now);
-                    p.active = false;
-                    p.updated_at = now;
-                    p.clone()
-                })
-            }
+            Transition::Deactivate => deactivate_in(db, admin, plan_id, now),
         }
         .ok_or_else(|| PaytError::not_found("PaymentPlan", &id))
     })?;

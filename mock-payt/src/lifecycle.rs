@@ -1,0 +1,622 @@
+//! Payt's time-driven rules: what happens to invoices, credit cases and payment plans as the
+//! world's clock passes their moments (see [`mock_core::timeline`] for how rules are run).
+//!
+//! Every moment is 08:00 UTC of its day (Payt's morning run). The schedule follows the fixtures
+//! (`seed.rs`, `payments.rs`), so a seeded world and a world moved forward by these rules look
+//! alike. Sources: `reference/payt.md` 3.1-3.3 (fields and stages) and 4.3 (event names); the
+//! day offsets are **inferred** (Payt lets each administration configure its flow and publishes
+//! no default):
+//!
+//! - an unsent invoice is sent on its invoice date;
+//! - an open invoice walks the reminder flow: pre-reminder 3 days before the due date (skipped
+//!   once the due date has passed), reminder 1 at +7 days, reminder 2 at +21, the final reminder
+//!   at +35, collectable at +49 and handed over to debt collection at the same moment, which opens
+//!   a credit case (the debtor's invoices handed over at one moment share one case);
+//! - an open case walks its stages from its start: pre-summons at once, summons 1-4 at +14, +28,
+//!   +42 and +56 days, notice of default at +84, pre-judicial at +98 (with a task for the
+//!   creditor), forwarded to the bailiff at +112; each stage is mirrored onto its invoices;
+//! - an active payment plan's unpaid term expires the day after its due date (with a task), and
+//!   the plan is deactivated 14 days after that if the term is still unpaid, which resumes the
+//!   flow of its invoices and cases.
+//!
+//! Steps keep their spacing: a record that enters the flow late (imported with a due date long
+//! past) takes its next step at once and the following ones at the flow's intervals, not all at
+//! once. Nothing moves for a paid invoice, or one that is paused, blocked, under an active
+//! payment plan, or whose debtor or administration is paused; nor for a case that is paid,
+//! paused, deactivated or under an active plan. Every change sets `updated_at` to its moment, so
+//! `updated_after` sync sees it.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use mock_core::timeline::Moved;
+use rust_decimal::Decimal;
+
+use crate::resources::credit_cases::CreditCase;
+use crate::resources::invoices::Invoice;
+use crate::resources::payment_plans::{self, PaymentPlan};
+use crate::resources::tasks::Task;
+use crate::state::{AppState, Db};
+
+/// The hour (UTC) of every rule's moment.
+const HOUR: u32 = 8;
+
+/// The moment of day `d`.
+fn moment(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(NaiveTime::from_hms_opt(HOUR, 0, 0).unwrap_or_default())
+        .and_utc()
+}
+
+/// A step of an invoice's flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InvoiceStep {
+    Send,
+    PreReminder,
+    Reminder1,
+    Reminder2,
+    FinalReminder,
+    Collectable,
+    DebtCollection,
+}
+
+/// The reminder flow after sending: each step and its day relative to the due date.
+const FLOW: [(InvoiceStep, i64); 6] = [
+    (InvoiceStep::PreReminder, -3),
+    (InvoiceStep::Reminder1, 7),
+    (InvoiceStep::Reminder2, 21),
+    (InvoiceStep::FinalReminder, 35),
+    (InvoiceStep::Collectable, 49),
+    (InvoiceStep::DebtCollection, 49),
+];
+
+impl InvoiceStep {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Send => "sent",
+            Self::PreReminder => "pre_reminder",
+            Self::Reminder1 => "reminder_1",
+            Self::Reminder2 => "reminder_2",
+            Self::FinalReminder => "final_reminder",
+            Self::Collectable => "collectable",
+            Self::DebtCollection => "debt_collection",
+        }
+    }
+
+    fn event(self) -> Option<&'static str> {
+        match self {
+            Self::Send | Self::Collectable => None,
+            Self::DebtCollection => Some("invoice_to_debt_collection"),
+            _ => Some("invoice_step_performed"),
+        }
+    }
+
+    fn stamp(self, inv: &Invoice) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Send => inv.sent_at,
+            Self::PreReminder => inv.pre_reminder_at,
+            Self::Reminder1 => inv.reminder_1_at,
+            Self::Reminder2 => inv.reminder_2_at,
+            Self::FinalReminder => inv.final_reminder_at,
+            Self::Collectable => inv.collectable_at,
+            Self::DebtCollection => inv.debt_collection_at,
+        }
+    }
+
+    fn apply(self, inv: &mut Invoice, at: DateTime<Utc>) {
+        match self {
+            Self::Send => inv.sent_at = Some(at),
+            Self::PreReminder => inv.pre_reminder_at = Some(at),
+            Self::Reminder1 => {
+                inv.reminder_1_at = Some(at);
+                inv.first_reminder_at = Some(at);
+                inv.latest_reminder_at = Some(at);
+            }
+            Self::Reminder2 => {
+                inv.reminder_2_at = Some(at);
+                inv.latest_reminder_at = Some(at);
+            }
+            Self::FinalReminder => {
+                inv.final_reminder_at = Some(at);
+                inv.latest_reminder_at = Some(at);
+            }
+            Self::Collectable => inv.collectable_at = Some(at),
+            Self::DebtCollection => inv.debt_collection_at = Some(at),
+        }
+        inv.updated_at = at;
+    }
+}
+
+/// Whether `inv` stands still: paid, paused, blocked, under a plan or already in collection.
+fn invoice_stands_still(db: &Db, inv: &Invoice) -> bool {
+    if inv.open_amount <= Decimal::ZERO
+        || inv.paused_at.is_some()
+        || inv.blocked_via_api
+        || inv.block_reason.is_some()
+        || inv.active_payment_plan_id.is_some()
+        || inv.active_credit_case_id.is_some()
+    {
+        return true;
+    }
+    let admin_paused = db
+        .administrations
+        .find(&inv.administration_id.to_string())
+        .is_some_and(|a| a.paused_at.is_some() || a.reminding_paused_at.is_some());
+    let debtor_paused = db
+        .debtors
+        .get(&inv.administration_id, &inv.debtor_id.to_string())
+        .is_some_and(|d| d.paused_at.is_some() || d.reminding_paused_at.is_some());
+    admin_paused || debtor_paused
+}
+
+/// The next step of `inv`'s flow and its moment.
+fn next_invoice_step(db: &Db, inv: &Invoice) -> Option<(InvoiceStep, DateTime<Utc>)> {
+    if invoice_stands_still(db, inv) {
+        return None;
+    }
+    let Some(sent) = inv.sent_at else {
+        return Some((InvoiceStep::Send, moment(inv.invoice_date)));
+    };
+    // The latest step taken, and when.
+    let mut last: Option<(usize, DateTime<Utc>)> = None;
+    for (i, (step, _)) in FLOW.iter().enumerate() {
+        if let Some(t) = step.stamp(inv) {
+            last = Some((i, t));
+        }
+    }
+    let (next, prev_at, prev_day) = match last {
+        Some((i, t)) => (i + 1, t, FLOW[i].1),
+        None => (0, sent, i64::MIN),
+    };
+    let mut next = next;
+    loop {
+        let (step, day) = *FLOW.get(next)?;
+        let gap = if prev_day == i64::MIN { 0 } else { day - prev_day };
+        let at = moment(inv.due_date + Duration::days(day)).max(prev_at + Duration::days(gap));
+        // The pre-reminder comes before the due date or not at all.
+        if step == InvoiceStep::PreReminder && at > moment(inv.due_date) {
+            next += 1;
+            continue;
+        }
+        return Some((step, at));
+    }
+}
+
+/// A stage of a credit case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaseStage {
+    Summons1,
+    Summons2,
+    Summons3,
+    Summons4,
+    NoticeOfDefault,
+    PreJudicial,
+    Bailiff,
+}
+
+/// Each stage and its day relative to the case's start.
+const STAGES: [(CaseStage, i64); 7] = [
+    (CaseStage::Summons1, 14),
+    (CaseStage::Summons2, 28),
+    (CaseStage::Summons3, 42),
+    (CaseStage::Summons4, 56),
+    (CaseStage::NoticeOfDefault, 84),
+    (CaseStage::PreJudicial, 98),
+    (CaseStage::Bailiff, 112),
+];
+
+impl CaseStage {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Summons1 => "summons_1",
+            Self::Summons2 => "summons_2",
+            Self::Summons3 => "summons_3",
+            Self::Summons4 => "summons_4",
+            Self::NoticeOfDefault => "notice_of_default",
+            Self::PreJudicial => "pre_judicial",
+            Self::Bailiff => "bailiff",
+        }
+    }
+
+    fn event(self) -> &'static str {
+        match self {
+            Self::Bailiff => "case_to_bailiff",
+            _ => "case_step_performed",
+        }
+    }
+
+    fn stamp(self, c: &CreditCase) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Summons1 => c.summons_1_at,
+            Self::Summons2 => c.summons_2_at,
+            Self::Summons3 => c.summons_3_at,
+            Self::Summons4 => c.summons_4_at,
+            Self::NoticeOfDefault => c.notice_of_default_at,
+            Self::PreJudicial => c.pre_judicial_at,
+            Self::Bailiff => c.forwarded_to_bailiff_at,
+        }
+    }
+
+    fn apply_case(self, c: &mut CreditCase, at: DateTime<Utc>) {
+        match self {
+            Self::Summons1 => {
+                c.summons_1_at = Some(at);
+                c.first_summons_at = Some(at);
+            }
+            Self::Summons2 => c.summons_2_at = Some(at),
+            Self::Summons3 => c.summons_3_at = Some(at),
+            Self::Summons4 => c.summons_4_at = Some(at),
+            Self::NoticeOfDefault => c.notice_of_default_at = Some(at),
+            Self::PreJudicial => c.pre_judicial_at = Some(at),
+            Self::Bailiff => c.forwarded_to_bailiff_at = Some(at),
+        }
+        // A notice of default mentions the case: its latest summons is then later than any.
+        if matches!(
+            self,
+            Self::Summons1 | Self::Summons2 | Self::Summons3 | Self::Summons4 | Self::NoticeOfDefault
+        ) {
+            c.latest_summons_at = Some(at);
+        }
+        c.updated_at = at;
+    }
+
+    fn apply_invoice(self, inv: &mut Invoice, at: DateTime<Utc>) {
+        match self {
+            Self::Summons1 => {
+                inv.summons_1_at = Some(at);
+                inv.first_summons_at = Some(at);
+            }
+            Self::Summons2 => inv.summons_2_at = Some(at),
+            Self::Summons3 => inv.summons_3_at = Some(at),
+            Self::Summons4 => inv.summons_4_at = Some(at),
+            Self::NoticeOfDefault => inv.notice_of_default_at = Some(at),
+            Self::PreJudicial => inv.pre_judicial_at = Some(at),
+            Self::Bailiff => inv.bailiff_at = Some(at),
+        }
+        if !matches!(self, Self::PreJudicial | Self::Bailiff) {
+            inv.latest_summons_at = Some(at);
+        }
+        inv.updated_at = at;
+    }
+}
+
+/// The next stage of case `c` and its moment.
+fn next_case_stage(c: &CreditCase) -> Option<(CaseStage, DateTime<Utc>)> {
+    if c.open_amount <= Decimal::ZERO
+        || c.paused_at.is_some()
+        || c.deactivated_at.is_some()
+        || c.active_payment_plan_id.is_some()
+    {
+        return None;
+    }
+    let mut prev = (c.started_at, 0);
+    for (stage, day) in STAGES {
+        match stage.stamp(c) {
+            Some(t) => prev = (t, day),
+            None => {
+                let at = (c.started_at + Duration::days(day)).max(prev.0 + Duration::days(day - prev.1));
+                return Some((stage, at));
+            }
+        }
+    }
+    None
+}
+
+/// How long an expired term may stay unpaid before the plan is deactivated.
+const PLAN_GRACE_DAYS: i64 = 14;
+
+/// The next rule of plan `p`: a term to expire, or the plan to deactivate, and its moment.
+fn next_plan_rule(p: &PaymentPlan) -> Option<(PlanRule, DateTime<Utc>)> {
+    if payment_plans::state_of(p) != "active" {
+        return None;
+    }
+    p.payment_terms
+        .iter()
+        .filter(|t| t.amount_due > Decimal::ZERO && t.payment_date.is_none())
+        .map(|t| {
+            if p.expired_term_ids.contains(&t.id) {
+                (
+                    PlanRule::Deactivate(t.id),
+                    moment(t.due_date + Duration::days(1 + PLAN_GRACE_DAYS)),
+                )
+            } else {
+                (PlanRule::ExpireTerm(t.id), moment(t.due_date + Duration::days(1)))
+            }
+        })
+        .min_by_key(|(_, at)| *at)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlanRule {
+    ExpireTerm(u64),
+    Deactivate(u64),
+}
+
+/// The earliest moment a Payt rule is due in `db`.
+pub fn next_due(db: &Db) -> Option<DateTime<Utc>> {
+    let invoices = db
+        .invoices
+        .iter_all()
+        .filter_map(|i| next_invoice_step(db, i).map(|(_, at)| at));
+    let cases = db
+        .credit_cases
+        .iter_all()
+        .filter_map(|c| next_case_stage(c).map(|(_, at)| at));
+    let plans = db
+        .payment_plans
+        .iter_all()
+        .filter_map(|p| next_plan_rule(p).map(|(_, at)| at));
+    invoices.chain(cases).chain(plans).min()
+}
+
+/// Runs every Payt rule due at or before `at` (one step per record; the runner calls again while
+/// more is due), stamping each change `at`.
+pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
+    state.store.write(|db| {
+        let mut moved = Vec::new();
+        plans_due(state, db, at, &mut moved);
+        cases_due(state, db, at, &mut moved);
+        invoices_due(state, db, at, &mut moved);
+        moved
+    })
+}
+
+fn invoices_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
+    // Payt keeps whole seconds.
+    let at = crate::format::whole_seconds(due_by);
+    let due: Vec<(u64, u64, InvoiceStep)> = db
+        .invoices
+        .iter_all()
+        .filter_map(|i| {
+            next_invoice_step(db, i)
+                .filter(|(_, when)| *when <= due_by)
+                .map(|(step, _)| (i.administration_id, i.id, step))
+        })
+        .collect();
+    // Invoices handed over at this moment, per administration and debtor.
+    let mut handed_over: Vec<(u64, u64, u64)> = Vec::new();
+    for (admin, id, step) in due {
+        let Some(debtor) = db.invoices.update(&admin, &id.to_string(), |inv| {
+            step.apply(inv, at);
+            inv.debtor_id
+        }) else {
+            continue;
+        };
+        let mut m = Moved::new(at, "invoice", id.to_string(), admin.to_string(), step.name());
+        if let Some(e) = step.event() {
+            m = m.event(e);
+        }
+        moved.push(m);
+        if step == InvoiceStep::DebtCollection {
+            handed_over.push((admin, debtor, id));
+        }
+    }
+    handed_over.sort_unstable();
+    let mut i = 0;
+    while i < handed_over.len() {
+        let (admin, debtor, _) = handed_over[i];
+        let group: Vec<u64> = handed_over[i..]
+            .iter()
+            .take_while(|(a, d, _)| (*a, *d) == (admin, debtor))
+            .map(|(_, _, id)| *id)
+            .collect();
+        i += group.len();
+        if let Some(case) = open_case(state, db, admin, debtor, &group, at) {
+            moved.push(
+                Moved::new(at, "credit_case", case.to_string(), admin.to_string(), "created").event("case_created"),
+            );
+        }
+    }
+}
+
+/// Opens a credit case for `invoices` of `debtor`, started at `at` with its pre-summons.
+fn open_case(
+    state: &AppState,
+    db: &mut Db,
+    admin: u64,
+    debtor: u64,
+    invoices: &[u64],
+    at: DateTime<Utc>,
+) -> Option<u64> {
+    let principal: Decimal = invoices
+        .iter()
+        .filter_map(|i| db.invoices.get(&admin, &i.to_string()))
+        .map(|i| i.open_amount)
+        .sum();
+    let collection = crate::seed::wik(principal);
+    let case_number = db
+        .credit_cases
+        .iter(&admin)
+        .filter_map(|c| c.case_number.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let id = state.ids.next_seq();
+    let case = CreditCase {
+        labels: Vec::new(),
+        case_number: case_number.to_string(),
+        public_url: crate::links::portal(crate::links::PortalKind::CreditCase, id),
+        deeplink_url: crate::links::app_record(admin, crate::links::AppKind::CreditCase, id),
+        credit_case_number: format!("INC-{admin}-{case_number:05}"),
+        currency_code: "EUR".into(),
+        administration_id: admin,
+        debt_collection_costs: collection,
+        open_interest_and_collection_costs: collection,
+        total_amount: principal + collection,
+        open_amount: principal + collection,
+        id,
+        interest_costs: Decimal::ZERO,
+        internal_note_email_address: format!("case-{id}@notes.paytsoftware.com"),
+        debtor_id: debtor,
+        payment_plan_id: None,
+        active_payment_plan_id: None,
+        forwarded_to_bailiff_at: None,
+        latest_summons_at: None,
+        notice_of_default_at: None,
+        pre_judicial_at: None,
+        pre_summons_at: Some(at),
+        paused_at: None,
+        deactivated_at: None,
+        first_summons_at: None,
+        summons_1_at: None,
+        summons_2_at: None,
+        summons_3_at: None,
+        summons_4_at: None,
+        started_at: at,
+        updated_at: at,
+        invoice_ids: invoices.to_vec(),
+    };
+    if let Err(e) = db.credit_cases.insert(case) {
+        tracing::error!("cannot open a credit case for invoices {invoices:?}: {e}");
+        return None;
+    }
+    for i in invoices {
+        db.invoices.update(&admin, &i.to_string(), |inv| {
+            inv.active_credit_case_id = Some(id);
+            inv.credit_case_id = Some(id);
+            inv.pre_summons_at = Some(at);
+            inv.updated_at = at;
+        });
+    }
+    Some(id)
+}
+
+fn cases_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
+    // Payt keeps whole seconds.
+    let at = crate::format::whole_seconds(due_by);
+    let due: Vec<(u64, u64, CaseStage)> = db
+        .credit_cases
+        .iter_all()
+        .filter_map(|c| {
+            next_case_stage(c)
+                .filter(|(_, when)| *when <= due_by)
+                .map(|(stage, _)| (c.administration_id, c.id, stage))
+        })
+        .collect();
+    for (admin, id, stage) in due {
+        let Some((invoices, debtor)) = db.credit_cases.update(&admin, &id.to_string(), |c| {
+            stage.apply_case(c, at);
+            (c.invoice_ids.clone(), c.debtor_id)
+        }) else {
+            continue;
+        };
+        for i in &invoices {
+            db.invoices
+                .update(&admin, &i.to_string(), |inv| stage.apply_invoice(inv, at));
+        }
+        moved.push(Moved::new(at, "credit_case", id.to_string(), admin.to_string(), stage.name()).event(stage.event()));
+        if stage == CaseStage::PreJudicial {
+            let task = new_task(
+                state,
+                admin,
+                Some(debtor),
+                None,
+                Some(id),
+                "Credit case ready for court",
+                "The case has passed its notice of default unpaid: decide whether to hand it to the bailiff.",
+                at,
+            );
+            if let Some(t) = add_task(db, task) {
+                moved.push(
+                    Moved::new(at, "task", t.to_string(), admin.to_string(), "created").event("todo_list_item_created"),
+                );
+            }
+        }
+    }
+}
+
+fn plans_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
+    // Payt keeps whole seconds.
+    let at = crate::format::whole_seconds(due_by);
+    let due: Vec<(u64, u64, u64, PlanRule)> = db
+        .payment_plans
+        .iter_all()
+        .filter_map(|p| {
+            next_plan_rule(p)
+                .filter(|(_, when)| *when <= due_by)
+                .map(|(rule, _)| (p.administration_id, p.id, p.debtor_id, rule))
+        })
+        .collect();
+    for (admin, id, debtor, rule) in due {
+        match rule {
+            PlanRule::ExpireTerm(term) => {
+                db.payment_plans.update(&admin, &id.to_string(), |p| {
+                    p.expired_term_ids.push(term);
+                    p.updated_at = at;
+                });
+                moved.push(
+                    Moved::new(
+                        at,
+                        "payment_plan",
+                        id.to_string(),
+                        admin.to_string(),
+                        format!("term_{term}_expired"),
+                    )
+                    .event("payment_plan_term_expired"),
+                );
+                let task = new_task(
+                    state,
+                    admin,
+                    Some(debtor),
+                    None,
+                    None,
+                    "Payment plan term missed",
+                    "A term of the payment plan was not paid on its due date: contact the debtor before the plan is deactivated.",
+                    at,
+                );
+                if let Some(t) = add_task(db, task) {
+                    moved.push(
+                        Moved::new(at, "task", t.to_string(), admin.to_string(), "created")
+                            .event("todo_list_item_created"),
+                    );
+                }
+            }
+            PlanRule::Deactivate(_) => {
+                if payment_plans::deactivate_in(db, admin, id, at).is_some() {
+                    moved.push(
+                        Moved::new(at, "payment_plan", id.to_string(), admin.to_string(), "deactivated")
+                            .event("payment_plan_deactivated"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_task(
+    state: &AppState,
+    admin: u64,
+    debtor_id: Option<u64>,
+    invoice_id: Option<u64>,
+    credit_case_id: Option<u64>,
+    subject: &str,
+    description: &str,
+    at: DateTime<Utc>,
+) -> Task {
+    Task {
+        assigned_to_user: None,
+        administration_id: admin,
+        credit_case_id,
+        debtor_id,
+        id: state.ids.next_seq(),
+        invoice_id,
+        description: Some(description.to_string()),
+        subject: Some(subject.to_string()),
+        expiry_date: at.date_naive() + Duration::days(7),
+        comments: Vec::new(),
+        completed_at: None,
+        updated_at: at,
+        created_at: at,
+        completed_status: None,
+        completed_status_message: None,
+    }
+}
+
+fn add_task(db: &mut Db, task: Task) -> Option<u64> {
+    let id = task.id;
+    match db.tasks.insert(task) {
+        Ok(()) => Some(id),
+        Err(e) => {
+            tracing::error!("cannot create task {id}: {e}");
+            None
+        }
+    }
+}
