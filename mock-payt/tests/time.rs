@@ -71,7 +71,7 @@ impl Api {
                 "/v1/invoices/{number}?administration_id=81&identifier_type=invoice_number"
             ))
             .await;
-        found["id"].as_str().expect(&format!("invoice id in {found}")).to_string()
+        found["id"].as_str().expect("the invoice has an id").to_string()
     }
 
     /// `POST /_mock/clock` advance by `by`: the timeline.
@@ -150,7 +150,7 @@ async fn an_unpaid_invoice_walks_the_reminder_flow_into_a_credit_case_that_reach
     );
 
     // The API shows the same: the invoice with its reminders and the case's stages mirrored.
-    let inv = api.get(&format!("/v1/invoices/{id}?administration_id=81")).await.clone();
+    let inv = api.get(&format!("/v1/invoices/{id}?administration_id=81")).await;
     assert_eq!(inv["reminder_1_at"], "2026-11-17T08:00:00Z");
     assert_eq!(inv["final_reminder_at"], "2026-12-15T08:00:00Z");
     assert_eq!(inv["latest_reminder_at"], "2026-12-15T08:00:00Z");
@@ -159,7 +159,7 @@ async fn an_unpaid_invoice_walks_the_reminder_flow_into_a_credit_case_that_reach
     assert_eq!(inv["summons_4_at"], "2027-02-23T08:00:00Z");
     assert_eq!(inv["bailiff_at"], "2027-04-20T08:00:00Z");
     assert_eq!(inv["updated_at"], "2027-04-20T08:00:00Z");
-    let c = api.get(&format!("/v1/credit_cases/{case}?administration_id=81")).await.clone();
+    let c = api.get(&format!("/v1/credit_cases/{case}?administration_id=81")).await;
     assert_eq!(c["started_at"], "2026-12-29T08:00:00Z");
     assert_eq!(c["pre_summons_at"], "2026-12-29T08:00:00Z");
     assert_eq!(c["notice_of_default_at"], "2027-03-23T08:00:00Z");
@@ -304,12 +304,12 @@ async fn a_frozen_clock_stops_every_rule_and_a_running_one_lets_them_move() {
     // The background pass finds every clock frozen: nothing moves.
     assert_eq!(api.m.worlds().run_background_rules(), 0);
     assert!(api.m.default_world().timeline().is_empty());
-    let inv = api.get(&format!("/v1/invoices/{id}?administration_id=81")).await.clone();
+    let inv = api.get(&format!("/v1/invoices/{id}?administration_id=81")).await;
     assert_eq!(inv["reminder_1_at"], Value::Null);
     // Unfrozen, the next pass runs what is due.
     api.m.clock().unfreeze();
     assert!(api.m.worlds().run_background_rules() > 0);
-    let inv = api.get(&format!("/v1/invoices/{id}?administration_id=81")).await.clone();
+    let inv = api.get(&format!("/v1/invoices/{id}?administration_id=81")).await;
     assert!(inv["reminder_1_at"].is_string(), "{inv}");
 }
 
