@@ -56,6 +56,13 @@ struct Args {
     /// page of Payt's docs shows them.
     #[arg(long, env = "PAYT_INTEGER_IDS")]
     payt_integer_ids: bool,
+    /// Subscribe this URL to every Payt webhook event of every administration, in every world
+    /// (repeat the flag for more receivers; more through `/_mock/payt/webhooks`).
+    #[arg(long = "payt-webhook", env = "PAYT_WEBHOOK_URL", value_name = "URL")]
+    payt_webhooks: Vec<String>,
+    /// The HMAC-SHA256 key of `X-PAYT-SIGNATURE` for the `--payt-webhook` subscriptions.
+    #[arg(long, env = "PAYT_WEBHOOK_SECRET", default_value = mock_payt::webhooks::DEFAULT_SECRET)]
+    payt_webhook_secret: String,
     /// Serve only the vendors' public APIs: no control API, named worlds, journal or fault rules
     /// (`/_mock/...`; the Payt storage and link pages stay, they stand in for Payt's own hosts).
     #[arg(long, env = "MOCK_NO_CONTROL_API")]
@@ -95,6 +102,13 @@ struct Args {
     /// a client sets or advances them.
     #[arg(long, env = "MOCK_CLOCK_FROZEN")]
     clock_frozen: bool,
+    /// Trust the certificates in this PEM file (besides the public roots) when delivering
+    /// webhooks over HTTPS: a local receiver's self-signed certificate or the CA that signed it.
+    #[arg(long, env = "MOCK_WEBHOOK_CA_FILE", value_name = "PATH")]
+    webhook_ca_file: Option<std::path::PathBuf>,
+    /// Accept any TLS certificate when delivering webhooks (local development only).
+    #[arg(long, env = "MOCK_WEBHOOK_INSECURE")]
+    webhook_insecure: bool,
 }
 
 impl Args {
@@ -139,6 +153,18 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
         .init();
     let args = Args::parse();
+    // Before any world starts its webhook dispatchers: each takes the TLS options in force then.
+    mock_core::delivery::set_default_tls(mock_core::delivery::TlsOptions {
+        ca_file: args.webhook_ca_file.clone(),
+        insecure: args.webhook_insecure,
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    if args.webhook_insecure {
+        tracing::warn!("webhook deliveries accept any TLS certificate (--webhook-insecure)");
+    }
+    for url in &args.payt_webhooks {
+        mock_core::delivery::check_url(url).map_err(|e| anyhow::anyhow!("--payt-webhook {url}: {e}"))?;
+    }
     let anchor = args.anchor_date.unwrap_or_else(|| args.clock().today());
 
     let payt_listener = TcpListener::bind(args.payt_addr)
@@ -160,6 +186,11 @@ async fn main() -> anyhow::Result<()> {
             .configure(|p| {
                 p.token = args.payt_token.clone();
                 p.options.integer_ids = args.payt_integer_ids;
+                p.webhooks = args
+                    .payt_webhooks
+                    .iter()
+                    .map(|url| (url.clone(), args.payt_webhook_secret.clone()))
+                    .collect();
             })
             .build();
         (built, started.elapsed())
@@ -239,6 +270,10 @@ async fn main() -> anyhow::Result<()> {
         println!("  worlds      X-Mock-World: <name>, or base URL http://{payt_bound}/_mock/w/<name>");
         println!("  reset       curl -X POST http://{payt_bound}/_mock/reset");
         println!("  back office POST http://{paywise_bound}/_mock/paywise/claims/<id>/advance");
+        println!(
+            "  webhooks    Payt: http://{payt_bound}/_mock/payt/webhooks ({} from --payt-webhook)",
+            args.payt_webhooks.len()
+        );
     }
     if args.scale > 0 {
         let mib = resident_bytes().map_or_else(|| "?".to_string(), |b| format!("{}", b / (1024 * 1024)));

@@ -3,7 +3,9 @@
 //! The two mocks' data is generated side by side, paywise's on a thread of its own; the webhook
 //! dispatchers of a world start only inside a tokio runtime, so that thread must enter it. This
 //! test runs the real binary (ports the OS picks, a frozen clock at the test epoch), points one v1
-//! and one v2 endpoint at a local receiver and sees a test delivery of each arrive.
+//! and one v2 endpoint at a local receiver and sees a test delivery of each arrive; a second run
+//! does the same with a receiver behind TLS, whose self-signed certificate the binary trusts
+//! through `--webhook-ca-file`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -12,6 +14,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
 
 const TOKEN: &str = "paywise_test_token";
 
@@ -27,9 +32,10 @@ impl Drop for Binary {
     }
 }
 
-/// Starts the binary and returns it with the paywise base URL from its banner.
-fn start() -> (Binary, String) {
+/// Starts the binary (with `extra` flags) and returns it with the paywise base URL from its banner.
+fn start(extra: &[&std::ffi::OsStr]) -> (Binary, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_payt-paywise-mocks"))
+        .args(extra)
         .args([
             "--payt-addr",
             "127.0.0.1:0",
@@ -68,26 +74,64 @@ fn start() -> (Binary, String) {
     (binary, paywise.expect("the banner names the paywise address"))
 }
 
-/// A receiver that answers 200 to every request and reports each request's head.
-async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+/// A receiver that answers 200 to every request and reports each request's head: plain HTTP, or
+/// HTTPS with `tls` (its URL then names `localhost`, as the certificate does).
+async fn receiver(tls: Option<TlsAcceptor>) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let port = listener.local_addr().expect("addr").port();
+    let url = match tls {
+        Some(_) => format!("https://localhost:{port}/hook"),
+        None => format!("http://127.0.0.1:{port}/hook"),
+    };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
+        while let Ok((s, _)) = listener.accept().await {
             let tx = tx.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let n = s.read(&mut buf).await.unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                    .await
-                    .ok();
-                tx.send(head).ok();
+                match tls {
+                    Some(tls) => {
+                        if let Ok(s) = tls.accept(s).await {
+                            answer(s, tx).await;
+                        }
+                    }
+                    None => answer(s, tx).await,
+                }
             });
         }
     });
     (url, rx)
+}
+
+/// Reads one request's head, answers 200 and reports the head.
+async fn answer(
+    mut s: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let mut buf = vec![0u8; 65536];
+    let n = s.read(&mut buf).await.unwrap_or(0);
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        .await
+        .ok();
+    s.shutdown().await.ok();
+    tx.send(head).ok();
+}
+
+/// A certificate for `localhost` (self-signed), written as PEM to `pem_path`, and an acceptor
+/// presenting it.
+fn tls_identity(pem_path: &std::path::Path) -> TlsAcceptor {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a certificate");
+    std::fs::write(pem_path, cert.pem()).expect("the PEM file is written");
+    let config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivatePkcs8KeyDer::from(signing_key.serialize_der()).into(),
+        )
+        .expect("a server config");
+    TlsAcceptor::from(std::sync::Arc::new(config))
 }
 
 async fn post(client: &reqwest::Client, url: String, key: &str, body: Value) -> (u16, Value) {
@@ -113,9 +157,24 @@ async fn next_request(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> 
 
 #[tokio::test]
 async fn the_binary_delivers_v1_and_v2_webhooks() {
-    let (_binary, base) = start();
+    let (_binary, base) = start(&[]);
+    let (url, requests) = receiver(None).await;
+    v1_and_v2_arrive(&base, &url, requests).await;
+}
+
+#[tokio::test]
+async fn the_binary_delivers_over_https_to_a_receiver_it_trusts_with_webhook_ca_file() {
+    let pem =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("binary-webhooks-{}.pem", std::process::id()));
+    let tls = tls_identity(&pem);
+    let (_binary, base) = start(&["--webhook-ca-file".as_ref(), pem.as_os_str()]);
+    let (url, requests) = receiver(Some(tls)).await;
+    v1_and_v2_arrive(&base, &url, requests).await;
+}
+
+/// A v1 and a v2 endpoint for `url`, and a test delivery of each arriving there.
+async fn v1_and_v2_arrive(base: &str, url: &str, mut requests: tokio::sync::mpsc::UnboundedReceiver<String>) {
     let client = reqwest::Client::new();
-    let (url, mut requests) = receiver().await;
 
     let (status, v1) = post(
         &client,

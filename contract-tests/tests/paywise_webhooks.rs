@@ -562,9 +562,8 @@ async fn a_test_event_becomes_a_delivery_that_can_be_inspected() {
             "status=pending no longer lists it"
         );
         if target() == Target::Mock {
-            // The mock has no TLS client (README, Webhooks): an https receiver is a failure, and a
-            // test event is tried once and leaves the endpoint's failure count alone.
-            assert_eq!(done["status"], "failed", "{done}");
+            // A test event is tried once (whether example.com answered or, without a network,
+            // could not be reached) and leaves the endpoint's failure count alone.
             assert_eq!(done["attempts"], 1, "{done}");
             let endpoint = pw.get_json(&path, &[]).await;
             assert_eq!(endpoint["consecutive_failures"], 0, "{endpoint}");

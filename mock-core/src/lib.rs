@@ -29,6 +29,10 @@
 //!   rate limit, clock) and its OpenAPI document; [`statefile`]: every world in one file, saved
 //!   atomically; [`snapshot`]: the storage form of records.
 //! - [`harness`]: [`harness::MockServer`], the Rust handle tests start a mock with.
+//! - [`delivery`]: outgoing webhook deliveries, the same for every vendor: one
+//!   [`delivery::Sender`] per dispatcher (reqwest on rustls, so receivers behind TLS work), the
+//!   URL rule (https, or http to loopback), bounded answers and the trusted certificates
+//!   (`--webhook-ca-file`, `--webhook-insecure`).
 //! - [`testing`]: the clock and fixture anchor every test mock runs on, so no expectation depends
 //!   on the day a test runs.
 
@@ -36,6 +40,7 @@ pub mod auth;
 pub mod body;
 pub mod clock;
 pub mod control;
+pub mod delivery;
 pub mod error;
 pub mod faults;
 pub mod harness;

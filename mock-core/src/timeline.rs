@@ -136,8 +136,30 @@ impl Rules {
         next_due: impl Fn() -> Option<DateTime<Utc>>,
         run_due: impl Fn(DateTime<Utc>) -> Vec<Moved>,
     ) -> Vec<Moved> {
+        self.run(clock, Some(until), next_due, run_due)
+    }
+
+    /// [`Self::run_until`] the clock's time once this run has its turn (a background pass: a
+    /// target read before another run moved the clock would move it back).
+    pub fn run_until_now(
+        &self,
+        clock: &Clock,
+        next_due: impl Fn() -> Option<DateTime<Utc>>,
+        run_due: impl Fn(DateTime<Utc>) -> Vec<Moved>,
+    ) -> Vec<Moved> {
+        self.run(clock, None, next_due, run_due)
+    }
+
+    fn run(
+        &self,
+        clock: &Clock,
+        until: Option<DateTime<Utc>>,
+        next_due: impl Fn() -> Option<DateTime<Utc>>,
+        run_due: impl Fn(DateTime<Utc>) -> Vec<Moved>,
+    ) -> Vec<Moved> {
         // One run at a time per world: the lock is held across it.
         let mut s = self.lock();
+        let until = until.unwrap_or_else(|| clock.now());
         let mut moved = Vec::new();
         let mut steps = 0;
         while let Some(due) = next_due() {

@@ -373,7 +373,15 @@ impl<V: Vendor> Worlds<V> {
         for world in self.all() {
             let clock = self.vendor.clock(&world.state);
             if !clock.is_frozen() {
-                moved += self.run_rules(&world, clock.now()).len();
+                let run = world.rules.run_until_now(
+                    clock,
+                    || self.vendor.next_due(&world.state),
+                    |at| self.vendor.run_due(&world.state, at),
+                );
+                if !run.is_empty() {
+                    self.changed();
+                }
+                moved += run.len();
             }
         }
         moved

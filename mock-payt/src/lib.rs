@@ -35,6 +35,7 @@ pub mod resources;
 pub mod seed;
 pub mod state;
 pub mod storage;
+pub mod webhooks;
 pub mod world;
 
 use std::sync::Arc;
@@ -118,11 +119,21 @@ pub fn app(state: AppState) -> Router {
 /// ([`storage::router`]) with its own layers, whose uploads may be as large as `POST /v1/files`
 /// allows.
 pub fn app_with(state: AppState, options: Options) -> Router {
+    app_serving(state, options, false)
+}
+
+/// [`app_with`], with the mock-only control routes of the vendor (webhook subscriptions and
+/// deliveries under `/_mock/payt/`) when `control` is on.
+pub fn app_serving(state: AppState, options: Options, control: bool) -> Router {
     let v1 = v1();
-    let mut router = Router::new()
+    let mut routes = Router::new()
         .nest("/v1", v1.clone())
         .nest("/api/v1", v1)
-        .merge(links::router())
+        .merge(links::router());
+    if control {
+        routes = routes.merge(webhooks::control_router());
+    }
+    let mut router = routes
         .fallback(|| async { PaytError::Core(CoreError::NotFound) })
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(links::middleware));
@@ -142,6 +153,7 @@ pub fn state(seed: u64, anchor: NaiveDate, token: &str, clock: Clock) -> AppStat
     let payt = world::Payt {
         token: token.to_string(),
         options: Options::default(),
+        webhooks: Vec::new(),
     };
     let data = payt.generate(&mock_core::world::SeedSpec::new(seed, 1, anchor));
     payt.open(data, clock)

@@ -146,8 +146,9 @@ fn invoice_stands_still(db: &Db, inv: &Invoice) -> bool {
     admin_paused || debtor_paused
 }
 
-/// The next step of `inv`'s flow and its moment.
-fn next_invoice_step(db: &Db, inv: &Invoice) -> Option<(InvoiceStep, DateTime<Utc>)> {
+/// The next step of `inv`'s flow and its moment, as seen at `now` (a step cannot happen before
+/// `now`, which decides whether the pre-reminder still comes before the due date).
+fn next_invoice_step(db: &Db, inv: &Invoice, now: DateTime<Utc>) -> Option<(InvoiceStep, DateTime<Utc>)> {
     if invoice_stands_still(db, inv) {
         return None;
     }
@@ -171,7 +172,7 @@ fn next_invoice_step(db: &Db, inv: &Invoice) -> Option<(InvoiceStep, DateTime<Ut
         let gap = if prev_day == i64::MIN { 0 } else { day - prev_day };
         let at = moment(inv.due_date + Duration::days(day)).max(prev_at + Duration::days(gap));
         // The pre-reminder comes before the due date or not at all.
-        if step == InvoiceStep::PreReminder && at > moment(inv.due_date) {
+        if step == InvoiceStep::PreReminder && at.max(now) > moment(inv.due_date) {
             next += 1;
             continue;
         }
@@ -329,12 +330,12 @@ enum PlanRule {
     Deactivate(u64),
 }
 
-/// The earliest moment a Payt rule is due in `db`.
-pub fn next_due(db: &Db) -> Option<DateTime<Utc>> {
+/// The earliest moment a Payt rule is due in `db`, as seen at `now`.
+pub fn next_due(db: &Db, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let invoices = db
         .invoices
         .iter_all()
-        .filter_map(|i| next_invoice_step(db, i).map(|(_, at)| at));
+        .filter_map(|i| next_invoice_step(db, i, now).map(|(_, at)| at));
     let cases = db
         .credit_cases
         .iter_all()
@@ -354,6 +355,12 @@ pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
         plans_due(state, db, at, &mut moved);
         cases_due(state, db, at, &mut moved);
         invoices_due(state, db, at, &mut moved);
+        // Each change raises its webhook event, with the record as it now is.
+        for m in &moved {
+            if let (Some(event), Ok(admin)) = (&m.event, m.tenant.parse::<u64>()) {
+                crate::webhooks::emit(db, &state.ids, m.at, admin, event, m.resource, &m.id);
+            }
+        }
         moved
     })
 }
@@ -365,7 +372,7 @@ fn invoices_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mu
         .invoices
         .iter_all()
         .filter_map(|i| {
-            next_invoice_step(db, i)
+            next_invoice_step(db, i, due_by)
                 .filter(|(_, when)| *when <= due_by)
                 .map(|(step, _)| (i.administration_id, i.id, step))
         })

@@ -283,6 +283,8 @@ fn absorb(db: &mut Db, part: Db) {
         psp_mandates,
         deleted_psp_mandates,
         psp_transactions,
+        webhooks,
+        webhook_deliveries,
     } = part;
     all(&mut db.administrations, administrations);
     all(&mut db.companies, companies);
@@ -298,6 +300,8 @@ fn absorb(db: &mut Db, part: Db) {
     all(&mut db.payment_plans, payment_plans);
     all(&mut db.deleted_payment_plans, deleted_payment_plans);
     all(&mut db.notifications, notifications);
+    all(&mut db.webhooks, webhooks);
+    all(&mut db.webhook_deliveries, webhook_deliveries);
     all(&mut db.notes, notes);
     all(&mut db.messages, messages);
     all(&mut db.tasks, tasks);

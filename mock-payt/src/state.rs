@@ -78,6 +78,10 @@ pub struct Db {
     pub deleted_psp_mandates: Table<resources::psp_mandates::DeletedPspMandate>,
     /// PSP transactions.
     pub psp_transactions: Table<resources::psp_transactions::PspTransaction>,
+    /// Webhook subscriptions (mock-side: Payt configures them in its interface).
+    pub webhooks: Table<crate::webhooks::Subscription>,
+    /// Webhook deliveries and their attempts.
+    pub webhook_deliveries: Table<crate::webhooks::Delivery>,
 }
 
 impl Db {
@@ -117,6 +121,8 @@ impl Db {
             psp_mandates,
             deleted_psp_mandates,
             psp_transactions,
+            webhooks,
+            webhook_deliveries,
         } = self;
         vec![
             line("administrations", administrations),
@@ -144,6 +150,8 @@ impl Db {
             line("psp_mandates", psp_mandates),
             line("deleted_psp_mandates", deleted_psp_mandates),
             line("psp_transactions", psp_transactions),
+            line("webhooks", webhooks),
+            line("webhook_deliveries", webhook_deliveries),
         ]
     }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::error::PaytRenderer;
 use crate::state::{AppState, Db, Grant};
-use crate::{DEFAULT_TOKEN, Options, READ_SCOPES, READONLY_TOKEN, app_with, seed};
+use crate::{DEFAULT_TOKEN, Options, READ_SCOPES, READONLY_TOKEN, seed};
 
 /// The Payt mock's options: the token it grants and how it writes ids.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct Payt {
     pub token: String,
     /// How the app answers.
     pub options: Options,
+    /// Webhook subscriptions every world starts with (`--payt-webhook`): URL and secret.
+    pub webhooks: Vec<(String, String)>,
 }
 
 impl Default for Payt {
@@ -33,6 +35,7 @@ impl Default for Payt {
         Self {
             token: DEFAULT_TOKEN.to_string(),
             options: Options::default(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -70,7 +73,17 @@ impl Vendor for Payt {
     type Data = PaytData;
 
     fn generate(&self, spec: &SeedSpec) -> PaytData {
-        let (db, last_id) = seed::generate_scaled(spec.seed, spec.anchor, spec.size, spec.scale);
+        let (mut db, mut last_id) = seed::generate_scaled(spec.seed, spec.anchor, spec.size, spec.scale);
+        let at = spec.anchor.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        for (url, secret) in &self.webhooks {
+            last_id += 1;
+            if let Err(e) = db
+                .webhooks
+                .insert(crate::webhooks::configured(last_id, url, secret, at))
+            {
+                tracing::error!("cannot add the webhook subscription for {url}: {e}");
+            }
+        }
         PaytData {
             db,
             ids: IdGen::new(spec.seed, last_id + 1).state(),
@@ -104,8 +117,12 @@ impl Vendor for Payt {
         StoreData::decode(value)
     }
 
-    fn app(&self, state: &AppState, _control: bool) -> Router {
-        app_with(state.clone(), self.options)
+    fn app(&self, state: &AppState, control: bool) -> Router {
+        crate::app_serving(state.clone(), self.options, control)
+    }
+
+    fn start(&self, state: &AppState) {
+        crate::webhooks::start_background(state);
     }
 
     fn renderer(&self) -> Arc<dyn ErrorRenderer> {
@@ -129,7 +146,8 @@ impl Vendor for Payt {
     }
 
     fn next_due(&self, state: &AppState) -> Option<chrono::DateTime<chrono::Utc>> {
-        state.store.read(crate::lifecycle::next_due)
+        let now = state.clock.now();
+        state.store.read(|db| crate::lifecycle::next_due(db, now))
     }
 
     fn run_due(&self, state: &AppState, at: chrono::DateTime<chrono::Utc>) -> Vec<mock_core::timeline::Moved> {

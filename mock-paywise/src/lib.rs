@@ -9,6 +9,7 @@
 //! - [`error`]: `{"detail": ...}` and field errors.
 //! - [`format`]: timestamps and money;
 //! - [`seed`]: the fixtures.
+//! - [`lifecycle`]: the time-driven rules (review, acceptance, legal stages).
 //!
 //! Paths end with `/` as paywise documents them; a path without it is redirected (301) to the
 //! path with it, as Django's `APPEND_SLASH` does.
@@ -18,6 +19,7 @@
 
 pub mod error;
 pub mod format;
+pub mod lifecycle;
 pub mod list;
 pub mod resources;
 pub mod seed;
@@ -120,14 +122,21 @@ pub fn app_with(state: AppState, options: Options) -> Router {
             .merge(backoffice::router())
             .merge(partner::control_router())
             .merge(v2::backoffice::router())
+            .merge(lifecycle::router())
     } else {
         router
     };
+    let last_origin = state.origin.clone();
     let router = router.fallback(fallback).with_state(state);
     let probe = router.clone();
     let router = router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
         let probe = probe.clone();
         async move { append_slash(probe, req, next).await }
+    }));
+    // Remember where the world is called at, for the links of what the time-driven rules emit.
+    let router = router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
+        last_origin.remember(mock_core::pagination::request_origin(req.headers()));
+        next.run(req)
     }));
     server::stack(router, Arc::new(PaywiseRenderer), DEFAULT_BODY_LIMIT)
 }

@@ -98,6 +98,10 @@ pub struct Db {
     pub v2_single_statements: Table<crate::v2::statements::SingleStatement>,
     /// v2: memberships of Partner companies.
     pub v2_memberships: Table<crate::v2::partner::Membership>,
+    /// How the time-driven rules run (see [`crate::lifecycle`]); left out of the stored form
+    /// while it is the default.
+    #[serde(skip_serializing_if = "crate::lifecycle::Settings::is_default")]
+    pub lifecycle: crate::lifecycle::Settings,
 }
 
 /// Adds one line per record of `table` to `out`: `name` and the record's `Debug`, in sequence
@@ -140,6 +144,7 @@ impl Db {
             v2_deliveries,
             v2_single_statements,
             v2_memberships,
+            lifecycle,
         } = self;
         let mut out = Vec::new();
         fingerprint_table("debtors", debtors, &mut out);
@@ -167,6 +172,9 @@ impl Db {
         fingerprint_table("v2_deliveries", v2_deliveries, &mut out);
         fingerprint_table("v2_single_statements", v2_single_statements, &mut out);
         fingerprint_table("v2_memberships", v2_memberships, &mut out);
+        if !lifecycle.is_default() {
+            out.push(format!("lifecycle: {lifecycle:?}"));
+        }
         out
     }
 }
@@ -302,6 +310,9 @@ pub struct AppState {
     pub lenient: Lenient,
     /// v2's runtime state (usage counters).
     pub v2: crate::v2::conv::SharedRuntime,
+    /// The origin the world was last called at (for the `href`s of what the time-driven rules
+    /// emit).
+    pub origin: crate::lifecycle::LastOrigin,
 }
 
 impl AppState {

@@ -94,6 +94,7 @@ impl Vendor for Paywise {
             events: Events::default(),
             lenient: self.lenient,
             v2: Default::default(),
+            origin: Default::default(),
         }
     }
 
@@ -132,6 +133,14 @@ impl Vendor for Paywise {
 
     fn token(&self) -> &str {
         &self.token
+    }
+
+    fn next_due(&self, state: &AppState) -> Option<chrono::DateTime<chrono::Utc>> {
+        state.store.read(crate::lifecycle::next_due)
+    }
+
+    fn run_due(&self, state: &AppState, at: chrono::DateTime<chrono::Utc>) -> Vec<mock_core::timeline::Moved> {
+        crate::lifecycle::run_due(state, at)
     }
 
     fn start(&self, state: &AppState) {

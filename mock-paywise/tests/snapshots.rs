@@ -190,8 +190,9 @@ async fn one_page_of_every_case_management_list() {
 }
 
 /// The webhook lists need an endpoint and a delivery, which only the API creates: one endpoint
-/// (an `https` URL, which the mock cannot reach: the delivery fails at once, without a receiver)
-/// and one test event.
+/// and one test event. Before the event the endpoint is pointed at a loopback port nobody listens
+/// on, so that the delivery fails at once and in the same way everywhere (no receiver, no DNS, no
+/// network).
 #[tokio::test]
 async fn webhook_endpoints_and_deliveries() {
     let m = mock().await;
@@ -208,6 +209,15 @@ async fn webhook_endpoints_and_deliveries() {
     snap("create_webhook", &created);
     let id = created["body"]["id"].as_str().expect("an id").to_string();
     page(&api, "list_webhooks", "/v1/webhooks/?limit=2", CLIENT).await;
+    let moved = api
+        .json(
+            Method::PATCH,
+            &format!("/v1/webhooks/{id}/"),
+            CLIENT,
+            json!({"url": "https://127.0.0.1:1/paywise"}),
+        )
+        .await;
+    assert_eq!(moved["status"], 200, "{moved}");
     let sent = api
         .json(Method::POST, &format!("/v1/webhooks/{id}/test/"), CLIENT, json!({}))
         .await;

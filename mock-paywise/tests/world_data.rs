@@ -439,7 +439,8 @@ impl Client {
                 assert_eq!(status, 201, "{p}");
             }
             Write::Webhook => {
-                let body = json!({"url": "https://example.com/hooks", "events": ["claim.created", "payment.created"]});
+                // A loopback port nobody listens on: every attempt fails at once, on this machine.
+                let body = json!({"url": "https://127.0.0.1:1/hooks", "events": ["claim.created", "payment.created"]});
                 let (status, w) = self.post("/v1/webhooks/", &token, body).await;
                 assert_eq!(status, 201, "{w}");
             }
@@ -496,6 +497,24 @@ impl Client {
     }
 }
 
+/// Waits (bounded) until every webhook delivery has had its first attempt and none is under way:
+/// attempts run in the background, and the snapshots below compare a world at rest (the next
+/// retry is a minute away on the mock's clock).
+async fn settled(mock: &MockPaywise) {
+    let start = std::time::Instant::now();
+    while !mock
+        .state()
+        .store
+        .read(|db| db.deliveries.iter_all().all(|d| d.attempts > 0 && !d.in_flight))
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the webhook deliveries never settled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 async fn run(writes: Vec<Write>) {
     let mock = MockPaywise::test().seed(7).start().await;
     let mut client = Client {
@@ -507,6 +526,7 @@ async fn run(writes: Vec<Write>) {
     for w in &writes {
         client.apply(w).await;
     }
+    settled(&mock).await;
     let db = mock.state().store.snapshot();
     let stored = assert_round_trip(&db);
 

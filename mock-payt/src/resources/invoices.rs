@@ -1587,15 +1587,42 @@ fn apply(state: &AppState, db: &mut Db, admin: u64, change: Change, now: DateTim
             c.updated_at = now;
         });
     }
+    let was_open = db
+        .invoices
+        .get(&admin, &inv_id.to_string())
+        .map(|i| i.open_amount > Decimal::ZERO);
+    let open = inv.open_amount > Decimal::ZERO;
     if change.create {
         let _ = db.invoices.insert(inv);
     } else {
         db.invoices.update(&admin, &inv_id.to_string(), |i| *i = inv);
     }
+    let id_text = inv_id.to_string();
+    if change.create {
+        crate::webhooks::emit(db, &state.ids, now, admin, "invoice_created", "invoice", &id_text);
+    }
+    match (was_open.unwrap_or(true), open) {
+        (true, false) => crate::webhooks::emit(db, &state.ids, now, admin, "invoice_paid", "invoice", &id_text),
+        (false, true) if !change.create => {
+            crate::webhooks::emit(db, &state.ids, now, admin, "invoice_reopened", "invoice", &id_text);
+        }
+        _ => {}
+    }
     for mut p in change.upsert_payments {
         if p.id == 0 {
             p.id = state.ids.next_seq();
-            let _ = db.payments.insert(p);
+            match db.payments.insert(p) {
+                Ok(()) => crate::webhooks::emit(
+                    db,
+                    &state.ids,
+                    now,
+                    admin,
+                    "invoice_payment_created",
+                    "invoice",
+                    &id_text,
+                ),
+                Err(e) => tracing::error!("cannot record a payment of invoice {id_text}: {e}"),
+            }
         } else {
             let key = p.id.to_string();
             db.payments.update(&admin, &key, |o| *o = p);
@@ -1730,8 +1757,13 @@ async fn block_or_resume(state: AppState, caller: Caller, body: Body, block: boo
                     None
                 }
             });
-            if let Some(Some(w)) = warning {
-                bulk.warn(key.clone(), w);
+            match warning {
+                Some(Some(w)) => bulk.warn(key.clone(), w),
+                Some(None) => {
+                    let event = if block { "invoice_blocked" } else { "invoice_resumed" };
+                    crate::webhooks::emit(db, &state.ids, now, admin, event, "invoice", &id.to_string());
+                }
+                None => {}
             }
             bulk.processed();
         }

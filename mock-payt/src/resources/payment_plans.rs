@@ -403,6 +403,15 @@ async fn create(
                 c.updated_at = now;
             });
         }
+        crate::webhooks::emit(
+            db,
+            &state.ids,
+            now,
+            admin,
+            "payment_plan_created",
+            "payment_plan",
+            &id.to_string(),
+        );
         Ok(plan)
     })?;
     Ok((
@@ -581,7 +590,7 @@ async fn transition(
                 format!("Payment plan {plan_id} is {current}; only a {from} payment plan can be {verb}"),
             ));
         }
-        match what {
+        let plan = match what {
             Transition::Approve => {
                 // The cases to link: the plan's own, and the open cases holding its invoices.
                 let mut case_ids = plan.credit_case_ids.clone();
@@ -654,7 +663,13 @@ async fn transition(
             }),
             Transition::Deactivate => deactivate_in(db, admin, plan_id, now),
         }
-        .ok_or_else(|| PaytError::not_found("PaymentPlan", &id))
+        .ok_or_else(|| PaytError::not_found("PaymentPlan", &id))?;
+        let event = match what {
+            Transition::Deactivate => "payment_plan_deactivated",
+            Transition::Approve | Transition::Reject => "payment_plan_updated",
+        };
+        crate::webhooks::emit(db, &state.ids, now, admin, event, "payment_plan", &key);
+        Ok(plan)
     })?;
     Ok(Json(list::entity(&plan, &fields, OPT_IN)))
 }

@@ -185,7 +185,9 @@ async fn comment(
                 });
                 t.updated_at = now;
             })
-            .ok_or_else(|| PaytError::not_found("Task", &id))
+            .ok_or_else(|| PaytError::not_found("Task", &id))?;
+        crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
+        Ok::<(), PaytError>(())
     })?;
     let mut bulk = Bulk::new();
     bulk.processed();
@@ -251,7 +253,8 @@ async fn mark_completed(
                 }
             });
         }
-        db.tasks
+        let task = db
+            .tasks
             .update(&admin, &key, |t| {
                 t.completed_at = Some(now);
                 t.completed_status = status.clone();
@@ -266,7 +269,9 @@ async fn mark_completed(
                 t.updated_at = now;
                 t.clone()
             })
-            .ok_or_else(|| PaytError::not_found("Task", &id))
+            .ok_or_else(|| PaytError::not_found("Task", &id))?;
+        crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
+        Ok(task)
     })?;
     Ok(Json(list::entity(&task, &fields, OPT_IN)))
 }
@@ -283,17 +288,23 @@ async fn unmark_completed(
     let key = key_of(&id)?;
     let now = state.now();
     let task = state.store.write(|db| {
-        db.tasks
+        let task = db
+            .tasks
             .update(&admin, &key, |t| {
-                if t.completed_at.is_some() {
+                let reopened = t.completed_at.is_some();
+                if reopened {
                     t.completed_at = None;
                     t.completed_status = None;
                     t.completed_status_message = None;
                     t.updated_at = now;
                 }
-                t.clone()
+                (t.clone(), reopened)
             })
-            .ok_or_else(|| PaytError::not_found("Task", &id))
+            .ok_or_else(|| PaytError::not_found("Task", &id))?;
+        if task.1 {
+            crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
+        }
+        Ok(task.0)
     })?;
     Ok(Json(list::entity(&task, &fields, OPT_IN)))
 }

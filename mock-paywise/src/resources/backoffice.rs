@@ -139,6 +139,184 @@ fn new_request(
     r
 }
 
+/// The optional parts of a review step (see [`advance_in`]).
+#[derive(Debug, Clone, Default)]
+pub struct AdvanceOptions {
+    /// `client_response_pending`: the question's title (default "Rückfrage zur Forderung").
+    pub title: Option<String>,
+    /// `client_response_pending`: the question (default a generic one naming the claim).
+    pub description: Option<String>,
+    /// `client_response_pending`: the answer types (default `["yes-no"]`).
+    pub types: Option<Vec<String>>,
+    /// `accepted`: the mandate's file number (default generated).
+    pub reference: Option<String>,
+}
+
+/// What a review step changed: the claim, the mandate it opened, the request to client it made.
+#[derive(Debug, Clone)]
+pub struct Advanced {
+    /// The claim after the step.
+    pub claim: Claim,
+    /// The mandate opened (`accepted`).
+    pub mandate: Option<Uuid>,
+    /// The request to client made (`client_response_pending`).
+    pub request: Option<RequestToClient>,
+}
+
+/// Why a claim in `from` cannot move to `to`, if it cannot.
+pub fn review_refusal(from: &str, to: &str) -> Option<String> {
+    let allowed = REVIEW.iter().find(|(f, _)| *f == from).map_or(&[][..], |(_, to)| *to);
+    if allowed.contains(&to) {
+        return None;
+    }
+    let allowed = if allowed.is_empty() {
+        "none".to_string()
+    } else {
+        allowed.join(", ")
+    };
+    Some(format!(
+        "Cannot move a claim from \"{from}\" to \"{to}\"; allowed from there: {allowed}."
+    ))
+}
+
+fn stored(what: &str, e: impl std::fmt::Display) -> PaywiseError {
+    PaywiseError::Detail(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} not stored: {e}"))
+}
+
+/// Moves claim `claim_id` of `scope` to `to` at `now`, inside a store write, as paywise's staff do
+/// (see the module doc): `accepted` opens a mandate, `client_response_pending` asks the client.
+/// Emits nothing: the caller emits [`emit_advanced`] after the write.
+pub fn advance_in(
+    state: &AppState,
+    db: &mut Db,
+    scope: Scope,
+    claim_id: Uuid,
+    to: &str,
+    opts: &AdvanceOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Advanced, PaywiseError> {
+    let current = db
+        .claims
+        .get(&scope, &claim_id.to_string())
+        .cloned()
+        .ok_or_else(PaywiseError::not_found)?;
+    if let Some(why) = review_refusal(&current.submission_state, to) {
+        return Err(PaywiseError::field("to", why));
+    }
+    let mut mandate_id = None;
+    let mut request = None;
+    let mut link = None;
+    match to {
+        "client_response_pending" => {
+            request = Some(new_request(
+                state,
+                db,
+                scope,
+                None,
+                Some(current.id),
+                opts.title.clone().unwrap_or_else(|| "Rückfrage zur Forderung".into()),
+                opts.description.clone().unwrap_or_else(|| {
+                    format!(
+                        "Bitte beantworten Sie unsere Rückfrage zur Forderung {}.",
+                        current.document_reference.clone().unwrap_or_default()
+                    )
+                }),
+                opts.types.clone().unwrap_or_else(|| vec!["yes-no".into()]),
+                false,
+            ));
+        }
+        "accepted" => {
+            let mid = state.ids.uuid();
+            let number = opts.reference.clone().unwrap_or_else(|| {
+                mandates::reference_number(chrono::Datelike::year(&now), *state.ids.uuid().as_bytes())
+            });
+            let payments: Vec<(Uuid, Decimal)> = db
+                .payments
+                .iter(&scope)
+                .filter(|p| p.claim == current.id)
+                .map(|p| (p.id, p.amount.value))
+                .collect();
+            let debtor = db.debtors.get(&scope, &current.debtor.to_string()).cloned();
+            let m = Mandate::for_claim(
+                state.ids.next_seq(),
+                mid,
+                number.clone(),
+                &current,
+                debtor.as_ref(),
+                &payments,
+                [Decimal::ZERO; 3],
+                now,
+            );
+            // Requests asked during the review now belong to the mandate.
+            let pending: Vec<String> = db
+                .requests_to_client
+                .iter(&scope)
+                .filter(|r| r.claim == Some(current.id) && r.mandate.is_none())
+                .map(|r| r.id.to_string())
+                .collect();
+            for r in pending {
+                db.requests_to_client.update(&scope, &r, |r| {
+                    r.mandate = Some(mid);
+                    r.mandate_reference = Some(number.clone());
+                });
+            }
+            let su = mandates::status_update(
+                state.ids.next_seq(),
+                state.ids.uuid(),
+                &m,
+                "Mandat angelegt",
+                &format!("<p>Ihre Forderung wurde angenommen; Aktenzeichen {number}.</p>"),
+                Vec::new(),
+                now,
+            );
+            db.mandates.insert(m).map_err(|e| stored("mandate", e))?;
+            db.status_updates.insert(su).map_err(|e| stored("status update", e))?;
+            link = Some(json!({"id": mid.to_string(), "reference_number": number}));
+            mandate_id = Some(mid);
+        }
+        _ => {}
+    }
+    let claim = db
+        .claims
+        .update(&scope, &claim_id.to_string(), |c| {
+            c.submission_state = to.to_string();
+            if link.is_some() {
+                c.mandate = link.clone();
+            }
+            c.updated = now;
+            c.clone()
+        })
+        .ok_or_else(PaywiseError::not_found)?;
+    Ok(Advanced {
+        claim,
+        mandate: mandate_id,
+        request,
+    })
+}
+
+/// The events of a review step (after its write): `claim.updated`, and
+/// `request_to_client.created` or `mandate.created`. Returns the claim, request and mandate as
+/// the API shows them.
+pub fn emit_advanced(state: &AppState, scope: Scope, a: &Advanced, origin: &Origin) -> (Value, Value, Value) {
+    let claim_json = a.claim.render(origin);
+    state.emit(scope, "claim.updated", claim_json.clone());
+    let request_json = a.request.as_ref().map(|r| r.render(origin));
+    if let Some(r) = &request_json {
+        state.emit(scope, "request_to_client.created", r.clone());
+    }
+    let mandate_json = a
+        .mandate
+        .and_then(|m| mandates::render_by_id(state, &scope, &m, origin));
+    if let Some(m) = &mandate_json {
+        state.emit(scope, "mandate.created", m.clone());
+    }
+    (
+        claim_json,
+        request_json.unwrap_or(Value::Null),
+        mandate_json.unwrap_or(Value::Null),
+    )
+}
+
 async fn advance(
     State(state): State<AppState>,
     caller: Caller,
@@ -162,139 +340,33 @@ async fn advance(
     let description = o.string("description", OPT, None);
     let types = answer_types(&mut o, &body, false);
     let reference = o.string("reference_number", OPT, Some(50));
-    if let Some(t) = &to {
-        let allowed = REVIEW
-            .iter()
-            .find(|(from, _)| *from == claim.submission_state)
-            .map_or(&[][..], |(_, to)| *to);
-        if !allowed.contains(&t.as_str()) {
-            let allowed = if allowed.is_empty() {
-                "none".to_string()
-            } else {
-                allowed.join(", ")
-            };
-            o.error(
-                "to",
-                format!(
-                    "Cannot move a claim from \"{}\" to \"{t}\"; allowed from there: {allowed}.",
-                    claim.submission_state
-                ),
-            );
-        }
+    if let Some(t) = &to
+        && let Some(why) = review_refusal(&claim.submission_state, t)
+    {
+        o.error("to", why);
     }
     o.finish().map_err(PaywiseError::Validation)?;
     let Some(to) = to else {
         return Err(PaywiseError::field("to", crate::validate::REQUIRED));
     };
+    let opts = AdvanceOptions {
+        title,
+        description,
+        types,
+        reference,
+    };
     let now = state.now();
-    let result = state.store.write(
-        |db| -> Result<(Claim, Option<Uuid>, Option<RequestToClient>), PaywiseError> {
-            let current = db
-                .claims
-                .get(&scope, &id.to_string())
-                .cloned()
-                .ok_or_else(PaywiseError::not_found)?;
-            if current.submission_state != claim.submission_state {
-                return Err(PaywiseError::field("to", "The claim changed meanwhile; try again."));
-            }
-            let mut mandate_id = None;
-            let mut request = None;
-            let mut link = None;
-            match to.as_str() {
-                "client_response_pending" => {
-                    request = Some(new_request(
-                        &state,
-                        db,
-                        scope,
-                        None,
-                        Some(claim.id),
-                        title.clone().unwrap_or_else(|| "Rückfrage zur Forderung".into()),
-                        description.clone().unwrap_or_else(|| {
-                            format!(
-                                "Bitte beantworten Sie unsere Rückfrage zur Forderung {}.",
-                                claim.document_reference.clone().unwrap_or_default()
-                            )
-                        }),
-                        types.clone().unwrap_or_else(|| vec!["yes-no".into()]),
-                        false,
-                    ));
-                }
-                "accepted" => {
-                    let mid = state.ids.uuid();
-                    let number = reference.clone().unwrap_or_else(|| {
-                        mandates::reference_number(chrono::Datelike::year(&now), *state.ids.uuid().as_bytes())
-                    });
-                    let payments: Vec<(Uuid, Decimal)> = db
-                        .payments
-                        .iter(&scope)
-                        .filter(|p| p.claim == claim.id)
-                        .map(|p| (p.id, p.amount.value))
-                        .collect();
-                    let debtor = db.debtors.get(&scope, &claim.debtor.to_string()).cloned();
-                    let m = Mandate::for_claim(
-                        state.ids.next_seq(),
-                        mid,
-                        number.clone(),
-                        &current,
-                        debtor.as_ref(),
-                        &payments,
-                        [Decimal::ZERO; 3],
-                        now,
-                    );
-                    // Requests asked during the review now belong to the mandate.
-                    let pending: Vec<String> = db
-                        .requests_to_client
-                        .iter(&scope)
-                        .filter(|r| r.claim == Some(claim.id) && r.mandate.is_none())
-                        .map(|r| r.id.to_string())
-                        .collect();
-                    for r in pending {
-                        db.requests_to_client.update(&scope, &r, |r| {
-                            r.mandate = Some(mid);
-                            r.mandate_reference = Some(number.clone());
-                        });
-                    }
-                    let su = mandates::status_update(
-                        state.ids.next_seq(),
-                        state.ids.uuid(),
-                        &m,
-                        "Mandat angelegt",
-                        &format!("<p>Ihre Forderung wurde angenommen; Aktenzeichen {number}.</p>"),
-                        Vec::new(),
-                        now,
-                    );
-                    let _ = db.mandates.insert(m);
-                    let _ = db.status_updates.insert(su);
-                    link = Some(json!({"id": mid.to_string(), "reference_number": number}));
-                    mandate_id = Some(mid);
-                }
-                _ => {}
-            }
-            let updated = db
-                .claims
-                .update(&scope, &id.to_string(), |c| {
-                    c.submission_state = to.clone();
-                    if link.is_some() {
-                        c.mandate = link.clone();
-                    }
-                    c.updated = now;
-                    c.clone()
-                })
-                .ok_or_else(PaywiseError::not_found)?;
-            Ok((updated, mandate_id, request))
-        },
-    )?;
-    let (updated, mandate_id, request) = result;
-    let claim_json = updated.render(&origin);
-    state.emit(scope, "claim.updated", claim_json.clone());
-    let request_json = request.map(|r| r.render(&origin));
-    if let Some(r) = &request_json {
-        state.emit(scope, "request_to_client.created", r.clone());
-    }
-    let mandate_json = mandate_id.and_then(|m| mandates::render_by_id(&state, &scope, &m, &origin));
-    if let Some(m) = &mandate_json {
-        state.emit(scope, "mandate.created", m.clone());
-    }
+    let advanced = state.store.write(|db| {
+        let current = db
+            .claims
+            .get(&scope, &id.to_string())
+            .ok_or_else(PaywiseError::not_found)?;
+        if current.submission_state != claim.submission_state {
+            return Err(PaywiseError::field("to", "The claim changed meanwhile; try again."));
+        }
+        advance_in(&state, db, scope, id, &to, &opts, now)
+    })?;
+    let (claim_json, request_json, mandate_json) = emit_advanced(&state, scope, &advanced, &origin);
     Ok(Json(json!({
         "claim": claim_json,
         "mandate": mandate_json,
@@ -362,50 +434,111 @@ async fn add_status_update(
     let title = title.unwrap_or_default();
     let now = state.now();
     let was_closed = m.closed();
-    let su = state.store.write(|db| {
-        let mut downloads = Vec::new();
-        if attach {
-            let fid = state.ids.uuid();
-            let filename = format!("{}_{}.pdf", m.reference_number, now.format("%Y%m%d"));
-            let file = files::generated_file(fid, state.ids.next_seq(), scope, &filename, &title, now);
-            downloads.push(Download {
-                id: fid,
-                filename,
-                mime_type: file.mime_type.clone(),
-                file_size: file.file_size,
-            });
-            let _ = db.files.insert(file);
-        }
-        let updated = db.mandates.update(&scope, &m.id.to_string(), |x| {
-            if let Some(s) = &stage {
+    let change = StageChange {
+        title,
+        description,
+        legal_stage: stage,
+        processing_state: processing,
+        attach,
+    };
+    let su = state
+        .store
+        .write(|db| status_update_in(&state, db, scope, m.id, &change, now))?;
+    emit_status_update(&state, scope, m.id, was_closed, &origin);
+    Ok((StatusCode::CREATED, Json(su.render(&origin))))
+}
+
+/// A status update paywise's staff publish, optionally moving the mandate (see
+/// [`status_update_in`]).
+#[derive(Debug, Clone, Default)]
+pub struct StageChange {
+    /// The update's title.
+    pub title: String,
+    /// Its description (HTML; default the title as a paragraph).
+    pub description: Option<String>,
+    /// The new legal stage, if it moves.
+    pub legal_stage: Option<String>,
+    /// The new processing state, if it moves.
+    pub processing_state: Option<String>,
+    /// Whether a generated PDF is attached.
+    pub attach: bool,
+}
+
+/// Adds a status update to mandate `mandate_id` of `scope` at `now`, moving it as `change` says
+/// (checked by the caller), inside a store write. Emits nothing: the caller emits
+/// [`emit_status_update`] after the write.
+pub fn status_update_in(
+    state: &AppState,
+    db: &mut Db,
+    scope: Scope,
+    mandate_id: Uuid,
+    change: &StageChange,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<mandates::StatusUpdate, PaywiseError> {
+    let m = db
+        .mandates
+        .get(&scope, &mandate_id.to_string())
+        .cloned()
+        .ok_or_else(PaywiseError::not_found)?;
+    let title = &change.title;
+    let mut downloads = Vec::new();
+    if change.attach {
+        let fid = state.ids.uuid();
+        let filename = format!("{}_{}.pdf", m.reference_number, now.format("%Y%m%d"));
+        let file = files::generated_file(fid, state.ids.next_seq(), scope, &filename, title, now);
+        downloads.push(Download {
+            id: fid,
+            filename,
+            mime_type: file.mime_type.clone(),
+            file_size: file.file_size,
+        });
+        db.files.insert(file).map_err(|e| stored("file", e))?;
+    }
+    let updated = db
+        .mandates
+        .update(&scope, &m.id.to_string(), |x| {
+            if let Some(s) = &change.legal_stage {
+                if *s != x.legal_stage {
+                    x.stage_changed = Some(now);
+                }
                 x.legal_stage = s.clone();
             }
-            if let Some(p) = &processing {
+            if let Some(p) = &change.processing_state {
                 x.processing_state = p.clone();
             }
             x.updated = now;
             x.clone()
-        })?;
-        let su = mandates::status_update(
-            state.ids.next_seq(),
-            state.ids.uuid(),
-            &updated,
-            &title,
-            &description.clone().unwrap_or_else(|| format!("<p>{title}</p>")),
-            downloads,
-            now,
-        );
-        let _ = db.status_updates.insert(su.clone());
-        Some((su, updated.closed()))
+        })
+        .ok_or_else(PaywiseError::not_found)?;
+    let su = mandates::status_update(
+        state.ids.next_seq(),
+        state.ids.uuid(),
+        &updated,
+        title,
+        &change.description.clone().unwrap_or_else(|| format!("<p>{title}</p>")),
+        downloads,
+        now,
+    );
+    db.status_updates
+        .insert(su.clone())
+        .map_err(|e| stored("status update", e))?;
+    Ok(su)
+}
+
+/// The events of a status update (after its write): `mandate.status_updated`, and
+/// `mandate.closed` if the mandate was open before (`was_closed`) and is closed now.
+pub fn emit_status_update(state: &AppState, scope: Scope, mandate_id: Uuid, was_closed: bool, origin: &Origin) {
+    let closed = state.store.read(|db| {
+        db.mandates
+            .get(&scope, &mandate_id.to_string())
+            .is_some_and(Mandate::closed)
     });
-    let (su, closed) = su.ok_or_else(PaywiseError::not_found)?;
-    if let Some(mj) = mandates::render_by_id(&state, &scope, &m.id, &origin) {
+    if let Some(mj) = mandates::render_by_id(state, &scope, &mandate_id, origin) {
         state.emit(scope, "mandate.status_updated", mj.clone());
         if closed && !was_closed {
             state.emit(scope, "mandate.closed", mj);
         }
     }
-    Ok((StatusCode::CREATED, Json(su.render(&origin))))
 }
 
 async fn add_request(

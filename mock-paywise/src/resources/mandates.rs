@@ -201,6 +201,10 @@ pub struct Mandate {
     /// Last change.
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub updated: DateTime<Utc>,
+    /// When `legal_stage` last changed (not exposed; the time-driven rules count from it, see
+    /// [`crate::lifecycle`]); `None` in data stored before it existed: then `created` counts.
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
+    pub stage_changed: Option<DateTime<Utc>>,
 }
 
 scoped_record!(Mandate);
@@ -254,12 +258,18 @@ impl Mandate {
             archived: false,
             created,
             updated: created,
+            stage_changed: Some(created),
         }
     }
 
     /// Whether the mandate is closed (ended or canceled).
     pub fn closed(&self) -> bool {
         self.processing_state != "in_progress" && self.processing_state != "paused"
+    }
+
+    /// When the legal stage last changed (its creation if that was never recorded).
+    pub fn stage_since(&self) -> DateTime<Utc> {
+        self.stage_changed.unwrap_or(self.created)
     }
 
     /// The mandate without its status updates and requests to client (see [`render_full`]).
@@ -616,7 +626,9 @@ const FIXTURE_STATES: &[(&str, &str)] = &[
     ("extrajudicial", "paused"),
 ];
 
-fn stage_title(stage: &str) -> &'static str {
+/// The title of the status update that announces `stage` (the fixtures' and the time-driven
+/// rules' wording).
+pub fn stage_title(stage: &str) -> &'static str {
     match stage {
         "extrajudicial" => "Außergerichtliches Mahnverfahren eingeleitet",
         "judicial_dunning" => "Antrag auf Erlass eines Mahnbescheids gestellt",
@@ -692,6 +704,9 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
             steps.push((stage.to_string(), processing.to_string()));
         }
         for (n, (s, p)) in steps.iter().enumerate() {
+            if *s != m.legal_stage {
+                m.stage_changed = Some(at);
+            }
             m.legal_stage = s.clone();
             m.processing_state = p.clone();
             let title = if n == 0 {

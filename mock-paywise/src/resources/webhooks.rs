@@ -20,9 +20,11 @@
 //! retry happen. The 30 s timeout also counts on the mock's clock (and on wall time, whichever
 //! passes first).
 //!
-//! The mock has no TLS client: it delivers to `http://` URLs on loopback hosts (which only the mock
-//! accepts, for local receivers); an `https://` delivery is recorded as a failed attempt with a
-//! reason saying so.
+//! Each dispatcher sends with one [`mock_core::delivery::Sender`] (reqwest on rustls, shared by
+//! all its attempts): `https://` URLs, and `http://` URLs on loopback hosts (which only the mock
+//! accepts, for local receivers). It trusts the public roots and, if set, the certificates of
+//! `--webhook-ca-file` (`MOCK_WEBHOOK_CA_FILE`), or any certificate with `--webhook-insecure`; a
+//! receiver whose certificate is not trusted is a failed attempt whose error says so.
 
 use mock_core::server::JsonBytes;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -35,12 +37,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
+use mock_core::delivery::{Answer, Sender, TlsOptions};
 use mock_core::{Clock, IdGen, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use uuid::Uuid;
 
 use crate::error::PaywiseError;
@@ -80,9 +81,6 @@ pub const URL_MAX_LENGTH: usize = 200;
 pub const DESCRIPTION_MAX_LENGTH: usize = 255;
 /// The `User-Agent` of every delivery.
 pub const USER_AGENT: &str = "paywise-webhooks/1.0";
-/// Why an `https://` delivery fails in the mock.
-pub const HTTPS_UNSUPPORTED: &str =
-    "The mock cannot deliver over HTTPS (it has no TLS client); use an http:// receiver on a loopback host.";
 
 /// A webhook endpoint (the API shows it through [`Webhook::render_with`]; `Serialize` is its
 /// storage form, which has the secret only in a snapshot).
@@ -756,13 +754,15 @@ async fn show_delivery(
 // ---------------------------------------------------------------------------------------------
 
 /// How deliveries are made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryOptions {
     /// How long a receiver may take to answer (paywise: 30 s). Counted on the mock's clock and
     /// on wall time; whichever passes it first ends the attempt.
     pub timeout: StdDuration,
     /// How often (wall time) the dispatcher looks for due retries on the mock's clock.
     pub tick: StdDuration,
+    /// Which certificates HTTPS receivers may present (default: the public roots only).
+    pub tls: TlsOptions,
 }
 
 impl Default for DeliveryOptions {
@@ -770,15 +770,20 @@ impl Default for DeliveryOptions {
         Self {
             timeout: StdDuration::from_secs(30),
             tick: StdDuration::from_millis(50),
+            tls: TlsOptions::default(),
         }
     }
 }
 
 impl DeliveryOptions {
     /// The defaults, with the timeout from `PAYWISE_WEBHOOK_TIMEOUT_SECS` when that is set to a
-    /// positive number.
+    /// positive number, and the process-wide TLS options ([`mock_core::delivery::default_tls`]:
+    /// `--webhook-ca-file`, `--webhook-insecure` or their environment variables).
     pub fn from_env() -> Self {
-        let mut o = Self::default();
+        let mut o = Self {
+            tls: mock_core::delivery::default_tls(),
+            ..Self::default()
+        };
         if let Some(secs) = std::env::var("PAYWISE_WEBHOOK_TIMEOUT_SECS")
             .ok()
             .and_then(|v| v.trim().parse::<f64>().ok())
@@ -797,7 +802,9 @@ struct Dispatcher {
     store: Arc<Store<Db>>,
     clock: Clock,
     ids: Arc<IdGen>,
-    options: DeliveryOptions,
+    options: Arc<DeliveryOptions>,
+    /// The one HTTP(S) client of all this dispatcher's attempts.
+    client: Sender,
 }
 
 /// Starts the delivery of events to the webhook endpoints (needs a running tokio runtime; without
@@ -818,7 +825,8 @@ pub fn start_background_with(state: &AppState, options: DeliveryOptions) {
         store: state.store.clone(),
         clock: state.clock.clone(),
         ids: state.ids.clone(),
-        options,
+        client: Sender::new(options.tls.clone()),
+        options: Arc::new(options),
     };
     runtime.spawn(async move {
         let mut tick = tokio::time::interval(d.options.tick);
@@ -838,8 +846,8 @@ pub fn start_background_with(state: &AppState, options: DeliveryOptions) {
     });
 }
 
-/// How one attempt ended: the receiver's status, or why there was none.
-pub(crate) type Outcome = Result<u16, String>;
+/// How one attempt ended: the receiver's answer, or why there was none.
+pub(crate) type Outcome = Result<Answer, String>;
 
 impl Dispatcher {
     fn now(&self) -> DateTime<Utc> {
@@ -927,8 +935,8 @@ impl Dispatcher {
                 return;
             }
         };
+        // `Content-Type: application/json` comes with every delivery.
         let headers = [
-            ("Content-Type", "application/json".to_string()),
             ("User-Agent", USER_AGENT.to_string()),
             ("X-Paywise-Event", delivery.event.clone()),
             ("X-Paywise-Delivery-ID", delivery.id.to_string()),
@@ -961,7 +969,7 @@ impl Dispatcher {
         let limit = Duration::from_std(timeout).unwrap_or_else(|_| Duration::seconds(30));
         let started_clock = self.clock.now();
         let started = Instant::now();
-        let request = http_post(url, headers, body);
+        let request = self.client.post_json(url, headers, body, timeout);
         tokio::pin!(request);
         let mut poll = tokio::time::interval(self.options.tick);
         loop {
@@ -979,7 +987,7 @@ impl Dispatcher {
     /// Stores the result of an attempt and its effect on the endpoint.
     fn record(&self, scope: Scope, key: &str, delivery: &Delivery, webhook: Uuid, outcome: Outcome) {
         let now = self.now();
-        let success = matches!(outcome, Ok(s) if (200..300).contains(&s));
+        let success = matches!(&outcome, Ok(a) if a.is_success());
         let test = delivery.test;
         self.store.write(|db| {
             db.deliveries.update(&scope, key, |d| {
@@ -988,7 +996,7 @@ impl Dispatcher {
                 d.last_attempt_at = Some(now);
                 d.updated = now;
                 match &outcome {
-                    Ok(s) => {
+                    Ok(Answer { status: s, .. }) => {
                         d.response_status = Some(*s);
                         d.error = match s {
                             200..=299 => None,
@@ -1032,41 +1040,6 @@ impl Dispatcher {
                 });
             }
         });
-    }
-}
-
-/// POSTs `body` to an `http://` URL with a minimal HTTP/1.1 request and reads the status line.
-pub(crate) async fn http_post(url: &str, headers: &[(&str, String)], body: &[u8]) -> Outcome {
-    let target = parse_url(url).ok_or_else(|| "Invalid URL.".to_string())?;
-    if target.https {
-        return Err(HTTPS_UNSUPPORTED.into());
-    }
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| format!("Connection failed: {e}."))?;
-    let mut head = format!("POST {} HTTP/1.1\r\nHost: {}\r\n", target.path, target.authority);
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
-    let io = |e: std::io::Error| format!("Connection failed: {e}.");
-    stream.write_all(head.as_bytes()).await.map_err(io)?;
-    stream.write_all(body).await.map_err(io)?;
-    stream.flush().await.map_err(io)?;
-    let mut buf = Vec::with_capacity(256);
-    let mut chunk = [0u8; 512];
-    while !buf.contains(&b'\n') && buf.len() < 8192 {
-        let n = stream.read(&mut chunk).await.map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let line = String::from_utf8_lossy(buf.split(|b| *b == b'\n').next().unwrap_or_default()).to_string();
-    let mut parts = line.split_whitespace();
-    match (parts.next(), parts.next().and_then(|s| s.parse::<u16>().ok())) {
-        (Some(v), Some(status)) if v.starts_with("HTTP/") && (100..600).contains(&status) => Ok(status),
-        _ => Err("The receiver did not answer with HTTP.".into()),
     }
 }
 

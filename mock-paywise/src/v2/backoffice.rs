@@ -27,7 +27,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -35,7 +35,7 @@ use uuid::Uuid;
 use crate::list::Origin;
 use crate::resources::mandates::{self, Mandate, MandateClaim};
 use crate::resources::requests_to_client::{FileRef, RequestToClient};
-use crate::state::{AppState, Db};
+use crate::state::{AppState, Db, Scope};
 use crate::v2::conv::{Obj, Patch, V2Caller, V2Json, path_id as uuid, respond};
 use crate::v2::error::{Errs, V2Error};
 use crate::v2::orders::{self, Order};
@@ -73,6 +73,19 @@ fn refuse(from: &str, action: &str) -> V2Error {
     )
 }
 
+/// paywise starts reviewing order `id` of `scope` at `now` (inside a store write); returns it.
+pub fn start_review_in(db: &mut Db, scope: Scope, id: Uuid, now: DateTime<Utc>) -> Result<Order, V2Error> {
+    let mut o = orders::find(db, scope, id)?;
+    let s = orders::status(db, &o, now);
+    if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
+        return Err(refuse(&s, "review"));
+    }
+    o.review_started = true;
+    o.updated_at = now;
+    orders::save(db, o.clone());
+    Ok(o)
+}
+
 async fn start_review(
     State(state): State<AppState>,
     caller: V2Caller,
@@ -81,20 +94,13 @@ async fn start_review(
 ) -> Result<Response, V2Error> {
     let now = state.now();
     state.store.write(|db| {
-        let mut o = orders::find(db, caller.scope, uuid(&id)?)?;
-        let s = orders::status(db, &o, now);
-        if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-            return Err(refuse(&s, "review"));
-        }
-        o.review_started = true;
-        o.updated_at = now;
-        orders::save(db, o.clone());
+        let o = start_review_in(db, caller.scope, uuid(&id)?, now)?;
         Ok(respond(StatusCode::OK, orders::render(db, &o, &origin, now)))
     })
 }
 
 /// A question: title, description, answer type, and whether paywise attaches a document.
-type Question = (String, String, String, bool);
+pub type Question = (String, String, String, bool);
 
 fn read_question(body: &Map<String, Value>) -> Result<Question, V2Error> {
     let mut errs = Errs::default();
@@ -132,6 +138,56 @@ fn attachment(db: &mut Db, state: &AppState, scope: crate::state::Scope, name: &
     r
 }
 
+/// paywise asks the client `question` about order `id` of `scope` at `now` (inside a store write;
+/// the order becomes `awaiting_client_response`, `request_to_client.created`); returns the
+/// request.
+pub fn order_request_in(
+    db: &mut Db,
+    state: &AppState,
+    scope: Scope,
+    id: Uuid,
+    question: Question,
+    now: DateTime<Utc>,
+) -> Result<OrderRequest, V2Error> {
+    let (title, description, kind, attach) = question;
+    let mut o = orders::find(db, scope, id)?;
+    let s = orders::status(db, &o, now);
+    if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
+        return Err(refuse(&s, "ask a question about"));
+    }
+    let r = OrderRequest {
+        seq: state.ids.next_seq(),
+        scope,
+        id: state.ids.uuid(),
+        order_id: o.id,
+        attachments: if attach {
+            vec![attachment(db, state, scope, "Rueckfrage.pdf", &title)]
+        } else {
+            Vec::new()
+        },
+        title,
+        description,
+        allowed_answer_types: kind,
+        answer: None,
+        answer_review_started: false,
+        created_at: now,
+        updated_at: now,
+    };
+    db.v2_order_requests
+        .insert(r.clone())
+        .map_err(|e| V2Error::conflict("conflict", e.to_string()))?;
+    orders::set_status(db, &mut o, "awaiting_client_response", now);
+    orders::save(db, o.clone());
+    crate::v2::events::emit(
+        db,
+        state,
+        scope,
+        "request_to_client.created",
+        json!({ "request_to_client_id": r.id.to_string(), "order_id": o.id.to_string() }),
+    );
+    Ok(r)
+}
+
 async fn order_request(
     State(state): State<AppState>,
     caller: V2Caller,
@@ -139,44 +195,10 @@ async fn order_request(
     Path(id): Path<String>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    let (title, description, kind, attach) = read_question(&body)?;
+    let question = read_question(&body)?;
     let now = state.now();
     state.store.write(|db| {
-        let mut o = orders::find(db, caller.scope, uuid(&id)?)?;
-        let s = orders::status(db, &o, now);
-        if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-            return Err(refuse(&s, "ask a question about"));
-        }
-        let r = OrderRequest {
-            seq: state.ids.next_seq(),
-            scope: caller.scope,
-            id: state.ids.uuid(),
-            order_id: o.id,
-            attachments: if attach {
-                vec![attachment(db, &state, caller.scope, "Rueckfrage.pdf", &title)]
-            } else {
-                Vec::new()
-            },
-            title,
-            description,
-            allowed_answer_types: kind,
-            answer: None,
-            answer_review_started: false,
-            created_at: now,
-            updated_at: now,
-        };
-        db.v2_order_requests
-            .insert(r.clone())
-            .map_err(|e| V2Error::conflict("conflict", e.to_string()))?;
-        orders::set_status(db, &mut o, "awaiting_client_response", now);
-        orders::save(db, o.clone());
-        crate::v2::events::emit(
-            db,
-            &state,
-            caller.scope,
-            "request_to_client.created",
-            json!({ "request_to_client_id": r.id.to_string(), "order_id": o.id.to_string() }),
-        );
+        let r = order_request_in(db, &state, caller.scope, uuid(&id)?, question, now)?;
         Ok((StatusCode::CREATED, axum::Json(r.render(db, &origin))).into_response())
     })
 }
@@ -234,6 +256,42 @@ fn open_mandate(db: &mut Db, state: &AppState, o: &Order, reference: Option<Stri
     Ok(m)
 }
 
+/// paywise accepts order `id` of `scope` at `now` (inside a store write): opens its mandate,
+/// emits `order.accepted` and `mandate.created`; returns the order and the mandate.
+pub fn accept_in(
+    db: &mut Db,
+    state: &AppState,
+    scope: Scope,
+    id: Uuid,
+    reference: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(Order, Mandate), V2Error> {
+    let mut o = orders::find(db, scope, id)?;
+    let s = orders::status(db, &o, now);
+    if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
+        return Err(refuse(&s, "accept"));
+    }
+    let m = open_mandate(db, state, &o, reference)?;
+    o.mandate = Some(m.id);
+    o.status = "accepted".into();
+    o.updated_at = now;
+    orders::save(db, o.clone());
+    let mut data = orders::event_data(db, &o);
+    if let Value::Object(d) = &mut data {
+        d.insert("mandate_id".into(), json!(m.id.to_string()));
+        d.insert("mandate_url".into(), json!(format!("/v2/mandates/{}/", m.id)));
+    }
+    crate::v2::events::emit(db, state, o.scope, "order.accepted", data);
+    crate::v2::events::emit(
+        db,
+        state,
+        o.scope,
+        "mandate.created",
+        json!({ "mandate_id": m.id.to_string(), "mandate_url": format!("/v2/mandates/{}/", m.id) }),
+    );
+    Ok((o, m))
+}
+
 async fn accept(
     State(state): State<AppState>,
     caller: V2Caller,
@@ -250,31 +308,38 @@ async fn accept(
     errs.finish(())?;
     let now = state.now();
     state.store.write(|db| {
-        let mut o = orders::find(db, caller.scope, uuid(&id)?)?;
-        let s = orders::status(db, &o, now);
-        if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-            return Err(refuse(&s, "accept"));
-        }
-        let m = open_mandate(db, &state, &o, reference)?;
-        o.mandate = Some(m.id);
-        o.status = "accepted".into();
-        o.updated_at = now;
-        orders::save(db, o.clone());
-        let mut data = orders::event_data(db, &o);
-        if let Value::Object(d) = &mut data {
-            d.insert("mandate_id".into(), json!(m.id.to_string()));
-            d.insert("mandate_url".into(), json!(format!("/v2/mandates/{}/", m.id)));
-        }
-        crate::v2::events::emit(db, &state, o.scope, "order.accepted", data);
-        crate::v2::events::emit(
-            db,
-            &state,
-            o.scope,
-            "mandate.created",
-            json!({ "mandate_id": m.id.to_string(), "mandate_url": format!("/v2/mandates/{}/", m.id) }),
-        );
+        let (o, _) = accept_in(db, &state, caller.scope, uuid(&id)?, reference, now)?;
         Ok(respond(StatusCode::OK, orders::render(db, &o, &origin, now)))
     })
+}
+
+/// paywise rejects order `id` of `scope` at `now` for `reason` (inside a store write; emits
+/// `order.rejected`); returns the order.
+pub fn reject_in(
+    db: &mut Db,
+    state: &AppState,
+    scope: Scope,
+    id: Uuid,
+    reason: String,
+    code: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Order, V2Error> {
+    let mut o = orders::find(db, scope, id)?;
+    let s = orders::status(db, &o, now);
+    if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
+        return Err(refuse(&s, "reject"));
+    }
+    o.rejection = Some(json!({
+        "code": code,
+        "reason": reason,
+        "rejected_at": crate::format::timestamp(&now),
+        "notified_to": o.confirmation_email.iter().collect::<Vec<_>>(),
+    }));
+    orders::set_status(db, &mut o, "rejected", now);
+    orders::save(db, o.clone());
+    let data = orders::event_data(db, &o);
+    crate::v2::events::emit(db, state, o.scope, "order.rejected", data);
+    Ok(o)
 }
 
 async fn reject(
@@ -294,21 +359,7 @@ async fn reject(
     let reason = errs.finish(reason)?.unwrap_or_default();
     let now = state.now();
     state.store.write(|db| {
-        let mut o = orders::find(db, caller.scope, uuid(&id)?)?;
-        let s = orders::status(db, &o, now);
-        if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-            return Err(refuse(&s, "reject"));
-        }
-        o.rejection = Some(json!({
-            "code": code,
-            "reason": reason,
-            "rejected_at": crate::format::timestamp(&now),
-            "notified_to": o.confirmation_email.iter().collect::<Vec<_>>(),
-        }));
-        orders::set_status(db, &mut o, "rejected", now);
-        orders::save(db, o.clone());
-        let data = orders::event_data(db, &o);
-        crate::v2::events::emit(db, &state, o.scope, "order.rejected", data);
+        let o = reject_in(db, &state, caller.scope, uuid(&id)?, reason, code, now)?;
         Ok(respond(StatusCode::OK, orders::render(db, &o, &origin, now)))
     })
 }
@@ -556,6 +607,9 @@ async fn status_update(
             || processing.as_ref().is_some_and(|p| *p != m.processing_state);
         let mut next = m.clone();
         if let Some(s) = stage {
+            if s != next.legal_stage {
+                next.stage_changed = Some(now);
+            }
             next.legal_stage = s;
         }
         if let Some(p) = processing {

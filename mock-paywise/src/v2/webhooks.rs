@@ -13,6 +13,11 @@
 //! resets the count. At most 20 endpoints per company (or Partner) count: enabled and manually
 //! disabled ones, not auto-disabled ones (409 `webhook_limit_reached`).
 //!
+//! Deliveries go out through one [`mock_core::delivery::Sender`] per dispatcher (reqwest on
+//! rustls: `https` receivers, and `http` on loopback), with the process-wide TLS options
+//! (`--webhook-ca-file`, `--webhook-insecure`); `response_body` shows the first KiB of the
+//! receiver's last answer.
+//!
 //! Partner endpoints carry `companies` (`"*"`, a list of company ids, or null for lifecycle
 //! events only) instead of `contract_version`; their test command sends lifecycle events only.
 
@@ -27,6 +32,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
+use mock_core::delivery::Sender;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
@@ -174,6 +180,10 @@ pub struct Delivery {
     pub completed_at: Option<DateTime<Utc>>,
     /// The receiver's last status.
     pub response_status_code: Option<u16>,
+    /// The start of the receiver's last answer ([`mock_core::delivery::BODY_PREFIX`] bytes at
+    /// most, as text; "" if there was none).
+    #[serde(default)]
+    pub response_body: String,
     /// What went wrong last ("" if nothing).
     pub error_message: String,
     /// Per delivery record.
@@ -218,7 +228,7 @@ impl Delivery {
             "next_retry_at": self.next_retry_at.as_ref().map(ts),
             "completed_at": self.completed_at.as_ref().map(ts),
             "response_status_code": self.response_status_code,
-            "response_body": "",
+            "response_body": self.response_body,
             "error_message": self.error_message,
             "request_id": self.request_id,
             "created_at": ts(&self.created_at),
@@ -259,6 +269,7 @@ fn new_delivery(state: &AppState, webhook: &Webhook, event: &Event) -> Delivery 
         next_retry_at: Some(now),
         completed_at: None,
         response_status_code: None,
+        response_body: String::new(),
         error_message: String::new(),
         idempotency_key: state.ids.uuid(),
         request_id: String::new(),
@@ -922,6 +933,7 @@ async fn redeliver(
                 next_retry_at: Some(now),
                 completed_at: None,
                 response_status_code: None,
+                response_body: String::new(),
                 error_message: String::new(),
                 idempotency_key: state.ids.uuid(),
                 in_flight: false,
@@ -957,8 +969,12 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String 
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
+/// How long a receiver may take to answer one attempt (wall time).
+pub const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+
 /// Starts this world's v2 dispatcher: every 50 ms (wall time) it attempts the deliveries due on
-/// the mock's clock.
+/// the mock's clock. Its one client trusts what the process-wide TLS options say
+/// ([`mock_core::delivery::default_tls`]).
 pub fn start_background(state: &AppState) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
@@ -967,13 +983,14 @@ pub fn start_background(state: &AppState) {
     let weak = std::sync::Arc::downgrade(&state.store);
     let AppState { clock, ids, v2, .. } = state.clone();
     drop(state);
+    let sender = Sender::from_defaults();
     runtime.spawn(async move {
         let mut tick = tokio::time::interval(StdDuration::from_millis(50));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let Some(store) = weak.upgrade() else { break };
-            run_due(&store, &clock, &ids, &v2).await;
+            run_due(&store, &clock, &ids, &v2, &sender).await;
         }
     });
 }
@@ -987,6 +1004,7 @@ async fn run_due(
     clock: &mock_core::Clock,
     _ids: &std::sync::Arc<mock_core::IdGen>,
     _v2: &crate::v2::conv::SharedRuntime,
+    sender: &Sender,
 ) {
     let now = crate::format::micros(clock.now());
     if !store.read(|db| db.v2_deliveries.iter_all().any(|d| is_due(d, now))) {
@@ -1029,23 +1047,19 @@ async fn run_due(
     for (d, w) in due {
         let store = store.clone();
         let clock = clock.clone();
+        let sender = sender.clone();
         tokio::spawn(async move {
             let body = serde_json::to_vec(&d.payload).unwrap_or_default();
             let stamp = clock.now().timestamp();
             let id = d.event_id.to_string();
+            // `Content-Type: application/json` comes with every delivery.
             let headers = [
-                ("Content-Type", "application/json".to_string()),
                 ("User-Agent", "paywise-webhooks/2 (mock)".to_string()),
                 ("webhook-id", id.clone()),
                 ("webhook-timestamp", stamp.to_string()),
                 ("webhook-signature", signature(&w.secret_key, &id, stamp, &body)),
             ];
-            let outcome = tokio::time::timeout(
-                StdDuration::from_secs(30),
-                crate::resources::webhooks::http_post(&w.url, &headers, &body),
-            )
-            .await
-            .unwrap_or_else(|_| Err("No response within 30 seconds.".into()));
+            let outcome = sender.post_json(&w.url, &headers, &body, DELIVERY_TIMEOUT).await;
             record(&store, &clock, &d, outcome);
         });
     }
@@ -1058,7 +1072,7 @@ fn record(
     outcome: crate::resources::webhooks::Outcome,
 ) {
     let now = crate::format::micros(clock.now());
-    let success = matches!(outcome, Ok(s) if (200..300).contains(&s));
+    let success = matches!(&outcome, Ok(a) if a.is_success());
     store.write(|db| {
         let key = d.id.to_string();
         let mut terminal_failure = false;
@@ -1068,12 +1082,15 @@ fn record(
             d.last_attempt_at = Some(now);
             d.updated_at = now;
             match &outcome {
-                Ok(s) => {
-                    d.response_status_code = Some(*s);
+                Ok(answer) => {
+                    let s = answer.status;
+                    d.response_status_code = Some(s);
+                    d.response_body = answer.body.clone();
                     d.error_message = if success { String::new() } else { format!("HTTP {s}.") };
                 }
                 Err(e) => {
                     d.response_status_code = None;
+                    d.response_body = String::new();
                     d.error_message = e.clone();
                 }
             }

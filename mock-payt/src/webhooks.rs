@@ -1,0 +1,691 @@
+//! Payt webhooks: subscriptions, the events of state changes (made through the API or by time),
+//! signed deliveries with retries on the mock's clock, and a delivery log.
+//!
+//! Payt's webhooks are configured in its interface, not through the Customer API, so the mock
+//! sets them through its control API (`/_mock/payt/webhooks`) or `--payt-webhook URL`. From
+//! `reference/payt.md` 2.10 and 4.3:
+//!
+//! - a delivery is a `POST` with a JSON body, `X-PAYT-DELIVERY` (a UUID per attempt),
+//!   `X-PAYT-ADMINISTRATION-IDENTIFIER` and `X-PAYT-SIGNATURE`: HMAC-SHA256 of the raw body with
+//!   the subscription's secret, hex-encoded; a 10-second timeout per attempt;
+//! - every payload carries a `debtor` and an `administration` object (**inferred** shape:
+//!   `{"event", "created_at", "administration", "debtor", "<resource>": {...}}`, each object as the
+//!   API shows it);
+//! - up to 10 attempts with increasing intervals (**inferred**: 1 min, 5 min, 15 min, 1 h, 2 h,
+//!   4 h, 8 h, 16 h and 24 h after each failure, on the mock's clock), after which the
+//!   subscription is deactivated (`active: false`, `deactivated_at`);
+//! - activation is per administration: a subscription names its administrations (or all) and
+//!   its event types (or all of section 4.3).
+//!
+//! Events come from the time-driven rules ([`crate::lifecycle`]: `invoice_step_performed`,
+//! `invoice_to_debt_collection`, `case_created`, `case_step_performed`, `case_to_bailiff`,
+//! `payment_plan_term_expired`, `payment_plan_deactivated`, `todo_list_item_created`) and from the
+//! API (`invoice_created`, `invoice_paid`, `invoice_reopened`, `invoice_payment_created`,
+//! `invoice_blocked`, `invoice_resumed`, `payment_plan_created`, `payment_plan_updated`,
+//! `payment_plan_deactivated`, `todo_list_item_updated`).
+
+use std::sync::{Arc, Weak};
+use std::time::Duration as StdDuration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use mock_core::delivery::Sender;
+use mock_core::{Clock, IdGen, Record, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::fields::Fields;
+use crate::list;
+use crate::resources;
+use crate::state::{AppState, Db};
+
+/// The event types of `reference/payt.md` 4.3.
+pub const EVENTS: &[&str] = &[
+    "bundled_reminder_email_bounced",
+    "bundled_reminder_letter_returned",
+    "bundled_reminder_sent",
+    "bundled_reminder_invoice_performed",
+    "case_created",
+    "case_email_bounced",
+    "case_invoice_amount_paid",
+    "case_letter_returned",
+    "case_new_comment",
+    "case_paid",
+    "case_reopened",
+    "case_step_performed",
+    "case_to_bailiff",
+    "company_updated",
+    "credit_limit_exceeded",
+    "creditworthiness_changed",
+    "debtor_new_comment",
+    "debtor_email_address_provided",
+    "debtor_email_address_removed",
+    "email_bounced",
+    "incoming_ubl_received",
+    "invoice_blocked",
+    "invoice_call_reminder_performed",
+    "invoice_closed",
+    "invoice_created",
+    "invoice_email_bounced",
+    "invoice_letter_returned",
+    "invoice_new_comment",
+    "invoice_paid",
+    "invoice_paused",
+    "invoice_payment_created",
+    "invoice_reopened",
+    "invoice_resumed",
+    "invoice_sms_failed",
+    "invoice_step_performed",
+    "invoice_to_debt_collection",
+    "invoice_ubl_failed",
+    "label_added",
+    "label_removed",
+    "payment_plan_created",
+    "payment_plan_deactivated",
+    "payment_plan_finished",
+    "payment_plan_term_expired",
+    "payment_plan_updated",
+    "psp_mandate_created",
+    "psp_mandate_revoked",
+    "psp_transaction_charged_back",
+    "psp_transaction_successful",
+    "psp_transaction_refunded",
+    "todo_list_item_created",
+    "todo_list_item_updated",
+    "todo_list_item_deleted",
+];
+
+/// How many attempts a delivery gets.
+pub const MAX_ATTEMPTS: usize = 10;
+
+/// The wait after each failed attempt (the last failure deactivates the subscription).
+pub const RETRY_AFTER: [Duration; MAX_ATTEMPTS - 1] = [
+    Duration::minutes(1),
+    Duration::minutes(5),
+    Duration::minutes(15),
+    Duration::hours(1),
+    Duration::hours(2),
+    Duration::hours(4),
+    Duration::hours(8),
+    Duration::hours(16),
+    Duration::hours(24),
+];
+
+/// How long one attempt may take.
+pub const TIMEOUT: StdDuration = StdDuration::from_secs(10);
+
+/// Where a subscription's secret comes from when none is given.
+pub const DEFAULT_SECRET: &str = "payt_webhook_secret";
+
+/// A webhook subscription (mock-side; Payt configures them in its interface).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Its id.
+    #[serde(with = "crate::format::id")]
+    pub id: u64,
+    /// Where deliveries go.
+    pub url: String,
+    /// The HMAC key of `X-PAYT-SIGNATURE`.
+    pub secret: String,
+    /// The administrations it is active for (empty: all).
+    pub administration_ids: Vec<u64>,
+    /// The event types it receives (empty: all).
+    pub events: Vec<String>,
+    /// Whether it receives deliveries.
+    pub active: bool,
+    /// When ten failed attempts deactivated it.
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Record for Subscription {
+    type Scope = ();
+    fn scope(&self) {}
+    fn seq(&self) -> u64 {
+        self.id
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl Subscription {
+    fn wants(&self, admin: u64, event: &str) -> bool {
+        self.active
+            && (self.administration_ids.is_empty() || self.administration_ids.contains(&admin))
+            && (self.events.is_empty() || self.events.iter().any(|e| e == event))
+    }
+
+    fn render(&self) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "url": self.url,
+            "secret": self.secret,
+            "administration_ids": self.administration_ids.iter().map(u64::to_string).collect::<Vec<_>>(),
+            "events": self.events,
+            "active": self.active,
+            "deactivated_at": self.deactivated_at.map(mock_core::control::timestamp),
+            "created_at": mock_core::control::timestamp(self.created_at),
+        })
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// Its `X-PAYT-DELIVERY`.
+    pub delivery: String,
+    /// When it was made (mock clock).
+    pub at: DateTime<Utc>,
+    /// The receiver's status, if it answered.
+    pub status_code: Option<u16>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// One event on its way to one subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Its id.
+    pub id: u64,
+    /// The subscription.
+    pub subscription_id: u64,
+    /// The administration the event belongs to.
+    pub administration_id: u64,
+    /// The event type.
+    pub event: String,
+    /// The raw body (signed as is).
+    pub body: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// When the next attempt is due (mock clock), while pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Whether an attempt is under way (not kept across restarts).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_flight: bool,
+    /// When the event happened.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Record for Delivery {
+    type Scope = ();
+    fn scope(&self) {}
+    fn seq(&self) -> u64 {
+        self.id
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl Delivery {
+    fn render(&self) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "subscription_id": self.subscription_id.to_string(),
+            "administration_id": self.administration_id.to_string(),
+            "event": self.event,
+            "status": self.status,
+            "attempts": self.attempts.iter().map(|a| json!({
+                "delivery": a.delivery,
+                "at": mock_core::control::timestamp(a.at),
+                "status_code": a.status_code,
+                "error": a.error,
+            })).collect::<Vec<_>>(),
+            "next_attempt_at": self.next_attempt_at.map(mock_core::control::timestamp),
+            "created_at": mock_core::control::timestamp(self.created_at),
+            "payload": serde_json::from_str::<Value>(&self.body).unwrap_or(Value::Null),
+        })
+    }
+}
+
+/// `X-PAYT-SIGNATURE` of `body` under `secret`: HMAC-SHA256, hex.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        // HMAC takes keys of any length; this cannot happen.
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The record `resource` `id` of `admin` as the API shows it, and its debtor's id.
+fn record(db: &Db, admin: u64, resource: &str, id: &str) -> Option<(Value, Option<u64>)> {
+    let f = Fields::Default;
+    match resource {
+        "invoice" => db
+            .invoices
+            .get(&admin, id)
+            .map(|r| (list::entity(r, &f, resources::invoices::OPT_IN), Some(r.debtor_id))),
+        "credit_case" => db
+            .credit_cases
+            .get(&admin, id)
+            .map(|r| (list::entity(r, &f, resources::credit_cases::OPT_IN), Some(r.debtor_id))),
+        "payment_plan" => db
+            .payment_plans
+            .get(&admin, id)
+            .map(|r| (list::entity(r, &f, resources::payment_plans::OPT_IN), Some(r.debtor_id))),
+        "task" => db
+            .tasks
+            .get(&admin, id)
+            .map(|r| (list::entity(r, &f, resources::tasks::OPT_IN), r.debtor_id)),
+        _ => None,
+    }
+}
+
+/// Queues `event` about `resource` `id` of administration `admin` for every subscription that
+/// wants it (inside the write that made the change, so the payload is the record as changed).
+pub fn emit(db: &mut Db, ids: &IdGen, now: DateTime<Utc>, admin: u64, event: &str, resource: &str, id: &str) {
+    let wanted: Vec<u64> = db
+        .webhooks
+        .iter(&())
+        .filter(|s| s.wants(admin, event))
+        .map(|s| s.id)
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let Some((data, debtor_id)) = record(db, admin, resource, id) else {
+        return;
+    };
+    let administration = db
+        .administrations
+        .get(&(), &admin.to_string())
+        .map(|a| list::entity(a, &Fields::Default, resources::administrations::OPT_IN))
+        .unwrap_or(Value::Null);
+    let debtor = debtor_id
+        .and_then(|d| db.debtors.get(&admin, &d.to_string()))
+        .map(|d| list::entity(d, &Fields::Default, resources::debtors::OPT_IN))
+        .unwrap_or(Value::Null);
+    let mut payload = json!({
+        "event": event,
+        "created_at": crate::format::timestamp(&now),
+        "administration": administration,
+        "debtor": debtor,
+    });
+    payload[resource] = data;
+    let body = payload.to_string();
+    for subscription_id in wanted {
+        let delivery = Delivery {
+            id: ids.next_seq(),
+            subscription_id,
+            administration_id: admin,
+            event: event.to_string(),
+            body: body.clone(),
+            status: "pending".into(),
+            attempts: Vec::new(),
+            next_attempt_at: Some(now),
+            in_flight: false,
+            created_at: now,
+        };
+        if let Err(e) = db.webhook_deliveries.insert(delivery) {
+            tracing::error!("cannot queue the {event} delivery: {e}");
+        }
+    }
+}
+
+/// A subscription made at start (`--payt-webhook`), in every world.
+pub fn configured(id: u64, url: &str, secret: &str, now: DateTime<Utc>) -> Subscription {
+    Subscription {
+        id,
+        url: url.to_string(),
+        secret: secret.to_string(),
+        administration_ids: Vec::new(),
+        events: Vec::new(),
+        active: true,
+        deactivated_at: None,
+        created_at: now,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Delivering
+
+/// Starts this world's dispatcher: every 50 ms (wall time) it makes the attempts due on the
+/// mock's clock. It ends once the world's store is dropped.
+pub fn start_background(state: &AppState) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(&state.store);
+    let clock = state.clock.clone();
+    let ids = state.ids.clone();
+    let sender = Sender::from_defaults();
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(StdDuration::from_millis(50));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !attempt_due(&weak, &clock, &ids, &sender).await {
+                break;
+            }
+        }
+    });
+}
+
+/// Makes every attempt due now; false once the world is gone.
+async fn attempt_due(weak: &Weak<Store<Db>>, clock: &Clock, ids: &Arc<IdGen>, sender: &Sender) -> bool {
+    let Some(store) = weak.upgrade() else {
+        return false;
+    };
+    let now = clock.now();
+    // Claim what is due (marking it in flight), with what each attempt needs.
+    let due: Vec<(u64, String, String, String, u64)> = store.write(|db| {
+        let keys: Vec<u64> = db
+            .webhook_deliveries
+            .iter(&())
+            .filter(|d| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now))
+            .map(|d| d.id)
+            .collect();
+        let mut out = Vec::new();
+        for id in keys {
+            let Some(d) = db.webhook_deliveries.get(&(), &id.to_string()).cloned() else {
+                continue;
+            };
+            let Some(s) = db.webhooks.get(&(), &d.subscription_id.to_string()).cloned() else {
+                db.webhook_deliveries.update(&(), &id.to_string(), |d| {
+                    d.status = "failed".into();
+                    d.next_attempt_at = None;
+                });
+                continue;
+            };
+            if !s.active {
+                continue;
+            }
+            db.webhook_deliveries
+                .update(&(), &id.to_string(), |d| d.in_flight = true);
+            out.push((id, s.url, s.secret, d.body, d.administration_id));
+        }
+        out
+    });
+    drop(store);
+    for (id, url, secret, body, admin) in due {
+        let delivery = ids.uuid().to_string();
+        let headers = [
+            ("User-Agent", "Payt-Webhooks/1.0 (mock)".to_string()),
+            ("X-PAYT-DELIVERY", delivery.clone()),
+            ("X-PAYT-ADMINISTRATION-IDENTIFIER", admin.to_string()),
+            ("X-PAYT-SIGNATURE", signature(&secret, body.as_bytes())),
+        ];
+        let at = clock.now();
+        let result = sender.post_json(&url, &headers, body.as_bytes(), TIMEOUT).await;
+        let Some(store) = weak.upgrade() else {
+            return false;
+        };
+        store.write(|db| record_attempt(db, id, delivery, at, result));
+    }
+    true
+}
+
+fn record_attempt(
+    db: &mut Db,
+    id: u64,
+    delivery: String,
+    at: DateTime<Utc>,
+    result: Result<mock_core::delivery::Answer, String>,
+) {
+    let (status_code, error, ok) = match result {
+        Ok(a) if a.is_success() => (Some(a.status), None, true),
+        Ok(a) => (
+            Some(a.status),
+            Some(format!("The receiver answered {}.", a.status)),
+            false,
+        ),
+        Err(e) => (None, Some(e), false),
+    };
+    let Some(subscription) = db.webhook_deliveries.update(&(), &id.to_string(), |d| {
+        d.in_flight = false;
+        d.attempts.push(Attempt {
+            delivery,
+            at,
+            status_code,
+            error,
+        });
+        if ok {
+            d.status = "delivered".into();
+            d.next_attempt_at = None;
+            None
+        } else if let Some(wait) = RETRY_AFTER.get(d.attempts.len() - 1) {
+            d.next_attempt_at = Some(at + *wait);
+            None
+        } else {
+            d.status = "failed".into();
+            d.next_attempt_at = None;
+            Some(d.subscription_id)
+        }
+    }) else {
+        return;
+    };
+    if let Some(s) = subscription {
+        db.webhooks.update(&(), &s.to_string(), |s| {
+            s.active = false;
+            s.deactivated_at = Some(at);
+        });
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The control routes (mock only)
+
+/// `/_mock/payt/webhooks`: subscriptions and the delivery log.
+pub fn control_router() -> Router<AppState> {
+    Router::new()
+        .route("/_mock/payt/webhooks", get(list_subscriptions).post(create))
+        .route("/_mock/payt/webhooks/{id}", get(show).patch(update).delete(remove))
+        .route("/_mock/payt/webhook-deliveries", get(list_deliveries))
+        .route("/_mock/payt/webhook-deliveries/{id}/redeliver", post(redeliver))
+}
+
+/// A refused control request, answered `{"error": {"code", "message"}}` as the core's control API.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response()
+    }
+}
+
+fn bad(message: impl Into<String>) -> Refusal {
+    Refusal {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_request",
+        message: message.into(),
+    }
+}
+
+fn not_found(what: &str, id: &str) -> Refusal {
+    Refusal {
+        status: StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: format!("there is no webhook {what} {id}"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSubscription {
+    url: String,
+    secret: Option<String>,
+    #[serde(default)]
+    administration_ids: Vec<Value>,
+    #[serde(default)]
+    events: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    active: Option<bool>,
+    url: Option<String>,
+    events: Option<Vec<String>>,
+}
+
+fn read<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(bytes).map_err(|e| bad(format!("cannot read the body: {e}")))
+}
+
+fn check_events(events: &[String]) -> Result<(), Refusal> {
+    match events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+        Some(e) => Err(bad(format!(
+            "{e:?} is not a Payt webhook event; one of: {}",
+            EVENTS.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn check_url(url: &str) -> Result<(), Refusal> {
+    mock_core::delivery::check_url(url).map(|_| ()).map_err(bad)
+}
+
+async fn list_subscriptions(State(state): State<AppState>) -> Json<Value> {
+    let all: Vec<Value> = state
+        .store
+        .read(|db| db.webhooks.iter(&()).map(Subscription::render).collect());
+    Json(json!({ "subscriptions": all }))
+}
+
+async fn create(State(state): State<AppState>, body: axum::body::Bytes) -> Result<Response, Refusal> {
+    let new: NewSubscription = read(&body)?;
+    check_url(&new.url)?;
+    check_events(&new.events)?;
+    let mut admins = Vec::new();
+    for a in &new.administration_ids {
+        let id = match a {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => crate::params::parse_id(s),
+            _ => None,
+        };
+        admins.push(id.ok_or_else(|| bad(format!("administration_ids: {a} is not an administration id")))?);
+    }
+    let now = state.now();
+    let subscription = Subscription {
+        id: state.ids.next_seq(),
+        url: new.url,
+        secret: new.secret.unwrap_or_else(|| format!("whsec_{}", state.ids.hex(32))),
+        administration_ids: admins,
+        events: new.events,
+        active: true,
+        deactivated_at: None,
+        created_at: now,
+    };
+    let rendered = subscription.render();
+    state
+        .store
+        .write(|db| db.webhooks.insert(subscription))
+        .map_err(|e| Refusal {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: e.to_string(),
+        })?;
+    Ok((StatusCode::CREATED, Json(rendered)).into_response())
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Refusal> {
+    state
+        .store
+        .read(|db| db.webhooks.get(&(), &id).map(Subscription::render))
+        .map(Json)
+        .ok_or_else(|| not_found("subscription", &id))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, Refusal> {
+    let change: Change = read(&body)?;
+    if let Some(u) = &change.url {
+        check_url(u)?;
+    }
+    if let Some(e) = &change.events {
+        check_events(e)?;
+    }
+    state
+        .store
+        .write(|db| {
+            db.webhooks.update(&(), &id, |s| {
+                if let Some(active) = change.active {
+                    s.active = active;
+                    if active {
+                        s.deactivated_at = None;
+                    }
+                }
+                if let Some(u) = change.url {
+                    s.url = u;
+                }
+                if let Some(e) = change.events {
+                    s.events = e;
+                }
+                s.render()
+            })
+        })
+        .map(Json)
+        .ok_or_else(|| not_found("subscription", &id))
+}
+
+async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, Refusal> {
+    state
+        .store
+        .write(|db| db.webhooks.remove(&(), &id))
+        .map(|_| StatusCode::NO_CONTENT)
+        .ok_or_else(|| not_found("subscription", &id))
+}
+
+async fn list_deliveries(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, Refusal> {
+    let q = mock_core::query::QueryParams::parse(raw.as_deref());
+    let subscription = q.get("subscription_id").map(str::to_string);
+    let status = q.get("status").map(str::to_string);
+    let event = q.get("event").map(str::to_string);
+    if let Some(s) = &status
+        && !["pending", "delivered", "failed"].contains(&s.as_str())
+    {
+        return Err(bad(format!("status {s:?} is not one of pending, delivered, failed")));
+    }
+    let all: Vec<Value> = state.store.read(|db| {
+        db.webhook_deliveries
+            .iter(&())
+            .filter(|d| {
+                subscription
+                    .as_ref()
+                    .is_none_or(|s| *s == d.subscription_id.to_string())
+            })
+            .filter(|d| status.as_ref().is_none_or(|s| *s == d.status))
+            .filter(|d| event.as_ref().is_none_or(|e| *e == d.event))
+            .map(Delivery::render)
+            .collect()
+    });
+    Ok(Json(json!({ "deliveries": all })))
+}
+
+async fn redeliver(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Refusal> {
+    let now = state.now();
+    let found = state.store.write(|db| {
+        db.webhook_deliveries.update(&(), &id, |d| {
+            d.status = "pending".into();
+            d.next_attempt_at = Some(now);
+            d.render()
+        })
+    });
+    let d = found.ok_or_else(|| not_found("delivery", &id))?;
+    Ok((StatusCode::ACCEPTED, Json(d)).into_response())
+}

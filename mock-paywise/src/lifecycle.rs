@@ -1,0 +1,445 @@
+//! paywise's time-driven rules: what paywise's staff do to claims, orders and mandates as the
+//! world's clock passes their moments (see [`mock_core::timeline`] for how rules are run).
+//!
+//! paywise publishes no schedule: the delays below are **inferred** (what a collection agency
+//! typically takes), and each world can change them through the mock-only control route
+//! `GET/PUT /_mock/paywise/lifecycle` ([`Settings`], stored in the world's data, so a reset
+//! restores the defaults and a snapshot keeps them):
+//!
+//! - a released v1 claim goes `under_review` 1 day (`review_after`) after its last change
+//!   (`updated`, its release unless something changed it since);
+//! - a claim `under_review` is decided 3 days (`decide_after`) after that: by default
+//!   `accepted` (a mandate opened exactly as the back office's `advance` opens it, with its
+//!   "Mandat angelegt" status update), or, as `outcome` says, `client_response_pending` (a
+//!   request to client about the claim; the claim then waits for the client, and the rules do
+//!   not decide it again) or `rejected`;
+//! - a v2 order submitted through v2 (its own order, not a v1 claim's) goes under review
+//!   (`review_started`, as the v2 back office's `start-review`) after the same `review_after`,
+//!   and is decided after `decide_after` more with the same outcome (v2's `accept`,
+//!   `requests-to-client` or `reject`); an order awaiting the client's answer stands still;
+//! - an `in_progress` mandate in `extrajudicial` moves to `judicial_dunning` 30 days
+//!   (`judicial_after`) after its legal stage last changed (its creation, or the back office's last
+//!   stage change), and on to `foreclosure` 60 days (`foreclosure_after`) after that, each with a
+//!   status update in the fixtures' wording; a paused, closed or fully paid mandate stands still
+//!   (a paused one that is resumed after its moment moves at the next run).
+//!
+//! Every change is the back office's own function ([`crate::resources::backoffice::advance_in`],
+//! [`crate::resources::backoffice::status_update_in`], the v2 back office's `*_in`), stamped at
+//! the rule's moment, with `updated` set to it (so `updated_since` sync sees it), and raises the
+//! events the back office raises (v1's webhooks, v2's feed and webhooks). `enabled: false` stops
+//! every rule. Webhook payloads have the `href`s of the origin the world was last called at.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::{DateTime, Duration, Utc};
+use mock_core::query::QueryParams;
+use mock_core::timeline::Moved;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::error::PaywiseError;
+use crate::list::{JsonBody, Origin};
+use crate::resources::backoffice::{self, AdvanceOptions, StageChange};
+use crate::resources::mandates::{self, Mandate};
+use crate::state::{AccessMode, AppState, Db, Scope};
+
+/// The outcomes a review can have.
+pub const OUTCOMES: &[&str] = &["accepted", "client_response_pending", "rejected"];
+
+/// How a world's rules run: the delays (ISO 8601 durations, as
+/// [`mock_core::control::parse_duration`] reads them), the review's outcome, and whether the rules
+/// run at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Whether the rules run.
+    pub enabled: bool,
+    /// From a claim's release (an order's submission) to its review.
+    pub review_after: String,
+    /// From the review to the decision.
+    pub decide_after: String,
+    /// The decision: one of [`OUTCOMES`].
+    pub outcome: String,
+    /// From a mandate's opening in `extrajudicial` to `judicial_dunning`.
+    pub judicial_after: String,
+    /// From `judicial_dunning` to `foreclosure`.
+    pub foreclosure_after: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            review_after: "P1D".into(),
+            decide_after: "P3D".into(),
+            outcome: "accepted".into(),
+            judicial_after: "P30D".into(),
+            foreclosure_after: "P60D".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Whether these are the defaults (the world's data leaves them out then).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn delay(text: &str, default: i64) -> Duration {
+        mock_core::control::parse_duration(text)
+            .ok()
+            .filter(|d| *d >= Duration::zero())
+            .unwrap_or_else(|| Duration::days(default))
+    }
+
+    fn review(&self) -> Duration {
+        Self::delay(&self.review_after, 1)
+    }
+
+    fn decide(&self) -> Duration {
+        Self::delay(&self.decide_after, 3)
+    }
+
+    fn judicial(&self) -> Duration {
+        Self::delay(&self.judicial_after, 30)
+    }
+
+    fn foreclosure(&self) -> Duration {
+        Self::delay(&self.foreclosure_after, 60)
+    }
+
+    /// `self` with the members of `body` applied; the message of each bad member says what to fix.
+    pub fn with(&self, body: &Value) -> Result<Settings, PaywiseError> {
+        let Value::Object(members) = body else {
+            return Err(PaywiseError::field(
+                "non_field_errors",
+                "Send a JSON object such as {\"review_after\": \"P1D\", \"decide_after\": \"P3D\", \"outcome\": \"accepted\", \"enabled\": true}.",
+            ));
+        };
+        let mut next = self.clone();
+        let mut errors = Map::new();
+        let mut fail = |key: &str, message: String| {
+            errors.insert(key.to_string(), json!([message]));
+        };
+        for (key, value) in members {
+            match key.as_str() {
+                "enabled" => match value.as_bool() {
+                    Some(b) => next.enabled = b,
+                    None => fail(key, format!("Must be true or false, not {value}.")),
+                },
+                "outcome" => match value.as_str() {
+                    Some(o) if OUTCOMES.contains(&o) => next.outcome = o.to_string(),
+                    _ => fail(key, format!("Must be one of {}, not {value}.", OUTCOMES.join(", "))),
+                },
+                "review_after" | "decide_after" | "judicial_after" | "foreclosure_after" => {
+                    let parsed = value
+                        .as_str()
+                        .ok_or_else(|| format!("Must be an ISO 8601 duration string such as \"P3D\", not {value}."))
+                        .and_then(|t| mock_core::control::parse_duration(t).map(|d| (t, d)));
+                    match parsed {
+                        Ok((_, d)) if d < Duration::zero() => {
+                            fail(key, format!("Must not be negative (got {value}); give P0D or more."))
+                        }
+                        Ok((t, _)) => {
+                            let slot = match key.as_str() {
+                                "review_after" => &mut next.review_after,
+                                "decide_after" => &mut next.decide_after,
+                                "judicial_after" => &mut next.judicial_after,
+                                _ => &mut next.foreclosure_after,
+                            };
+                            *slot = t.to_string();
+                        }
+                        Err(e) => fail(key, e),
+                    }
+                }
+                _ => fail(
+                    key,
+                    "Unknown setting; known: enabled, review_after, decide_after, outcome, judicial_after, foreclosure_after.".into(),
+                ),
+            }
+        }
+        if errors.is_empty() {
+            Ok(next)
+        } else {
+            Err(PaywiseError::Validation(Value::Object(errors)))
+        }
+    }
+}
+
+/// The origin (`http://host:port`) a world was last called at: the `href`s of the webhook
+/// payloads the rules raise point there.
+#[derive(Debug, Clone, Default)]
+pub struct LastOrigin(Arc<RwLock<Option<String>>>);
+
+impl LastOrigin {
+    /// Remembers `origin` (if it is new).
+    pub fn remember(&self, origin: String) {
+        let known = self.0.read().unwrap_or_else(PoisonError::into_inner).as_deref() == Some(origin.as_str());
+        if !known {
+            *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(origin);
+        }
+    }
+
+    /// The origin to render with (`http://localhost` before the first request).
+    pub fn origin(&self) -> Origin {
+        let origin = self.0.read().unwrap_or_else(PoisonError::into_inner).clone();
+        Origin {
+            origin: origin.unwrap_or_else(|| "http://localhost".into()),
+            path: "/".into(),
+            query: QueryParams::parse(None),
+        }
+    }
+}
+
+/// The control route (merged only with the control API on).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/_mock/paywise/lifecycle", get(show).put(update))
+        .route("/_mock/paywise/lifecycle/", get(show).put(update))
+}
+
+async fn show(State(state): State<AppState>) -> Json<Settings> {
+    Json(state.store.read(|db| db.lifecycle.clone()))
+}
+
+async fn update(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Settings>, PaywiseError> {
+    let current = state.store.read(|db| db.lifecycle.clone());
+    let next = current.with(&body)?;
+    state.store.write(|db| db.lifecycle = next.clone());
+    Ok(Json(next))
+}
+
+/// One step a rule will take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// A released v1 claim goes under review.
+    Review(Scope, Uuid),
+    /// A v1 claim under review is decided.
+    Decide(Scope, Uuid),
+    /// A submitted v2 order goes under review.
+    OrderReview(Scope, Uuid),
+    /// A v2 order under review is decided.
+    OrderDecide(Scope, Uuid),
+    /// A mandate moves to the next legal stage.
+    Stage(Scope, Uuid, &'static str),
+}
+
+/// Whether `claim` is one of a v2 order of its own (the v2 rules move it, not the v1 ones).
+fn in_v2_order(db: &Db, claim: &crate::resources::claims::Claim) -> bool {
+    let order = crate::v2::claims::ext(claim).order_id;
+    db.v2_orders
+        .get(&claim.scope, &order.to_string())
+        .is_some_and(|o| !o.from_v1)
+}
+
+/// The next legal stage of `m` and its moment, if it moves.
+fn next_stage(s: &Settings, m: &Mandate) -> Option<(&'static str, DateTime<Utc>)> {
+    if m.processing_state != "in_progress" || m.balance.total_balance() <= rust_decimal::Decimal::ZERO {
+        return None;
+    }
+    match m.legal_stage.as_str() {
+        "extrajudicial" => Some(("judicial_dunning", m.stage_since() + s.judicial())),
+        "judicial_dunning" => Some(("foreclosure", m.stage_since() + s.foreclosure())),
+        _ => None,
+    }
+}
+
+/// Every step the rules will take, with its moment (past or future), in a fixed order.
+fn steps(db: &Db) -> Vec<(DateTime<Utc>, u64, Step)> {
+    let s = &db.lifecycle;
+    if !s.enabled {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for c in db.claims.iter_all() {
+        let step = match c.submission_state.as_str() {
+            "released" => (c.updated + s.review(), Step::Review(c.scope, c.id)),
+            "under_review" => (c.updated + s.decide(), Step::Decide(c.scope, c.id)),
+            _ => continue,
+        };
+        if in_v2_order(db, c) {
+            continue;
+        }
+        out.push((step.0, c.seq, step.1));
+    }
+    for o in db.v2_orders.iter_all() {
+        if o.from_v1 || o.status != "submitted" {
+            continue;
+        }
+        if o.review_started {
+            out.push((o.updated_at + s.decide(), o.seq, Step::OrderDecide(o.scope, o.id)));
+        } else {
+            out.push((o.updated_at + s.review(), o.seq, Step::OrderReview(o.scope, o.id)));
+        }
+    }
+    for m in db.mandates.iter_all() {
+        if let Some((to, at)) = next_stage(s, m) {
+            out.push((at, m.seq, Step::Stage(m.scope, m.id, to)));
+        }
+    }
+    out.sort_by_key(|(at, seq, _)| (*at, *seq));
+    out
+}
+
+/// The earliest moment a rule is due.
+pub fn next_due(db: &Db) -> Option<DateTime<Utc>> {
+    steps(db).first().map(|(at, _, _)| *at)
+}
+
+/// `Scope` as a timeline's tenant: the company's uuid and the access mode.
+fn tenant(state: &AppState, scope: Scope) -> String {
+    let company = state.store.read(|db| crate::v2::meta::company_id_of(db, scope.company));
+    let mode = match scope.mode {
+        AccessMode::Test => "test",
+        AccessMode::Production => "production",
+    };
+    format!("{company}/{mode}")
+}
+
+/// Runs every rule due at or before `at` (the clock reads `at`).
+pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
+    let at = crate::format::micros(at);
+    let origin = state.origin.origin();
+    let mut moved = Vec::new();
+    let mut failed: Vec<Step> = Vec::new();
+    // A delay of zero makes the next step due at once: run until nothing is due at `at`.
+    for _ in 0..8 {
+        let due: Vec<Step> = state
+            .store
+            .read(steps)
+            .into_iter()
+            .filter(|(when, _, step)| *when <= at && !failed.contains(step))
+            .map(|(_, _, step)| step)
+            .collect();
+        if due.is_empty() {
+            break;
+        }
+        for step in due {
+            match run_step(state, step, at, &origin) {
+                Ok(m) => moved.extend(m),
+                Err(e) => {
+                    tracing::warn!("paywise rule {step:?} at {at} failed: {e:?}");
+                    failed.push(step);
+                }
+            }
+        }
+    }
+    moved
+}
+
+fn outcome(state: &AppState) -> String {
+    state.store.read(|db| db.lifecycle.outcome.clone())
+}
+
+fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) -> Result<Vec<Moved>, String> {
+    let err = |e: &dyn std::fmt::Debug| format!("{e:?}");
+    match step {
+        Step::Review(scope, id) | Step::Decide(scope, id) => {
+            let to = if matches!(step, Step::Review(..)) {
+                "under_review".to_string()
+            } else {
+                outcome(state)
+            };
+            let opts = AdvanceOptions::default();
+            let advanced = state
+                .store
+                .write(|db| backoffice::advance_in(state, db, scope, id, &to, &opts, at))
+                .map_err(|e| err(&e))?;
+            backoffice::emit_advanced(state, scope, &advanced, origin);
+            let tenant = tenant(state, scope);
+            let mut out = vec![Moved::new(at, "claim", id.to_string(), &tenant, &to).event("claim.updated")];
+            if let Some(r) = &advanced.request {
+                out.push(
+                    Moved::new(at, "request_to_client", r.id.to_string(), &tenant, "created")
+                        .event("request_to_client.created"),
+                );
+            }
+            if let Some(m) = advanced.mandate {
+                out.push(Moved::new(at, "mandate", m.to_string(), &tenant, "created").event("mandate.created"));
+            }
+            Ok(out)
+        }
+        Step::OrderReview(scope, id) => {
+            state
+                .store
+                .write(|db| crate::v2::backoffice::start_review_in(db, scope, id, at).map_err(|e| err(&e)))?;
+            Ok(vec![Moved::new(
+                at,
+                "order",
+                id.to_string(),
+                tenant(state, scope),
+                "review_started",
+            )])
+        }
+        Step::OrderDecide(scope, id) => {
+            let tenant = tenant(state, scope);
+            match outcome(state).as_str() {
+                "client_response_pending" => {
+                    let question = (
+                        "Rückfrage zum Auftrag".to_string(),
+                        "<p>Bitte beantworten Sie unsere Rückfrage zu Ihrem Auftrag.</p>".to_string(),
+                        "yes-no".to_string(),
+                        false,
+                    );
+                    let r = state.store.write(|db| {
+                        crate::v2::backoffice::order_request_in(db, state, scope, id, question, at).map_err(|e| err(&e))
+                    })?;
+                    Ok(vec![
+                        Moved::new(at, "order", id.to_string(), &tenant, "awaiting_client_response"),
+                        Moved::new(at, "request_to_client", r.id.to_string(), &tenant, "created")
+                            .event("request_to_client.created"),
+                    ])
+                }
+                "rejected" => {
+                    let reason = "Die Forderung ist nach unserer Prüfung nicht durchsetzbar.".to_string();
+                    state.store.write(|db| {
+                        crate::v2::backoffice::reject_in(db, state, scope, id, reason, None, at).map_err(|e| err(&e))
+                    })?;
+                    Ok(vec![
+                        Moved::new(at, "order", id.to_string(), &tenant, "rejected").event("order.rejected"),
+                    ])
+                }
+                _ => {
+                    let (_, m) = state.store.write(|db| {
+                        crate::v2::backoffice::accept_in(db, state, scope, id, None, at).map_err(|e| err(&e))
+                    })?;
+                    Ok(vec![
+                        Moved::new(at, "order", id.to_string(), &tenant, "accepted").event("order.accepted"),
+                        Moved::new(at, "mandate", m.id.to_string(), &tenant, "created").event("mandate.created"),
+                    ])
+                }
+            }
+        }
+        Step::Stage(scope, id, to) => {
+            let title = mandates::stage_title(to).to_string();
+            let reference = state
+                .store
+                .read(|db| {
+                    db.mandates
+                        .get(&scope, &id.to_string())
+                        .map(|m| m.reference_number.clone())
+                })
+                .ok_or("the mandate is gone")?;
+            let change = StageChange {
+                description: Some(format!("<p>{title} ({reference}).</p>")),
+                title,
+                legal_stage: Some(to.to_string()),
+                processing_state: None,
+                attach: false,
+            };
+            state
+                .store
+                .write(|db| backoffice::status_update_in(state, db, scope, id, &change, at))
+                .map_err(|e| err(&e))?;
+            backoffice::emit_status_update(state, scope, id, false, origin);
+            Ok(vec![
+                Moved::new(at, "mandate", id.to_string(), tenant(state, scope), to).event("mandate.status_updated"),
+            ])
+        }
+    }
+}
