@@ -63,6 +63,10 @@ struct Args {
     /// The HMAC-SHA256 key of `X-PAYT-SIGNATURE` for the `--payt-webhook` subscriptions.
     #[arg(long, env = "PAYT_WEBHOOK_SECRET", default_value = mock_payt::webhooks::DEFAULT_SECRET)]
     payt_webhook_secret: String,
+    /// Load this named scenario into its mock's default world at start (`list`: print the
+    /// scenarios of both mocks and exit). Scenario names say their mock: `payt-...`, `paywise-...`.
+    #[arg(long, env = "MOCK_SCENARIO", value_name = "NAME")]
+    scenario: Option<String>,
     /// Serve only the vendors' public APIs: no control API, named worlds, journal or fault rules
     /// (`/_mock/...`; the Payt storage and link pages stay, they stand in for Payt's own hosts).
     #[arg(long, env = "MOCK_NO_CONTROL_API")]
@@ -153,6 +157,21 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
         .init();
     let args = Args::parse();
+    if args.scenario.as_deref() == Some("list") {
+        use mock_core::world::Vendor;
+        let all = mock_payt::world::Payt::default()
+            .scenarios()
+            .into_iter()
+            .chain(mock_paywise::world::Paywise::default().scenarios());
+        for s in all {
+            println!(
+                "{}\n    {}\n",
+                s.name,
+                s.about.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+        return Ok(());
+    }
     // Before any world starts its webhook dispatchers: each takes the TLS options in force then.
     mock_core::delivery::set_default_tls(mock_core::delivery::TlsOptions {
         ca_file: args.webhook_ca_file.clone(),
@@ -221,6 +240,23 @@ async fn main() -> anyhow::Result<()> {
         anyhow::Ok((payt, paywise))
     })?;
 
+    if let Some(name) = &args.scenario {
+        use mock_core::world::Vendor;
+        let timeline = if payt_worlds.vendor().scenarios().iter().any(|s| s.name == name) {
+            payt_worlds.load_scenario(&payt_worlds.default_world(), name).await
+        } else if paywise_worlds.vendor().scenarios().iter().any(|s| s.name == name) {
+            paywise_worlds
+                .load_scenario(&paywise_worlds.default_world(), name)
+                .await
+        } else {
+            anyhow::bail!("no scenario {name:?}: run with --scenario list to see them");
+        }
+        .map_err(|e| anyhow::anyhow!("scenario {name}: {e}"))?;
+        println!(
+            "scenario      {name} loaded into the default world ({} changes by the rules)",
+            timeline.len()
+        );
+    }
     let state_file = match &args.state_file {
         Some(path) => {
             let file = Arc::new(StateFile::new(

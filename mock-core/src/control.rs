@@ -21,6 +21,7 @@
 //! | `GET /_mock/rate-limit`, `PUT` | the vendor's emulated rate limit (`{"enabled": true}`) |
 //! | `GET /_mock/clock`, `POST` | the world's clock: read; `{"action": "freeze" / "unfreeze" / "set" / "advance", "at", "by"}` (set and advance run the time-driven rules and answer their `timeline`) |
 //! | `GET /_mock/timeline` | what the time-driven rules moved, oldest first (`limit`) |
+//! | `GET /_mock/scenarios`, `POST /_mock/scenarios/{name}` | the vendor's named scenarios; load one into the world |
 
 use std::sync::Arc;
 
@@ -136,6 +137,8 @@ pub fn routes<V: Vendor>() -> Router<Arc<Worlds<V>>> {
         .route("/_mock/rate-limit", get(rate_limit::<V>).put(set_rate_limit::<V>))
         .route("/_mock/clock", get(clock::<V>).post(set_clock::<V>))
         .route("/_mock/timeline", get(timeline::<V>))
+        .route("/_mock/scenarios", get(scenarios::<V>))
+        .route("/_mock/scenarios/{name}", post(load_scenario::<V>))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(CONTROL_LIMIT))
 }
@@ -203,6 +206,7 @@ async fn index<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request) ->
             "GET /_mock/journal", "DELETE /_mock/journal", "POST /_mock/journal/verify", "GET /_mock/journal/har",
             "GET /_mock/faults", "POST /_mock/faults", "DELETE /_mock/faults", "DELETE /_mock/faults/{id}",
             "GET /_mock/rate-limit", "PUT /_mock/rate-limit", "GET /_mock/clock", "POST /_mock/clock", "GET /_mock/timeline",
+            "GET /_mock/scenarios", "POST /_mock/scenarios/{name}",
         ],
     }))
 }
@@ -478,6 +482,43 @@ async fn set_clock<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request
     }
     worlds.touch();
     let mut answer = clock_json(clock);
+    answer["timeline"] = serde_json::to_value(&timeline).unwrap_or_default();
+    Ok(ok(answer))
+}
+
+/// The vendor's named scenarios.
+async fn scenarios<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>) -> Response {
+    let list: Vec<Value> = worlds
+        .vendor()
+        .scenarios()
+        .iter()
+        .map(|s| json!({"name": s.name, "about": s.about, "span_days": s.span.num_days()}))
+        .collect();
+    ok(json!({ "scenarios": list }))
+}
+
+/// Loads scenario `name` into the world: 200 with the clock and the rules' timeline.
+async fn load_scenario<V: Vendor>(
+    State(worlds): State<Arc<Worlds<V>>>,
+    Path(name): Path<String>,
+    req: Request,
+) -> Answer {
+    let world = current(&worlds, &req)?;
+    if !worlds.vendor().scenarios().iter().any(|s| s.name == name) {
+        let names: Vec<&str> = worlds.vendor().scenarios().iter().map(|s| s.name).collect();
+        return Err(Fail {
+            status: StatusCode::NOT_FOUND,
+            code: "unknown_scenario",
+            message: format!("no scenario {name:?}; one of: {}", names.join(", ")),
+        });
+    }
+    let timeline = worlds.load_scenario(&world, &name).await.map_err(|e| Fail {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: "scenario_failed",
+        message: e,
+    })?;
+    let mut answer = clock_json(worlds.vendor().clock(world.state()));
+    answer["scenario"] = json!(name);
     answer["timeline"] = serde_json::to_value(&timeline).unwrap_or_default();
     Ok(ok(answer))
 }

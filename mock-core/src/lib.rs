@@ -50,6 +50,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod pattern;
 pub mod query;
+pub mod scenario;
 pub mod server;
 pub mod snapshot;
 pub mod statefile;

@@ -35,6 +35,7 @@ use crate::clock::{Clock, ClockState};
 use crate::error::{CoreError, ErrorRenderer};
 use crate::faults::{Faults, RateLimit, RequestInfo};
 use crate::journal::Journal;
+use crate::scenario::Scenario;
 use crate::timeline::{Moved, Rules};
 
 /// The reserved path prefix of everything mock-only.
@@ -140,6 +141,10 @@ pub trait Vendor: Send + Sync + 'static {
     /// clock reads `at` meanwhile), and says what moved. It must make progress: after it, nothing
     /// it could do at `at` is still due.
     fn run_due(&self, _state: &Self::State, _at: DateTime<Utc>) -> Vec<Moved> {
+        Vec::new()
+    }
+    /// The vendor's named scenarios (see [`crate::scenario`]).
+    fn scenarios(&self) -> Vec<Scenario> {
         Vec::new()
     }
 }
@@ -385,6 +390,46 @@ impl<V: Vendor> Worlds<V> {
             }
         }
         moved
+    }
+
+    /// Loads scenario `name` into `world`: reseeds it without fixtures (size 0), moves its clock
+    /// back by the scenario's span, runs the scenario's API calls and clock advances, then the
+    /// rules up to the time the load began. Returns what the rules moved. On an error the world
+    /// holds what the scenario made up to the failing step.
+    pub async fn load_scenario(&self, world: &World<V>, name: &str) -> Result<Vec<Moved>, String> {
+        let scenarios = self.vendor.scenarios();
+        let Some(scenario) = scenarios.iter().find(|s| s.name == name) else {
+            let names: Vec<&str> = scenarios.iter().map(|s| s.name).collect();
+            return Err(if names.is_empty() {
+                format!("the {} mock has no scenarios", V::NAME)
+            } else {
+                format!(
+                    "no scenario {name:?} in the {} mock; one of: {}",
+                    V::NAME,
+                    names.join(", ")
+                )
+            });
+        };
+        let clock = self.vendor.clock(&world.state).clone();
+        let (target, how) = (clock.now(), clock.state());
+        let mut spec = world.spec();
+        spec.size = 0;
+        spec.scale = 0;
+        self.reset(world, Some(spec));
+        // The reset put the clock back to the world's start; the scenario ends where it was.
+        clock.restore(how);
+        let start = target - scenario.span;
+        clock.move_to(start);
+        world.rules.restart(start);
+        let mut timeline = Vec::new();
+        crate::scenario::run(scenario, &world.app, self.vendor.token(), &clock, |by| {
+            let until = clock.now() + by;
+            timeline.extend(self.run_rules(world, until));
+        })
+        .await?;
+        timeline.extend(self.run_rules(world, target));
+        self.changed();
+        Ok(timeline)
     }
 
     /// Runs `world`'s time-driven rules up to `until`, each at its own moment, and leaves its

@@ -32,6 +32,7 @@ pub mod links;
 pub mod list;
 pub mod params;
 pub mod resources;
+pub mod scenarios;
 pub mod seed;
 pub mod state;
 pub mod storage;

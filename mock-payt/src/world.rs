@@ -125,6 +125,10 @@ impl Vendor for Payt {
         crate::webhooks::start_background(state);
     }
 
+    fn scenarios(&self) -> Vec<mock_core::scenario::Scenario> {
+        crate::scenarios::all()
+    }
+
     fn renderer(&self) -> Arc<dyn ErrorRenderer> {
         Arc::new(PaytRenderer)
     }

@@ -22,6 +22,7 @@ pub mod format;
 pub mod lifecycle;
 pub mod list;
 pub mod resources;
+pub mod scenarios;
 pub mod seed;
 pub mod state;
 pub mod v2;

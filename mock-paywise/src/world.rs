@@ -147,6 +147,10 @@ impl Vendor for Paywise {
         resources::webhooks::start_background(state);
         crate::v2::webhooks::start_background(state);
     }
+
+    fn scenarios(&self) -> Vec<mock_core::scenario::Scenario> {
+        crate::scenarios::all()
+    }
 }
 
 /// Deliveries a snapshot caught in flight belong to an attempt of the world it was taken of: in
