@@ -21,7 +21,21 @@
 //!   (`judicial_after`) after its legal stage last changed (its creation, or the back office's last
 //!   stage change), and on to `foreclosure` 60 days (`foreclosure_after`) after that, each with a
 //!   status update in the fixtures' wording; a paused, closed or fully paid mandate stands still
-//!   (a paused one that is resumed after its moment moves at the next run).
+//!   (a paused one that is resumed after its moment moves at the next run);
+//! - statements are published monthly (`statements`), on the fixtures' schedule: for each company
+//!   and access mode ([`Scope`]) with payments booked on its mandates in the past calendar month
+//!   (UTC) that no statement covers yet ([`crate::resources::statements::uncovered`]), a collective
+//!   statement for that month is published at 06:30 UTC on the 3rd of the next month and booked
+//!   that day, as the fixture statements are (booking date three days after the period's end,
+//!   created 06:30). It has one mandate detail per mandate with those payments (what each payment
+//!   paid off, the payments the client received directly counted as payments to the client) and
+//!   a v2 single-mandate statement of each detail's settlement, and lists the payments it covers,
+//!   so they are never published twice ([`crate::v2::statements::publish_payments`]). A payment
+//!   is booked when it is reported, or when its claim's mandate opens if it came before. Payments
+//!   left uncovered from earlier months (the rule was off) go into the next statement, whose period
+//!   then starts with the month of the earliest. It raises v2's `statement.published` and
+//!   `single_mandate_statement.published`, as the v2 back office's publication does; v1 has no
+//!   statement webhook the mock raises (`statement.created` is subscribable but never sent).
 //!
 //! Every change is the back office's own function ([`crate::resources::backoffice::advance_in`],
 //! [`crate::resources::backoffice::status_update_in`], the v2 back office's `*_in`), stamped at
@@ -35,7 +49,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use mock_core::query::QueryParams;
 use mock_core::timeline::Moved;
 use serde::{Deserialize, Serialize};
@@ -69,6 +83,8 @@ pub struct Settings {
     pub judicial_after: String,
     /// From `judicial_dunning` to `foreclosure`.
     pub foreclosure_after: String,
+    /// Whether the monthly statements are published.
+    pub statements: bool,
 }
 
 impl Default for Settings {
@@ -80,6 +96,7 @@ impl Default for Settings {
             outcome: "accepted".into(),
             judicial_after: "P30D".into(),
             foreclosure_after: "P60D".into(),
+            statements: true,
         }
     }
 }
@@ -128,8 +145,9 @@ impl Settings {
         };
         for (key, value) in members {
             match key.as_str() {
-                "enabled" => match value.as_bool() {
-                    Some(b) => next.enabled = b,
+                "enabled" | "statements" => match value.as_bool() {
+                    Some(b) if key == "enabled" => next.enabled = b,
+                    Some(b) => next.statements = b,
                     None => fail(key, format!("Must be true or false, not {value}.")),
                 },
                 "outcome" => match value.as_str() {
@@ -159,7 +177,7 @@ impl Settings {
                 }
                 _ => fail(
                     key,
-                    "Unknown setting; known: enabled, review_after, decide_after, outcome, judicial_after, foreclosure_after.".into(),
+                    "Unknown setting; known: enabled, review_after, decide_after, outcome, judicial_after, foreclosure_after, statements.".into(),
                 ),
             }
         }
@@ -227,6 +245,8 @@ enum Step {
     OrderDecide(Scope, Uuid),
     /// A mandate moves to the next legal stage.
     Stage(Scope, Uuid, &'static str),
+    /// The scope's monthly statement is published.
+    Statement(Scope),
 }
 
 /// Whether `claim` is one of a v2 order of its own (the v2 rules move it, not the v1 ones).
@@ -282,8 +302,54 @@ fn steps(db: &Db) -> Vec<(DateTime<Utc>, u64, Step)> {
             out.push((at, m.seq, Step::Stage(m.scope, m.id, to)));
         }
     }
+    if s.statements {
+        // Booking order: the first uncovered payment of a scope makes its statement due.
+        let mut seen: Vec<Scope> = Vec::new();
+        for b in crate::resources::statements::uncovered(db, None) {
+            if !seen.contains(&b.scope) {
+                seen.push(b.scope);
+                out.push((publication_after(b.at), b.seq, Step::Statement(b.scope)));
+            }
+        }
+    }
     out.sort_by_key(|(at, seq, _)| (*at, *seq));
     out
+}
+
+/// The day of the month statements are published on, and the time (UTC): the fixtures' (booked
+/// three days after the period's end, created at 06:30).
+const PUBLICATION_DAY: u32 = 3;
+const PUBLICATION_TIME: (u32, u32) = (6, 30);
+
+/// The first day of the month `months` after the month of `d`.
+fn month_after(d: NaiveDate, months: i32) -> NaiveDate {
+    let n = d.year() * 12 + d.month0() as i32 + months;
+    NaiveDate::from_ymd_opt(n.div_euclid(12), n.rem_euclid(12) as u32 + 1, 1).unwrap_or(d)
+}
+
+/// The publication moment in the month starting `first`.
+fn publication_in(first: NaiveDate) -> DateTime<Utc> {
+    let (h, m) = PUBLICATION_TIME;
+    first
+        .with_day(PUBLICATION_DAY)
+        .and_then(|d| d.and_hms_opt(h, m, 0))
+        .map_or_else(|| first.and_time(NaiveTime::MIN).and_utc(), |t| t.and_utc())
+}
+
+/// When the statement of a payment booked at `booked` is published: on the schedule of the month
+/// after the booking's.
+fn publication_after(booked: DateTime<Utc>) -> DateTime<Utc> {
+    publication_in(month_after(booked.date_naive(), 1))
+}
+
+/// The last publication moment at or before `at`.
+fn publication_before(at: DateTime<Utc>) -> DateTime<Utc> {
+    let this = publication_in(month_after(at.date_naive(), 0));
+    if this <= at {
+        this
+    } else {
+        publication_in(month_after(at.date_naive(), -1))
+    }
 }
 
 /// The earliest moment a rule is due.
@@ -414,6 +480,47 @@ fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) ->
                     ])
                 }
             }
+        }
+        Step::Statement(scope) => {
+            // The statement of the month before the last publication moment, with every
+            // payment booked before that month's end.
+            let first = month_after(publication_before(at).date_naive(), 0);
+            let published = state.store.write(|db| {
+                let due: Vec<_> = crate::resources::statements::uncovered(db, Some(scope))
+                    .into_iter()
+                    .filter(|b| b.at.date_naive() < first)
+                    .collect();
+                let Some(earliest) = due.first() else {
+                    return Ok(None);
+                };
+                let period_start = month_after(earliest.at.date_naive(), 0).min(month_after(first, -1));
+                let mut cases: Vec<(u64, Uuid, Vec<Uuid>)> = Vec::new();
+                for b in &due {
+                    match cases.iter_mut().find(|(_, m, _)| *m == b.mandate) {
+                        Some((_, _, payments)) => payments.push(b.payment),
+                        None => {
+                            let seq = db.mandates.get(&scope, &b.mandate.to_string()).map_or(0, |m| m.seq);
+                            cases.push((seq, b.mandate, vec![b.payment]));
+                        }
+                    }
+                }
+                cases.sort_by_key(|(seq, _, _)| *seq);
+                let cases: Vec<(Uuid, Vec<Uuid>)> = cases.into_iter().map(|(_, m, p)| (m, p)).collect();
+                let period = (period_start, first - Duration::days(1));
+                crate::v2::statements::publish_payments(db, state, scope, &cases, period, at).map(Some)
+            })?;
+            let Some(p) = published else {
+                return Ok(Vec::new());
+            };
+            let tenant = tenant(state, scope);
+            let mut out = vec![
+                Moved::new(at, "statement", p.statement.to_string(), &tenant, "published").event("statement.published"),
+            ];
+            out.extend(p.singles.iter().map(|id| {
+                Moved::new(at, "single_mandate_statement", id.to_string(), &tenant, "published")
+                    .event("single_mandate_statement.published")
+            }));
+            Ok(out)
         }
         Step::Stage(scope, id, to) => {
             let title = mandates::stage_title(to).to_string();

@@ -67,8 +67,8 @@ pub fn all() -> Vec<Scenario> {
             name: "paywise-judicial-mandate",
             about: "Test mode: claim SC-JUDICIAL (2,400.00 EUR), released 45 days ago and accepted into a \
                     mandate that is in the judicial stage (judicial_dunning, with its status updates); the \
-                    debtor paid 400.00 EUR of it, which a statement published on the 1st of the month \
-                    shows when the period has passed.",
+                    debtor paid 400.00 EUR of it, which the monthly statement published since (on the 3rd) \
+                    shows.",
             span: Duration::days(45),
             steps: vec![
                 debtor("SC-JUDICIAL"),

@@ -107,7 +107,7 @@ async fn a_claim_under_review_with_an_open_question() {
 #[tokio::test]
 async fn a_mandate_in_the_judicial_stage_with_a_partial_payment() {
     let api = Api::start().await;
-    api.load("paywise-judicial-mandate").await;
+    let loaded = api.load("paywise-judicial-mandate").await;
     let claim = api.claim("SC-JUDICIAL").await;
     assert_eq!(claim["submission_state"], "accepted", "{claim}");
     let mandate = claim["mandate"]["id"].as_str().expect("a mandate");
@@ -125,4 +125,16 @@ async fn a_mandate_in_the_judicial_stage_with_a_partial_payment() {
         .collect();
     assert_eq!(paid.len(), 1, "{payments}");
     assert_eq!(paid[0]["amount"]["value"], "400.00");
+    // The payment (on 2026-09-23) is in the statement published on 2026-10-03.
+    let statements = api.get("/v1/statements/").await;
+    let list = statements["results"].as_array().expect("a page");
+    assert_eq!(list.len(), 1, "{statements}");
+    let published: Vec<&Value> = loaded["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .filter(|m| m["resource"] == "statement" && m["change"] == "published")
+        .collect();
+    assert_eq!(published.len(), 1, "{loaded}");
+    assert_eq!(published[0]["at"], "2026-10-03T06:30:00.000Z");
 }

@@ -399,7 +399,7 @@ async fn the_fixtures_move_forward_in_time_order() {
     let timeline = api.advance("P200D").await;
     in_order(&timeline);
     assert!(!timeline.is_empty());
-    for resource in ["claim", "mandate"] {
+    for resource in ["claim", "mandate", "statement"] {
         assert!(timeline.iter().any(|m| m["resource"] == resource), "{resource}");
     }
     // No mandate moves back or twice into a stage.
@@ -413,4 +413,158 @@ async fn the_fixtures_move_forward_in_time_order() {
     }
     // Moving on once more still works and stays in order.
     in_order(&api.advance("P400D").await);
+}
+
+/// `GET` of a download URL: the status, the body's length.
+async fn download(api: &Api, url: &str) -> (u16, usize) {
+    let res = api.http.get(url).bearer_auth(api.m.token()).send().await.expect("sent");
+    let status = res.status().as_u16();
+    (status, res.bytes().await.map(|b| b.len()).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn payments_on_a_mandate_are_published_in_the_next_monthly_statement_once() {
+    let api = Api::start().await;
+    let claim = api.released_claim("T-PAY").await;
+    // Reviewed 2026-11-02, accepted 2026-11-05T09:00 (the clock then reads that moment).
+    let timeline = api.advance("P4D").await;
+    let mandate = timeline
+        .iter()
+        .find(|m| m["resource"] == "mandate" && m["change"] == "created")
+        .and_then(|m| m["id"].as_str())
+        .expect("a mandate")
+        .to_string();
+    let pay = |amount: &str, date: &str| json!({"claim": claim, "amount": {"value": amount, "currency": "EUR"}, "value_date": date});
+    api.ok(Method::POST, "/v1/payments/", pay("40.00", "2026-11-05")).await;
+    assert_eq!(api.get("/v1/statements/").await["count"], 0);
+
+    // November's statement is published on 3 December at 06:30 UTC, the fixtures' schedule.
+    let timeline = api.advance("P30D").await;
+    in_order(&timeline);
+    let published: Vec<&Value> = timeline.iter().filter(|m| m["change"] == "published").collect();
+    assert_eq!(published.len(), 2, "{timeline:?}");
+    assert_eq!(published[0]["resource"], "statement");
+    assert_eq!(published[0]["event"], "statement.published");
+    assert_eq!(published[0]["at"], "2026-12-03T06:30:00.000Z");
+    assert!(published[0]["tenant"].as_str().is_some_and(|t| t.ends_with("/test")));
+    assert_eq!(published[1]["resource"], "single_mandate_statement");
+    assert_eq!(published[1]["event"], "single_mandate_statement.published");
+    let id = published[0]["id"].as_str().expect("a statement id").to_string();
+
+    let list = api.get("/v1/statements/").await;
+    assert_eq!(list["count"], 1, "{list}");
+    let s = &list["results"][0];
+    assert_eq!(s["id"], id.as_str());
+    assert_eq!(s["booking_date"], "2026-12-03");
+    assert_eq!(s["period_start"], "2026-11-01");
+    assert_eq!(s["period_end"], "2026-11-30");
+    assert_eq!(s["created"], "2026-12-03T06:30:00Z");
+    assert_eq!(s["canceled"], false);
+    assert_eq!(s["mandate_count"], 1);
+    // The client received the payment directly: no payout, nothing offset.
+    assert_eq!(s["total_balance"]["value"], "0.00", "{s}");
+    let details = api.get(&format!("/v1/statements/{id}/mandate-details/")).await;
+    assert_eq!(details["count"], 1, "{details}");
+    let d = &details["results"][0];
+    assert_eq!(d["mandate"]["id"], mandate.as_str());
+    let tpm = &d["third_party_money_entries"][0]["third_party_money"];
+    assert_eq!(tpm["total_payments"]["value"], "40.00", "{d}");
+    assert_eq!(tpm["payments_to_client"]["total_payments"]["value"], "40.00", "{d}");
+    assert_eq!(
+        tpm["payments_to_client"]["allocation_to_main_claim"]["value"], "40.00",
+        "{d}"
+    );
+    assert_eq!(tpm["payments_to_dca"]["total_payments"]["value"], "0.00", "{d}");
+    let downloads = s["downloads"].as_array().cloned().unwrap_or_default();
+    assert_eq!(downloads.len(), 3, "{s}");
+    for f in &downloads {
+        let (status, len) = download(&api, f["download_url"].as_str().expect("a url")).await;
+        assert_eq!(
+            (status, len),
+            (200, f["file_size"].as_u64().unwrap_or_default() as usize),
+            "{f}"
+        );
+    }
+
+    // v2 sees the same statement, and the single-mandate statement of the same settlement.
+    let v2 = api.get("/v2/statements/").await;
+    let rows = v2["results"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{v2}");
+    assert_eq!(rows[0]["id"], id.as_str());
+    assert_eq!(rows[0]["status"], "published");
+    assert_eq!(rows[0]["published_at"], "2026-12-03T06:30:00Z");
+    let read = api.get(&format!("/v2/statements/{id}/")).await;
+    let vat = &read["financials"]["vat_entries"][0];
+    assert_eq!(vat["instalment_payments_to_client"]["value"], "40.00", "{read}");
+    assert_eq!(read["mandates"][0]["id"], mandate.as_str(), "{read}");
+    let (status, _) = download(
+        &api,
+        &format!("{}/v2/statements/{id}/download/?type=full-pdf", api.m.uri()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let singles = api
+        .get(&format!("/v2/single-mandate-statements/?mandate={mandate}"))
+        .await;
+    let singles = singles["results"].as_array().cloned().unwrap_or_default();
+    assert_eq!(singles.len(), 1, "{singles:?}");
+    assert_eq!(singles[0]["id"], published[1]["id"]);
+    assert_eq!(singles[0]["period_end"], "2026-11-30");
+    let single = api
+        .get(&format!(
+            "/v2/single-mandate-statements/{}/",
+            published[1]["id"].as_str().unwrap_or_default()
+        ))
+        .await;
+    let vat = &single["financials"]["vat_entries"][0];
+    assert_eq!(vat["total_payments"]["value"], "40.00", "{single}");
+    assert_eq!(vat["payments_to_client"]["value"], "40.00", "{single}");
+    // v2's feed has both events.
+    let feed = api.get("/v2/events/").await.to_string();
+    assert!(feed.contains("\"statement.published\""), "{feed}");
+    assert!(feed.contains("\"single_mandate_statement.published\""), "{feed}");
+
+    // A month on, nothing new was paid: no second statement for the same payment.
+    let timeline = api.advance("P31D").await;
+    assert!(timeline.iter().all(|m| m["resource"] != "statement"), "{timeline:?}");
+    assert_eq!(api.get("/v1/statements/").await["count"], 1);
+
+    // A payment in January is published in February's statement, alone.
+    api.ok(Method::POST, "/v1/payments/", pay("10.00", "2027-01-05")).await;
+    let timeline = api.advance("P31D").await;
+    let published: Vec<&Value> = timeline.iter().filter(|m| m["resource"] == "statement").collect();
+    assert_eq!(published.len(), 1, "{timeline:?}");
+    assert_eq!(published[0]["at"], "2027-02-03T06:30:00.000Z");
+    let second = published[0]["id"].as_str().expect("an id").to_string();
+    let s = api.get(&format!("/v1/statements/{second}/")).await;
+    assert_eq!(
+        (s["period_start"].as_str(), s["period_end"].as_str()),
+        (Some("2027-01-01"), Some("2027-01-31"))
+    );
+    let details = api.get(&format!("/v1/statements/{second}/mandate-details/")).await;
+    let tpm = &details["results"][0]["third_party_money_entries"][0]["third_party_money"];
+    assert_eq!(tpm["total_payments"]["value"], "10.00", "{details}");
+    assert_eq!(
+        api.get("/v2/statements/").await["results"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // Switched off, no statement is published; switched on again, the late one comes at once.
+    let (status, settings) = api.configure(json!({"statements": false})).await;
+    assert_eq!(
+        (status, settings["statements"].as_bool()),
+        (200, Some(false)),
+        "{settings}"
+    );
+    assert_eq!(api.configure(json!({"statements": "no"})).await.0, 400);
+    api.ok(Method::POST, "/v1/payments/", pay("5.00", "2027-02-05")).await;
+    assert!(api.advance("P40D").await.iter().all(|m| m["resource"] != "statement"));
+    assert_eq!(api.configure(json!({"statements": true})).await.0, 200);
+    let timeline = api.advance("PT1H").await;
+    assert_eq!(
+        timeline.iter().filter(|m| m["resource"] == "statement").count(),
+        1,
+        "{timeline:?}"
+    );
+    assert_eq!(api.get("/v1/statements/").await["count"], 3);
 }

@@ -3,7 +3,8 @@
 //! `GET /v1/statements/` and `GET /v1/statements/{id}/` never embed mandate details (paywise
 //! leaves them out "for performance reasons"); they are paged at
 //! `GET /v1/statements/{statement_id}/mandate-details/`, which the statement links as
-//! `mandate_details_href`. Statements are made by paywise (fixtures here); clients only read them.
+//! `mandate_details_href`. Statements are made by paywise (here: the fixtures, the monthly rule of
+//! [`crate::lifecycle`] and the v2 back office); clients only read them.
 //!
 //! The figures add up (one VAT rate, `19.00`):
 //! - per mandate detail, each `payments_to_*` block's `total_payments` is the sum of its
@@ -110,6 +111,11 @@ pub struct Statement {
     /// Creation.
     #[serde(with = "crate::format::ts")]
     pub created: DateTime<Utc>,
+    /// The payments the statement settles when the mock made it from payments (the monthly rule
+    /// of [`crate::lifecycle`], the v2 back office); `None` for a fixture statement, which covers
+    /// every payment of its scope booked up to its `period_end` (see [`uncovered`]). Not exposed.
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
+    pub payments: Option<Vec<Uuid>>,
 }
 
 scoped_record!(Statement);
@@ -350,6 +356,73 @@ pub fn overview(details: &[Sums]) -> (Vec<Value>, Decimal) {
         "payout": money(payout),
     });
     (vec![entry], payout)
+}
+
+/// A payment booked on a mandate, as the statements see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Booked {
+    /// The mandate's scope.
+    pub scope: Scope,
+    /// The mandate.
+    pub mandate: Uuid,
+    /// The payment.
+    pub payment: Uuid,
+    /// The payment's creation order.
+    pub seq: u64,
+    /// When it was booked on the mandate: its report, or the mandate's opening for a payment
+    /// reported (or received before handover) while the claim had no mandate yet.
+    pub at: DateTime<Utc>,
+}
+
+/// Every payment booked on a mandate of `scope` (every scope when `None`) that no statement
+/// covers yet, in booking order. A statement the mock made from payments covers the payments it
+/// lists (cancelled or not: the mock issues no corrections); a fixture statement covers every
+/// payment of its scope booked (UTC date) up to its `period_end`.
+pub fn uncovered(db: &Db, scope: Option<Scope>) -> Vec<Booked> {
+    let mut covered = std::collections::HashSet::new();
+    let mut up_to: std::collections::HashMap<Scope, NaiveDate> = std::collections::HashMap::new();
+    let statements: Box<dyn Iterator<Item = &Statement>> = match &scope {
+        Some(s) => Box::new(db.statements.iter(s)),
+        None => Box::new(db.statements.iter_all()),
+    };
+    for s in statements {
+        match &s.payments {
+            Some(ids) => covered.extend(ids.iter().copied()),
+            None => {
+                let end = up_to.entry(s.scope).or_insert(s.period_end);
+                *end = (*end).max(s.period_end);
+            }
+        }
+    }
+    let mandates: Box<dyn Iterator<Item = &crate::resources::mandates::Mandate>> = match &scope {
+        Some(s) => Box::new(db.mandates.iter(s)),
+        None => Box::new(db.mandates.iter_all()),
+    };
+    let mut out = Vec::new();
+    for m in mandates {
+        let cut = up_to.get(&m.scope);
+        for id in m.claims.iter().flat_map(|c| c.payments.iter()) {
+            if covered.contains(id) {
+                continue;
+            }
+            let Some(p) = db.payments.get(&m.scope, &id.to_string()) else {
+                continue;
+            };
+            let at = p.created.max(m.created);
+            if cut.is_some_and(|c| at.date_naive() <= *c) {
+                continue;
+            }
+            out.push(Booked {
+                scope: m.scope,
+                mandate: m.id,
+                payment: p.id,
+                seq: p.seq,
+                at,
+            });
+        }
+    }
+    out.sort_by_key(|b| (b.at, b.seq));
+    out
 }
 
 /// The routes of this resource.
@@ -620,6 +693,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                 overview_vat_specific,
                 downloads: downloads(f, &clearing_no),
                 created,
+                payments: None,
             });
         }
     }

@@ -1318,15 +1318,22 @@ fn settle(db: &Db, m: &Mandate) -> (SingleVat, Figures) {
     allocations[INTEREST] = delta(paid[2] + paid[3], settled[INTEREST]);
     allocations[MAIN] = delta(paid[PRINCIPAL] - overpaid, settled[MAIN]);
     allocations[OVERPAYMENT] = delta(overpaid, settled[OVERPAYMENT]);
-    let total: Decimal = allocations.iter().sum();
     let reported: Decimal = db
         .payments
         .iter(&m.scope)
         .filter(|p| m.claims.iter().any(|c| c.id == p.claim))
         .map(|p| p.amount.value)
         .sum();
+    settlement(allocations, delta(reported, settled_client))
+}
+
+/// The settlement of `allocations`, of which the client reported (received directly) up to
+/// `reported`, and the same as v1 mandate-detail figures.
+fn settlement(allocations: [Decimal; 12], reported: Decimal) -> (SingleVat, Figures) {
+    let fee = allocations[FEE];
+    let total: Decimal = allocations.iter().sum();
     let passthrough = allocations[MAIN] + allocations[CLIENT_COSTS] + allocations[OVERPAYMENT];
-    let to_client = delta(reported, settled_client).min(passthrough);
+    let to_client = reported.min(passthrough);
     let to_dca = total - to_client;
     let vat = SingleVat {
         vat_rate: vat_rate(),
@@ -1344,6 +1351,44 @@ fn settle(db: &Db, m: &Mandate) -> (SingleVat, Figures) {
         ..Figures::default()
     };
     (vat, figures)
+}
+
+/// The settlement of the payments `covered` booked on `m` (every payment on `m` is one the client
+/// reported): each payment's allocation is replayed in booking order on the mandate's legal claim,
+/// so it is what that payment paid off, whatever the payments before it settled.
+fn settle_payments(db: &Db, m: &Mandate, covered: &[Uuid]) -> (SingleVat, Figures) {
+    let mut booked: Vec<&crate::resources::payments::Payment> = m
+        .claims
+        .iter()
+        .flat_map(|c| c.payments.iter())
+        .filter_map(|id| db.payments.get(&m.scope, &id.to_string()))
+        .collect();
+    booked.sort_by_key(|p| (p.created.max(m.created), p.seq));
+    let mut balance = crate::resources::mandates::Balance::new(m.balance.legal, m.created);
+    let over = |b: &crate::resources::mandates::Balance| (-b.open(PRINCIPAL)).max(Decimal::ZERO);
+    let mut paid = [Decimal::ZERO; 5];
+    let mut overpaid = Decimal::ZERO;
+    let mut reported = Decimal::ZERO;
+    for p in booked {
+        let (before, over_before) = (balance.paid, over(&balance));
+        balance.allocate(p.amount.value);
+        if covered.contains(&p.id) {
+            for (acc, (now, was)) in paid.iter_mut().zip(balance.paid.iter().zip(before.iter())) {
+                *acc += *now - *was;
+            }
+            overpaid += over(&balance) - over_before;
+            reported += p.amount.value;
+        }
+    }
+    let mut allocations = [Decimal::ZERO; 12];
+    let fee = net_of(paid[0]);
+    allocations[FEE] = fee;
+    allocations[FEE_VAT] = vat_of(fee);
+    allocations[CLIENT_COSTS] = paid[1];
+    allocations[INTEREST] = paid[2] + paid[3];
+    allocations[MAIN] = paid[PRINCIPAL] - overpaid;
+    allocations[OVERPAYMENT] = overpaid;
+    settlement(allocations, reported)
 }
 
 /// A new single-mandate statement of `m` (not stored yet), with its settlement's v1 figures.
@@ -1371,13 +1416,42 @@ fn new_single(
             ),
         ));
     }
+    let settled = settle(db, m);
+    Ok(single_of(
+        db,
+        state,
+        m,
+        statement_type,
+        (booking_date, booking_date),
+        settled,
+        state.now(),
+    ))
+}
+
+/// A new single-mandate statement of `m` (not stored yet) booked on `dates.0`, settling up to
+/// `dates.1` what `settled` says, created `now`, with its settlement's v1 figures and the case's
+/// closing.
+fn single_of(
+    db: &Db,
+    state: &AppState,
+    m: &Mandate,
+    statement_type: Option<String>,
+    dates: (NaiveDate, NaiveDate),
+    settled: (SingleVat, Figures),
+    now: DateTime<Utc>,
+) -> (SingleStatement, Figures, Option<Value>) {
+    let (booking_date, period_end) = dates;
+    let period_start = live_singles(db, m)
+        .into_iter()
+        .map(|s| s.period_end.unwrap_or(s.booking_date))
+        .max()
+        .map(|d| (d + Duration::days(1)).min(period_end));
     let closing = closing_of(m, booking_date);
     let statement_type = statement_type.unwrap_or_else(|| type_of_closing(closing.as_ref()).to_string());
-    let (vat, mut figures) = settle(db, m);
+    let (vat, mut figures) = settled;
     let cost = cost_burden_for(m, &statement_type);
     figures.cost_fee = cost.as_ref().map_or(Decimal::ZERO, CostBurden::fee);
     let n = db.v2_single_statements.scope_len(&m.scope) + 1;
-    let now = state.now();
     let clearing_no = format!("EA-{}-{n:05}", booking_date.format("%Y"));
     let invoice_no = cost
         .as_ref()
@@ -1393,7 +1467,7 @@ fn new_single(
         statement_type,
         booking_date,
         period_start,
-        period_end: Some(booking_date),
+        period_end: Some(period_end),
         filename: format!("Aktenabrechnung_{}_{clearing_no}.pdf", m.reference_number),
         clearing_no: Some(clearing_no),
         invoice_no,
@@ -1409,7 +1483,7 @@ fn new_single(
         cancelled_at: None,
     };
     s.payout_method = payout_method(s.total_balance()).to_string();
-    Ok((s, figures, closing))
+    (s, figures, closing)
 }
 
 fn payout_method(balance: Decimal) -> &'static str {
@@ -1655,6 +1729,13 @@ async fn publish_statement(
         let n = db.statements.iter_all().count() as u64 + 101;
         let clearing_no = format!("AB-{}-{n:04}", booking.format("%Y"));
         let statement_id = state.ids.uuid();
+        // The statement settles the case's whole balance so far: every payment on it no
+        // statement covers yet (so the monthly rule does not publish them again).
+        let covered: Vec<Uuid> = crate::resources::statements::uncovered(db, Some(scope))
+            .into_iter()
+            .filter(|b| b.mandate == m.id)
+            .map(|b| b.payment)
+            .collect();
         let your_references: Vec<String> = m
             .claims
             .iter()
@@ -1696,6 +1777,7 @@ async fn publish_statement(
                 .collect(),
             clearing_no,
             created: state.now(),
+            payments: Some(covered),
         };
         let single_id = single.id;
         let stored = db.statements.insert(statement).is_ok()
@@ -1713,6 +1795,108 @@ async fn publish_statement(
         }))
     })?;
     Ok(respond(StatusCode::CREATED, v))
+}
+
+/// What [`publish_payments`] published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The collective statement.
+    pub statement: Uuid,
+    /// The single-mandate statements, one per case, in the order of the cases.
+    pub singles: Vec<Uuid>,
+}
+
+/// Publishes, at `at` (booked on its date), a collective statement of `scope` for the period
+/// `period` (first and last day) with one mandate detail per case of `cases` (a mandate and the
+/// payments booked on it that the statement settles: what each of them paid off), and a
+/// single-mandate statement of each case's settlement; the statement lists the payments it
+/// covers. Files as the back office's default (`closing-xlsx` when a case closed). Emits
+/// `statement.published` and `single_mandate_statement.published` as the back office does.
+/// The monthly rule of [`crate::lifecycle`] calls it.
+pub fn publish_payments(
+    db: &mut Db,
+    state: &AppState,
+    scope: Scope,
+    cases: &[(Uuid, Vec<Uuid>)],
+    period: (NaiveDate, NaiveDate),
+    at: DateTime<Utc>,
+) -> Result<Published, String> {
+    let (period_start, period_end) = period;
+    let booking = at.date_naive();
+    let n = db.statements.iter_all().count() as u64 + 101;
+    let clearing_no = format!("AB-{}-{n:04}", booking.format("%Y"));
+    let statement_id = state.ids.uuid();
+    let mut sums = Vec::new();
+    let mut singles = Vec::new();
+    let mut closed = false;
+    for (mandate, payments) in cases {
+        let m = db
+            .mandates
+            .get(&scope, &mandate.to_string())
+            .cloned()
+            .ok_or_else(|| format!("mandate {mandate} is gone"))?;
+        let settled = settle_payments(db, &m, payments);
+        let (single, figures, closing) = single_of(db, state, &m, None, (booking, period_end), settled, at);
+        closed |= closing.is_some();
+        let (tpm, cost, s) = detail_entries(&figures);
+        sums.push(s);
+        let your_references: Vec<String> = m
+            .claims
+            .iter()
+            .filter_map(|c| db.claims.get(&scope, &c.id.to_string()))
+            .filter_map(|c| c.your_reference.clone())
+            .collect();
+        let detail = MandateDetail {
+            seq: state.ids.next_seq(),
+            scope,
+            id: state.ids.uuid(),
+            statement: statement_id,
+            your_references,
+            reference_number: m.reference_number.clone(),
+            mandate: m.id,
+            closing,
+            third_party_money_entries: tpm,
+            cost_burden_entries: cost,
+            sums: s,
+        };
+        singles.push(single.id);
+        db.mandate_details.insert(detail).map_err(|e| e.to_string())?;
+        db.v2_single_statements.insert(single).map_err(|e| e.to_string())?;
+    }
+    let (overview_vat_specific, pre) = overview(&sums);
+    let statement = Statement {
+        seq: state.ids.next_seq(),
+        scope,
+        id: statement_id,
+        invoice_no: format!("RE-{}-{:05}", booking.format("%y"), 7_000 + n),
+        booking_date: booking,
+        period_start,
+        period_end,
+        canceled: false,
+        comment: None,
+        total_balance: Money::eur(pre),
+        balance_pre_outstanding_items_offsetting: Money::eur(pre),
+        offset_outstanding_items: Money::eur(Decimal::ZERO),
+        mandate_count: cases.len(),
+        overview_vat_specific,
+        downloads: FILE_TYPES
+            .iter()
+            .filter(|t| closed || **t != "closing-xlsx")
+            .map(|t| download(state, t, &clearing_no))
+            .collect(),
+        clearing_no,
+        created: at,
+        payments: Some(cases.iter().flat_map(|(_, p)| p.iter().copied()).collect()),
+    };
+    db.statements.insert(statement).map_err(|e| e.to_string())?;
+    statement_event(db, state, scope, "statement.published", statement_id);
+    for id in &singles {
+        single_event(db, state, scope, "single_mandate_statement.published", *id);
+    }
+    Ok(Published {
+        statement: statement_id,
+        singles,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
