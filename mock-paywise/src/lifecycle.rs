@@ -34,8 +34,8 @@
 //!   is booked when it is reported, or when its claim's mandate opens if it came before. Payments
 //!   left uncovered from earlier months (the rule was off) go into the next statement, whose period
 //!   then starts with the month of the earliest. It raises v2's `statement.published` and
-//!   `single_mandate_statement.published`, as the v2 back office's publication does; v1 has no
-//!   statement webhook the mock raises (`statement.created` is subscribable but never sent).
+//!   `single_mandate_statement.published`, as the v2 back office's publication does, and v1's
+//!   `statement.created` (with the statement as `GET /v1/statements/{id}/` shows it).
 //!
 //! Every change is the back office's own function ([`crate::resources::backoffice::advance_in`],
 //! [`crate::resources::backoffice::status_update_in`], the v2 back office's `*_in`), stamped at
@@ -512,6 +512,15 @@ fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) ->
             let Some(p) = published else {
                 return Ok(Vec::new());
             };
+            // v1's subscribers get `statement.created` with the statement as v1 shows it.
+            let rendered = state.store.read(|db| {
+                db.statements
+                    .get(&scope, &p.statement.to_string())
+                    .map(|s| crate::list::Resource::render(s, origin))
+            });
+            if let Some(v) = rendered {
+                state.emit(scope, "statement.created", v);
+            }
             let tenant = tenant(state, scope);
             let mut out = vec![
                 Moved::new(at, "statement", p.statement.to_string(), &tenant, "published").event("statement.published"),

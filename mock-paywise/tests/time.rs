@@ -437,6 +437,15 @@ async fn payments_on_a_mandate_are_published_in_the_next_monthly_statement_once(
     let pay = |amount: &str, date: &str| json!({"claim": claim, "amount": {"value": amount, "currency": "EUR"}, "value_date": date});
     api.ok(Method::POST, "/v1/payments/", pay("40.00", "2026-11-05")).await;
     assert_eq!(api.get("/v1/statements/").await["count"], 0);
+    // A v1 subscriber of statement.created (its receiver is away: the delivery log shows it).
+    let hook = api
+        .ok(
+            Method::POST,
+            "/v1/webhooks/",
+            json!({"url": "https://127.0.0.1:1/hook", "events": ["statement.created"]}),
+        )
+        .await;
+    let hook = hook["id"].as_str().expect("a webhook id").to_string();
 
     // November's statement is published on 3 December at 06:30 UTC, the fixtures' schedule.
     let timeline = api.advance("P30D").await;
@@ -450,6 +459,17 @@ async fn payments_on_a_mandate_are_published_in_the_next_monthly_statement_once(
     assert_eq!(published[1]["resource"], "single_mandate_statement");
     assert_eq!(published[1]["event"], "single_mandate_statement.published");
     let id = published[0]["id"].as_str().expect("a statement id").to_string();
+
+    let mut queued = Value::Null;
+    for _ in 0..500 {
+        queued = api.get(&format!("/v1/webhooks/{hook}/deliveries/")).await;
+        if queued["count"].as_u64().is_some_and(|n| n > 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(queued["count"], 1, "{queued}");
+    assert_eq!(queued["results"][0]["event"], "statement.created", "{queued}");
 
     let list = api.get("/v1/statements/").await;
     assert_eq!(list["count"], 1, "{list}");
