@@ -39,6 +39,7 @@ use serde_json::{Value, json};
 
 use crate::clock::Clock;
 use crate::journal::{Filter, Verify};
+use crate::scenario::ScenarioError;
 use crate::world::{DEFAULT_WORLD, Named, SeedSpec, Vendor, World, WorldError, Worlds};
 
 /// The control API's OpenAPI document.
@@ -504,18 +505,17 @@ async fn load_scenario<V: Vendor>(
     req: Request,
 ) -> Answer {
     let world = current(&worlds, &req)?;
-    if !worlds.vendor().scenarios().iter().any(|s| s.name == name) {
-        let names: Vec<&str> = worlds.vendor().scenarios().iter().map(|s| s.name).collect();
-        return Err(Fail {
+    let timeline = worlds.load_scenario(&world, &name).await.map_err(|e| match e {
+        ScenarioError::Unknown(message) => Fail {
             status: StatusCode::NOT_FOUND,
             code: "unknown_scenario",
-            message: format!("no scenario {name:?}; one of: {}", names.join(", ")),
-        });
-    }
-    let timeline = worlds.load_scenario(&world, &name).await.map_err(|e| Fail {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        code: "scenario_failed",
-        message: e,
+            message,
+        },
+        ScenarioError::Failed(message) => Fail {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "scenario_failed",
+            message,
+        },
     })?;
     let mut answer = clock_json(worlds.vendor().clock(world.state()));
     answer["scenario"] = json!(name);

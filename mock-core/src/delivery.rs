@@ -161,6 +161,20 @@ pub fn default_tls() -> TlsOptions {
         .unwrap_or_else(TlsOptions::from_env)
 }
 
+/// HMAC-SHA256 under `key` of `parts` in order: what every vendor's webhook signature is made
+/// of (each vendor encodes it its own way: Payt and paywise v1 hex, paywise v2 base64).
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC takes keys of any length, so this cannot fail.
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return [0; 32];
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
 /// What a receiver answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {

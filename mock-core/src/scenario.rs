@@ -106,6 +106,17 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
+/// Why a scenario could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    /// No scenario has that name; the message lists those that exist.
+    #[error("{0}")]
+    Unknown(String),
+    /// A step failed (a defect of the mock); the message says which.
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// `text` with every `{name}` of `vars` replaced, `{now}` by the clock's time (RFC 3339, whole
 /// seconds) and `{today}`, `{today+N}`, `{today-N}` by the clock's date N days on or back.
 fn fill(text: &str, vars: &BTreeMap<&'static str, String>, now: DateTime<Utc>) -> String {

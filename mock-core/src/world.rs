@@ -35,7 +35,7 @@ use crate::clock::{Clock, ClockState};
 use crate::error::{CoreError, ErrorRenderer};
 use crate::faults::{Faults, RateLimit, RequestInfo};
 use crate::journal::Journal;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioError};
 use crate::timeline::{Moved, Rules};
 
 /// The reserved path prefix of everything mock-only.
@@ -396,11 +396,11 @@ impl<V: Vendor> Worlds<V> {
     /// back by the scenario's span, runs the scenario's API calls and clock advances, then the
     /// rules up to the time the load began. Returns what the rules moved. On an error the world
     /// holds what the scenario made up to the failing step.
-    pub async fn load_scenario(&self, world: &World<V>, name: &str) -> Result<Vec<Moved>, String> {
+    pub async fn load_scenario(&self, world: &World<V>, name: &str) -> Result<Vec<Moved>, ScenarioError> {
         let scenarios = self.vendor.scenarios();
         let Some(scenario) = scenarios.iter().find(|s| s.name == name) else {
             let names: Vec<&str> = scenarios.iter().map(|s| s.name).collect();
-            return Err(if names.is_empty() {
+            return Err(ScenarioError::Unknown(if names.is_empty() {
                 format!("the {} mock has no scenarios", V::NAME)
             } else {
                 format!(
@@ -408,7 +408,7 @@ impl<V: Vendor> Worlds<V> {
                     V::NAME,
                     names.join(", ")
                 )
-            });
+            }));
         };
         let clock = self.vendor.clock(&world.state).clone();
         let (target, how) = (clock.now(), clock.state());
@@ -426,7 +426,8 @@ impl<V: Vendor> Worlds<V> {
             let until = clock.now() + by;
             timeline.extend(self.run_rules(world, until));
         })
-        .await?;
+        .await
+        .map_err(ScenarioError::Failed)?;
         timeline.extend(self.run_rules(world, target));
         self.changed();
         Ok(timeline)

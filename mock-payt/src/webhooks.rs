@@ -33,12 +33,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
 use mock_core::delivery::Sender;
 use mock_core::{Clock, IdGen, Record, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::fields::Fields;
 use crate::list;
@@ -250,13 +248,7 @@ impl Delivery {
 
 /// `X-PAYT-SIGNATURE` of `body` under `secret`: HMAC-SHA256, hex.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        // HMAC takes keys of any length; this cannot happen.
-        Err(_) => return String::new(),
-    };
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(mock_core::delivery::hmac_sha256(secret.as_bytes(), &[body]))
 }
 
 /// The record `resource` `id` of `admin` as the API shows it, and its debtor's id.

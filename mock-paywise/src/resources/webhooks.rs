@@ -36,12 +36,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
 use mock_core::delivery::{Answer, Sender, TlsOptions};
 use mock_core::{Clock, IdGen, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::error::PaywiseError;
@@ -252,14 +250,8 @@ pub fn envelope(scope: Scope, company: Uuid, kind: &str, at: DateTime<Utc>, obje
 
 /// `sha256=<hex HMAC-SHA256(secret_key, body)>`, the `X-Paywise-Signature` value.
 pub fn signature(secret_key: &str, body: &[u8]) -> String {
-    match Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()) {
-        Ok(mut mac) => {
-            mac.update(body);
-            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-        }
-        // HMAC takes keys of any length; this branch cannot happen.
-        Err(_) => String::new(),
-    }
+    let mac = mock_core::delivery::hmac_sha256(secret_key.as_bytes(), &[body]);
+    format!("sha256={}", hex::encode(mac))
 }
 
 // ---------------------------------------------------------------------------------------------

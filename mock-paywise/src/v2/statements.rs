@@ -1699,6 +1699,36 @@ fn download(state: &AppState, kind: &str, clearing_no: &str) -> Download {
     }
 }
 
+/// The mandate detail of `m` in statement `statement`, with the references of its claims.
+fn mandate_detail(
+    db: &Db,
+    state: &AppState,
+    m: &Mandate,
+    statement: Uuid,
+    closing: Option<Value>,
+    (tpm, cost, sums): (Vec<Value>, Vec<Value>, crate::resources::statements::Sums),
+) -> MandateDetail {
+    let your_references: Vec<String> = m
+        .claims
+        .iter()
+        .filter_map(|c| db.claims.get(&m.scope, &c.id.to_string()))
+        .filter_map(|c| c.your_reference.clone())
+        .collect();
+    MandateDetail {
+        seq: state.ids.next_seq(),
+        scope: m.scope,
+        id: state.ids.uuid(),
+        statement,
+        your_references,
+        reference_number: m.reference_number.clone(),
+        mandate: m.id,
+        closing,
+        third_party_money_entries: tpm,
+        cost_burden_entries: cost,
+        sums,
+    }
+}
+
 async fn publish_statement(
     State(state): State<AppState>,
     caller: V2Caller,
@@ -1736,25 +1766,7 @@ async fn publish_statement(
             .filter(|b| b.mandate == m.id)
             .map(|b| b.payment)
             .collect();
-        let your_references: Vec<String> = m
-            .claims
-            .iter()
-            .filter_map(|c| db.claims.get(&scope, &c.id.to_string()))
-            .filter_map(|c| c.your_reference.clone())
-            .collect();
-        let detail = MandateDetail {
-            seq: state.ids.next_seq(),
-            scope,
-            id: state.ids.uuid(),
-            statement: statement_id,
-            your_references,
-            reference_number: m.reference_number.clone(),
-            mandate: m.id,
-            closing,
-            third_party_money_entries: tpm,
-            cost_burden_entries: cost,
-            sums,
-        };
+        let detail = mandate_detail(db, &state, &m, statement_id, closing, (tpm, cost, sums));
         let statement = Statement {
             seq: state.ids.next_seq(),
             scope,
@@ -1840,25 +1852,7 @@ pub fn publish_payments(
         closed |= closing.is_some();
         let (tpm, cost, s) = detail_entries(&figures);
         sums.push(s);
-        let your_references: Vec<String> = m
-            .claims
-            .iter()
-            .filter_map(|c| db.claims.get(&scope, &c.id.to_string()))
-            .filter_map(|c| c.your_reference.clone())
-            .collect();
-        let detail = MandateDetail {
-            seq: state.ids.next_seq(),
-            scope,
-            id: state.ids.uuid(),
-            statement: statement_id,
-            your_references,
-            reference_number: m.reference_number.clone(),
-            mandate: m.id,
-            closing,
-            third_party_money_entries: tpm,
-            cost_burden_entries: cost,
-            sums: s,
-        };
+        let detail = mandate_detail(db, state, &m, statement_id, closing, (tpm, cost, s));
         singles.push(single.id);
         db.mandate_details.insert(detail).map_err(|e| e.to_string())?;
         db.v2_single_statements.insert(single).map_err(|e| e.to_string())?;

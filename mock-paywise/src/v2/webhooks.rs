@@ -31,11 +31,9 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
 use mock_core::delivery::Sender;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::list::Origin;
@@ -961,12 +959,8 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String 
         .strip_prefix("whsec_")
         .and_then(|k| STANDARD.decode(k).ok())
         .unwrap_or_else(|| secret.as_bytes().to_vec());
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
-        return String::new();
-    };
-    mac.update(format!("{id}.{timestamp}.").as_bytes());
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    let mac = mock_core::delivery::hmac_sha256(&key, &[format!("{id}.{timestamp}.").as_bytes(), body]);
+    format!("v1,{}", STANDARD.encode(mac))
 }
 
 /// How long a receiver may take to answer one attempt (wall time).
