@@ -142,6 +142,28 @@ pub fn routes<V: Vendor>() -> Router<Arc<Worlds<V>>> {
         .route("/_mock/scenarios/{name}", post(load_scenario::<V>))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(CONTROL_LIMIT))
+        .layer(axum::middleware::map_response(plain_rejection))
+}
+
+/// An extractor's plain-text 400 (a path segment that is not UTF-8) in the control API's shape.
+async fn plain_rejection(res: Response) -> Response {
+    let plain = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if res.status() != StatusCode::BAD_REQUEST || !plain {
+        return res;
+    }
+    let text = axum::body::to_bytes(res.into_body(), 512)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        format!("{text}; percent-encode each path segment as UTF-8"),
+    )
 }
 
 /// A control route asked with a method it does not serve (axum adds the `Allow` header).
@@ -462,7 +484,11 @@ async fn set_clock<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request
         ("set", Some(at), None) => timeline = worlds.run_rules(&world, at),
         ("advance", None, Some(by)) => {
             let by = parse_duration(by).map_err(bad_request)?;
-            timeline = worlds.run_rules(&world, clock.now() + by);
+            let until = clock
+                .now()
+                .checked_add_signed(by)
+                .ok_or_else(|| bad_request("advancing that far leaves the calendar; advance by less"))?;
+            timeline = worlds.run_rules(&world, until);
         }
         ("set", None, _) => return Err(bad_request("set needs \"at\": an RFC 3339 timestamp")),
         ("advance", _, None) => {
@@ -542,8 +568,12 @@ async fn timeline<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request)
     })))
 }
 
+/// The longest duration [`parse_duration`] accepts: 100 years of days, either way.
+pub const MAX_DURATION_DAYS: i64 = 36_500;
+
 /// An ISO 8601 duration of weeks, days, hours, minutes and seconds (`P14D`, `PT6H30M`, `P1W`,
-/// `-P1D` to go back). Years and months are refused: their length depends on the date.
+/// `-P1D` to go back), at most [`MAX_DURATION_DAYS`] days. Years and months are refused: their
+/// length depends on the date.
 pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     let bad = || format!("{text:?} is not an ISO 8601 duration such as P14D, PT6H or P1DT12H");
     let (negative, rest) = match text.strip_prefix('-') {
@@ -590,6 +620,11 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     }
     if !number.is_empty() || !any || (in_time && time_parts == 0) {
         return Err(bad());
+    }
+    if total > chrono::Duration::days(MAX_DURATION_DAYS) {
+        return Err(format!(
+            "{text:?} is longer than the {MAX_DURATION_DAYS} days (P{MAX_DURATION_DAYS}D) a duration may be"
+        ));
     }
     Ok(if negative { -total } else { total })
 }

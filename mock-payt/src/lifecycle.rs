@@ -45,6 +45,17 @@ fn moment(d: NaiveDate) -> DateTime<Utc> {
         .and_utc()
 }
 
+/// The moment `days` days after day `d`; `None` past the calendar's end (a date a client sent
+/// near year 262143): such a step is never due.
+fn day_after(d: NaiveDate, days: i64) -> Option<DateTime<Utc>> {
+    d.checked_add_signed(Duration::days(days)).map(moment)
+}
+
+/// `t` plus `days` days, `None` past the calendar's end.
+fn days_after(t: DateTime<Utc>, days: i64) -> Option<DateTime<Utc>> {
+    t.checked_add_signed(Duration::days(days))
+}
+
 /// A step of an invoice's flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InvoiceStep {
@@ -170,7 +181,7 @@ fn next_invoice_step(db: &Db, inv: &Invoice, now: DateTime<Utc>) -> Option<(Invo
     loop {
         let (step, day) = *FLOW.get(next)?;
         let gap = if prev_day == i64::MIN { 0 } else { day - prev_day };
-        let at = moment(inv.due_date + Duration::days(day)).max(prev_at + Duration::days(gap));
+        let at = day_after(inv.due_date, day)?.max(days_after(prev_at, gap)?);
         // The pre-reminder comes before the due date or not at all.
         if step == InvoiceStep::PreReminder && at.max(now) > moment(inv.due_date) {
             next += 1;
@@ -292,7 +303,7 @@ fn next_case_stage(c: &CreditCase) -> Option<(CaseStage, DateTime<Utc>)> {
         match stage.stamp(c) {
             Some(t) => prev = (t, day),
             None => {
-                let at = (c.started_at + Duration::days(day)).max(prev.0 + Duration::days(day - prev.1));
+                let at = days_after(c.started_at, day)?.max(days_after(prev.0, day - prev.1)?);
                 return Some((stage, at));
             }
         }
@@ -311,14 +322,11 @@ fn next_plan_rule(p: &PaymentPlan) -> Option<(PlanRule, DateTime<Utc>)> {
     p.payment_terms
         .iter()
         .filter(|t| t.amount_due > Decimal::ZERO && t.payment_date.is_none())
-        .map(|t| {
+        .filter_map(|t| {
             if p.expired_term_ids.contains(&t.id) {
-                (
-                    PlanRule::Deactivate(t.id),
-                    moment(t.due_date + Duration::days(1 + PLAN_GRACE_DAYS)),
-                )
+                Some((PlanRule::Deactivate(t.id), day_after(t.due_date, 1 + PLAN_GRACE_DAYS)?))
             } else {
-                (PlanRule::ExpireTerm(t.id), moment(t.due_date + Duration::days(1)))
+                Some((PlanRule::ExpireTerm(t.id), day_after(t.due_date, 1)?))
             }
         })
         .min_by_key(|(_, at)| *at)
@@ -607,7 +615,10 @@ fn new_task(
         invoice_id,
         description: Some(description.to_string()),
         subject: Some(subject.to_string()),
-        expiry_date: at.date_naive() + Duration::days(7),
+        expiry_date: at
+            .date_naive()
+            .checked_add_signed(Duration::days(7))
+            .unwrap_or(at.date_naive()),
         comments: Vec::new(),
         completed_at: None,
         updated_at: at,

@@ -263,8 +263,8 @@ fn next_stage(s: &Settings, m: &Mandate) -> Option<(&'static str, DateTime<Utc>)
         return None;
     }
     match m.legal_stage.as_str() {
-        "extrajudicial" => Some(("judicial_dunning", m.stage_since() + s.judicial())),
-        "judicial_dunning" => Some(("foreclosure", m.stage_since() + s.foreclosure())),
+        "extrajudicial" => Some(("judicial_dunning", m.stage_since().checked_add_signed(s.judicial())?)),
+        "judicial_dunning" => Some(("foreclosure", m.stage_since().checked_add_signed(s.foreclosure())?)),
         _ => None,
     }
 }
@@ -278,23 +278,28 @@ fn steps(db: &Db) -> Vec<(DateTime<Utc>, u64, Step)> {
     let mut out = Vec::new();
     for c in db.claims.iter_all() {
         let step = match c.submission_state.as_str() {
-            "released" => (c.updated + s.review(), Step::Review(c.scope, c.id)),
-            "under_review" => (c.updated + s.decide(), Step::Decide(c.scope, c.id)),
+            "released" => (c.updated.checked_add_signed(s.review()), Step::Review(c.scope, c.id)),
+            "under_review" => (c.updated.checked_add_signed(s.decide()), Step::Decide(c.scope, c.id)),
             _ => continue,
         };
+        // A moment past the calendar's end is never due.
+        let Some(at) = step.0 else { continue };
         if in_v2_order(db, c) {
             continue;
         }
-        out.push((step.0, c.seq, step.1));
+        out.push((at, c.seq, step.1));
     }
     for o in db.v2_orders.iter_all() {
         if o.from_v1 || o.status != "submitted" {
             continue;
         }
-        if o.review_started {
-            out.push((o.updated_at + s.decide(), o.seq, Step::OrderDecide(o.scope, o.id)));
+        let (delay, step) = if o.review_started {
+            (s.decide(), Step::OrderDecide(o.scope, o.id))
         } else {
-            out.push((o.updated_at + s.review(), o.seq, Step::OrderReview(o.scope, o.id)));
+            (s.review(), Step::OrderReview(o.scope, o.id))
+        };
+        if let Some(at) = o.updated_at.checked_add_signed(delay) {
+            out.push((at, o.seq, step));
         }
     }
     for m in db.mandates.iter_all() {

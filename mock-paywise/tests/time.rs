@@ -275,6 +275,7 @@ async fn a_configured_outcome_asks_the_client_instead_and_then_waits() {
         json!({"outcome": "maybe"}),
         json!({"review_after": "P1M"}),
         json!({"decide_after": "-P1D"}),
+        json!({"review_after": "P1000000000D"}),
         json!({"enabled": "yes"}),
         json!({"speed": 2}),
         json!([1]),
