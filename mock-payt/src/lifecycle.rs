@@ -1,9 +1,9 @@
 //! Payt's time-driven rules: what happens to invoices, credit cases and payment plans as the
 //! world's clock passes their moments (see [`mock_core::timeline`] for how rules are run).
 //!
-//! Every moment is 08:00 UTC of its day (Payt's morning run). The schedule follows the fixtures
-//! (`seed.rs`, `payments.rs`), so a seeded world and a world moved forward by these rules look
-//! alike. Sources: `reference/payt.md` 3.1-3.3 (fields and stages) and 4.3 (event names); the
+//! Every moment is 08:00 UTC of its day (Payt's morning run). The fixtures are settled by these
+//! rules ([`settle`]: `seed.rs` runs them over the generated history up to the anchor date's
+//! midnight), so a seeded world has nothing to catch up and looks like one moved forward by them. Sources: `reference/payt.md` 3.1-3.3 (fields and stages) and 4.3 (event names); the
 //! day offsets are **inferred** (Payt lets each administration configure its flow and publishes
 //! no default):
 //!
@@ -135,32 +135,49 @@ impl InvoiceStep {
     }
 }
 
+/// The administrations and debtors whose reminding is paused, gathered once per pass over the
+/// invoices (a lookup per invoice would cost a pass over a large world dearly).
+#[derive(Default)]
+struct Paused {
+    administrations: std::collections::HashSet<u64>,
+    debtors: std::collections::HashSet<(u64, u64)>,
+}
+
+impl Paused {
+    fn of(db: &Db) -> Self {
+        Self {
+            administrations: db
+                .administrations
+                .iter_all()
+                .filter(|a| a.paused_at.is_some() || a.reminding_paused_at.is_some())
+                .map(|a| a.id)
+                .collect(),
+            debtors: db
+                .debtors
+                .iter_all()
+                .filter(|d| d.paused_at.is_some() || d.reminding_paused_at.is_some())
+                .map(|d| (d.administration_id, d.id))
+                .collect(),
+        }
+    }
+}
+
 /// Whether `inv` stands still: paid, paused, blocked, under a plan or already in collection.
-fn invoice_stands_still(db: &Db, inv: &Invoice) -> bool {
-    if inv.open_amount <= Decimal::ZERO
+fn invoice_stands_still(paused: &Paused, inv: &Invoice) -> bool {
+    inv.open_amount <= Decimal::ZERO
         || inv.paused_at.is_some()
         || inv.blocked_via_api
         || inv.block_reason.is_some()
         || inv.active_payment_plan_id.is_some()
         || inv.active_credit_case_id.is_some()
-    {
-        return true;
-    }
-    let admin_paused = db
-        .administrations
-        .find(&inv.administration_id.to_string())
-        .is_some_and(|a| a.paused_at.is_some() || a.reminding_paused_at.is_some());
-    let debtor_paused = db
-        .debtors
-        .get(&inv.administration_id, &inv.debtor_id.to_string())
-        .is_some_and(|d| d.paused_at.is_some() || d.reminding_paused_at.is_some());
-    admin_paused || debtor_paused
+        || paused.administrations.contains(&inv.administration_id)
+        || paused.debtors.contains(&(inv.administration_id, inv.debtor_id))
 }
 
 /// The next step of `inv`'s flow and its moment, as seen at `now` (a step cannot happen before
 /// `now`, which decides whether the pre-reminder still comes before the due date).
-fn next_invoice_step(db: &Db, inv: &Invoice, now: DateTime<Utc>) -> Option<(InvoiceStep, DateTime<Utc>)> {
-    if invoice_stands_still(db, inv) {
+fn next_invoice_step(paused: &Paused, inv: &Invoice, now: DateTime<Utc>) -> Option<(InvoiceStep, DateTime<Utc>)> {
+    if invoice_stands_still(paused, inv) {
         return None;
     }
     let Some(sent) = inv.sent_at else {
@@ -340,10 +357,11 @@ enum PlanRule {
 
 /// The earliest moment a Payt rule is due in `db`, as seen at `now`.
 pub fn next_due(db: &Db, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let paused = Paused::of(db);
     let invoices = db
         .invoices
         .iter_all()
-        .filter_map(|i| next_invoice_step(db, i, now).map(|(_, at)| at));
+        .filter_map(|i| next_invoice_step(&paused, i, now).map(|(_, at)| at));
     let cases = db
         .credit_cases
         .iter_all()
@@ -353,6 +371,29 @@ pub fn next_due(db: &Db, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .iter_all()
         .filter_map(|p| next_plan_rule(p).map(|(_, at)| at));
     invoices.chain(cases).chain(plans).min()
+}
+
+/// Runs the rules over freshly generated fixtures up to `until` (the anchor date's midnight),
+/// each change stamped at its own moment, so a seeded world starts where these rules would have
+/// brought it: nothing is due before `until`. New records (credit cases, tasks) take the ids from
+/// `first_id` on; returns the database and the next free id. Deterministic: the same database
+/// gives the same result.
+pub fn settle(db: Db, seed: u64, first_id: u64, until: DateTime<Utc>) -> (Db, u64) {
+    let state = AppState {
+        store: std::sync::Arc::new(mock_core::Store::new(db)),
+        clock: mock_core::Clock::frozen(DateTime::<Utc>::MIN_UTC),
+        ids: std::sync::Arc::new(mock_core::IdGen::new(seed, first_id)),
+        tokens: std::sync::Arc::new(mock_core::auth::TokenRegistry::new()),
+    };
+    let rules = mock_core::timeline::Rules::new(DateTime::<Utc>::MIN_UTC);
+    rules.run_until(
+        &state.clock,
+        until,
+        || state.store.read(|db| next_due(db, state.clock.now())),
+        |at| run_due(&state, at),
+    );
+    let next = state.ids.next_seq();
+    (state.store.snapshot(), next)
 }
 
 /// Runs every Payt rule due at or before `at` (one step per record; the runner calls again while
@@ -376,15 +417,19 @@ pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
 fn invoices_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
     // Payt keeps whole seconds.
     let at = crate::format::whole_seconds(due_by);
-    let due: Vec<(u64, u64, InvoiceStep)> = db
+    let paused = Paused::of(db);
+    let mut due: Vec<(u64, u64, InvoiceStep)> = db
         .invoices
         .iter_all()
         .filter_map(|i| {
-            next_invoice_step(db, i, due_by)
+            next_invoice_step(&paused, i, due_by)
                 .filter(|(_, when)| *when <= due_by)
                 .map(|(step, _)| (i.administration_id, i.id, step))
         })
         .collect();
+    // Tables iterate their tenants in no particular order: record order makes the new ids and
+    // the timeline the same on every run.
+    due.sort_unstable_by_key(|d| (d.0, d.1));
     // Invoices handed over at this moment, per administration and debtor.
     let mut handed_over: Vec<(u64, u64, u64)> = Vec::new();
     for (admin, id, step) in due {
@@ -496,7 +541,7 @@ fn open_case(
 fn cases_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
     // Payt keeps whole seconds.
     let at = crate::format::whole_seconds(due_by);
-    let due: Vec<(u64, u64, CaseStage)> = db
+    let mut due: Vec<(u64, u64, CaseStage)> = db
         .credit_cases
         .iter_all()
         .filter_map(|c| {
@@ -505,6 +550,9 @@ fn cases_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut V
                 .map(|(stage, _)| (c.administration_id, c.id, stage))
         })
         .collect();
+    // Tables iterate their tenants in no particular order: record order makes the new ids and
+    // the timeline the same on every run.
+    due.sort_unstable_by_key(|d| (d.0, d.1));
     for (admin, id, stage) in due {
         let Some((invoices, debtor)) = db.credit_cases.update(&admin, &id.to_string(), |c| {
             stage.apply_case(c, at);
@@ -540,7 +588,7 @@ fn cases_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut V
 fn plans_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
     // Payt keeps whole seconds.
     let at = crate::format::whole_seconds(due_by);
-    let due: Vec<(u64, u64, u64, PlanRule)> = db
+    let mut due: Vec<(u64, u64, u64, PlanRule)> = db
         .payment_plans
         .iter_all()
         .filter_map(|p| {
@@ -549,6 +597,9 @@ fn plans_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut V
                 .map(|(rule, _)| (p.administration_id, p.id, p.debtor_id, rule))
         })
         .collect();
+    // Tables iterate their tenants in no particular order: record order makes the new ids and
+    // the timeline the same on every run.
+    due.sort_unstable_by_key(|d| (d.0, d.1));
     for (admin, id, debtor, rule) in due {
         match rule {
             PlanRule::ExpireTerm(term) => {

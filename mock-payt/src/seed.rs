@@ -35,6 +35,16 @@
 //! large world for measuring the mock (`--scale N`); see [`scale`] for what they are. Scale 0 is
 //! exactly the data above.
 //!
+//! # Settled by the time-driven rules
+//!
+//! Each block is generated, then settled: [`crate::lifecycle::settle`] runs Payt's time-driven
+//! rules over it up to the anchor date's 00:00 UTC, each change at its own moment, with new ids
+//! after the block's. So overdue invoices have walked the reminder flow (the long-overdue ones
+//! into a credit case, with its statutory costs), cases stand at the stage their age gives them
+//! (pre-judicial ones with their task), missed plan terms have expired and old misses
+//! deactivated their plan; nothing is due before the anchor's midnight. The first block is
+//! settled before the next is generated, so the size-1 data is the same at every size and scale.
+//!
 //! The same seed, anchor, size and scale always give the same data.
 
 pub mod scale;
@@ -224,6 +234,12 @@ pub fn generate_scaled(seed: u64, anchor: NaiveDate, size: u32, scale: u64) -> (
             seed_resources(&mut g, &mut db, admin_id, Part::All);
         }
     }
+    // The fixtures as the time-driven rules leave them at the anchor date's midnight, before the
+    // further blocks and the scale records, so the size-1 data is the same whatever the size and
+    // the scale.
+    if size > 0 {
+        settle(&mut g, &mut db, seed);
+    }
     // The further blocks, each from its own generator, into a database of its own (the fixture
     // hooks read every record of their administration) that then joins the rest.
     let first_blocks: Vec<(u64, u64)> = ADMINISTRATIONS
@@ -237,12 +253,25 @@ pub fn generate_scaled(seed: u64, anchor: NaiveDate, size: u32, scale: u64) -> (
             let mut part = Db::default();
             seed_administration(&mut g, &mut part, admin, &users, Some(debtors));
             seed_resources(&mut g, &mut part, admin, Part::Data);
+            // Settled on its own (its records depend on no other block's), so the cost grows
+            // with the size, not with its square.
+            settle(&mut g, &mut part, seed);
             absorb(&mut db, part);
         }
     }
+    // The scale records are made settled (see `scale`).
     scale::seed(&mut g, &mut db, seed, scale);
     let last = g.next - 1;
     (db, last)
+}
+
+/// Runs the time-driven rules over `db` up to the anchor date's midnight (see
+/// [`crate::lifecycle::settle`]), the records they make taking the next ids of `g`.
+fn settle(g: &mut Gen, db: &mut Db, seed: u64) {
+    let until = g.f.anchor_at(0);
+    let (settled, next) = crate::lifecycle::settle(std::mem::take(db), seed, g.next, until);
+    *db = settled;
+    g.next = next;
 }
 
 /// Moves every record of `part` into `db` (their ids are new to it).
@@ -567,13 +596,17 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
                 per
             };
             let due = shift(created.date_naive(), 30 * (k as i64 + 1));
-            let paid = state == "active" && due < g.f.anchor() && g.f.chance(0.8);
+            // An active plan's terms that fell due were paid, but some of the last two weeks':
+            // a term missed longer ago would have deactivated the plan (`lifecycle.rs`).
+            let drawn = state == "active" && due < g.f.anchor() && g.f.chance(0.8);
+            let early = if drawn { g.f.int(0, 5) as i64 } else { 0 };
+            let paid = drawn || (matches!(state, "active" | "auto") && due < shift(g.f.anchor(), -15));
             terms.push(PaymentTerm {
                 id: g.id(),
                 total_amount: amount,
                 amount_due: if paid { Decimal::ZERO } else { amount },
                 due_date: due,
-                payment_date: paid.then(|| shift(due, -(g.f.int(0, 5) as i64))),
+                payment_date: paid.then(|| shift(due, -early)),
             });
         }
         let user = g.f.pick(users).clone();

@@ -332,3 +332,50 @@ async fn the_seeded_world_moves_forward_too() {
     // Stamped no earlier than the world's clock started.
     assert!(moved.iter().all(|m| m.at >= testing::epoch()));
 }
+
+/// The anchor date's midnight, where the fixtures are settled.
+fn anchor_midnight() -> chrono::DateTime<chrono::Utc> {
+    testing::ANCHOR_DATE.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+}
+
+#[test]
+fn the_fixtures_are_where_the_rules_leave_them_at_the_anchor_dates_midnight() {
+    use mock_payt::seed::generate_scaled;
+    let midnight = anchor_midnight();
+    for (seed, size, scale) in [(42, 1, 0), (7, 2, 0), (42, 1, 501)] {
+        let (db, _) = generate_scaled(seed, testing::ANCHOR_DATE, size, scale);
+        let due = mock_payt::lifecycle::next_due(&db, midnight);
+        assert!(
+            due.is_none_or(|d| d > midnight),
+            "seed {seed} size {size} scale {scale}: a rule is due at {due:?}"
+        );
+        // The settling made cases and walked them: the fixtures hold cases opened by debt
+        // collection, whose invoices carry their case.
+        let handed_over = db
+            .invoices
+            .iter_all()
+            .filter(|i| i.debt_collection_at.is_some() && i.active_credit_case_id.is_none())
+            .filter(|i| i.open_amount > rust_decimal::Decimal::ZERO && i.paused_at.is_none())
+            .count();
+        assert_eq!(handed_over, 0, "an open invoice in debt collection without a case");
+    }
+    // Deterministic.
+    let (a, la) = generate_scaled(42, testing::ANCHOR_DATE, 1, 0);
+    let (b, lb) = generate_scaled(42, testing::ANCHOR_DATE, 1, 0);
+    assert_eq!(la, lb);
+    assert!(a.fingerprint() == b.fingerprint());
+}
+
+#[tokio::test]
+async fn a_freshly_seeded_world_moves_only_at_moments_after_its_anchor() {
+    // Started at the anchor date's 00:00, a seeded world has nothing to catch up: the first hours
+    // move nothing, the morning run at 08:00 moves what falls due that day.
+    let m = MockPayt::test()
+        .clock(mock_core::Clock::frozen(anchor_midnight()))
+        .start()
+        .await;
+    assert!(m.advance(chrono::Duration::hours(7)).is_empty());
+    let moved = m.advance(chrono::Duration::days(3));
+    assert!(!moved.is_empty());
+    assert!(moved.iter().all(|m| m.at > anchor_midnight()), "{moved:?}");
+}

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 1 debtor | a company or a person from a small pool of names and addresses drawn once |
 //! | 2 invoices | one per case, sent, reminded twice, then handed to the case |
-//! | 2 credit cases | one per invoice, at every stage the case's age allows |
+//! | 2 credit cases | one per invoice, at the stage the time-driven rules bring it to by the anchor (some paused at their third summons or deactivated at their second) |
 //! | 1 payment | a part payment of the group's first invoice, before its case began |
 //!
 //! so `N` cases come with `ceil(N / 2)` debtors, `N` invoices and `ceil(N / 2)` payments (an odd
@@ -299,9 +299,17 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
         started,
         anchor_at,
     } = p;
-    // A case reaches a stage only once its date has passed: stage k is 14 k days in.
+    // Stage k is 14 k days in (summons 1-4, the notice of default at 6, pre-judicial at 7, the
+    // bailiff at 8), as the time-driven rules walk a case (`lifecycle.rs`), and a case stands
+    // where those rules bring it by the anchor, unless it was stopped earlier: paused at its
+    // third summons or deactivated at its second.
     let reachable = ((anchor_at - started).num_days().max(0) / 14).min(8) as u64;
-    let stage = f.int(0, reachable);
+    let stopped = match reachable {
+        3.. if f.chance(0.1) => Some(3),
+        2.. if f.chance(0.05) => Some(2),
+        _ => None,
+    };
+    let stage = stopped.unwrap_or(reachable);
     let step = |k: i64| Some(started + Duration::days(14 * k));
     let collection = wik(principal);
     let interest = (principal * Decimal::new(8, 2) * Decimal::from(f.int(1, 9)) / Decimal::from(12)).round_dp(2);
@@ -319,8 +327,8 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
                 t
             }
         });
-    let paused_at = if stage == 3 && f.chance(0.5) { step(3) } else { None };
-    let deactivated_at = if stage == 2 && f.chance(0.3) { step(2) } else { None };
+    let paused_at = if stopped == Some(3) { step(3) } else { None };
+    let deactivated_at = if stopped == Some(2) { step(2) } else { None };
     let pre_judicial_at = if stage >= 7 { step(7) } else { None };
     let forwarded_to_bailiff_at = if stage >= 8 { step(8) } else { None };
     let updated_at = [
