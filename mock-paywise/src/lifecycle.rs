@@ -37,6 +37,12 @@
 //!   `single_mandate_statement.published`, as the v2 back office's publication does, and v1's
 //!   `statement.created` (with the statement as `GET /v1/statements/{id}/` shows it).
 //!
+//! The generated fixtures are settled by these rules, with the default settings, up to the anchor
+//! date's midnight ([`crate::seed::settle`], through an [`Agenda`]): the schedule above is also
+//! their history (the fixture statements are on it, the claims drawn released or under review
+//! whose moments passed are reviewed and decided), and nothing in them is due at that midnight,
+//! so a freshly started world moves only for the moments after it.
+//!
 //! Every change is the back office's own function ([`crate::resources::backoffice::advance_in`],
 //! [`crate::resources::backoffice::status_update_in`], the v2 back office's `*_in`), stamped at
 //! the rule's moment, with `updated` set to it (so `updated_since` sync sees it), and raises the
@@ -249,62 +255,122 @@ enum Step {
     Statement(Scope),
 }
 
-/// Whether `claim` is one of a v2 order of its own (the v2 rules move it, not the v1 ones).
+/// Whether `claim` is one of a v2 order of its own (the v2 rules move it, not the v1 ones). A
+/// claim without a v2 part belongs to its adopted order, which is a v1 claim's.
 fn in_v2_order(db: &Db, claim: &crate::resources::claims::Claim) -> bool {
-    let order = crate::v2::claims::ext(claim).order_id;
+    let Some(v2) = claim.v2.as_deref() else {
+        return false;
+    };
     db.v2_orders
-        .get(&claim.scope, &order.to_string())
+        .get(&claim.scope, &v2.order_id.to_string())
         .is_some_and(|o| !o.from_v1)
 }
 
+/// The delays of [`Settings`], read once per pass.
+struct Delays {
+    review: Duration,
+    decide: Duration,
+    judicial: Duration,
+    foreclosure: Duration,
+}
+
+impl Delays {
+    fn of(s: &Settings) -> Self {
+        Self {
+            review: s.review(),
+            decide: s.decide(),
+            judicial: s.judicial(),
+            foreclosure: s.foreclosure(),
+        }
+    }
+
+    /// Whether a step can lead to another due at the same moment.
+    fn has_zero(&self) -> bool {
+        [self.review, self.decide, self.judicial, self.foreclosure].contains(&Duration::zero())
+    }
+}
+
 /// The next legal stage of `m` and its moment, if it moves.
-fn next_stage(s: &Settings, m: &Mandate) -> Option<(&'static str, DateTime<Utc>)> {
+fn next_stage(d: &Delays, m: &Mandate) -> Option<(&'static str, DateTime<Utc>)> {
     if m.processing_state != "in_progress" || m.balance.total_balance() <= rust_decimal::Decimal::ZERO {
         return None;
     }
     match m.legal_stage.as_str() {
-        "extrajudicial" => Some(("judicial_dunning", m.stage_since().checked_add_signed(s.judicial())?)),
-        "judicial_dunning" => Some(("foreclosure", m.stage_since().checked_add_signed(s.foreclosure())?)),
+        "extrajudicial" => Some(("judicial_dunning", m.stage_since().checked_add_signed(d.judicial)?)),
+        "judicial_dunning" => Some(("foreclosure", m.stage_since().checked_add_signed(d.foreclosure)?)),
         _ => None,
     }
 }
 
-/// Every step the rules will take, with its moment (past or future), in a fixed order.
-fn steps(db: &Db) -> Vec<(DateTime<Utc>, u64, Step)> {
+/// A step's place in the order the rules take them: its moment, the sequence number of the record
+/// it moves (of the first uncovered payment, for a statement) and its kind (claims, orders,
+/// mandates, statements: the order of steps with the same moment and number).
+type Key = (DateTime<Utc>, u64, u8);
+
+/// The next step of claim `c`, if the v1 rules move it.
+fn claim_step(db: &Db, d: &Delays, c: &crate::resources::claims::Claim) -> Option<(Key, Step)> {
+    let (at, step) = match c.submission_state.as_str() {
+        "released" => (c.updated.checked_add_signed(d.review), Step::Review(c.scope, c.id)),
+        "under_review" => (c.updated.checked_add_signed(d.decide), Step::Decide(c.scope, c.id)),
+        _ => return None,
+    };
+    // A moment past the calendar's end is never due.
+    let at = at?;
+    if in_v2_order(db, c) {
+        return None;
+    }
+    Some(((at, c.seq, 0), step))
+}
+
+/// The next step of v2 order `o`, if the rules move it.
+fn order_step(d: &Delays, o: &crate::v2::orders::Order) -> Option<(Key, Step)> {
+    if o.from_v1 || o.status != "submitted" {
+        return None;
+    }
+    let (delay, step) = if o.review_started {
+        (d.decide, Step::OrderDecide(o.scope, o.id))
+    } else {
+        (d.review, Step::OrderReview(o.scope, o.id))
+    };
+    let at = o.updated_at.checked_add_signed(delay)?;
+    Some(((at, o.seq, 1), step))
+}
+
+/// The next step of mandate `m`, if it moves.
+fn mandate_step(d: &Delays, m: &Mandate) -> Option<(Key, Step)> {
+    let (to, at) = next_stage(d, m)?;
+    Some(((at, m.seq, 2), Step::Stage(m.scope, m.id, to)))
+}
+
+/// The statement step a scope's first uncovered payment (in booking order) makes due.
+fn statement_step(first: &crate::resources::statements::Booked) -> (Key, Step) {
+    (
+        (publication_after(first.at), first.seq, 3),
+        Step::Statement(first.scope),
+    )
+}
+
+/// Calls `f` with every step the rules will take and its place (its moment past or future),
+/// in no particular order.
+fn each_step(db: &Db, mut f: impl FnMut(Key, Step)) {
     let s = &db.lifecycle;
     if !s.enabled {
-        return Vec::new();
+        return;
     }
-    let mut out = Vec::new();
+    let d = Delays::of(s);
     for c in db.claims.iter_all() {
-        let step = match c.submission_state.as_str() {
-            "released" => (c.updated.checked_add_signed(s.review()), Step::Review(c.scope, c.id)),
-            "under_review" => (c.updated.checked_add_signed(s.decide()), Step::Decide(c.scope, c.id)),
-            _ => continue,
-        };
-        // A moment past the calendar's end is never due.
-        let Some(at) = step.0 else { continue };
-        if in_v2_order(db, c) {
-            continue;
+        if let Some((key, step)) = claim_step(db, &d, c) {
+            f(key, step);
         }
-        out.push((at, c.seq, step.1));
     }
     for o in db.v2_orders.iter_all() {
-        if o.from_v1 || o.status != "submitted" {
-            continue;
-        }
-        let (delay, step) = if o.review_started {
-            (s.decide(), Step::OrderDecide(o.scope, o.id))
-        } else {
-            (s.review(), Step::OrderReview(o.scope, o.id))
-        };
-        if let Some(at) = o.updated_at.checked_add_signed(delay) {
-            out.push((at, o.seq, step));
+        if let Some((key, step)) = order_step(&d, o) {
+            f(key, step);
         }
     }
     for m in db.mandates.iter_all() {
-        if let Some((to, at)) = next_stage(s, m) {
-            out.push((at, m.seq, Step::Stage(m.scope, m.id, to)));
+        if let Some((key, step)) = mandate_step(&d, m) {
+            f(key, step);
         }
     }
     if s.statements {
@@ -313,12 +379,212 @@ fn steps(db: &Db) -> Vec<(DateTime<Utc>, u64, Step)> {
         for b in crate::resources::statements::uncovered(db, None) {
             if !seen.contains(&b.scope) {
                 seen.push(b.scope);
-                out.push((publication_after(b.at), b.seq, Step::Statement(b.scope)));
+                let (key, step) = statement_step(&b);
+                f(key, step);
             }
         }
     }
-    out.sort_by_key(|(at, seq, _)| (*at, *seq));
-    out
+}
+
+/// Every step due at or before `at`, in order.
+fn due_by(db: &Db, at: DateTime<Utc>) -> Vec<Step> {
+    let mut out = Vec::new();
+    each_step(db, |key, step| {
+        if key.0 <= at {
+            out.push((key, step));
+        }
+    });
+    out.sort_by_key(|(key, _)| *key);
+    out.into_iter().map(|(_, step)| step).collect()
+}
+
+/// What a step moves (and what its next step is kept by in an [`Agenda`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Target {
+    Claim(Scope, Uuid),
+    Order(Scope, Uuid),
+    Mandate(Scope, Uuid),
+    Statement(Scope),
+}
+
+impl Step {
+    fn target(self) -> Target {
+        match self {
+            Step::Review(s, id) | Step::Decide(s, id) => Target::Claim(s, id),
+            Step::OrderReview(s, id) | Step::OrderDecide(s, id) => Target::Order(s, id),
+            Step::Stage(s, id, _) => Target::Mandate(s, id),
+            Step::Statement(s) => Target::Statement(s),
+        }
+    }
+
+    fn scope(self) -> Scope {
+        match self {
+            Step::Review(s, _)
+            | Step::Decide(s, _)
+            | Step::OrderReview(s, _)
+            | Step::OrderDecide(s, _)
+            | Step::Stage(s, _, _)
+            | Step::Statement(s) => s,
+        }
+    }
+}
+
+/// The rules' steps over a database that only the rules change while it is used (the fixtures
+/// being settled, [`crate::seed::settle`]): what [`next_due`] and [`run_due`] find by reading the
+/// whole database at every moment, found once and then kept up to date from what each step moved
+/// (its own record and every record its timeline entries name; a new mandate's payments and a
+/// published statement for the scope's next statement). A pass over a large database is then not
+/// quadratic in its size. The settings are read when the agenda is made.
+pub struct Agenda {
+    delays: Delays,
+    statements: bool,
+    queue: std::collections::BTreeMap<Key, Step>,
+    keys: std::collections::HashMap<Target, Key>,
+    /// The first uncovered payment of each scope, in booking order: `(booked at, seq)`.
+    first_booked: std::collections::HashMap<Scope, (DateTime<Utc>, u64)>,
+}
+
+impl Agenda {
+    /// The agenda of `db` as it is.
+    pub fn new(db: &Db) -> Self {
+        let mut agenda = Self {
+            delays: Delays::of(&db.lifecycle),
+            statements: db.lifecycle.enabled && db.lifecycle.statements,
+            queue: Default::default(),
+            keys: Default::default(),
+            first_booked: Default::default(),
+        };
+        each_step(db, |key, step| agenda.put(step.target(), Some((key, step))));
+        if agenda.statements {
+            for b in crate::resources::statements::uncovered(db, None) {
+                agenda.first_booked.entry(b.scope).or_insert((b.at, b.seq));
+            }
+        }
+        agenda
+    }
+
+    /// The earliest moment a step is due (as [`next_due`] would find it).
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.queue.keys().next().map(|key| key.0)
+    }
+
+    /// Runs every step due at or before `at` (the clock reads `at`), as [`run_due`] does, and
+    /// brings the agenda up to date.
+    pub fn run_due(&mut self, state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
+        let at = crate::format::micros(at);
+        let origin = state.origin.origin();
+        let mut moved = Vec::new();
+        let mut failed: Vec<Step> = Vec::new();
+        let again = self.delays.has_zero();
+        for _ in 0..8 {
+            let due: Vec<Step> = self
+                .queue
+                .range(..=(at, u64::MAX, u8::MAX))
+                .map(|(_, step)| *step)
+                .filter(|step| !failed.contains(step))
+                .collect();
+            if due.is_empty() {
+                break;
+            }
+            let mut touched: Vec<(Target, bool)> = Vec::new();
+            for step in due {
+                touched.push((step.target(), false));
+                match run_step(state, step, at, &origin) {
+                    Ok(m) => {
+                        touched.extend(m.iter().filter_map(|m| Self::named(step.scope(), m)));
+                        moved.extend(m);
+                    }
+                    Err(e) => {
+                        tracing::warn!("paywise rule {step:?} at {at} failed: {e:?}");
+                        failed.push(step);
+                    }
+                }
+            }
+            state.store.read(|db| {
+                for (target, created) in touched {
+                    self.refresh(db, target, created);
+                }
+            });
+            if !again {
+                break;
+            }
+        }
+        moved
+    }
+
+    /// The record a timeline entry names, and whether it was created.
+    fn named(scope: Scope, m: &Moved) -> Option<(Target, bool)> {
+        let id = Uuid::parse_str(&m.id).ok();
+        let target = match m.resource {
+            "claim" => Target::Claim(scope, id?),
+            "order" => Target::Order(scope, id?),
+            "mandate" => Target::Mandate(scope, id?),
+            "statement" => Target::Statement(scope),
+            _ => return None,
+        };
+        Some((target, m.change == "created"))
+    }
+
+    /// Sets the next step of `target` (none: it has none).
+    fn put(&mut self, target: Target, next: Option<(Key, Step)>) {
+        if let Some(old) = self.keys.remove(&target) {
+            self.queue.remove(&old);
+        }
+        if let Some((key, step)) = next {
+            self.keys.insert(target, key);
+            self.queue.insert(key, step);
+        }
+    }
+
+    /// Reads the next step of `target` from `db` again (`created`: a mandate the step opened,
+    /// whose payments may make the scope's statement due earlier).
+    fn refresh(&mut self, db: &Db, target: Target, created: bool) {
+        let next = match target {
+            Target::Claim(scope, id) => db
+                .claims
+                .get(&scope, &id.to_string())
+                .and_then(|c| claim_step(db, &self.delays, c)),
+            Target::Order(scope, id) => db
+                .v2_orders
+                .get(&scope, &id.to_string())
+                .and_then(|o| order_step(&self.delays, o)),
+            Target::Mandate(scope, id) => {
+                let m = db.mandates.get(&scope, &id.to_string());
+                if created && self.statements {
+                    let first = m.and_then(|m| crate::resources::statements::uncovered_on(db, m).into_iter().next());
+                    if let Some(b) = first {
+                        let known = self.first_booked.get(&scope).copied();
+                        if known.is_none_or(|k| (b.at, b.seq) < k) {
+                            self.first_booked.insert(scope, (b.at, b.seq));
+                            self.put(Target::Statement(scope), Some(statement_step(&b)));
+                        }
+                    }
+                }
+                m.and_then(|m| mandate_step(&self.delays, m))
+            }
+            Target::Statement(scope) => {
+                let first = self
+                    .statements
+                    .then(|| {
+                        crate::resources::statements::uncovered(db, Some(scope))
+                            .into_iter()
+                            .next()
+                    })
+                    .flatten();
+                match first {
+                    Some(b) => {
+                        self.first_booked.insert(scope, (b.at, b.seq));
+                        Some(statement_step(&b))
+                    }
+                    None => {
+                        self.first_booked.remove(&scope);
+                        None
+                    }
+                }
+            }
+        };
+        self.put(target, next);
+    }
 }
 
 /// The day of the month statements are published on, and the time (UTC): the fixtures' (booked
@@ -359,7 +625,13 @@ fn publication_before(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The earliest moment a rule is due.
 pub fn next_due(db: &Db) -> Option<DateTime<Utc>> {
-    steps(db).first().map(|(at, _, _)| *at)
+    let mut first: Option<DateTime<Utc>> = None;
+    each_step(db, |(at, _, _), _| {
+        if first.is_none_or(|f| at < f) {
+            first = Some(at);
+        }
+    });
+    first
 }
 
 /// `Scope` as a timeline's tenant: the company's uuid and the access mode.
@@ -378,14 +650,16 @@ pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
     let origin = state.origin.origin();
     let mut moved = Vec::new();
     let mut failed: Vec<Step> = Vec::new();
-    // A delay of zero makes the next step due at once: run until nothing is due at `at`.
+    // A delay of zero makes the next step due at once: run until nothing is due at `at`. With
+    // every delay above zero, what a step leads to is due later (a statement too: it is due in
+    // the month after its payments' booking), so one round is all.
+    let again = state.store.read(|db| Delays::of(&db.lifecycle).has_zero());
     for _ in 0..8 {
         let due: Vec<Step> = state
             .store
-            .read(steps)
+            .read(|db| due_by(db, at))
             .into_iter()
-            .filter(|(when, _, step)| *when <= at && !failed.contains(step))
-            .map(|(_, _, step)| step)
+            .filter(|step| !failed.contains(step))
             .collect();
         if due.is_empty() {
             break;
@@ -398,6 +672,9 @@ pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
                     failed.push(step);
                 }
             }
+        }
+        if !again {
+            break;
         }
     }
     moved

@@ -3,6 +3,19 @@
 //! the anchor date (the mock clock's date at seeding, or the pinned `--anchor-date`), so the same
 //! seed and anchor give byte-identical data.
 //!
+//! The data is drawn first, then **settled** ([`settle`]): paywise's time-driven rules
+//! ([`crate::lifecycle`], with the default settings) run over it from its earliest due moment up
+//! to the anchor date's midnight (UTC, [`settled_until`]), each change stamped at its own moment,
+//! as if the world's clock had run through that time. So the claims drawn `released` or
+//! `under_review` whose review or decision fell before that midnight are `under_review` or
+//! `accepted` (with their mandates, "Mandat angelegt" status updates and v2 feed events), and
+//! nothing in the fixtures is due at the anchor date's midnight: a freshly started world moves
+//! only for the moments after it. With seed 42 at size 1, 15 claims went under review and 28 were
+//! accepted into mandates; in test mode the one `released` claim left is the v2 titled order's
+//! (see [`v2`]), a few stay `under_review` and fall due on the anchor date. The records the rules
+//! make are numbered after the drawn ones, from an id generator of their own (not the world's,
+//! which starts after them).
+//!
 //! [`generate_sized`] takes a `size` as well, how much Case Management data there is
 //! ([`generate`] is size 1):
 //! - `0`: none. No debtors, claims, mandates (nor their status updates), payments, statements
@@ -21,24 +34,31 @@
 //!   data stays as at size 1.
 //!
 //! [`generate_scaled`] adds `scale` lean claims with their debtors and payments to the test mode
-//! after all of the above: a large world for measuring the mock (`--scale N`); see [`scale`] for
+//! after all of the above (after the settling, which they need not: nothing in them is due at the
+//! anchor date's midnight): a large world for measuring the mock (`--scale N`); see [`scale`] for
 //! what they are. Scale 0 is exactly the data above.
 
 pub mod scale;
 pub mod v2;
 
+use std::cell::RefCell;
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use fixtures::{Faker, shift};
+use mock_core::auth::TokenRegistry;
+use mock_core::timeline::{Moved, Rules};
+use mock_core::{Clock, IdGen, Store};
 use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::format::Money;
+use crate::lifecycle::Agenda;
 use crate::resources::claims::{AdditionalCharge, Claim, ClaimPayment, Item, SUBMISSION_STATES};
 use crate::resources::debtors::{Address, BankAccount, Channel, Debtor, Organization, Person};
-use crate::state::{AccessMode, Db, Scope};
+use crate::state::{AccessMode, AppState, Db, Events, Lenient, Scope};
 
 /// The fixture client company.
 pub const COMPANY: u64 = 1;
@@ -68,8 +88,80 @@ pub fn generate_scaled(seed: u64, anchor: NaiveDate, size: u32, scale: u64) -> (
 }
 
 /// The generated database with `size` times the standard Case Management data (see the module
-/// docs) and the highest sequence number it used.
+/// docs), settled by the time-driven rules up to the anchor date's midnight ([`settle`]), and the
+/// highest sequence number it used.
 pub fn generate_sized(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
+    let (db, seq) = draw(seed, anchor, size);
+    settle(db, seq, seed, anchor)
+}
+
+/// The seed of the id generator the rules draw from while settling: not the world's own
+/// ([`crate::world`] starts that from `seed`), so the ids the world hands out later never repeat
+/// the settled records'.
+fn settle_seed(seed: u64) -> u64 {
+    seed ^ 0x5e77_1ed0_5e77_1ed0
+}
+
+/// The anchor date's midnight (UTC): the fixtures are settled up to here.
+pub fn settled_until(anchor: NaiveDate) -> DateTime<Utc> {
+    anchor.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Runs the time-driven rules ([`crate::lifecycle`], with the default settings) over the drawn
+/// fixtures from the earliest moment one is due up to [`settled_until`], each change stamped at
+/// its own moment, as a world whose clock had run through that time would have them: released
+/// claims reviewed and decided (mandates opened), v2 orders reviewed and decided, mandates moved
+/// through their legal stages, monthly statements published. Their events go nowhere (the
+/// fixtures have no webhook endpoints, and no dispatcher listens); v2's feed keeps its events as
+/// it keeps any other. The sequence numbers the rules use continue after `seq`; the highest is
+/// returned with the database. Deterministic: the same data, seed and anchor give the same result.
+pub fn settle(db: Db, seq: u64, seed: u64, anchor: NaiveDate) -> (Db, u64) {
+    let (db, seq, _) = run_rules(db, seq, seed, settled_until(anchor), false);
+    (db, seq)
+}
+
+/// Runs the rules over `db` up to `until` as [`settle`] does, and says what they moved: through an
+/// [`Agenda`], or, with `scan`, reading the whole database at every moment as a running world's
+/// rules do (the tests check that both give the same).
+fn run_rules(db: Db, seq: u64, seed: u64, until: DateTime<Utc>, scan: bool) -> (Db, u64, Vec<Moved>) {
+    let Some(first) = crate::lifecycle::next_due(&db).filter(|at| *at <= until) else {
+        return (db, seq, Vec::new());
+    };
+    debug_assert!(db.lifecycle.is_default(), "fixtures settle with the default rules");
+    let agenda = RefCell::new(Agenda::new(&db));
+    let state = AppState {
+        store: Arc::new(Store::new(db)),
+        clock: Clock::frozen(first),
+        ids: Arc::new(IdGen::new(settle_seed(seed), seq + 1)),
+        tokens: Arc::new(TokenRegistry::new()),
+        events: Events::default(),
+        lenient: Lenient::default(),
+        v2: Default::default(),
+        origin: Default::default(),
+    };
+    let rules = Rules::new(first);
+    let moved = if scan {
+        rules.run_until(
+            &state.clock,
+            until,
+            || state.store.read(crate::lifecycle::next_due),
+            |at| crate::lifecycle::run_due(&state, at),
+        )
+    } else {
+        rules.run_until(
+            &state.clock,
+            until,
+            || agenda.borrow().next_due(),
+            |at| agenda.borrow_mut().run_due(&state, at),
+        )
+    };
+    let last = state.ids.state().next - 1;
+    (state.store.write(std::mem::take), last, moved)
+}
+
+/// The drawn fixtures (see the module docs), before [`settle`], and the highest sequence number
+/// they use.
+fn draw(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
     let mut db = Db::default();
     crate::resources::partner::seed_fixture_account(&mut db, seed, anchor, size > 0);
     if size == 0 {
@@ -289,6 +381,101 @@ mod tests {
     }
 
     const ANCHOR: chrono::NaiveDate = mock_core::testing::ANCHOR_DATE;
+
+    /// How many timeline entries of each kind (`resource change`).
+    fn kinds(moved: &[Moved]) -> std::collections::BTreeMap<String, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for m in moved {
+            *out.entry(format!("{} {}", m.resource, m.change)).or_insert(0) += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn settling_moves_the_fixtures_each_at_its_own_moment_up_to_the_anchor() {
+        let until = settled_until(ANCHOR);
+        let (drawn, seq) = draw(42, ANCHOR, 1);
+        let first = crate::lifecycle::next_due(&drawn).expect("the drawn fixtures have a rule due");
+        assert!(first < until - Duration::days(7), "{first}");
+        let (db, last, moved) = run_rules(drawn, seq, 42, until, false);
+        // What the module docs say of the default seed.
+        let k = kinds(&moved);
+        let expected: std::collections::BTreeMap<String, usize> = [
+            ("claim accepted", 28),
+            ("claim under_review", 15),
+            ("mandate created", 28),
+        ]
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
+        assert_eq!(k, expected);
+        let test = Scope {
+            company: COMPANY,
+            mode: AccessMode::Test,
+        };
+        let released: Vec<_> = db
+            .claims
+            .iter(&test)
+            .filter(|c| c.submission_state == "released")
+            .collect();
+        assert_eq!(released.len(), 1);
+        assert!(
+            released[0].v2.as_ref().is_some_and(|x| x.kind == "titled"),
+            "{:?}",
+            released[0]
+        );
+        assert!(db.claims.iter(&test).any(|c| c.submission_state == "under_review"));
+        assert!(last > seq, "the rules' records are numbered after the fixtures'");
+        assert!(moved.iter().all(|m| first <= m.at && m.at <= until), "{moved:?}");
+        let stamps: HashSet<_> = moved.iter().map(|m| m.at).collect();
+        assert!(
+            stamps.len() > moved.len() / 3,
+            "each change at its own moment: {stamps:?}"
+        );
+        // Each moved claim's last change is its moment.
+        for m in moved.iter().filter(|m| m.resource == "claim") {
+            let c = db.claims.find(&m.id).expect("the claim");
+            if c.submission_state == m.change {
+                assert_eq!(c.updated, m.at, "claim {}", m.id);
+            }
+        }
+        assert!(crate::lifecycle::next_due(&db).is_none_or(|at| at > until));
+        // The fixtures as generated are the settled ones.
+        let (generated, generated_last) = generate(42, ANCHOR);
+        assert_eq!(generated_last, last);
+        assert!(generated.fingerprint() == db.fingerprint());
+    }
+
+    #[test]
+    fn the_agenda_settles_as_scanning_the_database_does() {
+        // Beyond the anchor too, so that every rule runs: reviews, decisions, legal stages and
+        // monthly statements.
+        for (size, anchor, days) in [
+            (1, ANCHOR, 0),
+            (2, ANCHOR, 0),
+            (1, ANCHOR, 200),
+            (2, shift(ANCHOR, 19), 100),
+        ] {
+            let until = settled_until(anchor) + Duration::days(days);
+            let (db, seq) = draw(7, anchor, size);
+            let (a, last_a, moved_a) = run_rules(db.clone(), seq, 7, until, false);
+            let (b, last_b, moved_b) = run_rules(db, seq, 7, until, true);
+            assert_eq!(last_a, last_b, "size {size}, {days} days");
+            assert_eq!(moved_a, moved_b, "size {size}, {days} days");
+            assert!(a.fingerprint() == b.fingerprint(), "size {size}, {days} days");
+            if days == 200 {
+                let k = kinds(&moved_a);
+                for kind in [
+                    "mandate judicial_dunning",
+                    "mandate foreclosure",
+                    "statement published",
+                    "order accepted",
+                ] {
+                    assert!(k.contains_key(kind), "no {kind}: {k:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn same_seed_and_anchor_give_byte_identical_data() {

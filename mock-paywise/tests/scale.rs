@@ -104,6 +104,16 @@ fn a_scaled_world_is_deterministic_keeps_the_fixtures_and_is_consistent() {
         assert!(a.debtors.get(&SCOPE, &c.debtor.to_string()).is_some());
         assert!(c.mandate.is_none() && c.submission_state != "accepted");
         assert!(c.created < anchor && c.updated >= c.created);
+        // The states the time-driven rules move changed recently enough that nothing is due at
+        // the anchor's midnight (up to which the ordinary fixtures are settled).
+        let moment = match c.submission_state.as_str() {
+            "released" => Some(c.updated + chrono::Duration::days(1)),
+            "under_review" => Some(c.updated + chrono::Duration::days(3)),
+            _ => None,
+        };
+        if let Some(at) = moment {
+            assert!(c.updated < anchor && at > anchor, "claim {} due at {at}", c.id);
+        }
         assert!(c.document_date < c.due_date && c.due_date < c.reminder_date);
         for p in &c.payments {
             let listed = payments.get(&p.id).expect("the claim's payment is listed");
@@ -113,6 +123,8 @@ fn a_scaled_world_is_deterministic_keeps_the_fixtures_and_is_consistent() {
         states.insert(c.submission_state.clone());
     }
     assert_eq!(states.len(), 5, "every state but accepted: {states:?}");
+    let due = mock_paywise::lifecycle::next_due(&a);
+    assert!(due.is_none_or(|at| at > anchor), "a rule is due at {due:?}");
     let mut references = HashSet::new();
     for c in a.claims.iter(&SCOPE) {
         assert!(

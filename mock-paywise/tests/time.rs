@@ -1,10 +1,13 @@
 //! Time that moves: advancing a world's clock runs paywise's time-driven rules in order, each
 //! change stamped at its own moment (mock-paywise/src/lifecycle.rs). The tests make their own
 //! records through the API on a frozen clock, advance through the control API, and read the
-//! results back through the API.
+//! results back through the API. The last ones check that the generated fixtures are settled by
+//! the same rules up to the anchor date's midnight: nothing in them is due then, so a seeded
+//! world does not move in its first minute.
 
 use mock_core::testing;
 use mock_paywise::MockPaywise;
+use mock_paywise::seed::generate_scaled;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -414,6 +417,88 @@ async fn the_fixtures_move_forward_in_time_order() {
     }
     // Moving on once more still works and stays in order.
     in_order(&api.advance("P400D").await);
+}
+
+/// The anchor date's midnight (UTC), up to which the generated fixtures are settled.
+fn anchor_midnight() -> chrono::DateTime<chrono::Utc> {
+    mock_paywise::seed::settled_until(testing::ANCHOR_DATE)
+}
+
+#[test]
+fn generated_fixtures_have_nothing_due_at_the_anchor_dates_midnight() {
+    let until = anchor_midnight();
+    for seed in [mock_paywise::DEFAULT_SEED, 7] {
+        for (size, scale) in [(1, 0), (2, 0), (1, 501), (0, 0)] {
+            let (db, _) = generate_scaled(seed, testing::ANCHOR_DATE, size, scale);
+            let due = mock_paywise::lifecycle::next_due(&db);
+            assert!(
+                due.is_none_or(|at| at > until),
+                "seed {seed}, size {size}, scale {scale}: a rule is due at {due:?}"
+            );
+        }
+    }
+    // Another anchor too (a statement falls due on the 3rd of each month).
+    let anchor = fixtures::shift(testing::ANCHOR_DATE, 19);
+    let (db, _) = generate_scaled(7, anchor, 1, 501);
+    let due = mock_paywise::lifecycle::next_due(&db);
+    assert!(
+        due.is_none_or(|at| at > mock_paywise::seed::settled_until(anchor)),
+        "{due:?}"
+    );
+}
+
+#[test]
+fn settled_fixtures_are_deterministic() {
+    for (size, scale) in [(1, 0), (2, 0), (1, 501)] {
+        let (a, last_a) = generate_scaled(7, testing::ANCHOR_DATE, size, scale);
+        let (b, last_b) = generate_scaled(7, testing::ANCHOR_DATE, size, scale);
+        assert_eq!(last_a, last_b, "size {size}, scale {scale}");
+        let bytes = |db: &mock_paywise::state::Db| serde_json::to_string(db).expect("serializes");
+        assert!(bytes(&a) == bytes(&b), "size {size}, scale {scale}: other bytes");
+        assert!(a.fingerprint() == b.fingerprint(), "size {size}, scale {scale}");
+    }
+}
+
+#[tokio::test]
+async fn a_seeded_world_does_not_move_in_its_first_minute() {
+    // From the anchor's midnight, up to which the fixtures are settled: nothing moves in a minute,
+    // whatever the size and scale.
+    for (size, scale) in [(1, 0), (2, 0), (1, 501)] {
+        let m = MockPaywise::test()
+            .size(size)
+            .scale(scale)
+            .clock(mock_core::Clock::frozen(anchor_midnight()))
+            .start()
+            .await;
+        let api = Api::with(m);
+        let timeline = api.advance("PT1M").await;
+        assert!(timeline.is_empty(), "size {size}, scale {scale}: {timeline:?}");
+    }
+    // The tests' usual clock (09:00 on the anchor date) with the default fixtures: their first
+    // moment lies later that day, so the first minute moves nothing either.
+    let (db, _) = generate_scaled(mock_paywise::DEFAULT_SEED, testing::ANCHOR_DATE, 1, 0);
+    let first = mock_paywise::lifecycle::next_due(&db).expect("a rule is due later");
+    assert!(first > testing::epoch() + chrono::Duration::minutes(1), "{first}");
+    let api = Api::with(MockPaywise::test().clock(testing::frozen()).start().await);
+    let timeline = api.advance("PT1M").await;
+    assert!(timeline.is_empty(), "{timeline:?}");
+    // Later that day the remaining released claims and the submitted titled order do move, each
+    // at its own moment on the anchor date.
+    let timeline = api.advance("PT15H").await;
+    assert!(!timeline.is_empty());
+    let day = testing::ANCHOR_DATE.format("%Y-%m-%d").to_string();
+    assert!(
+        timeline
+            .iter()
+            .all(|m| m["at"].as_str().is_some_and(|at| at.starts_with(&day))),
+        "{timeline:?}"
+    );
+    assert!(
+        timeline
+            .iter()
+            .any(|m| m["resource"] == "order" && m["change"] == "review_started"),
+        "{timeline:?}"
+    );
 }
 
 /// `GET` of a download URL: the status, the body's length.

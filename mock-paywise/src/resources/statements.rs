@@ -374,38 +374,42 @@ pub struct Booked {
     pub at: DateTime<Utc>,
 }
 
-/// Every payment booked on a mandate of `scope` (every scope when `None`) that no statement
-/// covers yet, in booking order. A statement the mock made from payments covers the payments it
-/// lists (cancelled or not: the mock issues no corrections); a fixture statement covers every
-/// payment of its scope booked (UTC date) up to its `period_end`.
-pub fn uncovered(db: &Db, scope: Option<Scope>) -> Vec<Booked> {
-    let mut covered = std::collections::HashSet::new();
-    let mut up_to: std::collections::HashMap<Scope, NaiveDate> = std::collections::HashMap::new();
-    let statements: Box<dyn Iterator<Item = &Statement>> = match &scope {
-        Some(s) => Box::new(db.statements.iter(s)),
-        None => Box::new(db.statements.iter_all()),
-    };
-    for s in statements {
-        match &s.payments {
-            Some(ids) => covered.extend(ids.iter().copied()),
-            None => {
-                let end = up_to.entry(s.scope).or_insert(s.period_end);
-                *end = (*end).max(s.period_end);
+/// What the statements of a scope (of every scope when `None`) cover: the payments the mock's
+/// statements list, and for fixture statements the last `period_end` per scope.
+struct Coverage {
+    covered: std::collections::HashSet<Uuid>,
+    up_to: std::collections::HashMap<Scope, NaiveDate>,
+}
+
+impl Coverage {
+    fn of(db: &Db, scope: Option<Scope>) -> Self {
+        let mut covered = std::collections::HashSet::new();
+        let mut up_to: std::collections::HashMap<Scope, NaiveDate> = std::collections::HashMap::new();
+        let statements: Box<dyn Iterator<Item = &Statement>> = match &scope {
+            Some(s) => Box::new(db.statements.iter(s)),
+            None => Box::new(db.statements.iter_all()),
+        };
+        for s in statements {
+            match &s.payments {
+                Some(ids) => covered.extend(ids.iter().copied()),
+                None => {
+                    let end = up_to.entry(s.scope).or_insert(s.period_end);
+                    *end = (*end).max(s.period_end);
+                }
             }
         }
+        Self { covered, up_to }
     }
-    let mandates: Box<dyn Iterator<Item = &crate::resources::mandates::Mandate>> = match &scope {
-        Some(s) => Box::new(db.mandates.iter(s)),
-        None => Box::new(db.mandates.iter_all()),
-    };
-    let mut out = Vec::new();
-    for m in mandates {
-        let cut = up_to.get(&m.scope);
+
+    /// Adds the payments booked on `m` that are not covered to `out`.
+    fn bookings(&self, db: &Db, m: &crate::resources::mandates::Mandate, out: &mut Vec<Booked>) {
+        let cut = self.up_to.get(&m.scope);
         for id in m.claims.iter().flat_map(|c| c.payments.iter()) {
-            if covered.contains(id) {
+            if self.covered.contains(id) {
                 continue;
             }
-            let Some(p) = db.payments.get(&m.scope, &id.to_string()) else {
+            let mut key = Uuid::encode_buffer();
+            let Some(p) = db.payments.get(&m.scope, id.hyphenated().encode_lower(&mut key)) else {
                 continue;
             };
             let at = p.created.max(m.created);
@@ -421,6 +425,31 @@ pub fn uncovered(db: &Db, scope: Option<Scope>) -> Vec<Booked> {
             });
         }
     }
+}
+
+/// Every payment booked on a mandate of `scope` (every scope when `None`) that no statement
+/// covers yet, in booking order. A statement the mock made from payments covers the payments it
+/// lists (cancelled or not: the mock issues no corrections); a fixture statement covers every
+/// payment of its scope booked (UTC date) up to its `period_end`.
+pub fn uncovered(db: &Db, scope: Option<Scope>) -> Vec<Booked> {
+    let coverage = Coverage::of(db, scope);
+    let mandates: Box<dyn Iterator<Item = &crate::resources::mandates::Mandate>> = match &scope {
+        Some(s) => Box::new(db.mandates.iter(s)),
+        None => Box::new(db.mandates.iter_all()),
+    };
+    let mut out = Vec::new();
+    for m in mandates {
+        coverage.bookings(db, m, &mut out);
+    }
+    out.sort_by_key(|b| (b.at, b.seq));
+    out
+}
+
+/// The payments booked on the mandate `m` that no statement covers yet, in booking order: what
+/// [`uncovered`] lists of it.
+pub fn uncovered_on(db: &Db, m: &crate::resources::mandates::Mandate) -> Vec<Booked> {
+    let mut out = Vec::new();
+    Coverage::of(db, Some(m.scope)).bookings(db, m, &mut out);
     out.sort_by_key(|b| (b.at, b.seq));
     out
 }

@@ -18,9 +18,15 @@
 //!
 //! Sequence numbers continue after the ordinary fixtures' (in group order: debtor, claims,
 //! payment). Claims were handed over 2 to 540 days before the anchor, their documents are 30 to
-//! 200 days older. Everything is drawn from a generator of its own that the seed determines, so
-//! the same seed, anchor, size and scale give the same data, and the ordinary fixtures are the
-//! same whatever the scale.
+//! 200 days older. The scale records come after the ordinary fixtures are settled
+//! ([`super::settle`]) and are not settled themselves: nothing in them is due at the anchor date's
+//! midnight, so a large world is not rewritten by its first rule pass. A released claim was
+//! released on the evening before the anchor date (its review falls due on the anchor date's
+//! evening), a claim under review went under review on one of the two days before the anchor date
+//! (its decision falls due one or two days after it); the other states are not moved by the rules,
+//! and no scale claim has a mandate (so no payment of theirs awaits a statement). Everything is
+//! drawn from a generator of its own that the seed determines, so the same seed, anchor, size and
+//! scale give the same data, and the ordinary fixtures are the same whatever the scale.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fixtures::{Faker, shift};
@@ -127,6 +133,36 @@ fn uuid(f: &mut Faker) -> Uuid {
 fn at(f: &mut Faker, date: NaiveDate) -> DateTime<Utc> {
     let base = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
     base + Duration::seconds(f.int(6 * 3600, 20 * 3600) as i64) + Duration::microseconds(f.int(0, 999_999) as i64)
+}
+
+/// A moment on `date` in the evening (20:00 to midnight), to the microsecond.
+fn evening(f: &mut Faker, date: NaiveDate) -> DateTime<Utc> {
+    let base = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
+    base + Duration::seconds(f.int(20 * 3600, 24 * 3600 - 1) as i64) + Duration::microseconds(f.int(0, 999_999) as i64)
+}
+
+/// A claim's last change (`updated`) in `state`, handed over at `created` (at least two days
+/// before the anchor). The states the time-driven rules move ([`crate::lifecycle`]) changed
+/// recently enough that their next moment lies after the anchor date's midnight, up to which the
+/// ordinary fixtures are settled: a released claim was released on the evening before the anchor
+/// date (its review, a day later, falls due on the anchor date's evening), a claim under review
+/// went under review on one of the two days before the anchor date (its decision, three days
+/// later, falls due one or two days after it).
+fn last_change(f: &mut Faker, state: &str, created: DateTime<Utc>, anchor: NaiveDate) -> DateTime<Utc> {
+    match state {
+        "created" => created,
+        "released" => evening(f, shift(anchor, -1)),
+        "under_review" => {
+            let day = f.date_around(-2, -1);
+            let review = at(f, day);
+            if review > created {
+                review
+            } else {
+                created + Duration::hours(1)
+            }
+        }
+        _ => created + Duration::hours(f.int(2, 48) as i64),
+    }
 }
 
 /// The states a scale claim is in: every one but `accepted`.
@@ -245,11 +281,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate, n: u64) {
                 metadata: Vec::new(),
                 events: Vec::new(),
                 created,
-                updated: if state == "created" {
-                    created
-                } else {
-                    created + Duration::hours(f.int(2, 48) as i64)
-                },
+                updated: last_change(&mut f, state, created, anchor),
                 v2: None,
             };
             invoice += 1;

@@ -1,8 +1,10 @@
 //! The fixtures only v2 has, drawn from their own generator (seed and anchor as the rest, so they
 //! change nothing v1 shows of the other fixtures): in each access mode of the fixture company, on
 //! fixture debtors with a complete address,
-//! - a `titled` order, submitted, with one titled claim whose enforceable title is complete and
-//!   has its `enforceable_title` document;
+//! - a `titled` order, submitted on the day before the anchor date (so the fixtures' settling,
+//!   [`crate::seed::settle`], leaves it submitted: its review falls due on the anchor date), with
+//!   one titled claim whose enforceable title is complete and has its `enforceable_title`
+//!   document;
 //! - a `rental` order, a draft, with its agreement (contract date, warm rent, the property, the
 //!   due rule) and two H19 rent claims for consecutive months;
 //! - an `invoice` order awaiting the client's answer to a `fileupload` request, with two claims
@@ -207,8 +209,10 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
         }
         let pick = |g: &mut Gen<'_>| debtors[g.f.int(0, debtors.len() as u64 - 1) as usize].1;
 
-        // A titled order, submitted.
-        let created = at(&mut g.f, -20);
+        // A titled order, submitted the day before the anchor date: its review (a day after the
+        // submission, crate::lifecycle) is not due by the anchor's midnight, up to which the
+        // fixtures are settled, so it stays submitted.
+        let created = at(&mut g.f, -1);
         let debtor = pick(&mut g);
         let mut titled = order(&mut g, scope, "titled", "submitted", debtor, created);
         titled.expires_at = None;

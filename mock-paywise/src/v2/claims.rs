@@ -163,6 +163,13 @@ pub struct ClaimV2 {
     pub due_derived: bool,
 }
 
+/// The id of the claim's order: `ext(c).order_id` without building the rest of the v2 part
+/// (scans over every claim use it).
+pub fn order_id(c: &Claim) -> Uuid {
+    c.v2.as_deref()
+        .map_or_else(|| crate::v2::orders::adopted_order_id(c.id), |x| x.order_id)
+}
+
 /// The claim's v2 part (defaults for a v1 claim: receivable, its adopted order).
 pub fn ext(c: &Claim) -> ClaimV2 {
     c.v2.as_deref().cloned().unwrap_or_else(|| ClaimV2 {
@@ -1260,7 +1267,7 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
         let mut rows: Vec<&Claim> = db
             .claims
             .iter(&scope)
-            .filter(|c| order_id.is_none_or(|o| ext(c).order_id == o))
+            .filter(|c| order_id.is_none_or(|o| self::order_id(c) == o))
             .filter(|c| statuses.is_empty() || statuses.iter().any(|s| s == status(c)))
             .filter(|c| {
                 your_reference.as_ref().is_none_or(|r| {
@@ -1335,7 +1342,7 @@ async fn create(
             let count = db
                 .claims
                 .iter(&order.scope)
-                .filter(|c| ext(c).order_id == order.id)
+                .filter(|c| self::order_id(c) == order.id)
                 .count();
             if count >= crate::v2::orders::MAX_CLAIMS {
                 return Err(V2Error::field(
@@ -1358,7 +1365,7 @@ fn check_rent_mix(db: &Db, order: &Order, new: &Claim) -> Result<(), V2Error> {
     if !matches!(code.as_deref(), Some("H17" | "H19")) {
         return Ok(());
     }
-    for c in db.claims.iter(&order.scope).filter(|c| ext(c).order_id == order.id) {
+    for c in db.claims.iter(&order.scope).filter(|c| self::order_id(c) == order.id) {
         let other = ext(c).legal_basis.claim_type_code;
         if matches!(other.as_deref(), Some("H17" | "H19")) && other != code {
             return Err(V2Error::field(

@@ -302,7 +302,7 @@ pub fn bridge_v1(state: &AppState, scope: Scope, kind: &str, data: &Value) {
             let Some(claim) = id(data).and_then(|c| db.claims.get(&scope, &c.to_string()).cloned()) else {
                 return;
             };
-            let Ok(order) = crate::v2::orders::find(db, scope, crate::v2::claims::ext(&claim).order_id) else {
+            let Ok(order) = crate::v2::orders::find(db, scope, crate::v2::claims::order_id(&claim)) else {
                 return;
             };
             let mut event = crate::v2::orders::event_data(db, &order);

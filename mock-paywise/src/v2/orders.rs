@@ -251,7 +251,7 @@ pub fn claims_of(db: &Db, o: &Order) -> Vec<Claim> {
     let mut out: Vec<Claim> = db
         .claims
         .iter(&o.scope)
-        .filter(|c| ext(c).order_id == o.id)
+        .filter(|c| claims::order_id(c) == o.id)
         .cloned()
         .collect();
     out.sort_by_key(|c| c.seq);
