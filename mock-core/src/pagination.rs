@@ -34,10 +34,16 @@ pub fn origin(headers: &HeaderMap, uri: &Uri) -> Option<String> {
         .map(str::to_ascii_lowercase)
         .filter(|v| v == "http" || v == "https")
         .unwrap_or_else(|| "http".to_string());
-    let host = header("x-forwarded-host")
-        .or_else(|| header(HOST.as_str()))
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .filter(|h| valid_authority(h))?;
+    // The first candidate that is a valid authority: a forged `X-Forwarded-Host` falls back to
+    // `Host`, never into a link.
+    let host = [
+        header("x-forwarded-host"),
+        header(HOST.as_str()),
+        uri.authority().map(|a| a.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|h| valid_authority(h))?;
     let base = headers
         .get(crate::world::BASE_PATH_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -49,12 +55,32 @@ pub fn origin(headers: &HeaderMap, uri: &Uri) -> Option<String> {
     Some(format!("{scheme}://{host}{base}"))
 }
 
+/// Whether `host` is `name`, `name:port`, `ipv4[:port]` or `[ipv6][:port]` and nothing else: the
+/// characters a JSON string takes as they are, and what the `url` crate parses back to the same
+/// host and port with no user, path or query.
 fn valid_authority(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 255
-        && host
+    if host.is_empty()
+        || host.len() > 255
+        || !host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
+    {
+        return false;
+    }
+    let Ok(url) = url::Url::parse(&format!("http://{host}/")) else {
+        return false;
+    };
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') && (!name.starts_with('[') || name.ends_with(']')) => {
+            (name, Some(port))
+        }
+        _ => (host, None),
+    };
+    url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(name))
+        && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| url.port_or_known_default() == Some(p)))
 }
 
 /// [`origin`] of a request whose target carries no authority, `http://localhost` when the headers
@@ -174,5 +200,42 @@ mod tests {
         h.insert("x-forwarded-proto", "https".parse().expect("valid"));
         h.insert("x-forwarded-host", "api.example".parse().expect("valid"));
         assert_eq!(request_origin(&h), "https://api.example");
+    }
+
+    #[test]
+    fn forged_forwarding_headers_never_reach_a_link() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            h.insert(HOST, "127.0.0.1:9".parse().expect("valid"));
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().expect("valid"));
+            }
+            request_origin(&h)
+        };
+        // Only http and https are schemes.
+        for proto in ["javascript", "file", "gopher", "https:", ""] {
+            assert_eq!(with(&[("x-forwarded-proto", proto)]), "http://127.0.0.1:9", "{proto}");
+        }
+        // A host that is not an authority falls back to Host.
+        for host in [
+            "evil.example/path",
+            "user@evil.example",
+            "evil.example:99999",
+            "evil.example:port",
+            "a:b:c",
+            "[::1",
+            "1.2.3",
+            "\"quote",
+            "e vil",
+        ] {
+            assert_eq!(with(&[("x-forwarded-host", host)]), "http://127.0.0.1:9", "{host}");
+        }
+        for host in ["mocks.test:8443", "[::1]:8080", "10.0.0.2", "Mocks.Test"] {
+            assert_eq!(with(&[("x-forwarded-host", host)]), format!("http://{host}"), "{host}");
+        }
+        // Nothing valid at all: no origin.
+        let mut h = HeaderMap::new();
+        h.insert(HOST, "bad/host".parse().expect("valid"));
+        assert_eq!(origin(&h, &Uri::from_static("/")), None);
     }
 }

@@ -573,7 +573,9 @@ async fn create(State(state): State<AppState>, body: axum::body::Bytes) -> Resul
     let subscription = Subscription {
         id: state.ids.next_seq(),
         url: new.url,
-        secret: new.secret.unwrap_or_else(|| format!("whsec_{}", state.ids.hex(32))),
+        secret: new
+            .secret
+            .unwrap_or_else(|| format!("whsec_{}", mock_core::ids::secret_hex(32))),
         administration_ids: admins,
         events: new.events,
         active: true,

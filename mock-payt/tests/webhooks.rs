@@ -337,3 +337,18 @@ async fn without_the_control_api_there_are_no_webhook_routes() {
         .expect("sent");
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn a_generated_secret_does_not_follow_from_the_seed() {
+    // Two mocks of the same seed hand out the same ids but different secrets.
+    let (a, b) = (Api::start().await, Api::start().await);
+    let body = json!({"url": "https://example.com/payt", "administration_ids": [81]});
+    let (_, x) = a
+        .control(Method::POST, "/_mock/payt/webhooks", Some(body.clone()))
+        .await;
+    let (_, y) = b.control(Method::POST, "/_mock/payt/webhooks", Some(body)).await;
+    assert_eq!(x["id"], y["id"], "the same seed gives the same ids");
+    let (sx, sy) = (x["secret"].as_str(), y["secret"].as_str());
+    assert!(sx.is_some_and(|s| s.starts_with("whsec_") && s.len() == 38), "{x}");
+    assert_ne!(sx, sy, "the secret follows from the seed");
+}

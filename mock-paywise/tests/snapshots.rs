@@ -206,6 +206,15 @@ async fn webhook_endpoints_and_deliveries() {
         )
         .await;
     assert_eq!(created["status"], 201, "{created}");
+    // The secret comes from the operating system's random source (never from the seed): 64 hex
+    // characters, different on every run, so the snapshot shows its place only.
+    let mut created = created;
+    let secret = created["body"]["secret_key"].as_str().unwrap_or_default().to_string();
+    assert!(
+        secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{secret}"
+    );
+    created["body"]["secret_key"] = json!("[secret]");
     snap("create_webhook", &created);
     let id = created["body"]["id"].as_str().expect("an id").to_string();
     page(&api, "list_webhooks", "/v1/webhooks/?limit=2", CLIENT).await;

@@ -1213,3 +1213,32 @@ async fn delivery_inspection_filters_and_errors() {
     assert_eq!(s, 404);
     assert!(api.deliveries(&id(&other), AccessMode::Test).await.is_empty());
 }
+
+#[tokio::test]
+async fn secrets_do_not_follow_from_the_seed() {
+    // Two mocks of the same seed hand out the same ids but different secrets (v1 and v2): a user
+    // who knows the public seed cannot forge a signature.
+    let (a, b) = (Api::start().await, Api::start().await);
+    let body = json!({"url": "https://example.com/hooks", "events": ["claim.created"]});
+    let (_, x) = a.post("/v1/webhooks/", body.clone()).await;
+    let (_, y) = b.post("/v1/webhooks/", body).await;
+    assert_eq!(x["id"], y["id"], "the same seed gives the same ids");
+    let (sx, sy) = (x["secret_key"].as_str(), y["secret_key"].as_str());
+    assert!(sx.is_some_and(|s| s.len() == 64), "{x}");
+    assert_ne!(sx, sy, "the secret follows from the seed");
+    let v2 = json!({"url": "https://example.com/v2", "events": ["order.submitted"]});
+    let create = |api: &Api, key: &'static str| {
+        api.client
+            .post(api.url("/v2/webhooks/"))
+            .bearer_auth(api.token(AccessMode::Test))
+            .header("Idempotency-Key", key)
+            .json(&v2)
+            .send()
+    };
+    let key = "0b6f1c1e-9d43-4c55-9a53-3d1a4f0e7b21";
+    let x: Value = create(&a, key).await.expect("sent").json().await.expect("json");
+    let y: Value = create(&b, key).await.expect("sent").json().await.expect("json");
+    let (sx, sy) = (x["secret_key"].as_str(), y["secret_key"].as_str());
+    assert!(sx.is_some_and(|s| s.starts_with("whsec_")), "{x}");
+    assert_ne!(sx, sy, "the v2 secret follows from the seed");
+}

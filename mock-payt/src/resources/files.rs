@@ -194,7 +194,7 @@ async fn create(
                 continue;
             }
             let id = state.ids.next_seq();
-            let signature = state.ids.hex(40);
+            let signature = mock_core::ids::secret_hex(40);
             let file = UploadedFile {
                 url: storage::upload_url(id, expires, &signature),
                 checksum,

@@ -176,7 +176,7 @@ fn create(state: &AppState, body: &Map<String, Value>) -> Result<(StatusCode, Js
     admin.import_origin_identifier = connection.as_ref().map(|c| c.resource_identifier.clone());
     let mut company = company;
     company.administration_ids.push(admin.id);
-    let sign_up_token = state.ids.hex(32);
+    let sign_up_token = mock_core::ids::secret_hex(32);
     let user = SignUpUser {
         id: state.ids.next_seq(),
         name: user_name,
@@ -185,7 +185,7 @@ fn create(state: &AppState, body: &Map<String, Value>) -> Result<(StatusCode, Js
         sign_up_token,
     };
     let grant = AccessGrant {
-        code: state.ids.hex(43),
+        code: mock_core::ids::secret_hex(43),
         expires_in: GRANT_EXPIRES_IN,
         created_at: now.timestamp().to_string(),
         grant_type: "authorization_code".into(),

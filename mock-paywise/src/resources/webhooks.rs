@@ -535,7 +535,7 @@ async fn create(
             url: c.url.unwrap_or_default(),
             enabled: c.enabled.unwrap_or(true),
             events: c.events.unwrap_or_default(),
-            secret_key: state.ids.hex(64),
+            secret_key: mock_core::ids::secret_hex(64),
             description: c.description.unwrap_or_default(),
             max_consecutive_failures: c.max_consecutive_failures.unwrap_or(DEFAULT_MAX_CONSECUTIVE_FAILURES),
             consecutive_failures: 0,

@@ -495,8 +495,10 @@ fn read_input(body: &Map<String, Value>, partner: bool, create: bool) -> Result<
     })
 }
 
-fn new_secret(state: &AppState) -> String {
-    format!("whsec_{}", STANDARD.encode(state.ids.uuid().as_bytes()))
+fn new_secret() -> String {
+    // From the operating system's random source, not the seeded ids: a secret must not follow
+    // from the (public) seed.
+    format!("whsec_{}", STANDARD.encode(mock_core::ids::secret_bytes(16)))
 }
 
 fn slots_used(db: &Db, scope: Scope, partner: Option<u64>, except: Option<Uuid>) -> usize {
@@ -588,7 +590,7 @@ async fn create(
                 consecutive_failures: 0,
                 last_failure_at: None,
                 companies,
-                secret_key: new_secret(&state),
+                secret_key: new_secret(),
                 created_at: now,
                 updated_at: now,
             };
@@ -710,7 +712,7 @@ async fn rotate(
         let now = state.now();
         state.store.write(|db| {
             let w = find(db, scope, partner, &id)?;
-            let secret = new_secret(&state);
+            let secret = new_secret();
             let out = db.v2_webhooks.update(&scope, &w.id.to_string(), |w| {
                 w.secret_key = secret;
                 w.updated_at = now;
