@@ -113,9 +113,54 @@ struct Args {
     /// Accept any TLS certificate when delivering webhooks (local development only).
     #[arg(long, env = "MOCK_WEBHOOK_INSECURE")]
     webhook_insecure: bool,
+    /// How long a client may take to send a request's head (milliseconds; 0: no limit); the
+    /// connection is then closed.
+    #[arg(long, env = "MOCK_HEADER_TIMEOUT_MS", default_value_t = 10_000, value_name = "MS")]
+    header_timeout_ms: u64,
+    /// How long a request's body may take to arrive once the mock reads it (milliseconds; 0: no
+    /// limit): 408 in the vendor's shape.
+    #[arg(long, env = "MOCK_BODY_TIMEOUT_MS", default_value_t = 30_000, value_name = "MS")]
+    body_timeout_ms: u64,
+    /// How long a keep-alive connection may wait for its next request, or leave an answer unread,
+    /// before it is closed (milliseconds; 0: no limit).
+    #[arg(long, env = "MOCK_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_name = "MS")]
+    idle_timeout_ms: u64,
+    /// How long a handler may take to answer (milliseconds; 0: no limit): 503 in the vendor's
+    /// shape. Above the longest latency a fault rule may inject (60 s).
+    #[arg(long, env = "MOCK_HANDLER_TIMEOUT_MS", default_value_t = 90_000, value_name = "MS")]
+    handler_timeout_ms: u64,
+    /// How many connections each mock keeps open at once; the next is answered 503 and closed.
+    /// By default 1024, or less when the open-file limit is low ((limit - 64) / 2).
+    #[arg(long, env = "MOCK_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
+    /// The largest request head (request line and headers) in bytes, at least 8192: 431 (414 for
+    /// a request line alone that long) in the vendor's shape.
+    #[arg(long, env = "MOCK_MAX_HEADER_BYTES", default_value_t = 64 * 1024, value_name = "BYTES")]
+    max_header_bytes: usize,
+    /// On shutdown, how long open connections may finish their exchange before they are closed
+    /// (milliseconds).
+    #[arg(long, env = "MOCK_DRAIN_MS", default_value_t = 5_000, value_name = "MS")]
+    drain_ms: u64,
 }
 
 impl Args {
+    /// The server limits of each mock.
+    fn limits(&self) -> mock_core::server::Limits {
+        let ms = |n: u64| (n > 0).then(|| Duration::from_millis(n));
+        mock_core::server::Limits {
+            header_timeout: ms(self.header_timeout_ms),
+            body_timeout: ms(self.body_timeout_ms),
+            idle_timeout: ms(self.idle_timeout_ms),
+            handler_timeout: ms(self.handler_timeout_ms),
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(|| mock_core::serving::max_connections_for(2)),
+            max_header_bytes: self.max_header_bytes,
+            drain: Duration::from_millis(self.drain_ms),
+            ..mock_core::server::Limits::default()
+        }
+    }
+
     /// The clock a mock's default world starts on (each mock gets its own).
     fn clock(&self) -> Clock {
         // wall-clock-ok: the binary serves real time unless told to start elsewhere.
@@ -331,12 +376,25 @@ async fn main() -> anyhow::Result<()> {
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut stop_payt = stop_tx.subscribe();
     let mut stop_paywise = stop_tx.subscribe();
-    let payt_task = tokio::spawn(mock_core::server::serve(payt_listener, payt, async move {
-        let _ = stop_payt.recv().await;
-    }));
-    let paywise_task = tokio::spawn(mock_core::server::serve(paywise_listener, paywise, async move {
-        let _ = stop_paywise.recv().await;
-    }));
+    let options = |renderer| mock_core::server::ServeOptions::new(renderer).limits(args.limits());
+    let payt_options = options(mock_core::world::Vendor::renderer(payt_worlds.vendor()));
+    let paywise_options = options(mock_core::world::Vendor::renderer(paywise_worlds.vendor()));
+    let payt_task = tokio::spawn(mock_core::server::serve(
+        payt_listener,
+        payt,
+        payt_options,
+        async move {
+            let _ = stop_payt.recv().await;
+        },
+    ));
+    let paywise_task = tokio::spawn(mock_core::server::serve(
+        paywise_listener,
+        paywise,
+        paywise_options,
+        async move {
+            let _ = stop_paywise.recv().await;
+        },
+    ));
     mock_core::server::shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(());

@@ -41,6 +41,7 @@ pub struct Builder<V: Vendor> {
     journal_capacity: Option<usize>,
     rate_limit: bool,
     background_rules: bool,
+    limits: crate::serving::Limits,
 }
 
 impl<V: Vendor> Builder<V> {
@@ -59,6 +60,7 @@ impl<V: Vendor> Builder<V> {
             journal_capacity: None,
             rate_limit: false,
             background_rules: false,
+            limits: crate::serving::Limits::default(),
         }
     }
 
@@ -131,6 +133,12 @@ impl<V: Vendor> Builder<V> {
         self
     }
 
+    /// The server's limits and timeouts ([`crate::serving::Limits`]; the defaults unless told).
+    pub fn limits(mut self, limits: crate::serving::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Changes the vendor's own options (tokens, switches).
     pub fn configure(mut self, f: impl FnOnce(&mut V)) -> Self {
         f(&mut self.vendor);
@@ -164,8 +172,10 @@ impl<V: Vendor> Builder<V> {
     /// Starts the server.
     pub async fn try_start(self) -> io::Result<MockServer<V>> {
         let addr = self.addr;
+        let limits = self.limits.clone();
         let (worlds, router) = self.build();
-        let server = ServerHandle::start(addr, router).await?;
+        let options = crate::serving::ServeOptions::new(worlds.vendor().renderer()).limits(limits);
+        let server = ServerHandle::start_with(addr, router, options).await?;
         Ok(MockServer { server, worlds })
     }
 

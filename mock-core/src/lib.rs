@@ -52,6 +52,7 @@ pub mod pattern;
 pub mod query;
 pub mod scenario;
 pub mod server;
+pub mod serving;
 pub mod snapshot;
 pub mod statefile;
 pub mod store;

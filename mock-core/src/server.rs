@@ -1,5 +1,5 @@
-//! The middleware stack every mock runs behind, serving with graceful shutdown, and the handle
-//! that tests use to run a mock on an ephemeral port.
+//! The middleware stack every mock runs behind, serving with limits and a bounded shutdown
+//! ([`crate::serving`]), and the handle that tests use to run a mock on an ephemeral port.
 
 use std::future::Future;
 use std::io;
@@ -170,15 +170,19 @@ async fn bad_request(res: Response) -> CoreError {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
+pub use crate::serving::{Limits, ServeOptions};
+
+/// Serves `app` on `listener` with `options` (limits, timeouts, the vendor's renderer for the
+/// answers made below the router) until `shutdown` completes; then refuses new connections, lets
+/// open exchanges finish for at most [`Limits::drain`] and closes the rest. See
+/// [`crate::serving`].
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::serving::serve(listener, app, options, shutdown).await
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.
@@ -218,26 +222,40 @@ pub async fn shutdown_signal() {
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    drain: Duration,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl ServerHandle {
-    /// Binds `addr` (port 0 picks a free port) and serves `app` in the background.
+    /// Binds `addr` (port 0 picks a free port) and serves `app` in the background, with the
+    /// default [`ServeOptions`].
     pub async fn start(addr: SocketAddr, app: Router) -> io::Result<Self> {
+        Self::start_with(addr, app, ServeOptions::default()).await
+    }
+
+    /// Binds `addr` and serves `app` in the background with `options`.
+    pub async fn start_with(addr: SocketAddr, app: Router, options: ServeOptions) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Self::spawn(listener, app)
+        Self::spawn_with(listener, app, options)
     }
 
     /// Serves `app` on an already bound listener in the background.
     pub fn spawn(listener: TcpListener, app: Router) -> io::Result<Self> {
+        Self::spawn_with(listener, app, ServeOptions::default())
+    }
+
+    /// Serves `app` on an already bound listener in the background with `options`.
+    pub fn spawn_with(listener: TcpListener, app: Router, options: ServeOptions) -> io::Result<Self> {
         let addr = listener.local_addr()?;
+        let drain = options.limits.drain;
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, app, async move {
+        let task = tokio::spawn(serve(listener, app, options, async move {
             let _ = rx.await;
         }));
         Ok(Self {
             addr,
+            drain,
             shutdown: Some(tx),
             task: Some(task),
         })
@@ -253,13 +271,14 @@ impl ServerHandle {
         format!("http://{}", self.addr)
     }
 
-    /// Stops the server and waits (at most five seconds) for open requests to finish.
+    /// Stops the server: refuses new connections, lets open exchanges finish for at most the
+    /// drain deadline ([`Limits::drain`]) and closes the rest.
     pub async fn stop(mut self) -> io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         match self.task.take() {
-            Some(task) => match tokio::time::timeout(Duration::from_secs(5), task).await {
+            Some(task) => match tokio::time::timeout(self.drain + Duration::from_secs(2), task).await {
                 Ok(Ok(result)) => result,
                 Ok(Err(join)) => Err(io::Error::other(join)),
                 Err(_) => Ok(()),

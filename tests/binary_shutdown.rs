@@ -1,0 +1,120 @@
+//! The binary stops within its drain deadline on SIGTERM even while clients hold partial
+//! requests (issue 16: it once waited 40 s and more for a client that had sent one byte of a
+//! 1000-byte body), and answers a request hyper cannot read in the vendor's shape.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Starts the binary (no fixtures, `drain_ms` of drain) and returns it with the Payt and paywise
+/// addresses from its banner.
+fn start(drain_ms: u64) -> (Child, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_payt-paywise-mocks"))
+        .args([
+            "--payt-addr",
+            "127.0.0.1:0",
+            "--paywise-addr",
+            "127.0.0.1:0",
+            "--size",
+            "0",
+        ])
+        .args(["--clock-start", mock_core::testing::EPOCH, "--clock-frozen"])
+        .args(["--drain-ms", &drain_ms.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut banner = Vec::new();
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the banner");
+        let done = line.starts_with("seed ");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let addr = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix).and_then(|r| r.split("/v1/").next()))
+            .and_then(|url| url.strip_prefix("http://"))
+            .unwrap_or_else(|| panic!("{prefix} in {banner:?}"))
+            .to_string()
+    };
+    let payt = addr("Payt mock     ");
+    let paywise = addr("paywise mock  ");
+    (child, payt, paywise)
+}
+
+fn exchange(addr: &str, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.write_all(request).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn sigterm_with_stalled_clients_exits_within_the_drain_deadline() {
+    let drain = Duration::from_millis(500);
+    let (mut child, payt, paywise) = start(drain.as_millis() as u64);
+    // A malformed request gets each vendor's JSON error.
+    let answer = exchange(&payt, b"GARBAGE\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("\"code\":\"invalid_parameter\""), "{answer}");
+    let answer = exchange(&paywise, b"GARBAGE\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("{\"detail\":"), "{answer}");
+
+    // One byte of a 1000-byte body, a partial head, and an idle keep-alive connection.
+    let mut stalled_body = TcpStream::connect(&payt).expect("connect");
+    stalled_body
+        .write_all(
+            b"POST /_mock/reset HTTP/1.1\r\nhost: a\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
+        )
+        .expect("write");
+    let mut partial_head = TcpStream::connect(&paywise).expect("connect");
+    partial_head
+        .write_all(b"GET /v1/claims/ HTTP/1.1\r\nhost: a\r\n")
+        .expect("write");
+    let mut idle = TcpStream::connect(&payt).expect("connect");
+    idle.write_all(b"GET /v1/nothing HTTP/1.1\r\nhost: a\r\n\r\n")
+        .expect("write");
+    idle.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut first = [0u8; 12];
+    idle.read_exact(&mut first).expect("an answer");
+    assert_eq!(&first, b"HTTP/1.1 404");
+
+    let started = Instant::now();
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("waits") {
+            break exit;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill().ok();
+            panic!("still running {:?} after SIGTERM", started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    assert!(exit.success(), "exit {exit}");
+    assert!(took < drain + Duration::from_secs(3), "SIGTERM took {took:?}");
+    drop((stalled_body, partial_head, idle));
+}
