@@ -117,6 +117,34 @@ fn parse_seed(hex: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// `len` random lowercase hex characters from the operating system's random source: for what signs
+/// or authenticates (webhook secrets, one-time codes, upload signatures). Unlike [`IdGen::hex`] they
+/// do not follow from the seed, which is public (the default is 42), so a user who knows it cannot
+/// forge a signature.
+pub fn secret_hex(len: usize) -> String {
+    let mut bytes = vec![0u8; len.div_ceil(2)];
+    secret_fill(&mut bytes);
+    let mut out: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    out.truncate(len);
+    out
+}
+
+/// `n` random bytes from the operating system's random source (see [`secret_hex`]).
+pub fn secret_bytes(n: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; n];
+    secret_fill(&mut bytes);
+    bytes
+}
+
+fn secret_fill(bytes: &mut [u8]) {
+    if let Err(e) = getrandom::fill(bytes) {
+        // Not expected on any platform the mock runs on; the thread generator is seeded from the
+        // operating system too.
+        tracing::warn!("the operating system's random source failed ({e}); using the thread generator");
+        rand::rng().fill_bytes(bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,33 +183,5 @@ mod tests {
         assert_eq!(g.next_seq(), 101);
         g.bump_past(5);
         assert_eq!(g.next_seq(), 102);
-    }
-}
-
-/// `len` random lowercase hex characters from the operating system's random source: for what signs
-/// or authenticates (webhook secrets, one-time codes, upload signatures). Unlike [`IdGen::hex`] they
-/// do not follow from the seed, which is public (the default is 42), so a user who knows it cannot
-/// forge a signature.
-pub fn secret_hex(len: usize) -> String {
-    let mut bytes = vec![0u8; len.div_ceil(2)];
-    secret_fill(&mut bytes);
-    let mut out: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    out.truncate(len);
-    out
-}
-
-/// `n` random bytes from the operating system's random source (see [`secret_hex`]).
-pub fn secret_bytes(n: usize) -> Vec<u8> {
-    let mut bytes = vec![0u8; n];
-    secret_fill(&mut bytes);
-    bytes
-}
-
-fn secret_fill(bytes: &mut [u8]) {
-    if let Err(e) = getrandom::fill(bytes) {
-        // Not expected on any platform the mock runs on; the thread generator is seeded from the
-        // operating system too.
-        tracing::warn!("the operating system's random source failed ({e}); using the thread generator");
-        rand::rng().fill_bytes(bytes);
     }
 }

@@ -371,12 +371,19 @@ async fn attempt_due(weak: &Weak<Store<Db>>, clock: &Clock, ids: &Arc<IdGen>, se
         return false;
     };
     let now = clock.now();
+    let is_due =
+        |d: &Delivery| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now);
+    // Looked at under the read lock first: a tick with nothing due writes nothing (the revision,
+    // which the state file and the control plane watch, stays where it is).
+    if !store.read(|db| db.webhook_deliveries.iter(&()).any(is_due)) {
+        return true;
+    }
     // Claim what is due (marking it in flight), with what each attempt needs.
     let due: Vec<(u64, String, String, String, u64)> = store.write(|db| {
         let keys: Vec<u64> = db
             .webhook_deliveries
             .iter(&())
-            .filter(|d| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now))
+            .filter(|d| is_due(d))
             .map(|d| d.id)
             .collect();
         let mut out = Vec::new();

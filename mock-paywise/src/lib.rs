@@ -43,7 +43,7 @@ use mock_core::error::CoreError;
 use mock_core::server::{self, DEFAULT_BODY_LIMIT};
 use tower::ServiceExt;
 
-use crate::error::{PaywiseError, PaywiseRenderer};
+use crate::error::PaywiseRenderer;
 use crate::state::AppState;
 
 /// The test-mode bearer token the mock accepts unless told otherwise.
@@ -76,8 +76,10 @@ async fn append_slash(probe: Router, req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-async fn fallback() -> Response {
-    PaywiseError::core(&CoreError::NotFound).into_response()
+/// No route: v1's 404, or v2's where the path is v2's (`/v2/` and `/partner/v2/` themselves reach
+/// here, not the nested routers' own fallbacks).
+async fn fallback(uri: axum::http::Uri) -> Response {
+    mock_core::error::ErrorRenderer::render_at(&PaywiseRenderer, uri.path(), &CoreError::NotFound)
 }
 
 /// The paywise API as an axum router (with the shared middleware stack), for `state`.
