@@ -1,13 +1,16 @@
-//! Writes under load (issue 13), as a fast and deterministic test: per vendor, 32 writer tasks
-//! each create records through the HTTP API while 4 reader tasks walk the lists, and afterwards
-//! every acknowledged write is in the lists exactly once, no id is listed twice and the fixtures
-//! are all still there.
+//! Writes under load (issues 13 and 16), as a fast and deterministic test: per vendor, 64 writer
+//! tasks each create, update and move records through the HTTP API while 4 reader tasks walk the
+//! lists, and afterwards every acknowledged write is in the lists exactly once and in the state
+//! its last acknowledged change left it, no id is listed twice and the fixtures are all still
+//! there. Each test runs under a deadline.
 //!
 //! - Payt: each write is an invoice of its own (`POST /v1/invoices`, a bulk upsert answering
-//!   `{"count": 1, "errors": {}}`) and then a payment plan on it (`POST /v1/payment_plans`, 201
-//!   with the plan's id). Readers walk `GET /v1/payment_plans` and `GET /v1/invoices` of
+//!   `{"count": 1, "errors": {}}`), then a payment plan on it (`POST /v1/payment_plans`, 201
+//!   with the plan's id) that is then deactivated (or approved, if proposed), and every other
+//!   invoice is blocked (`PATCH /v1/invoices/block`). Readers walk `GET /v1/payment_plans` and `GET /v1/invoices` of
 //!   administration 81 by cursor; a cursor walk must serve growing ids even while records arrive.
-//! - paywise: each write is a claim with a `your_reference` of its own (`POST /v1/claims/`).
+//! - paywise: each write is a claim with a `your_reference` of its own (`POST /v1/claims/`), and
+//!   every other claim is released (`PATCH /v1/claims/{id}/`).
 //!   Readers walk `GET /v1/claims/` by limit and offset.
 //!
 //! The mocks run in-process on the frozen test clock (`mock_core::testing::frozen`), so nothing
@@ -22,9 +25,12 @@ use mock_payt::MockPayt;
 use mock_paywise::MockPaywise;
 use serde_json::{Value, json};
 
-const WRITERS: usize = 32;
+const WRITERS: usize = 64;
 const WRITES: usize = 8;
 const READERS: usize = 4;
+/// How long one vendor's load may take (it takes a few seconds; a lost wake-up or a deadlock
+/// fails here instead of hanging CI).
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
 const ADMIN: u64 = 81;
 
 /// A client of one mock.
@@ -63,15 +69,23 @@ impl Api {
     }
 
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    async fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, body).await
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let res = self
             .http
-            .post(&url)
+            .request(method.clone(), &url)
             .bearer_auth(&self.token)
             .json(body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
@@ -207,6 +221,29 @@ async fn payt_writer(api: Api, w: usize, debtor_number: String) -> (Vec<String>,
         assert_eq!(plan["payment_terms"].as_array().map(Vec::len), Some(2), "{plan}");
         let id = id_of(&plan);
         assert!(!id.is_empty() && id != "null", "plan on {number} without an id: {plan}");
+        // A transition of the plan (an active plan is deactivated, a proposed one approved) and
+        // an update of every other invoice (blocked).
+        let transition = if plan["active"] == json!(true) {
+            "deactivate"
+        } else {
+            "approve"
+        };
+        let (s, moved) = api
+            .patch(
+                &format!("/v1/payment_plans/{id}/{transition}"),
+                &json!({"administration_id": ADMIN}),
+            )
+            .await;
+        assert_eq!(s, 200, "{transition} plan {id}: {moved}");
+        if k.is_multiple_of(2) {
+            let (s, out) = api
+                .patch(
+                    "/v1/invoices/block",
+                    &json!({"administration_id": ADMIN, "invoice_numbers": [number]}),
+                )
+                .await;
+            assert_eq!((s, &out["count"]), (200, &json!(1)), "block {number}: {out}");
+        }
         plans.push(id);
     }
     (numbers, plans)
@@ -228,7 +265,13 @@ async fn payt_reader(api: Api, r: usize, stop: Arc<AtomicBool>, walks: Arc<Atomi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn payt_plans_written_by_32_writers_under_reads_are_each_listed_once() {
+async fn payt_plans_written_and_moved_by_64_writers_under_reads_are_each_listed_once() {
+    tokio::time::timeout(DEADLINE, payt_load())
+        .await
+        .expect("the load finishes within its deadline");
+}
+
+async fn payt_load() {
     let m = MockPayt::test()
         .seed(13)
         .clock(mock_core::testing::frozen())
@@ -299,22 +342,29 @@ async fn payt_plans_written_by_32_writers_under_reads_are_each_listed_once() {
     // Each plan is on its own invoice, and each invoice shows it as its active plan.
     let (s, page) = api
         .get(&format!(
-            "/v1/invoices?administration_id={ADMIN}&per_page=100&invoice_numbers={}",
-            numbers[..10].join(",")
+            "/v1/invoices?administration_id={ADMIN}&per_page=100&invoice_numbers={}&fields={}",
+            numbers[..10].join(","),
+            r#"{"only":["invoice_number","flow_code","active_payment_plan_id"]}"#
         ))
         .await;
     assert_eq!(s, 200, "{page}");
-    let active: BTreeSet<String> = page["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|i| match &i["active_payment_plan_id"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect();
-    assert_eq!(active.len(), 10, "{page}");
-    assert!(active.iter().all(|p| plans.contains(p)), "{active:?}");
+    for i in page["data"].as_array().expect("data") {
+        let number = i["invoice_number"].as_str().unwrap_or_default();
+        let k: usize = number
+            .rsplit('-')
+            .next()
+            .and_then(|k| k.parse().ok())
+            .expect("a load number");
+        let blocked = i["flow_code"] == "blocked";
+        assert_eq!(blocked, k.is_multiple_of(2), "{number} blocked: {i}");
+        // An invoice whose plan was approved shows it as its active plan; a deactivated plan
+        // leaves none.
+        match &i["active_payment_plan_id"] {
+            Value::Null => {}
+            Value::String(p) => assert!(plans.contains(p), "{number}: plan {p} not written here: {i}"),
+            other => panic!("{number}: active_payment_plan_id {other}"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,6 +415,14 @@ async fn paywise_writer(api: Api, w: usize, debtor: String) -> Vec<(String, Stri
         assert_eq!(s, 201, "{reference}: {claim}");
         assert_eq!(claim["your_reference"], json!(reference), "{claim}");
         let id = claim["id"].as_str().expect("a claim id").to_string();
+        // Every other claim is released (the transition a client makes).
+        if k.is_multiple_of(2) {
+            let (s, released) = api
+                .patch(&format!("/v1/claims/{id}/"), &json!({"submission_state": "released"}))
+                .await;
+            assert_eq!(s, 200, "release {reference}: {released}");
+            assert_eq!(released["submission_state"], "released", "{released}");
+        }
         out.push((id, reference));
     }
     out
@@ -381,7 +439,13 @@ async fn paywise_reader(api: Api, stop: Arc<AtomicBool>, walks: Arc<AtomicUsize>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn paywise_claims_written_by_32_writers_under_reads_are_each_listed_once() {
+async fn paywise_claims_written_and_released_by_64_writers_under_reads_are_each_listed_once() {
+    tokio::time::timeout(DEADLINE, paywise_load())
+        .await
+        .expect("the load finishes within its deadline");
+}
+
+async fn paywise_load() {
     let m = MockPaywise::test()
         .seed(13)
         .clock(mock_core::testing::frozen())
@@ -436,6 +500,18 @@ async fn paywise_claims_written_by_32_writers_under_reads_are_each_listed_once()
     let by_id: BTreeMap<&str, &str> = after.iter().map(|(id, r)| (id.as_str(), r.as_str())).collect();
     for (id, reference) in &acknowledged {
         assert_eq!(by_id.get(id.as_str()), Some(&reference.as_str()), "claim {id}");
+    }
+    // Each released claim is released, the others still created.
+    for (id, reference) in &acknowledged {
+        let k: usize = reference
+            .rsplit('-')
+            .next()
+            .and_then(|k| k.parse().ok())
+            .expect("a load reference");
+        let (s, claim) = api.get(&format!("/v1/claims/{id}/")).await;
+        assert_eq!(s, 200, "{claim}");
+        let want = if k.is_multiple_of(2) { "released" } else { "created" };
+        assert_eq!(claim["submission_state"], want, "{reference}: {claim}");
     }
     // The count agrees with the walk.
     let (_, first) = api.get("/v1/claims/?limit=1").await;
