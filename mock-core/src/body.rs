@@ -22,6 +22,120 @@ pub enum BodyError {
     /// The form body has keys whose nesting contradicts each other.
     #[error("invalid form body: {0}")]
     InvalidForm(String),
+    /// The body holds more values, objects or nesting than [`JSON_LIMITS`] allows; refused
+    /// before any value is built. The text says which limit and what to do.
+    #[error("{0}")]
+    TooComplex(String),
+}
+
+/// How much structure one request body may carry, checked by a scan of its bytes before any
+/// `serde_json::Value` is built (a `Value` costs 32 bytes, an object's map some 600 more, so a
+/// 10 MiB body of `[0,0,...]` or `[{},{},...]` would otherwise take 40 times its size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonLimits {
+    /// Values of every kind (scalars, arrays, objects; object keys do not count).
+    pub max_values: usize,
+    /// Objects among them.
+    pub max_objects: usize,
+    /// Arrays and objects nested inside each other.
+    pub max_depth: usize,
+}
+
+/// The limits every JSON (and form) body of both mocks is held to: 200,000 values, of which
+/// 20,000 objects, nested at most 64 deep. A bulk write of 1,000 invoices with five lines each
+/// uses about 60,000 values and 7,000 objects.
+pub const JSON_LIMITS: JsonLimits = JsonLimits {
+    max_values: 200_000,
+    max_objects: 20_000,
+    max_depth: 64,
+};
+
+/// Checks `bytes` against `limits` without building anything: counts values, objects and depth
+/// token by token. The scan does not validate the JSON (the parser that follows does); for bytes
+/// that are not JSON its counts are merely some upper bound.
+pub fn scan_json(bytes: &[u8], limits: JsonLimits) -> Result<(), BodyError> {
+    let (mut values, mut objects, mut depth) = (0usize, 0usize, 0usize);
+    // One bit per open container: set for an object. Depth is capped, so 64 bits would do;
+    // a Vec keeps any `max_depth` correct.
+    let mut in_object: Vec<bool> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    let too_many = |what: &str, max: usize| {
+        BodyError::TooComplex(format!(
+            "the body holds more than {max} {what}; a request may carry at most {} values, {} objects and {} levels of nesting: send fewer records per request",
+            limits.max_values, limits.max_objects, limits.max_depth
+        ))
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'{' | b'[' => {
+                values += 1;
+                depth += 1;
+                if depth > limits.max_depth {
+                    return Err(too_many("levels of nesting", limits.max_depth));
+                }
+                if b == b'{' {
+                    objects += 1;
+                    if objects > limits.max_objects {
+                        return Err(too_many("objects", limits.max_objects));
+                    }
+                }
+                in_object.push(b == b'{');
+                expect_key = b == b'{';
+                i += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                in_object.pop();
+                expect_key = false;
+                i += 1;
+            }
+            b',' => {
+                expect_key = in_object.last().copied().unwrap_or(false);
+                i += 1;
+            }
+            b':' => {
+                expect_key = false;
+                i += 1;
+            }
+            b'"' => {
+                if !expect_key {
+                    values += 1;
+                }
+                expect_key = false;
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            _ => {
+                // A number or a literal: one value, up to the next delimiter.
+                values += 1;
+                expect_key = false;
+                while i < bytes.len()
+                    && !matches!(
+                        bytes[i],
+                        b',' | b':' | b']' | b'}' | b'"' | b'{' | b'[' | b' ' | b'\t' | b'\n' | b'\r'
+                    )
+                {
+                    i += 1;
+                }
+            }
+        }
+        if values > limits.max_values {
+            return Err(too_many("values", limits.max_values));
+        }
+    }
+    Ok(())
 }
 
 /// The kind of body a request carries.
@@ -57,8 +171,9 @@ pub fn body_kind(headers: &HeaderMap) -> BodyKind {
     }
 }
 
-/// Decodes a JSON body.
+/// Decodes a JSON body, first held to [`JSON_LIMITS`] by [`scan_json`].
 pub fn parse_json(bytes: &[u8]) -> Result<Value, BodyError> {
+    scan_json(bytes, JSON_LIMITS)?;
     serde_json::from_slice(bytes).map_err(|e| BodyError::InvalidJson(e.to_string()))
 }
 
@@ -91,10 +206,21 @@ pub fn parse_body(headers: &HeaderMap, bytes: &[u8], allow_form: bool) -> Result
 /// `a[b]=1` nests, `a[]=1&a[]=2` builds an array, `a[][x]=1&a[][y]=2&a[][x]=3` builds an array of
 /// objects (a new object starts when a key repeats), and objects whose keys are all integers
 /// (`a[0][x]=1`, as Node's `qs` writes them) become arrays in key order.
+///
+/// A form is held to [`JSON_LIMITS`] too: at most `max_values` pairs (counted before anything is
+/// built) and `max_objects` nested objects (counted as they are built).
 pub fn parse_rack_form(bytes: &[u8]) -> Result<Value, BodyError> {
+    let pairs = bytes.split(|b| *b == b'&').filter(|p| !p.is_empty()).count();
+    if pairs > JSON_LIMITS.max_values {
+        return Err(BodyError::TooComplex(format!(
+            "the form holds {pairs} parameters; a request may carry at most {}: send fewer records per request",
+            JSON_LIMITS.max_values
+        )));
+    }
     let mut root = Map::new();
+    let mut objects = 0usize;
     for (name, value) in form_urlencoded::parse(bytes) {
-        normalize(&mut root, &name, Value::String(value.into_owned()), 0)?;
+        normalize(&mut root, &name, Value::String(value.into_owned()), 0, &mut objects)?;
     }
     let mut out = Value::Object(root);
     indexed_objects_to_arrays(&mut out);
@@ -113,7 +239,19 @@ fn split_head(name: &str) -> (&str, &str) {
     (key, after)
 }
 
-fn normalize(params: &mut Map<String, Value>, name: &str, v: Value, depth: usize) -> Result<(), BodyError> {
+fn normalize(
+    params: &mut Map<String, Value>,
+    name: &str,
+    v: Value,
+    depth: usize,
+    objects: &mut usize,
+) -> Result<(), BodyError> {
+    if *objects > JSON_LIMITS.max_objects {
+        return Err(BodyError::TooComplex(format!(
+            "the form builds more than {} objects; a request may carry at most {}: send fewer records per request",
+            JSON_LIMITS.max_objects, JSON_LIMITS.max_objects
+        )));
+    }
     if depth > 32 {
         return Err(BodyError::InvalidForm(format!("{name} is nested too deeply")));
     }
@@ -142,19 +280,25 @@ fn normalize(params: &mut Map<String, Value>, name: &str, v: Value, depth: usize
             return Err(conflict(k));
         };
         match items.last_mut() {
-            Some(Value::Object(last)) if !has_key(last, child_key) => normalize(last, child_key, v, depth + 1)?,
+            Some(Value::Object(last)) if !has_key(last, child_key) => {
+                normalize(last, child_key, v, depth + 1, objects)?;
+            }
             _ => {
+                *objects += 1;
                 let mut fresh = Map::new();
-                normalize(&mut fresh, child_key, v, depth + 1)?;
+                normalize(&mut fresh, child_key, v, depth + 1, objects)?;
                 items.push(Value::Object(fresh));
             }
         }
     } else {
-        let slot = params.entry(k.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let slot = params.entry(k.to_string()).or_insert_with(|| {
+            *objects += 1;
+            Value::Object(Map::new())
+        });
         let Value::Object(child) = slot else {
             return Err(conflict(k));
         };
-        normalize(child, after, v, depth + 1)?;
+        normalize(child, after, v, depth + 1, objects)?;
     }
     Ok(())
 }
@@ -236,6 +380,41 @@ mod tests {
     fn rack_conflicts_are_errors() {
         assert!(parse_rack_form(b"a=1&a[b]=2").is_err());
         assert!(parse_rack_form(b"a[]=1&a[b]=2").is_err());
+    }
+
+    #[test]
+    fn scan_counts_values_objects_and_depth() {
+        let limits = JsonLimits {
+            max_values: 10,
+            max_objects: 3,
+            max_depth: 3,
+        };
+        // Keys do not count; strings with escaped quotes and brackets are one value.
+        assert!(scan_json(br#"{"a":[1,2,3],"b":{"c":"x\"]}"},"d":null}"#, limits).is_ok());
+        assert!(scan_json(b"[0,0,0,0,0,0,0,0,0,0]", limits).is_err());
+        assert!(scan_json(b"[{},{},{}]", limits).is_ok());
+        assert!(scan_json(b"[{},{},{},{}]", limits).is_err());
+        assert!(scan_json(b"[[[1]]]", limits).is_ok());
+        assert!(scan_json(b"[[[[1]]]]", limits).is_err());
+        let big = format!("[{}0]", "0,".repeat(JSON_LIMITS.max_values));
+        assert!(matches!(parse_json(big.as_bytes()), Err(BodyError::TooComplex(_))));
+        let objects = format!("{{\"a\":[{}{{}}]}}", "{},".repeat(JSON_LIMITS.max_objects));
+        assert!(matches!(parse_json(objects.as_bytes()), Err(BodyError::TooComplex(_))));
+    }
+
+    #[test]
+    fn forms_are_held_to_the_limits() {
+        let pairs = "a[]=1&".repeat(JSON_LIMITS.max_values + 1);
+        assert!(matches!(
+            parse_rack_form(pairs.as_bytes()),
+            Err(BodyError::TooComplex(_))
+        ));
+        let objects = "t[][x]=1&".repeat(JSON_LIMITS.max_objects + 2);
+        assert!(matches!(
+            parse_rack_form(objects.as_bytes()),
+            Err(BodyError::TooComplex(_))
+        ));
+        assert!(parse_rack_form("t[][x]=1&".repeat(1000).as_bytes()).is_ok());
     }
 
     #[test]

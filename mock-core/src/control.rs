@@ -192,6 +192,8 @@ fn json_body<T: DeserializeOwned>(bytes: &[u8], empty: Option<T>) -> Result<T, F
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return empty.ok_or_else(|| bad_request("the body must be a JSON object"));
     }
+    crate::body::scan_json(bytes, crate::body::JSON_LIMITS)
+        .map_err(|e| bad_request(format!("cannot read the body: {e}")))?;
     serde_json::from_slice(bytes).map_err(|e| bad_request(format!("cannot read the body: {e}")))
 }
 

@@ -37,6 +37,10 @@ impl FromRequest<AppState> for Body {
                 "invalid_body",
                 format!("The request body is not a valid form: {e}"),
             )),
+            Err(BodyError::TooComplex(e)) => Err(PaytError::unprocessable(
+                "invalid_body",
+                format!("The request body is too large to process: {e}"),
+            )),
         }
     }
 }
@@ -67,7 +71,10 @@ impl Body {
                 "missing_parameter",
                 format!("{key} is missing"),
             )),
-            Some(Value::Array(items)) => Ok(items.clone()),
+            Some(Value::Array(items)) => {
+                crate::limits::cap(key, items.len(), crate::limits::MAX_RECORDS)?;
+                Ok(items.clone())
+            }
             Some(_) => Err(PaytError::unprocessable(
                 "invalid_parameter",
                 format!("{key} must be an array of {what} objects"),
@@ -79,6 +86,9 @@ impl Body {
     pub fn string_list(&self, key: &str) -> Result<Vec<String>, PaytError> {
         match self.0.get(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) if items.len() > crate::limits::MAX_KEYS => {
+                Err(crate::limits::too_many(key, items.len(), crate::limits::MAX_KEYS))
+            }
             Some(Value::Array(items)) => items
                 .iter()
                 .enumerate()

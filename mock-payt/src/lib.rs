@@ -28,6 +28,7 @@ pub mod fields;
 pub mod format;
 pub mod integer_ids;
 pub mod lifecycle;
+pub mod limits;
 pub mod links;
 pub mod list;
 pub mod params;

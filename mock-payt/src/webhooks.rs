@@ -371,8 +371,7 @@ async fn attempt_due(weak: &Weak<Store<Db>>, clock: &Clock, ids: &Arc<IdGen>, se
         return false;
     };
     let now = clock.now();
-    let is_due =
-        |d: &Delivery| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now);
+    let is_due = |d: &Delivery| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now);
     // Looked at under the read lock first: a tick with nothing due writes nothing (the revision,
     // which the state file and the control plane watch, stays where it is).
     if !store.read(|db| db.webhook_deliveries.iter(&()).any(is_due)) {
@@ -539,6 +538,8 @@ struct Change {
 }
 
 fn read<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
+    mock_core::body::scan_json(bytes, mock_core::body::JSON_LIMITS)
+        .map_err(|e| bad(format!("cannot read the body: {e}")))?;
     serde_json::from_slice(bytes).map_err(|e| bad(format!("cannot read the body: {e}")))
 }
 

@@ -845,3 +845,291 @@ async fn fixtures_are_consistent() {
         }
     });
 }
+
+/// What every cap test compares before and after a refusal: the records of administration 81.
+fn counts(m: &MockPayt) -> Vec<usize> {
+    m.state().store.read(|db| {
+        vec![
+            db.invoices.scope_len(&81),
+            db.debtors.scope_len(&81),
+            db.payment_plans.scope_len(&81),
+            db.order_lines.scope_len(&81),
+            db.payments.scope_len(&81),
+        ]
+    })
+}
+
+fn assert_refused(s: u16, b: &Value, path: &str, max: usize) {
+    assert_eq!(s, 422, "{path}: {b}");
+    assert_eq!(b["code"], "invalid_parameter", "{path}: {b}");
+    let message = b["message"].as_str().unwrap_or("");
+    assert!(
+        message.starts_with(&format!("{path} has ")) && message.contains(&format!("at most {max} are allowed")),
+        "{path}: {b}"
+    );
+}
+
+#[tokio::test]
+async fn every_list_of_a_request_is_capped_and_a_refusal_changes_nothing() {
+    use mock_payt::limits::*;
+    let m = mock().await;
+    let api = Api::new(&m);
+    let d = debtor_number(&m);
+    let before = counts(&m);
+    let many = |n: usize, v: Value| Value::Array(vec![v; n]);
+    let invoice = new_invoice(&d, "CAP-1", "10", "10");
+
+    // Bulk writes: 1,001 records.
+    for (path, key) in [
+        ("/v1/invoices", "invoices"),
+        ("/v1/debtors", "debtors"),
+        ("/v1/contacts", "contacts"),
+        ("/v1/files", "files"),
+        ("/v1/payment_conditions", "payment_conditions"),
+        ("/v1/vat_rates", "vat_rates"),
+        ("/v1/psp_mandates", "psp_mandates"),
+    ] {
+        let (s, b) = api
+            .post(
+                path,
+                json!({"administration_id": 81, key: many(MAX_RECORDS + 1, invoice.clone())}),
+            )
+            .await;
+        assert_refused(s, &b, key, MAX_RECORDS);
+    }
+    let (s, b) = api
+        .patch(
+            "/v1/messages",
+            json!({"administration_id": 81, "messages": many(MAX_RECORDS + 1, json!({"id": "1", "read": true}))}),
+        )
+        .await;
+    assert_refused(s, &b, "messages", MAX_RECORDS);
+    // Payt's documented maxItems of 1,000 keys.
+    for path in ["/v1/invoices/block", "/v1/invoices/resume"] {
+        let (s, b) = api
+            .patch(
+                path,
+                json!({"administration_id": 81, "invoice_numbers": many(MAX_KEYS + 1, json!("1"))}),
+            )
+            .await;
+        assert_refused(s, &b, "invoice_numbers", MAX_KEYS);
+    }
+    for key in ["invoice_numbers", "invoice_identifiers", "credit_case_numbers"] {
+        let (s, b) = api
+            .post(
+                "/v1/payment_plans",
+                json!({"administration_id": 81, key: many(MAX_KEYS + 1, json!("1")),
+                       "terms": [{"amount": "1", "due_date": "2027-01-01"}]}),
+            )
+            .await;
+        assert_refused(s, &b, key, MAX_KEYS);
+    }
+    // Payment-plan terms.
+    let (number, _, _) = m
+        .state()
+        .store
+        .read(|db| {
+            db.invoices
+                .iter(&81)
+                .find(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none())
+                .map(|i| (i.invoice_number.clone(), i.id, i.debtor_id))
+        })
+        .expect("a free invoice");
+    let (s, b) = api
+        .post(
+            "/v1/payment_plans",
+            json!({"administration_id": 81, "invoice_numbers": [number],
+                   "terms": many(MAX_TERMS + 1, json!({"amount": "1", "due_date": "2027-01-01"}))}),
+        )
+        .await;
+    assert_refused(s, &b, "terms", MAX_TERMS);
+    // The lists inside one invoice.
+    for (key, max, item) in [
+        (
+            "invoice_lines",
+            MAX_INVOICE_LINES,
+            json!({"description": "x", "total_excl_tax_amount": "1"}),
+        ),
+        (
+            "payments",
+            MAX_INVOICE_PAYMENTS,
+            json!({"amount": "1", "payment_date": "2026-11-02"}),
+        ),
+        ("labels", MAX_LABELS, json!("label")),
+    ] {
+        let mut inv = invoice.clone();
+        inv[key] = many(max + 1, item);
+        let (s, b) = api
+            .post("/v1/invoices", json!({"administration_id": 81, "invoices": [inv]}))
+            .await;
+        assert_refused(s, &b, &format!("invoices[0][{key}]"), max);
+    }
+    // Debtor labels: a per-record error of the bulk result, as the debtor's other field errors.
+    let (s, b) = api
+        .post(
+            "/v1/debtors",
+            json!({"administration_id": 81, "debtors": [{"debtor_number": "CAP-D", "debtor_identifier": "CAP-D", "name": "Cap",
+                   "labels": many(MAX_LABELS + 1, json!("l"))}]}),
+        )
+        .await;
+    assert_eq!((s, &b["errors"]["CAP-D"]), (201, &json!(["too_many_labels"])), "{b}");
+    // An order file of 10,001 lines.
+    let mut csv = String::from("order_line_identifier,amount\n");
+    for i in 0..=MAX_ORDER_ROWS {
+        csv.push_str(&format!("CAP-{i},1\n"));
+    }
+    let mut body = b"--B0UNDARY\r\nContent-Disposition: form-data; name=\"administration_id\"\r\n\r\n81\r\n\
+--B0UNDARY\r\nContent-Disposition: form-data; name=\"order[file]\"; filename=\"o.csv\"\r\n\r\n"
+        .to_vec();
+    body.extend_from_slice(csv.as_bytes());
+    body.extend_from_slice(b"\r\n--B0UNDARY--\r\n");
+    let (s, b) = api
+        .send(
+            api.http
+                .post(format!("{}/v1/orders", m.uri()))
+                .header("content-type", "multipart/form-data; boundary=B0UNDARY")
+                .body(body),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (422, Some("invalid_order_file")), "{b}");
+    assert!(b["message"].as_str().unwrap_or("").contains("at most 10000"), "{b}");
+
+    assert_eq!(counts(&m), before, "a refused request changes nothing");
+}
+
+#[tokio::test]
+async fn a_body_beyond_the_value_cap_is_refused_before_it_is_built() {
+    let m = mock().await;
+    let api = Api::new(&m);
+    let before = counts(&m);
+    let limits = mock_core::body::JSON_LIMITS;
+    // 200,001 small values, and 20,001 empty objects.
+    for body in [
+        format!(
+            "{{\"administration_id\":81,\"invoices\":[{}0]}}",
+            "0,".repeat(limits.max_values)
+        ),
+        format!(
+            "{{\"administration_id\":81,\"invoices\":[{}{{}}]}}",
+            "{},".repeat(limits.max_objects)
+        ),
+    ] {
+        let (s, b) = api
+            .send(
+                api.http
+                    .post(format!("{}/v1/invoices", m.uri()))
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        assert_eq!((s, b["code"].as_str()), (422, Some("invalid_body")), "{b}");
+        assert!(
+            b["message"].as_str().unwrap_or("").contains("at most 200000 values"),
+            "{b}"
+        );
+    }
+    // A form is held to the same limits.
+    let form = "invoices[][invoice_number]=1&".repeat(limits.max_objects + 2);
+    let (s, b) = api
+        .send(
+            api.http
+                .post(format!("{}/v1/invoices", m.uri()))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (422, Some("invalid_body")), "{b}");
+    assert_eq!(counts(&m), before);
+}
+
+#[tokio::test]
+async fn every_amount_of_a_write_follows_one_money_rule() {
+    let m = mock().await;
+    let api = Api::new(&m);
+    let d = debtor_number(&m);
+    let before = counts(&m);
+    let rule = mock_payt::resources::invoices::MONEY_RULE;
+    let (number, _, _) = m
+        .state()
+        .store
+        .read(|db| {
+            db.invoices
+                .iter(&81)
+                .find(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none())
+                .map(|i| (i.invoice_number.clone(), i.id, i.debtor_id))
+        })
+        .expect("a free invoice");
+    // Raw JSON so that the integer beyond 64 bits reaches the mock as the client wrote it.
+    let huge = "123456789012345678901234567890";
+    let bodies = [
+        (
+            "/v1/payment_plans",
+            format!(
+                r#"{{"administration_id":81,"invoice_numbers":["{number}"],"terms":[{{"amount":{huge},"due_date":"2027-01-01"}}]}}"#
+            ),
+            "terms[0][amount]",
+        ),
+        (
+            "/v1/payment_plans",
+            format!(
+                r#"{{"administration_id":81,"invoice_numbers":["{number}"],"terms":[{{"amount":"1000000000000.01","due_date":"2027-01-01"}}]}}"#
+            ),
+            "terms[0][amount]",
+        ),
+        (
+            "/v1/payment_plans",
+            format!(
+                r#"{{"administration_id":81,"invoice_numbers":["{number}"],"terms":[{{"amount":1e300,"due_date":"2027-01-01"}}]}}"#
+            ),
+            "terms[0][amount]",
+        ),
+        (
+            "/v1/invoices",
+            format!(
+                r#"{{"administration_id":81,"invoices":[{{"invoice_number":"M-1","currency_code":"EUR","invoice_date":"2026-11-01","due_date":"2026-12-01","debtor_number":"{d}","amount_total":{huge},"amount_open":"1","book_amount_total":"1","book_amount_open":"1"}}]}}"#
+            ),
+            "invoices[0][amount_total]",
+        ),
+        (
+            "/v1/invoices",
+            format!(
+                r#"{{"administration_id":81,"invoices":[{{"invoice_number":"M-1","currency_code":"EUR","invoice_date":"2026-11-01","due_date":"2026-12-01","debtor_number":"{d}","amount_total":"1","amount_open":"1","book_amount_total":"1","book_amount_open":"1","payments":[{{"origin_identifier":"P-1","amount":"-1e13","payment_date":"2026-11-02"}}]}}]}}"#
+            ),
+            "invoices[0][payments][0][amount]",
+        ),
+    ];
+    for (path, body, field) in bodies {
+        let (s, b) = api
+            .send(
+                api.http
+                    .post(format!("{}{path}", m.uri()))
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        let message = b["message"].as_str().unwrap_or("");
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (422, Some("invalid_parameter")),
+            "{field}: {b}"
+        );
+        assert!(message.starts_with(&format!("{field} is out of range")), "{field}: {b}");
+        assert!(message.ends_with(rule), "{field}: {b}");
+        assert!(
+            !message.contains("e29") && !message.contains("e+"),
+            "no float shown: {b}"
+        );
+    }
+    // The bound itself is an amount.
+    let (s, b) = api
+        .post(
+            "/v1/payment_plans",
+            json!({"administration_id": 81, "invoice_numbers": [number],
+                   "terms": [{"amount": "1000000000000", "due_date": "2027-01-01"}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let mut after = before.clone();
+    after[2] += 1;
+    assert_eq!(counts(&m), after, "only the plan within the rule was made");
+}

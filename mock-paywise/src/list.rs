@@ -242,6 +242,10 @@ impl FromRequest<AppState> for JsonBody {
                 StatusCode::BAD_REQUEST,
                 format!("JSON parse error - {e}"),
             )),
+            Err(BodyError::TooComplex(e)) => Err(PaywiseError::Detail(
+                StatusCode::BAD_REQUEST,
+                format!("Request body too large to process - {e}."),
+            )),
             Err(_) => Err(PaywiseError::Detail(
                 StatusCode::BAD_REQUEST,
                 "Malformed request.".into(),

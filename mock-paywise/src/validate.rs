@@ -19,6 +19,19 @@ pub const REQUIRED: &str = "This field is required.";
 /// The message for a null in a non-nullable field.
 pub const NOT_NULL: &str = "This field may not be null.";
 
+/// The most elements any list of a v1 body may carry (DRF `ListField(max_length=100)`, refused
+/// with DRF's "Ensure this field has no more than 100 elements."). v1 documents no list bound;
+/// v2, the same vendor's later API, documents at most 100 for its longest lists (claim `items`,
+/// `metadata`) and 50 for claim `additional_charges` and `payments`, so 100 is the cap here (a
+/// mock decision, issue 16). Lists of choices (`events`, `allowed_answer_types`) collapse
+/// duplicates into at most their choices, as DRF's `MultipleChoiceField` does.
+pub const MAX_LIST_ITEMS: usize = 100;
+
+/// DRF's message for a list longer than `max`.
+pub fn too_many_elements(max: usize) -> String {
+    format!("Ensure this field has no more than {max} elements.")
+}
+
 /// Python's name for the type of a JSON value, as DRF's messages show it.
 pub fn py_type(v: &Value) -> &'static str {
     match v {
@@ -310,9 +323,30 @@ impl<'a> Obj<'a> {
             Value::Number(n) => n.to_string(),
             _ => String::new(),
         };
-        let Ok(d) = Decimal::from_str(&text) else {
-            self.error(key, "A valid number is required.");
-            return None;
+        // A JSON number the parser holds as a float (`1e20`, or an integer beyond 64 bits) is
+        // read as Python's `Decimal(str(value))` reads it, so it meets the digit rules below
+        // rather than "not a number"; one beyond what a decimal holds has too many digits.
+        let parsed = Decimal::from_str(&text).or_else(|e| match v {
+            Value::Number(_) => Decimal::from_scientific(&text),
+            _ => Err(e),
+        });
+        let d = match parsed {
+            Ok(d) => d,
+            Err(_)
+                if matches!(v, Value::Number(_))
+                    || (text
+                        .trim_start_matches('-')
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b == b'.')
+                        && text.trim_start_matches('-').bytes().any(|b| b.is_ascii_digit())) =>
+            {
+                self.error(key, "Ensure that there are no more than 16 digits in total.");
+                return None;
+            }
+            Err(_) => {
+                self.error(key, "A valid number is required.");
+                return None;
+            }
         };
         let n = d.normalize();
         if n.scale() > 2 {
@@ -376,6 +410,11 @@ impl<'a> Obj<'a> {
         };
         if items.is_empty() && !allow_empty {
             self.error(key, "This list may not be empty.");
+            return None;
+        }
+        // Refused before any item is read: nothing is built for the items of a list too long.
+        if items.len() > MAX_LIST_ITEMS {
+            self.error(key, too_many_elements(MAX_LIST_ITEMS));
             return None;
         }
         let mut out = Vec::with_capacity(items.len());

@@ -245,3 +245,111 @@ async fn created_records_get_ids_timestamps_and_exact_money() {
     assert!(created.ends_with('Z'), "{created}");
     assert!(claim["payments"][0]["href"].as_str().expect("href").ends_with('/'));
 }
+
+/// The claims and debtors of every scope, compared before and after a refusal.
+fn v1_counts(m: &MockPaywise) -> (usize, usize) {
+    m.state().store.read(|db| (db.claims.len(), db.debtors.len()))
+}
+
+async fn post_raw(m: &MockPaywise, path: &str, body: String) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}{path}", m.uri()))
+        .bearer_auth(m.token())
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn claim_body(debtor: &Value) -> Value {
+    json!({
+        "debtor": debtor["id"],
+        "main_claim_amount": {"value": "100.00", "currency": "EUR"},
+        "total_claim_amount": {"value": "100.00", "currency": "EUR"},
+        "your_reference": null, "subject_matter": null, "occurence_date": null, "document_reference": null,
+        "document_date": null, "due_date": null, "reminder_date": null, "delay_date": null,
+        "starting_approach": "judicial", "claim_disputed": "false", "obligation_fulfilled": true
+    })
+}
+
+#[tokio::test]
+async fn every_v1_list_is_capped_with_drf_s_message_and_a_refusal_changes_nothing() {
+    use mock_paywise::validate::MAX_LIST_ITEMS;
+    let m = MockPaywise::test().seed(11).start().await;
+    let (_, debtors) = get(&format!("{}/v1/debtors/?limit=1", m.uri()), m.token()).await;
+    let debtor = debtors["results"][0].clone();
+    let before = v1_counts(&m);
+    let many = |v: Value| Value::Array(vec![v; MAX_LIST_ITEMS + 1]);
+    let message = json!([format!("Ensure this field has no more than {MAX_LIST_ITEMS} elements.")]);
+    let charge = json!({"your_reference": null, "subject_matter": null, "occurence_date": null, "document_date": null,
+                        "due_date": null, "amount": {"value": "1.00", "currency": "EUR"}});
+    let payment = json!({"amount": {"value": "1.00", "currency": "EUR"}, "value_date": "2026-01-02"});
+    let item =
+        json!({"description": "x", "quantity": 1, "unit": "piece", "amount": {"value": "1.00", "currency": "EUR"}});
+    for (key, v) in [("additional_charges", charge), ("payments", payment), ("items", item)] {
+        let mut body = claim_body(&debtor);
+        body[key] = many(v);
+        let (s, b) = post_raw(&m, "/v1/claims/", body.to_string()).await;
+        assert_eq!((s, &b[key]), (400, &message), "{key}: {b}");
+    }
+    let mut body = debtor_body("cap-1");
+    body["addresses"] = many(body["addresses"][0].clone());
+    let (s, b) = post_raw(&m, "/v1/debtors/", body.to_string()).await;
+    assert_eq!((s, &b["addresses"]), (400, &message), "{b}");
+    assert_eq!(v1_counts(&m), before, "a refused request changes nothing");
+}
+
+#[tokio::test]
+async fn a_v1_body_beyond_the_value_cap_is_refused() {
+    let m = MockPaywise::test().seed(11).start().await;
+    let before = v1_counts(&m);
+    let limits = mock_core::body::JSON_LIMITS;
+    let body = format!("{{\"additional_charges\":[{}0]}}", "0,".repeat(limits.max_values));
+    let (s, b) = post_raw(&m, "/v1/claims/", body).await;
+    assert_eq!(s, 400, "{b}");
+    let detail = b["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("at most 200000 values"), "{b}");
+    assert_eq!(v1_counts(&m), before);
+}
+
+#[tokio::test]
+async fn v1_amounts_follow_the_decimal_field_of_the_vendor_files() {
+    let m = MockPaywise::test().seed(11).start().await;
+    let (_, debtors) = get(&format!("{}/v1/debtors/?limit=1", m.uri()), m.token()).await;
+    let debtor = debtors["results"][0].clone();
+    let before = v1_counts(&m);
+    // An integer beyond 64 bits (the parser holds it as a float), a float, a long digit string.
+    for (value, message) in [
+        (
+            "123456789012345678901234567890",
+            "Ensure that there are no more than 16 digits in total.",
+        ),
+        ("1e300", "Ensure that there are no more than 16 digits in total."),
+        (
+            "\"123456789012345678901234567890123\"",
+            "Ensure that there are no more than 16 digits in total.",
+        ),
+        (
+            "\"100000000000000.00\"",
+            "Ensure that there are no more than 14 digits before the decimal point.",
+        ),
+        (
+            "\"100000000000000\"",
+            "Ensure that there are no more than 14 digits before the decimal point.",
+        ),
+    ] {
+        let body = claim_body(&debtor)
+            .to_string()
+            .replacen(r#""value":"100.00""#, &format!(r#""value":{value}"#), 1);
+        assert!(body.contains(value), "the body carries {value}: {body}");
+        let (s, b) = post_raw(&m, "/v1/claims/", body).await;
+        assert_eq!(s, 400, "{value}: {b}");
+        let errors = b.as_object().expect("field errors");
+        let field = errors.values().find_map(|e| e.get("value")).expect("the value field");
+        assert_eq!(field, &json!([message]), "{value}: {b}");
+    }
+    assert_eq!(v1_counts(&m), before);
+}

@@ -1060,3 +1060,94 @@ async fn v1_changes_reach_the_v2_feed() {
         feed.body["results"][2]["data"]["mandate_id"]
     );
 }
+
+#[tokio::test]
+async fn v2_limits_money_and_body_size_answer_validation_errors_and_change_nothing() {
+    let api = Api::start().await;
+    let debtor = api.debtor().await;
+    let order = api.order(&debtor).await;
+    let claim = order["claims"][0]["id"].as_str().expect("claim").to_string();
+    let before = api.get(&format!("/v2/claims/{claim}/")).await.body;
+    let code_of = |r: &Res| {
+        (
+            r.status,
+            r.body["code"].as_str().map(str::to_string),
+            r.body["errors"][0]["code"].as_str().map(str::to_string),
+            r.body["errors"][0]["field"].as_str().map(str::to_string),
+        )
+    };
+    // A list beyond its documented cap: 51 charges.
+    let charges = vec![json!({"type": "reminder_fee", "amount": {"value": "1.00"}}); 51];
+    let r = api
+        .patch(&format!("/v2/claims/{claim}/"), json!({"additional_charges": charges}))
+        .await;
+    assert_eq!(
+        code_of(&r),
+        (
+            400,
+            Some("validation_error".into()),
+            Some("max_items".into()),
+            Some("additional_charges".into())
+        ),
+        "{}",
+        r.body
+    );
+    // Money beyond 14 digits before the point, and a quantity as large.
+    let r = api
+        .post(
+            &format!("/v2/claims/{claim}/payments/"),
+            json!({"amount": {"value": "100000000000000.00"}, "value_date": "2020-02-02"}),
+        )
+        .await;
+    assert_eq!(
+        code_of(&r),
+        (
+            400,
+            Some("validation_error".into()),
+            Some("max_whole_digits".into()),
+            Some("amount.value".into())
+        ),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("99999999999999.99"),
+        "{}",
+        r.body
+    );
+    let r = api
+        .patch(
+            &format!("/v2/claims/{claim}/"),
+            json!({"items": [{"description": "x", "quantity": "99999999999999999999999", "unit_price": {"value": "99999999999999.99"}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "refused, not overflowed: {}", r.body);
+    assert_eq!(r.body["errors"][0]["code"], "max_whole_digits", "{}", r.body);
+    // A body beyond the value cap.
+    let limits = mock_core::body::JSON_LIMITS;
+    let body = format!("{{\"items\":[{}0]}}", "0,".repeat(limits.max_values));
+    let res = api
+        .c
+        .patch(api.url(&format!("/v2/claims/{claim}/")))
+        .bearer_auth(api.m.token())
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status().as_u16(), 400);
+    let b: Value = res.json().await.expect("json");
+    assert_eq!(
+        (b["code"].as_str(), b["errors"][0]["code"].as_str()),
+        (Some("validation_error"), Some("too_complex")),
+        "{b}"
+    );
+    assert_eq!(
+        api.get(&format!("/v2/claims/{claim}/")).await.body,
+        before,
+        "nothing changed"
+    );
+}

@@ -433,6 +433,12 @@ fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
     let labels = match r.get("labels") {
         None => Given::Omitted,
         Some(Value::Null) => Given::Set(Vec::new()),
+        // More labels than a record may carry: a per-record error of the bulk result, as the
+        // other field errors of a debtor.
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_LABELS => {
+            errors.push("too_many_labels".into());
+            Given::Omitted
+        }
         Some(Value::Array(items)) => {
             let mut names = BTreeSet::new();
             let mut ordered = Vec::new();

@@ -703,6 +703,9 @@ pub fn missing(path: &str) -> PaytError {
 pub fn items<'a>(body: &'a Body, key: &str) -> Result<Vec<&'a Map<String, Value>>, PaytError> {
     match body.0.get(key) {
         None | Some(Value::Null) => Err(missing(key)),
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_RECORDS => {
+            Err(crate::limits::too_many(key, items.len(), crate::limits::MAX_RECORDS))
+        }
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
@@ -751,16 +754,51 @@ pub fn parse_amount(text: &str) -> Option<Decimal> {
 /// The largest amount (and quantity) a write accepts.
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
-/// An optional amount, normalised to two decimals.
-pub fn opt_amount(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, PaytError> {
-    match opt_str(m, key, path)? {
-        None => Ok(None),
-        Some(s) => parse_amount(&s).map(|d| Some(two_decimals(d))).ok_or_else(|| {
-            bad(format!(
-                "{path}[{key}] is not an amount ({s:?}): send a decimal such as \"1000\" or \"-600.50\" (at most 1000000000000)"
-            ))
-        }),
+/// Payt's money rule, the one every amount of a write is held to (issue 16): a decimal (a string
+/// or a JSON number) whose magnitude is at most 10^12 ([`MAX_AMOUNT`]), kept to cents. Some
+/// amounts add their own rules (plan terms: above 0, at most two decimals).
+pub const MONEY_RULE: &str = "amounts must lie between -1000000000000 and 1000000000000";
+
+/// The value at `key` of `m` as an amount under [`MONEY_RULE`] (not rounded), `None` when
+/// absent or blank. A number out of range, a JSON integer beyond 64 bits (which the parser holds
+/// as a float) included, is refused as out of range with the rule, never shown as a float.
+pub fn opt_money(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, PaytError> {
+    let at = format!("{path}[{key}]");
+    if let Some(Value::Number(n)) = m.get(key)
+        && n.as_f64()
+            .is_some_and(|f| !f.is_finite() || f.abs() > MAX_AMOUNT as f64)
+    {
+        return Err(out_of_range(&at, None));
     }
+    let Some(s) = opt_str(m, key, path)? else {
+        return Ok(None);
+    };
+    money_text(&s, &at).map(Some)
+}
+
+/// `s` as an amount under [`MONEY_RULE`], or the refusal naming `at`.
+pub fn money_text(s: &str, at: &str) -> Result<Decimal, PaytError> {
+    match parse_amount(s) {
+        Some(d) => Ok(d),
+        // A number all the same: beyond the rule's range (or beyond what a decimal holds).
+        None if s.trim().parse::<f64>().is_ok_and(|f| f.abs() > 1.0 || !f.is_finite()) => {
+            Err(out_of_range(at, Some(s)))
+        }
+        None => Err(bad(format!(
+            "{at} is not an amount ({s:?}): send a decimal such as \"1000\" or \"-600.50\"; {MONEY_RULE}"
+        ))),
+    }
+}
+
+/// 422 for an amount outside [`MONEY_RULE`].
+pub fn out_of_range(at: &str, shown: Option<&str>) -> PaytError {
+    let shown = shown.map(|s| format!(" ({s:?})")).unwrap_or_default();
+    bad(format!("{at} is out of range{shown}: {MONEY_RULE}"))
+}
+
+/// An optional amount under [`MONEY_RULE`], normalised to two decimals.
+pub fn opt_amount(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, PaytError> {
+    Ok(opt_money(m, key, path)?.map(two_decimals))
 }
 
 /// An optional date `YYYY-MM-DD`.
@@ -845,6 +883,11 @@ pub fn opt_strings(m: &Map<String, Value>, key: &str, path: &str) -> Result<Opti
         None | Some(Value::Null) => Ok(None),
         // A form cannot send an empty array; `labels=` (blank) clears the labels.
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(Vec::new())),
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_LABELS => Err(crate::limits::too_many(
+            &format!("{path}[{key}]"),
+            items.len(),
+            crate::limits::MAX_LABELS,
+        )),
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
@@ -910,6 +953,13 @@ fn payments_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<Payme
     let list: Vec<&Map<String, Value>> = match m.get("payments") {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_INVOICE_PAYMENTS => {
+            return Err(crate::limits::too_many(
+                &format!("{path}[payments]"),
+                items.len(),
+                crate::limits::MAX_INVOICE_PAYMENTS,
+            ));
+        }
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
@@ -964,6 +1014,13 @@ fn lines_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<LineInpu
     let list: Vec<&Map<String, Value>> = match m.get("invoice_lines") {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_INVOICE_LINES => {
+            return Err(crate::limits::too_many(
+                &format!("{path}[invoice_lines]"),
+                items.len(),
+                crate::limits::MAX_INVOICE_LINES,
+            ));
+        }
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()

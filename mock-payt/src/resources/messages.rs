@@ -245,6 +245,13 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
     let cc_email = emails(text(message, "cc_email", "message[cc_email]")?, "message[cc_email]")?;
     let bcc_email = emails(text(message, "bcc_email", "message[bcc_email]")?, "message[bcc_email]")?;
     match message.get("attachments") {
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_ATTACHMENTS => {
+            return Err(crate::limits::too_many(
+                "message[attachments]",
+                items.len(),
+                crate::limits::MAX_ATTACHMENTS,
+            ));
+        }
         None | Some(Value::Null) | Some(Value::Array(_)) => {}
         Some(_) => {
             return Err(invalid(
@@ -324,7 +331,10 @@ async fn update(State(state): State<AppState>, caller: Caller, body: Body) -> Re
     state.check_administration(&caller, admin)?;
     let items = match body.0.get("messages") {
         None | Some(Value::Null) => return Err(missing("messages")),
-        Some(Value::Array(items)) => items,
+        Some(Value::Array(items)) => {
+            crate::limits::cap("messages", items.len(), crate::limits::MAX_RECORDS)?;
+            items
+        }
         Some(_) => return Err(invalid("messages must be an array of {id, read} objects".to_string())),
     };
     let changes: Vec<Change> = items

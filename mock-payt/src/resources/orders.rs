@@ -209,6 +209,14 @@ fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Ok(fallback);
     };
+    // Counted before any row is split: a file of a million rows is refused without building them.
+    let count = text.lines().filter(|l| !l.trim().is_empty()).count();
+    if count > crate::limits::MAX_ORDER_ROWS + 1 {
+        return Err(invalid_file(format!(
+            "order[file] has {count} rows: at most {} order lines (plus a header row) are allowed in one file; split it",
+            crate::limits::MAX_ORDER_ROWS
+        )));
+    }
     let rows: Vec<(usize, &str)> = text
         .lines()
         .enumerate()
@@ -264,6 +272,13 @@ fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
             "order[file]: the header row needs order_line_identifier and amount columns".to_string(),
         ));
     }
+    if data.len() > crate::limits::MAX_ORDER_ROWS {
+        return Err(invalid_file(format!(
+            "order[file] has {} order lines: at most {} are allowed in one file; split it",
+            data.len(),
+            crate::limits::MAX_ORDER_ROWS
+        )));
+    }
     let mut out = Vec::new();
     for &(n, row) in data {
         let cells = split(row);
@@ -272,8 +287,12 @@ fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
         let identifier =
             cell(0).ok_or_else(|| invalid_file(format!("order[file] line {n}: order_line_identifier is missing")))?;
         let amount_text = cell(1).ok_or_else(|| invalid_file(format!("order[file] line {n}: amount is missing")))?;
-        let amount = parse_amount(&amount_text)
-            .ok_or_else(|| invalid_file(format!("order[file] line {n}: amount {amount_text:?} is not a number")))?;
+        let amount = parse_amount(&amount_text).ok_or_else(|| {
+            invalid_file(format!(
+                "order[file] line {n}: amount {amount_text:?} is not a number within the money rule: {}",
+                crate::resources::invoices::MONEY_RULE
+            ))
+        })?;
         let claim = match cell(5).map(|s| s.to_ascii_lowercase()) {
             None => true,
             Some(s) if s == "true" || s == "1" || s == "yes" => true,

@@ -40,6 +40,7 @@ use crate::format::two_decimals;
 use crate::list::{self, ListRequest};
 use crate::params::string_list;
 use crate::resources::User;
+use crate::resources::invoices::{MAX_AMOUNT, money_text, out_of_range};
 use crate::seed::Gen;
 use crate::state::Db;
 use crate::state::{AppState, Caller};
@@ -198,13 +199,27 @@ fn amount(v: Option<&Value>, path: &str) -> Result<Decimal, PaytError> {
                 format!("{path} is missing"),
             ));
         }
+        // A JSON number out of range (a float, or an integer beyond 64 bits the parser holds as
+        // one) is refused with the money rule, not shown as the float it became.
+        Some(Value::Number(n))
+            if n.as_f64()
+                .is_some_and(|f| !f.is_finite() || f.abs() > MAX_AMOUNT as f64) =>
+        {
+            return Err(out_of_range(path, None));
+        }
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(s)) => s.trim().to_string(),
         Some(_) => return Err(bad(format!("{path} must be a number"))),
     };
     let d = Decimal::from_str(&text)
         .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| bad(format!("{path} must be a number, got {text:?}")))?;
+        .map_err(|_| match money_text(&text, path) {
+            Err(e) if text.parse::<f64>().is_ok() => e,
+            _ => bad(format!("{path} must be a number, got {text:?}")),
+        })?;
+    if d.abs() > Decimal::from(MAX_AMOUNT) {
+        return Err(out_of_range(path, Some(&text)));
+    }
     if d <= Decimal::ZERO {
         return Err(bad(format!("{path} must be greater than 0")));
     }
@@ -222,6 +237,7 @@ fn terms(body: &Body) -> Result<Vec<NewTerm>, PaytError> {
         Some(Value::Array(items)) => items,
         Some(_) => return Err(bad("terms must be an array of {amount, due_date} objects".to_string())),
     };
+    crate::limits::cap("terms", items.len(), crate::limits::MAX_TERMS)?;
     if items.is_empty() {
         return Err(bad(
             "terms is empty: give at least one {amount, due_date} term".to_string()

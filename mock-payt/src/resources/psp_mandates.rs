@@ -396,7 +396,10 @@ async fn create(
     let fields = body_fields(&body, raw.as_deref())?;
     let items = match body.0.get("psp_mandates") {
         None | Some(Value::Null) => return Err(missing("psp_mandates".to_string())),
-        Some(Value::Array(items)) => items,
+        Some(Value::Array(items)) => {
+            crate::limits::cap("psp_mandates", items.len(), crate::limits::MAX_RECORDS)?;
+            items
+        }
         Some(_) => {
             return Err(invalid(
                 "invalid_parameter",

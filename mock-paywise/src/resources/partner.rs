@@ -750,7 +750,7 @@ struct CompanyChange {
 }
 
 fn notification_channels(o: &mut Obj<'_>, raw: Option<&Value>) -> Option<Vec<Value>> {
-    let items: Vec<Value> = raw.and_then(Value::as_array).cloned().unwrap_or_default();
+    let items: &[Value] = raw.and_then(Value::as_array).map_or(&[], Vec::as_slice);
     let index = std::cell::Cell::new(0usize);
     o.list("notification_channels", OPT_LIST, true, |c| {
         let i = index.get();

@@ -586,6 +586,15 @@ fn read_item(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<ItemV2
     let description = o.req_string("description", 2000, errs);
     let quantity = match o.get("quantity") {
         Field::Value(Value::String(s)) => match s.parse::<Decimal>() {
+            // Bounded like an amount, so that quantity times unit price stays within a decimal.
+            Ok(q) if q >= crate::v2::conv::MAX_MONEY => {
+                errs.push(
+                    &o.path("quantity"),
+                    "max_whole_digits",
+                    "Ensure that there are no more than 14 digits before the decimal point.",
+                );
+                None
+            }
             Ok(q) if q.scale() <= 6 && q >= Decimal::ZERO => Some(q),
             Ok(_) => {
                 errs.push(

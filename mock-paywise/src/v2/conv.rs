@@ -285,16 +285,44 @@ impl FromRequest<AppState> for V2Json {
             BodyKind::Json | BodyKind::Absent => {}
             _ => return Err(V2Error::core(&CoreError::UnsupportedMediaType(ct))),
         }
-        match serde_json::from_slice::<Value>(&bytes) {
+        match mock_core::body::parse_json(&bytes) {
             Ok(Value::Object(m)) => Ok(V2Json(m)),
             Ok(_) => Err(V2Error::field("", "invalid", "The body must be a JSON object.")),
-            Err(e) => Err(V2Error::new(
-                StatusCode::BAD_REQUEST,
-                "parse_error",
-                format!("The body is not valid JSON: {e}"),
-            )),
+            Err(e) => Err(body_error(&e)),
         }
     }
+}
+
+/// The v2 answer to a JSON body that cannot be decoded: 400 `parse_error` for bytes that are not
+/// JSON, 400 `validation_error` for a body beyond [`mock_core::body::JSON_LIMITS`].
+pub fn body_error(e: &mock_core::body::BodyError) -> V2Error {
+    match e {
+        mock_core::body::BodyError::TooComplex(why) => {
+            V2Error::field("", "too_complex", format!("The body is too large to process: {why}."))
+        }
+        other => V2Error::new(
+            StatusCode::BAD_REQUEST,
+            "parse_error",
+            format!(
+                "The body is not valid JSON: {}",
+                other.to_string().trim_start_matches("invalid JSON: ")
+            ),
+        ),
+    }
+}
+
+/// The v2 money rule (issue 16), the decimal field of the vendor's files (`max_digits=16,
+/// decimal_places=2`: `^-?\d{0,14}(?:\.\d{0,2})?$`): a decimal string with at most 14 digits
+/// before the point and two after, so |value| < 10^14. Rules of single fields (minimums, the
+/// monthly rent's 8 digits) come on top.
+pub const MAX_MONEY: Decimal = Decimal::from_parts(0x107A_4000, 0x5AF3, 0, false, 0);
+
+/// The message for an amount beyond [`MAX_MONEY`].
+pub const MONEY_RANGE: &str = "Ensure that there are no more than 14 digits before the decimal point (the value must lie between -99999999999999.99 and 99999999999999.99).";
+
+fn is_digit_string(s: &str) -> bool {
+    let t = s.strip_prefix('-').unwrap_or(s);
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') && t.bytes().filter(|b| *b == b'.').count() <= 1
 }
 
 /// A member of a JSON object as a reader sees it.
@@ -701,6 +729,10 @@ impl<'a> Obj<'a> {
             let o = Obj::new(m, at, &["value", "currency"], errs);
             let value = match o.get("value") {
                 Field::Value(Value::String(s)) => match s.trim().parse::<Decimal>() {
+                    Ok(d) if d.abs() >= MAX_MONEY && s.trim() == s => {
+                        errs.push(&o.path("value"), "max_whole_digits", MONEY_RANGE);
+                        None
+                    }
                     Ok(d) if d.scale() <= 2 && s.trim() == s && !s.contains('e') && !s.contains('E') => Some(d),
                     Ok(_) => {
                         errs.push(
@@ -708,6 +740,11 @@ impl<'a> Obj<'a> {
                             "max_decimal_places",
                             "Ensure that there are no more than 2 decimal places.",
                         );
+                        None
+                    }
+                    // Digits beyond what a decimal holds: out of range, not unreadable.
+                    Err(_) if is_digit_string(s) => {
+                        errs.push(&o.path("value"), "max_whole_digits", MONEY_RANGE);
                         None
                     }
                     Err(_) => {

@@ -686,8 +686,9 @@ async fn read_upload(
             mock_core::server::DEFAULT_BODY_LIMIT,
         ))
     })?;
-    let body: Map<String, Value> = match serde_json::from_slice(&bytes) {
+    let body: Map<String, Value> = match mock_core::body::parse_json(&bytes) {
         Ok(Value::Object(m)) => m,
+        Err(e @ mock_core::body::BodyError::TooComplex(_)) => return Err(crate::v2::conv::body_error(&e)),
         _ => {
             return Err(V2Error::field(
                 "",
