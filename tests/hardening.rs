@@ -6,8 +6,9 @@
 //!   DRF error object (or list), paywise v2 `{code, detail, errors[]}`;
 //! - a refused request changes nothing: the world's store revision is the same after it.
 //!
-//! The operations are those of the specs the mocks are checked against (Payt's own OpenAPI file,
-//! the contract files of paywise v1 and v2, both in this repository). For each case proptest picks
+//! The operations are those of the specs the mocks are checked against: Payt's own OpenAPI file,
+//! the contract files of paywise v1 and v2 in this repository, and paywise's own v1 files (Case
+//! Management and Partner, `../shared/reference/paywise-openapi/`). For each case proptest picks
 //! an operation, fills its path parameters with real fixture ids or hostile segments (`%FF`,
 //! `..`, 40 digits, `-1`, `%00`, spaces), adds query parameters the operation knows or not with
 //! hostile values, picks a content type and an authorization (valid, invalid, none), and a body:
@@ -370,6 +371,18 @@ struct Tally {
     by_status: BTreeMap<u16, usize>,
 }
 
+/// This process's resident memory (`VmRSS`, kB), for the long run's summary.
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn cases() -> u32 {
     std::env::var("HARDENING_CASES")
         .ok()
@@ -520,6 +533,7 @@ fn payt_random_and_malformed_requests() {
     let revision = || state.store.revision();
     let copy = || state.store.snapshot();
     let tally = std::sync::Mutex::new(Tally::default());
+    let rss_start = rss_kb();
     run(
         &rt,
         &Target {
@@ -533,7 +547,11 @@ fn payt_random_and_malformed_requests() {
         },
         &tally,
     );
-    println!("Payt: {:?}", tally.lock().unwrap_or_else(|e| e.into_inner()));
+    println!(
+        "Payt: {:?}, resident memory {rss_start} kB at start, {} kB at the end",
+        tally.lock().unwrap_or_else(|e| e.into_inner()),
+        rss_kb()
+    );
 }
 
 #[test]
@@ -567,12 +585,30 @@ fn paywise_random_and_malformed_requests() {
         "/contract-tests/contracts/paywise-v2-openapi.json"
     ));
     let mut ops: Vec<(Op, Shape)> = operations(&v1).into_iter().map(|o| (o, Shape::PaywiseV1)).collect();
+    // paywise's own v1 files (Case Management and Partner), beside the repository: every v1
+    // operation the contract file leaves out.
+    for file in ["case-management-v1.yaml", "partner-v1.yaml"] {
+        let path = format!(
+            "{}/../shared/reference/paywise-openapi/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let doc: Value = serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        for op in operations(&doc) {
+            if !ops.iter().any(|(o, _)| o.method == op.method && o.path == op.path) {
+                ops.push((op, Shape::PaywiseV1));
+            }
+        }
+    }
+    let v1_ops = ops.len();
+    assert!(v1_ops > 30, "the v1 operations of paywise's files: {v1_ops}");
     ops.extend(operations(&v2).into_iter().map(|o| (o, Shape::PaywiseV2)));
-    assert_eq!(ops.len(), 20 + 135, "every paywise v1 contract and v2 operation");
+    assert_eq!(ops.len(), v1_ops + 135, "every paywise v2 operation");
     let state = m.state();
     let revision = || state.store.revision();
     let copy = || state.store.snapshot();
     let tally = std::sync::Mutex::new(Tally::default());
+    let rss_start = rss_kb();
     run(
         &rt,
         &Target {
@@ -591,5 +627,9 @@ fn paywise_random_and_malformed_requests() {
         },
         &tally,
     );
-    println!("paywise: {:?}", tally.lock().unwrap_or_else(|e| e.into_inner()));
+    println!(
+        "paywise: {:?}, resident memory {rss_start} kB at start, {} kB at the end",
+        tally.lock().unwrap_or_else(|e| e.into_inner()),
+        rss_kb()
+    );
 }
