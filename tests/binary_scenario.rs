@@ -1,18 +1,13 @@
 //! `--scenario`: the binary lists the scenarios of both mocks, loads one into its mock's default
 //! world at start, and refuses an unknown name saying how to see them.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+#[path = "common/binary.rs"]
+mod binary;
+
+use std::process::Command;
 
 fn binary() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_payt-paywise-mocks"));
-    c.args(["--payt-addr", "127.0.0.1:0", "--paywise-addr", "127.0.0.1:0"])
-        .args(["--clock-start", mock_core::testing::EPOCH, "--clock-frozen"])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    c
+    binary::command()
 }
 
 #[test]
@@ -33,7 +28,11 @@ fn list_names_every_scenario_of_both_mocks() {
 
 #[test]
 fn an_unknown_scenario_stops_the_start() {
-    let out = binary().args(["--scenario", "nope"]).output().expect("runs");
+    let out = binary()
+        .args(["--scenario", "nope"])
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("runs");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--scenario list"), "{err}");
@@ -43,33 +42,11 @@ fn an_unknown_scenario_stops_the_start() {
 fn a_scenario_is_loaded_into_the_default_world_at_start() {
     let mut child = binary()
         .args(["--scenario", "payt-missed-term"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .expect("starts");
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut banner = Vec::new();
-    loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the banner");
-        let done = line.starts_with("seed ");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    let payt = banner
-        .iter()
-        .find_map(|l| l.strip_prefix("Payt mock     ").and_then(|r| r.split("/v1/").next()))
-        .expect("the Payt address")
-        .to_string();
+    let banner = binary::banner(&mut child);
+    let payt = banner.url("Payt mock     ");
+    let banner = banner.lines;
     assert!(
         banner
             .iter()

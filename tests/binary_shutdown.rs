@@ -2,60 +2,24 @@
 //! requests (issue 16: it once waited 40 s and more for a client that had sent one byte of a
 //! 1000-byte body), and answers a request hyper cannot read in the vendor's shape.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "common/binary.rs"]
+mod binary;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// Starts the binary (no fixtures, `drain_ms` of drain) and returns it with the Payt and paywise
 /// addresses from its banner.
 fn start(drain_ms: u64) -> (Child, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_payt-paywise-mocks"))
-        .args([
-            "--payt-addr",
-            "127.0.0.1:0",
-            "--paywise-addr",
-            "127.0.0.1:0",
-            "--size",
-            "0",
-        ])
-        .args(["--clock-start", mock_core::testing::EPOCH, "--clock-frozen"])
-        .args(["--drain-ms", &drain_ms.to_string()])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+    let mut child = binary::command()
+        .args(["--size", "0", "--drain-ms", &drain_ms.to_string()])
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut banner = Vec::new();
-    loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the banner");
-        let done = line.starts_with("seed ");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    let addr = |prefix: &str| {
-        banner
-            .iter()
-            .find_map(|l| l.strip_prefix(prefix).and_then(|r| r.split("/v1/").next()))
-            .and_then(|url| url.strip_prefix("http://"))
-            .unwrap_or_else(|| panic!("{prefix} in {banner:?}"))
-            .to_string()
-    };
-    let payt = addr("Payt mock     ");
-    let paywise = addr("paywise mock  ");
+    let banner = binary::banner(&mut child);
+    let payt = banner.addr("Payt mock     ");
+    let paywise = banner.addr("paywise mock  ");
     (child, payt, paywise)
 }
 

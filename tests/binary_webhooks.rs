@@ -7,9 +7,10 @@
 //! does the same with a receiver behind TLS, whose self-signed certificate the binary trusts
 //! through `--webhook-ca-file`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+#[path = "common/binary.rs"]
+mod binary;
+
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -34,44 +35,14 @@ impl Drop for Binary {
 
 /// Starts the binary (with `extra` flags) and returns it with the paywise base URL from its banner.
 fn start(extra: &[&std::ffi::OsStr]) -> (Binary, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_payt-paywise-mocks"))
+    let mut child = binary::command()
         .args(extra)
-        .args([
-            "--payt-addr",
-            "127.0.0.1:0",
-            "--paywise-addr",
-            "127.0.0.1:0",
-            "--size",
-            "0",
-        ])
-        .args(["--clock-start", mock_core::testing::EPOCH, "--clock-frozen"])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .args(["--size", "0"])
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped stdout");
+    let banner = binary::banner(&mut child);
     let binary = Binary(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut paywise = None;
-    loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the banner");
-        if let Some(rest) = line.strip_prefix("paywise mock  ") {
-            paywise = rest.split("/v1/").next().map(str::to_string);
-        }
-        if line.starts_with("seed ") {
-            break;
-        }
-    }
-    (binary, paywise.expect("the banner names the paywise address"))
+    (binary, banner.url("paywise mock  "))
 }
 
 /// A receiver that answers 200 to every request and reports each request's head: plain HTTP, or
