@@ -351,16 +351,15 @@ fn check_shape(shape: Shape, status: u16, body: &str) -> Result<(), String> {
     }
 }
 
-/// What one vendor's run needs: where it is, and its world's store (`D`, its database).
+/// What one vendor's run needs: where it is, and its world's store.
 struct Target<'a, D> {
+    /// The vendor's name in the summary.
+    name: &'a str,
     base: String,
     token: String,
     ops: Vec<(Op, Shape)>,
     pool: Vec<String>,
-    /// The store's revision (how many writes it has seen).
-    revision: &'a (dyn Fn() -> u64 + Sync),
-    /// A copy of the database (cheap: tables share their rows).
-    copy: &'a (dyn Fn() -> D + Sync),
+    store: &'a mock_core::Store<D>,
     /// The database as lines to compare, without what a refusal may record (v2's idempotency
     /// keys, which remember a refusal so a retry gets the same answer).
     data: fn(&D) -> Vec<String>,
@@ -391,7 +390,9 @@ fn cases() -> u32 {
         .unwrap_or(256)
 }
 
-fn run<D>(rt: &tokio::runtime::Runtime, t: &Target<'_, D>, tally: &std::sync::Mutex<Tally>) {
+fn run<D: Clone>(rt: &tokio::runtime::Runtime, t: &Target<'_, D>) {
+    let tally = std::sync::Mutex::new(Tally::default());
+    let rss_start = rss_kb();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
@@ -415,8 +416,9 @@ fn run<D>(rt: &tokio::runtime::Runtime, t: &Target<'_, D>, tally: &std::sync::Mu
     let result = runner.run(&case(t.ops.len()), |c| {
         let (op, shape) = &t.ops[c.op];
         let built = build(op, &c, &t.pool);
-        let before = (t.revision)();
-        let copy = (t.copy)();
+        let before = t.store.revision();
+        // Cheap: tables share their rows.
+        let copy = t.store.snapshot();
         let (status, text) = rt.block_on(async {
             let mut req = client.request(built.method.clone(), format!("{}{}", t.base, built.target));
             req = match c.auth {
@@ -453,8 +455,8 @@ fn run<D>(rt: &tokio::runtime::Runtime, t: &Target<'_, D>, tally: &std::sync::Mu
         prop_assert!(status < 500, "{what}: {status} {text:.300}");
         if status >= 400 {
             check_shape(*shape, status, &text).map_err(|e| TestCaseError::fail(format!("{what}: {e}")))?;
-            if (t.revision)() != before {
-                let (was, is) = ((t.data)(&copy), (t.data)(&(t.copy)()));
+            if t.store.revision() != before {
+                let (was, is) = ((t.data)(&copy), (t.data)(&t.store.snapshot()));
                 let changed: Vec<&str> = was
                     .iter()
                     .zip(&is)
@@ -479,6 +481,12 @@ fn run<D>(rt: &tokio::runtime::Runtime, t: &Target<'_, D>, tally: &std::sync::Mu
     if let Err(e) = result {
         panic!("{e}");
     }
+    println!(
+        "{}: {:?}, resident memory {rss_start} kB at start, {} kB at the end",
+        t.name,
+        tally.lock().unwrap_or_else(|e| e.into_inner()),
+        rss_kb()
+    );
 }
 
 /// A UUID-looking idempotency key that differs per request.
@@ -541,27 +549,17 @@ fn payt_random_and_malformed_requests() {
     let ops: Vec<(Op, Shape)> = operations(&doc).into_iter().map(|o| (o, Shape::Payt)).collect();
     assert_eq!(ops.len(), 54, "every Payt operation");
     let state = m.state();
-    let revision = || state.store.revision();
-    let copy = || state.store.snapshot();
-    let tally = std::sync::Mutex::new(Tally::default());
-    let rss_start = rss_kb();
     run(
         &rt,
         &Target {
+            name: "Payt",
             base: m.uri(),
             token: m.token().to_string(),
             ops,
             pool,
-            revision: &revision,
-            copy: &copy,
+            store: &state.store,
             data: mock_payt::state::Db::fingerprint,
         },
-        &tally,
-    );
-    println!(
-        "Payt: {:?}, resident memory {rss_start} kB at start, {} kB at the end",
-        tally.lock().unwrap_or_else(|e| e.into_inner()),
-        rss_kb()
     );
 }
 
@@ -613,19 +611,15 @@ fn paywise_random_and_malformed_requests() {
     ops.extend(operations(&v2).into_iter().map(|o| (o, Shape::PaywiseV2)));
     assert_eq!(ops.len(), v1_ops + 135, "every paywise v2 operation");
     let state = m.state();
-    let revision = || state.store.revision();
-    let copy = || state.store.snapshot();
-    let tally = std::sync::Mutex::new(Tally::default());
-    let rss_start = rss_kb();
     run(
         &rt,
         &Target {
+            name: "paywise",
             base: m.uri(),
             token: m.token().to_string(),
             ops,
             pool,
-            revision: &revision,
-            copy: &copy,
+            store: &state.store,
             data: |db: &mock_paywise::state::Db| {
                 db.fingerprint()
                     .into_iter()
@@ -633,11 +627,5 @@ fn paywise_random_and_malformed_requests() {
                     .collect()
             },
         },
-        &tally,
-    );
-    println!(
-        "paywise: {:?}, resident memory {rss_start} kB at start, {} kB at the end",
-        tally.lock().unwrap_or_else(|e| e.into_inner()),
-        rss_kb()
     );
 }
