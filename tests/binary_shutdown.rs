@@ -1,13 +1,14 @@
 //! The binary stops within its drain deadline on SIGTERM even while clients hold partial
 //! requests (issue 16: it once waited 40 s and more for a client that had sent one byte of a
-//! 1000-byte body), and answers a request hyper cannot read in the vendor's shape.
+//! 1000-byte body), answers a request hyper cannot read in the vendor's shape, and keeps serving
+//! when it runs out of file descriptors (it once stopped answering for good).
 
 #[path = "common/binary.rs"]
 mod binary;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Starts the binary (no fixtures, `drain_ms` of drain) and returns it with the Payt and paywise
@@ -81,4 +82,58 @@ fn sigterm_with_stalled_clients_exits_within_the_drain_deadline() {
     assert!(exit.success(), "exit {exit}");
     assert!(took < drain + Duration::from_secs(3), "SIGTERM took {took:?}");
     drop((stalled_body, partial_head, idle));
+}
+
+#[test]
+fn out_of_file_descriptors_the_binary_logs_it_and_serves_again_once_some_are_free() {
+    // 160 open files and a connection cap above that: accepting runs into EMFILE.
+    let mut child = binary::command_with_open_files(160)
+        .args(["--size", "0", "--max-connections", "1000"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let banner = binary::banner(&mut child);
+    let payt = banner.addr("Payt mock     ");
+    let get = b"GET /v1/nothing HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n";
+    assert!(exchange(&payt, get).starts_with("HTTP/1.1 404"));
+
+    // Idle connections until the mock cannot accept more: it says so on stderr.
+    let mut idle: Vec<TcpStream> = (0..200).map(|_| TcpStream::connect(&payt).expect("connect")).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let reported = loop {
+        match log.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) if line.contains("accept error") => break line,
+            Ok(_) => {}
+            Err(_) if Instant::now() > deadline => panic!("no accept error with 200 connections and 160 files"),
+            Err(_) => idle.push(TcpStream::connect(&payt).expect("connect")),
+        }
+    };
+    assert!(reported.contains("still serving"), "{reported}");
+
+    // A client that arrives now waits in the listen queue...
+    let mut waiting = TcpStream::connect(&payt).expect("connect");
+    waiting.write_all(get).expect("write");
+    // ...and is answered once the idle connections go, as is everyone after it.
+    drop(idle);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut answer = Vec::new();
+    let _ = waiting.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(exchange(&payt, get).starts_with("HTTP/1.1 404"));
+    let paywise = banner.addr("paywise mock  ");
+    assert!(exchange(&paywise, b"GET /v1/ HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n").starts_with("HTTP/1.1 "));
+    child.kill().ok();
+    child.wait().ok();
 }

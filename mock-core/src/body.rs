@@ -153,6 +153,20 @@ pub enum BodyKind {
     Other,
 }
 
+/// The most parts one multipart body may have (Django's default `DATA_UPLOAD_MAX_NUMBER_FIELDS`).
+/// Every upload of both vendors sends two or three; the cap keeps a body of a million empty parts
+/// from costing more than its bytes.
+pub const MAX_MULTIPART_PARTS: usize = 1000;
+
+/// The message for a multipart body with more than [`MAX_MULTIPART_PARTS`] parts; `expected`
+/// names the parts the route reads.
+pub fn too_many_parts(expected: &str) -> String {
+    format!(
+        "The multipart body has more than {MAX_MULTIPART_PARTS} parts; send only the parts this \
+         operation reads ({expected})"
+    )
+}
+
 /// The media type of the request (without parameters), lowercased.
 pub fn media_type(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(CONTENT_TYPE)?.to_str().ok()?;

@@ -206,10 +206,18 @@ struct Canned {
 }
 
 impl Canned {
-    async fn render(renderer: &dyn ErrorRenderer, error: &CoreError) -> Self {
-        let res = renderer.render(error);
-        let (parts, body) = res.into_parts();
-        let body = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    /// `response` as a canned answer. The vendors' renderers answer with a full body, ready at
+    /// the first poll; a body that is not (none is) is left empty rather than waited for.
+    fn from_response(response: axum::response::Response) -> Self {
+        let (parts, body) = response.into_parts();
+        let mut collect = std::pin::pin!(axum::body::to_bytes(body, 64 * 1024));
+        let body = match collect
+            .as_mut()
+            .poll(&mut Context::from_waker(std::task::Waker::noop()))
+        {
+            Poll::Ready(Ok(bytes)) => bytes,
+            Poll::Ready(Err(_)) | Poll::Pending => Bytes::new(),
+        };
         let headers = parts
             .headers
             .iter()
@@ -254,70 +262,55 @@ struct Shared {
     app: Router,
     limits: Limits,
     renderer: Arc<dyn ErrorRenderer>,
-    malformed: Canned,
-    uri_too_long: Canned,
-    headers_too_large: Canned,
+    /// The errors for hyper's own answers, rendered for the path of the request they answer.
+    malformed: CoreError,
+    uri_too_long: CoreError,
+    headers_too_large: CoreError,
+    /// The answer over the connection cap: no request is read, so no path is known.
     busy: Canned,
     /// How often a connection checks its timeouts.
     tick: Duration,
 }
 
 impl Shared {
-    async fn new(app: Router, options: ServeOptions) -> Self {
+    fn new(app: Router, options: ServeOptions) -> Self {
         let ServeOptions { mut limits, renderer } = options;
         limits.max_header_bytes = limits.max_header_bytes.max(8192);
         limits.max_connections = limits.max_connections.max(1);
-        let r = renderer.as_ref();
-        let malformed = Canned::render(
-            r,
-            &CoreError::BadRequest(
-                "The request could not be read as HTTP/1.1: send a request line `METHOD /path HTTP/1.1` \
+        let malformed = CoreError::BadRequest(
+            "The request could not be read as HTTP/1.1: send a request line `METHOD /path HTTP/1.1` \
                  (the path and query percent-encoded, no spaces or control characters) and header lines \
                  `Name: value` with token names"
-                    .into(),
-            ),
-        )
-        .await;
-        let uri_too_long = Canned::render(
-            r,
-            &CoreError::Mock {
-                status: StatusCode::URI_TOO_LONG,
-                code: "uri_too_long",
-                message: format!(
-                    "The request URI is too long: a request head may have at most {} bytes and the \
+                .into(),
+        );
+        let uri_too_long = CoreError::Mock {
+            status: StatusCode::URI_TOO_LONG,
+            code: "uri_too_long",
+            message: format!(
+                "The request URI is too long: a request head may have at most {} bytes and the \
                      request line takes most of them; shorten the path and query string (ask for \
                      fewer values per request)",
-                    limits.max_header_bytes
-                ),
-            },
-        )
-        .await;
-        let headers_too_large = Canned::render(
-            r,
-            &CoreError::Mock {
-                status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                code: "request_header_fields_too_large",
-                message: format!(
-                    "The request headers are larger than {} bytes or more than {} lines; send fewer or \
+                limits.max_header_bytes
+            ),
+        };
+        let headers_too_large = CoreError::Mock {
+            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            code: "request_header_fields_too_large",
+            message: format!(
+                "The request headers are larger than {} bytes or more than {} lines; send fewer or \
                      shorter headers",
-                    limits.max_header_bytes, limits.max_headers
-                ),
-            },
-        )
-        .await;
-        let busy = Canned::render(
-            r,
-            &CoreError::Mock {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "too_many_connections",
-                message: format!(
-                    "The mock already has {} connections open, its limit (--max-connections); close idle \
+                limits.max_header_bytes, limits.max_headers
+            ),
+        };
+        let busy = Canned::from_response(renderer.render(&CoreError::Mock {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "too_many_connections",
+            message: format!(
+                "The mock already has {} connections open, its limit (--max-connections); close idle \
                      connections or retry shortly",
-                    limits.max_connections
-                ),
-            },
-        )
-        .await;
+                limits.max_connections
+            ),
+        }));
         let shortest = [
             limits.header_timeout,
             limits.idle_timeout,
@@ -350,8 +343,26 @@ impl Shared {
             .unwrap_or(path);
         let mut res = self.renderer.render_at(path, error);
         res.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+        res.headers_mut().insert(REQUEST_ID, new_request_id());
         res
     }
+}
+
+/// The header every answer carries, also those made below the router.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request id like the router's own (a random UUID), for an answer made below the router.
+fn new_request_id() -> HeaderValue {
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+/// The header line of a fresh request id, for a canned answer.
+fn request_id_line() -> Vec<u8> {
+    let mut line = b"x-request-id: ".to_vec();
+    line.extend_from_slice(new_request_id().as_bytes());
+    line.extend_from_slice(b"\r\n");
+    line
 }
 
 /// Serves `app` on `listener` with `options` until `shutdown` completes; then closes the
@@ -362,7 +373,7 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let shared = Arc::new(Shared::new(app, options).await);
+    let shared = Arc::new(Shared::new(app, options));
     let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -386,7 +397,9 @@ pub async fn serve(
                     }
                     Err(_) => match refusals.clone().try_acquire_owned() {
                         Ok(permit) => {
-                            let answer = shared.busy.bytes(b"retry-after: 1\r\n");
+                            let mut extra = b"retry-after: 1\r\n".to_vec();
+                            extra.extend_from_slice(&request_id_line());
+                            let answer = shared.busy.bytes(&extra);
                             conns.spawn(async move {
                                 refuse(stream, answer).await;
                                 drop(permit);
@@ -542,6 +555,9 @@ struct Progress {
     line_len: usize,
     /// Whether that request line is complete.
     line_done: bool,
+    /// The request line's first [`LINE_KEPT`] bytes: the path says in which shape an error
+    /// hyper answers is rendered (paywise v1 and v2 differ).
+    line: Vec<u8>,
     /// Since when the connection is waiting for a head or idle.
     since: Instant,
     /// The last byte read or written.
@@ -557,6 +573,7 @@ impl ConnState {
             head: true,
             line_len: 0,
             line_done: false,
+            line: Vec::new(),
             since: now,
             last_io: now,
         }))
@@ -575,16 +592,16 @@ impl ConnState {
                 p.head = true;
                 p.line_len = 0;
                 p.line_done = false;
+                p.line.clear();
                 p.since = now;
             }
             if !p.line_done {
-                match bytes.iter().position(|b| *b == b'\n') {
-                    Some(end) => {
-                        p.line_len += end;
-                        p.line_done = true;
-                    }
-                    None => p.line_len += bytes.len(),
-                }
+                let end = bytes.iter().position(|b| *b == b'\n');
+                let part = &bytes[..end.unwrap_or(bytes.len())];
+                let room = LINE_KEPT.saturating_sub(p.line.len());
+                p.line.extend_from_slice(&part[..part.len().min(room)]);
+                p.line_len += part.len();
+                p.line_done = end.is_some();
             }
         }
     }
@@ -603,6 +620,12 @@ impl ConnState {
     fn request_line_too_long(&self, max: usize) -> bool {
         let p = self.lock();
         !p.line_done || p.line_len.saturating_mul(2) > max
+    }
+
+    /// The path of the request whose head is being read, as far as its request line tells it
+    /// (`/` when it tells nothing).
+    fn path(&self) -> String {
+        request_line_path(&self.lock().line).to_string()
     }
 
     fn begin(&self) {
@@ -696,14 +719,15 @@ impl Watched {
             return None;
         }
         let status = hyper_error(head)?;
-        let canned = match status {
+        let error = match status {
             400 => &self.shared.malformed,
             414 => &self.shared.uri_too_long,
             // The request line took most of the head: the URI is what is too long.
             431 if self.state.request_line_too_long(self.shared.limits.max_header_bytes) => &self.shared.uri_too_long,
             _ => &self.shared.headers_too_large,
         };
-        let date: Vec<u8> = head
+        let canned = Canned::from_response(self.shared.render_at(&self.state.path(), error));
+        let extra: Vec<u8> = head
             .split(|b| *b == b'\n')
             .find(|line| line.len() > 5 && line[..5].eq_ignore_ascii_case(b"date:"))
             .map(|line| {
@@ -712,8 +736,30 @@ impl Watched {
                 l
             })
             .unwrap_or_default();
-        Some(canned.bytes(&date))
+        Some(canned.bytes(&extra))
     }
+}
+
+/// How much of a request line is kept for [`request_line_path`].
+const LINE_KEPT: usize = 512;
+
+/// The path of a (perhaps partial, perhaps malformed) request line: the target's path up to its
+/// query, with the scheme and authority of an absolute-form target left out; `/` when the line has
+/// no target that starts a path.
+fn request_line_path(line: &[u8]) -> &str {
+    let line = std::str::from_utf8(line).unwrap_or_else(|e| {
+        // Cut at the first byte that is not UTF-8; the valid prefix still names the vendor.
+        std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or_default()
+    });
+    let Some(target) = line.split(' ').nth(1) else {
+        return "/";
+    };
+    let target = match target.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    if path.starts_with('/') { path } else { "/" }
 }
 
 /// The status of `head` if it is an answer hyper makes for a request it cannot parse: a 400, 414
@@ -1041,6 +1087,23 @@ impl HttpBody for Tracked {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_lines_path_is_read_from_whatever_arrived() {
+        for (line, path) in [
+            (&b"GET /v2/claims/?page=2 HTTP/1.1"[..], "/v2/claims/"),
+            (b"POST /v1/debtors", "/v1/debtors"),
+            (b"GET /v2/cla", "/v2/cla"),
+            (b"GET http://a:8080/v2/x#frag HTTP/1.1", "/v2/x"),
+            (b"GET http://a HTTP/1.1", "/"),
+            (b"GARBAGE", "/"),
+            (b"GET * HTTP/1.1", "/"),
+            (b"", "/"),
+            (b"GET /v2/\xff\xfe HTTP/1.1", "/v2/"),
+        ] {
+            assert_eq!(request_line_path(line), path, "{}", String::from_utf8_lossy(line));
+        }
+    }
 
     #[test]
     fn recognises_only_hypers_own_empty_error_answers() {

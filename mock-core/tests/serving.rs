@@ -18,10 +18,29 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
-/// A vendor whose errors are `{"vendor": "test", "status": ..., "code": ..., "message": ...}`.
+/// A vendor whose errors are `{"vendor": "test", "status": ..., "code": ..., "message": ...}`,
+/// with `"version": 2` added under `/v2/` (as paywise's v1 and v2 shapes differ by path).
 struct Vendor;
 
 impl ErrorRenderer for Vendor {
+    fn render_at(&self, path: &str, e: &CoreError) -> Response {
+        let res = self.render(e);
+        if !path.starts_with("/v2/") {
+            return res;
+        }
+        let (parts, body) = res.into_parts();
+        let mut collect = std::pin::pin!(axum::body::to_bytes(body, 1 << 16));
+        let std::task::Poll::Ready(Ok(bytes)) = collect
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        else {
+            panic!("the test renderer's body is ready at once");
+        };
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        value["version"] = 2.into();
+        Response::from_parts(parts, axum::body::Body::from(value.to_string()))
+    }
+
     fn render(&self, e: &CoreError) -> Response {
         let (code, message) = match e {
             CoreError::Mock { code, message, .. } => ((*code).to_string(), message.clone()),
@@ -173,6 +192,26 @@ async fn keep_alive_get(s: &mut TcpStream, path: &str) -> String {
     }
 }
 
+/// The answer's `x-request-id`, which every answer carries, also those made below the router.
+fn request_id(answer: &str) -> String {
+    let head = answer.split_once("\r\n\r\n").map_or(answer, |(h, _)| h);
+    let ids: Vec<&str> = head
+        .lines()
+        .filter_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.eq_ignore_ascii_case("x-request-id"))
+        })
+        .map(|(_, v)| v.trim())
+        .collect();
+    assert_eq!(ids.len(), 1, "one x-request-id: {answer}");
+    assert!(uuid_like(ids[0]), "a UUID request id: {answer}");
+    ids[0].to_string()
+}
+
+fn uuid_like(id: &str) -> bool {
+    id.len() == 36 && id.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}
+
 fn body_of(answer: &str) -> serde_json::Value {
     let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     serde_json::from_str(body).unwrap_or_else(|e| panic!("a JSON body ({e}): {answer}"))
@@ -224,7 +263,46 @@ async fn requests_hyper_cannot_read_are_answered_in_the_vendors_shape() {
         assert_eq!(body["status"], status, "{answer}");
         assert_eq!(body["code"], code, "{answer}");
         assert!(body["message"].as_str().is_some_and(|m| m.contains(hint)), "{answer}");
+        assert_eq!(body.get("version"), None, "not a v2 path: {answer}");
+        request_id(&answer);
     }
+    // The shape follows the request's path, also when hyper answers (a world's prefix and an
+    // absolute-form target included), and each answer has its own request id.
+    let v2: Vec<(Vec<u8>, u16)> = vec![
+        (
+            b"GET /v2/claims/ HTTP/1.1\r\nhost: a\r\nno colon here\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            b"GET /_mock/w/ci-1/v2/claims/?page=2 HTTP/1.1\r\nhost: a\r\nno colon\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            b"GET http://a/v2/x HTTP/1.1\r\nhost: a\r\nno colon here\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            format!("GET /v2/{} HTTP/1.1\r\nhost: a\r\n\r\n", "a".repeat(70_000)).into_bytes(),
+            414,
+        ),
+        (
+            format!(
+                "POST /v2/claims/ HTTP/1.1\r\nhost: a\r\nx-big: {}\r\n\r\n",
+                "a".repeat(70_000)
+            )
+            .into_bytes(),
+            431,
+        ),
+    ];
+    let mut ids = std::collections::HashSet::new();
+    for (request, status) in v2 {
+        let answer = exchange(&server, &request).await;
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status} ")), "{answer}");
+        assert_eq!(body_of(&answer)["version"], 2, "{answer}");
+        assert!(ids.insert(request_id(&answer)), "a fresh request id: {answer}");
+    }
+    let answer = exchange(&server, b"GET /v1/claims/ HTTP/1.1\r\nhost: a\r\nno colon here\r\n\r\n").await;
+    assert_eq!(body_of(&answer).get("version"), None, "{answer}");
     // A request within the limits is served as before, headers of 60 KiB included.
     let answer = exchange(
         &server,
@@ -258,6 +336,7 @@ async fn connections_over_the_cap_are_refused_and_a_normal_client_is_served_once
     assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
     let body = body_of(&answer);
     assert_eq!(body["code"], "too_many_connections", "{answer}");
+    request_id(&answer);
     assert!(body["message"].as_str().is_some_and(|m| m.contains('8')), "{answer}");
     // The held connections still work.
     assert!(keep_alive_get(&mut idle[0], "/ok").await.starts_with("HTTP/1.1 200 "));
@@ -353,6 +432,7 @@ async fn a_stalled_body_is_answered_408_in_the_vendors_shape() {
         .expect("write");
     let answer = read_all(&mut s).await;
     assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    request_id(&answer);
     let body = body_of(&answer);
     assert_eq!(body["code"], "request_timeout", "{answer}");
     assert!(
@@ -383,6 +463,7 @@ async fn a_handler_over_its_timeout_is_answered_503_in_the_vendors_shape() {
     let answer = exchange(&server, b"GET /slow HTTP/1.1\r\nhost: a\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
     assert_eq!(body_of(&answer)["code"], "handler_timeout", "{answer}");
+    request_id(&answer);
     assert!(started.elapsed() < BOUND);
 }
 

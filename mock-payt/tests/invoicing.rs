@@ -701,6 +701,27 @@ async fn files_and_orders() {
             .header("content-type", "multipart/form-data; boundary=B0UNDARY")
             .body(body)
     };
+    // More parts than an upload has any use for: refused, nothing kept.
+    let mut many: Vec<u8> = (0..1000)
+        .flat_map(|i| format!("--B0UNDARY\r\nContent-Disposition: form-data; name=\"x{i}\"\r\n\r\n\r\n").into_bytes())
+        .collect();
+    many.extend_from_slice(b"--B0UNDARY\r\nContent-Disposition: form-data; name=\"administration_id\"\r\n\r\n81\r\n--B0UNDARY\r\nContent-Disposition: form-data; name=\"order[file]\"; filename=\"o.csv\"\r\n\r\nOL-M,1\r\n--B0UNDARY--\r\n");
+    let (s, out) = api
+        .send(
+            api.http
+                .post(format!("{}/v1/orders", m.uri()))
+                .header("content-type", "multipart/form-data; boundary=B0UNDARY")
+                .body(many),
+        )
+        .await;
+    assert_eq!((s, out["code"].clone()), (422, json!("invalid_body")), "{out}");
+    assert!(
+        out["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("more than 1000 parts")),
+        "{out}"
+    );
+    assert_eq!(m.state().store.read(|db| db.order_lines.scope_len(&81)), lines_before);
     let (s, out) = api.send(upload(b"OL-A;10,50\nOL-B;3\n")).await;
     assert_eq!(s, 422, "a comma decimal is not an amount: {out}");
     let (s, out) = api

@@ -307,6 +307,28 @@ async fn documents_are_uploaded_as_multipart_pdf_jpeg_or_png() {
         res.json::<Value>().await.expect("json"),
         json!({"file": ["No file was submitted."]})
     );
+    // More parts than Django reads (DATA_UPLOAD_MAX_NUMBER_FIELDS, 1000): refused, nothing kept.
+    let mut many: String = (0..1000)
+        .map(|i| format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"x{i}\"\r\n\r\n\r\n"))
+        .collect();
+    many.push_str(&format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n--{BOUNDARY}--\r\n"
+    ));
+    let (s, e) = api
+        .send(
+            api.c
+                .post(api.url(&path))
+                .bearer_auth(api.m.token())
+                .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                .body(many),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    let detail = e["detail"].as_str().expect("a DRF detail");
+    assert!(detail.starts_with("Multipart form parse error - "), "{detail}");
+    assert!(detail.contains("more than 1000 parts"), "{detail}");
+    let (_, now) = api.get(&format!("/v1/claims/{}/", id(&claim))).await;
+    assert_eq!(now["documents"].as_array().map(Vec::len), Some(2), "{now}");
     // The vendor file lists JSON among this operation's request types: no file in it.
     let (s, e) = api.post(&path, json!({})).await;
     assert_eq!((s, e), (400, json!({"file": ["No file was submitted."]})));

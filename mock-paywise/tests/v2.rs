@@ -828,6 +828,26 @@ async fn documents_messages_and_webhooks() {
         (wrong.status, wrong.body["errors"][0]["code"].as_str()),
         (400, Some("unsupported_media_type"))
     );
+    // More parts than an upload has any use for: refused, nothing kept.
+    let mut many: Vec<u8> = (0..1000)
+        .flat_map(|i| format!("--B0UND\r\nContent-Disposition: form-data; name=\"x{i}\"\r\n\r\n\r\n").into_bytes())
+        .collect();
+    many.extend_from_slice(b"--B0UND\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\ninvoice\r\n--B0UND\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.pdf\"\r\nContent-Type: application/pdf\r\n\r\n");
+    many.extend_from_slice(PDF);
+    many.extend_from_slice(b"\r\n--B0UND--\r\n");
+    let refused = api
+        .send(
+            api.c
+                .post(api.url(&format!("/v2/claims/{claim}/documents/")))
+                .bearer_auth(api.m.token())
+                .header("Idempotency-Key", "upload-many")
+                .header("content-type", "multipart/form-data; boundary=B0UND")
+                .body(many),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let message = refused.body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("more than 1000 parts"), "{}", refused.body);
     let listed = api.get(&format!("/v2/claims/{claim}/documents/")).await;
     assert_eq!(listed.body["count"], 1);
     assert_eq!(

@@ -10,7 +10,18 @@ use std::time::Duration;
 /// The binary on ephemeral ports, on a clock frozen at the test epoch, logging warnings only,
 /// with stdout piped (for [`banner`]) and stderr discarded; callers add their flags.
 pub fn command() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_payt-paywise-mocks"));
+    with_defaults(Command::new(env!("CARGO_BIN_EXE_payt-paywise-mocks")))
+}
+
+/// [`command`], run with the soft open-file limit lowered to `limit` (by the shell's `ulimit`).
+pub fn command_with_open_files(limit: u32) -> Command {
+    let mut c = Command::new("sh");
+    c.args(["-c", &format!("ulimit -n {limit} && exec \"$0\" \"$@\"")])
+        .arg(env!("CARGO_BIN_EXE_payt-paywise-mocks"));
+    with_defaults(c)
+}
+
+fn with_defaults(mut c: Command) -> Command {
     c.args(["--payt-addr", "127.0.0.1:0", "--paywise-addr", "127.0.0.1:0"])
         .args(["--clock-start", mock_core::testing::EPOCH, "--clock-frozen"])
         .env("RUST_LOG", "warn")

@@ -340,7 +340,15 @@ async fn read_request(
         })?;
         let mut admin = None;
         let mut file = None;
+        let mut parts = 0;
         while let Some(field) = mp.next_field().await.map_err(unreadable)? {
+            parts += 1;
+            if parts > mock_core::body::MAX_MULTIPART_PARTS {
+                return Err(PaytError::unprocessable(
+                    "invalid_body",
+                    mock_core::body::too_many_parts("`administration_id` and `order[file]`"),
+                ));
+            }
             match field.name().unwrap_or_default() {
                 "administration_id" => admin = Some(field.text().await.map_err(unreadable)?.trim().to_string()),
                 "order[file]" => {

@@ -106,7 +106,18 @@ pub async fn read_upload(state: &AppState, req: Request) -> Result<Upload, Paywi
         )
     })?;
     let mut found = None;
+    let mut parts = 0;
     while let Some(field) = mp.next_field().await.map_err(unreadable)? {
+        parts += 1;
+        if parts > mock_core::body::MAX_MULTIPART_PARTS {
+            return Err(PaywiseError::Detail(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Multipart form parse error - {}",
+                    mock_core::body::too_many_parts("`file`")
+                ),
+            ));
+        }
         if field.name() != Some("file") || found.is_some() {
             continue;
         }

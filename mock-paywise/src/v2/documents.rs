@@ -651,12 +651,19 @@ async fn read_upload(
             .map_err(|e| V2Error::field("", "invalid", format!("Unreadable multipart body: {e}")))?;
         let mut fields = Map::new();
         let (mut t, mut name, mut file, mut b64) = (None, None, None, None);
-        loop {
+        for part in 0.. {
             let field = match mp.next_field().await {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(e) => return Err(V2Error::field("", "invalid", format!("Unreadable multipart body: {e}"))),
             };
+            if part == mock_core::body::MAX_MULTIPART_PARTS {
+                return Err(V2Error::field(
+                    "",
+                    "invalid",
+                    mock_core::body::too_many_parts("`type`, `filename`, and `file` or `base64`"),
+                ));
+            }
             let fname = field.name().unwrap_or("").to_string();
             let part_filename = field.file_name().map(str::to_string);
             let data: Bytes = field
