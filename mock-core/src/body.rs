@@ -185,6 +185,27 @@ pub fn body_kind(headers: &HeaderMap) -> BodyKind {
     }
 }
 
+/// The whole body of `req`. Only a body over the size limit is [`CoreError::PayloadTooLarge`]
+/// (413); one that cannot be read for another reason (the client went away, the body stream
+/// failed) is [`CoreError::BadRequest`] with the reason.
+pub async fn read_bytes<S: Send + Sync>(
+    req: axum::extract::Request,
+    state: &S,
+) -> Result<axum::body::Bytes, crate::CoreError> {
+    use axum::extract::FromRequest;
+    use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+    match axum::body::Bytes::from_request(req, state).await {
+        Ok(bytes) => Ok(bytes),
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => Err(
+            crate::CoreError::PayloadTooLarge(crate::server::DEFAULT_BODY_LIMIT),
+        ),
+        Err(e) => Err(crate::CoreError::BadRequest(format!(
+            "The request body could not be read ({}); send the whole body Content-Length announces",
+            e.body_text()
+        ))),
+    }
+}
+
 /// Decodes a JSON body, first held to [`JSON_LIMITS`] by [`scan_json`].
 pub fn parse_json(bytes: &[u8]) -> Result<Value, BodyError> {
     scan_json(bytes, JSON_LIMITS)?;
@@ -435,5 +456,46 @@ mod tests {
     fn deep_nesting_is_refused_not_overflowed() {
         let name = "a".to_string() + &"[b]".repeat(200);
         assert!(parse_rack_form(format!("{name}=1").as_bytes()).is_err());
+    }
+
+    #[tokio::test]
+    async fn only_a_body_over_the_limit_is_too_large() {
+        use axum::body::{Body, Bytes};
+        use axum::extract::Request;
+        let limited = |body: Body| {
+            let req = Request::builder().uri("/").body(body).expect("request");
+            let req = req.map(|b| Body::new(http_body_util::Limited::new(b, 8)));
+            async move { read_bytes(req, &()).await }
+        };
+        assert_eq!(limited(Body::from("12345678")).await.ok(), Some(Bytes::from("12345678")));
+        assert!(matches!(
+            limited(Body::from("123456789")).await,
+            Err(crate::CoreError::PayloadTooLarge(_))
+        ));
+        match limited(Body::new(Broken(false))).await {
+            Err(crate::CoreError::BadRequest(m)) => assert!(m.contains("could not be read"), "{m}"),
+            other => panic!("a 400, not {other:?}"),
+        }
+    }
+
+    /// A body that fails after its first chunk, as when the client goes away.
+    struct Broken(bool);
+
+    impl http_body::Body for Broken {
+        type Data = axum::body::Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            let first = !self.0;
+            self.0 = true;
+            std::task::Poll::Ready(Some(if first {
+                Ok(http_body::Frame::data(axum::body::Bytes::from("ab")))
+            } else {
+                Err(std::io::Error::other("the client went away"))
+            }))
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //! - [`ids`]: sequence numbers and deterministic UUIDs.
 //! - [`auth`]: bearer-token extraction and a token registry.
+//! - [`bank`]: IBANs, checked by the `iban_validate` crate.
 //! - [`error`]: the core failures (unknown route, method, body too large, ...) and the
 //!   [`error::ErrorRenderer`] each vendor implements to put them in its own error shape.
 //! - [`body`] and [`query`]: request-body decoding (JSON, Rack-style nested forms) and query strings.
@@ -37,6 +38,7 @@
 //!   on the day a test runs.
 
 pub mod auth;
+pub mod bank;
 pub mod body;
 pub mod clock;
 pub mod control;

@@ -1,6 +1,5 @@
 //! Request bodies: JSON or Rails-style forms, decoded into one JSON value before validation.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use mock_core::CoreError;
 use mock_core::body::{BodyError, parse_body};
@@ -19,9 +18,7 @@ impl FromRequest<AppState> for Body {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let headers = req.headers().clone();
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| PaytError::Core(CoreError::PayloadTooLarge(mock_core::server::DEFAULT_BODY_LIMIT)))?;
+        let bytes = mock_core::body::read_bytes(req, state).await.map_err(PaytError::Core)?;
         match parse_body(&headers, &bytes, true) {
             Ok(Value::Object(map)) => Ok(Body(map)),
             Ok(_) => Err(PaytError::unprocessable(

@@ -1,7 +1,6 @@
 //! DRF pages, request origins and bodies shared by the paywise resources.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
@@ -227,9 +226,9 @@ impl FromRequest<AppState> for JsonBody {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let kind = body_kind(req.headers());
         let ct = mock_core::body::media_type(req.headers()).unwrap_or_default();
-        let bytes = Bytes::from_request(req, state)
+        let bytes = mock_core::body::read_bytes(req, state)
             .await
-            .map_err(|_| PaywiseError::core(&CoreError::PayloadTooLarge(mock_core::server::DEFAULT_BODY_LIMIT)))?;
+            .map_err(|e| PaywiseError::core(&e))?;
         match kind {
             BodyKind::Json => {}
             BodyKind::Absent if bytes.trim_ascii().is_empty() => return Ok(JsonBody(json!({}))),

@@ -225,41 +225,16 @@ pub fn is_country_code(s: &str) -> bool {
     s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
-/// Whether `iban` (spaces allowed) has a valid ISO 13616 checksum.
+/// Whether `iban` (spaces allowed) has valid ISO 13616 check digits.
 pub fn valid_iban(iban: &str) -> bool {
-    let s: String = iban
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
-    if s.len() < 15 || s.len() > 34 || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return false;
-    }
-    if !s[..2].chars().all(|c| c.is_ascii_alphabetic()) || !s[2..4].chars().all(|c| c.is_ascii_digit()) {
-        return false;
-    }
-    let rearranged = format!("{}{}", &s[4..], &s[..4]);
-    let mut rem: u32 = 0;
-    for c in rearranged.chars() {
-        let v = c.to_digit(36).unwrap_or(0);
-        rem = if v >= 10 {
-            (rem * 100 + v) % 97
-        } else {
-            (rem * 10 + v) % 97
-        };
-    }
-    rem == 1
+    mock_core::bank::iban(iban).is_some()
 }
 
 /// Whether `bic` is a BIC (8 or 11 characters) of the IBAN's country and, for Dutch accounts, of the
 /// IBAN's bank.
 pub fn bic_matches(bic: &str, iban: &str) -> bool {
     let bic = bic.trim().to_uppercase();
-    let iban: String = iban
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
+    let iban = mock_core::bank::compact_iban(iban);
     if !(bic.len() == 8 || bic.len() == 11) || !bic.chars().all(|c| c.is_ascii_alphanumeric()) || iban.len() < 8 {
         return false;
     }
@@ -377,12 +352,7 @@ pub fn administration(
     let (bank_account_name, bank_account_number, bank_account_bic) = match (bank_name, bank_number, bank_bic) {
         (Some(n), Some(iban), Some(bic)) if valid_iban(&iban) && bic_matches(&bic, &iban) => (
             Some(n),
-            Some(
-                iban.chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect::<String>()
-                    .to_uppercase(),
-            ),
+            Some(mock_core::bank::compact_iban(&iban)),
             Some(bic.to_uppercase()),
         ),
         _ => (None, None, None),

@@ -5,7 +5,6 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::header::{CONTENT_TYPE, ETAG, HOST, IF_MATCH, IF_NONE_MATCH};
 use axum::http::request::Parts;
@@ -275,9 +274,9 @@ impl FromRequest<AppState> for V2Json {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let kind = body_kind(req.headers());
         let ct = mock_core::body::media_type(req.headers()).unwrap_or_default();
-        let bytes = Bytes::from_request(req, state)
+        let bytes = mock_core::body::read_bytes(req, state)
             .await
-            .map_err(|_| V2Error::core(&CoreError::PayloadTooLarge(mock_core::server::DEFAULT_BODY_LIMIT)))?;
+            .map_err(|e| V2Error::core(&e))?;
         if bytes.trim_ascii().is_empty() {
             return Ok(V2Json(Map::new()));
         }

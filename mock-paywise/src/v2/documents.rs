@@ -688,11 +688,9 @@ async fn read_upload(
         }
         return Ok((fields, t, name, file, b64));
     }
-    let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-        V2Error::core(&mock_core::CoreError::PayloadTooLarge(
-            mock_core::server::DEFAULT_BODY_LIMIT,
-        ))
-    })?;
+    let bytes = mock_core::body::read_bytes(req, state)
+        .await
+        .map_err(|e| V2Error::core(&e))?;
     let body: Map<String, Value> = match mock_core::body::parse_json(&bytes) {
         Ok(Value::Object(m)) => m,
         Err(e @ mock_core::body::BodyError::TooComplex(_)) => return Err(crate::v2::conv::body_error(&e)),
