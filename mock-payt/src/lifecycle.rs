@@ -32,7 +32,7 @@ use rust_decimal::Decimal;
 
 use crate::resources::credit_cases::CreditCase;
 use crate::resources::invoices::Invoice;
-use crate::resources::payment_plans::{self, PaymentPlan};
+use crate::resources::payment_plans::{self, PaymentPlan, PlanState};
 use crate::resources::tasks::Task;
 use crate::state::{AppState, Db};
 
@@ -333,7 +333,7 @@ const PLAN_GRACE_DAYS: i64 = 14;
 
 /// The next rule of plan `p`: a term to expire, or the plan to deactivate, and its moment.
 fn next_plan_rule(p: &PaymentPlan) -> Option<(PlanRule, DateTime<Utc>)> {
-    if payment_plans::state_of(p) != "active" {
+    if PlanState::of(p) != PlanState::Active {
         return None;
     }
     p.payment_terms

@@ -201,8 +201,8 @@ pub struct Delivery {
     pub event: String,
     /// The raw body (signed as is).
     pub body: String,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
+    /// Where the delivery stands; moved only by [`DeliveryStatus::after`].
+    pub status: DeliveryStatus,
     /// Every attempt, oldest first.
     pub attempts: Vec<Attempt>,
     /// When the next attempt is due (mock clock), while pending.
@@ -212,6 +212,81 @@ pub struct Delivery {
     pub in_flight: bool,
     /// When the event happened.
     pub created_at: DateTime<Utc>,
+}
+
+/// Where a delivery stands. Serialized (the delivery log, the storage form) as `pending`,
+/// `delivered` or `failed`.
+///
+/// | status | on | becomes |
+/// |---|---|---|
+/// | pending | an attempt the receiver accepts ([`DeliveryEvent::Accepted`]) | delivered |
+/// | pending | the last attempt failing, or its subscription gone ([`DeliveryEvent::GaveUp`]) | failed |
+/// | any | a redelivery asked for on the control API ([`DeliveryEvent::Redeliver`]) | pending |
+///
+/// A failed attempt with attempts left keeps a delivery pending (only its `next_attempt_at`
+/// moves); a delivered or failed delivery moves only when redelivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or in one).
+    Pending,
+    /// The receiver accepted an attempt.
+    Delivered,
+    /// Every attempt failed, or its subscription is gone.
+    Failed,
+}
+
+/// What happens to a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEvent {
+    /// The receiver answered an attempt with a 2xx.
+    Accepted,
+    /// No attempt is left, or the subscription was removed.
+    GaveUp,
+    /// Redelivery was asked for.
+    Redeliver,
+}
+
+impl DeliveryStatus {
+    /// Every status, in the order the control API names them.
+    pub const ALL: [DeliveryStatus; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    /// The status a delivery in this one moves to on `event`; `None` if it does not move.
+    pub fn after(self, event: DeliveryEvent) -> Option<DeliveryStatus> {
+        match (self, event) {
+            (Self::Pending, DeliveryEvent::Accepted) => Some(Self::Delivered),
+            (Self::Pending, DeliveryEvent::GaveUp) => Some(Self::Failed),
+            (_, DeliveryEvent::Redeliver) => Some(Self::Pending),
+            (Self::Delivered | Self::Failed, DeliveryEvent::Accepted | DeliveryEvent::GaveUp) => None,
+        }
+    }
+
+    /// Its name on the control API and in the storage form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The status named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<DeliveryStatus> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl Delivery {
+    /// Moves the delivery on `event` if its status allows it; whether it moved.
+    fn apply(&mut self, event: DeliveryEvent) -> bool {
+        match self.status.after(event) {
+            Some(next) => {
+                self.status = next;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Record for Delivery {
@@ -314,7 +389,7 @@ pub fn emit(db: &mut Db, ids: &IdGen, now: DateTime<Utc>, admin: u64, event: &st
             administration_id: admin,
             event: event.to_string(),
             body: body.clone(),
-            status: "pending".into(),
+            status: DeliveryStatus::Pending,
             attempts: Vec::new(),
             next_attempt_at: Some(now),
             in_flight: false,
@@ -371,7 +446,9 @@ async fn attempt_due(weak: &Weak<Store<Db>>, clock: &Clock, ids: &Arc<IdGen>, se
         return false;
     };
     let now = clock.now();
-    let is_due = |d: &Delivery| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now);
+    let is_due = |d: &Delivery| {
+        d.status == DeliveryStatus::Pending && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now)
+    };
     // Looked at under the read lock first: a tick with nothing due writes nothing (the revision,
     // which the state file and the control plane watch, stays where it is).
     if !store.read(|db| db.webhook_deliveries.iter(&()).any(is_due)) {
@@ -392,7 +469,7 @@ async fn attempt_due(weak: &Weak<Store<Db>>, clock: &Clock, ids: &Arc<IdGen>, se
             };
             let Some(s) = db.webhooks.get(&(), &d.subscription_id.to_string()).cloned() else {
                 db.webhook_deliveries.update(&(), &id.to_string(), |d| {
-                    d.status = "failed".into();
+                    d.apply(DeliveryEvent::GaveUp);
                     d.next_attempt_at = None;
                 });
                 continue;
@@ -450,14 +527,14 @@ fn record_attempt(
             error,
         });
         if ok {
-            d.status = "delivered".into();
+            d.apply(DeliveryEvent::Accepted);
             d.next_attempt_at = None;
             None
         } else if let Some(wait) = RETRY_AFTER.get(d.attempts.len() - 1) {
             d.next_attempt_at = Some(at + *wait);
             None
         } else {
-            d.status = "failed".into();
+            d.apply(DeliveryEvent::GaveUp);
             d.next_attempt_at = None;
             Some(d.subscription_id)
         }
@@ -656,13 +733,14 @@ async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result
 async fn list_deliveries(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, Refusal> {
     let q = mock_core::query::QueryParams::parse(raw.as_deref());
     let subscription = q.get("subscription_id").map(str::to_string);
-    let status = q.get("status").map(str::to_string);
+    let status = match q.get("status") {
+        None => None,
+        Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.name()).collect();
+            bad(format!("status {s:?} is not one of {}", names.join(", ")))
+        })?),
+    };
     let event = q.get("event").map(str::to_string);
-    if let Some(s) = &status
-        && !["pending", "delivered", "failed"].contains(&s.as_str())
-    {
-        return Err(bad(format!("status {s:?} is not one of pending, delivered, failed")));
-    }
     let all: Vec<Value> = state.store.read(|db| {
         db.webhook_deliveries
             .iter(&())
@@ -671,7 +749,7 @@ async fn list_deliveries(State(state): State<AppState>, RawQuery(raw): RawQuery)
                     .as_ref()
                     .is_none_or(|s| *s == d.subscription_id.to_string())
             })
-            .filter(|d| status.as_ref().is_none_or(|s| *s == d.status))
+            .filter(|d| status.is_none_or(|s| s == d.status))
             .filter(|d| event.as_ref().is_none_or(|e| *e == d.event))
             .map(Delivery::render)
             .collect()
@@ -683,11 +761,57 @@ async fn redeliver(State(state): State<AppState>, Path(id): Path<String>) -> Res
     let now = state.now();
     let found = state.store.write(|db| {
         db.webhook_deliveries.update(&(), &id, |d| {
-            d.status = "pending".into();
+            d.apply(DeliveryEvent::Redeliver);
             d.next_attempt_at = Some(now);
             d.render()
         })
     });
     let d = found.ok_or_else(|| not_found("delivery", &id))?;
     Ok((StatusCode::ACCEPTED, Json(d)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{DeliveryEvent, DeliveryStatus};
+
+    fn event() -> impl Strategy<Value = DeliveryEvent> {
+        prop_oneof![
+            Just(DeliveryEvent::Accepted),
+            Just(DeliveryEvent::GaveUp),
+            Just(DeliveryEvent::Redeliver),
+        ]
+    }
+
+    proptest! {
+        /// Under any sequence of events a delivery stays in a named status, a refused event
+        /// leaves it where it was, and only a redelivery moves a delivered or failed one.
+        #[test]
+        fn deliveries_move_only_as_allowed(events in proptest::collection::vec(event(), 0..64)) {
+            let mut status = DeliveryStatus::Pending;
+            for e in events {
+                let before = status;
+                match status.after(e) {
+                    Some(next) => status = next,
+                    None => prop_assert_ne!(before, DeliveryStatus::Pending),
+                }
+                prop_assert!(DeliveryStatus::ALL.contains(&status));
+                if before != DeliveryStatus::Pending && e != DeliveryEvent::Redeliver {
+                    prop_assert_eq!(status, before);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in DeliveryStatus::ALL {
+            let json = serde_json::to_value(s).expect("a status serializes");
+            assert_eq!(json, serde_json::Value::String(s.name().to_string()));
+            assert_eq!(serde_json::from_value::<DeliveryStatus>(json).ok(), Some(s));
+            assert_eq!(DeliveryStatus::parse(s.name()), Some(s));
+        }
+        assert_eq!(DeliveryStatus::parse("done"), None);
+    }
 }

@@ -36,15 +36,57 @@ use crate::state::{AppState, Caller, Db};
 
 /// Properties shown only when `fields` asks for them.
 pub const OPT_IN: &[&str] = &["deeplink_url", "customer", "product_identifier"];
-/// The `claim_status` enum.
-pub const CLAIM_STATUSES: &[&str] = &[
-    "action_required",
-    "auto_resubmit",
-    "draft",
-    "failed",
-    "processed",
-    "submitted",
+/// The `claim_status` enum, in the spec's order.
+pub const CLAIM_STATUSES: [ClaimStatus; 6] = [
+    ClaimStatus::ActionRequired,
+    ClaimStatus::AutoResubmit,
+    ClaimStatus::Draft,
+    ClaimStatus::Failed,
+    ClaimStatus::Processed,
+    ClaimStatus::Submitted,
 ];
+
+/// An order line's `claim_status`, written as the spec's names (`action_required`, ...).
+///
+/// A line made from an uploaded file is a `draft`; the claim's later statuses are Payt's
+/// processing, which the mock does not imitate: no request and no time-driven rule moves a
+/// line, so there are no transitions to allow (the fixtures show lines in every status).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    /// `action_required`.
+    ActionRequired,
+    /// `auto_resubmit`.
+    AutoResubmit,
+    /// `draft`.
+    #[default]
+    Draft,
+    /// `failed`.
+    Failed,
+    /// `processed`.
+    Processed,
+    /// `submitted`.
+    Submitted,
+}
+
+impl ClaimStatus {
+    /// Its name in the API and in the storage form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ActionRequired => "action_required",
+            Self::AutoResubmit => "auto_resubmit",
+            Self::Draft => "draft",
+            Self::Failed => "failed",
+            Self::Processed => "processed",
+            Self::Submitted => "submitted",
+        }
+    }
+
+    /// The status named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<ClaimStatus> {
+        CLAIM_STATUSES.into_iter().find(|s| s.name() == name)
+    }
+}
 
 /// An uploaded order file; serialized as `CustomerApi_V1_OrderEntity`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -86,8 +128,8 @@ pub struct Customer {
 pub struct OrderLine {
     /// Whether to claim the amount.
     pub claim: bool,
-    /// One of [`CLAIM_STATUSES`].
-    pub claim_status: String,
+    /// Where its claim stands.
+    pub claim_status: ClaimStatus,
     /// Response codes of the claim request.
     pub claim_response_codes: Vec<String>,
     /// Opt-in: link into the Payt interface.
@@ -153,16 +195,18 @@ async fn list(
     let invoice_identifiers = string_list(q, "invoice_identifiers");
     let status = match q.get("claim_status").map(str::trim) {
         None | Some("") => None,
-        Some(s) if CLAIM_STATUSES.contains(&s) => Some(s.to_string()),
-        Some(s) => {
-            return Err(PaytError::invalid(
-                "claim_status",
-                format!(
-                    "does not have a valid value ({s:?}): use one of {}",
-                    CLAIM_STATUSES.join(", ")
-                ),
-            ));
-        }
+        Some(s) => match ClaimStatus::parse(s) {
+            Some(status) => Some(status),
+            None => {
+                return Err(PaytError::invalid(
+                    "claim_status",
+                    format!(
+                        "does not have a valid value ({s:?}): use one of {}",
+                        CLAIM_STATUSES.map(ClaimStatus::name).join(", ")
+                    ),
+                ));
+            }
+        },
     };
     let page = state.store.read(|db| {
         req.page_of(&db.order_lines, |l| {
@@ -175,7 +219,7 @@ async fn list(
                 && invoice_identifiers
                     .as_ref()
                     .is_none_or(|s| l.invoice_identifier.as_ref().is_some_and(|i| s.contains(i)))
-                && status.as_ref().is_none_or(|s| &l.claim_status == s)
+                && status.is_none_or(|s| l.claim_status == s)
         })
     });
     list::page_shared(page, &req.fields, OPT_IN)
@@ -435,7 +479,7 @@ async fn create(
             ids.push(line_id);
             let _ = db.order_lines.insert(OrderLine {
                 claim: l.claim,
-                claim_status: "draft".to_string(),
+                claim_status: ClaimStatus::Draft,
                 claim_response_codes: Vec::new(),
                 deeplink_url: line_url(admin, line_id),
                 customer: l.email.map(|e| Customer { email_address: Some(e) }),
@@ -505,7 +549,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         for _ in 0..g.f.int(6, 10) {
             let id = g.id();
             ids.push(id);
-            let status = *g.f.pick(CLAIM_STATUSES);
+            let status = *g.f.pick(&CLAIM_STATUSES);
             let amount = g.f.amount(15, 900);
             let (codes, credited, rejected, reimbursed, credit_invoice): (
                 Vec<String>,
@@ -514,7 +558,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 Option<Decimal>,
                 Option<String>,
             ) = match status {
-                "processed" => {
+                ClaimStatus::Processed => {
                     let rejected = if g.f.chance(0.3) {
                         two_decimals(amount / Decimal::from(4))
                     } else {
@@ -528,36 +572,36 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                         None,
                     )
                 }
-                "failed" => (
+                ClaimStatus::Failed => (
                     vec![g.f.pick(&["8001", "8005", "0931"]).to_string()],
                     Decimal::ZERO,
                     amount,
                     None,
                     None,
                 ),
-                "action_required" => (
+                ClaimStatus::ActionRequired => (
                     vec![g.f.pick(&["0402", "0817"]).to_string()],
                     Decimal::ZERO,
                     Decimal::ZERO,
                     None,
                     None,
                 ),
-                "auto_resubmit" => (vec!["9999".into()], Decimal::ZERO, Decimal::ZERO, None, None),
+                ClaimStatus::AutoResubmit => (vec!["9999".into()], Decimal::ZERO, Decimal::ZERO, None, None),
                 _ => (Vec::new(), Decimal::ZERO, Decimal::ZERO, None, None),
             };
-            let (credited, credit_invoice) = if status == "processed" && g.f.chance(0.15) {
+            let (credited, credit_invoice) = if status == ClaimStatus::Processed && g.f.chance(0.15) {
                 (amount, Some(format!("CR-{admin}-{line_no:05}")))
             } else {
                 (credited, credit_invoice)
             };
-            let updated = if status == "draft" {
+            let updated = if status == ClaimStatus::Draft {
                 created
             } else {
                 created + Duration::hours(g.f.int(2, 24 * 20) as i64)
             };
             let _ = db.order_lines.insert(OrderLine {
-                claim: status != "draft" || g.f.chance(0.5),
-                claim_status: status.to_string(),
+                claim: status != ClaimStatus::Draft || g.f.chance(0.5),
+                claim_status: status,
                 claim_response_codes: codes,
                 deeplink_url: line_url(admin, id),
                 customer: g.f.chance(0.8).then(|| Customer {
@@ -567,7 +611,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 administration_id: admin,
                 id,
                 order_line_identifier: format!("OL-{admin}-{line_no:05}"),
-                invoice_identifier: (status == "processed" && !identifiers.is_empty())
+                invoice_identifier: (status == ClaimStatus::Processed && !identifiers.is_empty())
                     .then(|| g.f.pick(&identifiers).clone()),
                 credit_invoice_identifier: credit_invoice,
                 amount,
@@ -588,5 +632,21 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             order_line_ids: ids,
             created_at: created,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClaimStatus;
+
+    #[test]
+    fn claim_status_names_round_trip() {
+        for s in super::CLAIM_STATUSES {
+            let json = serde_json::to_value(s).expect("a status serializes");
+            assert_eq!(json, serde_json::Value::String(s.name().to_string()));
+            assert_eq!(serde_json::from_value::<ClaimStatus>(json).ok(), Some(s));
+            assert_eq!(ClaimStatus::parse(s.name()), Some(s));
+        }
+        assert_eq!(ClaimStatus::parse("done"), None);
     }
 }

@@ -483,17 +483,127 @@ pub fn body_bool(v: &Value) -> Option<bool> {
     }
 }
 
-/// A transition of a plan.
+/// A transition of a plan: the three `PATCH` routes, and the time-driven rules' deactivation of a
+/// plan whose missed term stayed unpaid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transition {
+pub enum Transition {
+    /// `PATCH .../approve`.
     Approve,
+    /// `PATCH .../reject`.
     Reject,
+    /// `PATCH .../deactivate`, or a missed term left unpaid ([`crate::lifecycle`]).
     Deactivate,
 }
 
-/// Deactivates plan `plan_id` of `admin` at `now`: the plan and every invoice and credit case
-/// it covered (their flow resumes). The deactivated plan, or `None` if there is no such plan.
+impl Transition {
+    /// The participle of its error message (`only a proposed payment plan can be approved`).
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Approve => "approved",
+            Self::Reject => "rejected",
+            Self::Deactivate => "deactivated",
+        }
+    }
+}
+
+/// Where a plan stands. The entity has no state field: the state is read from `active` and the
+/// timestamps ([`PlanState::of`]) and written back by [`PaymentPlan::apply`]; its name is shown
+/// only in error messages. The allowed transitions are those of [`PlanState::can`] (the module's
+/// table); `finished` (approved once, neither active nor deactivated) is terminal too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlanState {
+    /// Proposed by the debtor, not yet decided.
+    Proposed,
+    /// Approved and running.
+    Active,
+    /// The proposal was rejected.
+    Rejected,
+    /// Deactivated (through the API or by a missed term).
+    Deactivated,
+    /// Approved once and no longer active without being deactivated.
+    Finished,
+}
+
+impl PlanState {
+    /// Every state.
+    pub const ALL: [PlanState; 5] = [
+        Self::Proposed,
+        Self::Active,
+        Self::Rejected,
+        Self::Deactivated,
+        Self::Finished,
+    ];
+
+    /// The state `plan`'s fields describe.
+    pub fn of(plan: &PaymentPlan) -> PlanState {
+        if plan.active {
+            Self::Active
+        } else if plan.rejected_at.is_some() {
+            Self::Rejected
+        } else if plan.deactivated_at.is_some() {
+            Self::Deactivated
+        } else if plan.approved_at.is_some() {
+            Self::Finished
+        } else {
+            Self::Proposed
+        }
+    }
+
+    /// The state `t` leads to from this one; `None` if `t` is not allowed here.
+    pub fn can(self, t: Transition) -> Option<PlanState> {
+        match (self, t) {
+            (Self::Proposed, Transition::Approve) => Some(Self::Active),
+            (Self::Proposed, Transition::Reject) => Some(Self::Rejected),
+            (Self::Active, Transition::Deactivate) => Some(Self::Deactivated),
+            _ => None,
+        }
+    }
+
+    /// The state `t` is allowed from (each transition has one).
+    fn source_of(t: Transition) -> Option<PlanState> {
+        Self::ALL.into_iter().find(|s| s.can(t).is_some())
+    }
+
+    /// Its name in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Proposed => "proposed",
+            Self::Active => "active",
+            Self::Rejected => "rejected",
+            Self::Deactivated => "deactivated",
+            Self::Finished => "finished",
+        }
+    }
+}
+
+impl PaymentPlan {
+    /// Moves the plan by `t` at `now` if its state allows it: sets the fields of the new state
+    /// and `updated_at`, and answers the new state. A refused transition changes nothing and
+    /// answers the state the plan is in.
+    pub fn apply(&mut self, t: Transition, now: DateTime<Utc>) -> Result<PlanState, PlanState> {
+        let from = PlanState::of(self);
+        let to = from.can(t).ok_or(from)?;
+        match to {
+            PlanState::Active => self.approved_at = Some(now),
+            PlanState::Rejected => {
+                self.rejected_at = Some(now);
+                self.rejected_by_user = Some(api_user());
+            }
+            PlanState::Deactivated => self.deactivated_at = Some(now),
+            PlanState::Proposed | PlanState::Finished => {}
+        }
+        self.active = to == PlanState::Active;
+        self.updated_at = now;
+        Ok(to)
+    }
+}
+
+/// Deactivates plan `plan_id` of `admin` at `now`, if it is active: the plan and every invoice
+/// and credit case it covered (their flow resumes). The deactivated plan, or `None` if there is
+/// no such plan or it is not active (then nothing changes).
 pub fn deactivate_in(db: &mut Db, admin: u64, plan_id: u64, now: DateTime<Utc>) -> Option<PaymentPlan> {
+    let key = plan_id.to_string();
+    PlanState::of(db.payment_plans.get(&admin, &key)?).can(Transition::Deactivate)?;
     let invoices: Vec<u64> = db
         .invoices
         .iter(&admin)
@@ -519,28 +629,15 @@ pub fn deactivate_in(db: &mut Db, admin: u64, plan_id: u64, now: DateTime<Utc>) 
             case.updated_at = now;
         });
     }
-    db.payment_plans.update(&admin, &plan_id.to_string(), |p| {
-        p.deactivated_at = Some(now);
-        p.active = false;
-        p.updated_at = now;
-        p.clone()
-    })
+    db.payment_plans.update(&admin, &key, |p| {
+        p.apply(Transition::Deactivate, now).ok()?;
+        Some(p.clone())
+    })?
 }
 
-/// The mock-side state name of `plan`.
+/// The name of the state `plan` is in ([`PlanState::of`]).
 pub fn state_of(plan: &PaymentPlan) -> &'static str {
-    if plan.active {
-        "active"
-    } else if plan.rejected_at.is_some() {
-        "rejected"
-    } else if plan.deactivated_at.is_some() {
-        "deactivated"
-    } else if plan.approved_at.is_some() {
-        // Approved once but neither active nor deactivated: only a finished plan looks like this.
-        "finished"
-    } else {
-        "proposed"
-    }
+    PlanState::of(plan).name()
 }
 
 async fn approve(
@@ -594,16 +691,16 @@ async fn transition(
             .get(&admin, &key)
             .cloned()
             .ok_or_else(|| PaytError::not_found("PaymentPlan", &id))?;
-        let current = state_of(&plan);
-        let (verb, from) = match what {
-            Transition::Approve => ("approved", "proposed"),
-            Transition::Reject => ("rejected", "proposed"),
-            Transition::Deactivate => ("deactivated", "active"),
-        };
-        if current != from {
+        let current = PlanState::of(&plan);
+        if current.can(what).is_none() {
+            let from = PlanState::source_of(what).map_or("other", PlanState::name);
             return Err(PaytError::unprocessable(
                 "invalid_state",
-                format!("Payment plan {plan_id} is {current}; only a {from} payment plan can be {verb}"),
+                format!(
+                    "Payment plan {plan_id} is {}; only a {from} payment plan can be {}",
+                    current.name(),
+                    what.verb()
+                ),
             ));
         }
         let plan = match what {
@@ -663,20 +760,14 @@ async fn transition(
                         }
                     });
                 }
-                db.payment_plans.update(&admin, &key, |p| {
-                    p.approved_at = Some(now);
-                    p.active = true;
-                    p.updated_at = now;
-                    p.clone()
-                })
+                db.payment_plans
+                    .update(&admin, &key, |p| p.apply(what, now).ok().map(|_| p.clone()))
+                    .flatten()
             }
-            Transition::Reject => db.payment_plans.update(&admin, &key, |p| {
-                p.rejected_at = Some(now);
-                p.rejected_by_user = Some(api_user());
-                p.active = false;
-                p.updated_at = now;
-                p.clone()
-            }),
+            Transition::Reject => db
+                .payment_plans
+                .update(&admin, &key, |p| p.apply(what, now).ok().map(|_| p.clone()))
+                .flatten(),
             Transition::Deactivate => deactivate_in(db, admin, plan_id, now),
         }
         .ok_or_else(|| PaytError::not_found("PaymentPlan", &id))?;
@@ -747,5 +838,106 @@ pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
 impl crate::list::Tombstone for DeletedPaymentPlan {
     fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.deleted_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use proptest::prelude::*;
+
+    use super::{PaymentPlan, PlanState, Transition};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap_or_default()
+    }
+
+    /// A plan in `state`, as the fixtures and the API make them.
+    fn plan(state: PlanState) -> PaymentPlan {
+        let t = at(0);
+        PaymentPlan {
+            payment_terms: Vec::new(),
+            active: state == PlanState::Active,
+            auto_activated: false,
+            reason: None,
+            rejected_by_user: None,
+            administration_id: 81,
+            debtor_id: 1,
+            id: 1,
+            approved_at: matches!(state, PlanState::Active | PlanState::Finished | PlanState::Deactivated).then_some(t),
+            created_at: t,
+            deactivated_at: (state == PlanState::Deactivated).then_some(t),
+            updated_at: t,
+            proposed_at: Some(t),
+            rejected_at: (state == PlanState::Rejected).then_some(t),
+            public_url: String::new(),
+            invoice_ids: Vec::new(),
+            credit_case_ids: Vec::new(),
+            cc_email_address: None,
+            expired_term_ids: Vec::new(),
+        }
+    }
+
+    fn state() -> impl Strategy<Value = PlanState> {
+        proptest::sample::select(PlanState::ALL.to_vec())
+    }
+
+    fn transition() -> impl Strategy<Value = Transition> {
+        prop_oneof![
+            Just(Transition::Approve),
+            Just(Transition::Reject),
+            Just(Transition::Deactivate),
+        ]
+    }
+
+    proptest! {
+        /// Under any sequence of transitions a plan's fields always describe a state, the state
+        /// they describe is the one the transition table names, and a refused transition leaves
+        /// every field as it was.
+        #[test]
+        fn plans_move_only_as_the_table_allows(
+            start in state(),
+            steps in proptest::collection::vec(transition(), 0..32),
+        ) {
+            let mut p = plan(start);
+            prop_assert_eq!(PlanState::of(&p), start);
+            for (i, t) in steps.into_iter().enumerate() {
+                let before = p.clone();
+                let from = PlanState::of(&p);
+                match p.apply(t, at(i as i64 + 1)) {
+                    Ok(to) => {
+                        prop_assert_eq!(Some(to), from.can(t));
+                        prop_assert_eq!(PlanState::of(&p), to);
+                    }
+                    Err(stays) => {
+                        prop_assert_eq!(stays, from);
+                        prop_assert_eq!(from.can(t), None);
+                        prop_assert_eq!(&p, &before);
+                    }
+                }
+                prop_assert!(PlanState::ALL.contains(&PlanState::of(&p)));
+            }
+        }
+    }
+
+    #[test]
+    fn only_proposed_and_active_plans_move() {
+        for s in PlanState::ALL {
+            let moves: Vec<_> = [Transition::Approve, Transition::Reject, Transition::Deactivate]
+                .into_iter()
+                .filter_map(|t| s.can(t))
+                .collect();
+            match s {
+                PlanState::Proposed => assert_eq!(moves, [PlanState::Active, PlanState::Rejected]),
+                PlanState::Active => assert_eq!(moves, [PlanState::Deactivated]),
+                _ => assert!(moves.is_empty(), "{s:?} is terminal"),
+            }
+        }
+        // The names (shown in `invalid_state` messages) are distinct and read back.
+        let names: std::collections::HashSet<&str> = PlanState::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), PlanState::ALL.len());
+        for s in PlanState::ALL {
+            assert_eq!(super::state_of(&plan(s)), s.name());
+        }
     }
 }

@@ -70,16 +70,72 @@ pub const PAYMENT_METHODS: [&str; 44] = [
     "wechat",
 ];
 
-/// The `statuses` the spec lists.
-pub const STATUSES: [&str; 7] = [
-    "cancelled",
-    "charged_back",
-    "failed",
-    "paid",
-    "pending",
-    "processing",
-    "refunded",
+/// The `statuses` the spec lists, in its order.
+pub const STATUSES: [PspStatus; 7] = [
+    PspStatus::Cancelled,
+    PspStatus::ChargedBack,
+    PspStatus::Failed,
+    PspStatus::Paid,
+    PspStatus::Pending,
+    PspStatus::Processing,
+    PspStatus::Refunded,
 ];
+
+/// A transaction's `status`, written as the spec's names (`charged_back`, ...).
+///
+/// Transactions are read-only in the API and no time-driven rule moves them, so the mock has no
+/// transitions to allow: a transaction keeps the status the fixtures gave it. The statuses a
+/// payment reached (`paid_at` is set) are [`PspStatus::was_paid`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PspStatus {
+    /// `cancelled`.
+    Cancelled,
+    /// `charged_back`.
+    ChargedBack,
+    /// `failed`.
+    Failed,
+    /// `paid`.
+    Paid,
+    /// `pending`.
+    #[default]
+    Pending,
+    /// `processing`.
+    Processing,
+    /// `refunded`.
+    Refunded,
+}
+
+impl PspStatus {
+    /// Its name in the API and in the storage form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cancelled => "cancelled",
+            Self::ChargedBack => "charged_back",
+            Self::Failed => "failed",
+            Self::Paid => "paid",
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    /// The status named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<PspStatus> {
+        STATUSES.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether a transaction in this status was paid once (it has a `paid_at`).
+    pub fn was_paid(self) -> bool {
+        matches!(self, Self::Paid | Self::Refunded | Self::ChargedBack)
+    }
+}
+
+impl std::fmt::Display for PspStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// `CustomerApi_V1_PspTransactionEntity`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -96,8 +152,8 @@ pub struct PspTransaction {
     pub payment_method: String,
     /// SEPA reason code of a charge-back (`MD06`, `AM04`, ...).
     pub reversal_code: Option<String>,
-    /// One of [`STATUSES`].
-    pub status: String,
+    /// Its status.
+    pub status: PspStatus,
     /// Amount in the invoice currency.
     #[serde(with = "crate::format::money")]
     pub amount: Decimal,
@@ -155,7 +211,9 @@ async fn list(
 ) -> Result<list::Written, PaytError> {
     let req = ListRequest::parse(&state, &caller, raw.as_deref(), "psp_transactions:read")?;
     let methods = enum_list(req.query.get("payment_methods"), "payment_methods", &PAYMENT_METHODS)?;
-    let statuses = enum_list(req.query.get("statuses"), "statuses", &STATUSES)?;
+    let names = STATUSES.map(PspStatus::name);
+    let statuses: Option<HashSet<PspStatus>> = enum_list(req.query.get("statuses"), "statuses", &names)?
+        .map(|s| s.iter().filter_map(|s| PspStatus::parse(s)).collect());
     let page = state.store.read(|db| {
         req.page_of(&db.psp_transactions, |t| {
             req.common_match(t.id, t.updated_at)
@@ -244,18 +302,18 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let anchor = g.f.anchor_at(0);
     let total_weight: u64 = METHOD_WEIGHTS.iter().map(|(_, w)| w).sum();
     let status_cycle = [
-        "paid",
-        "paid",
-        "paid",
-        "paid",
-        "paid",
-        "paid",
-        "pending",
-        "processing",
-        "failed",
-        "cancelled",
-        "refunded",
-        "charged_back",
+        PspStatus::Paid,
+        PspStatus::Paid,
+        PspStatus::Paid,
+        PspStatus::Paid,
+        PspStatus::Paid,
+        PspStatus::Paid,
+        PspStatus::Pending,
+        PspStatus::Processing,
+        PspStatus::Failed,
+        PspStatus::Cancelled,
+        PspStatus::Refunded,
+        PspStatus::ChargedBack,
     ];
     let banks = ["INGB", "RABO", "ABNA", "SNSB", "TRIO", "ASNB", "KNAB", "BUNQ"];
     let count = 60 + g.f.int(0, 40);
@@ -287,10 +345,13 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         let day = g.f.date_around(-180, -1);
         let created = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
             + Duration::seconds(g.f.int(0, 24 * 3600 - 1) as i64);
-        let paid_at = matches!(status, "paid" | "refunded" | "charged_back")
+        let paid_at = status
+            .was_paid()
             .then(|| created + Duration::seconds(g.f.int(5, 600) as i64));
         let updated_at = match status {
-            "refunded" | "charged_back" => paid_at.map(|p| (p + Duration::days(g.f.int(2, 40) as i64)).min(anchor)),
+            PspStatus::Refunded | PspStatus::ChargedBack => {
+                paid_at.map(|p| (p + Duration::days(g.f.int(2, 40) as i64)).min(anchor))
+            }
             _ => paid_at,
         }
         .unwrap_or(created);
@@ -305,8 +366,8 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         } else {
             (None, None)
         };
-        let reversal_code =
-            (status == "charged_back").then(|| g.f.pick(&["MD06", "AM04", "MS02", "AC04", "MD01", "SL01"]).to_string());
+        let reversal_code = (status == PspStatus::ChargedBack)
+            .then(|| g.f.pick(&["MD06", "AM04", "MS02", "AC04", "MD01", "SL01"]).to_string());
         let id = g.id();
         let _ = db.psp_transactions.insert(PspTransaction {
             bank_account_name,
@@ -315,7 +376,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             invoice_ids: ids,
             payment_method: method.to_string(),
             reversal_code,
-            status: status.to_string(),
+            status,
             amount,
             book_amount: amount,
             administration_id: admin,
@@ -324,5 +385,22 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             paid_at,
             updated_at,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PspStatus, STATUSES};
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in STATUSES {
+            let json = serde_json::to_value(s).expect("a status serializes");
+            assert_eq!(json, serde_json::Value::String(s.name().to_string()));
+            assert_eq!(serde_json::from_value::<PspStatus>(json).ok(), Some(s));
+            assert_eq!(PspStatus::parse(s.name()), Some(s));
+            assert_eq!(s.to_string(), s.name());
+        }
+        assert_eq!(PspStatus::parse("done"), None);
     }
 }

@@ -31,8 +31,127 @@ use crate::state::{AppState, Caller, Db};
 /// Properties shown only when `fields` asks for them.
 pub const OPT_IN: &[&str] = &["comments"];
 
-/// The values `completed_status` takes.
-pub const COMPLETED_STATUSES: [&str; 3] = ["succeeded", "failed", "cleaned_up"];
+/// Where a task stands: read from `completed_at` ([`TaskState::of`]); moved only as
+/// [`TaskState::can`] allows.
+///
+/// | state | on | becomes |
+/// |---|---|---|
+/// | open | `mark_completed` ([`TaskTransition::Complete`]) | completed |
+/// | completed | `unmark_completed` ([`TaskTransition::Reopen`]) | open |
+///
+/// Completing a completed task is a 422 `invalid_state`; reopening an open one changes nothing
+/// (and answers 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// `completed_at` is null.
+    Open,
+    /// `completed_at` is set.
+    Completed,
+}
+
+/// A transition of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskTransition {
+    /// `PATCH .../mark_completed`.
+    Complete,
+    /// `PATCH .../unmark_completed`.
+    Reopen,
+}
+
+impl TaskState {
+    /// Both states.
+    pub const ALL: [TaskState; 2] = [Self::Open, Self::Completed];
+
+    /// The state `task`'s fields describe.
+    pub fn of(task: &Task) -> TaskState {
+        if task.completed_at.is_some() {
+            Self::Completed
+        } else {
+            Self::Open
+        }
+    }
+
+    /// The state `t` leads to from this one; `None` if `t` is not allowed here.
+    pub fn can(self, t: TaskTransition) -> Option<TaskState> {
+        match (self, t) {
+            (Self::Open, TaskTransition::Complete) => Some(Self::Completed),
+            (Self::Completed, TaskTransition::Reopen) => Some(Self::Open),
+            _ => None,
+        }
+    }
+}
+
+impl Task {
+    /// Completes the task at `now` as `status` (with `message`), if it is open; a refused
+    /// transition changes nothing and answers the state the task is in.
+    pub fn complete(
+        &mut self,
+        now: DateTime<Utc>,
+        status: Option<CompletedStatus>,
+        message: Option<String>,
+    ) -> Result<(), TaskState> {
+        let from = TaskState::of(self);
+        from.can(TaskTransition::Complete).ok_or(from)?;
+        self.completed_at = Some(now);
+        self.completed_status = status;
+        self.completed_status_message = message;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Reopens the task at `now`, if it is completed (clearing how it was completed); a refused
+    /// transition changes nothing and answers the state the task is in.
+    pub fn reopen(&mut self, now: DateTime<Utc>) -> Result<(), TaskState> {
+        let from = TaskState::of(self);
+        from.can(TaskTransition::Reopen).ok_or(from)?;
+        self.completed_at = None;
+        self.completed_status = None;
+        self.completed_status_message = None;
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+/// How a task was completed (`completed_status`): `succeeded`, `failed` or `cleaned_up` in
+/// bodies and in the storage form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletedStatus {
+    /// `succeeded`.
+    Succeeded,
+    /// `failed`.
+    Failed,
+    /// `cleaned_up`.
+    CleanedUp,
+}
+
+impl CompletedStatus {
+    /// Every value, in the order error messages list them.
+    pub const ALL: [CompletedStatus; 3] = [Self::Succeeded, Self::Failed, Self::CleanedUp];
+
+    /// Its name in bodies and in the storage form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::CleanedUp => "cleaned_up",
+        }
+    }
+
+    /// The value named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<CompletedStatus> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// Reads as its name, so that `task.completed_status.as_deref()` is the string a client sent.
+impl std::ops::Deref for CompletedStatus {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.name()
+    }
+}
 
 /// `CustomerApi_V1_CommentEntity`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,7 +205,7 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     /// How it was completed (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub completed_status: Option<String>,
+    pub completed_status: Option<CompletedStatus>,
     /// Why (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub completed_status_message: Option<String>,
@@ -203,15 +322,13 @@ async fn mark_completed(
 ) -> Result<Json<Value>, PaytError> {
     let admin = authorize(&state, &caller, &body)?;
     let fields = body_fields(&body, raw.as_deref())?;
-    let status = text(&body, "completed_status")?;
-    if let Some(s) = &status
-        && !COMPLETED_STATUSES.contains(&s.as_str())
-    {
-        return Err(invalid(format!(
-            "completed_status {s:?} is not one of {}",
-            COMPLETED_STATUSES.join(", ")
-        )));
-    }
+    let status = match text(&body, "completed_status")? {
+        None => None,
+        Some(s) => Some(CompletedStatus::parse(&s).ok_or_else(|| {
+            let names: Vec<&str> = CompletedStatus::ALL.iter().map(|s| s.name()).collect();
+            invalid(format!("completed_status {s:?} is not one of {}", names.join(", ")))
+        })?),
+    };
     let status_message = text(&body, "completed_status_message")?;
     let comment = text(&body, "comment")?;
     let resume = match body.0.get("resume_dossiers") {
@@ -227,13 +344,14 @@ async fn mark_completed(
             .get(&admin, &key)
             .cloned()
             .ok_or_else(|| PaytError::not_found("Task", &id))?;
-        if let Some(at) = task.completed_at {
+        if TaskState::of(&task).can(TaskTransition::Complete).is_none() {
+            let at = task
+                .completed_at
+                .map(|at| crate::format::timestamp(&at))
+                .unwrap_or_default();
             return Err(PaytError::unprocessable(
                 "invalid_state",
-                format!(
-                    "Task {key} was already completed at {}; unmark it first to complete it again",
-                    crate::format::timestamp(&at)
-                ),
+                format!("Task {key} was already completed at {at}; unmark it first to complete it again"),
             ));
         }
         if resume && let Some(invoice) = task.invoice_id {
@@ -256,9 +374,7 @@ async fn mark_completed(
         let task = db
             .tasks
             .update(&admin, &key, |t| {
-                t.completed_at = Some(now);
-                t.completed_status = status.clone();
-                t.completed_status_message = status_message.clone();
+                t.complete(now, status, status_message).ok()?;
                 if let Some(c) = comment {
                     t.comments.push(Comment {
                         id: state.ids.next_seq(),
@@ -266,9 +382,9 @@ async fn mark_completed(
                         created_at: now,
                     });
                 }
-                t.updated_at = now;
-                t.clone()
+                Some(t.clone())
             })
+            .flatten()
             .ok_or_else(|| PaytError::not_found("Task", &id))?;
         crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
         Ok(task)
@@ -291,13 +407,7 @@ async fn unmark_completed(
         let task = db
             .tasks
             .update(&admin, &key, |t| {
-                let reopened = t.completed_at.is_some();
-                if reopened {
-                    t.completed_at = None;
-                    t.completed_status = None;
-                    t.completed_status_message = None;
-                    t.updated_at = now;
-                }
+                let reopened = t.reopen(now).is_ok();
                 (t.clone(), reopened)
             })
             .ok_or_else(|| PaytError::not_found("Task", &id))?;
@@ -404,8 +514,12 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         let completed = g.f.chance(0.45);
         let completed_at = completed.then(|| (last + Duration::hours(g.f.int(1, 72) as i64)).min(anchor));
         let completed_status = completed.then(|| {
-            g.f.pick(&["succeeded", "succeeded", "failed", "cleaned_up"])
-                .to_string()
+            *g.f.pick(&[
+                CompletedStatus::Succeeded,
+                CompletedStatus::Succeeded,
+                CompletedStatus::Failed,
+                CompletedStatus::CleanedUp,
+            ])
         });
         let id = g.id();
         let _ = db.tasks.insert(Task {
@@ -425,5 +539,66 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             completed_status,
             completed_status_message: None,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use proptest::prelude::*;
+
+    use super::{CompletedStatus, Task, TaskState, TaskTransition};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap_or_default()
+    }
+
+    fn step() -> impl Strategy<Value = (TaskTransition, Option<CompletedStatus>)> {
+        (
+            prop_oneof![Just(TaskTransition::Complete), Just(TaskTransition::Reopen)],
+            proptest::option::of(proptest::sample::select(CompletedStatus::ALL.to_vec())),
+        )
+    }
+
+    proptest! {
+        /// Under any sequence of completions and reopenings a task is open or completed as the
+        /// table says, a completed task always says how (or that nobody said), an open one never
+        /// does, and a refused transition leaves every field as it was.
+        #[test]
+        fn tasks_move_only_as_the_table_allows(steps in proptest::collection::vec(step(), 0..32)) {
+            let mut task = Task::default();
+            for (i, (t, status)) in steps.into_iter().enumerate() {
+                let before = task.clone();
+                let from = TaskState::of(&task);
+                let now = at(i as i64 + 1);
+                let moved = match t {
+                    TaskTransition::Complete => task.complete(now, status, Some("why".into())),
+                    TaskTransition::Reopen => task.reopen(now),
+                };
+                match moved {
+                    Ok(()) => prop_assert_eq!(Some(TaskState::of(&task)), from.can(t)),
+                    Err(stays) => {
+                        prop_assert_eq!(stays, from);
+                        prop_assert_eq!(from.can(t), None);
+                        prop_assert_eq!(&task, &before);
+                    }
+                }
+                if TaskState::of(&task) == TaskState::Open {
+                    prop_assert!(task.completed_status.is_none() && task.completed_status_message.is_none());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn completed_status_names_round_trip() {
+        for s in CompletedStatus::ALL {
+            let json = serde_json::to_value(s).expect("a status serializes");
+            assert_eq!(json, serde_json::Value::String(s.name().to_string()));
+            assert_eq!(serde_json::from_value::<CompletedStatus>(json).ok(), Some(s));
+            assert_eq!(CompletedStatus::parse(s.name()), Some(s));
+            assert_eq!(&*s, s.name());
+        }
+        assert_eq!(CompletedStatus::parse("done"), None);
     }
 }
