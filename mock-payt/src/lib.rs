@@ -3,12 +3,12 @@
 //! Layout:
 //! - [`resources`]: one module per resource; each holds its record type (serialized exactly as the
 //!   spec's entity), the properties shown only on request, and its routes.
-//! - [`state`]: the database of tables, the shared [`state::AppState`] and the authenticated
+//! - [`state`](mod@state): the database of tables, the shared [`state::AppState`] and the authenticated
 //!   [`state::Caller`].
 //! - [`params`], [`fields`], [`list`], [`body`]: query parameters, the `fields` projection, the
 //!   page/show shapes and request bodies, shared by every resource.
 //! - [`error`]: Payt's `{code, message}` errors and their statuses.
-//! - [`format`]: how ids, money and timestamps are written;
+//! - [`format`](mod@format): how ids, money and timestamps are written;
 //! - [`seed`]: the fixtures.
 //! - [`links`]: every absolute URL the mock writes (on the origin the client called, never a Payt
 //!   host) and the mock-only pages they lead to; [`storage`]: the object store behind `POST
