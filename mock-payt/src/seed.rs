@@ -89,6 +89,18 @@ pub struct Gen {
     pub size: u32,
 }
 
+/// Stores a generated record in `table`.
+///
+/// It cannot be refused: a fixture's key is its id from [`Gen::id`] (or, for a tombstone, the id
+/// of the record it stands for, each deleted once), and ids never repeat within a world, so no
+/// key or sequence number is ever stored twice. Were a generator ever to break that, the refusal
+/// is logged as an error, not dropped.
+pub fn put<V: mock_core::Record>(table: &mut mock_core::Table<V>, record: V) {
+    if let Err(e) = table.insert(record) {
+        tracing::error!("a fixture was not stored: {e}");
+    }
+}
+
 impl Gen {
     /// The next free id.
     pub fn id(&mut self) -> u64 {
@@ -225,7 +237,7 @@ pub fn generate_scaled(seed: u64, anchor: NaiveDate, size: u32, scale: u64) -> (
             paused_at: None,
             reminding_paused_at: None,
         };
-        let _ = db.administrations.insert(admin);
+        crate::seed::put(&mut db.administrations, admin);
         g.users = users.clone();
         if size == 0 {
             seed_resources(&mut g, &mut db, admin_id, Part::Reference);
@@ -383,7 +395,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
             ..Default::default()
         };
         debtors.push(d.clone());
-        let _ = db.debtors.insert(d);
+        crate::seed::put(&mut db.debtors, d);
     }
 
     // Invoices, 1 to 5 per debtor.
@@ -731,16 +743,16 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
     }
 
     for i in invoices {
-        let _ = db.invoices.insert(i);
+        crate::seed::put(&mut db.invoices, i);
     }
     for c in cases {
-        let _ = db.credit_cases.insert(c);
+        crate::seed::put(&mut db.credit_cases, c);
     }
     for p in plans {
-        let _ = db.payment_plans.insert(p);
+        crate::seed::put(&mut db.payment_plans, p);
     }
     for n in notifications {
-        let _ = db.notifications.insert(n);
+        crate::seed::put(&mut db.notifications, n);
     }
 }
 

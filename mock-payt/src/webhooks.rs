@@ -38,6 +38,7 @@ use mock_core::{Clock, IdGen, Record, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::error::PaytError;
 use crate::fields::Fields;
 use crate::list;
 use crate::resources;
@@ -326,32 +327,72 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     hex::encode(mock_core::delivery::hmac_sha256(secret.as_bytes(), &[body]))
 }
 
-/// The record `resource` `id` of `admin` as the API shows it, and its debtor's id.
-fn record(db: &Db, admin: u64, resource: &str, id: &str) -> Option<(Value, Option<u64>)> {
+/// The record `resource` `id` of `admin` as the API shows it, and its debtor's id; `None` if
+/// there is no such record.
+fn record(db: &Db, admin: u64, resource: &str, id: &str) -> Option<Result<(Value, Option<u64>), PaytError>> {
     let f = Fields::Default;
     match resource {
         "invoice" => db
             .invoices
             .get(&admin, id)
-            .map(|r| (list::entity(r, &f, resources::invoices::OPT_IN), Some(r.debtor_id))),
+            .map(|r| list::entity(r, &f, resources::invoices::OPT_IN).map(|v| (v, Some(r.debtor_id)))),
         "credit_case" => db
             .credit_cases
             .get(&admin, id)
-            .map(|r| (list::entity(r, &f, resources::credit_cases::OPT_IN), Some(r.debtor_id))),
+            .map(|r| list::entity(r, &f, resources::credit_cases::OPT_IN).map(|v| (v, Some(r.debtor_id)))),
         "payment_plan" => db
             .payment_plans
             .get(&admin, id)
-            .map(|r| (list::entity(r, &f, resources::payment_plans::OPT_IN), Some(r.debtor_id))),
+            .map(|r| list::entity(r, &f, resources::payment_plans::OPT_IN).map(|v| (v, Some(r.debtor_id)))),
         "task" => db
             .tasks
             .get(&admin, id)
-            .map(|r| (list::entity(r, &f, resources::tasks::OPT_IN), r.debtor_id)),
+            .map(|r| list::entity(r, &f, resources::tasks::OPT_IN).map(|v| (v, r.debtor_id))),
         _ => None,
     }
 }
 
+/// The body of `event` about `resource` `id` of `admin`: the record, its administration and
+/// debtor as the API shows them. `None` if there is no such record.
+fn payload(
+    db: &Db,
+    now: DateTime<Utc>,
+    admin: u64,
+    event: &str,
+    resource: &str,
+    id: &str,
+) -> Option<Result<String, PaytError>> {
+    let (data, debtor_id) = match record(db, admin, resource, id)? {
+        Ok(found) => found,
+        Err(e) => return Some(Err(e)),
+    };
+    let administration = db
+        .administrations
+        .get(&(), &admin.to_string())
+        .map(|a| list::entity(a, &Fields::Default, resources::administrations::OPT_IN))
+        .transpose();
+    let debtor = debtor_id
+        .and_then(|d| db.debtors.get(&admin, &d.to_string()))
+        .map(|d| list::entity(d, &Fields::Default, resources::debtors::OPT_IN))
+        .transpose();
+    let (administration, debtor) = match (administration, debtor) {
+        (Ok(a), Ok(d)) => (a, d),
+        (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
+    };
+    let mut payload = json!({
+        "event": event,
+        "created_at": crate::format::timestamp(&now),
+        "administration": administration,
+        "debtor": debtor,
+    });
+    payload[resource] = data;
+    Some(Ok(payload.to_string()))
+}
+
 /// Queues `event` about `resource` `id` of administration `admin` for every subscription that
 /// wants it (inside the write that made the change, so the payload is the record as changed).
+/// A record that cannot be written out (none of the mock's can fail) queues nothing and is
+/// logged as an error.
 pub fn emit(db: &mut Db, ids: &IdGen, now: DateTime<Utc>, admin: u64, event: &str, resource: &str, id: &str) {
     let wanted: Vec<u64> = db
         .webhooks
@@ -362,26 +403,14 @@ pub fn emit(db: &mut Db, ids: &IdGen, now: DateTime<Utc>, admin: u64, event: &st
     if wanted.is_empty() {
         return;
     }
-    let Some((data, debtor_id)) = record(db, admin, resource, id) else {
-        return;
+    let body = match payload(db, now, admin, event, resource, id) {
+        None => return,
+        Some(Ok(body)) => body,
+        Some(Err(e)) => {
+            tracing::error!("cannot write the {event} payload of {resource} {id}: {e}");
+            return;
+        }
     };
-    let administration = db
-        .administrations
-        .get(&(), &admin.to_string())
-        .map(|a| list::entity(a, &Fields::Default, resources::administrations::OPT_IN))
-        .unwrap_or(Value::Null);
-    let debtor = debtor_id
-        .and_then(|d| db.debtors.get(&admin, &d.to_string()))
-        .map(|d| list::entity(d, &Fields::Default, resources::debtors::OPT_IN))
-        .unwrap_or(Value::Null);
-    let mut payload = json!({
-        "event": event,
-        "created_at": crate::format::timestamp(&now),
-        "administration": administration,
-        "debtor": debtor,
-    });
-    payload[resource] = data;
-    let body = payload.to_string();
     for subscription_id in wanted {
         let delivery = Delivery {
             id: ids.next_seq(),

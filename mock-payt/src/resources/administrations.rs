@@ -140,7 +140,7 @@ async fn show(
         .store
         .read(|db| db.administrations.get(&(), &id.to_string()).cloned())
         .ok_or_else(|| PaytError::not_found("Administration", &id.to_string()))?;
-    Ok(Json(list::entity(&admin, &fields, OPT_IN)))
+    Ok(Json(list::entity(&admin, &fields, OPT_IN)?))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -454,7 +454,7 @@ async fn create(
     grant_to_caller(&state, &headers, id);
     Ok((
         StatusCode::CREATED,
-        Json(list::entity(&created, &Default::default(), OPT_IN)),
+        Json(list::entity(&created, &Default::default(), OPT_IN)?),
     ))
 }
 

@@ -177,7 +177,7 @@ async fn show(
     let found =
         params::parse_id(&id).and_then(|n| state.store.read(|db| db.companies.get(&(), &n.to_string()).cloned()));
     let company = found.ok_or_else(|| BasicError::Payt(PaytError::not_found("Company", &id)))?;
-    Ok(Json(list::entity(&company, &fields, OPT_IN)))
+    Ok(Json(list::entity(&company, &fields, OPT_IN)?))
 }
 
 /// The company that owns administration `admin`, if any.
@@ -202,7 +202,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             trial: false,
             administration_ids: Vec::new(),
         };
-        let _ = db.companies.insert(company);
+        crate::seed::put(&mut db.companies, company);
     }
     let first = db.companies.iter(&()).next().map(|c| c.id);
     if let Some(id) = first {

@@ -208,12 +208,15 @@ pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
         let secs = g.f.int(7 * 3600, 19 * 3600) as i64;
         let deleted_at =
             day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + chrono::Duration::seconds(secs);
-        let _ = db.deleted_credit_cases.insert(DeletedCreditCase {
-            id,
-            administration_id: admin,
-            debtor_id,
-            deleted_at,
-        });
+        crate::seed::put(
+            &mut db.deleted_credit_cases,
+            DeletedCreditCase {
+                id,
+                administration_id: admin,
+                debtor_id,
+                deleted_at,
+            },
+        );
     }
 }
 

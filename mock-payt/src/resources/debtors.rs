@@ -284,7 +284,7 @@ async fn show(
     });
     let attribute = if kind.is_empty() { "id" } else { kind.as_str() };
     let debtor = found.ok_or_else(|| PaytError::NotFound(format!("Couldn't find Debtor with '{attribute}'={id}")))?;
-    Ok(Json(list::entity(&debtor, &req.fields, OPT_IN)))
+    Ok(Json(list::entity(&debtor, &req.fields, OPT_IN)?))
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -208,13 +208,16 @@ async fn create(
                 content: None,
                 uploaded_at: None,
             };
-            if db.files.insert(file.clone()).is_ok() {
-                out.push(file);
-            }
+            // The id was just taken from the generator, so the store takes the slot; a refusal
+            // would be a bug, answered as a conflict rather than a slot silently left out.
+            db.files
+                .insert(file.clone())
+                .map_err(|e| PaytError::unprocessable("conflict", e.to_string()))?;
+            out.push(file);
         }
-        out
-    });
-    let body = serde_json::to_value(&created).unwrap_or_else(|_| Value::Array(Vec::new()));
+        Ok::<_, PaytError>(out)
+    })?;
+    let body = serde_json::to_value(&created).map_err(|_| PaytError::Core(mock_core::CoreError::Internal))?;
     Ok((StatusCode::CREATED, Json(body)))
 }
 

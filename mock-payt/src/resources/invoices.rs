@@ -650,7 +650,7 @@ async fn show(
         "" => PaytError::not_found("Invoice", &id),
         k => PaytError::NotFound(format!("Couldn't find Invoice with '{k}'={id}")),
     })?;
-    Ok(Json(list::entity(&inv, &req.fields, OPT_IN)))
+    Ok(Json(list::entity(&inv, &req.fields, OPT_IN)?))
 }
 
 /// `CustomerApi_V1_DeletedInvoiceEntity`: the tombstone of a deleted invoice, kept 90 days.
@@ -1607,26 +1607,43 @@ fn plan_change(
     }))
 }
 
-/// Inserts `record` into a tombstone table, keeping it ordered by id.
-pub fn insert_tombstone<V: mock_core::Record<Scope = u64>>(table: &mut mock_core::Table<V>, admin: u64, record: V) {
-    let later: Vec<V> = table.iter(&admin).filter(|r| r.seq() > record.seq()).cloned().collect();
-    for r in &later {
-        table.remove(&admin, &r.key());
-    }
-    let _ = table.insert(record);
-    for r in later {
-        let _ = table.insert(r);
-    }
+/// Inserts `record` into a tombstone table. The store keeps each scope in sequence (id) order
+/// wherever a record lands, so a tombstone of an old record goes in its place. Refused only if a
+/// tombstone with that id is there already.
+pub fn insert_tombstone<V: mock_core::Record<Scope = u64>>(
+    table: &mut mock_core::Table<V>,
+    record: V,
+) -> Result<(), mock_core::store::StoreError> {
+    table.insert(record)
 }
 
-fn apply(state: &AppState, db: &mut Db, admin: u64, change: Change, now: DateTime<Utc>) {
+/// Writes a planned change. A new invoice's id was just taken from the generator and a removed
+/// payment is removed once, so the store takes the invoice and every tombstone; a refusal (a bug)
+/// comes back as the item's error instead of being lost, and the invoice or tombstone it concerns
+/// is not written (a payment leaves only after its tombstone is in).
+fn apply(
+    state: &AppState,
+    db: &mut Db,
+    admin: u64,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<(), mock_core::store::StoreError> {
     let inv = change.invoice;
     let inv_id = inv.id;
+    let case = inv.active_credit_case_id;
+    let was_open = db
+        .invoices
+        .get(&admin, &inv_id.to_string())
+        .map(|i| i.open_amount > Decimal::ZERO);
+    let open = inv.open_amount > Decimal::ZERO;
+    if change.create {
+        db.invoices.insert(inv)?;
+    } else {
+        db.invoices.update(&admin, &inv_id.to_string(), |i| *i = inv);
+    }
     for p in change.remove_payments {
-        db.payments.remove(&admin, &p.id.to_string());
         insert_tombstone(
             &mut db.deleted_payments,
-            admin,
             DeletedPayment {
                 id: p.id,
                 administration_id: admin,
@@ -1634,25 +1651,16 @@ fn apply(state: &AppState, db: &mut Db, admin: u64, change: Change, now: DateTim
                 invoice_id: p.invoice_id,
                 deleted_at: now,
             },
-        );
+        )?;
+        db.payments.remove(&admin, &p.id.to_string());
     }
-    if let Some(case_id) = inv.active_credit_case_id
+    if let Some(case_id) = case
         && !change.case_paid.is_zero()
     {
         db.credit_cases.update(&admin, &case_id.to_string(), |c| {
             c.open_amount = (c.open_amount - change.case_paid).max(Decimal::ZERO);
             c.updated_at = now;
         });
-    }
-    let was_open = db
-        .invoices
-        .get(&admin, &inv_id.to_string())
-        .map(|i| i.open_amount > Decimal::ZERO);
-    let open = inv.open_amount > Decimal::ZERO;
-    if change.create {
-        let _ = db.invoices.insert(inv);
-    } else {
-        db.invoices.update(&admin, &inv_id.to_string(), |i| *i = inv);
     }
     let id_text = inv_id.to_string();
     if change.create {
@@ -1685,6 +1693,7 @@ fn apply(state: &AppState, db: &mut Db, admin: u64, change: Change, now: DateTim
             db.payments.update(&admin, &key, |o| *o = p);
         }
     }
+    Ok(())
 }
 
 async fn write(state: AppState, caller: Caller, body: Body, post: bool) -> Result<Value, PaytError> {
@@ -1706,8 +1715,10 @@ async fn write(state: AppState, caller: Caller, body: Body, post: bool) -> Resul
                     for w in &change.warnings {
                         bulk.warn(key.clone(), *w);
                     }
-                    apply(&state, db, admin, change, now);
-                    bulk.processed();
+                    match apply(&state, db, admin, change, now) {
+                        Ok(()) => bulk.processed(),
+                        Err(_) => bulk.reject(key, "conflict"),
+                    }
                 }
                 Ok(None) => bulk.reject("not_found", key),
                 Err(code) => bulk.reject(key, code),

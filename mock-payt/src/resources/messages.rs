@@ -316,7 +316,7 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
             .map_err(|e| PaytError::unprocessable("conflict", e.to_string()))?;
         Ok(m)
     })?;
-    Ok(Json(list::entity(&record, &Default::default(), OPT_IN)))
+    Ok(Json(list::entity(&record, &Default::default(), OPT_IN)?))
 }
 
 /// One validated item of a `PATCH /v1/messages` body.
@@ -493,23 +493,26 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             None
         };
         let id = g.id();
-        let _ = db.messages.insert(Message {
-            sender_type: if incoming { "debtor" } else { "creditor" }.to_string(),
-            subject: Some(subject.to_string()),
-            read_by_user,
-            administration_id: admin,
-            credit_case_id,
-            debtor_id: Some(debtor_id),
-            id,
-            invoice_id,
-            content: Some(content.to_string()),
-            sent_at: (!incoming).then_some(at),
-            received_at: incoming.then_some(at),
-            read_at,
-            updated_at: read_at.unwrap_or(at),
-            email: if incoming { None } else { email },
-            cc_email: Vec::new(),
-            bcc_email: Vec::new(),
-        });
+        crate::seed::put(
+            &mut db.messages,
+            Message {
+                sender_type: if incoming { "debtor" } else { "creditor" }.to_string(),
+                subject: Some(subject.to_string()),
+                read_by_user,
+                administration_id: admin,
+                credit_case_id,
+                debtor_id: Some(debtor_id),
+                id,
+                invoice_id,
+                content: Some(content.to_string()),
+                sent_at: (!incoming).then_some(at),
+                received_at: incoming.then_some(at),
+                read_at,
+                updated_at: read_at.unwrap_or(at),
+                email: if incoming { None } else { email },
+                cc_email: Vec::new(),
+                bcc_email: Vec::new(),
+            },
+        );
     }
 }

@@ -132,18 +132,21 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             g.f.chance(0.25)
                 .then(|| (created + Duration::hours(g.f.int(1, 24 * 20) as i64)).min(anchor));
         let id = g.id();
-        let _ = db.notes.insert(Note {
-            administration_id: admin,
-            credit_case_id,
-            debtor_id: Some(debtor_id),
-            from_email_address: from,
-            id,
-            invoice_id,
-            content,
-            user,
-            created_at: created,
-            completed_at,
-            updated_at: completed_at.unwrap_or(created),
-        });
+        crate::seed::put(
+            &mut db.notes,
+            Note {
+                administration_id: admin,
+                credit_case_id,
+                debtor_id: Some(debtor_id),
+                from_email_address: from,
+                id,
+                invoice_id,
+                content,
+                user,
+                created_at: created,
+                completed_at,
+                updated_at: completed_at.unwrap_or(created),
+            },
+        );
     }
 }

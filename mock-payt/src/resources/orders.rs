@@ -509,12 +509,16 @@ async fn create(
                 ));
             }
         }
+        // Every id below was just taken from the generator, so the store has no record under
+        // it and takes each one; a refusal would be a bug, answered as a conflict, not lost.
+        let conflict = |e: mock_core::store::StoreError| PaytError::unprocessable("conflict", e.to_string());
         let id = state.ids.next_seq();
         let mut ids = Vec::new();
+        let mut new_lines = Vec::new();
         for (n, l) in lines.into_iter().enumerate() {
             let line_id = state.ids.next_seq();
             ids.push(line_id);
-            let _ = db.order_lines.insert(OrderLine {
+            new_lines.push(OrderLine {
                 claim: l.claim,
                 claim_status: ClaimStatus::Draft,
                 claim_response_codes: Vec::new(),
@@ -543,12 +547,15 @@ async fn create(
             order_line_ids: ids,
             created_at: now,
         };
-        let _ = db.orders.insert(order.clone());
+        db.orders.insert(order.clone()).map_err(conflict)?;
+        for line in new_lines {
+            db.order_lines.insert(line).map_err(conflict)?;
+        }
         Ok(order)
     })?;
     Ok((
         StatusCode::CREATED,
-        Json(list::entity(&order, &Default::default(), &[])),
+        Json(list::entity(&order, &Default::default(), &[])?),
     ))
 }
 
@@ -636,39 +643,45 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             } else {
                 created + Duration::hours(g.f.int(2, 24 * 20) as i64)
             };
-            let _ = db.order_lines.insert(OrderLine {
-                claim: status != ClaimStatus::Draft || g.f.chance(0.5),
-                claim_status: status,
-                claim_response_codes: codes,
-                deeplink_url: line_url(admin, id),
-                customer: g.f.chance(0.8).then(|| Customer {
-                    email_address: Some(g.f.pick(&emails).clone()),
-                }),
-                product_identifier: Some(format!("PRD-{}", g.f.int(1000, 1099))),
-                administration_id: admin,
-                id,
-                order_line_identifier: format!("OL-{admin}-{line_no:05}"),
-                invoice_identifier: (status == ClaimStatus::Processed && !identifiers.is_empty())
-                    .then(|| g.f.pick(&identifiers).clone()),
-                credit_invoice_identifier: credit_invoice,
-                amount,
-                credited_amount: credited,
-                credited_reimbursed_amount: if credited.is_zero() { Decimal::ZERO } else { credited },
-                rejected_amount: rejected,
-                reimbursed_amount: reimbursed,
-                created_at: created,
-                updated_at: updated,
-            });
+            crate::seed::put(
+                &mut db.order_lines,
+                OrderLine {
+                    claim: status != ClaimStatus::Draft || g.f.chance(0.5),
+                    claim_status: status,
+                    claim_response_codes: codes,
+                    deeplink_url: line_url(admin, id),
+                    customer: g.f.chance(0.8).then(|| Customer {
+                        email_address: Some(g.f.pick(&emails).clone()),
+                    }),
+                    product_identifier: Some(format!("PRD-{}", g.f.int(1000, 1099))),
+                    administration_id: admin,
+                    id,
+                    order_line_identifier: format!("OL-{admin}-{line_no:05}"),
+                    invoice_identifier: (status == ClaimStatus::Processed && !identifiers.is_empty())
+                        .then(|| g.f.pick(&identifiers).clone()),
+                    credit_invoice_identifier: credit_invoice,
+                    amount,
+                    credited_amount: credited,
+                    credited_reimbursed_amount: if credited.is_zero() { Decimal::ZERO } else { credited },
+                    rejected_amount: rejected,
+                    reimbursed_amount: reimbursed,
+                    created_at: created,
+                    updated_at: updated,
+                },
+            );
             line_no += 1;
         }
-        let _ = db.orders.insert(Order {
-            deeplink_url: order_url(admin, order_id),
-            id: order_id,
-            administration_id: admin,
-            filename: Some(format!("orders-{}.csv", created_day.format("%Y%m%d"))),
-            order_line_ids: ids,
-            created_at: created,
-        });
+        crate::seed::put(
+            &mut db.orders,
+            Order {
+                deeplink_url: order_url(admin, order_id),
+                id: order_id,
+                administration_id: admin,
+                filename: Some(format!("orders-{}.csv", created_day.format("%Y%m%d"))),
+                order_line_ids: ids,
+                created_at: created,
+            },
+        );
     }
 }
 

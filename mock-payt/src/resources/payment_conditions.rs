@@ -82,7 +82,10 @@ async fn create(
                     });
                 }
                 None => {
-                    let _ = db.payment_conditions.insert(PaymentCondition {
+                    // The id was just taken from the generator, so the store has no record under
+                    // it: a refusal would be a bug, and is the item's error, not lost.
+                    let key = code.clone();
+                    let stored = db.payment_conditions.insert(PaymentCondition {
                         id: state.ids.next_seq(),
                         administration_id: admin,
                         code,
@@ -90,6 +93,10 @@ async fn create(
                         created_at: now,
                         updated_at: now,
                     });
+                    if stored.is_err() {
+                        bulk.reject(key, "conflict");
+                        continue;
+                    }
                 }
             }
             bulk.processed();
@@ -110,13 +117,16 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         ("DIRECT", "Contante betaling"),
     ] {
         let created = anchor - chrono::Duration::days(g.f.int(300, 900) as i64);
-        let _ = db.payment_conditions.insert(PaymentCondition {
-            id: g.id(),
-            administration_id: admin,
-            code: code.to_string(),
-            name: name.to_string(),
-            created_at: created,
-            updated_at: created,
-        });
+        crate::seed::put(
+            &mut db.payment_conditions,
+            PaymentCondition {
+                id: g.id(),
+                administration_id: admin,
+                code: code.to_string(),
+                name: name.to_string(),
+                created_at: created,
+                updated_at: created,
+            },
+        );
     }
 }

@@ -432,7 +432,7 @@ async fn create(
     })?;
     Ok((
         StatusCode::CREATED,
-        Json(list::entity(&plan, &Default::default(), OPT_IN)),
+        Json(list::entity(&plan, &Default::default(), OPT_IN)?),
     ))
 }
 
@@ -778,7 +778,7 @@ async fn transition(
         crate::webhooks::emit(db, &state.ids, now, admin, event, "payment_plan", &key);
         Ok(plan)
     })?;
-    Ok(Json(list::entity(&plan, &fields, OPT_IN)))
+    Ok(Json(list::entity(&plan, &fields, OPT_IN)?))
 }
 
 async fn deleted(
@@ -826,12 +826,15 @@ pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
         let secs = g.f.int(7 * 3600, 19 * 3600) as i64;
         let deleted_at =
             day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + chrono::Duration::seconds(secs);
-        let _ = db.deleted_payment_plans.insert(DeletedPaymentPlan {
-            administration_id: admin,
-            id,
-            deleted_at,
-            debtor_id,
-        });
+        crate::seed::put(
+            &mut db.deleted_payment_plans,
+            DeletedPaymentPlan {
+                administration_id: admin,
+                id,
+                deleted_at,
+                debtor_id,
+            },
+        );
     }
 }
 

@@ -519,7 +519,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         });
     }
     for p in payments {
-        let _ = db.payments.insert(p);
+        crate::seed::put(&mut db.payments, p);
     }
 
     // Tombstones: invoices and payments removed from the accounting software.
@@ -551,10 +551,10 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         });
     }
     for d in deleted_invoices {
-        let _ = db.deleted_invoices.insert(d);
+        crate::seed::put(&mut db.deleted_invoices, d);
     }
     for d in deleted_payments {
-        let _ = db.deleted_payments.insert(d);
+        crate::seed::put(&mut db.deleted_payments, d);
     }
 }
 

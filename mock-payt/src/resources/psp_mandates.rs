@@ -246,17 +246,28 @@ async fn delete(
             }
         }
         for id in chosen {
-            if let Some(m) = db.psp_mandates.remove(&admin, &id.to_string()) {
-                let _ = db.deleted_psp_mandates.insert(DeletedPspMandate {
-                    administration_id: admin,
-                    id: m.id,
-                    deleted_at: now,
-                    debtor_id: m.debtor_id,
-                    mandate_identifier: m.mandate_identifier,
-                    provider: m.provider,
-                    seq: state.ids.next_seq(),
-                });
-                bulk.processed();
+            let key = id.to_string();
+            let Some(m) = db.psp_mandates.get(&admin, &key).cloned() else {
+                continue;
+            };
+            // The tombstone goes in first, under the live mandate's id: no tombstone has it yet
+            // (a mandate is revoked once), so the store takes it; a refusal would be a bug and
+            // leaves the mandate in place, answered as the item's error.
+            let tombstone = DeletedPspMandate {
+                administration_id: admin,
+                id: m.id,
+                deleted_at: now,
+                debtor_id: m.debtor_id,
+                mandate_identifier: m.mandate_identifier.clone(),
+                provider: m.provider,
+                seq: state.ids.next_seq(),
+            };
+            match db.deleted_psp_mandates.insert(tombstone) {
+                Ok(()) => {
+                    db.psp_mandates.remove(&admin, &key);
+                    bulk.processed();
+                }
+                Err(_) => bulk.reject(m.mandate_identifier, "conflict"),
             }
         }
         bulk
@@ -479,7 +490,7 @@ async fn create(
         }
         first.ok_or_else(|| invalid("invalid_parameter", "psp_mandates is empty".to_string()))
     })?;
-    Ok(Json(list::entity(&first, &fields, OPT_IN)))
+    Ok(Json(list::entity(&first, &fields, OPT_IN)?))
 }
 
 fn alnum(g: &mut Gen, len: usize) -> String {
@@ -515,20 +526,23 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             format!("MNDT{:07}", g.f.int(1, 9_999_999))
         };
         let id = g.id();
-        let _ = db.psp_mandates.insert(PspMandate {
-            administration_id: admin,
-            bank_account_name: name.clone(),
-            bank_account_number: fixtures::iban("NL", &format!("{bank}{account}")),
-            debtor_id: *debtor_id,
-            id,
-            mandate_identifier,
-            mandate_reference: g.f.chance(0.5).then(|| format!("MAND-{admin}-{n:05}")),
-            provider: provider.to_string(),
-            debtor_number: None,
-            updated_at: deactivated_at.unwrap_or(updated),
-            deactivated_at,
-            customer_identifier: (provider == "mollie").then(|| format!("cst_{}", alnum(g, 10))),
-        });
+        crate::seed::put(
+            &mut db.psp_mandates,
+            PspMandate {
+                administration_id: admin,
+                bank_account_name: name.clone(),
+                bank_account_number: fixtures::iban("NL", &format!("{bank}{account}")),
+                debtor_id: *debtor_id,
+                id,
+                mandate_identifier,
+                mandate_reference: g.f.chance(0.5).then(|| format!("MAND-{admin}-{n:05}")),
+                provider: provider.to_string(),
+                debtor_number: None,
+                updated_at: deactivated_at.unwrap_or(updated),
+                deactivated_at,
+                customer_identifier: (provider == "mollie").then(|| format!("cst_{}", alnum(g, 10))),
+            },
+        );
         n += 1;
     }
     if debtors.is_empty() {
@@ -546,15 +560,18 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         let deleted_at = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
             + Duration::seconds(g.f.int(7 * 3600, 20 * 3600) as i64);
         let id = g.id();
-        let _ = db.deleted_psp_mandates.insert(DeletedPspMandate {
-            administration_id: admin,
-            id,
-            deleted_at,
-            debtor_id,
-            mandate_identifier,
-            provider: provider.to_string(),
-            seq: id,
-        });
+        crate::seed::put(
+            &mut db.deleted_psp_mandates,
+            DeletedPspMandate {
+                administration_id: admin,
+                id,
+                deleted_at,
+                debtor_id,
+                mandate_identifier,
+                provider: provider.to_string(),
+                seq: id,
+            },
+        );
     }
 }
 

@@ -369,22 +369,25 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         let reversal_code = (status == PspStatus::ChargedBack)
             .then(|| g.f.pick(&["MD06", "AM04", "MS02", "AC04", "MD01", "SL01"]).to_string());
         let id = g.id();
-        let _ = db.psp_transactions.insert(PspTransaction {
-            bank_account_name,
-            bank_account_number,
-            currency_code: "EUR".to_string(),
-            invoice_ids: ids,
-            payment_method: method.to_string(),
-            reversal_code,
-            status,
-            amount,
-            book_amount: amount,
-            administration_id: admin,
-            debtor_id,
-            id,
-            paid_at,
-            updated_at,
-        });
+        crate::seed::put(
+            &mut db.psp_transactions,
+            PspTransaction {
+                bank_account_name,
+                bank_account_number,
+                currency_code: "EUR".to_string(),
+                invoice_ids: ids,
+                payment_method: method.to_string(),
+                reversal_code,
+                status,
+                amount,
+                book_amount: amount,
+                administration_id: admin,
+                debtor_id,
+                id,
+                paid_at,
+                updated_at,
+            },
+        );
     }
 }
 

@@ -203,8 +203,8 @@ fn create(state: &AppState, body: &Map<String, Value>) -> Result<(StatusCode, Js
         created_at: now,
     };
     let answer = json!({
-        "administration": list::entity(&admin, &Default::default(), administrations::OPT_IN),
-        "company": list::entity(&company, &Default::default(), companies::OPT_IN),
+        "administration": list::entity(&admin, &Default::default(), administrations::OPT_IN)?,
+        "company": list::entity(&company, &Default::default(), companies::OPT_IN)?,
         "user": user,
         "access_grant": grant,
     });

@@ -389,7 +389,7 @@ async fn mark_completed(
         crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
         Ok(task)
     })?;
-    Ok(Json(list::entity(&task, &fields, OPT_IN)))
+    Ok(Json(list::entity(&task, &fields, OPT_IN)?))
 }
 
 async fn unmark_completed(
@@ -416,7 +416,7 @@ async fn unmark_completed(
         }
         Ok(task.0)
     })?;
-    Ok(Json(list::entity(&task, &fields, OPT_IN)))
+    Ok(Json(list::entity(&task, &fields, OPT_IN)?))
 }
 
 /// Task templates: subject, description, what it is about (`d` debtor, `i` invoice, `c` case).
@@ -522,23 +522,26 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             ])
         });
         let id = g.id();
-        let _ = db.tasks.insert(Task {
-            assigned_to_user,
-            administration_id: admin,
-            credit_case_id,
-            debtor_id: Some(debtor_id),
-            id,
-            invoice_id,
-            description: Some(description.to_string()),
-            subject: Some(subject.to_string()),
-            expiry_date,
-            comments,
-            completed_at,
-            updated_at: completed_at.unwrap_or(last),
-            created_at: created,
-            completed_status,
-            completed_status_message: None,
-        });
+        crate::seed::put(
+            &mut db.tasks,
+            Task {
+                assigned_to_user,
+                administration_id: admin,
+                credit_case_id,
+                debtor_id: Some(debtor_id),
+                id,
+                invoice_id,
+                description: Some(description.to_string()),
+                subject: Some(subject.to_string()),
+                expiry_date,
+                comments,
+                completed_at,
+                updated_at: completed_at.unwrap_or(last),
+                created_at: created,
+                completed_status,
+                completed_status_message: None,
+            },
+        );
     }
 }
 

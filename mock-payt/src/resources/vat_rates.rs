@@ -204,7 +204,10 @@ async fn upsert(
                         errors.push("name_required_on_creation");
                     }
                     if errors.is_empty() {
-                        let _ = db.vat_rates.insert(VatRate {
+                        let code = input.code.clone();
+                        // The id was just taken from the generator, so the store has no record
+                        // under it: a refusal would be a bug, and is the item's error, not lost.
+                        match db.vat_rates.insert(VatRate {
                             id: state.ids.next_seq(),
                             administration_id: admin,
                             category: input.category.unwrap_or_else(|| "regular".to_string()),
@@ -213,8 +216,10 @@ async fn upsert(
                             rate: input.rate.unwrap_or_default(),
                             exemption_reason_code: input.exemption_reason_code,
                             updated_at: now,
-                        });
-                        bulk.processed();
+                        }) {
+                            Ok(()) => bulk.processed(),
+                            Err(_) => bulk.reject(code, "conflict"),
+                        }
                     } else {
                         for e in errors {
                             bulk.reject(input.code.clone(), e);
@@ -233,15 +238,18 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let anchor = g.f.anchor_at(0);
     for (code, name, rate, category, exemption) in SEED_RATES {
         let id = g.id();
-        let _ = db.vat_rates.insert(VatRate {
-            id,
-            administration_id: admin,
-            category: category.to_string(),
-            code: code.to_string(),
-            name: name.to_string(),
-            rate: Decimal::from(*rate),
-            exemption_reason_code: exemption.map(str::to_string),
-            updated_at: anchor - chrono::Duration::days(g.f.int(200, 700) as i64),
-        });
+        crate::seed::put(
+            &mut db.vat_rates,
+            VatRate {
+                id,
+                administration_id: admin,
+                category: category.to_string(),
+                code: code.to_string(),
+                name: name.to_string(),
+                rate: Decimal::from(*rate),
+                exemption_reason_code: exemption.map(str::to_string),
+                updated_at: anchor - chrono::Duration::days(g.f.int(200, 700) as i64),
+            },
+        );
     }
 }
