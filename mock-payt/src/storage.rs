@@ -345,8 +345,8 @@ async fn upload(
         // The bytes of one checksum are kept once per administration.
         let known = db
             .files
-            .iter(&admin)
-            .any(|f| f.checksum == slot.checksum && f.content.is_some());
+            .lookup(&admin, "checksum", &slot.checksum)
+            .any(|f| f.content.is_some());
         if known {
             return true;
         }
@@ -436,8 +436,7 @@ async fn document(
         };
         let content = db
             .files
-            .iter(&admin)
-            .filter(|f| &f.checksum == checksum)
+            .lookup(&admin, "checksum", checksum)
             .find_map(|f| f.content.clone())?;
         let name = filename
             .clone()

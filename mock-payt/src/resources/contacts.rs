@@ -101,7 +101,16 @@ pub struct Contact {
     pub birth_date: Option<NaiveDate>,
 }
 
-administration_record!(Contact, changed = updated_at);
+administration_record!(
+    Contact,
+    changed = updated_at,
+    lookups = |c| c
+        .contact_identifier
+        .clone()
+        .map(|i| ("identifier", i))
+        .into_iter()
+        .collect()
+);
 
 /// The plain string properties of the request, in the request schema's order.
 const STRING_KEYS: [&str; 21] = [
@@ -358,18 +367,15 @@ fn apply(
                 .cloned()
                 .ok_or_else(|| vec!["contact_not_found".to_string()])?,
         ),
-        None => identifier.as_ref().and_then(|ci| {
-            db.contacts
-                .iter(&admin)
-                .find(|c| c.contact_identifier.as_ref() == Some(ci))
-                .cloned()
-        }),
+        None => identifier
+            .as_ref()
+            .and_then(|ci| db.contacts.lookup(&admin, "identifier", ci).next().cloned()),
     };
     if let Some(ci) = &identifier {
         let taken = db
             .contacts
-            .iter(&admin)
-            .any(|c| c.contact_identifier.as_ref() == Some(ci) && existing.as_ref().is_none_or(|e| e.id != c.id));
+            .lookup(&admin, "identifier", ci)
+            .any(|c| existing.as_ref().is_none_or(|e| e.id != c.id));
         if taken {
             return Err(vec!["contact_identifier_taken".to_string()]);
         }
@@ -406,8 +412,7 @@ fn apply(
     // Linked debtors take the contact's addresses and phone numbers.
     let linked: Vec<u64> = db
         .debtors
-        .iter(&admin)
-        .filter(|d| d.contact_id == Some(c.id))
+        .lookup(&admin, "contact", &c.id.to_string())
         .map(|d| d.id)
         .collect();
     for id in linked {

@@ -122,7 +122,10 @@ pub struct CreditCase {
 administration_record!(
     CreditCase,
     changed = updated_at,
-    lookups = |c| vec![("number", c.credit_case_number.clone())]
+    lookups = |c| vec![
+        ("number", c.credit_case_number.clone()),
+        ("case_number", c.case_number.clone())
+    ]
 );
 
 /// The routes of this resource.

@@ -557,11 +557,7 @@ fn apply(db: &mut Db, state: &AppState, admin: u64, input: Input, now: DateTime<
         return Err(vec!["debtor_number_taken".into()]);
     }
     let contact = match &input.contact_identifier {
-        Given::Set(Some(ci)) => match db
-            .contacts
-            .iter(&admin)
-            .find(|c| c.contact_identifier.as_deref() == Some(ci.as_str()))
-        {
+        Given::Set(Some(ci)) => match db.contacts.lookup(&admin, "identifier", ci).next() {
             Some(c) => Some(Some(c.clone())),
             None => return Err(vec!["contact_not_found".into()]),
         },

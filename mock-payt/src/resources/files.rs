@@ -112,7 +112,7 @@ impl UploadedFile {
     }
 }
 
-administration_record!(UploadedFile);
+administration_record!(UploadedFile, lookups = |f| vec![("checksum", f.checksum.clone())]);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -190,7 +190,11 @@ async fn create(
         }
         let mut out = Vec::new();
         for (checksum, byte_size, content_type) in wanted {
-            if db.files.iter(&admin).any(|f| f.checksum == checksum && f.uploaded()) {
+            if db
+                .files
+                .lookup(&admin, "checksum", &checksum)
+                .any(UploadedFile::uploaded)
+            {
                 continue;
             }
             let id = state.ids.next_seq();

@@ -21,7 +21,7 @@
 //!   arrived is `document_not_uploaded` (PUT the bytes to the `url` of `POST /v1/files` first). The
 //!   opt-in `document_url`/`ubl_document_url` then serve the bytes with the filename.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 
 use axum::extract::{Path, RawQuery, State};
@@ -322,6 +322,7 @@ administration_record!(
             ("number", i.invoice_number.clone()),
         ];
         keys.extend(i.invoice_identifier.clone().map(|n| ("identifier", n)));
+        keys.extend(i.active_credit_case_id.map(|c| ("case", c.to_string())));
         keys
     }
 );
@@ -1201,8 +1202,8 @@ fn build_lines(db: &Db, admin: u64, lines: &[LineInput]) -> Result<Vec<InvoiceLi
     for (n, l) in lines.iter().enumerate() {
         let rate = db
             .vat_rates
-            .iter(&admin)
-            .find(|r| r.code == l.vat_rate_code)
+            .lookup(&admin, "code", &l.vat_rate_code)
+            .next()
             .ok_or("vat_rate_not_found")?;
         let pct = rate.rate;
         if let Some(given) = l.vat_percentage
@@ -1395,7 +1396,7 @@ fn plan_change(
         }
     }
     if let Some(pc) = &input.payment_condition {
-        if !db.payment_conditions.iter(&admin).any(|c| &c.code == pc) {
+        if db.payment_conditions.lookup(&admin, "code", pc).next().is_none() {
             warnings.push("payment_condition_not_found");
         }
         inv.payment_condition = Some(pc.clone());
@@ -1446,7 +1447,7 @@ fn plan_change(
         }
         if let Some(c) = &doc.checksum {
             // Registered with POST /v1/files, and its bytes PUT to the url it answered.
-            let mut slots = db.files.iter(&admin).filter(|f| &f.checksum == c).peekable();
+            let mut slots = db.files.lookup(&admin, "checksum", c).peekable();
             if slots.peek().is_none() {
                 return Err("document_not_found");
             }
@@ -1782,22 +1783,16 @@ async fn block_or_resume(state: AppState, caller: Caller, body: Body, block: boo
     let bulk = state.store.write(|db| {
         let mut bulk = Bulk::new();
         let mut done = HashSet::new();
-        let by_number: HashMap<String, u64> = db
-            .invoices
-            .iter(&admin)
-            .map(|i| (i.invoice_number.clone(), i.id))
-            .collect();
-        let by_identifier: HashMap<String, u64> = db
-            .invoices
-            .iter(&admin)
-            .filter_map(|i| i.invoice_identifier.clone().map(|x| (x, i.id)))
-            .collect();
-        let wanted = numbers
+        // Where several invoices share a number or identifier, the last one (the highest id)
+        // is the one blocked or resumed.
+        let last = |name: &'static str, key: &str| db.invoices.lookup(&admin, name, key).last().map(|i| i.id);
+        let wanted: Vec<(&String, Option<u64>)> = numbers
             .iter()
-            .map(|n| (n, by_number.get(n)))
-            .chain(identifiers.iter().map(|n| (n, by_identifier.get(n))));
+            .map(|n| (n, last("number", n)))
+            .chain(identifiers.iter().map(|n| (n, last("identifier", n))))
+            .collect();
         for (key, id) in wanted {
-            let Some(&id) = id else {
+            let Some(id) = id else {
                 bulk.reject("not_found", key.clone());
                 continue;
             };

@@ -187,28 +187,30 @@ fn resolve(db: &Db, admin: u64, key: &str, value: &str) -> Option<Target> {
     match key {
         "debtor_number" => db
             .debtors
-            .iter(&admin)
-            .find(|d| d.debtor_number == value)
+            .lookup(&admin, "number", value)
+            .next()
             .map(|d| (d.id, None, None)),
         "debtor_identifier" => db
             .debtors
-            .iter(&admin)
-            .find(|d| d.debtor_identifier == value)
+            .lookup(&admin, "identifier", value)
+            .next()
             .map(|d| (d.id, None, None)),
         "invoice_number" => db
             .invoices
-            .iter(&admin)
-            .find(|i| i.invoice_number == value)
+            .lookup(&admin, "number", value)
+            .next()
             .map(|i| (i.debtor_id, Some(i.id), None)),
         "invoice_identifier" => db
             .invoices
-            .iter(&admin)
-            .find(|i| i.invoice_identifier.as_deref() == Some(value))
+            .lookup(&admin, "identifier", value)
+            .next()
             .map(|i| (i.debtor_id, Some(i.id), None)),
+        // The first case (lowest id) whose formatted or plain number it is.
         _ => db
             .credit_cases
-            .iter(&admin)
-            .find(|c| c.credit_case_number == value || c.case_number == value)
+            .lookup(&admin, "number", value)
+            .chain(db.credit_cases.lookup(&admin, "case_number", value))
+            .min_by_key(|c| c.id)
             .map(|c| (c.debtor_id, None, Some(c.id))),
     }
 }

@@ -173,7 +173,11 @@ pub struct OrderLine {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(OrderLine, changed = updated_at);
+administration_record!(
+    OrderLine,
+    changed = updated_at,
+    lookups = |l| vec![("identifier", l.order_line_identifier.clone())]
+);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -494,14 +498,11 @@ async fn create(
     let lines = parse_file(&bytes)?;
     let now = state.now();
     let order = state.store.write(|db| {
-        let mut seen: HashSet<String> = db
-            .order_lines
-            .iter(&admin)
-            .map(|l| l.order_line_identifier.clone())
-            .collect();
+        // The file's own identifiers; the stored ones are found under the lines' secondary key.
+        let mut seen: HashSet<String> = HashSet::new();
         for l in &lines {
             if let Some(i) = &l.identifier
-                && !seen.insert(i.clone())
+                && (db.order_lines.lookup(&admin, "identifier", i).next().is_some() || !seen.insert(i.clone()))
             {
                 return Err(PaytError::unprocessable(
                     "duplicate_order_line_identifier",

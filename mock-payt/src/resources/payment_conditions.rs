@@ -40,7 +40,11 @@ pub struct PaymentCondition {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(PaymentCondition, changed = updated_at);
+administration_record!(
+    PaymentCondition,
+    changed = updated_at,
+    lookups = |c| vec![("code", c.code.clone())]
+);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -67,11 +71,7 @@ async fn create(
     let bulk = state.store.write(|db| {
         let mut bulk = Bulk::new();
         for (code, name) in inputs {
-            let existing = db
-                .payment_conditions
-                .iter(&admin)
-                .find(|c| c.code == code)
-                .map(|c| c.id);
+            let existing = db.payment_conditions.lookup(&admin, "code", &code).next().map(|c| c.id);
             match existing {
                 Some(id) => {
                     db.payment_conditions.update(&admin, &id.to_string(), |c| {

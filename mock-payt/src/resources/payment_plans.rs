@@ -145,16 +145,20 @@ async fn list(
     let identifiers = string_list(&req.query, "debtor_identifiers");
     let page = state.store.read(|db| {
         // Resolve the debtor filters to debtor ids once, then page the plans.
-        let debtor_ids: Option<HashSet<u64>> = (numbers.is_some() || identifiers.is_some()).then(|| {
-            db.debtors
-                .iter(&req.administration_id)
-                .filter(|d| {
-                    numbers.as_ref().is_none_or(|n| n.contains(&d.debtor_number))
-                        && identifiers.as_ref().is_none_or(|i| i.contains(&d.debtor_identifier))
-                })
-                .map(|d| d.id)
+        // Under the debtors' secondary keys, not by a scan.
+        let under = |name: &'static str, values: &HashSet<String>| -> HashSet<u64> {
+            values
+                .iter()
+                .flat_map(|v| db.debtors.lookup(&req.administration_id, name, v).map(|d| d.id))
                 .collect()
-        });
+        };
+        let debtor_ids: Option<HashSet<u64>> = match (
+            numbers.as_ref().map(|n| under("number", n)),
+            identifiers.as_ref().map(|i| under("identifier", i)),
+        ) {
+            (Some(a), Some(b)) => Some(a.intersection(&b).copied().collect()),
+            (a, b) => a.or(b),
+        };
         req.page_of(&db.payment_plans, |p| {
             req.common_match(p.id, p.updated_at) && debtor_ids.as_ref().is_none_or(|ids| ids.contains(&p.debtor_id))
         })

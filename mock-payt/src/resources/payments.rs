@@ -165,39 +165,49 @@ async fn list(
     let case_numbers = string_list(q, "credit_case_numbers");
     let admin = req.administration_id;
     let page = state.store.read(|db| {
-        let by_invoice: Option<HashSet<u64>> = (numbers.is_some() || identifiers.is_some()).then(|| {
-            db.invoices
-                .iter(&admin)
-                .filter(|i| {
-                    numbers.as_ref().is_none_or(|n| n.contains(&i.invoice_number))
-                        && identifiers
-                            .as_ref()
-                            .is_none_or(|n| i.invoice_identifier.as_ref().is_some_and(|x| n.contains(x)))
-                })
-                .map(|i| i.id)
+        // The filters are resolved under the invoices' and cases' secondary keys, not by a scan.
+        let invoices_under = |name: &'static str, values: &HashSet<String>| -> HashSet<u64> {
+            values
+                .iter()
+                .flat_map(|v| db.invoices.lookup(&admin, name, v).map(|i| i.id))
                 .collect()
-        });
+        };
+        let by_invoice: Option<HashSet<u64>> = match (
+            numbers.as_ref().map(|n| invoices_under("number", n)),
+            identifiers.as_ref().map(|n| invoices_under("identifier", n)),
+        ) {
+            (Some(a), Some(b)) => Some(a.intersection(&b).copied().collect()),
+            (a, b) => a.or(b),
+        };
         let by_case: Option<HashSet<u64>> = (case_ids.is_some() || case_numbers.is_some()).then(|| {
-            let cases: Vec<_> = db
-                .credit_cases
-                .iter(&admin)
-                .filter(|c| {
-                    case_ids.as_ref().is_none_or(|ids| ids.contains(&c.id))
-                        && case_numbers
-                            .as_ref()
-                            .is_none_or(|n| n.contains(&c.credit_case_number) || n.contains(&c.case_number))
-                })
+            let candidates: Vec<&crate::resources::credit_cases::CreditCase> = match (&case_numbers, &case_ids) {
+                (Some(n), _) => n
+                    .iter()
+                    .flat_map(|n| {
+                        db.credit_cases
+                            .lookup(&admin, "number", n)
+                            .chain(db.credit_cases.lookup(&admin, "case_number", n))
+                    })
+                    .collect(),
+                (None, Some(ids)) => ids
+                    .iter()
+                    .filter_map(|id| db.credit_cases.get(&admin, &id.to_string()))
+                    .collect(),
+                (None, None) => Vec::new(),
+            };
+            let cases: Vec<_> = candidates
+                .into_iter()
+                .filter(|c| case_ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
                 .collect();
-            let ids: HashSet<u64> = cases.iter().map(|c| c.id).collect();
             cases
                 .iter()
                 .flat_map(|c| c.invoice_ids.iter().copied())
-                .chain(
+                .chain(cases.iter().flat_map(|c| {
                     db.invoices
-                        .iter(&admin)
-                        .filter(|i| i.active_credit_case_id.is_some_and(|c| ids.contains(&c)))
-                        .map(|i| i.id),
-                )
+                        .lookup(&admin, "case", &c.id.to_string())
+                        .map(|i| i.id)
+                        .collect::<Vec<_>>()
+                }))
                 .collect()
         });
         req.page_of(&db.payments, |p| {

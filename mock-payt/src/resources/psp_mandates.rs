@@ -74,7 +74,18 @@ pub struct PspMandate {
     pub customer_identifier: Option<String>,
 }
 
-administration_record!(PspMandate, changed = updated_at);
+administration_record!(
+    PspMandate,
+    changed = updated_at,
+    lookups = |m| {
+        let mut keys = vec![
+            ("identifier", m.mandate_identifier.clone()),
+            ("debtor", m.debtor_id.to_string()),
+        ];
+        keys.extend(m.mandate_reference.clone().map(|r| ("reference", r)));
+        keys
+    }
+);
 
 /// `CustomerApi_V1_Deleted_PspMandateEntity`: the tombstone of a revoked mandate.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -221,20 +232,39 @@ async fn delete(
         let mut chosen: Vec<u64> = Vec::new();
         for (selector, given) in &wanted {
             for value in given {
-                let hits: Vec<u64> = db
-                    .psp_mandates
-                    .iter(&admin)
-                    .filter(|m| match *selector {
-                        "psp_mandate_ids" => parse_id(value) == Some(m.id),
-                        "mandate_identifiers" => m.mandate_identifier == *value,
-                        "mandate_references" => m.mandate_reference.as_deref() == Some(value.as_str()),
-                        _ => db
+                // Under the mandates' secondary keys, in id order, not by a scan.
+                let hits: Vec<u64> = match *selector {
+                    "psp_mandate_ids" => parse_id(value)
+                        .and_then(|id| db.psp_mandates.get(&admin, &id.to_string()))
+                        .map(|m| m.id)
+                        .into_iter()
+                        .collect(),
+                    "mandate_identifiers" => db
+                        .psp_mandates
+                        .lookup(&admin, "identifier", value)
+                        .map(|m| m.id)
+                        .collect(),
+                    "mandate_references" => db
+                        .psp_mandates
+                        .lookup(&admin, "reference", value)
+                        .map(|m| m.id)
+                        .collect(),
+                    _ => {
+                        let mut ids: Vec<u64> = db
                             .debtors
-                            .get(&admin, &m.debtor_id.to_string())
-                            .is_some_and(|d| d.debtor_number == *value),
-                    })
-                    .map(|m| m.id)
-                    .collect();
+                            .lookup(&admin, "number", value)
+                            .flat_map(|d| {
+                                db.psp_mandates
+                                    .lookup(&admin, "debtor", &d.id.to_string())
+                                    .map(|m| m.id)
+                                    .collect::<Vec<_>>()
+                            })
+                            .collect();
+                        ids.sort_unstable();
+                        ids.dedup();
+                        ids
+                    }
+                };
                 if hits.is_empty() {
                     bulk.reject(value.clone(), "psp_mandate_not_found");
                 }
@@ -407,24 +437,17 @@ async fn create(
     let first = state.store.write(|db| {
         // Validate every item against the data first: nothing is created unless all pass.
         let mut debtors = Vec::with_capacity(new.len());
-        let mut references: HashSet<String> = db
-            .psp_mandates
-            .iter(&admin)
-            .filter_map(|m| m.mandate_reference.clone())
-            .collect();
-        let mut identifiers: HashSet<(String, String)> = db
-            .psp_mandates
-            .iter(&admin)
-            .map(|m| (m.provider.clone(), m.mandate_identifier.clone()))
-            .collect();
+        // Those of this request; the stored ones are found under the mandates' secondary keys.
+        let mut references: HashSet<String> = HashSet::new();
+        let mut identifiers: HashSet<(String, String)> = HashSet::new();
         for (i, n) in new.iter().enumerate() {
             let debtor = match (n.debtor_id, &n.debtor_code) {
                 (Some(id), _) => db.debtors.get(&admin, &id.to_string()),
                 (None, Some(code)) => db
                     .debtors
-                    .iter(&admin)
-                    .find(|d| d.debtor_identifier == *code)
-                    .or_else(|| db.debtors.iter(&admin).find(|d| d.debtor_number == *code)),
+                    .lookup(&admin, "identifier", code)
+                    .next()
+                    .or_else(|| db.debtors.lookup(&admin, "number", code).next()),
                 (None, None) => None,
             };
             let debtor = debtor.ok_or_else(|| {
@@ -440,7 +463,7 @@ async fn create(
             })?;
             debtors.push(debtor.id);
             if let Some(r) = &n.mandate_reference
-                && !references.insert(r.clone())
+                && (db.psp_mandates.lookup(&admin, "reference", r).next().is_some() || !references.insert(r.clone()))
             {
                 return Err(invalid(
                     "duplicate_mandate_reference",
@@ -450,7 +473,11 @@ async fn create(
                 ));
             }
             if let Some(m) = &n.mandate_identifier
-                && !identifiers.insert((n.provider.clone(), m.clone()))
+                && (db
+                    .psp_mandates
+                    .lookup(&admin, "identifier", m)
+                    .any(|stored| stored.provider == n.provider)
+                    || !identifiers.insert((n.provider.clone(), m.clone())))
             {
                 return Err(invalid(
                     "duplicate_mandate_identifier",

@@ -98,7 +98,11 @@ pub struct VatRate {
     pub updated_at: DateTime<Utc>,
 }
 
-administration_record!(VatRate, changed = updated_at);
+administration_record!(
+    VatRate,
+    changed = updated_at,
+    lookups = |r| vec![("code", r.code.clone())]
+);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -173,7 +177,7 @@ async fn upsert(
     let bulk = state.store.write(|db| {
         let mut bulk = Bulk::new();
         for input in inputs {
-            let existing = db.vat_rates.iter(&admin).find(|r| r.code == input.code).cloned();
+            let existing = db.vat_rates.lookup(&admin, "code", &input.code).next().cloned();
             match existing {
                 Some(old) => {
                     let mut r = old.clone();
