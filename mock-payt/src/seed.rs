@@ -215,7 +215,7 @@ pub fn generate_scaled(seed: u64, anchor: NaiveDate, size: u32, scale: u64) -> (
         let admin = Administration {
             id: admin_id,
             name: c.name.clone(),
-            status: "active".to_string(),
+            status: crate::resources::administrations::AdministrationStatus::Active,
             email_address: c.email.clone(),
             contact_name: c.contact_name.clone(),
             commercial_registration_number: c.registration_number.clone(),

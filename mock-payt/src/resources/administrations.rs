@@ -37,8 +37,8 @@ pub struct Administration {
     pub id: u64,
     /// Name.
     pub name: String,
-    /// `active`, `inactive`, `deleted` or `implementation`.
-    pub status: String,
+    /// Where the administration stands.
+    pub status: AdministrationStatus,
     /// Email address of the administration.
     pub email_address: String,
     /// Contact person.
@@ -82,6 +82,22 @@ pub struct Administration {
     /// When reminding was paused.
     #[serde(with = "crate::format::opt_ts")]
     pub reminding_paused_at: Option<DateTime<Utc>>,
+}
+
+/// An administration's `status`, written as the spec's names. The fixtures' administrations are
+/// `active` and one made through `POST /v1/administrations` starts in `implementation`; nothing in
+/// the API or the time-driven rules moves an administration, so there are no transitions to allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdministrationStatus {
+    /// `active`.
+    Active,
+    /// `inactive`.
+    Inactive,
+    /// `deleted`.
+    Deleted,
+    /// `implementation`: being set up.
+    Implementation,
 }
 
 impl Record for Administration {
@@ -361,7 +377,7 @@ pub fn administration(
         id,
         internal_name: name.to_lowercase(),
         name,
-        status: "implementation".into(),
+        status: AdministrationStatus::Implementation,
         email_address,
         contact_name,
         commercial_registration_number,

@@ -53,8 +53,8 @@ pub struct Company {
     pub id: u64,
     /// Name.
     pub name: String,
-    /// `active`, `implementation`, `inactive`, `deleted` or `unconfirmed`.
-    pub status: String,
+    /// Where the company stands.
+    pub status: CompanyStatus,
     /// The date the trial ends (or ended).
     pub trial_ends_on: Option<NaiveDate>,
     /// Whether the company is still in its trial period.
@@ -73,6 +73,25 @@ impl mock_core::Record for Company {
     fn key(&self) -> String {
         self.id.to_string()
     }
+}
+
+/// A company's `status`, written as the spec's names. The fixtures' company is `active` and one
+/// made by `POST /v1/sign_up` starts `unconfirmed`; nothing in the API or the time-driven rules
+/// moves a company, so there are no transitions to allow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyStatus {
+    /// `active`.
+    #[default]
+    Active,
+    /// `implementation`.
+    Implementation,
+    /// `inactive`.
+    Inactive,
+    /// `deleted`.
+    Deleted,
+    /// `unconfirmed`: signed up, not yet confirmed.
+    Unconfirmed,
 }
 
 /// The routes of this resource.
@@ -196,7 +215,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         let company = Company {
             id: g.id(),
             name: c.name,
-            status: "active".into(),
+            status: CompanyStatus::Active,
             // The trial ended long before the fixture anchor; the company pays since.
             trial_ends_on: Some(shift(g.f.anchor(), -(g.f.int(400, 900) as i64))),
             trial: false,
@@ -208,5 +227,36 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     if let Some(id) = first {
         db.companies
             .update(&(), &id.to_string(), |c| c.administration_ids.push(admin));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CompanyStatus;
+    use crate::resources::administrations::AdministrationStatus;
+
+    #[test]
+    fn status_names_round_trip() {
+        use CompanyStatus as C;
+        for (s, name) in [
+            (C::Active, "active"),
+            (C::Implementation, "implementation"),
+            (C::Inactive, "inactive"),
+            (C::Deleted, "deleted"),
+            (C::Unconfirmed, "unconfirmed"),
+        ] {
+            assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::json!(name)));
+            assert_eq!(serde_json::from_value::<C>(serde_json::json!(name)).ok(), Some(s));
+        }
+        use AdministrationStatus as A;
+        for (s, name) in [
+            (A::Active, "active"),
+            (A::Inactive, "inactive"),
+            (A::Deleted, "deleted"),
+            (A::Implementation, "implementation"),
+        ] {
+            assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::json!(name)));
+            assert_eq!(serde_json::from_value::<A>(serde_json::json!(name)).ok(), Some(s));
+        }
     }
 }

@@ -166,7 +166,7 @@ fn create(state: &AppState, body: &Map<String, Value>) -> Result<(StatusCode, Js
     let company = Company {
         id: state.ids.next_seq(),
         name: admin.name.clone(),
-        status: "unconfirmed".into(),
+        status: crate::resources::companies::CompanyStatus::Unconfirmed,
         trial_ends_on: Some((now + Duration::days(TRIAL_DAYS)).date_naive()),
         trial: true,
         administration_ids: Vec::new(),
