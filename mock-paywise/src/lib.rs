@@ -10,6 +10,8 @@
 //! - [`format`]: timestamps and money;
 //! - [`seed`]: the fixtures.
 //! - [`lifecycle`]: the time-driven rules (review, acceptance, legal stages).
+//! - [`states`]: the shape of every lifecycle state (an enum named as the vendor spells it); each
+//!   resource keeps its own transitions beside its record.
 //!
 //! Paths end with `/` as paywise documents them; a path without it is redirected (301) to the
 //! path with it, as Django's `APPEND_SLASH` does.
@@ -17,6 +19,8 @@
 //! [`MockPaywise`] runs the mock in a test (see its example); [`world::Paywise`] is what one world
 //! of it holds. The control API, worlds, journal and faults come from [`mock_core`].
 
+#[macro_use]
+pub mod states;
 pub mod error;
 pub mod format;
 pub mod lifecycle;

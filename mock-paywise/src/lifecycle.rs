@@ -65,6 +65,7 @@ use uuid::Uuid;
 use crate::error::PaywiseError;
 use crate::list::{JsonBody, Origin};
 use crate::resources::backoffice::{self, AdvanceOptions, StageChange};
+use crate::resources::claims::SubmissionState;
 use crate::resources::mandates::{self, Mandate};
 use crate::state::{AccessMode, AppState, Db, Scope};
 
@@ -84,7 +85,7 @@ pub struct Settings {
     /// From the review to the decision.
     pub decide_after: String,
     /// The decision: one of [`OUTCOMES`].
-    pub outcome: String,
+    pub outcome: SubmissionState,
     /// From a mandate's opening in `extrajudicial` to `judicial_dunning`.
     pub judicial_after: String,
     /// From `judicial_dunning` to `foreclosure`.
@@ -99,7 +100,7 @@ impl Default for Settings {
             enabled: true,
             review_after: "P1D".into(),
             decide_after: "P3D".into(),
-            outcome: "accepted".into(),
+            outcome: SubmissionState::Accepted,
             judicial_after: "P30D".into(),
             foreclosure_after: "P60D".into(),
             statements: true,
@@ -156,9 +157,13 @@ impl Settings {
                     Some(b) => next.statements = b,
                     None => fail(key, format!("Must be true or false, not {value}.")),
                 },
-                "outcome" => match value.as_str() {
-                    Some(o) if OUTCOMES.contains(&o) => next.outcome = o.to_string(),
-                    _ => fail(key, format!("Must be one of {}, not {value}.", OUTCOMES.join(", "))),
+                "outcome" => match value
+                    .as_str()
+                    .filter(|o| OUTCOMES.contains(o))
+                    .and_then(SubmissionState::parse)
+                {
+                    Some(o) => next.outcome = o,
+                    None => fail(key, format!("Must be one of {}, not {value}.", OUTCOMES.join(", "))),
                 },
                 "review_after" | "decide_after" | "judicial_after" | "foreclosure_after" => {
                     let parsed = value
@@ -309,9 +314,9 @@ type Key = (DateTime<Utc>, u64, u8);
 
 /// The next step of claim `c`, if the v1 rules move it.
 fn claim_step(db: &Db, d: &Delays, c: &crate::resources::claims::Claim) -> Option<(Key, Step)> {
-    let (at, step) = match c.submission_state.as_str() {
-        "released" => (c.updated.checked_add_signed(d.review), Step::Review(c.scope, c.id)),
-        "under_review" => (c.updated.checked_add_signed(d.decide), Step::Decide(c.scope, c.id)),
+    let (at, step) = match c.submission_state {
+        SubmissionState::Released => (c.updated.checked_add_signed(d.review), Step::Review(c.scope, c.id)),
+        SubmissionState::UnderReview => (c.updated.checked_add_signed(d.decide), Step::Decide(c.scope, c.id)),
         _ => return None,
     };
     // A moment past the calendar's end is never due.
@@ -324,7 +329,7 @@ fn claim_step(db: &Db, d: &Delays, c: &crate::resources::claims::Claim) -> Optio
 
 /// The next step of v2 order `o`, if the rules move it.
 fn order_step(d: &Delays, o: &crate::v2::orders::Order) -> Option<(Key, Step)> {
-    if o.from_v1 || o.status != "submitted" {
+    if o.from_v1 || o.status != crate::v2::orders::OrderStatus::Submitted {
         return None;
     }
     let (delay, step) = if o.review_started {
@@ -680,8 +685,8 @@ pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
     moved
 }
 
-fn outcome(state: &AppState) -> String {
-    state.store.read(|db| db.lifecycle.outcome.clone())
+fn outcome(state: &AppState) -> SubmissionState {
+    state.store.read(|db| db.lifecycle.outcome)
 }
 
 fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) -> Result<Vec<Moved>, String> {
@@ -689,18 +694,18 @@ fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) ->
     match step {
         Step::Review(scope, id) | Step::Decide(scope, id) => {
             let to = if matches!(step, Step::Review(..)) {
-                "under_review".to_string()
+                SubmissionState::UnderReview
             } else {
                 outcome(state)
             };
             let opts = AdvanceOptions::default();
             let advanced = state
                 .store
-                .write(|db| backoffice::advance_in(state, db, scope, id, &to, &opts, at))
+                .write(|db| backoffice::advance_in(state, db, scope, id, to, &opts, at))
                 .map_err(|e| err(&e))?;
             backoffice::emit_advanced(state, scope, &advanced, origin);
             let tenant = tenant(state, scope);
-            let mut out = vec![Moved::new(at, "claim", id.to_string(), &tenant, &to).event("claim.updated")];
+            let mut out = vec![Moved::new(at, "claim", id.to_string(), &tenant, to.as_str()).event("claim.updated")];
             if let Some(r) = &advanced.request {
                 out.push(
                     Moved::new(at, "request_to_client", r.id.to_string(), &tenant, "created")
@@ -726,8 +731,8 @@ fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) ->
         }
         Step::OrderDecide(scope, id) => {
             let tenant = tenant(state, scope);
-            match outcome(state).as_str() {
-                "client_response_pending" => {
+            match outcome(state) {
+                SubmissionState::ClientResponsePending => {
                     let question = (
                         "Rückfrage zum Auftrag".to_string(),
                         "<p>Bitte beantworten Sie unsere Rückfrage zu Ihrem Auftrag.</p>".to_string(),
@@ -743,7 +748,7 @@ fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) ->
                             .event("request_to_client.created"),
                     ])
                 }
-                "rejected" => {
+                SubmissionState::Rejected => {
                     let reason = "Die Forderung ist nach unserer Prüfung nicht durchsetzbar.".to_string();
                     state.store.write(|db| {
                         crate::v2::backoffice::reject_in(db, state, scope, id, reason, None, at).map_err(|e| err(&e))

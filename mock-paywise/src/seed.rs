@@ -56,7 +56,7 @@ use uuid::Uuid;
 
 use crate::format::Money;
 use crate::lifecycle::Agenda;
-use crate::resources::claims::{AdditionalCharge, Claim, ClaimPayment, Item, SUBMISSION_STATES};
+use crate::resources::claims::{AdditionalCharge, Claim, ClaimPayment, Item, SubmissionState};
 use crate::resources::debtors::{Address, BankAccount, Channel, Debtor, Organization, Person};
 use crate::state::{AccessMode, AppState, Db, Events, Lenient, Scope};
 
@@ -243,7 +243,7 @@ fn draw(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
         for d in &made {
             for _ in 0..f.int(1, claims_per) {
                 seq += 1;
-                let state = *f.pick(SUBMISSION_STATES);
+                let state = *f.pick(SubmissionState::ALL);
                 let document_date = f.date_around(-200, -30);
                 let due_date = shift(document_date, 14);
                 let reminder_date = shift(due_date, 14);
@@ -293,7 +293,7 @@ fn draw(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
                     seq,
                     scope,
                     id,
-                    submission_state: state.into(),
+                    submission_state: state,
                     debtor: d.id,
                     mandate,
                     your_reference: Some(format!("FO-{}", 50_000 + seq)),
@@ -525,8 +525,8 @@ mod tests {
             assert!(db.debtors.get(&scope, &c.debtor.to_string()).is_some());
             assert_eq!(c.mandate.is_some(), c.submission_state == "accepted");
         }
-        for s in SUBMISSION_STATES {
-            assert!(states.contains(*s), "no claim in state {s}");
+        for s in SubmissionState::ALL {
+            assert!(states.contains(s), "no claim in state {s}");
         }
         let prod = Scope {
             company: COMPANY,

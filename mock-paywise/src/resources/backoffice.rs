@@ -30,19 +30,13 @@ use uuid::Uuid;
 
 use crate::error::PaywiseError;
 use crate::list::{JsonBody, Origin, Resource, path_uuid};
-use crate::resources::claims::Claim;
+use crate::resources::claims::{Claim, ClaimEvent, SubmissionState};
 use crate::resources::files;
 use crate::resources::mandates::{self, Download, LEGAL_STAGES, Mandate, PROCESSING_STATES};
 use crate::resources::requests_to_client::{ANSWER_TYPES, FileRef, RequestToClient};
 use crate::state::{AppState, Caller, Db, Scope};
+use crate::states::Machine as _;
 use crate::validate::{OPT, Obj, REQ, Spec};
-
-/// The review states paywise's staff set, and where each may go.
-pub const REVIEW: &[(&str, &[&str])] = &[
-    ("released", &["under_review"]),
-    ("under_review", &["client_response_pending", "accepted", "rejected"]),
-    ("client_response_pending", &["under_review", "accepted", "rejected"]),
-];
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -163,16 +157,17 @@ pub struct Advanced {
     pub request: Option<RequestToClient>,
 }
 
-/// Why a claim in `from` cannot move to `to`, if it cannot.
-pub fn review_refusal(from: &str, to: &str) -> Option<String> {
-    let allowed = REVIEW.iter().find(|(f, _)| *f == from).map_or(&[][..], |(_, to)| *to);
-    if allowed.contains(&to) {
+/// Why a claim in `from` cannot move to `to` in review, if it cannot (the moves are
+/// [`SubmissionState::review_targets`]).
+pub fn review_refusal(from: SubmissionState, to: SubmissionState) -> Option<String> {
+    if from.next(ClaimEvent::Review(to)).is_some() {
         return None;
     }
+    let allowed = from.review_targets();
     let allowed = if allowed.is_empty() {
         "none".to_string()
     } else {
-        allowed.join(", ")
+        allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
     };
     Some(format!(
         "Cannot move a claim from \"{from}\" to \"{to}\"; allowed from there: {allowed}."
@@ -191,7 +186,7 @@ pub fn advance_in(
     db: &mut Db,
     scope: Scope,
     claim_id: Uuid,
-    to: &str,
+    to: SubmissionState,
     opts: &AdvanceOptions,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Advanced, PaywiseError> {
@@ -200,14 +195,14 @@ pub fn advance_in(
         .get(&scope, &claim_id.to_string())
         .cloned()
         .ok_or_else(PaywiseError::not_found)?;
-    if let Some(why) = review_refusal(&current.submission_state, to) {
+    if let Some(why) = review_refusal(current.submission_state, to) {
         return Err(PaywiseError::field("to", why));
     }
     let mut mandate_id = None;
     let mut request = None;
     let mut link = None;
     match to {
-        "client_response_pending" => {
+        SubmissionState::ClientResponsePending => {
             request = Some(new_request(
                 state,
                 db,
@@ -225,7 +220,7 @@ pub fn advance_in(
                 false,
             ));
         }
-        "accepted" => {
+        SubmissionState::Accepted => {
             let mid = state.ids.uuid();
             let number = opts.reference.clone().unwrap_or_else(|| {
                 mandates::reference_number(chrono::Datelike::year(&now), *state.ids.uuid().as_bytes())
@@ -279,7 +274,7 @@ pub fn advance_in(
     let claim = db
         .claims
         .update(&scope, &claim_id.to_string(), |c| {
-            c.submission_state = to.to_string();
+            c.submission_state.apply(ClaimEvent::Review(to));
             if link.is_some() {
                 c.mandate = link.clone();
             }
@@ -331,17 +326,19 @@ async fn advance(
         .read(|db| db.claims.get(&scope, &id.to_string()).cloned())
         .ok_or_else(PaywiseError::not_found)?;
     let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
-    let to = o.choice(
-        "to",
-        REQ,
-        &["under_review", "client_response_pending", "accepted", "rejected"],
-    );
+    let to = o
+        .choice(
+            "to",
+            REQ,
+            &["under_review", "client_response_pending", "accepted", "rejected"],
+        )
+        .and_then(|t| SubmissionState::parse(&t));
     let title = o.string("title", OPT, Some(255));
     let description = o.string("description", OPT, None);
     let types = answer_types(&mut o, &body, false);
     let reference = o.string("reference_number", OPT, Some(50));
-    if let Some(t) = &to
-        && let Some(why) = review_refusal(&claim.submission_state, t)
+    if let Some(t) = to
+        && let Some(why) = review_refusal(claim.submission_state, t)
     {
         o.error("to", why);
     }
@@ -364,7 +361,7 @@ async fn advance(
         if current.submission_state != claim.submission_state {
             return Err(PaywiseError::field("to", "The claim changed meanwhile; try again."));
         }
-        advance_in(&state, db, scope, id, &to, &opts, now)
+        advance_in(&state, db, scope, id, to, &opts, now)
     })?;
     let (claim_json, request_json, mandate_json) = emit_advanced(&state, scope, &advanced, &origin);
     Ok(Json(json!({

@@ -33,21 +33,108 @@ use crate::list::{self, Filters, JsonBody, Origin, Resource, path_uuid, with_hre
 use crate::resources::files;
 use crate::resources::payments::Payment;
 use crate::state::{AppState, Caller, Scope};
+use crate::states::Machine as _;
 use crate::validate::{NULLABLE, OPT, OPT_LIST, OPT_NOT_BLANK, OPT_OBJECT, Obj, REQ, event, metadata};
 use crate::vendor::{
     ADDITIONAL_CHARGE_EVENT_TYPES, ADDITIONAL_CHARGE_TYPES, CLAIM_EVENT_TYPES, CLAIM_METADATA_TYPES,
     PAYMENT_METADATA_TYPES,
 };
 
-/// Every `submission_state`.
-pub const SUBMISSION_STATES: &[&str] = &[
-    "created",
-    "released",
-    "under_review",
-    "client_response_pending",
-    "accepted",
-    "rejected",
-];
+state_enum! {
+    /// A claim's `submission_state`, as v1 spells it (v2 shows it as its `status`, see
+    /// [`crate::v2::claims::status`]). Moves only by [`ClaimEvent`]s through
+    /// [`SubmissionState::next`].
+    pub enum SubmissionState {
+        /// A draft the client may change, release or delete.
+        Created = "created",
+        /// Handed over; paywise will review it.
+        Released = "released",
+        /// paywise reviews it.
+        UnderReview = "under_review",
+        /// paywise asked the client a question.
+        ClientResponsePending = "client_response_pending",
+        /// Accepted into a mandate (final).
+        Accepted = "accepted",
+        /// Refused, or withdrawn through v2 (final).
+        Rejected = "rejected",
+    }
+}
+
+/// Every `submission_state`, as the list filter offers them.
+pub const SUBMISSION_STATES: &[&str] = SubmissionState::NAMES;
+
+/// What moves a claim's [`SubmissionState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimEvent {
+    /// The client releases its draft (v1's `PATCH`, v2's finalize): `created -> released`.
+    Release,
+    /// paywise's staff (the back office, the time-driven rules) move it on in review to the
+    /// state given: see [`SubmissionState::review_targets`].
+    Review(SubmissionState),
+    /// Its v2 order moved (see [`crate::v2::orders::OrderStatus::next`], which decides what
+    /// may happen to an order): the claim takes the state v1 shows for the order's status
+    /// ([`crate::v2::orders::OrderStatus::claim_state`]), any but `created`, from any state
+    /// that is not final (a final state only stays).
+    Follow(SubmissionState),
+}
+
+impl SubmissionState {
+    /// Where paywise's staff may move a claim in this state ([`ClaimEvent::Review`]):
+    /// `released -> under_review`, `under_review -> client_response_pending | accepted |
+    /// rejected`, `client_response_pending -> under_review | accepted | rejected`.
+    pub fn review_targets(self) -> &'static [SubmissionState] {
+        use SubmissionState::*;
+        match self {
+            Released => &[UnderReview],
+            UnderReview => &[ClientResponsePending, Accepted, Rejected],
+            ClientResponsePending => &[UnderReview, Accepted, Rejected],
+            Created | Accepted | Rejected => &[],
+        }
+    }
+
+    /// Where `event` takes a claim in this state, or `None` where it is refused.
+    pub fn next(self, event: ClaimEvent) -> Option<Self> {
+        match (self, event) {
+            (SubmissionState::Created, ClaimEvent::Release) => Some(SubmissionState::Released),
+            (from, ClaimEvent::Review(to)) if from.review_targets().contains(&to) => Some(to),
+            (from, ClaimEvent::Follow(to)) if !to.is_draft() && (!from.is_final() || from == to) => Some(to),
+            _ => None,
+        }
+    }
+
+    /// Whether nothing moves the claim any more (`accepted`, `rejected`).
+    pub fn is_final(self) -> bool {
+        matches!(self, SubmissionState::Accepted | SubmissionState::Rejected)
+    }
+
+    /// Whether the claim is still the client's draft.
+    pub fn is_draft(self) -> bool {
+        self == SubmissionState::Created
+    }
+}
+
+/// Reads a state's name, for code that writes records directly (a test that plants a claim).
+///
+/// # Panics
+///
+/// On a name that is not a state's: that is a bug in the caller, never input from a request
+/// (handlers use [`SubmissionState::parse`]).
+impl From<&str> for SubmissionState {
+    fn from(name: &str) -> Self {
+        match SubmissionState::parse(name) {
+            Some(s) => s,
+            None => panic!("{name:?} is not a submission_state"),
+        }
+    }
+}
+
+impl crate::states::Machine for SubmissionState {
+    type Event = ClaimEvent;
+
+    fn next(self, event: ClaimEvent) -> Option<Self> {
+        SubmissionState::next(self, event)
+    }
+}
 /// `extrajudicial` (start out of court) or `judicial` (apply for a dunning order at once).
 pub const STARTING_APPROACHES: &[&str] = &["extrajudicial", "judicial"];
 
@@ -121,8 +208,8 @@ pub struct Claim {
     pub scope: Scope,
     /// Unique identifier.
     pub id: Uuid,
-    /// One of [`SUBMISSION_STATES`].
-    pub submission_state: String,
+    /// Where the claim is in its lifecycle.
+    pub submission_state: SubmissionState,
     /// The debtor's id.
     pub debtor: Uuid,
     /// `{href, id, reference_number}` once accepted into a mandate.
@@ -182,7 +269,7 @@ pub struct Claim {
 scoped_record!(
     Claim,
     lookups = |r| {
-        let mut keys = vec![("submission_state", r.submission_state.clone())];
+        let mut keys = vec![("submission_state", r.submission_state.as_str().to_string())];
         keys.extend(r.your_reference.iter().map(|v| ("your_reference", v.clone())));
         keys
     }
@@ -369,7 +456,9 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
             && reminder_date.is_none_or(|d| c.reminder_date == Some(d))
             && starting_approach.as_ref().is_none_or(|s| &c.starting_approach == s)
             && eq(&subject_matter, &c.subject_matter)
-            && submission_state.as_ref().is_none_or(|s| &c.submission_state == s)
+            && submission_state
+                .as_ref()
+                .is_none_or(|s| c.submission_state == s.as_str())
             && eq(&your_reference, &c.your_reference)
     };
     // `your_reference` and `submission_state` are secondary keys: only the records under one are
@@ -548,7 +637,7 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
                 mode: crate::state::AccessMode::Test,
             },
             id: Uuid::nil(),
-            submission_state: "created".into(),
+            submission_state: SubmissionState::Created,
             debtor: Uuid::nil(),
             mandate: None,
             your_reference,
@@ -668,7 +757,7 @@ fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Claim, PaywiseErr
 }
 
 /// The message for a change to a claim that is no longer `created`.
-pub fn locked(state: &str) -> String {
+pub fn locked(state: SubmissionState) -> String {
     format!("The claim has already been released (submission_state \"{state}\") and can no longer be changed.")
 }
 
@@ -681,8 +770,8 @@ async fn release(
 ) -> Result<Json<Value>, PaywiseError> {
     let claim = find(&state, &caller, &id)?;
     let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
-    if claim.submission_state != "created" {
-        return Err(PaywiseError::field("non_field_errors", locked(&claim.submission_state)));
+    if !claim.submission_state.is_draft() {
+        return Err(PaywiseError::field("non_field_errors", locked(claim.submission_state)));
     }
     // `PatchedReleaseClaimForProcessingRequest`: optional, `SubmissionStateEnum` or blank; absent
     // or blank changes nothing.
@@ -710,10 +799,9 @@ async fn release(
         .store
         .write(|db| {
             db.claims.update(&scope, &claim.id.to_string(), |c| {
-                if c.submission_state != "created" {
-                    return Err(locked(&c.submission_state));
+                if !c.submission_state.apply(ClaimEvent::Release) {
+                    return Err(locked(c.submission_state));
                 }
-                c.submission_state = "released".into();
                 c.updated = now;
                 Ok(c.clone())
             })
@@ -733,20 +821,20 @@ async fn delete(
     let claim = find(&state, &caller, &id)?;
     let scope = caller.scope();
     // A field error, as the refused release is (reference §3.2).
-    let refused = |s: &str| {
+    let refused = |s: SubmissionState| {
         PaywiseError::field(
             "non_field_errors",
             format!("Only claims with submission_state \"created\" can be deleted; this claim is \"{s}\"."),
         )
     };
-    if claim.submission_state != "created" {
-        return Err(refused(&claim.submission_state));
+    if !claim.submission_state.is_draft() {
+        return Err(refused(claim.submission_state));
     }
     state.store.write(|db| {
         let key = claim.id.to_string();
         match db.claims.get(&scope, &key) {
             None => return Err(PaywiseError::not_found()),
-            Some(c) if c.submission_state != "created" => return Err(refused(&c.submission_state)),
+            Some(c) if !c.submission_state.is_draft() => return Err(refused(c.submission_state)),
             Some(_) => {}
         }
         db.claims.remove(&scope, &key);
@@ -800,4 +888,74 @@ async fn upload(
     let out = updated.render(&origin);
     state.emit(scope, "claim.updated", out.clone());
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    fn event() -> impl Strategy<Value = ClaimEvent> {
+        let state = proptest::sample::select(SubmissionState::ALL);
+        prop_oneof![
+            Just(ClaimEvent::Release),
+            state.clone().prop_map(ClaimEvent::Review),
+            state.prop_map(ClaimEvent::Follow),
+        ]
+    }
+
+    #[test]
+    fn names_round_trip_and_match_the_filter() {
+        round_trips(SubmissionState::ALL, SubmissionState::as_str);
+        assert_eq!(
+            SUBMISSION_STATES,
+            [
+                "created",
+                "released",
+                "under_review",
+                "client_response_pending",
+                "accepted",
+                "rejected"
+            ]
+        );
+        for s in SubmissionState::ALL {
+            assert_eq!(SubmissionState::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(SubmissionState::parse("Created"), None);
+    }
+
+    #[test]
+    fn the_review_moves_are_the_back_office_s() {
+        use SubmissionState::*;
+        assert_eq!(Created.next(ClaimEvent::Release), Some(Released));
+        assert_eq!(Released.next(ClaimEvent::Release), None);
+        assert_eq!(Released.next(ClaimEvent::Review(UnderReview)), Some(UnderReview));
+        assert_eq!(Released.next(ClaimEvent::Review(Accepted)), None);
+        assert_eq!(
+            ClientResponsePending.next(ClaimEvent::Review(UnderReview)),
+            Some(UnderReview)
+        );
+        assert_eq!(Accepted.next(ClaimEvent::Follow(Rejected)), None);
+        assert_eq!(Created.next(ClaimEvent::Follow(Created)), None);
+    }
+
+    proptest! {
+        #[test]
+        fn random_events_stay_in_the_machine(
+            start in proptest::sample::select(SubmissionState::ALL),
+            events in proptest::collection::vec(event(), 0..40),
+        ) {
+            let seen = walk(SubmissionState::ALL, start, &events);
+            // Once final, a claim stays where it is.
+            if let Some(i) = seen.iter().position(|s| s.is_final()) {
+                prop_assert!(seen[i..].iter().all(|s| *s == seen[i]), "{seen:?}");
+            }
+            // Nothing leads back to a draft.
+            if let Some(i) = seen.iter().position(|s| !s.is_draft()) {
+                prop_assert!(seen[i..].iter().all(|s| !s.is_draft()), "{seen:?}");
+            }
+        }
+    }
 }

@@ -34,7 +34,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::format::Money;
-use crate::resources::claims::{Claim, ClaimPayment, SUBMISSION_STATES};
+use crate::resources::claims::{Claim, ClaimPayment, SubmissionState};
 use crate::resources::debtors::{Address, Channel, Debtor, Organization, Person};
 use crate::resources::payments::Payment;
 use crate::state::{AccessMode, Db, Scope};
@@ -166,8 +166,12 @@ fn last_change(f: &mut Faker, state: &str, created: DateTime<Utc>, anchor: Naive
 }
 
 /// The states a scale claim is in: every one but `accepted`.
-fn states() -> Vec<&'static str> {
-    SUBMISSION_STATES.iter().copied().filter(|s| *s != "accepted").collect()
+fn states() -> Vec<SubmissionState> {
+    SubmissionState::ALL
+        .iter()
+        .copied()
+        .filter(|s| *s != SubmissionState::Accepted)
+        .collect()
 }
 
 /// Adds scale `n`'s records to the test mode of `db`, numbering them after `seq` (which ends at
@@ -257,7 +261,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate, n: u64) {
                 seq: *seq,
                 scope: SCOPE,
                 id,
-                submission_state: state.into(),
+                submission_state: state,
                 debtor: debtor_id,
                 mandate: None,
                 your_reference: Some(format!("FO-{}", 50_000 + *seq)),
@@ -281,7 +285,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate, n: u64) {
                 metadata: Vec::new(),
                 events: Vec::new(),
                 created,
-                updated: last_change(&mut f, state, created, anchor),
+                updated: last_change(&mut f, state.as_str(), created, anchor),
                 v2: None,
             };
             invoice += 1;

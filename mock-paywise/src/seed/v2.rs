@@ -19,13 +19,13 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::format::Money;
-use crate::resources::claims::Claim;
+use crate::resources::claims::{Claim, SubmissionState};
 use crate::resources::files;
 use crate::state::{AccessMode, Db, Scope};
 use crate::v2::claims::{ClaimV2, LegalBasis, Title};
 use crate::v2::documents::Document;
 use crate::v2::messages::Message;
-use crate::v2::orders::{Order, PropertyAddress, RentalAgreement};
+use crate::v2::orders::{Order, OrderStatus, PropertyAddress, RentalAgreement};
 use crate::v2::requests::OrderRequest;
 
 const SUBJECTS: &[&str] = &[
@@ -71,7 +71,7 @@ fn claim(
     principal: Decimal,
     document_date: Option<NaiveDate>,
     subject: &str,
-    state: &str,
+    state: SubmissionState,
     created: DateTime<Utc>,
     legal_basis: LegalBasis,
     title: Option<Title>,
@@ -82,7 +82,7 @@ fn claim(
         seq: g.seq(),
         scope,
         id,
-        submission_state: state.into(),
+        submission_state: state,
         debtor: order.debtor_id,
         mandate: None,
         your_reference: Some(format!("v2-{}", &id.simple().to_string()[..8])),
@@ -124,13 +124,20 @@ fn claim(
     }
 }
 
-fn order(g: &mut Gen<'_>, scope: Scope, kind: &str, status: &str, debtor: Uuid, created: DateTime<Utc>) -> Order {
+fn order(
+    g: &mut Gen<'_>,
+    scope: Scope,
+    kind: &str,
+    status: OrderStatus,
+    debtor: Uuid,
+    created: DateTime<Utc>,
+) -> Order {
     Order {
         seq: g.seq(),
         scope,
         id: uuid(&mut g.f),
         kind: kind.into(),
-        status: status.into(),
+        status,
         debtor_id: debtor,
         additional_debtor_ids: Vec::new(),
         confirmation_email: Some("forderungen@example.de".into()),
@@ -141,7 +148,7 @@ fn order(g: &mut Gen<'_>, scope: Scope, kind: &str, status: &str, debtor: Uuid, 
         mandate: None,
         merged_into: None,
         rejection: None,
-        expires_at: (status == "draft").then(|| created + crate::v2::orders::DRAFT_LIFETIME),
+        expires_at: status.is_draft().then(|| created + crate::v2::orders::DRAFT_LIFETIME),
         review_started: false,
         from_v1: false,
         created_at: created,
@@ -214,7 +221,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
         // fixtures are settled, so it stays submitted.
         let created = at(&mut g.f, -1);
         let debtor = pick(&mut g);
-        let mut titled = order(&mut g, scope, "titled", "submitted", debtor, created);
+        let mut titled = order(&mut g, scope, "titled", OrderStatus::Submitted, debtor, created);
         titled.expires_at = None;
         let issued = shift(anchor, -(g.f.int(200, 700) as i64));
         let amount = g.f.amount(300, 4000);
@@ -245,7 +252,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
             amount,
             None,
             subject,
-            "released",
+            SubmissionState::Released,
             created,
             LegalBasis::default(),
             Some(title),
@@ -268,7 +275,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
         // A rental order, a draft, two months of rent.
         let created = at(&mut g.f, -3);
         let debtor = pick(&mut g);
-        let mut rental = order(&mut g, scope, "rental", "draft", debtor, created);
+        let mut rental = order(&mut g, scope, "rental", OrderStatus::Draft, debtor, created);
         let contract = shift(anchor, -(g.f.int(400, 1500) as i64));
         let rent = g.f.amount(600, 1600);
         rental.rental_agreement = Some(RentalAgreement {
@@ -300,7 +307,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
                 rent,
                 Some(month),
                 "Miete",
-                "created",
+                SubmissionState::Created,
                 created,
                 basis,
                 None,
@@ -318,7 +325,14 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
         // An invoice order awaiting the client's answer, with a client message.
         let created = at(&mut g.f, -12);
         let debtor = pick(&mut g);
-        let mut invoice = order(&mut g, scope, "invoice", "awaiting_client_response", debtor, created);
+        let mut invoice = order(
+            &mut g,
+            scope,
+            "invoice",
+            OrderStatus::AwaitingClientResponse,
+            debtor,
+            created,
+        );
         invoice.expires_at = None;
         for _ in 0..2 {
             let principal = g.f.amount(80, 2500);
@@ -337,7 +351,7 @@ pub fn seed(db: &mut Db, seq: &mut u64, seed: u64, anchor: NaiveDate) {
                 principal,
                 Some(doc_date),
                 subject,
-                "client_response_pending",
+                SubmissionState::ClientResponsePending,
                 created,
                 basis,
                 None,

@@ -33,12 +33,14 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::list::Origin;
+use crate::resources::claims::ClaimEvent;
 use crate::resources::mandates::{self, Mandate, MandateClaim};
 use crate::resources::requests_to_client::{FileRef, RequestToClient};
 use crate::state::{AppState, Db, Scope};
+use crate::states::Machine as _;
 use crate::v2::conv::{Obj, Patch, V2Caller, V2Json, path_id as uuid, respond};
 use crate::v2::error::{Errs, V2Error};
-use crate::v2::orders::{self, Order};
+use crate::v2::orders::{self, Order, OrderEvent, OrderStatus};
 use crate::v2::requests::{ANSWER_TYPES, OrderRequest};
 
 /// The routes (merged only with the control API on).
@@ -66,7 +68,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::v2::statements::control_router())
 }
 
-fn refuse(from: &str, action: &str) -> V2Error {
+fn refuse(from: OrderStatus, action: &str) -> V2Error {
     V2Error::conflict(
         "invalid_transition",
         format!("Cannot {action} an order that is {from}."),
@@ -77,8 +79,8 @@ fn refuse(from: &str, action: &str) -> V2Error {
 pub fn start_review_in(db: &mut Db, scope: Scope, id: Uuid, now: DateTime<Utc>) -> Result<Order, V2Error> {
     let mut o = orders::find(db, scope, id)?;
     let s = orders::status(db, &o, now);
-    if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-        return Err(refuse(&s, "review"));
+    if s.next(OrderEvent::StartReview).is_none() {
+        return Err(refuse(s, "review"));
     }
     o.review_started = true;
     o.updated_at = now;
@@ -152,9 +154,9 @@ pub fn order_request_in(
     let (title, description, kind, attach) = question;
     let mut o = orders::find(db, scope, id)?;
     let s = orders::status(db, &o, now);
-    if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-        return Err(refuse(&s, "ask a question about"));
-    }
+    let Some(awaiting) = s.next(OrderEvent::Ask) else {
+        return Err(refuse(s, "ask a question about"));
+    };
     let r = OrderRequest {
         seq: state.ids.next_seq(),
         scope,
@@ -176,7 +178,7 @@ pub fn order_request_in(
     db.v2_order_requests
         .insert(r.clone())
         .map_err(|e| V2Error::conflict("conflict", e.to_string()))?;
-    orders::set_status(db, &mut o, "awaiting_client_response", now);
+    orders::set_status(db, &mut o, awaiting, now);
     orders::save(db, o.clone());
     crate::v2::events::emit(
         db,
@@ -249,7 +251,8 @@ fn open_mandate(db: &mut Db, state: &AppState, o: &Order, reference: Option<Stri
     for c in &claims {
         db.claims.update(&o.scope, &c.id.to_string(), |c| {
             c.mandate = Some(link.clone());
-            c.submission_state = "accepted".into();
+            c.submission_state
+                .apply(ClaimEvent::Follow(OrderStatus::Accepted.claim_state()));
             c.updated = now;
         });
     }
@@ -268,12 +271,12 @@ pub fn accept_in(
 ) -> Result<(Order, Mandate), V2Error> {
     let mut o = orders::find(db, scope, id)?;
     let s = orders::status(db, &o, now);
-    if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-        return Err(refuse(&s, "accept"));
-    }
+    let Some(accepted) = s.next(OrderEvent::Accept) else {
+        return Err(refuse(s, "accept"));
+    };
     let m = open_mandate(db, state, &o, reference)?;
     o.mandate = Some(m.id);
-    o.status = "accepted".into();
+    o.status = accepted;
     o.updated_at = now;
     orders::save(db, o.clone());
     let mut data = orders::event_data(db, &o);
@@ -326,16 +329,16 @@ pub fn reject_in(
 ) -> Result<Order, V2Error> {
     let mut o = orders::find(db, scope, id)?;
     let s = orders::status(db, &o, now);
-    if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-        return Err(refuse(&s, "reject"));
-    }
+    let Some(rejected) = s.next(OrderEvent::Reject) else {
+        return Err(refuse(s, "reject"));
+    };
     o.rejection = Some(json!({
         "code": code,
         "reason": reason,
         "rejected_at": crate::format::timestamp(&now),
         "notified_to": o.confirmation_email.iter().collect::<Vec<_>>(),
     }));
-    orders::set_status(db, &mut o, "rejected", now);
+    orders::set_status(db, &mut o, rejected, now);
     orders::save(db, o.clone());
     let data = orders::event_data(db, &o);
     crate::v2::events::emit(db, state, o.scope, "order.rejected", data);
@@ -385,10 +388,16 @@ async fn merge(
     state.store.write(|db| {
         let mut o = orders::find(db, caller.scope, uuid(&id)?)?;
         let target = orders::find(db, caller.scope, into)?;
-        for (order, what) in [(&o, "merge"), (&target, "merge into")] {
+        let mut merged = OrderStatus::Merged;
+        for (order, what, event) in [
+            (&o, "merge", OrderEvent::Merge),
+            (&target, "merge into", OrderEvent::Absorb),
+        ] {
             let s = orders::status(db, order, now);
-            if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
-                return Err(refuse(&s, what));
+            match s.next(event) {
+                Some(to) if event == OrderEvent::Merge => merged = to,
+                Some(_) => {}
+                None => return Err(refuse(s, what)),
             }
         }
         if o.id == target.id || o.kind != target.kind || o.debtor_id != target.debtor_id {
@@ -405,7 +414,7 @@ async fn merge(
                 c.updated = now;
             });
         }
-        o.status = "merged".into();
+        o.status = merged;
         o.merged_into = Some(target.id);
         o.updated_at = now;
         orders::save(db, o.clone());
@@ -424,8 +433,8 @@ async fn expire(
     state.store.write(|db| {
         let mut o = orders::find(db, caller.scope, uuid(&id)?)?;
         let s = orders::status(db, &o, now);
-        if s != "draft" || o.from_v1 {
-            return Err(refuse(&s, "expire"));
+        if s.next(OrderEvent::Expire).is_none() || o.from_v1 {
+            return Err(refuse(s, "expire"));
         }
         o.expires_at = Some(now - chrono::Duration::seconds(1));
         orders::save(db, o.clone());

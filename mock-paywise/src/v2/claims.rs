@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::format::Money;
 use crate::list::Origin;
-use crate::resources::claims::{AdditionalCharge, Claim, ClaimPayment, Item};
+use crate::resources::claims::{AdditionalCharge, Claim, ClaimPayment, Item, SubmissionState};
 use crate::resources::payments::Payment;
 use crate::state::{AppState, Db, Scope};
 use crate::v2::conv::{
@@ -37,7 +37,7 @@ use crate::v2::conv::{
 };
 use crate::v2::documents::{self, NewFile};
 use crate::v2::error::{Errs, V2Error};
-use crate::v2::orders::Order;
+use crate::v2::orders::{Order, OrderStatus};
 
 /// `status`.
 pub const STATUSES: &[&str] = &[
@@ -217,27 +217,21 @@ pub fn title_of(c: &Claim) -> Option<Title> {
     ext(c).title
 }
 
-/// v2's status of a claim.
-pub fn status(c: &Claim) -> &'static str {
-    match c.submission_state.as_str() {
-        "created" => "draft",
-        "released" | "under_review" => "submitted",
-        "client_response_pending" => "awaiting_client_response",
-        "accepted" => "accepted",
-        _ if c.v2.as_ref().is_some_and(|x| x.withdrawn) => "withdrawn",
-        _ => "rejected",
+/// v2's status of a claim: its [`SubmissionState`] as the status of an order.
+pub fn order_status(c: &Claim) -> OrderStatus {
+    match c.submission_state {
+        SubmissionState::Created => OrderStatus::Draft,
+        SubmissionState::Released | SubmissionState::UnderReview => OrderStatus::Submitted,
+        SubmissionState::ClientResponsePending => OrderStatus::AwaitingClientResponse,
+        SubmissionState::Accepted => OrderStatus::Accepted,
+        SubmissionState::Rejected if c.v2.as_ref().is_some_and(|x| x.withdrawn) => OrderStatus::Withdrawn,
+        SubmissionState::Rejected => OrderStatus::Rejected,
     }
 }
 
-/// v1's `submission_state` for v2's `status`.
-pub fn submission_state(status: &str) -> &'static str {
-    match status {
-        "draft" => "created",
-        "submitted" => "released",
-        "awaiting_client_response" => "client_response_pending",
-        "accepted" => "accepted",
-        _ => "rejected",
-    }
+/// v2's status of a claim, as v2 spells it (one of [`STATUSES`]).
+pub fn status(c: &Claim) -> &'static str {
+    order_status(c).as_str()
 }
 
 /// The caller's claim `id` (404 otherwise).
@@ -257,7 +251,7 @@ pub fn editable(db: &Db, state: &AppState, c: &Claim) -> Result<(), V2Error> {
     let order_id = ext(c).order_id;
     match db.v2_orders.get(&c.scope, &order_id.to_string()) {
         Some(o) => crate::v2::orders::editable_in(db, o, state.now()),
-        None if c.submission_state == "created" => Ok(()),
+        None if c.submission_state.is_draft() => Ok(()),
         None => Err(not_editable()),
     }
 }
@@ -1031,7 +1025,7 @@ pub fn read_create(
         seq: 0,
         scope: Scope::default(),
         id: Uuid::nil(),
-        submission_state: "created".into(),
+        submission_state: SubmissionState::Created,
         debtor: Uuid::nil(),
         mandate: None,
         your_reference,
@@ -1654,7 +1648,7 @@ async fn create_payment(
                 metadata: input.metadata.clone(),
                 created: now,
             };
-            if c.submission_state == "created" {
+            if c.submission_state.is_draft() {
                 // A fact of the draft claim: it is part of the claim as handed over.
                 db.payments
                     .insert(payment.clone())
@@ -1693,7 +1687,7 @@ async fn delete_payment(
             .filter(|p| p.claim == c.id)
             .cloned()
             .ok_or_else(V2Error::not_found)?;
-        if c.submission_state != "created" {
+        if !c.submission_state.is_draft() {
             return Err(V2Error::conflict(
                 "payment_not_deletable",
                 "Payments can only be deleted while the claim is a draft; a reported payment is final.",

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::list::Origin;
+use crate::resources::claims::SubmissionState;
 use crate::state::{AppState, Db, Scope};
 use crate::v2::conv::{Query, SETTLE, V2Caller, link, respond};
 use crate::v2::error::V2Error;
@@ -306,10 +307,10 @@ pub fn bridge_v1(state: &AppState, scope: Scope, kind: &str, data: &Value) {
                 return;
             };
             let mut event = crate::v2::orders::event_data(db, &order);
-            let v2_kind = match claim.submission_state.as_str() {
-                "released" => "order.submitted",
-                "accepted" => "order.accepted",
-                "rejected" => "order.rejected",
+            let v2_kind = match claim.submission_state {
+                SubmissionState::Released => "order.submitted",
+                SubmissionState::Accepted => "order.accepted",
+                SubmissionState::Rejected => "order.rejected",
                 _ => return,
             };
             if v2_kind == "order.accepted"

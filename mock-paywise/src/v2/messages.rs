@@ -235,7 +235,7 @@ async fn create(
             if kind == "order" {
                 let order = crate::v2::orders::find(db, caller.scope, p)?;
                 let s = crate::v2::orders::status(db, &order, now);
-                if matches!(s.as_str(), "withdrawn" | "rejected" | "expired" | "merged") {
+                if s.is_closed() {
                     return Err(V2Error::conflict("order_closed", format!("The order is {s}; it takes no more messages.")));
                 }
             }

@@ -28,8 +28,9 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::list::Origin;
-use crate::resources::claims::Claim;
+use crate::resources::claims::{Claim, ClaimEvent, SubmissionState};
 use crate::state::{AppState, Db, Scope};
+use crate::states::Machine as _;
 use crate::v2::claims::{self, ext};
 use crate::v2::conv::{
     Field, Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, date, if_match, money, page, respond, show, ts,
@@ -39,17 +40,119 @@ use crate::v2::error::{ErrorItem, Errs, V2Error};
 
 /// Order types.
 pub const TYPES: &[&str] = &["invoice", "rental", "titled"];
-/// Order statuses.
-pub const STATUSES: &[&str] = &[
-    "accepted",
-    "awaiting_client_response",
-    "draft",
-    "expired",
-    "merged",
-    "rejected",
-    "submitted",
-    "withdrawn",
-];
+state_enum! {
+    /// An order's `status` (declared in the order of their names: a list sorted by status sorts
+    /// by name). Moves only by [`OrderEvent`]s through [`OrderStatus::next`]; `expired` is never
+    /// stored (a draft past its `expires_at` shows it, see [`status`]).
+    pub enum OrderStatus {
+        /// Accepted into a mandate (final).
+        Accepted = "accepted",
+        /// paywise asked the client a question.
+        AwaitingClientResponse = "awaiting_client_response",
+        /// Being put together by the client.
+        Draft = "draft",
+        /// A draft untouched for 90 days: read-only until deleted.
+        Expired = "expired",
+        /// Merged into another order (final).
+        Merged = "merged",
+        /// Refused by paywise (final).
+        Rejected = "rejected",
+        /// Finalized; paywise will review it.
+        Submitted = "submitted",
+        /// Taken back by the client before review (final).
+        Withdrawn = "withdrawn",
+    }
+}
+
+/// Order statuses, as the list filter offers them.
+pub const STATUSES: &[&str] = OrderStatus::NAMES;
+
+/// What moves an order's [`OrderStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderEvent {
+    /// The client finalizes its draft: `draft -> submitted`.
+    Finalize,
+    /// The client withdraws it (before review, which the handler checks): `submitted ->
+    /// withdrawn`.
+    Withdraw,
+    /// paywise starts its review (the status stays): `submitted | awaiting_client_response`.
+    StartReview,
+    /// paywise asks a question: `submitted | awaiting_client_response ->
+    /// awaiting_client_response`.
+    Ask,
+    /// The client answered every open question: `awaiting_client_response -> submitted`.
+    Answered,
+    /// paywise accepts it: `submitted | awaiting_client_response -> accepted`.
+    Accept,
+    /// paywise rejects it: `submitted | awaiting_client_response -> rejected`.
+    Reject,
+    /// paywise merges it into another order: `submitted | awaiting_client_response -> merged`.
+    Merge,
+    /// paywise merges another order into it (the status stays): `submitted |
+    /// awaiting_client_response`.
+    Absorb,
+    /// The draft outlives its `expires_at`: `draft -> expired`.
+    Expire,
+}
+
+impl OrderStatus {
+    /// Where `event` takes an order in this status, or `None` where it is refused.
+    pub fn next(self, event: OrderEvent) -> Option<Self> {
+        use OrderStatus::*;
+        let in_review = self.in_review();
+        match event {
+            OrderEvent::Finalize => (self == Draft).then_some(Submitted),
+            OrderEvent::Withdraw => (self == Submitted).then_some(Withdrawn),
+            OrderEvent::StartReview | OrderEvent::Absorb => in_review.then_some(self),
+            OrderEvent::Ask => in_review.then_some(AwaitingClientResponse),
+            OrderEvent::Answered => (self == AwaitingClientResponse).then_some(Submitted),
+            OrderEvent::Accept => in_review.then_some(Accepted),
+            OrderEvent::Reject => in_review.then_some(Rejected),
+            OrderEvent::Merge => in_review.then_some(Merged),
+            OrderEvent::Expire => (self == Draft).then_some(Expired),
+        }
+    }
+
+    /// Whether paywise has it (`submitted`, `awaiting_client_response`): it can be reviewed,
+    /// questioned, decided or merged, and its questions answered.
+    pub fn in_review(self) -> bool {
+        matches!(self, OrderStatus::Submitted | OrderStatus::AwaitingClientResponse)
+    }
+
+    /// Whether the order is closed to messages (`withdrawn`, `rejected`, `expired`, `merged`).
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Withdrawn | OrderStatus::Rejected | OrderStatus::Expired | OrderStatus::Merged
+        )
+    }
+
+    /// Whether the order is still a draft the client may change (not expired).
+    pub fn is_draft(self) -> bool {
+        self == OrderStatus::Draft
+    }
+
+    /// The v1 `submission_state` its claims show while the order has this status.
+    pub fn claim_state(self) -> SubmissionState {
+        match self {
+            OrderStatus::Draft => SubmissionState::Created,
+            OrderStatus::Submitted => SubmissionState::Released,
+            OrderStatus::AwaitingClientResponse => SubmissionState::ClientResponsePending,
+            OrderStatus::Accepted => SubmissionState::Accepted,
+            OrderStatus::Expired | OrderStatus::Merged | OrderStatus::Rejected | OrderStatus::Withdrawn => {
+                SubmissionState::Rejected
+            }
+        }
+    }
+}
+
+impl crate::states::Machine for OrderStatus {
+    type Event = OrderEvent;
+
+    fn next(self, event: OrderEvent) -> Option<Self> {
+        OrderStatus::next(self, event)
+    }
+}
 /// Starting approaches.
 pub const STARTING_APPROACHES: &[&str] = &["extrajudicial", "judicial"];
 /// Claims per order.
@@ -162,7 +265,7 @@ pub struct Order {
     /// `invoice`, `rental`, `titled`.
     pub kind: String,
     /// Stored status (v1 orders: derived from their claim).
-    pub status: String,
+    pub status: OrderStatus,
     /// Primary debtor.
     pub debtor_id: Uuid,
     /// Co-debtors.
@@ -206,7 +309,7 @@ pub fn adopted(c: &Claim) -> Order {
         scope: c.scope,
         id: adopted_order_id(c.id),
         kind: "invoice".into(),
-        status: claims::status(c).into(),
+        status: claims::order_status(c),
         debtor_id: c.debtor,
         additional_debtor_ids: Vec::new(),
         confirmation_email: None,
@@ -260,16 +363,18 @@ pub fn claims_of(db: &Db, o: &Order) -> Vec<Claim> {
 
 /// The order's status now (`expired` once a draft outlived `expires_at`; a v1 claim's order
 /// follows the claim).
-pub fn status(db: &Db, o: &Order, now: DateTime<Utc>) -> String {
+pub fn status(db: &Db, o: &Order, now: DateTime<Utc>) -> OrderStatus {
     if o.from_v1
         && let Some(c) = claims_of(db, o).first()
     {
-        return claims::status(c).to_string();
+        return claims::order_status(c);
     }
-    if o.status == "draft" && o.expires_at.is_some_and(|t| now > t) {
-        return "expired".into();
+    if o.expires_at.is_some_and(|t| now > t)
+        && let Some(expired) = o.status.next(OrderEvent::Expire)
+    {
+        return expired;
     }
-    o.status.clone()
+    o.status
 }
 
 /// Whether the order's aggregate may change now (outside a store closure).
@@ -281,9 +386,9 @@ pub fn editable(state: &AppState, o: &Order) -> Result<(), V2Error> {
 /// Whether the order's aggregate may change at `now`, read from `db` (inside a store closure:
 /// the store's lock is not re-entrant).
 pub fn editable_in(db: &Db, o: &Order, now: DateTime<Utc>) -> Result<(), V2Error> {
-    match status(db, o, now).as_str() {
-        "draft" => Ok(()),
-        "expired" => Err(V2Error::conflict(
+    match status(db, o, now) {
+        OrderStatus::Draft => Ok(()),
+        OrderStatus::Expired => Err(V2Error::conflict(
             "order_expired",
             "The draft expired (90 days without a change); it is read-only until it is deleted.",
         )),
@@ -307,7 +412,7 @@ pub fn touch(db: &mut Db, state: &AppState, scope: Scope, id: Uuid) {
     }
     db.v2_orders.update(&scope, &id.to_string(), |o| {
         o.updated_at = now;
-        if o.status == "draft" && !o.from_v1 {
+        if o.status.is_draft() && !o.from_v1 {
             o.expires_at = Some(now + DRAFT_LIFETIME);
         }
     });
@@ -463,7 +568,11 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
     let before = q.datetime("created_before");
     let ordering = q.ordering(&["name", "created", "amount", "status"]);
     let search = q.string("q");
-    let statuses = q.choices("status", STATUSES);
+    let statuses: Vec<OrderStatus> = q
+        .choices("status", STATUSES)
+        .iter()
+        .filter_map(|s| OrderStatus::parse(s))
+        .collect();
     let types = q.choices("type", TYPES);
     q.finish()?;
     let now = state.now();
@@ -471,7 +580,7 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
     let body = state.store.read(|db| {
         let search_uuid = search.as_deref().and_then(|s| Uuid::parse_str(s.trim()).ok());
         let needle = search.as_deref().map(str::to_lowercase);
-        let mut rows: Vec<(Order, String, Decimal)> = all(db, scope)
+        let mut rows: Vec<(Order, OrderStatus, Decimal)> = all(db, scope)
             .into_iter()
             .filter(|o| after.is_none_or(|t| o.created_at >= t) && before.is_none_or(|t| o.created_at <= t))
             .filter(|o| types.is_empty() || types.contains(&o.kind))
@@ -715,7 +824,7 @@ async fn create(
             scope: caller.scope,
             id: state.ids.uuid(),
             kind: kind.clone(),
-            status: "draft".into(),
+            status: OrderStatus::Draft,
             debtor_id: Uuid::nil(),
             additional_debtor_ids: Vec::new(),
             confirmation_email: None,
@@ -875,9 +984,8 @@ async fn delete(
     state.store.write(|db| {
         let o = find_raw(db, caller.scope, &id)?;
         if_match(&headers, &render(db, &o, &origin, now))?;
-        match status(db, &o, now).as_str() {
-            "draft" => {}
-            "expired" => {}
+        match status(db, &o, now) {
+            OrderStatus::Draft | OrderStatus::Expired => {}
             _ => {
                 return Err(V2Error::conflict(
                     "order_not_deletable",
@@ -1059,14 +1167,15 @@ pub fn gaps(db: &Db, o: &Order, today: NaiveDate) -> Vec<ErrorItem> {
     errs.0
 }
 
-/// Sets the order's and its claims' status (v1's `submission_state` follows).
-pub fn set_status(db: &mut Db, o: &mut Order, status: &str, now: DateTime<Utc>) {
-    o.status = status.to_string();
+/// Sets the order's and its claims' status (v1's `submission_state` follows, see
+/// [`OrderStatus::claim_state`]); the caller checked the move with [`OrderStatus::next`].
+pub fn set_status(db: &mut Db, o: &mut Order, status: OrderStatus, now: DateTime<Utc>) {
+    o.status = status;
     o.updated_at = now;
     for c in claims_of(db, o) {
         db.claims.update(&o.scope, &c.id.to_string(), |c| {
-            c.submission_state = claims::submission_state(status).into();
-            if status == "withdrawn"
+            c.submission_state.apply(ClaimEvent::Follow(status.claim_state()));
+            if status == OrderStatus::Withdrawn
                 && let Some(x) = c.v2.as_mut()
             {
                 x.withdrawn = true;
@@ -1115,7 +1224,10 @@ async fn finalize(
             }
             let mut o = order.clone();
             o.expires_at = None;
-            set_status(db, &mut o, "submitted", now);
+            let Some(submitted) = status(db, &o, now).next(OrderEvent::Finalize) else {
+                return Err(claims::not_editable());
+            };
+            set_status(db, &mut o, submitted, now);
             save(db, o.clone());
             let data = event_data(db, &o);
             crate::v2::events::emit(db, &state, o.scope, "order.submitted", data);
@@ -1141,7 +1253,8 @@ async fn withdraw(
         state.store.write(|db| {
             let order = find_raw(db, caller.scope, &id)?;
             let s = status(db, &order, now);
-            if s != "submitted" || order.review_started {
+            let withdrawn = s.next(OrderEvent::Withdraw).filter(|_| !order.review_started);
+            let Some(withdrawn) = withdrawn else {
                 return Err(V2Error::conflict(
                     "order_not_withdrawable",
                     format!(
@@ -1150,9 +1263,9 @@ async fn withdraw(
                         if order.review_started { ", under review" } else { "" }
                     ),
                 ));
-            }
+            };
             let mut o = order.clone();
-            set_status(db, &mut o, "withdrawn", now);
+            set_status(db, &mut o, withdrawn, now);
             save(db, o.clone());
             let data = event_data(db, &o);
             crate::v2::events::emit(db, &state, o.scope, "order.withdrawn", data);
@@ -1244,7 +1357,68 @@ async fn patch_agreement(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    const EVENTS: &[OrderEvent] = &[
+        OrderEvent::Finalize,
+        OrderEvent::Withdraw,
+        OrderEvent::StartReview,
+        OrderEvent::Ask,
+        OrderEvent::Answered,
+        OrderEvent::Accept,
+        OrderEvent::Reject,
+        OrderEvent::Merge,
+        OrderEvent::Absorb,
+        OrderEvent::Expire,
+    ];
+
+    #[test]
+    fn status_names_round_trip_in_name_order() {
+        round_trips(OrderStatus::ALL, OrderStatus::as_str);
+        let mut sorted = STATUSES.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted, STATUSES,
+            "declared in name order, so sorting by status sorts by name"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn random_events_stay_in_the_machine(
+            start in proptest::sample::select(OrderStatus::ALL),
+            events in proptest::collection::vec(proptest::sample::select(EVENTS), 0..40),
+        ) {
+            let seen = walk(OrderStatus::ALL, start, &events);
+            for pair in seen.windows(2) {
+                let final_ = matches!(
+                    pair[0],
+                    OrderStatus::Accepted | OrderStatus::Merged | OrderStatus::Rejected | OrderStatus::Withdrawn
+                );
+                prop_assert!(!final_ || pair[1] == pair[0], "{seen:?}");
+                prop_assert!(pair[1] != OrderStatus::Draft || pair[0] == OrderStatus::Draft, "{seen:?}");
+            }
+        }
+
+        #[test]
+        fn claims_of_an_order_follow_it(
+            events in proptest::collection::vec(proptest::sample::select(EVENTS), 0..40),
+        ) {
+            // A claim moved as set_status moves it shows the state of its order's status.
+            let mut order = OrderStatus::Draft;
+            let mut claim = SubmissionState::Created;
+            for e in events {
+                if let Some(to) = order.next(e).filter(|to| *to != order && *to != OrderStatus::Expired && *to != OrderStatus::Merged) {
+                    order = to;
+                    prop_assert!(claim.apply(ClaimEvent::Follow(to.claim_state())), "{e:?} to {to:?}");
+                    prop_assert_eq!(claim, to.claim_state());
+                }
+            }
+        }
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")

@@ -29,6 +29,7 @@ use crate::state::{AppState, Db, Scope};
 use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, page, path_id as uuid, respond, show, ts};
 use crate::v2::documents;
 use crate::v2::error::{Errs, V2Error};
+use crate::v2::orders::OrderEvent;
 
 /// v2's answer types.
 pub const ANSWER_TYPES: &[&str] = &[
@@ -414,7 +415,7 @@ async fn answer_order(
         state.store.write(|db| {
             let order = crate::v2::orders::find(db, caller.scope, r.order_id)?;
             let s = crate::v2::orders::status(db, &order, now);
-            if !matches!(s.as_str(), "submitted" | "awaiting_client_response") {
+            if !s.in_review() {
                 return Err(V2Error::conflict(
                     "order_closed",
                     format!("The order is {s}; its requests can no longer be answered."),
@@ -454,9 +455,9 @@ async fn answer_order(
                 .v2_order_requests
                 .iter(&caller.scope)
                 .any(|x| x.order_id == order.id && x.answer.is_none());
-            if !open && s == "awaiting_client_response" {
+            if !open && let Some(submitted) = s.next(OrderEvent::Answered) {
                 let mut o = order.clone();
-                crate::v2::orders::set_status(db, &mut o, "submitted", now);
+                crate::v2::orders::set_status(db, &mut o, submitted, now);
                 crate::v2::orders::save(db, o);
             }
             crate::v2::events::emit(
