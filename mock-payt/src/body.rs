@@ -1,12 +1,41 @@
-//! Request bodies: JSON or Rails-style forms, decoded into one JSON value before validation.
+//! Request bodies: JSON or Rails-style forms, decoded into one JSON value before validation, and
+//! the one way Payt's resources read and validate them.
+//!
+//! # How a resource reads its body
+//!
+//! [`Body`] (the extractor) decodes JSON, `application/x-www-form-urlencoded` and multipart forms
+//! into one JSON object. A resource then reads each key with the readers below, which take the
+//! object, the key and the *path* of the object (`""` for the body itself, `invoices[0]` for an
+//! item of a bulk write) and answer `Result<Option<T>, PaytError>`:
+//!
+//! - [`items`] / [`Body::records`]: the array of objects of a bulk write;
+//! - [`opt_str`] / [`req_str`], [`opt_int`], [`opt_bool`], [`opt_date`], [`opt_time`],
+//!   [`opt_enum`], [`opt_strings`] (and the money readers of [`crate::resources::invoices`],
+//!   `opt_money` and `opt_amount`, under Payt's money rule);
+//! - [`Body::administration_id`], [`Body::string_list`], [`body_fields`] and [`body_bool`].
+//!
+//! The rules they share: JSON and forms differ in types, so a number is read as its text where a
+//! string is wanted and a boolean may come as `"true"`/`"1"`; a blank string is an absent key; the
+//! first bad key answers 422 with `missing_parameter` or `invalid_parameter` and a message that
+//! names the key by its Rails path (`invoices[0][amount] must be ...`, `comment must be a string`).
+//!
+//! Why not serde (with `serde_path_to_error` for the paths): the messages clients see name Rails
+//! paths and say what to send, per type (`is not a valid date ("x"): use YYYY-MM-DD`), and the
+//! lenient typing above would need a hand-written visitor per type; the readers are those
+//! visitors, with the path passed in. Bulk writes that answer per-record codes in the
+//! `CustomerApi_SuccessEntity` (`debtors`, `contacts`: `Result<_, Vec<String>>`) and the
+//! collecting validator of administrations and sign-ups (`Problems`, which names every problem in
+//! one 422) keep their own forms for now: what they answer differs from a first-error 422.
 
 use axum::extract::{FromRequest, Request};
+use chrono::{DateTime, NaiveDate, Utc};
 use mock_core::CoreError;
 use mock_core::body::{BodyError, parse_body};
 use serde_json::{Map, Value};
 
 use crate::error::PaytError;
-use crate::params::parse_id;
+use crate::fields::Fields;
+use crate::params::{self, parse_id};
 use crate::state::AppState;
 
 /// A decoded request body (JSON object), whichever content type it came in.
@@ -111,4 +140,203 @@ fn invalid_admin() -> PaytError {
         "invalid_parameter",
         "administration_id is invalid: expected an administration id such as 81",
     )
+}
+
+// ------------------------------------------------------------------------------------------------
+// The readers
+
+/// The path of `key` in the object at `path`: `key` at the top of the body, `path[key]` below.
+pub fn at(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}[{key}]")
+    }
+}
+
+/// 422 `invalid_parameter` with `message`.
+pub fn bad(message: impl Into<String>) -> PaytError {
+    PaytError::unprocessable("invalid_parameter", message)
+}
+
+/// 422 `missing_parameter` for `path`.
+pub fn missing(path: &str) -> PaytError {
+    PaytError::unprocessable("missing_parameter", format!("{path} is missing"))
+}
+
+/// The array of objects at `key` of the body (required).
+pub fn items<'a>(body: &'a Body, key: &str) -> Result<Vec<&'a Map<String, Value>>, PaytError> {
+    match body.0.get(key) {
+        None | Some(Value::Null) => Err(missing(key)),
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_RECORDS => {
+            Err(crate::limits::too_many(key, items.len(), crate::limits::MAX_RECORDS))
+        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Object(m) => Ok(m),
+                _ => Err(bad(format!("{key}[{i}] must be an object"))),
+            })
+            .collect(),
+        // A form with a single indexed item (`invoices[0][...]`) decodes to an object of objects.
+        Some(Value::Object(m)) if m.values().all(Value::is_object) && !m.is_empty() => {
+            Ok(m.values().filter_map(Value::as_object).collect())
+        }
+        Some(_) => Err(bad(format!("{key} must be an array of objects"))),
+    }
+}
+
+/// An optional string (numbers are taken as their text; blank is absent).
+pub fn opt_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, PaytError> {
+    let at = at(path, key);
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(bad(format!("{at} must be a string"))),
+    }
+}
+
+/// A required string.
+pub fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<String, PaytError> {
+    let at = at(path, key);
+    opt_str(m, key, path)?.ok_or_else(|| missing(&at))
+}
+
+/// An optional date `YYYY-MM-DD`.
+pub fn opt_date(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<NaiveDate>, PaytError> {
+    let at = at(path, key);
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| bad(format!("{at} is not a valid date ({s:?}): use YYYY-MM-DD"))),
+    }
+}
+
+/// An optional ISO 8601 timestamp.
+pub fn opt_time(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DateTime<Utc>>, PaytError> {
+    let at = at(path, key);
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) => params::parse_timestamp(&s)
+            .map(|t| Some(crate::format::whole_seconds(t)))
+            .ok_or_else(|| {
+                bad(format!(
+                    "{at} is not a valid timestamp ({s:?}): use ISO 8601 such as 2026-10-01T09:30:00Z"
+                ))
+            }),
+    }
+}
+
+/// An optional integer.
+pub fn opt_int(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i64>, PaytError> {
+    let at = at(path, key);
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(n))
+            .map(Some)
+            .ok_or_else(|| bad(format!("{at} must be an integer, got {s:?}"))),
+    }
+}
+
+/// An optional boolean (`true`/`false`, also as strings and 1/0).
+pub fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, PaytError> {
+    let at = at(path, key);
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => match v
+            .as_str()
+            .map(str::trim)
+            .or(v.as_i64().map(|n| if n == 1 { "1" } else { "?" }))
+        {
+            Some("") => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            _ => Err(bad(format!("{at} must be true or false"))),
+        },
+    }
+}
+
+/// An optional value of `allowed`.
+pub fn opt_enum(m: &Map<String, Value>, key: &str, path: &str, allowed: &[&str]) -> Result<Option<String>, PaytError> {
+    let at = at(path, key);
+    // The empty string is a value of its own for enums that allow it.
+    if allowed.contains(&"") && matches!(m.get(key), Some(Value::String(s)) if s.is_empty()) {
+        return Ok(Some(String::new()));
+    }
+    match opt_str(m, key, path)? {
+        None => Ok(None),
+        Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
+        Some(s) => Err(bad(format!(
+            "{at} does not have a valid value ({s:?}): use one of {}",
+            allowed
+                .iter()
+                .filter(|a| !a.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// An optional list of strings.
+pub fn opt_strings(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Vec<String>>, PaytError> {
+    let at = at(path, key);
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        // A form cannot send an empty array; `labels=` (blank) clears the labels.
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(Vec::new())),
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_LABELS => {
+            Err(crate::limits::too_many(&at, items.len(), crate::limits::MAX_LABELS))
+        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(bad(format!("{at}[{i}] must be a non-empty string"))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(bad(format!("{at} must be an array of strings"))),
+    }
+}
+
+/// The `fields` of a write: the body key (a JSON string in forms, or an object in JSON; a bad value
+/// is a 422, since it came in the body), else the query parameter (Grape merges query parameters
+/// into `params`; a bad value there is a 400).
+pub fn body_fields(body: &Body, raw_query: Option<&str>) -> Result<Fields, PaytError> {
+    match body.0.get("fields") {
+        None => crate::params::fields(&mock_core::query::QueryParams::parse(raw_query)),
+        Some(v) => Fields::from_value(v).map_err(|e| match e {
+            PaytError::BadParameter { message, .. } => PaytError::unprocessable("invalid_parameter", message),
+            other => other,
+        }),
+    }
+}
+
+/// A boolean body value: JSON `true`/`false`, or the strings forms send (`true`, `false`, `1`, `0`).
+pub fn body_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_u64() {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        },
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "t" | "yes" => Some(true),
+            "false" | "0" | "f" | "no" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
 }

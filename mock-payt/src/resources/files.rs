@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::Body;
+use crate::body::{bad, items, opt_int, req_str};
 use crate::error::PaytError;
-use crate::resources::invoices::{bad, items, opt_int, req_str};
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
 use crate::storage;

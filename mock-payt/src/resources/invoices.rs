@@ -34,7 +34,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::Body;
+use crate::body::{
+    Body, bad, items, missing, opt_bool, opt_date, opt_enum, opt_int, opt_str, opt_strings, opt_time, req_str,
+};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::fields::Fields;
@@ -690,55 +692,6 @@ async fn deleted(
 // ------------------------------------------------------------------------------------------------
 // Reading write bodies
 
-/// 422 `invalid_parameter` with `message`.
-pub fn bad(message: impl Into<String>) -> PaytError {
-    PaytError::unprocessable("invalid_parameter", message)
-}
-
-/// 422 `missing_parameter` for `path`.
-pub fn missing(path: &str) -> PaytError {
-    PaytError::unprocessable("missing_parameter", format!("{path} is missing"))
-}
-
-/// The array of objects at `key` of the body (required).
-pub fn items<'a>(body: &'a Body, key: &str) -> Result<Vec<&'a Map<String, Value>>, PaytError> {
-    match body.0.get(key) {
-        None | Some(Value::Null) => Err(missing(key)),
-        Some(Value::Array(items)) if items.len() > crate::limits::MAX_RECORDS => {
-            Err(crate::limits::too_many(key, items.len(), crate::limits::MAX_RECORDS))
-        }
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Value::Object(m) => Ok(m),
-                _ => Err(bad(format!("{key}[{i}] must be an object"))),
-            })
-            .collect(),
-        // A form with a single indexed item (`invoices[0][...]`) decodes to an object of objects.
-        Some(Value::Object(m)) if m.values().all(Value::is_object) && !m.is_empty() => {
-            Ok(m.values().filter_map(Value::as_object).collect())
-        }
-        Some(_) => Err(bad(format!("{key} must be an array of objects"))),
-    }
-}
-
-/// An optional string (numbers are taken as their text; blank is absent).
-pub fn opt_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, PaytError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(bad(format!("{path}[{key}] must be a string"))),
-    }
-}
-
-/// A required string.
-pub fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<String, PaytError> {
-    opt_str(m, key, path)?.ok_or_else(|| missing(&format!("{path}[{key}]")))
-}
-
 /// Parses an amount given as a decimal string or number (`"1000"`, `"-600"`, `12.5`).
 pub fn parse_amount(text: &str) -> Option<Decimal> {
     let t = text.trim();
@@ -800,107 +753,6 @@ pub fn out_of_range(at: &str, shown: Option<&str>) -> PaytError {
 /// An optional amount under [`MONEY_RULE`], normalised to two decimals.
 pub fn opt_amount(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, PaytError> {
     Ok(opt_money(m, key, path)?.map(two_decimals))
-}
-
-/// An optional date `YYYY-MM-DD`.
-pub fn opt_date(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<NaiveDate>, PaytError> {
-    match opt_str(m, key, path)? {
-        None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| bad(format!("{path}[{key}] is not a valid date ({s:?}): use YYYY-MM-DD"))),
-    }
-}
-
-/// An optional ISO 8601 timestamp.
-pub fn opt_time(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DateTime<Utc>>, PaytError> {
-    match opt_str(m, key, path)? {
-        None => Ok(None),
-        Some(s) => params::parse_timestamp(&s)
-            .map(|t| Some(crate::format::whole_seconds(t)))
-            .ok_or_else(|| {
-                bad(format!(
-                    "{path}[{key}] is not a valid timestamp ({s:?}): use ISO 8601 such as 2026-10-01T09:30:00Z"
-                ))
-            }),
-    }
-}
-
-/// An optional integer.
-pub fn opt_int(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i64>, PaytError> {
-    match opt_str(m, key, path)? {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(n))
-            .map(Some)
-            .ok_or_else(|| bad(format!("{path}[{key}] must be an integer, got {s:?}"))),
-    }
-}
-
-/// An optional boolean (`true`/`false`, also as strings and 1/0).
-pub fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, PaytError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(v) => match v
-            .as_str()
-            .map(str::trim)
-            .or(v.as_i64().map(|n| if n == 1 { "1" } else { "?" }))
-        {
-            Some("") => Ok(None),
-            Some("true" | "1") => Ok(Some(true)),
-            Some("false" | "0") => Ok(Some(false)),
-            _ => Err(bad(format!("{path}[{key}] must be true or false"))),
-        },
-    }
-}
-
-/// An optional value of `allowed`.
-pub fn opt_enum(m: &Map<String, Value>, key: &str, path: &str, allowed: &[&str]) -> Result<Option<String>, PaytError> {
-    // The empty string is a value of its own for enums that allow it.
-    if allowed.contains(&"") && matches!(m.get(key), Some(Value::String(s)) if s.is_empty()) {
-        return Ok(Some(String::new()));
-    }
-    match opt_str(m, key, path)? {
-        None => Ok(None),
-        Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
-        Some(s) => Err(bad(format!(
-            "{path}[{key}] does not have a valid value ({s:?}): use one of {}",
-            allowed
-                .iter()
-                .filter(|a| !a.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
-/// An optional list of strings.
-pub fn opt_strings(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Vec<String>>, PaytError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        // A form cannot send an empty array; `labels=` (blank) clears the labels.
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(Vec::new())),
-        Some(Value::Array(items)) if items.len() > crate::limits::MAX_LABELS => Err(crate::limits::too_many(
-            &format!("{path}[{key}]"),
-            items.len(),
-            crate::limits::MAX_LABELS,
-        )),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-                Value::Number(n) => Ok(n.to_string()),
-                _ => Err(bad(format!("{path}[{key}][{i}] must be a non-empty string"))),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(_) => Err(bad(format!("{path}[{key}] must be an array of strings"))),
-    }
 }
 
 /// A referenced document: `{checksum, filename, destroy}`.

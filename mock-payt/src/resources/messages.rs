@@ -16,13 +16,13 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::Body;
+use crate::body::{Body, body_bool};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
 use crate::params::parse_id;
 use crate::resources::User;
-use crate::resources::payment_plans::{api_user, body_bool};
+use crate::resources::payment_plans::api_user;
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
 

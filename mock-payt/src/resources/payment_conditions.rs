@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::Body;
+use crate::body::{items, req_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
-use crate::resources::invoices::{items, req_str};
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
 

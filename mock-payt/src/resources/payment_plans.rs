@@ -33,9 +33,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::body::Body;
+use crate::body::{Body, body_fields};
 use crate::error::PaytError;
-use crate::fields::Fields;
 use crate::format::two_decimals;
 use crate::list::{self, ListRequest};
 use crate::params::string_list;
@@ -453,37 +452,6 @@ pub fn api_user() -> User {
         id: 500,
         name: "Payt API".to_string(),
         email_address: "api@paytsoftware.com".to_string(),
-    }
-}
-
-/// The `fields` of a write: the body key (a JSON string in forms, or an object in JSON; a bad value
-/// is a 422, since it came in the body), else the query parameter (Grape merges query parameters
-/// into `params`; a bad value there is a 400).
-pub fn body_fields(body: &Body, raw_query: Option<&str>) -> Result<Fields, PaytError> {
-    match body.0.get("fields") {
-        None => crate::params::fields(&mock_core::query::QueryParams::parse(raw_query)),
-        Some(v) => Fields::from_value(v).map_err(|e| match e {
-            PaytError::BadParameter { message, .. } => PaytError::unprocessable("invalid_parameter", message),
-            other => other,
-        }),
-    }
-}
-
-/// A boolean body value: JSON `true`/`false`, or the strings forms send (`true`, `false`, `1`, `0`).
-pub fn body_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_u64() {
-            Some(0) => Some(false),
-            Some(1) => Some(true),
-            _ => None,
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "t" | "yes" => Some(true),
-            "false" | "0" | "f" | "no" => Some(false),
-            _ => None,
-        },
-        _ => None,
     }
 }
 

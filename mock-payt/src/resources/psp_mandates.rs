@@ -22,14 +22,13 @@ use mock_core::Record;
 use mock_core::query::{QueryParams, split_csv};
 use mock_core::store::CursorPage;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::body::Body;
+use crate::body::{Body, at, body_fields, opt_str, req_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
 use crate::params::{self, id_list, parse_id, string_list};
-use crate::resources::payment_plans::body_fields;
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
 
@@ -313,16 +312,6 @@ fn invalid(code: &'static str, message: String) -> PaytError {
     PaytError::unprocessable(code, message)
 }
 
-fn text(item: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, PaytError> {
-    match item.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(invalid("invalid_parameter", format!("{path} must be a string"))),
-    }
-}
-
 /// A validated item of a `POST /v1/psp_mandates` body.
 struct NewMandate {
     bank_account_name: String,
@@ -344,11 +333,10 @@ fn item(i: usize, v: &Value) -> Result<NewMandate, PaytError> {
             ),
         ));
     };
-    let path = |k: &str| format!("psp_mandates[{i}][{k}]");
-    let bank_account_name =
-        text(m, "bank_account_name", &path("bank_account_name"))?.ok_or_else(|| missing(path("bank_account_name")))?;
-    let raw_number = text(m, "bank_account_number", &path("bank_account_number"))?
-        .ok_or_else(|| missing(path("bank_account_number")))?;
+    let base = format!("psp_mandates[{i}]");
+    let path = |k: &str| at(&base, k);
+    let bank_account_name = req_str(m, "bank_account_name", &base)?;
+    let raw_number = req_str(m, "bank_account_number", &base)?;
     let bank_account_number = normalize_iban(&raw_number).ok_or_else(|| {
         invalid(
             "invalid_bank_account_number",
@@ -358,14 +346,14 @@ fn item(i: usize, v: &Value) -> Result<NewMandate, PaytError> {
             ),
         )
     })?;
-    let provider = text(m, "provider_code", &path("provider_code"))?.ok_or_else(|| missing(path("provider_code")))?;
+    let provider = req_str(m, "provider_code", &base)?;
     if !PROVIDERS.contains(&provider.as_str()) {
         return Err(invalid(
             "invalid_provider_code",
             format!("{} {provider:?} is not one of mollie, twikey", path("provider_code")),
         ));
     }
-    let debtor_id = match text(m, "debtor_id", &path("debtor_id"))? {
+    let debtor_id = match opt_str(m, "debtor_id", &base)? {
         None => None,
         Some(s) => Some(parse_id(&s).ok_or_else(|| {
             invalid(
@@ -374,7 +362,7 @@ fn item(i: usize, v: &Value) -> Result<NewMandate, PaytError> {
             )
         })?),
     };
-    let debtor_code = text(m, "debtor_code", &path("debtor_code"))?;
+    let debtor_code = opt_str(m, "debtor_code", &base)?;
     if debtor_id.is_none() && debtor_code.is_none() {
         return Err(missing(format!("{} or {}", path("debtor_id"), path("debtor_code"))));
     }
@@ -382,11 +370,11 @@ fn item(i: usize, v: &Value) -> Result<NewMandate, PaytError> {
         bank_account_name,
         bank_account_number,
         provider,
-        mandate_identifier: text(m, "mandate_identifier", &path("mandate_identifier"))?,
+        mandate_identifier: opt_str(m, "mandate_identifier", &base)?,
         debtor_id,
         debtor_code,
-        customer_identifier: text(m, "customer_identifier", &path("customer_identifier"))?,
-        mandate_reference: text(m, "mandate_reference", &path("mandate_reference"))?,
+        customer_identifier: opt_str(m, "customer_identifier", &base)?,
+        mandate_reference: opt_str(m, "mandate_reference", &base)?,
     })
 }
 

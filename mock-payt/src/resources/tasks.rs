@@ -18,13 +18,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::body::Body;
+use crate::body::{Body, body_bool, body_fields, opt_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
 use crate::params::parse_id;
 use crate::resources::User;
-use crate::resources::payment_plans::{body_bool, body_fields};
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
 
@@ -257,15 +256,9 @@ fn invalid(message: String) -> PaytError {
     PaytError::unprocessable("invalid_parameter", message)
 }
 
-/// An optional string body key; blank is absent.
+/// An optional string body key; blank is absent ([`crate::body::opt_str`] at the top of the body).
 fn text(body: &Body, key: &str) -> Result<Option<String>, PaytError> {
-    match body.0.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(invalid(format!("{key} must be a string"))),
-    }
+    opt_str(&body.0, key, "")
 }
 
 /// The checks every task write shares: scope, `administration_id`, grant. The administration.

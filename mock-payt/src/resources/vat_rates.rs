@@ -19,12 +19,12 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::body::Body;
+use crate::body::{bad, items, missing, opt_enum, opt_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::fields::Fields;
 use crate::list;
 use crate::params::{self, Paging};
-use crate::resources::invoices::{bad, items, missing, opt_enum, opt_str};
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
 
