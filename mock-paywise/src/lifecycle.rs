@@ -66,7 +66,7 @@ use crate::error::PaywiseError;
 use crate::list::{JsonBody, Origin};
 use crate::resources::backoffice::{self, AdvanceOptions, StageChange};
 use crate::resources::claims::SubmissionState;
-use crate::resources::mandates::{self, Mandate};
+use crate::resources::mandates::{self, LegalStage, Mandate, ProcessingState, StageEvent};
 use crate::state::{AccessMode, AppState, Db, Scope};
 
 /// The outcomes a review can have.
@@ -255,7 +255,7 @@ enum Step {
     /// A v2 order under review is decided.
     OrderDecide(Scope, Uuid),
     /// A mandate moves to the next legal stage.
-    Stage(Scope, Uuid, &'static str),
+    Stage(Scope, Uuid, LegalStage),
     /// The scope's monthly statement is published.
     Statement(Scope),
 }
@@ -296,15 +296,16 @@ impl Delays {
 }
 
 /// The next legal stage of `m` and its moment, if it moves.
-fn next_stage(d: &Delays, m: &Mandate) -> Option<(&'static str, DateTime<Utc>)> {
-    if m.processing_state != "in_progress" || m.balance.total_balance() <= rust_decimal::Decimal::ZERO {
+fn next_stage(d: &Delays, m: &Mandate) -> Option<(LegalStage, DateTime<Utc>)> {
+    if m.processing_state != ProcessingState::InProgress || m.balance.total_balance() <= rust_decimal::Decimal::ZERO {
         return None;
     }
-    match m.legal_stage.as_str() {
-        "extrajudicial" => Some(("judicial_dunning", m.stage_since().checked_add_signed(d.judicial)?)),
-        "judicial_dunning" => Some(("foreclosure", m.stage_since().checked_add_signed(d.foreclosure)?)),
-        _ => None,
-    }
+    let to = m.legal_stage.next(StageEvent::Escalate)?;
+    let delay = match m.legal_stage {
+        LegalStage::Extrajudicial => d.judicial,
+        _ => d.foreclosure,
+    };
+    Some((to, m.stage_since().checked_add_signed(delay)?))
 }
 
 /// A step's place in the order the rules take them: its moment, the sequence number of the record
@@ -831,7 +832,7 @@ fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) ->
             let change = StageChange {
                 description: Some(format!("<p>{title} ({reference}).</p>")),
                 title,
-                legal_stage: Some(to.to_string()),
+                legal_stage: Some(to),
                 processing_state: None,
                 attach: false,
             };
@@ -841,7 +842,8 @@ fn run_step(state: &AppState, step: Step, at: DateTime<Utc>, origin: &Origin) ->
                 .map_err(|e| err(&e))?;
             backoffice::emit_status_update(state, scope, id, false, origin);
             Ok(vec![
-                Moved::new(at, "mandate", id.to_string(), tenant(state, scope), to).event("mandate.status_updated"),
+                Moved::new(at, "mandate", id.to_string(), tenant(state, scope), to.as_str())
+                    .event("mandate.status_updated"),
             ])
         }
     }

@@ -517,7 +517,7 @@ mod tests {
         };
         let mut states = std::collections::HashSet::new();
         for c in db.claims.iter(&scope) {
-            states.insert(c.submission_state.clone());
+            states.insert(c.submission_state);
             let charges: Decimal = c.additional_charges.iter().map(|a| a.amount.value).sum();
             let paid: Decimal = c.payments.iter().map(|p| p.amount.value).sum();
             assert_eq!(c.total_claim_amount.value, c.main_claim_amount.value + charges - paid);

@@ -32,7 +32,9 @@ use crate::error::PaywiseError;
 use crate::list::{JsonBody, Origin, Resource, path_uuid};
 use crate::resources::claims::{Claim, ClaimEvent, SubmissionState};
 use crate::resources::files;
-use crate::resources::mandates::{self, Download, LEGAL_STAGES, Mandate, PROCESSING_STATES};
+use crate::resources::mandates::{
+    self, Download, LEGAL_STAGES, LegalStage, Mandate, PROCESSING_STATES, ProcessingState, SetProcessing, StageEvent,
+};
 use crate::resources::requests_to_client::{ANSWER_TYPES, FileRef, RequestToClient};
 use crate::state::{AppState, Caller, Db, Scope};
 use crate::states::Machine as _;
@@ -380,18 +382,17 @@ fn mandate(state: &AppState, scope: &Scope, id: &str) -> Result<Mandate, Paywise
 }
 
 /// Why `from -> to` is refused for a processing state, if it is.
-pub fn processing_refusal(from: &str, to: &str) -> Option<String> {
-    if from == to {
-        return None;
-    }
-    let ok = matches!(from, "in_progress" | "paused");
-    (!ok).then(|| format!("The mandate's processing state \"{from}\" is final; it cannot become \"{to}\"."))
+pub fn processing_refusal(from: ProcessingState, to: ProcessingState) -> Option<String> {
+    from.next(SetProcessing(to))
+        .is_none()
+        .then(|| format!("The mandate's processing state \"{from}\" is final; it cannot become \"{to}\"."))
 }
 
 /// Why `from -> to` is refused for a legal stage, if it is.
-pub fn stage_refusal(from: &str, to: &str) -> Option<String> {
-    let pos = |s: &str| LEGAL_STAGES.iter().position(|x| *x == s).unwrap_or(0);
-    (pos(to) < pos(from)).then(|| format!("The legal stage cannot go back from \"{from}\" to \"{to}\"."))
+pub fn stage_refusal(from: LegalStage, to: LegalStage) -> Option<String> {
+    from.next(StageEvent::MoveTo(to))
+        .is_none()
+        .then(|| format!("The legal stage cannot go back from \"{from}\" to \"{to}\"."))
 }
 
 async fn add_status_update(
@@ -406,21 +407,24 @@ async fn add_status_update(
     let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
     let title = o.string("title", REQ, Some(255));
     let description = o.string("description", OPT, None);
-    let stage = o.choice("legal_stage", OPTIONAL, LEGAL_STAGES);
-    let processing = o.choice("processing_state", OPTIONAL, PROCESSING_STATES);
+    let stage = o
+        .choice("legal_stage", OPTIONAL, LEGAL_STAGES)
+        .and_then(|s| LegalStage::parse(&s));
+    let processing = o
+        .choice("processing_state", OPTIONAL, PROCESSING_STATES)
+        .and_then(|p| ProcessingState::parse(&p));
     let attach = o.boolean("attach_document", OPTIONAL).unwrap_or(false);
-    if let Some(s) = &stage
-        && let Some(e) = stage_refusal(&m.legal_stage, s)
+    if let Some(s) = stage
+        && let Some(e) = stage_refusal(m.legal_stage, s)
     {
         o.error("legal_stage", e);
     }
-    if let Some(p) = &processing
-        && let Some(e) = processing_refusal(&m.processing_state, p)
+    if let Some(p) = processing
+        && let Some(e) = processing_refusal(m.processing_state, p)
     {
         o.error("processing_state", e);
     }
-    let changes = stage.as_ref().is_some_and(|s| s != &m.legal_stage)
-        || processing.as_ref().is_some_and(|p| p != &m.processing_state);
+    let changes = stage.is_some_and(|s| s != m.legal_stage) || processing.is_some_and(|p| p != m.processing_state);
     if m.closed() && changes && !o.failed("processing_state") {
         o.non_field(format!(
             "The mandate is closed (\"{}\"); it cannot change any more.",
@@ -454,9 +458,9 @@ pub struct StageChange {
     /// Its description (HTML; default the title as a paragraph).
     pub description: Option<String>,
     /// The new legal stage, if it moves.
-    pub legal_stage: Option<String>,
+    pub legal_stage: Option<LegalStage>,
     /// The new processing state, if it moves.
-    pub processing_state: Option<String>,
+    pub processing_state: Option<ProcessingState>,
     /// Whether a generated PDF is attached.
     pub attach: bool,
 }
@@ -494,14 +498,14 @@ pub fn status_update_in(
     let updated = db
         .mandates
         .update(&scope, &m.id.to_string(), |x| {
-            if let Some(s) = &change.legal_stage {
-                if *s != x.legal_stage {
-                    x.stage_changed = Some(now);
-                }
-                x.legal_stage = s.clone();
+            if let Some(s) = change.legal_stage
+                && s != x.legal_stage
+                && x.legal_stage.apply(StageEvent::MoveTo(s))
+            {
+                x.stage_changed = Some(now);
             }
-            if let Some(p) = &change.processing_state {
-                x.processing_state = p.clone();
+            if let Some(p) = change.processing_state {
+                x.processing_state.apply(SetProcessing(p));
             }
             x.updated = now;
             x.clone()

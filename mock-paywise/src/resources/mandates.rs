@@ -22,28 +22,121 @@ use uuid::Uuid;
 use crate::error::PaywiseError;
 use crate::format::{Money, timestamp};
 use crate::list::{self, Filters, JsonBody, Origin, Resource, path_uuid};
-use crate::resources::claims::Claim;
+use crate::resources::claims::{Claim, SubmissionState};
 use crate::resources::debtors::Debtor;
 use crate::resources::files;
 use crate::state::{AppState, Caller, Db, Scope};
 use crate::validate::{Obj, Spec};
 
+state_enum! {
+    /// A mandate's `legal_stage`, declared in the order a mandate moves through them: it only
+    /// goes forward ([`LegalStage::next`]).
+    pub enum LegalStage {
+        /// Out of court.
+        Extrajudicial = "extrajudicial",
+        /// Court dunning procedure.
+        JudicialDunning = "judicial_dunning",
+        /// Enforcement.
+        Foreclosure = "foreclosure",
+        /// Long-term monitoring.
+        LongTermMonitoring = "long_term_monitoring",
+        /// Ended.
+        Ended = "ended",
+    }
+}
+
+/// What moves a mandate's [`LegalStage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageEvent {
+    /// paywise's staff set the stage (the back office): the same or a later one.
+    MoveTo(LegalStage),
+    /// The time-driven rules take it one step on: `extrajudicial -> judicial_dunning ->
+    /// foreclosure` (later stages are the staff's).
+    Escalate,
+}
+
+impl LegalStage {
+    /// Where `event` takes a mandate in this stage, or `None` where it is refused (backwards).
+    pub fn next(self, event: StageEvent) -> Option<Self> {
+        match event {
+            StageEvent::MoveTo(to) => (to >= self).then_some(to),
+            StageEvent::Escalate => match self {
+                LegalStage::Extrajudicial => Some(LegalStage::JudicialDunning),
+                LegalStage::JudicialDunning => Some(LegalStage::Foreclosure),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl Default for LegalStage {
+    /// A new mandate's stage (unless its claim started judicially).
+    fn default() -> Self {
+        LegalStage::Extrajudicial
+    }
+}
+
+impl crate::states::Machine for LegalStage {
+    type Event = StageEvent;
+
+    fn next(self, event: StageEvent) -> Option<Self> {
+        LegalStage::next(self, event)
+    }
+}
+
+state_enum! {
+    /// A mandate's `processing_state`: `in_progress` and `paused` alternate; `ended` and the two
+    /// cancellations close it for good ([`ProcessingState::next`]).
+    pub enum ProcessingState {
+        /// Being worked on.
+        InProgress = "in_progress",
+        /// Paused.
+        Paused = "paused",
+        /// Canceled by the client (final).
+        CanceledByClient = "canceled_by_client",
+        /// Canceled by paywise (final).
+        CanceledByServiceProvider = "canceled_by_service_provider",
+        /// Ended (final).
+        Ended = "ended",
+    }
+}
+
+/// What moves a mandate's [`ProcessingState`]: paywise's staff set it (the same state is
+/// always allowed; from a final state nothing else is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetProcessing(pub ProcessingState);
+
+impl ProcessingState {
+    /// Whether the mandate is still open (`in_progress`, `paused`).
+    pub fn is_open(self) -> bool {
+        matches!(self, ProcessingState::InProgress | ProcessingState::Paused)
+    }
+
+    /// Where `event` takes a mandate in this state, or `None` where it is refused.
+    pub fn next(self, SetProcessing(to): SetProcessing) -> Option<Self> {
+        (to == self || self.is_open()).then_some(to)
+    }
+}
+
+impl Default for ProcessingState {
+    /// A new mandate's state.
+    fn default() -> Self {
+        ProcessingState::InProgress
+    }
+}
+
+impl crate::states::Machine for ProcessingState {
+    type Event = SetProcessing;
+
+    fn next(self, event: SetProcessing) -> Option<Self> {
+        ProcessingState::next(self, event)
+    }
+}
+
 /// Every `legal_stage`, in the order a mandate moves through them.
-pub const LEGAL_STAGES: &[&str] = &[
-    "extrajudicial",
-    "judicial_dunning",
-    "foreclosure",
-    "long_term_monitoring",
-    "ended",
-];
+pub const LEGAL_STAGES: &[&str] = LegalStage::NAMES;
 /// Every `processing_state`.
-pub const PROCESSING_STATES: &[&str] = &[
-    "in_progress",
-    "paused",
-    "canceled_by_client",
-    "canceled_by_service_provider",
-    "ended",
-];
+pub const PROCESSING_STATES: &[&str] = ProcessingState::NAMES;
 /// Every `payment_state`.
 pub const PAYMENT_STATES: &[&str] = &["unpaid", "partially_paid", "fully_paid"];
 /// The balance components, in the order payments are allocated to them (§ 367 BGB: costs,
@@ -180,12 +273,12 @@ pub struct Mandate {
     /// The debtor's display name.
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub debtor_name: String,
-    /// One of [`LEGAL_STAGES`].
+    /// The legal stage.
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub legal_stage: String,
-    /// One of [`PROCESSING_STATES`].
+    pub legal_stage: LegalStage,
+    /// The processing state.
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub processing_state: String,
+    pub processing_state: ProcessingState,
     /// The balance.
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub balance: Balance,
@@ -236,9 +329,9 @@ impl Mandate {
             balance.allocate(*amount);
         }
         let legal_stage = if claim.starting_approach == "judicial" {
-            "judicial_dunning"
+            LegalStage::JudicialDunning
         } else {
-            "extrajudicial"
+            LegalStage::Extrajudicial
         };
         Self {
             seq,
@@ -248,8 +341,8 @@ impl Mandate {
             further_reference_numbers: Vec::new(),
             debtor: claim.debtor,
             debtor_name: debtor.map(Debtor::display_name).unwrap_or_default(),
-            legal_stage: legal_stage.into(),
-            processing_state: "in_progress".into(),
+            legal_stage,
+            processing_state: ProcessingState::InProgress,
             balance,
             claims: vec![MandateClaim {
                 id: claim.id,
@@ -264,7 +357,7 @@ impl Mandate {
 
     /// Whether the mandate is closed (ended or canceled).
     pub fn closed(&self) -> bool {
-        self.processing_state != "in_progress" && self.processing_state != "paused"
+        !self.processing_state.is_open()
     }
 
     /// When the legal stage last changed (its creation if that was never recorded).
@@ -388,9 +481,9 @@ pub struct StatusUpdate {
     /// Description (HTML).
     pub description: String,
     /// The mandate's legal stage after this update.
-    pub legal_stage: String,
+    pub legal_stage: LegalStage,
     /// The mandate's processing state after this update.
-    pub processing_state: String,
+    pub processing_state: ProcessingState,
     /// Creation.
     #[serde(with = "crate::format::ts")]
     pub created: DateTime<Utc>,
@@ -441,9 +534,13 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
     let first = f.string("debtor_person_first_name");
     let last = f.string("debtor_person_last_name");
     let debtor_ref = f.string("debtor_your_reference");
-    let legal_stage = f.choice("legal_stage", LEGAL_STAGES);
+    let legal_stage = f
+        .choice("legal_stage", LEGAL_STAGES)
+        .and_then(|s| LegalStage::parse(&s));
     let payment_state = f.choice("payment_state", PAYMENT_STATES);
-    let processing_state = f.choice("processing_state", PROCESSING_STATES);
+    let processing_state = f
+        .choice("processing_state", PROCESSING_STATES)
+        .and_then(|s| ProcessingState::parse(&s));
     let reference_number = f.string("reference_number");
     f.finish()?;
     let (limit, offset) = origin.limit_offset();
@@ -469,9 +566,9 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
         let matches = |m: &Mandate| {
             archived.is_none_or(|a| m.archived == a)
                 && debtor.is_none_or(|d| m.debtor == d)
-                && legal_stage.as_ref().is_none_or(|s| &m.legal_stage == s)
+                && legal_stage.as_ref().is_none_or(|s| m.legal_stage == *s)
                 && payment_state.as_ref().is_none_or(|s| m.balance.payment_state() == s)
-                && processing_state.as_ref().is_none_or(|s| &m.processing_state == s)
+                && processing_state.as_ref().is_none_or(|s| m.processing_state == *s)
                 && reference_number.as_ref().is_none_or(|r| &m.reference_number == r)
                 && debtor_matches(&m.debtor)
         };
@@ -607,34 +704,34 @@ pub fn status_update(
         mandate: m.id,
         title: title.into(),
         description: description.into(),
-        legal_stage: m.legal_stage.clone(),
-        processing_state: m.processing_state.clone(),
+        legal_stage: m.legal_stage,
+        processing_state: m.processing_state,
         created,
         downloads,
     }
 }
 
 /// (legal stage, processing state) pairs the fixtures cycle through: every value of both.
-const FIXTURE_STATES: &[(&str, &str)] = &[
-    ("extrajudicial", "in_progress"),
-    ("judicial_dunning", "in_progress"),
-    ("foreclosure", "paused"),
-    ("long_term_monitoring", "in_progress"),
-    ("ended", "ended"),
-    ("extrajudicial", "canceled_by_client"),
-    ("judicial_dunning", "canceled_by_service_provider"),
-    ("extrajudicial", "paused"),
+const FIXTURE_STATES: &[(LegalStage, ProcessingState)] = &[
+    (LegalStage::Extrajudicial, ProcessingState::InProgress),
+    (LegalStage::JudicialDunning, ProcessingState::InProgress),
+    (LegalStage::Foreclosure, ProcessingState::Paused),
+    (LegalStage::LongTermMonitoring, ProcessingState::InProgress),
+    (LegalStage::Ended, ProcessingState::Ended),
+    (LegalStage::Extrajudicial, ProcessingState::CanceledByClient),
+    (LegalStage::JudicialDunning, ProcessingState::CanceledByServiceProvider),
+    (LegalStage::Extrajudicial, ProcessingState::Paused),
 ];
 
 /// The title of the status update that announces `stage` (the fixtures' and the time-driven
 /// rules' wording).
-pub fn stage_title(stage: &str) -> &'static str {
+pub fn stage_title(stage: LegalStage) -> &'static str {
     match stage {
-        "extrajudicial" => "Außergerichtliches Mahnverfahren eingeleitet",
-        "judicial_dunning" => "Antrag auf Erlass eines Mahnbescheids gestellt",
-        "foreclosure" => "Zwangsvollstreckung eingeleitet",
-        "long_term_monitoring" => "Langzeitüberwachung",
-        _ => "Mandat beendet",
+        LegalStage::Extrajudicial => "Außergerichtliches Mahnverfahren eingeleitet",
+        LegalStage::JudicialDunning => "Antrag auf Erlass eines Mahnbescheids gestellt",
+        LegalStage::Foreclosure => "Zwangsvollstreckung eingeleitet",
+        LegalStage::LongTermMonitoring => "Langzeitüberwachung",
+        LegalStage::Ended => "Mandat beendet",
     }
 }
 
@@ -645,7 +742,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
     let claims: Vec<Claim> = db
         .claims
         .iter_all()
-        .filter(|c| c.submission_state == "accepted" && c.mandate.is_some())
+        .filter(|c| c.submission_state == SubmissionState::Accepted && c.mandate.is_some())
         .cloned()
         .collect::<Vec<_>>();
     let mut claims = claims;
@@ -696,25 +793,25 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
         m.archived = i % 6 == 5;
         // Status updates along the way.
         let mut at = created + Duration::hours(2);
-        let mut steps: Vec<(String, String)> = vec![(m.legal_stage.clone(), m.processing_state.clone())];
+        let mut steps: Vec<(LegalStage, ProcessingState)> = vec![(m.legal_stage, m.processing_state)];
         if stage != m.legal_stage {
-            steps.push((stage.to_string(), "in_progress".into()));
+            steps.push((stage, ProcessingState::InProgress));
         }
-        if processing != "in_progress" {
-            steps.push((stage.to_string(), processing.to_string()));
+        if processing != ProcessingState::InProgress {
+            steps.push((stage, processing));
         }
         for (n, (s, p)) in steps.iter().enumerate() {
             if *s != m.legal_stage {
                 m.stage_changed = Some(at);
             }
-            m.legal_stage = s.clone();
-            m.processing_state = p.clone();
+            m.legal_stage = *s;
+            m.processing_state = *p;
             let title = if n == 0 {
                 "Mandat angelegt".to_string()
-            } else if p != "in_progress" {
+            } else if *p != ProcessingState::InProgress {
                 format!("Bearbeitungsstand: {p}")
             } else {
-                stage_title(s).to_string()
+                stage_title(*s).to_string()
             };
             let mut downloads = Vec::new();
             if n == 0 || f.chance(0.5) {
@@ -739,5 +836,68 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
             at += Duration::days(f.int(3, 20) as i64);
         }
         let _ = db.mandates.insert(m);
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    fn stage_event() -> impl Strategy<Value = StageEvent> {
+        prop_oneof![
+            Just(StageEvent::Escalate),
+            proptest::sample::select(LegalStage::ALL).prop_map(StageEvent::MoveTo),
+        ]
+    }
+
+    #[test]
+    fn names_round_trip_in_the_vendor_s_order() {
+        round_trips(LegalStage::ALL, LegalStage::as_str);
+        round_trips(ProcessingState::ALL, ProcessingState::as_str);
+        assert_eq!(
+            LEGAL_STAGES,
+            [
+                "extrajudicial",
+                "judicial_dunning",
+                "foreclosure",
+                "long_term_monitoring",
+                "ended"
+            ]
+        );
+        assert_eq!(
+            PROCESSING_STATES,
+            [
+                "in_progress",
+                "paused",
+                "canceled_by_client",
+                "canceled_by_service_provider",
+                "ended"
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_legal_stage_only_goes_forward(
+            start in proptest::sample::select(LegalStage::ALL),
+            events in proptest::collection::vec(stage_event(), 0..40),
+        ) {
+            let seen = walk(LegalStage::ALL, start, &events);
+            prop_assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        }
+
+        #[test]
+        fn a_closed_mandate_stays_closed(
+            start in proptest::sample::select(ProcessingState::ALL),
+            events in proptest::collection::vec(proptest::sample::select(ProcessingState::ALL).prop_map(SetProcessing), 0..40),
+        ) {
+            let seen = walk(ProcessingState::ALL, start, &events);
+            if let Some(i) = seen.iter().position(|s| !s.is_open()) {
+                prop_assert!(seen[i..].iter().all(|s| *s == seen[i]), "{seen:?}");
+            }
+        }
     }
 }

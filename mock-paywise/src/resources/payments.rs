@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::error::PaywiseError;
 use crate::format::Money;
 use crate::list::{self, JsonBody, Origin, Resource, with_href};
-use crate::resources::mandates;
+use crate::resources::mandates::{self, LegalStage, ProcessingState};
 use crate::state::{AppState, Caller, Db, Scope};
 use crate::validate::{OPT, Obj, REQ, metadata, py_type};
 
@@ -225,7 +225,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
             continue;
         };
         let open = m.balance.total_balance();
-        let amount = if m.legal_stage == "ended" && m.processing_state == "ended" {
+        let amount = if m.legal_stage == LegalStage::Ended && m.processing_state == ProcessingState::Ended {
             open
         } else if i % 3 == 1 {
             (open * Decimal::new(f.int(10, 60) as i64, 2)).round_dp(2)

@@ -591,38 +591,37 @@ async fn status_update(
         _ => String::new(),
     };
     let stage = match b.choice("legal_stage", mandates::LEGAL_STAGES, &mut errs) {
-        Patch::Set(s) => Some(s),
+        Patch::Set(s) => mandates::LegalStage::parse(&s),
         _ => None,
     };
     let processing = match b.choice("processing_state", mandates::PROCESSING_STATES, &mut errs) {
-        Patch::Set(s) => Some(s),
+        Patch::Set(s) => mandates::ProcessingState::parse(&s),
         _ => None,
     };
     let title = errs.finish(title)?.unwrap_or_default();
     let now = state.now();
     state.store.write(|db| {
         let m = crate::v2::mandates::find(db, caller.scope, uuid(&id)?)?;
-        if let Some(to) = &stage
-            && let Some(why) = crate::resources::backoffice::stage_refusal(&m.legal_stage, to)
+        if let Some(to) = stage
+            && let Some(why) = crate::resources::backoffice::stage_refusal(m.legal_stage, to)
         {
             return Err(V2Error::conflict("invalid_transition", why));
         }
-        if let Some(to) = &processing
-            && let Some(why) = crate::resources::backoffice::processing_refusal(&m.processing_state, to)
+        if let Some(to) = processing
+            && let Some(why) = crate::resources::backoffice::processing_refusal(m.processing_state, to)
         {
             return Err(V2Error::conflict("invalid_transition", why));
         }
-        let moved = stage.as_ref().is_some_and(|s| *s != m.legal_stage)
-            || processing.as_ref().is_some_and(|p| *p != m.processing_state);
+        let moved = stage.is_some_and(|s| s != m.legal_stage) || processing.is_some_and(|p| p != m.processing_state);
         let mut next = m.clone();
-        if let Some(s) = stage {
-            if s != next.legal_stage {
-                next.stage_changed = Some(now);
-            }
-            next.legal_stage = s;
+        if let Some(s) = stage
+            && s != next.legal_stage
+            && next.legal_stage.apply(mandates::StageEvent::MoveTo(s))
+        {
+            next.stage_changed = Some(now);
         }
         if let Some(p) = processing {
-            next.processing_state = p;
+            next.processing_state.apply(mandates::SetProcessing(p));
         }
         next.updated = now;
         let downloads = if attach {

@@ -61,8 +61,8 @@ fn value(kind: &str, code: &str) -> Value {
 /// `MandateState` of `m`.
 pub fn state_of(m: &Mandate) -> Value {
     json!({
-        "legal_stage": value("legal_stage", &m.legal_stage),
-        "processing": value("processing", &m.processing_state),
+        "legal_stage": value("legal_stage", m.legal_stage.as_str()),
+        "processing": value("processing", m.processing_state.as_str()),
         "payment": value("payment", m.balance.payment_state()),
     })
 }
@@ -134,8 +134,8 @@ pub fn render_history(db: &Db, m: &Mandate, su: &StatusUpdate, origin: &Origin, 
         "occurred_at": ts(&su.created),
         "updated_at": ts(&su.created),
         "state": {
-            "legal_stage": value("legal_stage", &su.legal_stage),
-            "processing": value("processing", &su.processing_state),
+            "legal_stage": value("legal_stage", su.legal_stage.as_str()),
+            "processing": value("processing", su.processing_state.as_str()),
             "payment": value("payment", ""),
         },
         "is_advance_request": false,
@@ -283,9 +283,9 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
                 None => sync || !m.archived,
             })
             .filter(|m| after.is_none_or(|t| m.created >= t) && before.is_none_or(|t| m.created <= t))
-            .filter(|m| legal_stage.as_ref().is_none_or(|s| &m.legal_stage == s))
+            .filter(|m| legal_stage.as_ref().is_none_or(|s| m.legal_stage == *s))
             .filter(|m| payment.is_empty() || payment.iter().any(|p| p == m.balance.payment_state()))
-            .filter(|m| processing.is_empty() || processing.contains(&m.processing_state))
+            .filter(|m| processing.is_empty() || processing.iter().any(|p| m.processing_state == *p))
             .filter(|m| {
                 reference.as_ref().is_none_or(|r| {
                     m.reference_number.to_lowercase().contains(&r.to_lowercase())

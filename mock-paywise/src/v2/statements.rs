@@ -69,7 +69,7 @@ use uuid::Uuid;
 
 use crate::format::Money;
 use crate::list::Origin;
-use crate::resources::mandates::{Mandate, PRINCIPAL};
+use crate::resources::mandates::{LegalStage, Mandate, PRINCIPAL, ProcessingState};
 use crate::resources::statements::{Download, Figures, MandateDetail, Statement, detail_entries, overview};
 use crate::state::{AccessMode, AppState, Db, Scope};
 use crate::v2::conv::{Obj, Paging, Patch, Query, V2Caller, V2Json, date, money, page, respond, show, ts};
@@ -1177,14 +1177,14 @@ async fn download_single(
 /// What the closing of `m` is, if the case ended (or moved to long-term monitoring): v1's
 /// closing object, dated `on`.
 fn closing_of(m: &Mandate, on: NaiveDate) -> Option<Value> {
-    let (code, kind) = if m.legal_stage == "long_term_monitoring" {
+    let (code, kind) = if m.legal_stage == LegalStage::LongTermMonitoring {
         ("IÜ01", "transition_to_longtime_monitoring")
     } else if !m.closed() {
         return None;
     } else {
-        match (m.processing_state.as_str(), m.balance.payment_state()) {
-            ("canceled_by_client", _) => ("IN02", "negative"),
-            ("canceled_by_service_provider", _) => ("IN01", "negative"),
+        match (m.processing_state, m.balance.payment_state()) {
+            (ProcessingState::CanceledByClient, _) => ("IN02", "negative"),
+            (ProcessingState::CanceledByServiceProvider, _) => ("IN01", "negative"),
             (_, "fully_paid") => ("IP01", "positive"),
             (_, "partially_paid") => ("IP02", "positive"),
             _ => ("IN06", "negative"),
@@ -1257,7 +1257,7 @@ fn cost_burden_for(m: &Mandate, statement_type: &str) -> Option<CostBurden> {
                 net,
                 vat_of(net),
             ));
-            if m.legal_stage != "extrajudicial" {
+            if m.legal_stage != LegalStage::Extrajudicial {
                 items.push(item(
                     "8900",
                     "Gerichtskosten Mahnbescheid",
