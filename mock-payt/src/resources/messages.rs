@@ -14,9 +14,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::body::{Body, body_bool};
+use crate::body::{Body, bad, body_bool, missing, opt_str, req_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
@@ -120,25 +120,6 @@ async fn show(
     )
 }
 
-fn missing(what: &str) -> PaytError {
-    PaytError::unprocessable("missing_parameter", format!("{what} is missing"))
-}
-
-fn invalid(message: String) -> PaytError {
-    PaytError::unprocessable("invalid_parameter", message)
-}
-
-/// An optional string at `key` of `map` (numbers as their text); blank is absent.
-fn text(map: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, PaytError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(invalid(format!("{path} must be a string"))),
-    }
-}
-
 fn valid_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -163,7 +144,7 @@ fn emails(raw: Option<String>, path: &str) -> Result<Vec<String>, PaytError> {
             if valid_email(s) {
                 Ok(s.to_string())
             } else {
-                Err(invalid(format!(
+                Err(bad(format!(
                     "{path} contains {s:?}, which is not an e-mail address; separate addresses with commas"
                 )))
             }
@@ -231,21 +212,21 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
         None | Some(Value::Null) => return Err(missing("message")),
         Some(Value::Object(m)) => m,
         Some(_) => {
-            return Err(invalid(
+            return Err(bad(
                 "message must be an object with subject and body (message[subject], message[body])".to_string(),
             ));
         }
     };
-    let subject = text(message, "subject", "message[subject]")?.ok_or_else(|| missing("message[subject]"))?;
-    let content = text(message, "body", "message[body]")?.ok_or_else(|| missing("message[body]"))?;
-    let email = text(message, "email", "message[email]")?;
+    let subject = req_str(message, "subject", "message")?;
+    let content = req_str(message, "body", "message")?;
+    let email = opt_str(message, "email", "message")?;
     if let Some(e) = &email
         && !valid_email(e)
     {
-        return Err(invalid(format!("message[email] {e:?} is not an e-mail address")));
+        return Err(bad(format!("message[email] {e:?} is not an e-mail address")));
     }
-    let cc_email = emails(text(message, "cc_email", "message[cc_email]")?, "message[cc_email]")?;
-    let bcc_email = emails(text(message, "bcc_email", "message[bcc_email]")?, "message[bcc_email]")?;
+    let cc_email = emails(opt_str(message, "cc_email", "message")?, "message[cc_email]")?;
+    let bcc_email = emails(opt_str(message, "bcc_email", "message")?, "message[bcc_email]")?;
     match message.get("attachments") {
         Some(Value::Array(items)) if items.len() > crate::limits::MAX_ATTACHMENTS => {
             return Err(crate::limits::too_many(
@@ -256,14 +237,14 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
         }
         None | Some(Value::Null) | Some(Value::Array(_)) => {}
         Some(_) => {
-            return Err(invalid(
-                "message[attachments] must be a list of files (multipart uploads)".to_string(),
+            return Err(bad(
+                "message[attachments] must be a list of files (multipart uploads)".to_string()
             ));
         }
     }
     let mut targets = Vec::new();
     for key in TARGETS {
-        if let Some(v) = text(&body.0, key, key)? {
+        if let Some(v) = opt_str(&body.0, key, "")? {
             targets.push((key, v));
         }
     }
@@ -337,7 +318,7 @@ async fn update(State(state): State<AppState>, caller: Caller, body: Body) -> Re
             crate::limits::cap("messages", items.len(), crate::limits::MAX_RECORDS)?;
             items
         }
-        Some(_) => return Err(invalid("messages must be an array of {id, read} objects".to_string())),
+        Some(_) => return Err(bad("messages must be an array of {id, read} objects".to_string())),
     };
     let changes: Vec<Change> = items
         .iter()
