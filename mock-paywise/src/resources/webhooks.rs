@@ -46,6 +46,7 @@ use crate::error::PaywiseError;
 use crate::format::{micros, timestamp};
 use crate::list::{self, Filters, JsonBody, Origin, Resource};
 use crate::state::{AppState, Caller, Db, Event, Scope};
+use crate::states::Machine as _;
 use crate::validate::{NOT_NULL, Obj, REQUIRED, Spec};
 
 /// Every event type an endpoint can subscribe to.
@@ -66,7 +67,52 @@ pub const EVENT_TYPES: &[&str] = &[
     "request_to_client.answered",
 ];
 /// Every delivery status (paywise shows `pending` and `success`; `failed` is implied).
-pub const DELIVERY_STATUSES: &[&str] = &["pending", "success", "failed"];
+pub const DELIVERY_STATUSES: &[&str] = DeliveryStatus::NAMES;
+
+state_enum! {
+    /// A v1 delivery's `status`: `pending` until an attempt succeeds (`success`) or the last
+    /// attempt fails (`failed`); see [`DeliveryStatus::next`].
+    pub enum DeliveryStatus {
+        /// Waiting for its (next) attempt.
+        Pending = "pending",
+        /// An attempt succeeded (final).
+        Success = "success",
+        /// Given up (final).
+        Failed = "failed",
+    }
+}
+
+/// What moves a v1 [`DeliveryStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEvent {
+    /// An attempt got a 2xx answer: `pending -> success`.
+    Succeeded,
+    /// An attempt failed and another one is scheduled: `pending` stays.
+    Retry,
+    /// An attempt failed and none follows, or none could be made: `pending -> failed`.
+    GiveUp,
+}
+
+impl DeliveryStatus {
+    /// Where `event` takes a delivery in this status, or `None` where it is refused (a settled
+    /// delivery does not move).
+    pub fn next(self, event: DeliveryEvent) -> Option<Self> {
+        match (self, event) {
+            (DeliveryStatus::Pending, DeliveryEvent::Succeeded) => Some(DeliveryStatus::Success),
+            (DeliveryStatus::Pending, DeliveryEvent::Retry) => Some(DeliveryStatus::Pending),
+            (DeliveryStatus::Pending, DeliveryEvent::GiveUp) => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+impl crate::states::Machine for DeliveryStatus {
+    type Event = DeliveryEvent;
+
+    fn next(self, event: DeliveryEvent) -> Option<Self> {
+        DeliveryStatus::next(self, event)
+    }
+}
 /// The waits before the first, second and third retry.
 pub const RETRY_MINUTES: [i64; 3] = [1, 5, 15];
 /// `max_consecutive_failures` unless set.
@@ -165,8 +211,8 @@ pub struct Delivery {
     /// Whether it was sent with the test-event endpoint (one attempt, no effect on the endpoint's
     /// failure count).
     pub test: bool,
-    /// One of [`DELIVERY_STATUSES`].
-    pub status: String,
+    /// Where the delivery is.
+    pub status: DeliveryStatus,
     /// Attempts made so far.
     pub attempts: u32,
     /// The HTTP status of the last attempt, if one answered.
@@ -677,7 +723,7 @@ async fn send_test(
             webhook: webhook.id,
             event: kind,
             test: true,
-            status: "pending".into(),
+            status: DeliveryStatus::Pending,
             attempts: 0,
             response_status: None,
             error: None,
@@ -709,12 +755,14 @@ async fn list_deliveries(
         return Err(PaywiseError::not_found());
     }
     let mut f = Filters::new(&origin.query);
-    let status = f.choice("status", DELIVERY_STATUSES);
+    let status = f
+        .choice("status", DELIVERY_STATUSES)
+        .and_then(|s| DeliveryStatus::parse(&s));
     let event = f.choice("event", EVENT_TYPES);
     f.finish()?;
     let matches = |d: &Delivery| {
         d.webhook == id
-            && status.as_ref().is_none_or(|s| &d.status == s)
+            && status.as_ref().is_none_or(|s| d.status == *s)
             && event.as_ref().is_none_or(|e| &d.event == e)
     };
     list::list(&state, &caller, &origin, Some(&matches), |db| &db.deliveries)
@@ -866,7 +914,7 @@ impl Dispatcher {
                     webhook,
                     event: event.kind.clone(),
                     test: false,
-                    status: "pending".into(),
+                    status: DeliveryStatus::Pending,
                     attempts: 0,
                     response_status: None,
                     error: None,
@@ -887,8 +935,9 @@ impl Dispatcher {
     /// Starts an attempt for every pending delivery that is due on the mock's clock.
     fn run_due(&self) {
         let now = self.clock.now();
-        let is_due =
-            |d: &Delivery| d.status == "pending" && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now);
+        let is_due = |d: &Delivery| {
+            d.status == DeliveryStatus::Pending && !d.in_flight && d.next_attempt_at.is_some_and(|t| t <= now)
+        };
         // Look first: a tick with nothing due must not count as a write (the state file saves
         // after writes).
         if !self.store.read(|db| db.deliveries.iter_all().any(is_due)) {
@@ -947,7 +996,7 @@ impl Dispatcher {
         self.store.write(|db| {
             db.deliveries.update(&scope, key, |d| {
                 d.in_flight = false;
-                d.status = "failed".into();
+                d.status.apply(DeliveryEvent::GiveUp);
                 d.next_attempt_at = None;
                 d.error = Some(why.to_string());
                 d.updated = now;
@@ -1005,12 +1054,13 @@ impl Dispatcher {
                     .ok()
                     .and_then(|n| RETRY_MINUTES.get(n.wrapping_sub(1)).copied());
                 if success {
-                    d.status = "success".into();
+                    d.status.apply(DeliveryEvent::Succeeded);
                     d.next_attempt_at = None;
                 } else if let (false, Some(minutes)) = (test, retry) {
+                    d.status.apply(DeliveryEvent::Retry);
                     d.next_attempt_at = Some(now + Duration::minutes(minutes));
                 } else {
-                    d.status = "failed".into();
+                    d.status.apply(DeliveryEvent::GiveUp);
                     d.next_attempt_at = None;
                 }
             });
@@ -1043,7 +1093,31 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    const EVENTS: &[DeliveryEvent] = &[DeliveryEvent::Succeeded, DeliveryEvent::Retry, DeliveryEvent::GiveUp];
+
+    #[test]
+    fn delivery_status_names_round_trip() {
+        round_trips(DeliveryStatus::ALL, DeliveryStatus::as_str);
+        assert_eq!(DELIVERY_STATUSES, ["pending", "success", "failed"]);
+    }
+
+    proptest! {
+        #[test]
+        fn a_settled_delivery_stays_settled(
+            start in proptest::sample::select(DeliveryStatus::ALL),
+            events in proptest::collection::vec(proptest::sample::select(EVENTS), 0..30),
+        ) {
+            let seen = walk(DeliveryStatus::ALL, start, &events);
+            if let Some(i) = seen.iter().position(|s| *s != DeliveryStatus::Pending) {
+                prop_assert!(seen[i..].iter().all(|s| *s == seen[i]), "{seen:?}");
+            }
+        }
+    }
 
     #[test]
     fn urls() {

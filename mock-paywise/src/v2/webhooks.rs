@@ -38,6 +38,7 @@ use uuid::Uuid;
 
 use crate::list::Origin;
 use crate::state::{AppState, Db, Scope};
+use crate::states::Machine as _;
 use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, if_match, page, respond, show, ts};
 use crate::v2::error::{Errs, V2Error};
 use crate::v2::events::{CASE_EVENTS, Event, LIFECYCLE_EVENTS};
@@ -49,7 +50,68 @@ pub const DEFAULT_MAX_FAILURES: i64 = 50;
 /// Delays before the second to fifth attempt.
 pub const RETRY_DELAYS: [i64; 4] = [60, 300, 1800, 7200];
 /// The delivery statuses.
-pub const DELIVERY_STATUSES: &[&str] = &["pending", "delivering", "retrying", "success", "failed"];
+pub const DELIVERY_STATUSES: &[&str] = DeliveryStatus::NAMES;
+
+state_enum! {
+    /// A v2 delivery's `status` (v2's own machine, with more steps than v1's
+    /// [`crate::resources::webhooks::DeliveryStatus`]); see [`DeliveryStatus::next`].
+    pub enum DeliveryStatus {
+        /// Waiting for its first attempt.
+        Pending = "pending",
+        /// An attempt is under way.
+        Delivering = "delivering",
+        /// An attempt failed; another is scheduled.
+        Retrying = "retrying",
+        /// An attempt succeeded (final).
+        Success = "success",
+        /// Given up (final).
+        Failed = "failed",
+    }
+}
+
+/// What moves a v2 [`DeliveryStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEvent {
+    /// An attempt starts: `pending | retrying -> delivering`.
+    Attempt,
+    /// The attempt got a 2xx answer: `delivering -> success`.
+    Succeeded,
+    /// The attempt failed and another is scheduled: `delivering -> retrying`.
+    Retry,
+    /// The attempt failed and none follows: `delivering -> failed`.
+    GiveUp,
+    /// No attempt can be made (the endpoint is disabled or gone): `pending | retrying ->
+    /// failed`.
+    Abandon,
+}
+
+impl DeliveryStatus {
+    /// Where `event` takes a delivery in this status, or `None` where it is refused.
+    pub fn next(self, event: DeliveryEvent) -> Option<Self> {
+        use DeliveryStatus::*;
+        let waiting = matches!(self, Pending | Retrying);
+        match event {
+            DeliveryEvent::Attempt => waiting.then_some(Delivering),
+            DeliveryEvent::Abandon => waiting.then_some(Failed),
+            DeliveryEvent::Succeeded => (self == Delivering).then_some(Success),
+            DeliveryEvent::Retry => (self == Delivering).then_some(Retrying),
+            DeliveryEvent::GiveUp => (self == Delivering).then_some(Failed),
+        }
+    }
+
+    /// Whether the delivery ended (`success`, `failed`).
+    pub fn is_settled(self) -> bool {
+        matches!(self, DeliveryStatus::Success | DeliveryStatus::Failed)
+    }
+}
+
+impl crate::states::Machine for DeliveryStatus {
+    type Event = DeliveryEvent;
+
+    fn next(self, event: DeliveryEvent) -> Option<Self> {
+        DeliveryStatus::next(self, event)
+    }
+}
 
 /// A v2 webhook endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,8 +228,8 @@ pub struct Delivery {
     pub event_type: String,
     /// The envelope sent.
     pub payload: Value,
-    /// `pending`, `delivering`, `retrying`, `success`, `failed`.
-    pub status: String,
+    /// Where the delivery is.
+    pub status: DeliveryStatus,
     /// Attempts made.
     pub attempts: u32,
     /// Last attempt.
@@ -246,7 +308,7 @@ impl Delivery {
     }
 
     fn settled(&self) -> bool {
-        matches!(self.status.as_str(), "success" | "failed")
+        self.status.is_settled()
     }
 }
 
@@ -261,7 +323,7 @@ fn new_delivery(state: &AppState, webhook: &Webhook, event: &Event) -> Delivery 
         event_id: event.id,
         event_type: event.kind.clone(),
         payload: event.envelope(),
-        status: "pending".into(),
+        status: DeliveryStatus::Pending,
         attempts: 0,
         last_attempt_at: None,
         next_retry_at: Some(now),
@@ -839,7 +901,9 @@ async fn list_deliveries(State(state): State<AppState>, caller: V2Caller, origin
         types.extend_from_slice(LIFECYCLE_EVENTS);
     }
     let event_type = q.choice("event_type", &types);
-    let status = q.choice("status", DELIVERY_STATUSES);
+    let status = q
+        .choice("status", DELIVERY_STATUSES)
+        .and_then(|s| DeliveryStatus::parse(&s));
     let webhook = q.uuid("webhook");
     q.finish()?;
     let rows: Vec<(Delivery, Option<String>)> = state.store.read(|db| {
@@ -848,7 +912,7 @@ async fn list_deliveries(State(state): State<AppState>, caller: V2Caller, origin
             .iter(&scope)
             .filter(|d| d.partner == partner)
             .filter(|d| event_type.as_ref().is_none_or(|t| &d.event_type == t))
-            .filter(|d| status.as_ref().is_none_or(|s| &d.status == s))
+            .filter(|d| status.as_ref().is_none_or(|s| d.status == *s))
             .filter(|d| webhook.is_none_or(|w| d.webhook == w))
             .map(|d| (d.clone(), webhook_url(db, d)))
             .collect();
@@ -927,7 +991,7 @@ async fn redeliver(
             let fresh = Delivery {
                 seq: state.ids.next_seq(),
                 id: state.ids.uuid(),
-                status: "pending".into(),
+                status: DeliveryStatus::Pending,
                 attempts: 0,
                 last_attempt_at: None,
                 next_retry_at: Some(now),
@@ -992,7 +1056,7 @@ pub fn start_background(state: &AppState) {
 }
 
 fn is_due(d: &Delivery, now: DateTime<Utc>) -> bool {
-    matches!(d.status.as_str(), "pending" | "retrying") && !d.in_flight && d.next_retry_at.is_some_and(|t| t <= now)
+    d.status.next(DeliveryEvent::Attempt).is_some() && !d.in_flight && d.next_retry_at.is_some_and(|t| t <= now)
 }
 
 async fn run_due(
@@ -1022,14 +1086,14 @@ async fn run_due(
                 Some(w) if w.enabled => {
                     db.v2_deliveries.update(&scope, &key, |d| {
                         d.in_flight = true;
-                        d.status = "delivering".into();
+                        d.status.apply(DeliveryEvent::Attempt);
                         d.updated_at = now;
                     });
                     out.push((d, w));
                 }
                 _ => {
                     db.v2_deliveries.update(&scope, &key, |d| {
-                        d.status = "failed".into();
+                        d.status.apply(DeliveryEvent::Abandon);
                         d.next_retry_at = None;
                         d.completed_at = Some(now);
                         d.error_message = "The endpoint is disabled or was deleted.".into();
@@ -1091,14 +1155,14 @@ fn record(
                 }
             }
             if success {
-                d.status = "success".into();
+                d.status.apply(DeliveryEvent::Succeeded);
                 d.next_retry_at = None;
                 d.completed_at = Some(now);
             } else if let Some(delay) = RETRY_DELAYS.get(d.attempts as usize - 1) {
-                d.status = "retrying".into();
+                d.status.apply(DeliveryEvent::Retry);
                 d.next_retry_at = Some(now + Duration::seconds(*delay));
             } else {
-                d.status = "failed".into();
+                d.status.apply(DeliveryEvent::GiveUp);
                 d.next_retry_at = None;
                 d.completed_at = Some(now);
                 terminal_failure = true;
@@ -1119,4 +1183,49 @@ fn record(
             }
         });
     });
+}
+
+#[cfg(test)]
+mod state_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    const EVENTS: &[DeliveryEvent] = &[
+        DeliveryEvent::Attempt,
+        DeliveryEvent::Succeeded,
+        DeliveryEvent::Retry,
+        DeliveryEvent::GiveUp,
+        DeliveryEvent::Abandon,
+    ];
+
+    #[test]
+    fn delivery_status_names_round_trip() {
+        round_trips(DeliveryStatus::ALL, DeliveryStatus::as_str);
+        assert_eq!(
+            DELIVERY_STATUSES,
+            ["pending", "delivering", "retrying", "success", "failed"]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn deliveries_settle_once_and_attempt_only_while_waiting(
+            start in proptest::sample::select(DeliveryStatus::ALL),
+            events in proptest::collection::vec(proptest::sample::select(EVENTS), 0..30),
+        ) {
+            let seen = walk(DeliveryStatus::ALL, start, &events);
+            if let Some(i) = seen.iter().position(|s| s.is_settled()) {
+                prop_assert!(seen[i..].iter().all(|s| *s == seen[i]), "{seen:?}");
+            }
+            for w in seen.windows(2) {
+                // Nothing goes back to pending; an outcome follows an attempt.
+                prop_assert!(w[1] != DeliveryStatus::Pending || w[0] == DeliveryStatus::Pending, "{seen:?}");
+                if w[0] != w[1] && matches!(w[1], DeliveryStatus::Success | DeliveryStatus::Retrying) {
+                    prop_assert_eq!(w[0], DeliveryStatus::Delivering);
+                }
+            }
+        }
+    }
 }
