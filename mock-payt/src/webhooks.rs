@@ -155,9 +155,87 @@ impl Record for Subscription {
     }
 }
 
+/// Where a subscription stands. It has no state field: the state is read from `active` and
+/// `deactivated_at` ([`SubscriptionState::of`]) and written back by [`Subscription::apply`].
+///
+/// | state | fields | on | becomes |
+/// |---|---|---|---|
+/// | active | `active` true | [`SubscriptionEvent::Pause`] (`PATCH {"active": false}`) | paused |
+/// | paused | `active` false, `deactivated_at` null | [`SubscriptionEvent::Activate`] (`PATCH {"active": true}`) | active |
+/// | deactivated | `active` false, `deactivated_at` set | [`SubscriptionEvent::Activate`] | active |
+/// | any | | [`SubscriptionEvent::GiveUp`] (a delivery's last attempt failed) | deactivated |
+///
+/// Pausing a paused or deactivated subscription changes nothing (a deactivated one keeps its
+/// `deactivated_at`); activating an active one changes nothing either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubscriptionState {
+    /// Receives deliveries.
+    Active,
+    /// Switched off through the control API.
+    Paused,
+    /// Switched off by ten failed attempts of a delivery.
+    Deactivated,
+}
+
+/// What happens to a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionEvent {
+    /// `PATCH {"active": true}`.
+    Activate,
+    /// `PATCH {"active": false}`.
+    Pause,
+    /// The last attempt of one of its deliveries failed.
+    GiveUp,
+}
+
+impl SubscriptionState {
+    /// Every state.
+    pub const ALL: [SubscriptionState; 3] = [Self::Active, Self::Paused, Self::Deactivated];
+
+    /// The state `s`'s fields describe.
+    pub fn of(s: &Subscription) -> SubscriptionState {
+        match (s.active, s.deactivated_at) {
+            (true, _) => Self::Active,
+            (false, None) => Self::Paused,
+            (false, Some(_)) => Self::Deactivated,
+        }
+    }
+
+    /// The state `event` leads to from this one; `None` if it changes nothing.
+    pub fn after(self, event: SubscriptionEvent) -> Option<SubscriptionState> {
+        match (self, event) {
+            (Self::Paused | Self::Deactivated, SubscriptionEvent::Activate) => Some(Self::Active),
+            (Self::Active, SubscriptionEvent::Pause) => Some(Self::Paused),
+            (_, SubscriptionEvent::GiveUp) => Some(Self::Deactivated),
+            (Self::Active, SubscriptionEvent::Activate)
+            | (Self::Paused | Self::Deactivated, SubscriptionEvent::Pause) => None,
+        }
+    }
+}
+
 impl Subscription {
+    /// Moves the subscription on `event` at `at` if its state allows it (setting `active` and
+    /// `deactivated_at` for the new state); whether it moved.
+    pub fn apply(&mut self, event: SubscriptionEvent, at: DateTime<Utc>) -> bool {
+        let Some(to) = SubscriptionState::of(self).after(event) else {
+            return false;
+        };
+        match to {
+            SubscriptionState::Active => {
+                self.active = true;
+                self.deactivated_at = None;
+            }
+            SubscriptionState::Paused => self.active = false,
+            SubscriptionState::Deactivated => {
+                self.active = false;
+                self.deactivated_at = Some(at);
+            }
+        }
+        true
+    }
+
     fn wants(&self, admin: u64, event: &str) -> bool {
-        self.active
+        SubscriptionState::of(self) == SubscriptionState::Active
             && (self.administration_ids.is_empty() || self.administration_ids.contains(&admin))
             && (self.events.is_empty() || self.events.iter().any(|e| e == event))
     }
@@ -503,7 +581,7 @@ async fn attempt_due(weak: &Weak<Store<Db>>, clock: &Clock, ids: &Arc<IdGen>, se
                 });
                 continue;
             };
-            if !s.active {
+            if SubscriptionState::of(&s) != SubscriptionState::Active {
                 continue;
             }
             db.webhook_deliveries
@@ -572,8 +650,7 @@ fn record_attempt(
     };
     if let Some(s) = subscription {
         db.webhooks.update(&(), &s.to_string(), |s| {
-            s.active = false;
-            s.deactivated_at = Some(at);
+            s.apply(SubscriptionEvent::GiveUp, at);
         });
     }
 }
@@ -728,15 +805,18 @@ async fn update(
     if let Some(e) = &change.events {
         check_events(e)?;
     }
+    let now = state.now();
     state
         .store
         .write(|db| {
             db.webhooks.update(&(), &id, |s| {
                 if let Some(active) = change.active {
-                    s.active = active;
-                    if active {
-                        s.deactivated_at = None;
-                    }
+                    let event = if active {
+                        SubscriptionEvent::Activate
+                    } else {
+                        SubscriptionEvent::Pause
+                    };
+                    s.apply(event, now);
                 }
                 if let Some(u) = change.url {
                     s.url = u;
@@ -803,7 +883,17 @@ async fn redeliver(State(state): State<AppState>, Path(id): Path<String>) -> Res
 mod tests {
     use proptest::prelude::*;
 
-    use super::{DeliveryEvent, DeliveryStatus};
+    use chrono::{TimeZone, Utc};
+
+    use super::{DeliveryEvent, DeliveryStatus, SubscriptionEvent, SubscriptionState};
+
+    fn subscription_event() -> impl Strategy<Value = SubscriptionEvent> {
+        prop_oneof![
+            Just(SubscriptionEvent::Activate),
+            Just(SubscriptionEvent::Pause),
+            Just(SubscriptionEvent::GiveUp),
+        ]
+    }
 
     fn event() -> impl Strategy<Value = DeliveryEvent> {
         prop_oneof![
@@ -829,6 +919,30 @@ mod tests {
                 if before != DeliveryStatus::Pending && e != DeliveryEvent::Redeliver {
                     prop_assert_eq!(status, before);
                 }
+            }
+        }
+    }
+
+    proptest! {
+        /// Under any sequence of events a subscription's fields describe one of its states, the
+        /// one the table names, and an event that changes nothing leaves every field as it was.
+        #[test]
+        fn subscriptions_move_only_as_allowed(events in proptest::collection::vec(subscription_event(), 0..64)) {
+            let t0 = Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default();
+            let mut s = super::configured(1, "http://127.0.0.1:9/hook", "s", t0);
+            for (i, e) in events.into_iter().enumerate() {
+                let before = s.clone();
+                let from = SubscriptionState::of(&s);
+                let at = t0 + chrono::Duration::seconds(i as i64 + 1);
+                if s.apply(e, at) {
+                    prop_assert_eq!(Some(SubscriptionState::of(&s)), from.after(e));
+                } else {
+                    prop_assert_eq!(from.after(e), None);
+                    prop_assert_eq!(&s, &before);
+                }
+                prop_assert!(SubscriptionState::ALL.contains(&SubscriptionState::of(&s)));
+                // Only an active subscription receives deliveries.
+                prop_assert_eq!(s.wants(81, "invoice_paid"), SubscriptionState::of(&s) == SubscriptionState::Active);
             }
         }
     }
