@@ -210,21 +210,65 @@ pub struct Invite {
     pub last_name: Option<String>,
     /// When the invite expires.
     pub expiry: DateTime<Utc>,
-    /// `OPEN` or `COMPLETED` (`EXPIRED` is derived from `expiry`).
-    pub status: String,
+    /// `OPEN` or `COMPLETED` as stored (`EXPIRED` is derived from `expiry`, see
+    /// [`Invite::status_at`]).
+    pub status: InviteStatus,
     /// The user the finished web flow created.
     pub user: Option<Uuid>,
 }
 
 partner_record!(Invite);
 
+state_enum! {
+    /// A user invite's `status` (the Partner API spells them in capitals); see
+    /// [`InviteStatus::next`].
+    pub enum InviteStatus {
+        /// Waiting for the invited person to finish the web flow.
+        Open = "OPEN",
+        /// The web flow created the user (final).
+        Completed = "COMPLETED",
+        /// Not finished before its expiry (final; never stored, derived from `expiry`).
+        Expired = "EXPIRED",
+    }
+}
+
+/// What moves an [`InviteStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteEvent {
+    /// The web flow finished: `OPEN -> COMPLETED`.
+    Complete,
+    /// The expiry passed: `OPEN -> EXPIRED`.
+    Expire,
+}
+
+impl InviteStatus {
+    /// Where `event` takes an invite in this status, or `None` where it is refused.
+    pub fn next(self, event: InviteEvent) -> Option<Self> {
+        match (self, event) {
+            (InviteStatus::Open, InviteEvent::Complete) => Some(InviteStatus::Completed),
+            (InviteStatus::Open, InviteEvent::Expire) => Some(InviteStatus::Expired),
+            _ => None,
+        }
+    }
+}
+
+impl crate::states::Machine for InviteStatus {
+    type Event = InviteEvent;
+
+    fn next(self, event: InviteEvent) -> Option<Self> {
+        InviteStatus::next(self, event)
+    }
+}
+
 impl Invite {
     /// The status at `now`: an open invite past its expiry is `EXPIRED`.
-    pub fn status_at(&self, now: DateTime<Utc>) -> &str {
-        if self.status == "OPEN" && now > self.expiry {
-            "EXPIRED"
+    pub fn status_at(&self, now: DateTime<Utc>) -> InviteStatus {
+        if now > self.expiry
+            && let Some(expired) = self.status.next(InviteEvent::Expire)
+        {
+            expired
         } else {
-            &self.status
+            self.status
         }
     }
 }
@@ -308,7 +352,7 @@ impl Db {
             || self
                 .partner_invites
                 .iter(&account)
-                .any(|i| i.status_at(now) == "OPEN" && same(&i.email))
+                .any(|i| i.status_at(now) == InviteStatus::Open && same(&i.email))
     }
 
     /// The company `id` of `account`.
@@ -522,9 +566,9 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut Db, account: u64) {
     }
     let mut invites = Vec::new();
     for (status, expiry_days, user) in [
-        ("OPEN", 30, None),
-        ("COMPLETED", 10, users.first().map(|u: &User| u.id)),
-        ("OPEN", -3, None),
+        (InviteStatus::Open, 30, None),
+        (InviteStatus::Completed, 10, users.first().map(|u: &User| u.id)),
+        (InviteStatus::Open, -3, None),
     ] {
         let p = f.de_person();
         let email = match user.and_then(|id| users.iter().find(|u| u.id == id)) {
@@ -542,7 +586,7 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut Db, account: u64) {
             first_name: Some(p.first_name),
             last_name: Some(p.last_name),
             expiry: fixture_time(f, expiry_days),
-            status: status.into(),
+            status,
             user,
         });
     }
@@ -1182,7 +1226,7 @@ async fn create_invite(
                 first_name,
                 last_name,
                 expiry: now + Duration::days(INVITE_DAYS),
-                status: "OPEN".into(),
+                status: InviteStatus::Open,
                 user: None,
             };
             let out = render_invite(&i, now, &origin);
@@ -1265,12 +1309,12 @@ pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String
             .cloned()
             .ok_or_else(PaywiseError::not_found)?;
         let status = invite.status_at(now);
-        if status != "OPEN" {
+        let Some(completed) = status.next(InviteEvent::Complete) else {
             return Err(PaywiseError::field(
                 "status",
                 format!("Only an OPEN invite can be completed; this one is {status}."),
             ));
-        }
+        };
         let (given_first, given_last) = names.unzip();
         let first_name = invite.first_name.clone().or(given_first).unwrap_or_default();
         let last_name = invite.last_name.clone().or(given_last).unwrap_or_default();
@@ -1289,7 +1333,7 @@ pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String
             .insert(u)
             .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
         db.partner_invites.update(&account, &id.to_string(), |i| {
-            i.status = "COMPLETED".into();
+            i.status = completed;
             i.user = Some(user_id);
         });
         Ok(user_id)
@@ -1322,4 +1366,34 @@ async fn control_complete(
             .map(|u| (StatusCode::CREATED, Json(render_user(u, &origin))))
             .ok_or_else(PaywiseError::not_found)
     })
+}
+
+#[cfg(test)]
+mod state_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    proptest! {
+        #[test]
+        fn an_invite_ends_once(
+            start in proptest::sample::select(InviteStatus::ALL),
+            events in proptest::collection::vec(
+                proptest::sample::select(&[InviteEvent::Complete, InviteEvent::Expire][..]),
+                0..20,
+            ),
+        ) {
+            let seen = walk(InviteStatus::ALL, start, &events);
+            if let Some(i) = seen.iter().position(|s| *s != InviteStatus::Open) {
+                prop_assert!(seen[i..].iter().all(|s| *s == seen[i]), "{seen:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn invite_names_are_the_partner_api_s() {
+        round_trips(InviteStatus::ALL, InviteStatus::as_str);
+        assert_eq!(InviteStatus::NAMES, ["OPEN", "COMPLETED", "EXPIRED"]);
+    }
 }

@@ -124,7 +124,91 @@ pub const ONBOARDING_MODES: &[&str] = &["api_only", "web_flow"];
 /// Membership roles.
 pub const ROLES: &[&str] = &["admin", "tax_consultant", "member", "readonly", "developer"];
 /// Membership statuses.
-pub const STATUSES: &[&str] = &["pending_setup", "active", "cancelled", "revoked"];
+pub const STATUSES: &[&str] = MembershipStatus::NAMES;
+
+state_enum! {
+    /// A membership's `status`; see [`MembershipStatus::next`].
+    pub enum MembershipStatus {
+        /// Invited; the user has not set up their access yet.
+        PendingSetup = "pending_setup",
+        /// Set up.
+        Active = "active",
+        /// Cancelled before setup (final).
+        Cancelled = "cancelled",
+        /// Revoked after setup (final).
+        Revoked = "revoked",
+    }
+}
+
+/// What moves a [`MembershipStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipEvent {
+    /// The user set up their access: `pending_setup -> active`.
+    Activate,
+    /// The Partner cancels the invitation: `pending_setup -> cancelled`.
+    Cancel,
+    /// The Partner revokes the access: `active -> revoked`.
+    Revoke,
+}
+
+impl MembershipStatus {
+    /// Where `event` takes a membership in this status, or `None` where it is refused.
+    pub fn next(self, event: MembershipEvent) -> Option<Self> {
+        use MembershipStatus::*;
+        match (self, event) {
+            (PendingSetup, MembershipEvent::Activate) => Some(Active),
+            (PendingSetup, MembershipEvent::Cancel) => Some(Cancelled),
+            (Active, MembershipEvent::Revoke) => Some(Revoked),
+            _ => None,
+        }
+    }
+
+    /// Whether the invitation is still open (its role may change, it may be resent).
+    pub fn is_pending(self) -> bool {
+        self == MembershipStatus::PendingSetup
+    }
+}
+
+impl crate::states::Machine for MembershipStatus {
+    type Event = MembershipEvent;
+
+    fn next(self, event: MembershipEvent) -> Option<Self> {
+        MembershipStatus::next(self, event)
+    }
+}
+
+state_enum! {
+    /// A company's `onboarding_status`: whether paywise still waits for the company's own
+    /// confirmation (a `web_flow` onboarding); see [`OnboardingStatus::next`].
+    pub enum OnboardingStatus {
+        /// `api_only`: nothing to confirm.
+        ConfirmationNotRequired = "confirmation_not_required",
+        /// `web_flow`: waiting for the company.
+        ConfirmationPending = "confirmation_pending",
+        /// `web_flow`: confirmed (final).
+        Confirmed = "confirmed",
+    }
+}
+
+/// What moves an [`OnboardingStatus`]: the company confirms (`confirmation_pending ->
+/// confirmed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirm;
+
+impl OnboardingStatus {
+    /// Where [`Confirm`] takes a company in this status, or `None` where it is refused.
+    pub fn next(self, _: Confirm) -> Option<Self> {
+        (self == OnboardingStatus::ConfirmationPending).then_some(OnboardingStatus::Confirmed)
+    }
+}
+
+impl crate::states::Machine for OnboardingStatus {
+    type Event = Confirm;
+
+    fn next(self, event: Confirm) -> Option<Self> {
+        OnboardingStatus::next(self, event)
+    }
+}
 /// `tax_treatment`, in the order of v1's `J`, `N`, `K`, `A`.
 pub const TAX_TREATMENTS: &[&str] = &[
     "input_tax_deductible",
@@ -212,8 +296,8 @@ pub struct CompanyV2 {
     pub external_reference: Option<String>,
     /// `api_only` or `web_flow` (`None`: a v1 company, `api_only`).
     pub onboarding_mode: Option<String>,
-    /// `confirmation_not_required`, `confirmation_pending` or `confirmed` (`None`: the first).
-    pub onboarding_status: Option<String>,
+    /// Where the onboarding is (`None`: `confirmation_not_required`).
+    pub onboarding_status: Option<OnboardingStatus>,
     /// `available` or `unavailable` (`None`: available).
     pub case_access: Option<String>,
     /// v2's spelling of the representatives (used while v1's copy still says the same).
@@ -241,8 +325,9 @@ impl CompanyV2 {
         self.onboarding_mode.as_deref().unwrap_or("api_only")
     }
 
-    fn onboarding_status(&self) -> &str {
-        self.onboarding_status.as_deref().unwrap_or("confirmation_not_required")
+    fn onboarding_status(&self) -> OnboardingStatus {
+        self.onboarding_status
+            .unwrap_or(OnboardingStatus::ConfirmationNotRequired)
     }
 
     fn case_access(&self) -> &str {
@@ -280,8 +365,8 @@ pub struct Membership {
     pub last_name: String,
     /// One of [`ROLES`].
     pub role: String,
-    /// One of [`STATUSES`].
-    pub status: String,
+    /// Where the membership is.
+    pub status: MembershipStatus,
     /// When the current invitation expires (pending memberships with an invitation).
     pub invite_expires_at: Option<DateTime<Utc>>,
     /// The current invitation's secret token.
@@ -306,14 +391,12 @@ v2_record!(Membership);
 
 impl Membership {
     fn non_terminal(&self) -> bool {
-        matches!(self.status.as_str(), "pending_setup" | "active")
+        matches!(self.status, MembershipStatus::PendingSetup | MembershipStatus::Active)
     }
 
     /// As reads show it.
     fn render(&self) -> Value {
-        let invite = (self.status == "pending_setup")
-            .then_some(self.invite_expires_at)
-            .flatten();
+        let invite = self.status.is_pending().then_some(self.invite_expires_at).flatten();
         json!({
             "id": self.id.to_string(),
             "email": self.email,
@@ -1403,7 +1486,7 @@ fn new_membership(
         first_name: input.first_name.clone(),
         last_name: input.last_name.clone(),
         role: input.role.clone(),
-        status: "pending_setup".into(),
+        status: MembershipStatus::PendingSetup,
         invite_expires_at: Some(now + Duration::days(INVITE_DAYS)),
         setup_token: Some(new_token(state)),
         email_verified: input.skip_email_verification,
@@ -1747,14 +1830,11 @@ async fn create_company(
             store_view(&mut c, &before, &after);
             c.v2.mode = Some(mode);
             c.v2.onboarding_mode = Some(onboarding.clone());
-            c.v2.onboarding_status = Some(
-                if api_only {
-                    "confirmation_not_required"
-                } else {
-                    "confirmation_pending"
-                }
-                .into(),
-            );
+            c.v2.onboarding_status = Some(if api_only {
+                OnboardingStatus::ConfirmationNotRequired
+            } else {
+                OnboardingStatus::ConfirmationPending
+            });
             c.v2.case_access = Some(if api_only { "available" } else { "unavailable" }.into());
             c.v2.authorization_version = u64::from(api_only);
             c.v2.created_at = Some(now);
@@ -2108,7 +2188,7 @@ async fn update_membership(
         };
         errs.finish(())?;
         let role = role.unwrap_or_default();
-        if m.status != "pending_setup" {
+        if !m.status.is_pending() {
             return Err(not_pending(&m, "given another role"));
         }
         if role == m.role {
@@ -2146,11 +2226,11 @@ async fn cancel_membership(
         state.store.write(|db| {
             let (_, m) = find_membership(db, account, mode, &p1, &p2)?;
             no_body(&body, "cancel")?;
-            if m.status != "pending_setup" {
+            let Some(cancelled) = m.status.next(MembershipEvent::Cancel) else {
                 return Err(not_pending(&m, "cancelled"));
-            }
+            };
             let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
-                slot.status = "cancelled".into();
+                slot.status = cancelled;
                 slot.setup_token = None;
                 slot.invite_expires_at = None;
                 slot.updated_at = now;
@@ -2176,7 +2256,7 @@ async fn resend_membership(
         state.store.write(|db| {
             let (_, m) = find_membership(db, account, mode, &p1, &p2)?;
             no_body(&body, "resend")?;
-            if m.status != "pending_setup" {
+            if !m.status.is_pending() {
                 return Err(not_pending(&m, "sent a new invitation"));
             }
             let token = new_token(&state);
@@ -2209,14 +2289,14 @@ async fn revoke_membership(
             let reason = o.req_string("reason", 5000, &mut errs);
             errs.finish(())?;
             let reason = reason.unwrap_or_default().trim().to_string();
-            if m.status != "active" {
+            let Some(revoked) = m.status.next(MembershipEvent::Revoke) else {
                 return Err(V2Error::conflict(
                     "membership_not_active",
                     format!("Only an active membership can be revoked; this one is {}.", m.status),
                 ));
-            }
+            };
             let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
-                slot.status = "revoked".into();
+                slot.status = revoked;
                 slot.revoked_at = Some(now);
                 slot.revocation_reason = Some(reason);
                 slot.revoked_by_token_id = Some(key.id);
@@ -2263,7 +2343,8 @@ async fn control_confirm(State(state): State<AppState>, Path(p1): Path<String>) 
     let now = state.now();
     state.store.write(|db| {
         let c = control_company(db, &p1)?;
-        if c.v2.onboarding_mode() != "web_flow" || c.v2.onboarding_status() != "confirmation_pending" {
+        let confirmed = c.v2.onboarding_status().next(Confirm);
+        if c.v2.onboarding_mode() != "web_flow" || confirmed.is_none() {
             return Err(V2Error::conflict(
                 "confirmation_not_pending",
                 format!(
@@ -2276,7 +2357,7 @@ async fn control_confirm(State(state): State<AppState>, Path(p1): Path<String>) 
         let mode = c.v2.mode.unwrap_or_default();
         let version = c.v2.authorization_version + 1;
         db.partner_companies.update(&c.account, &c.id.to_string(), |slot| {
-            slot.v2.onboarding_status = Some("confirmed".into());
+            slot.v2.onboarding_status = confirmed;
             slot.v2.case_access = Some("available".into());
             slot.v2.authorization_version = version;
             slot.v2.updated_at = Some(now);
@@ -2301,9 +2382,9 @@ async fn control_activate(State(state): State<AppState>, Path(p1): Path<String>)
     let now = state.now();
     state.store.write(|db| {
         let m = control_membership(db, &p1)?;
-        if m.status != "pending_setup" {
+        let Some(active) = m.status.next(MembershipEvent::Activate) else {
             return Err(not_pending(&m, "activated"));
-        }
+        };
         if m.setup_token.is_none() || m.invite_expires_at.is_none_or(|t| t <= now) {
             return Err(V2Error::conflict(
                 "invite_expired",
@@ -2311,7 +2392,7 @@ async fn control_activate(State(state): State<AppState>, Path(p1): Path<String>)
             ));
         }
         let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
-            slot.status = "active".into();
+            slot.status = active;
             slot.setup_token = None;
             slot.invite_expires_at = None;
             slot.updated_at = now;
@@ -2333,7 +2414,7 @@ async fn control_expire(State(state): State<AppState>, Path(p1): Path<String>) -
     let now = state.now();
     state.store.write(|db| {
         let m = control_membership(db, &p1)?;
-        if m.status != "pending_setup" {
+        if !m.status.is_pending() {
             return Err(not_pending(&m, "given an expired invitation"));
         }
         if m.setup_token.is_none() || m.invite_expires_at.is_none_or(|t| t <= now) {
@@ -2370,7 +2451,7 @@ async fn setup_page(State(state): State<AppState>, Path(p1): Path<String>) -> Re
                 .find(|m| m.setup_token.as_deref() == Some(p1.as_str()))
                 .cloned()
         })
-        .filter(|m| m.status == "pending_setup" && m.invite_expires_at.is_some_and(|t| t > now))
+        .filter(|m| m.status.is_pending() && m.invite_expires_at.is_some_and(|t| t > now))
         .ok_or_else(V2Error::not_found)?;
     let escape = |s: &str| {
         s.replace('&', "&amp;")
@@ -2389,4 +2470,54 @@ async fn setup_page(State(state): State<AppState>, Path(p1): Path<String>) -> Re
         escape(&m.role),
         m.id
     )))
+}
+
+#[cfg(test)]
+mod state_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    const EVENTS: &[MembershipEvent] = &[
+        MembershipEvent::Activate,
+        MembershipEvent::Cancel,
+        MembershipEvent::Revoke,
+    ];
+
+    proptest! {
+        #[test]
+        fn memberships_end_once_and_never_return_to_pending(
+            start in proptest::sample::select(MembershipStatus::ALL),
+            events in proptest::collection::vec(proptest::sample::select(EVENTS), 0..20),
+        ) {
+            let seen = walk(MembershipStatus::ALL, start, &events);
+            for w in seen.windows(2) {
+                prop_assert!(!w[1].is_pending() || w[0].is_pending(), "{seen:?}");
+                let final_ = matches!(w[0], MembershipStatus::Cancelled | MembershipStatus::Revoked);
+                prop_assert!(!final_ || w[1] == w[0], "{seen:?}");
+            }
+        }
+
+        #[test]
+        fn onboarding_confirms_only_a_pending_company(
+            start in proptest::sample::select(OnboardingStatus::ALL),
+            n in 0usize..5,
+        ) {
+            let seen = walk(OnboardingStatus::ALL, start, &vec![Confirm; n]);
+            let expected = if start == OnboardingStatus::ConfirmationPending && n > 0 {
+                OnboardingStatus::Confirmed
+            } else {
+                start
+            };
+            prop_assert_eq!(seen.last().copied(), Some(expected));
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        round_trips(MembershipStatus::ALL, MembershipStatus::as_str);
+        round_trips(OnboardingStatus::ALL, OnboardingStatus::as_str);
+        assert_eq!(STATUSES, ["pending_setup", "active", "cancelled", "revoked"]);
+    }
 }
