@@ -24,8 +24,9 @@
 //! lenient typing above would need a hand-written visitor per type; the readers are those
 //! visitors, with the path passed in. Bulk writes that answer per-record codes in the
 //! `CustomerApi_SuccessEntity` (`debtors`, `contacts`: `Result<_, Vec<String>>`) and the
-//! collecting validator of administrations and sign-ups (`Problems`, which names every problem in
-//! one 422) keep their own forms for now: what they answer differs from a first-error 422.
+//! collecting validation of administrations and sign-ups keep their answers: the first names
+//! each record's codes in the bulk answer, the second every problem in one 422 ([`Problems`],
+//! which takes the readers' refusals with [`Problems::take`]).
 
 use axum::extract::{FromRequest, Request};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -145,6 +146,53 @@ fn invalid_admin() -> PaytError {
 // ------------------------------------------------------------------------------------------------
 // The readers
 
+/// Validation problems of a body, collected so one 422 names them all.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<(&'static str, String)>);
+
+impl Problems {
+    /// A missing required key.
+    pub fn missing(&mut self, path: &str) {
+        self.0.push(("missing_parameter", format!("{path} is missing")));
+    }
+
+    /// A key with a bad value.
+    pub fn invalid(&mut self, path: &str, why: &str) {
+        self.0.push(("invalid_parameter", format!("{path} {why}")));
+    }
+
+    /// A problem with its own code.
+    pub fn other(&mut self, code: &'static str, message: String) {
+        self.0.push((code, message));
+    }
+
+    /// The value of a reader's answer, or `None` with its refusal (code and message) collected.
+    pub fn take<T>(&mut self, read: Result<T, PaytError>) -> Option<T> {
+        match read {
+            Ok(v) => Some(v),
+            Err(PaytError::Unprocessable { code, message } | PaytError::BadParameter { code, message }) => {
+                self.0.push((code, message));
+                None
+            }
+            Err(other) => {
+                self.0.push(("invalid_parameter", other.to_string()));
+                None
+            }
+        }
+    }
+
+    /// `Ok` when there were none; otherwise a 422 with the first problem's code and every message.
+    pub fn into_result(self) -> Result<(), PaytError> {
+        match self.0.first() {
+            None => Ok(()),
+            Some((code, _)) => Err(PaytError::unprocessable(
+                code,
+                self.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(", "),
+            )),
+        }
+    }
+}
+
 /// The path of `key` in the object at `path`: `key` at the top of the body, `path[key]` below.
 pub fn at(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -189,8 +237,13 @@ pub fn items<'a>(body: &'a Body, key: &str) -> Result<Vec<&'a Map<String, Value>
 
 /// An optional string (numbers are taken as their text; blank is absent).
 pub fn opt_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, PaytError> {
-    let at = at(path, key);
-    match m.get(key) {
+    str_value(m.get(key), &at(path, key))
+}
+
+/// The string a value stands for, trimmed (a number as its text; absent, null or blank is
+/// `None`); anything else is refused, naming it `at`.
+pub fn str_value(v: Option<&Value>, at: &str) -> Result<Option<String>, PaytError> {
+    match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string())),

@@ -20,7 +20,7 @@ use mock_core::query::QueryParams;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::Body;
+use crate::body::{Body, Problems, str_value};
 use crate::error::PaytError;
 use crate::list;
 use crate::params::{self, Paging};
@@ -162,50 +162,12 @@ async fn show(
 // ------------------------------------------------------------------------------------------------
 // Validation shared with sign-up
 
-/// Validation problems of a body, collected so one 422 names them all.
-#[derive(Debug, Default)]
-pub struct Problems(Vec<(&'static str, String)>);
-
-impl Problems {
-    /// A missing required key.
-    pub fn missing(&mut self, path: &str) {
-        self.0.push(("missing_parameter", format!("{path} is missing")));
-    }
-
-    /// A key with a bad value.
-    pub fn invalid(&mut self, path: &str, why: &str) {
-        self.0.push(("invalid_parameter", format!("{path} {why}")));
-    }
-
-    /// A problem with its own code.
-    pub fn other(&mut self, code: &'static str, message: String) {
-        self.0.push((code, message));
-    }
-
-    /// `Ok` when there were none; otherwise a 422 with the first problem's code and every message.
-    pub fn into_result(self) -> Result<(), PaytError> {
-        match self.0.first() {
-            None => Ok(()),
-            Some((code, _)) => Err(PaytError::unprocessable(
-                code,
-                self.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(", "),
-            )),
-        }
-    }
-}
-
 /// A string value at `key` of `map`: trimmed, `None` when absent, null or blank; numbers are read
 /// as their text (forms and JSON clients differ); anything else is a problem.
+///
+/// [`crate::body::str_value`] (what [`crate::body::opt_str`] reads), its refusal collected.
 pub fn text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Problems) -> Option<String> {
-    match map.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(_) => {
-            problems.invalid(path, "must be a string");
-            None
-        }
-    }
+    problems.take(str_value(map.get(key), path)).flatten()
 }
 
 /// A required string value.
