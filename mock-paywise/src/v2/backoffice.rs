@@ -39,7 +39,9 @@ use crate::resources::requests_to_client::{FileRef, RequestToClient};
 use crate::state::{AppState, Db, Scope};
 use crate::states::Machine as _;
 use crate::v2::conv::{Obj, Patch, V2Caller, V2Json, path_id as uuid, respond};
+use crate::v2::documents::{DocumentStatus, ScanResult};
 use crate::v2::error::{Errs, V2Error};
+use crate::v2::messages::{MessageState, Review};
 use crate::v2::orders::{self, Order, OrderEvent, OrderStatus};
 use crate::v2::requests::{ANSWER_TYPES, OrderRequest};
 
@@ -550,7 +552,7 @@ async fn mandate_message(
             title: title.unwrap_or_default(),
             body: crate::v2::messages::sanitize(&text.unwrap_or_default()),
             author: "paywise".into(),
-            state: "published".into(),
+            state: crate::v2::messages::MessageState::Published,
             review_started: true,
             response_to: None,
             history_entry: None,
@@ -673,8 +675,8 @@ async fn review_message(
     let mut errs = Errs::default();
     let b = Obj::new(&body, "", &["state"], &mut errs);
     let to = match b.choice("state", &["under_review", "handled"], &mut errs) {
-        Patch::Set(s) => s,
-        _ => "under_review".into(),
+        Patch::Set(s) => MessageState::parse(&s).unwrap_or(MessageState::UnderReview),
+        _ => MessageState::UnderReview,
     };
     errs.finish(())?;
     let now = state.now();
@@ -685,12 +687,13 @@ async fn review_message(
             .get(&caller.scope, &key)
             .cloned()
             .ok_or_else(V2Error::not_found)?;
-        if m.author == "paywise" {
+        let next = m.state.next(Review(to));
+        let (true, Some(to)) = (m.author != "paywise", next) else {
             return Err(V2Error::conflict(
                 "invalid_transition",
                 "paywise's own messages are not reviewed.",
             ));
-        }
+        };
         db.v2_messages.update(&caller.scope, &key, |m| {
             m.review_started = true;
             m.state = to;
@@ -713,8 +716,8 @@ async fn document_status(
 ) -> Result<Response, V2Error> {
     let mut errs = Errs::default();
     let b = Obj::new(&body, "", &["status", "failure_reason"], &mut errs);
-    let status = match b.choice("status", &["pending", "ready", "failed", "rejected"], &mut errs) {
-        Patch::Set(s) => Some(s),
+    let status = match b.choice("status", DocumentStatus::NAMES, &mut errs) {
+        Patch::Set(s) => DocumentStatus::parse(&s),
         _ => {
             errs.push("status", "required", "This field is required.");
             None
@@ -734,8 +737,10 @@ async fn document_status(
         Patch::Set(r) => Some(r),
         _ => None,
     };
-    let status = errs.finish(status)?.unwrap_or_default();
-    if (status == "failed") != reason.is_some() {
+    let status = errs
+        .finish(status)?
+        .ok_or_else(|| V2Error::field("status", "required", "This field is required."))?;
+    if (status == DocumentStatus::Failed) != reason.is_some() {
         return Err(V2Error::field(
             "failure_reason",
             "invalid",
@@ -749,7 +754,7 @@ async fn document_status(
             return Err(V2Error::not_found());
         }
         db.v2_documents.update(&caller.scope, &key, |d| {
-            d.status = status;
+            d.status.apply(ScanResult(status));
             d.failure_reason = reason;
             d.updated_at = now;
         });

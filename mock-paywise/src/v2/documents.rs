@@ -67,6 +67,41 @@ pub const MAX_INLINE: usize = 20;
 /// The most decoded bytes of inline documents per command.
 pub const MAX_INLINE_BYTES: usize = 50 * 1024 * 1024;
 
+state_enum! {
+    /// A document's `status`: the result of paywise's scan of an upload (the mock's uploads are
+    /// `ready` at once; the back office sets any result, see [`DocumentStatus::next`]).
+    pub enum DocumentStatus {
+        /// Being scanned.
+        Pending = "pending",
+        /// Scanned; downloadable.
+        Ready = "ready",
+        /// The scan failed (with a `failure_reason`).
+        Failed = "failed",
+        /// Refused.
+        Rejected = "rejected",
+    }
+}
+
+/// What moves a [`DocumentStatus`]: a scan's result (any status, from any status: paywise may
+/// scan a document again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanResult(pub DocumentStatus);
+
+impl DocumentStatus {
+    /// Where `event` takes a document in this status (every result is allowed).
+    pub fn next(self, ScanResult(to): ScanResult) -> Option<Self> {
+        Some(to)
+    }
+}
+
+impl crate::states::Machine for DocumentStatus {
+    type Event = ScanResult;
+
+    fn next(self, event: ScanResult) -> Option<Self> {
+        DocumentStatus::next(self, event)
+    }
+}
+
 /// A stored document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {
@@ -78,8 +113,8 @@ pub struct Document {
     pub id: Uuid,
     /// Document type.
     pub kind: String,
-    /// `pending`, `ready`, `failed`, `rejected`.
-    pub status: String,
+    /// The scan's result.
+    pub status: DocumentStatus,
     /// Why it failed.
     pub failure_reason: Option<String>,
     /// Sanitized name.
@@ -117,7 +152,7 @@ impl Document {
             "failure_reason": self.failure_reason,
             "filename": self.filename,
             "mime_type": self.mime_type,
-            "download_url": (self.status == "ready").then(|| origin.url(&format!("{}download/", self.path))),
+            "download_url": (self.status == DocumentStatus::Ready).then(|| origin.url(&format!("{}download/", self.path))),
             "parent": { "id": self.parent_id.to_string(), "type": self.parent_type },
             "created_at": ts(&self.created_at),
             "updated_at": ts(&self.updated_at),
@@ -132,7 +167,7 @@ impl Document {
             "status": self.status,
             "filename": self.filename,
             "mime_type": self.mime_type,
-            "download_url": (self.status == "ready")
+            "download_url": (self.status == DocumentStatus::Ready)
                 .then(|| origin.url(&format!("/v2/mandates/{mandate}/documents/{}/download/", self.id))),
             "created_at": ts(&self.created_at),
         })
@@ -349,7 +384,7 @@ pub fn store(
         scope,
         id,
         kind: file.kind,
-        status: "ready".into(),
+        status: DocumentStatus::Ready,
         failure_reason: None,
         filename: file.filename,
         mime_type: file.mime_type,
@@ -624,7 +659,7 @@ async fn download(
         let parent = resolve(db, &state, caller.scope, kind, &ids)?;
         find_doc(db, caller.scope, &parent, ids.last())
     })?;
-    if doc.status != "ready" {
+    if doc.status != DocumentStatus::Ready {
         return Err(V2Error::not_found());
     }
     Ok(file_response(&doc.filename, &doc.mime_type, doc.bytes))
@@ -784,4 +819,29 @@ async fn upload(
         });
         Ok((StatusCode::CREATED, doc.render(&origin)))
     })
+}
+
+#[cfg(test)]
+mod state_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    proptest! {
+        #[test]
+        fn every_scan_result_is_a_status(
+            start in proptest::sample::select(DocumentStatus::ALL),
+            events in proptest::collection::vec(proptest::sample::select(DocumentStatus::ALL).prop_map(ScanResult), 0..20),
+        ) {
+            let seen = walk(DocumentStatus::ALL, start, &events);
+            prop_assert_eq!(seen.len(), events.len() + 1);
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        round_trips(DocumentStatus::ALL, DocumentStatus::as_str);
+        assert_eq!(DocumentStatus::NAMES, ["pending", "ready", "failed", "rejected"]);
+    }
 }

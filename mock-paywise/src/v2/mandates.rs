@@ -450,11 +450,9 @@ async fn download_document(
     let found = state.store.read(|db| {
         let m = find_raw(db, caller.scope, &id)?;
         let claim_ids: Vec<Uuid> = m.claims.iter().map(|c| c.id).collect();
-        if let Some(d) = db
-            .v2_documents
-            .get(&m.scope, &doc.to_string())
-            .filter(|d| d.claim.is_some_and(|c| claim_ids.contains(&c)) && d.status == "ready")
-        {
+        if let Some(d) = db.v2_documents.get(&m.scope, &doc.to_string()).filter(|d| {
+            d.claim.is_some_and(|c| claim_ids.contains(&c)) && d.status == crate::v2::documents::DocumentStatus::Ready
+        }) {
             return Ok((d.filename.clone(), d.mime_type.clone(), d.bytes.clone()));
         }
         let listed = claim_ids

@@ -44,8 +44,8 @@ pub struct Message {
     pub body: String,
     /// `api`, `user`, `paywise`.
     pub author: String,
-    /// `under_review`, `handled`, `published`.
-    pub state: String,
+    /// Where the message is.
+    pub state: MessageState,
     /// paywise started reviewing it.
     pub review_started: bool,
     /// The message it answers.
@@ -62,10 +62,43 @@ pub struct Message {
 
 v2_record!(Message);
 
+state_enum! {
+    /// A message's `state`: the client's and users' messages are reviewed by paywise, paywise's
+    /// own are published; see [`MessageState::next`].
+    pub enum MessageState {
+        /// Waiting for (or in) paywise's review.
+        UnderReview = "under_review",
+        /// paywise handled it.
+        Handled = "handled",
+        /// paywise's own message (it never moves).
+        Published = "published",
+    }
+}
+
+/// What moves a [`MessageState`]: paywise's review sets `under_review` or `handled` (never on a
+/// published message, never to `published`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Review(pub MessageState);
+
+impl MessageState {
+    /// Where `event` takes a message in this state, or `None` where it is refused.
+    pub fn next(self, Review(to): Review) -> Option<Self> {
+        (self != MessageState::Published && to != MessageState::Published).then_some(to)
+    }
+}
+
+impl crate::states::Machine for MessageState {
+    type Event = Review;
+
+    fn next(self, event: Review) -> Option<Self> {
+        MessageState::next(self, event)
+    }
+}
+
 impl Message {
     /// Whether the client may still change it.
     pub fn is_editable(&self) -> bool {
-        self.author == "api" && self.state == "under_review" && !self.review_started
+        self.author == "api" && self.state == MessageState::UnderReview && !self.review_started
     }
 
     fn base(&self) -> String {
@@ -248,7 +281,7 @@ async fn create(
                 title,
                 body: text,
                 author: "api".into(),
-                state: "under_review".into(),
+                state: MessageState::UnderReview,
                 review_started: false,
                 response_to: None,
                 history_entry: None,
@@ -443,5 +476,30 @@ mod tests {
             "<p>Hi alert(1)<b>you</b></p><a href=\"https://x.de\">l</a>"
         );
         assert_eq!(text_of(&sanitize("<img src=x>")), "");
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::states::testing::{round_trips, walk};
+
+    proptest! {
+        #[test]
+        fn published_stays_and_nothing_becomes_published(
+            start in proptest::sample::select(MessageState::ALL),
+            events in proptest::collection::vec(proptest::sample::select(MessageState::ALL).prop_map(Review), 0..20),
+        ) {
+            let seen = walk(MessageState::ALL, start, &events);
+            let published = start == MessageState::Published;
+            prop_assert!(seen.iter().all(|s| (*s == MessageState::Published) == published), "{seen:?}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        round_trips(MessageState::ALL, MessageState::as_str);
     }
 }
