@@ -1,9 +1,8 @@
 //! The binary's logs go to stderr, as the README says (stdout carries only the banner a script
 //! reads), without terminal colour codes when stderr is not a terminal, and without the token a
-//! request carried (tests/redaction.rs proves the latter for every way a client sends one).
+//! request carried (tests/all/redaction.rs proves the latter for every way a client sends one).
 
-#[path = "common/binary.rs"]
-mod binary;
+use crate::common::binary;
 
 use std::io::{Read, Write};
 use std::process::Stdio;

@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-mod common;
-use common::rust_files;
+use crate::common::rust_files;
 
 /// What only a mock understands.
 const MOCK_ONLY: &[&str] = &[

@@ -1,8 +1,7 @@
 //! `--scenario`: the binary lists the scenarios of both mocks, loads one into its mock's default
 //! world at start, and refuses an unknown name saying how to see them.
 
-#[path = "common/binary.rs"]
-mod binary;
+use crate::common::binary;
 
 use std::process::Command;
 

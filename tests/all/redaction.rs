@@ -1,8 +1,10 @@
 //! No journal entry and no log line contains a token.
 //!
-//! One test, because it installs the process's global `tracing` subscriber (TRACE for every
-//! target, written into an in-memory buffer; `log` records come in through the subscriber's log
-//! bridge). It starts both mocks, sends requests that carry tokens and secrets in every way a
+//! One test, with its own `tracing` subscriber (TRACE for every target, written into an in-memory
+//! buffer; `log` records come in through the subscriber's log bridge) as the default of every
+//! thread of its runtime: the other tests of this binary run in the same process, so the
+//! subscriber is not the process's global one and sees only what this test's mocks and client
+//! write (see [`run_logged`]). It starts both mocks, sends requests that carry tokens and secrets in every way a
 //! client can (bearer tokens valid and invalid, other schemes and none, Basic credentials, query
 //! parameters, JSON and form bodies, cookies and API-key headers, the paywise partner and
 //! production tokens), in the default world, a world named by prefix and one named by header,
@@ -26,8 +28,10 @@ use mock_payt::MockPayt;
 use mock_paywise::MockPaywise;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tracing::Dispatch;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 // ---------------------------------------------------------------------------------------------
 // The log buffer
@@ -53,18 +57,43 @@ impl Write for LogBuffer {
     }
 }
 
-fn install_logging() -> LogBuffer {
+/// The test's subscriber, writing into the returned buffer.
+fn logging() -> (LogBuffer, Dispatch) {
     let buffer = LogBuffer::default();
     let writer = buffer.clone();
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new("trace"))
         .with_writer(move || writer.clone())
         .with_ansi(false)
         // Span opening and closing too, with their fields: where a request's URI would show.
         .with_span_events(FmtSpan::FULL)
-        .try_init()
-        .expect("the only global subscriber of this test binary");
-    buffer
+        .finish();
+    (buffer, Dispatch::new(subscriber))
+}
+
+/// Runs `test` to its end on a runtime like `#[tokio::test(flavor = "multi_thread",
+/// worker_threads = 2)]`'s, with `dispatch` the default subscriber of this thread and of every
+/// thread the runtime starts (its workers and its blocking pool), where the mocks and the client
+/// run. The other tests of this binary share the process, so `dispatch` cannot be the global
+/// subscriber: their threads keep none and their logs stay out of the buffer. `set_default` also
+/// installs the `log` bridge (`tracing_log::LogTracer`, once per process), which hands each `log`
+/// record to the subscriber of the thread that wrote it.
+fn run_logged<F: Future>(dispatch: &Dispatch, test: F) -> F::Output {
+    // While only one dispatcher exists, tracing-core asks the registering thread's default
+    // whether a new callsite is of interest: one first reached on another test's thread (which
+    // has none) would then stay disabled here too. A second, silent dispatcher alive as long as
+    // the test makes it ask every dispatcher.
+    let _second = Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let _this_thread = dispatch.clone().set_default();
+    let for_workers = dispatch.clone();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        // The guard is kept for the thread's life: a runtime thread has no other subscriber.
+        .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&for_workers)))
+        .build()
+        .expect("the test runtime")
+        .block_on(test)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -818,9 +847,13 @@ async fn journals(http: &reqwest::Client, uri: &str) -> Vec<(String, String)> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_journal_entry_and_no_log_line_contains_a_token() {
-    let logs = install_logging();
+#[test]
+fn no_journal_entry_and_no_log_line_contains_a_token() {
+    let (logs, dispatch) = logging();
+    run_logged(&dispatch, no_journal_entry_and_no_log_line_contains_a_token_in(logs));
+}
+
+async fn no_journal_entry_and_no_log_line_contains_a_token_in(logs: LogBuffer) {
     let payt = MockPayt::test().start().await;
     let paywise = MockPaywise::test().start().await;
     let http = reqwest::Client::new();

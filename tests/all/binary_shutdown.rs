@@ -3,8 +3,7 @@
 //! 1000-byte body), answers a request hyper cannot read in the vendor's shape, and keeps serving
 //! when it runs out of file descriptors (it once stopped answering for good).
 
-#[path = "common/binary.rs"]
-mod binary;
+use crate::common::binary;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

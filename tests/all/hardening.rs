@@ -17,7 +17,7 @@
 //!
 //! The mocks run in-process on the frozen test clock. `HARDENING_CASES` sets the number of cases
 //! per vendor (CI: the default, 256; a long local run: `HARDENING_CASES=20000 cargo test --release
-//! --test hardening -- --nocapture`, which prints a summary); the cases are drawn from a fixed
+//! --test all hardening:: -- --nocapture`, which prints a summary); the cases are drawn from a fixed
 //! seed, `HARDENING_SEED` (0 by default) draws others.
 
 use std::collections::BTreeMap;

@@ -1,6 +1,9 @@
-//! What the source-reading guards of this crate share.
+//! What the tests of this crate share: the source-reading guards' file walk, and running the
+//! binary ([`binary`]).
 
 use std::path::{Path, PathBuf};
+
+pub mod binary;
 
 /// Every `.rs` file under `dir`, recursively (none if `dir` cannot be read).
 pub fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

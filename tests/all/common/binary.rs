@@ -1,6 +1,4 @@
 //! Running the mock binary from a test: the command every such test starts from, and its banner.
-// Each test binary that includes this module uses part of it.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -7,8 +7,7 @@
 //! does the same with a receiver behind TLS, whose self-signed certificate the binary trusts
 //! through `--webhook-ca-file`.
 
-#[path = "common/binary.rs"]
-mod binary;
+use crate::common::binary;
 
 use std::process::Child;
 use std::time::Duration;
