@@ -92,7 +92,7 @@ pub fn report_dir() -> PathBuf {
         .join("contract-report")
 }
 
-/// The running binary's name without cargo's hash suffix (`payt_workflow`).
+/// The running binary's name without cargo's hash suffix (`contract`).
 fn binary() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {

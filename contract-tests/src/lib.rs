@@ -40,7 +40,7 @@
 //! transcription, `contracts/paywise-openapi.json`, for the 20 they lack): a missing or
 //! extra field, a type or format change or an undocumented success status fails the test at that
 //! request (`CONTRACT_DRIFT=report` only records it). Every exchange and every test's outcome go
-//! to a journal ([`journal`]) that `cargo run -p contract-tests --bin contract-report` turns into
+//! to a journal ([`journal`]) that `contract-report` (`contract-tests/report`) turns into
 //! the drift report (terminal, JSON and JUnit XML). paywise's API v2 (`/v2/`, `/partner/v2/`) is
 //! checked against `contracts/paywise-v2-openapi.json`, transcribed from paywise's Python SDK
 //! ([`PaywiseV2`], [`PaywiseV2Partner`]).

@@ -499,7 +499,8 @@ impl Report {
             self.count_tests(TestResult::Skipped)
         );
         for t in &self.tests {
-            let (class, name) = t.name.split_once("::").unwrap_or(("contract", &t.name));
+            // `contract::payt_workflow::test`: the binary and module are the class.
+            let (class, name) = t.name.rsplit_once("::").unwrap_or(("contract", &t.name));
             let _ = write!(
                 out,
                 "    <testcase classname=\"{}\" name=\"{}\"",

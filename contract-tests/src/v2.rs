@@ -1,4 +1,4 @@
-//! What the paywise API v2 tests share (`tests/paywise_v2.rs`, `tests/paywise_v2_partner.rs`):
+//! What the paywise API v2 tests share (`tests/contract/paywise_v2.rs`, `tests/contract/paywise_v2_partner.rs`):
 //! requests as paywise's Python SDK sends them and assertions on what the v2 reference documents.
 //!
 //! - Every `POST` carries an `Idempotency-Key` ([`key`]); JSON bodies go as

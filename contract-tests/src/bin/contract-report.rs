@@ -1,8 +1,12 @@
 //! `contract-report`: turns the journal of the last contract run into the drift report.
 //!
 //! ```text
-//! cargo run -p contract-tests --bin contract-report -- [--all] [--require-coverage] [--vendor payt|paywise] [--dir DIR]
+//! contract-tests/report [--all] [--require-coverage] [--vendor payt|paywise] [--dir DIR]
 //! ```
+//!
+//! (`contract-tests/report` runs this binary as `cargo test --workspace` builds it; `cargo run -p
+//! contract-tests --bin contract-report -- ...` works too but compiles the graph again with the
+//! features of contract-tests alone.)
 //!
 //! Prints the report, writes `report.json` and `junit.xml` beside the journal, and exits 1 when an
 //! endpoint or a test failed (or, with `--require-coverage`, when an endpoint had no test).

@@ -13,7 +13,7 @@
 //! Not covered here, on purpose:
 //! - **delivery** (headers, signature, retries, auto-disable): paywise would have to reach a
 //!   receiver we run, which a test on this machine cannot offer it; the mock's own tests
-//!   (`mock-paywise/tests/webhooks.rs`) check delivery against a local receiver;
+//!   (`mock-paywise/tests/all/webhooks.rs`) check delivery against a local receiver;
 //! - the receiving side of the test-event endpoint, for the same reason.
 //!
 //! The test-event and delivery-inspection endpoints (`POST /v1/webhooks/{id}/test/`,
