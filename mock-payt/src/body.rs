@@ -24,9 +24,10 @@
 //! lenient typing above would need a hand-written visitor per type; the readers are those
 //! visitors, with the path passed in. Bulk writes that answer per-record codes in the
 //! `CustomerApi_SuccessEntity` (`debtors`, `contacts`: `Result<_, Vec<String>>`) and the
-//! collecting validation of administrations and sign-ups keep their answers: the first names
-//! each record's codes in the bulk answer, the second every problem in one 422 ([`Problems`],
-//! which takes the readers' refusals with [`Problems::take`]).
+//! collecting validation of administrations and sign-ups keep their answers, the first naming
+//! each record's codes in the bulk answer, the second every problem in one 422 ([`Problems`]);
+//! both read values with the same readers ([`str_value`]), the first turning a refusal into the
+//! record's `invalid_<key>` code, the second collecting it with [`Problems::take`].
 
 use axum::extract::{FromRequest, Request};
 use chrono::{DateTime, NaiveDate, Utc};

@@ -300,15 +300,13 @@ fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
         }
     };
     for key in std::iter::once("contact_identifier").chain(STRING_KEYS) {
-        let v = match r.get(key) {
-            None => continue,
-            Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(_) => {
-                errors.push(format!("invalid_{key}"));
-                continue;
-            }
+        // Read as body::str_value reads a string; a refusal is the record's `invalid_<key>`.
+        let Some(given) = r.get(key) else {
+            continue;
+        };
+        let Ok(v) = crate::body::str_value(Some(given), key) else {
+            errors.push(format!("invalid_{key}"));
+            continue;
         };
         let v = match (key, v) {
             ("gender", Some(g)) => {

@@ -326,14 +326,15 @@ enum Given<T> {
     Set(T),
 }
 
-/// Reads an optional string field of a record: omitted, cleared (null or blank) or set.
+/// Reads an optional string field of a record: omitted, cleared (null or blank) or set, read as
+/// [`crate::body::str_value`] reads it; a refusal is the record's `invalid_<key>` code.
 fn opt_text(r: &Map<String, Value>, key: &str, errors: &mut Vec<String>) -> Given<Option<String>> {
-    match r.get(key) {
-        None => Given::Omitted,
-        Some(Value::Null) => Given::Set(None),
-        Some(Value::String(s)) => Given::Set(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
-        Some(Value::Number(n)) => Given::Set(Some(n.to_string())),
-        Some(_) => {
+    let Some(v) = r.get(key) else {
+        return Given::Omitted;
+    };
+    match crate::body::str_value(Some(v), key) {
+        Ok(text) => Given::Set(text),
+        Err(_) => {
             errors.push(format!("invalid_{key}"));
             Given::Omitted
         }
