@@ -1,7 +1,7 @@
 //! Bank account numbers: the one place IBANs are read, on the `iban_validate` crate.
 //!
 //! Both vendors accept an IBAN with spaces and in any case and keep it compact and upper case.
-//! Payt checks the ISO 13616 check digits ([`iban`]); paywise checks the country's format too
+//! Payt checks the ISO 13616 check digits ([`iban()`]); paywise checks the country's format too
 //! ([`iban_of_country_format`]).
 
 use iban::{BaseIban, Iban};

@@ -185,9 +185,10 @@ pub fn body_kind(headers: &HeaderMap) -> BodyKind {
     }
 }
 
-/// The whole body of `req`. Only a body over the size limit is [`CoreError::PayloadTooLarge`]
-/// (413); one that cannot be read for another reason (the client went away, the body stream
-/// failed) is [`CoreError::BadRequest`] with the reason.
+/// The whole body of `req`. Only a body over the size limit is
+/// [`CoreError::PayloadTooLarge`](crate::error::CoreError::PayloadTooLarge) (413); one that cannot
+/// be read for another reason (the client went away, the body stream failed) is
+/// [`CoreError::BadRequest`](crate::error::CoreError::BadRequest) with the reason.
 pub async fn read_bytes<S: Send + Sync>(
     req: axum::extract::Request,
     state: &S,
