@@ -23,15 +23,21 @@ fmt:
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
+# The API docs of the workspace's crates, warnings as errors (CI runs this); opens nothing:
+# target/doc/<crate>/index.html.
+doc:
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
 # The contract suite and its drift report: `just contract --target mock|sandbox` (mock is the
 # default; README lists the variables the sandbox needs). Also `--vendor payt|paywise`, `--all`
 # (every endpoint in the report, not only failures) and test-name filters.
 contract *ARGS:
     contract-tests/run {{ARGS}}
 
-# The drift report of the last contract run again (`--all` lists every endpoint).
+# The drift report of the last contract run again (`--all` lists every endpoint). It runs the
+# report binary `cargo test --workspace` builds (contract-tests/report), so it compiles nothing.
 report *ARGS:
-    cargo run --quiet -p contract-tests --bin contract-report -- {{ARGS}}
+    contract-tests/report {{ARGS}}
 
 # The contract suite in sandbox mode against a separately started mock binary (what CI rehearses).
 rehearse *ARGS:
@@ -76,5 +82,7 @@ bench-writes *ARGS:
 bench-worlds:
     cargo bench --bench worlds
 
-# Everything CI checks.
-ci: fmt lint test snap-check
+# Exactly what CI runs: .ci/run (fmt, clippy, doc, the tests, the snapshot check, the tests 540
+# days ahead, the drift report and the contract rehearsal).
+ci:
+    .ci/run
