@@ -31,6 +31,12 @@ pub enum PaywiseError {
 }
 
 impl PaywiseError {
+    /// 500 `{"detail": "<what> not stored: <why>"}`: the store refused a new record (a key or
+    /// sequence number already taken), which no client can cause.
+    pub fn not_stored(what: &str, e: impl std::fmt::Display) -> Self {
+        Self::Detail(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} not stored: {e}"))
+    }
+
     /// 404 `{"detail": "Not found."}` (also for another access mode's objects).
     pub fn not_found() -> Self {
         Self::Detail(StatusCode::NOT_FOUND, "Not found.".into())

@@ -60,6 +60,19 @@ use crate::resources::claims::{AdditionalCharge, Claim, ClaimPayment, Item, Subm
 use crate::resources::debtors::{Address, BankAccount, Channel, Debtor, Organization, Person};
 use crate::state::{AccessMode, AppState, Db, Events, Lenient, Scope};
 
+/// Keeps what storing a fixture record answered. The fixtures draw every key from the seeded
+/// generator (random UUIDs) and count sequence numbers up, so the store cannot refuse one; if it
+/// ever did (a bug in the fixtures), a debug build stops here and a release build logs it and
+/// goes on without the record.
+pub(crate) fn kept<T>(stored: Result<T, mock_core::store::StoreError>) {
+    if let Err(e) = stored {
+        if cfg!(debug_assertions) {
+            panic!("fixture not stored: {e}");
+        }
+        tracing::error!("fixture not stored: {e}");
+    }
+}
+
 /// The fixture client company.
 pub const COMPANY: u64 = 1;
 
@@ -237,7 +250,7 @@ fn draw(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
                 v2: None,
             };
             made.push(d.clone());
-            let _ = db.debtors.insert(d);
+            crate::seed::kept(db.debtors.insert(d));
         }
         let mut invoice = 1u64;
         for d in &made {
@@ -341,7 +354,7 @@ fn draw(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
                     v2: None,
                 };
                 invoice += 1;
-                let _ = db.claims.insert(c);
+                crate::seed::kept(db.claims.insert(c));
             }
         }
     }

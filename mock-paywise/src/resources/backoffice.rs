@@ -106,14 +106,14 @@ fn new_request(
     description: String,
     types: Vec<String>,
     attach: bool,
-) -> RequestToClient {
+) -> Result<RequestToClient, PaywiseError> {
     let now = state.now();
     let mut attachments = Vec::new();
     if attach {
         let id = state.ids.uuid();
         let file = files::generated_file(id, state.ids.next_seq(), scope, "Schreiben.pdf", &title, now);
         attachments.push(FileRef::from(&file));
-        let _ = db.files.insert(file);
+        db.files.insert(file).map_err(|e| stored("file", e))?;
     }
     let r = RequestToClient {
         seq: state.ids.next_seq(),
@@ -131,8 +131,10 @@ fn new_request(
         created: now,
         answered_at: None,
     };
-    let _ = db.requests_to_client.insert(r.clone());
-    r
+    db.requests_to_client
+        .insert(r.clone())
+        .map_err(|e| stored("request to client", e))?;
+    Ok(r)
 }
 
 /// The optional parts of a review step (see [`advance_in`]).
@@ -177,7 +179,7 @@ pub fn review_refusal(from: SubmissionState, to: SubmissionState) -> Option<Stri
 }
 
 fn stored(what: &str, e: impl std::fmt::Display) -> PaywiseError {
-    PaywiseError::Detail(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} not stored: {e}"))
+    PaywiseError::not_stored(what, e)
 }
 
 /// Moves claim `claim_id` of `scope` to `to` at `now`, inside a store write, as paywise's staff do
@@ -220,7 +222,7 @@ pub fn advance_in(
                 }),
                 opts.types.clone().unwrap_or_else(|| vec!["yes-no".into()]),
                 false,
-            ));
+            )?);
         }
         SubmissionState::Accepted => {
             let mid = state.ids.uuid();
@@ -571,11 +573,11 @@ async fn add_request(
             description.unwrap_or_default(),
             types,
             attach,
-        );
+        )?;
         let now = state.now();
         db.mandates.update(&scope, &m.id.to_string(), |x| x.updated = now);
-        r
-    });
+        Ok::<_, PaywiseError>(r)
+    })?;
     let out = r.render(&origin);
     state.emit(scope, "request_to_client.created", out.clone());
     Ok((StatusCode::CREATED, Json(out)))

@@ -873,18 +873,17 @@ async fn upload(
     let upload = files::read_upload(&state, req).await?;
     let scope = caller.scope();
     let now = state.now();
-    let updated = state
-        .store
-        .write(|db| {
-            let file = files::store(&state, db, scope, upload);
-            db.claims.update(&scope, &claim.id.to_string(), |c| {
+    let updated = state.store.write(|db| {
+        let file = files::store(&state, db, scope, upload)?;
+        db.claims
+            .update(&scope, &claim.id.to_string(), |c| {
                 c.documents
                     .push(json!({"id": file.id, "mime_type": file.mime_type, "filename": file.filename}));
                 c.updated = now;
                 c.clone()
             })
-        })
-        .ok_or_else(PaywiseError::not_found)?;
+            .ok_or_else(PaywiseError::not_found)
+    })?;
     let out = updated.render(&origin);
     state.emit(scope, "claim.updated", out.clone());
     Ok((StatusCode::CREATED, Json(out)))

@@ -170,7 +170,7 @@ pub async fn read_upload(state: &AppState, req: Request) -> Result<Upload, Paywi
 }
 
 /// Stores `upload` in `scope` and returns the stored file.
-pub fn store(state: &AppState, db: &mut Db, scope: Scope, upload: Upload) -> StoredFile {
+pub fn store(state: &AppState, db: &mut Db, scope: Scope, upload: Upload) -> Result<StoredFile, PaywiseError> {
     let file = StoredFile {
         seq: state.ids.next_seq(),
         scope,
@@ -181,8 +181,10 @@ pub fn store(state: &AppState, db: &mut Db, scope: Scope, upload: Upload) -> Sto
         content: upload.bytes,
         created: state.now(),
     };
-    let _ = db.files.insert(file.clone());
-    file
+    db.files
+        .insert(file.clone())
+        .map_err(|e| PaywiseError::not_stored("file", e))?;
+    Ok(file)
 }
 
 /// The bytes of the file `id` of `scope` with its content type, or 404.

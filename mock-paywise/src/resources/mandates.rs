@@ -825,17 +825,17 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                     mime_type: file.mime_type.clone(),
                     file_size: file.file_size,
                 });
-                let _ = db.files.insert(file);
+                crate::seed::kept(db.files.insert(file));
             }
             *seq += 1;
             let su_id = uuid::Builder::from_random_bytes(f.bytes16()).into_uuid();
             let description = format!("<p>{title} ({}).</p>", m.reference_number);
             let su = status_update(*seq, su_id, &m, &title, &description, downloads, at);
-            let _ = db.status_updates.insert(su);
+            crate::seed::kept(db.status_updates.insert(su));
             m.updated = at;
             at += Duration::days(f.int(3, 20) as i64);
         }
-        let _ = db.mandates.insert(m);
+        crate::seed::kept(db.mandates.insert(m));
     }
 }
 

@@ -319,8 +319,10 @@ impl Db {
             .remove(&(), &account.to_string())
             .unwrap_or_else(|| PartnerAccount::new(account));
         let out = change(&mut a);
-        // Put back where it was taken from: the key is free, so this cannot fail.
-        let _ = self.partner_accounts.insert(a);
+        // Put back where it was taken from: its key and sequence number were freed just above,
+        // which are the only reasons a table refuses a record.
+        let reinserted = self.partner_accounts.insert(a);
+        debug_assert!(reinserted.is_ok(), "{reinserted:?}");
         out
     }
 
@@ -488,7 +490,7 @@ fn fixture_time(f: &fixtures::Faker, days: i64) -> DateTime<Utc> {
 /// not), three users and three invites, drawn from their own generator (so they do not depend on
 /// the rest of the fixtures); without, only the account (no companies, users or invites).
 pub fn seed_fixture_account(db: &mut Db, seed: u64, anchor: chrono::NaiveDate, data: bool) {
-    let _ = db.partner_accounts.insert(PartnerAccount::new(FIXTURE_ACCOUNT));
+    crate::seed::kept(db.partner_accounts.insert(PartnerAccount::new(FIXTURE_ACCOUNT)));
     if data {
         seed_account(
             &mut fixtures::Faker::new(seed ^ 0x7a47_0e12, anchor),
@@ -590,13 +592,13 @@ fn seed_account(f: &mut fixtures::Faker, db: &mut Db, account: u64) {
             user,
         });
     }
-    let _ = db.partner_companies.insert(complete);
-    let _ = db.partner_companies.insert(incomplete);
+    crate::seed::kept(db.partner_companies.insert(complete));
+    crate::seed::kept(db.partner_companies.insert(incomplete));
     for u in users {
-        let _ = db.partner_users.insert(u);
+        crate::seed::kept(db.partner_users.insert(u));
     }
     for i in invites {
-        let _ = db.partner_invites.insert(i);
+        crate::seed::kept(db.partner_invites.insert(i));
     }
 }
 

@@ -95,10 +95,16 @@ async fn show(
 }
 
 /// Books `payment` (already validated, claim in scope): stores it and, if the claim is in a
-/// mandate, allocates it there. Returns the mandate id if one changed.
-pub fn book(db: &mut Db, payment: &Payment, now: DateTime<Utc>) -> Option<Uuid> {
+/// mandate, allocates it there. Returns the mandate id if one changed; refused (nothing
+/// changes) if the store has a payment with its id or sequence number already.
+pub fn book(db: &mut Db, payment: &Payment, now: DateTime<Utc>) -> Result<Option<Uuid>, mock_core::store::StoreError> {
+    db.payments.insert(payment.clone())?;
+    Ok(allocate(db, payment, now))
+}
+
+/// Allocates the stored `payment` on its claim's mandate, if the claim is in one.
+fn allocate(db: &mut Db, payment: &Payment, now: DateTime<Utc>) -> Option<Uuid> {
     let scope = payment.scope;
-    let _ = db.payments.insert(payment.clone());
     let claim_id = payment.claim.to_string();
     let mandate = db
         .claims
@@ -182,7 +188,10 @@ async fn create(
         metadata: metadata.unwrap_or_default(),
         created: now,
     };
-    let mandate = state.store.write(|db| book(db, &payment, now));
+    let mandate = state
+        .store
+        .write(|db| book(db, &payment, now))
+        .map_err(|e| PaywiseError::not_stored("payment", e))?;
     let out = payment.render(&origin);
     state.emit(scope, "payment.created", out.clone());
     if let Some(m) = mandate.and_then(|m| mandates::render_by_id(&state, &scope, &m, &origin)) {
@@ -216,7 +225,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
     for mut p in inline {
         *seq += 1;
         p.seq = *seq;
-        let _ = db.payments.insert(p);
+        crate::seed::kept(db.payments.insert(p));
     }
     let mut mandates: Vec<_> = db.mandates.iter_all().cloned().collect();
     mandates.sort_by_key(|m| m.seq);
@@ -248,6 +257,6 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
             metadata: vec![json!({"type": "comment", "value": "Direktzahlung an Mandanten"})],
             created,
         };
-        book(db, &payment, created);
+        crate::seed::kept(book(db, &payment, created));
     }
 }

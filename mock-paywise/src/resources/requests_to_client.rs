@@ -480,13 +480,14 @@ async fn upload(
     }
     let scope = caller.scope();
     let updated = state.store.write(|db| {
-        let file = files::store(&state, db, scope, upload);
-        db.requests_to_client.update(&scope, &r.id.to_string(), |x| {
-            x.uploaded.push(FileRef::from(&file));
-            x.clone()
-        })
-    });
-    let updated = updated.ok_or_else(PaywiseError::not_found)?;
+        let file = files::store(&state, db, scope, upload)?;
+        db.requests_to_client
+            .update(&scope, &r.id.to_string(), |x| {
+                x.uploaded.push(FileRef::from(&file));
+                x.clone()
+            })
+            .ok_or_else(PaywiseError::not_found)
+    })?;
     Ok((StatusCode::CREATED, Json(updated.render(&origin))))
 }
 
@@ -576,7 +577,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                 let filename = format!("Schreiben_{}.pdf", m.reference_number);
                 let file = files::generated_file(fid, *seq, m.scope, &filename, title, created);
                 attachments.push(FileRef::from(&file));
-                let _ = db.files.insert(file);
+                crate::seed::kept(db.files.insert(file));
             }
             let answered = (i + k) % 2 == 0;
             let mut uploaded = Vec::new();
@@ -587,7 +588,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                     let fid = uuid::Builder::from_random_bytes(f.bytes16()).into_uuid();
                     let file = files::generated_file(fid, *seq, m.scope, "Vertrag.pdf", "Vertrag", at);
                     uploaded.push(FileRef::from(&file));
-                    let _ = db.files.insert(file);
+                    crate::seed::kept(db.files.insert(file));
                 }
                 let (text, additional_comment) = fixture_answer(kind, f);
                 Answer {
@@ -616,7 +617,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                 answer,
                 created,
             };
-            let _ = db.requests_to_client.insert(r);
+            crate::seed::kept(db.requests_to_client.insert(r));
         }
     }
 }

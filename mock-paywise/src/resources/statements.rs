@@ -679,7 +679,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                     .filter_map(|c| c.your_reference.clone())
                     .collect();
                 *seq += 1;
-                let _ = db.mandate_details.insert(MandateDetail {
+                crate::seed::kept(db.mandate_details.insert(MandateDetail {
                     seq: *seq,
                     scope,
                     id: fuuid(f),
@@ -691,7 +691,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                     third_party_money_entries: tpm,
                     cost_burden_entries: cost,
                     sums: s,
-                });
+                }));
             }
             let (overview_vat_specific, pre) = overview(&sums);
             let offset = if k == 0 && pre > Decimal::ZERO {
@@ -704,7 +704,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                 .and_hms_opt(6, 30, 0)
                 .map(|t| t.and_utc())
                 .unwrap_or_default();
-            let _ = db.statements.insert(Statement {
+            crate::seed::kept(db.statements.insert(Statement {
                 seq: statement_seq,
                 scope,
                 id: statement_id,
@@ -723,7 +723,7 @@ pub fn seed(f: &mut fixtures::Faker, seq: &mut u64, db: &mut Db) {
                 downloads: downloads(f, &clearing_no),
                 created,
                 payments: None,
-            });
+            }));
         }
     }
 }

@@ -1666,7 +1666,7 @@ async fn create_payment(
                     c.updated = now;
                 });
             } else {
-                crate::v2::payments::report(db, &state, &payment);
+                crate::v2::payments::report(db, &state, &payment)?;
             }
             Ok((StatusCode::CREATED, crate::v2::payments::render(db, &payment)))
         })

@@ -589,7 +589,7 @@ async fn create_payment(
                 metadata: input.metadata,
                 created: state.now(),
             };
-            crate::v2::payments::report(db, &state, &payment);
+            crate::v2::payments::report(db, &state, &payment)?;
             Ok((StatusCode::CREATED, crate::v2::payments::render(db, &payment)))
         })
     })

@@ -44,10 +44,12 @@ pub fn render(db: &Db, p: &Payment) -> Value {
 }
 
 /// Records a payment report: stored, booked on the claim's mandate when it has one, with
-/// `payment.reported` (and `mandate.balance_updated`).
-pub fn report(db: &mut Db, state: &AppState, payment: &Payment) {
+/// `payment.reported` (and `mandate.balance_updated`); 409 `conflict` (nothing changes) if the
+/// store refuses it.
+pub fn report(db: &mut Db, state: &AppState, payment: &Payment) -> Result<(), V2Error> {
     let now = state.now();
-    let mandate = crate::resources::payments::book(db, payment, now);
+    let mandate =
+        crate::resources::payments::book(db, payment, now).map_err(|e| V2Error::conflict("conflict", e.to_string()))?;
     crate::v2::events::emit(
         db,
         state,
@@ -64,6 +66,7 @@ pub fn report(db: &mut Db, state: &AppState, payment: &Payment) {
             json!({ "mandate_id": m.to_string(), "mandate_url": format!("/v2/mandates/{m}/") }),
         );
     }
+    Ok(())
 }
 
 /// The routes.
