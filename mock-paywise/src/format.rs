@@ -133,6 +133,14 @@ pub enum Currency {
 }
 
 impl Currency {
+    /// The ISO 4217 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Eur => "EUR",
+            Currency::Usd => "USD",
+        }
+    }
+
     /// The currency of an ISO 4217 code paywise accepts.
     pub fn from_code(code: &str) -> Option<Self> {
         match code {
@@ -151,6 +159,28 @@ impl Money {
             currency: Currency::Eur,
         }
     }
+
+    /// The amount as its `Serialize` writes it (the API form, or the exact one while
+    /// [`storing`]).
+    fn text(&self) -> String {
+        if storing() {
+            self.value.to_string()
+        } else {
+            decimal_string(self.value)
+        }
+    }
+
+    /// `{"value", "currency"}` as a JSON value, exactly what `serde_json::to_value` makes of it
+    /// (which cannot fail for an amount, so this needs no error).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("value".into(), serde_json::Value::String(self.text()));
+        m.insert(
+            "currency".into(),
+            serde_json::Value::String(self.currency.code().into()),
+        );
+        serde_json::Value::Object(m)
+    }
 }
 
 /// The API form rounds to two decimals (half to even) and never writes `-0.00`; a snapshot
@@ -158,22 +188,8 @@ impl Money {
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        if storing() {
-            let mut st = s.serialize_struct("Money", 2)?;
-            st.serialize_field("value", &self.value.to_string())?;
-            st.serialize_field("currency", &self.currency)?;
-            return st.end();
-        }
-        let mut v = self
-            .value
-            .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
-        if v.is_zero() {
-            // A negated zero sum is still zero: never "-0.00".
-            v = Decimal::ZERO;
-        }
-        v.rescale(2);
         let mut st = s.serialize_struct("Money", 2)?;
-        st.serialize_field("value", &v.to_string())?;
+        st.serialize_field("value", &self.text())?;
         st.serialize_field("currency", &self.currency)?;
         st.end()
     }

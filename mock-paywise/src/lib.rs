@@ -2,12 +2,12 @@
 //!
 //! Layout:
 //! - [`resources`]: one module per resource (record type, validation, routes).
-//! - [`state`]: tables scoped by company and access mode, the shared [`state::AppState`] and the
+//! - [`state`](mod@state): tables scoped by company and access mode, the shared [`state::AppState`] and the
 //!   authenticated [`state::Caller`].
 //! - [`list`]: DRF pages with absolute links, request origins, JSON bodies, query filters.
 //! - [`validate`]: DRF-style body validation with DRF's messages.
 //! - [`error`]: `{"detail": ...}` and field errors.
-//! - [`format`]: timestamps and money;
+//! - [`format`](mod@format): timestamps and money;
 //! - [`seed`]: the fixtures.
 //! - [`lifecycle`]: the time-driven rules (review, acceptance, legal stages).
 //! - [`states`]: the shape of every lifecycle state (an enum named as the vendor spells it); each

@@ -1,7 +1,7 @@
 //! The shape every lifecycle state of the mock shares: an enum whose names are the vendor's
 //! spelling, used only at the edges (JSON answers, the stored form, query filters).
 //!
-//! [`state_enum!`] declares one: each variant names its wire spelling, and the enum gets
+//! `state_enum!` declares one: each variant names its wire spelling, and the enum gets
 //! `ALL`, `NAMES`, `as_str`, `parse`, `Display`, `FromStr`, serde (as that string) and
 //! comparison with a `&str` (so a test can still ask `state == "created"`). The allowed
 //! transitions are not here: each resource keeps its own `next` beside its record (for example

@@ -223,7 +223,7 @@ impl Balance {
 
     /// The API's `legal_claim_balance` object.
     pub fn render(&self) -> Value {
-        let m = |d: Decimal| serde_json::to_value(Money::eur(d)).unwrap_or(Value::Null);
+        let m = |d: Decimal| Money::eur(d).to_json();
         let mut out = Map::new();
         for (i, c) in COMPONENTS.iter().enumerate() {
             out.insert(format!("balance_of_{c}"), m(self.open(i)));
@@ -398,7 +398,7 @@ impl Mandate {
         out.insert("claims".into(), Value::Array(claims));
         out.insert(
             "total_mandate_amount".into(),
-            serde_json::to_value(Money::eur(self.balance.total_legal())).unwrap_or(Value::Null),
+            Money::eur(self.balance.total_legal()).to_json(),
         );
         out
     }

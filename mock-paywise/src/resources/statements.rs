@@ -223,7 +223,7 @@ pub struct Sums {
 }
 
 fn money(d: Decimal) -> Value {
-    serde_json::to_value(Money::eur(d)).unwrap_or(Value::Null)
+    Money::eur(d).to_json()
 }
 
 fn vat_of(net: Decimal) -> Decimal {

@@ -102,7 +102,7 @@ fn legal_balance(m: &Mandate) -> Value {
                 && let Some(Value::String(s)) = amount.get("value")
                 && let Ok(d) = s.parse::<Decimal>()
             {
-                *x = serde_json::to_value(Money::eur(d)).unwrap_or(Value::Null);
+                *x = Money::eur(d).to_json();
             }
         }
     }

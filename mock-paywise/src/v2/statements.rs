@@ -1195,8 +1195,8 @@ fn closing_of(m: &Mandate, on: NaiveDate) -> Option<Value> {
         "closing_code": code,
         "closing_description": closing_label(code),
         "closing_type": kind,
-        "accepted_main_claim_amount": serde_json::to_value(Money::eur(m.balance.legal[PRINCIPAL])).unwrap_or(Value::Null),
-        "remaining_main_claim_amount": serde_json::to_value(Money::eur(m.balance.open(PRINCIPAL).max(Decimal::ZERO))).unwrap_or(Value::Null),
+        "accepted_main_claim_amount": Money::eur(m.balance.legal[PRINCIPAL]).to_json(),
+        "remaining_main_claim_amount": Money::eur(m.balance.open(PRINCIPAL).max(Decimal::ZERO)).to_json(),
     }))
 }
 
