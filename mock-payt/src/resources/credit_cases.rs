@@ -122,10 +122,17 @@ pub struct CreditCase {
 administration_record!(
     CreditCase,
     changed = updated_at,
-    lookups = |c| vec![
-        ("number", c.credit_case_number.clone()),
-        ("case_number", c.case_number.clone())
-    ]
+    lookups = |c| {
+        let mut keys = vec![
+            ("number", c.credit_case_number.clone()),
+            ("case_number", c.case_number.clone()),
+        ];
+        // A case is linked to a plan by either field (`payment_plan_id` is the deprecated twin).
+        let mut plans: Vec<u64> = c.active_payment_plan_id.into_iter().chain(c.payment_plan_id).collect();
+        plans.dedup();
+        keys.extend(plans.into_iter().map(|p| ("plan", p.to_string())));
+        keys
+    }
 );
 
 /// The routes of this resource.

@@ -325,6 +325,7 @@ administration_record!(
         ];
         keys.extend(i.invoice_identifier.clone().map(|n| ("identifier", n)));
         keys.extend(i.active_credit_case_id.map(|c| ("case", c.to_string())));
+        keys.extend(i.active_payment_plan_id.map(|p| ("plan", p.to_string())));
         keys
     }
 );

@@ -576,24 +576,15 @@ impl PaymentPlan {
 pub fn deactivate_in(db: &mut Db, admin: u64, plan_id: u64, now: DateTime<Utc>) -> Option<PaymentPlan> {
     let key = plan_id.to_string();
     PlanState::of(db.payment_plans.get(&admin, &key)?).can(Transition::Deactivate)?;
-    let invoices: Vec<u64> = db
-        .invoices
-        .iter(&admin)
-        .filter(|i| i.active_payment_plan_id == Some(plan_id))
-        .map(|i| i.id)
-        .collect();
+    // The linked records, under their `plan` secondary key.
+    let invoices: Vec<u64> = db.invoices.lookup(&admin, "plan", &key).map(|i| i.id).collect();
     for i in invoices {
         db.invoices.update(&admin, &i.to_string(), |inv| {
             inv.active_payment_plan_id = None;
             inv.updated_at = now;
         });
     }
-    let cases: Vec<u64> = db
-        .credit_cases
-        .iter(&admin)
-        .filter(|c| c.active_payment_plan_id == Some(plan_id) || c.payment_plan_id == Some(plan_id))
-        .map(|c| c.id)
-        .collect();
+    let cases: Vec<u64> = db.credit_cases.lookup(&admin, "plan", &key).map(|c| c.id).collect();
     for c in cases {
         db.credit_cases.update(&admin, &c.to_string(), |case| {
             case.active_payment_plan_id = None;
