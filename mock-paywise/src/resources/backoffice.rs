@@ -231,8 +231,7 @@ pub fn advance_in(
             });
             let payments: Vec<(Uuid, Decimal)> = db
                 .payments
-                .iter(&scope)
-                .filter(|p| p.claim == current.id)
+                .lookup(&scope, "claim", &current.id.to_string())
                 .map(|p| (p.id, p.amount.value))
                 .collect();
             let debtor = db.debtors.get(&scope, &current.debtor.to_string()).cloned();

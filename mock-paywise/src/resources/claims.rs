@@ -271,6 +271,8 @@ scoped_record!(
     lookups = |r| {
         let mut keys = vec![("submission_state", r.submission_state.as_str().to_string())];
         keys.extend(r.your_reference.iter().map(|v| ("your_reference", v.clone())));
+        // Its v2 order (a v1 claim's adopted one): the order's claims are read by it.
+        keys.push(("order", crate::v2::claims::order_id(r).to_string()));
         keys
     }
 );
@@ -840,8 +842,7 @@ async fn delete(
         db.claims.remove(&scope, &key);
         let payments: Vec<String> = db
             .payments
-            .iter(&scope)
-            .filter(|p| p.claim == claim.id)
+            .lookup(&scope, "claim", &claim.id.to_string())
             .map(|p| p.id.to_string())
             .collect();
         for p in payments {

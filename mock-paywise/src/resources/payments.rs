@@ -53,7 +53,7 @@ pub struct Payment {
     pub created: DateTime<Utc>,
 }
 
-scoped_record!(Payment);
+scoped_record!(Payment, lookups = |r| vec![("claim", r.claim.to_string())]);
 
 impl Resource for Payment {
     fn render(&self, origin: &Origin) -> Value {

@@ -268,8 +268,7 @@ pub fn not_editable() -> V2Error {
 pub fn payments_of(db: &Db, c: &Claim) -> Vec<Payment> {
     let mut out: Vec<Payment> = db
         .payments
-        .iter(&c.scope)
-        .filter(|p| p.claim == c.id)
+        .lookup(&c.scope, "claim", &c.id.to_string())
         .cloned()
         .collect();
     out.sort_by_key(|p| p.seq);
@@ -1342,11 +1341,7 @@ async fn create(
         crate::v2::orders::editable(&state, &order)?;
         let new = new.ok_or_else(|| V2Error::field("", "invalid", "Invalid claim."))?;
         state.store.write(|db| {
-            let count = db
-                .claims
-                .iter(&order.scope)
-                .filter(|c| self::order_id(c) == order.id)
-                .count();
+            let count = db.claims.lookup(&order.scope, "order", &order.id.to_string()).count();
             if count >= crate::v2::orders::MAX_CLAIMS {
                 return Err(V2Error::field(
                     "claims",
@@ -1368,7 +1363,7 @@ fn check_rent_mix(db: &Db, order: &Order, new: &Claim) -> Result<(), V2Error> {
     if !matches!(code.as_deref(), Some("H17" | "H19")) {
         return Ok(());
     }
-    for c in db.claims.iter(&order.scope).filter(|c| self::order_id(c) == order.id) {
+    for c in db.claims.lookup(&order.scope, "order", &order.id.to_string()) {
         let other = ext(c).legal_basis.claim_type_code;
         if matches!(other.as_deref(), Some("H17" | "H19")) && other != code {
             return Err(V2Error::field(
@@ -1559,8 +1554,7 @@ async fn update(
 pub fn remove(db: &mut Db, c: &Claim) {
     let pays: Vec<String> = db
         .payments
-        .iter(&c.scope)
-        .filter(|p| p.claim == c.id)
+        .lookup(&c.scope, "claim", &c.id.to_string())
         .map(|p| p.id.to_string())
         .collect();
     for p in pays {

@@ -353,8 +353,7 @@ fn find_raw(db: &Db, scope: Scope, raw: &str) -> Result<Order, V2Error> {
 pub fn claims_of(db: &Db, o: &Order) -> Vec<Claim> {
     let mut out: Vec<Claim> = db
         .claims
-        .iter(&o.scope)
-        .filter(|c| claims::order_id(c) == o.id)
+        .lookup(&o.scope, "order", &o.id.to_string())
         .cloned()
         .collect();
     out.sort_by_key(|c| c.seq);
