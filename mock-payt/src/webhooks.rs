@@ -395,7 +395,9 @@ impl Delivery {
             })).collect::<Vec<_>>(),
             "next_attempt_at": self.next_attempt_at.map(mock_core::control::timestamp),
             "created_at": mock_core::control::timestamp(self.created_at),
-            "payload": serde_json::from_str::<Value>(&self.body).unwrap_or(Value::Null),
+            // The body is the JSON `emit` wrote; one that is not (a hand-edited state file) is
+            // shown as the text it is rather than as null.
+            "payload": serde_json::from_str::<Value>(&self.body).unwrap_or_else(|_| Value::String(self.body.clone())),
         })
     }
 }
@@ -945,6 +947,26 @@ mod tests {
                 prop_assert_eq!(s.wants(81, "invoice_paid"), SubscriptionState::of(&s) == SubscriptionState::Active);
             }
         }
+    }
+
+    #[test]
+    fn a_payload_that_is_not_json_is_shown_as_its_text() {
+        let t0 = Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default();
+        let mut d = super::Delivery {
+            id: 1,
+            subscription_id: 2,
+            administration_id: 81,
+            event: "invoice_paid".into(),
+            body: r#"{"event":"invoice_paid"}"#.into(),
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            next_attempt_at: None,
+            in_flight: false,
+            created_at: t0,
+        };
+        assert_eq!(d.render()["payload"], serde_json::json!({"event": "invoice_paid"}));
+        d.body = "not json".into();
+        assert_eq!(d.render()["payload"], serde_json::json!("not json"));
     }
 
     #[test]
