@@ -30,7 +30,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use mock_core::timeline::Moved;
 use rust_decimal::Decimal;
 
-use crate::resources::credit_cases::CreditCase;
+use crate::resources::credit_cases::{CaseStage, CreditCase};
 use crate::resources::invoices::Invoice;
 use crate::resources::payment_plans::{self, PaymentPlan, PlanState};
 use crate::resources::tasks::Task;
@@ -208,18 +208,6 @@ fn next_invoice_step(paused: &Paused, inv: &Invoice, now: DateTime<Utc>) -> Opti
     }
 }
 
-/// A stage of a credit case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CaseStage {
-    Summons1,
-    Summons2,
-    Summons3,
-    Summons4,
-    NoticeOfDefault,
-    PreJudicial,
-    Bailiff,
-}
-
 /// Each stage and its day relative to the case's start.
 const STAGES: [(CaseStage, i64); 7] = [
     (CaseStage::Summons1, 14),
@@ -230,81 +218,6 @@ const STAGES: [(CaseStage, i64); 7] = [
     (CaseStage::PreJudicial, 98),
     (CaseStage::Bailiff, 112),
 ];
-
-impl CaseStage {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Summons1 => "summons_1",
-            Self::Summons2 => "summons_2",
-            Self::Summons3 => "summons_3",
-            Self::Summons4 => "summons_4",
-            Self::NoticeOfDefault => "notice_of_default",
-            Self::PreJudicial => "pre_judicial",
-            Self::Bailiff => "bailiff",
-        }
-    }
-
-    fn event(self) -> &'static str {
-        match self {
-            Self::Bailiff => "case_to_bailiff",
-            _ => "case_step_performed",
-        }
-    }
-
-    fn stamp(self, c: &CreditCase) -> Option<DateTime<Utc>> {
-        match self {
-            Self::Summons1 => c.summons_1_at,
-            Self::Summons2 => c.summons_2_at,
-            Self::Summons3 => c.summons_3_at,
-            Self::Summons4 => c.summons_4_at,
-            Self::NoticeOfDefault => c.notice_of_default_at,
-            Self::PreJudicial => c.pre_judicial_at,
-            Self::Bailiff => c.forwarded_to_bailiff_at,
-        }
-    }
-
-    fn apply_case(self, c: &mut CreditCase, at: DateTime<Utc>) {
-        match self {
-            Self::Summons1 => {
-                c.summons_1_at = Some(at);
-                c.first_summons_at = Some(at);
-            }
-            Self::Summons2 => c.summons_2_at = Some(at),
-            Self::Summons3 => c.summons_3_at = Some(at),
-            Self::Summons4 => c.summons_4_at = Some(at),
-            Self::NoticeOfDefault => c.notice_of_default_at = Some(at),
-            Self::PreJudicial => c.pre_judicial_at = Some(at),
-            Self::Bailiff => c.forwarded_to_bailiff_at = Some(at),
-        }
-        // A notice of default mentions the case: its latest summons is then later than any.
-        if matches!(
-            self,
-            Self::Summons1 | Self::Summons2 | Self::Summons3 | Self::Summons4 | Self::NoticeOfDefault
-        ) {
-            c.latest_summons_at = Some(at);
-        }
-        c.updated_at = at;
-    }
-
-    fn apply_invoice(self, inv: &mut Invoice, at: DateTime<Utc>) {
-        match self {
-            Self::Summons1 => {
-                inv.summons_1_at = Some(at);
-                inv.first_summons_at = Some(at);
-            }
-            Self::Summons2 => inv.summons_2_at = Some(at),
-            Self::Summons3 => inv.summons_3_at = Some(at),
-            Self::Summons4 => inv.summons_4_at = Some(at),
-            Self::NoticeOfDefault => inv.notice_of_default_at = Some(at),
-            Self::PreJudicial => inv.pre_judicial_at = Some(at),
-            Self::Bailiff => inv.bailiff_at = Some(at),
-        }
-        if !matches!(self, Self::PreJudicial | Self::Bailiff) {
-            inv.latest_summons_at = Some(at);
-        }
-        inv.updated_at = at;
-    }
-}
 
 /// The next stage of case `c` and its moment.
 fn next_case_stage(c: &CreditCase) -> Option<(CaseStage, DateTime<Utc>)> {

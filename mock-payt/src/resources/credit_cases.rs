@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
 use crate::resources::Label;
+use crate::resources::invoices::Invoice;
 use crate::seed::Gen;
 use crate::state::Db;
 use crate::state::{AppState, Caller};
@@ -135,6 +136,126 @@ administration_record!(
     }
 );
 
+/// A stage of a credit case's collection, in the order a case takes them (each stage's moment is
+/// a time-driven rule: [`crate::lifecycle`]). A case is at the last stage whose timestamp is set;
+/// it moves only to the next one ([`CaseStage::next_of`]), never back, and a stage is entered by
+/// [`CaseStage::apply_case`] (which the rules mirror onto the case's invoices with
+/// [`CaseStage::apply_invoice`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseStage {
+    /// First summons (`summons_1_at`, and its deprecated twin `first_summons_at`).
+    Summons1,
+    /// Second summons.
+    Summons2,
+    /// Third summons.
+    Summons3,
+    /// Fourth summons.
+    Summons4,
+    /// Notice of default.
+    NoticeOfDefault,
+    /// Pre-judicial phase.
+    PreJudicial,
+    /// Forwarded to the bailiff (terminal).
+    Bailiff,
+}
+
+impl CaseStage {
+    /// Every stage, in the order a case takes them.
+    pub const ALL: [CaseStage; 7] = [
+        Self::Summons1,
+        Self::Summons2,
+        Self::Summons3,
+        Self::Summons4,
+        Self::NoticeOfDefault,
+        Self::PreJudicial,
+        Self::Bailiff,
+    ];
+
+    /// The stage case `c` takes next: the first whose timestamp is not set; `None` once it was
+    /// forwarded to the bailiff.
+    pub fn next_of(c: &CreditCase) -> Option<CaseStage> {
+        Self::ALL.into_iter().find(|s| s.stamp(c).is_none())
+    }
+
+    /// Its name in the timeline.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Summons1 => "summons_1",
+            Self::Summons2 => "summons_2",
+            Self::Summons3 => "summons_3",
+            Self::Summons4 => "summons_4",
+            Self::NoticeOfDefault => "notice_of_default",
+            Self::PreJudicial => "pre_judicial",
+            Self::Bailiff => "bailiff",
+        }
+    }
+
+    /// The webhook event entering it raises.
+    pub fn event(self) -> &'static str {
+        match self {
+            Self::Bailiff => "case_to_bailiff",
+            _ => "case_step_performed",
+        }
+    }
+
+    /// When case `c` entered it.
+    pub fn stamp(self, c: &CreditCase) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Summons1 => c.summons_1_at,
+            Self::Summons2 => c.summons_2_at,
+            Self::Summons3 => c.summons_3_at,
+            Self::Summons4 => c.summons_4_at,
+            Self::NoticeOfDefault => c.notice_of_default_at,
+            Self::PreJudicial => c.pre_judicial_at,
+            Self::Bailiff => c.forwarded_to_bailiff_at,
+        }
+    }
+
+    /// Enters it on case `c` at `at`.
+    pub fn apply_case(self, c: &mut CreditCase, at: DateTime<Utc>) {
+        match self {
+            Self::Summons1 => {
+                c.summons_1_at = Some(at);
+                c.first_summons_at = Some(at);
+            }
+            Self::Summons2 => c.summons_2_at = Some(at),
+            Self::Summons3 => c.summons_3_at = Some(at),
+            Self::Summons4 => c.summons_4_at = Some(at),
+            Self::NoticeOfDefault => c.notice_of_default_at = Some(at),
+            Self::PreJudicial => c.pre_judicial_at = Some(at),
+            Self::Bailiff => c.forwarded_to_bailiff_at = Some(at),
+        }
+        // A notice of default mentions the case: its latest summons is then later than any.
+        if matches!(
+            self,
+            Self::Summons1 | Self::Summons2 | Self::Summons3 | Self::Summons4 | Self::NoticeOfDefault
+        ) {
+            c.latest_summons_at = Some(at);
+        }
+        c.updated_at = at;
+    }
+
+    /// Mirrors it onto an invoice of the case.
+    pub fn apply_invoice(self, inv: &mut Invoice, at: DateTime<Utc>) {
+        match self {
+            Self::Summons1 => {
+                inv.summons_1_at = Some(at);
+                inv.first_summons_at = Some(at);
+            }
+            Self::Summons2 => inv.summons_2_at = Some(at),
+            Self::Summons3 => inv.summons_3_at = Some(at),
+            Self::Summons4 => inv.summons_4_at = Some(at),
+            Self::NoticeOfDefault => inv.notice_of_default_at = Some(at),
+            Self::PreJudicial => inv.pre_judicial_at = Some(at),
+            Self::Bailiff => inv.bailiff_at = Some(at),
+        }
+        if !matches!(self, Self::PreJudicial | Self::Bailiff) {
+            inv.latest_summons_at = Some(at);
+        }
+        inv.updated_at = at;
+    }
+}
+
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -233,5 +354,53 @@ pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
 impl crate::list::Tombstone for DeletedCreditCase {
     fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.deleted_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use proptest::prelude::*;
+
+    use super::{CaseStage, CreditCase};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap_or_default()
+    }
+
+    fn case() -> CreditCase {
+        serde_json::from_value(serde_json::json!({
+            "labels": [], "case_number": "1", "public_url": "", "deeplink_url": "", "credit_case_number": "CC-1",
+            "currency_code": "EUR", "administration_id": "81", "debt_collection_costs": "0.00",
+            "open_interest_and_collection_costs": "0.00", "total_amount": "10.00", "open_amount": "10.00",
+            "id": "1", "interest_costs": "0.00", "internal_note_email_address": "", "debtor_id": "2",
+            "payment_plan_id": null, "active_payment_plan_id": null, "forwarded_to_bailiff_at": null,
+            "latest_summons_at": null, "notice_of_default_at": null, "pre_judicial_at": null,
+            "pre_summons_at": null, "paused_at": null, "deactivated_at": null, "first_summons_at": null,
+            "summons_1_at": null, "summons_2_at": null, "summons_3_at": null, "summons_4_at": null,
+            "started_at": "2023-11-14T22:13:20Z", "updated_at": "2023-11-14T22:13:20Z"
+        }))
+        .expect("a case")
+    }
+
+    proptest! {
+        /// A case taking its next stage any number of times walks the stages in order, each
+        /// stamped once, and stays at the bailiff once there.
+        #[test]
+        fn cases_walk_their_stages_in_order(steps in 0usize..12) {
+            let mut c = case();
+            for i in 0..steps {
+                match CaseStage::next_of(&c) {
+                    Some(s) => {
+                        prop_assert_eq!(Some(s), CaseStage::ALL.get(i).copied());
+                        s.apply_case(&mut c, at(i as i64 + 1));
+                        prop_assert_eq!(s.stamp(&c), Some(at(i as i64 + 1)));
+                    }
+                    None => prop_assert!(i >= CaseStage::ALL.len()),
+                }
+                let entered = CaseStage::ALL.iter().filter(|s| s.stamp(&c).is_some()).count();
+                prop_assert_eq!(entered, (i + 1).min(CaseStage::ALL.len()));
+            }
+        }
     }
 }
