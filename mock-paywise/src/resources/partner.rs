@@ -72,7 +72,7 @@ pub const FIXTURE_ACCOUNT: u64 = 1;
 /// knows no access mode), ordered by the partner records' own sequence numbers, keyed by its
 /// UUID.
 macro_rules! partner_record {
-    ($t:ty) => {
+    ($t:ty $(, lookups = $lookups:expr)?) => {
         impl Record for $t {
             type Scope = u64;
             fn scope(&self) -> u64 {
@@ -84,6 +84,10 @@ macro_rules! partner_record {
             fn key(&self) -> String {
                 self.id.to_string()
             }
+            $(fn lookups(&self) -> Vec<(&'static str, String)> {
+                let lookups: fn(&$t) -> Vec<(&'static str, String)> = $lookups;
+                lookups(self)
+            })?
         }
     };
 }
@@ -140,7 +144,15 @@ pub struct Company {
     pub v2: crate::v2::partner::CompanyV2,
 }
 
-partner_record!(Company);
+partner_record!(
+    Company,
+    lookups = |r| {
+        r.v2.external_reference
+            .iter()
+            .map(|x| ("external_reference", x.clone()))
+            .collect()
+    }
+);
 
 impl Company {
     /// Whether every piece of data paywise requires is present.
@@ -184,7 +196,7 @@ pub struct User {
     pub notification_channels: Vec<Value>,
 }
 
-partner_record!(User);
+partner_record!(User, lookups = |r| vec![("email", r.email.to_ascii_lowercase())]);
 
 /// An invitation to paywise's web onboarding (the API shows it as `render_invite` renders it;
 /// `Serialize` is its storage form).
@@ -217,7 +229,7 @@ pub struct Invite {
     pub user: Option<Uuid>,
 }
 
-partner_record!(Invite);
+partner_record!(Invite, lookups = |r| vec![("email", r.email.to_ascii_lowercase())]);
 
 state_enum! {
     /// A user invite's `status` (the Partner API spells them in capitals); see
@@ -349,12 +361,13 @@ impl Db {
     /// Whether `email` is taken by a user or an open invite of `account` (compared
     /// case-insensitively).
     pub fn partner_email_in_use(&self, account: u64, email: &str, now: DateTime<Utc>) -> bool {
-        let same = |e: &str| e.eq_ignore_ascii_case(email);
-        self.partner_users.iter(&account).any(|u| same(&u.email))
+        // Both are found by the ASCII-lowercased address (`eq_ignore_ascii_case`).
+        let key = email.to_ascii_lowercase();
+        self.partner_users.lookup(&account, "email", &key).next().is_some()
             || self
                 .partner_invites
-                .iter(&account)
-                .any(|i| i.status_at(now) == InviteStatus::Open && same(&i.email))
+                .lookup(&account, "email", &key)
+                .any(|i| i.status_at(now) == InviteStatus::Open)
     }
 
     /// The company `id` of `account`.

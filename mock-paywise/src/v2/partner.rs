@@ -1521,8 +1521,8 @@ fn company_conflicts(db: &Db, c: &Company, mode: AccessMode, before: &View, afte
         && before.external_reference.as_ref() != Some(r)
         && let Some(other) = db
             .partner_companies
-            .iter(&c.account)
-            .find(|o| o.id != c.id && o.v2.visible(mode) && o.v2.external_reference.as_ref() == Some(r))
+            .lookup(&c.account, "external_reference", r)
+            .find(|o| o.id != c.id && o.v2.visible(mode))
     {
         return Err(V2Error::conflict(
             "company_exists",
