@@ -31,7 +31,7 @@ use mock_core::timeline::Moved;
 use rust_decimal::Decimal;
 
 use crate::resources::credit_cases::{CaseStage, CreditCase};
-use crate::resources::invoices::Invoice;
+use crate::resources::invoices::{Invoice, InvoiceStep};
 use crate::resources::payment_plans::{self, PaymentPlan, PlanState};
 use crate::resources::tasks::Task;
 use crate::state::{AppState, Db};
@@ -56,18 +56,6 @@ fn days_after(t: DateTime<Utc>, days: i64) -> Option<DateTime<Utc>> {
     t.checked_add_signed(Duration::days(days))
 }
 
-/// A step of an invoice's flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InvoiceStep {
-    Send,
-    PreReminder,
-    Reminder1,
-    Reminder2,
-    FinalReminder,
-    Collectable,
-    DebtCollection,
-}
-
 /// The reminder flow after sending: each step and its day relative to the due date.
 const FLOW: [(InvoiceStep, i64); 6] = [
     (InvoiceStep::PreReminder, -3),
@@ -77,63 +65,6 @@ const FLOW: [(InvoiceStep, i64); 6] = [
     (InvoiceStep::Collectable, 49),
     (InvoiceStep::DebtCollection, 49),
 ];
-
-impl InvoiceStep {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Send => "sent",
-            Self::PreReminder => "pre_reminder",
-            Self::Reminder1 => "reminder_1",
-            Self::Reminder2 => "reminder_2",
-            Self::FinalReminder => "final_reminder",
-            Self::Collectable => "collectable",
-            Self::DebtCollection => "debt_collection",
-        }
-    }
-
-    fn event(self) -> Option<&'static str> {
-        match self {
-            Self::Send | Self::Collectable => None,
-            Self::DebtCollection => Some("invoice_to_debt_collection"),
-            _ => Some("invoice_step_performed"),
-        }
-    }
-
-    fn stamp(self, inv: &Invoice) -> Option<DateTime<Utc>> {
-        match self {
-            Self::Send => inv.sent_at,
-            Self::PreReminder => inv.pre_reminder_at,
-            Self::Reminder1 => inv.reminder_1_at,
-            Self::Reminder2 => inv.reminder_2_at,
-            Self::FinalReminder => inv.final_reminder_at,
-            Self::Collectable => inv.collectable_at,
-            Self::DebtCollection => inv.debt_collection_at,
-        }
-    }
-
-    fn apply(self, inv: &mut Invoice, at: DateTime<Utc>) {
-        match self {
-            Self::Send => inv.sent_at = Some(at),
-            Self::PreReminder => inv.pre_reminder_at = Some(at),
-            Self::Reminder1 => {
-                inv.reminder_1_at = Some(at);
-                inv.first_reminder_at = Some(at);
-                inv.latest_reminder_at = Some(at);
-            }
-            Self::Reminder2 => {
-                inv.reminder_2_at = Some(at);
-                inv.latest_reminder_at = Some(at);
-            }
-            Self::FinalReminder => {
-                inv.final_reminder_at = Some(at);
-                inv.latest_reminder_at = Some(at);
-            }
-            Self::Collectable => inv.collectable_at = Some(at),
-            Self::DebtCollection => inv.debt_collection_at = Some(at),
-        }
-        inv.updated_at = at;
-    }
-}
 
 /// The administrations and debtors whose reminding is paused, gathered once per pass over the
 /// invoices (a lookup per invoice would cost a pass over a large world dearly).

@@ -330,6 +330,99 @@ administration_record!(
     }
 );
 
+/// A step of an invoice's reminder flow, in the order the flow takes them (each step's moment,
+/// and the skipping of a pre-reminder whose day has passed, are time-driven rules:
+/// [`crate::lifecycle`]). A step is taken once, by [`InvoiceStep::apply`], which stamps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InvoiceStep {
+    /// Sent (`sent_at`).
+    Send,
+    /// Pre-reminder.
+    PreReminder,
+    /// Reminder 1 (also `first_reminder_at` and `latest_reminder_at`).
+    Reminder1,
+    /// Reminder 2.
+    Reminder2,
+    /// Final reminder.
+    FinalReminder,
+    /// Collectable.
+    Collectable,
+    /// Handed over to debt collection (terminal; the rules open a credit case).
+    DebtCollection,
+}
+
+impl InvoiceStep {
+    /// Every step, in the order of the flow.
+    pub const ALL: [InvoiceStep; 7] = [
+        Self::Send,
+        Self::PreReminder,
+        Self::Reminder1,
+        Self::Reminder2,
+        Self::FinalReminder,
+        Self::Collectable,
+        Self::DebtCollection,
+    ];
+
+    /// Its name in the timeline.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Send => "sent",
+            Self::PreReminder => "pre_reminder",
+            Self::Reminder1 => "reminder_1",
+            Self::Reminder2 => "reminder_2",
+            Self::FinalReminder => "final_reminder",
+            Self::Collectable => "collectable",
+            Self::DebtCollection => "debt_collection",
+        }
+    }
+
+    /// The webhook event taking it raises, if any.
+    pub fn event(self) -> Option<&'static str> {
+        match self {
+            Self::Send | Self::Collectable => None,
+            Self::DebtCollection => Some("invoice_to_debt_collection"),
+            _ => Some("invoice_step_performed"),
+        }
+    }
+
+    /// When invoice `inv` took it.
+    pub fn stamp(self, inv: &Invoice) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Send => inv.sent_at,
+            Self::PreReminder => inv.pre_reminder_at,
+            Self::Reminder1 => inv.reminder_1_at,
+            Self::Reminder2 => inv.reminder_2_at,
+            Self::FinalReminder => inv.final_reminder_at,
+            Self::Collectable => inv.collectable_at,
+            Self::DebtCollection => inv.debt_collection_at,
+        }
+    }
+
+    /// Takes it on invoice `inv` at `at`.
+    pub fn apply(self, inv: &mut Invoice, at: DateTime<Utc>) {
+        match self {
+            Self::Send => inv.sent_at = Some(at),
+            Self::PreReminder => inv.pre_reminder_at = Some(at),
+            Self::Reminder1 => {
+                inv.reminder_1_at = Some(at);
+                inv.first_reminder_at = Some(at);
+                inv.latest_reminder_at = Some(at);
+            }
+            Self::Reminder2 => {
+                inv.reminder_2_at = Some(at);
+                inv.latest_reminder_at = Some(at);
+            }
+            Self::FinalReminder => {
+                inv.final_reminder_at = Some(at);
+                inv.latest_reminder_at = Some(at);
+            }
+            Self::Collectable => inv.collectable_at = Some(at),
+            Self::DebtCollection => inv.debt_collection_at = Some(at),
+        }
+        inv.updated_at = at;
+    }
+}
+
 impl Invoice {
     /// The entity as read: the deprecated twins mirror their successors, `debtor_number` comes
     /// from the debtor and `flow_code` from the block state.
@@ -1699,5 +1792,37 @@ async fn resume(State(state): State<AppState>, caller: Caller, body: Body) -> Re
 impl crate::list::Tombstone for DeletedInvoice {
     fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.deleted_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+
+    use super::{Invoice, InvoiceStep};
+
+    proptest! {
+        /// Taking any sequence of steps stamps each step taken, and only those: a step's
+        /// timestamp is set exactly when it was taken, at the moment of its latest taking.
+        #[test]
+        fn a_step_stamps_itself_only(steps in proptest::collection::vec(proptest::sample::select(InvoiceStep::ALL.to_vec()), 0..16)) {
+            let mut inv = Invoice::default();
+            let mut taken = std::collections::HashMap::new();
+            for (i, s) in steps.into_iter().enumerate() {
+                let at = Utc.timestamp_opt(1_700_000_000 + i as i64, 0).single().unwrap_or_default();
+                s.apply(&mut inv, at);
+                taken.insert(s, at);
+                for t in InvoiceStep::ALL {
+                    prop_assert_eq!(t.stamp(&inv), taken.get(&t).copied());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn step_names_are_distinct() {
+        let names: std::collections::HashSet<&str> = InvoiceStep::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), InvoiceStep::ALL.len());
     }
 }
