@@ -3,15 +3,16 @@
 //!
 //! `state_enum!` declares one: each variant names its wire spelling, and the enum gets
 //! `ALL`, `NAMES`, `as_str`, `parse`, `Display`, `FromStr`, serde (as that string) and
-//! comparison with a `&str` (so a test can still ask `state == "created"`). The allowed
-//! transitions are not here: each resource keeps its own `next` beside its record (for example
-//! [`crate::resources::claims::SubmissionState::next`]).
+//! comparison with a `&str` (so a test can still ask `state == "created"`), and with
+//! `enum Name moved by Event { ... }` the [`Machine`] impl that calls its inherent `next`. The
+//! allowed transitions are not here: each resource keeps its own `next` beside its record (for
+//! example [`crate::resources::claims::SubmissionState::next`]).
 
 /// Declares a state enum (see the module doc).
 macro_rules! state_enum {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident {
+        $vis:vis enum $name:ident $(moved by $event:ty)? {
             $($(#[$vmeta:meta])* $var:ident = $wire:literal),+ $(,)?
         }
     ) => {
@@ -62,6 +63,14 @@ macro_rules! state_enum {
                 self.as_str() == *other
             }
         }
+
+        $(impl crate::states::Machine for $name {
+            type Event = $event;
+
+            fn next(self, event: $event) -> Option<Self> {
+                $name::next(self, event)
+            }
+        })?
 
         impl PartialEq<String> for $name {
             fn eq(&self, other: &String) -> bool {

@@ -44,7 +44,7 @@ state_enum! {
     /// A claim's `submission_state`, as v1 spells it (v2 shows it as its `status`, see
     /// [`crate::v2::claims::status`]). Moves only by [`ClaimEvent`]s through
     /// [`SubmissionState::next`].
-    pub enum SubmissionState {
+    pub enum SubmissionState moved by ClaimEvent {
         /// A draft the client may change, release or delete.
         Created = "created",
         /// Handed over; paywise will review it.
@@ -125,14 +125,6 @@ impl From<&str> for SubmissionState {
             Some(s) => s,
             None => panic!("{name:?} is not a submission_state"),
         }
-    }
-}
-
-impl crate::states::Machine for SubmissionState {
-    type Event = ClaimEvent;
-
-    fn next(self, event: ClaimEvent) -> Option<Self> {
-        SubmissionState::next(self, event)
     }
 }
 /// `extrajudicial` (start out of court) or `judicial` (apply for a dunning order at once).

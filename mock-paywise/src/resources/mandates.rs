@@ -31,7 +31,7 @@ use crate::validate::{Obj, Spec};
 state_enum! {
     /// A mandate's `legal_stage`, declared in the order a mandate moves through them: it only
     /// goes forward ([`LegalStage::next`]).
-    pub enum LegalStage {
+    pub enum LegalStage moved by StageEvent {
         /// Out of court.
         Extrajudicial = "extrajudicial",
         /// Court dunning procedure.
@@ -76,18 +76,10 @@ impl Default for LegalStage {
     }
 }
 
-impl crate::states::Machine for LegalStage {
-    type Event = StageEvent;
-
-    fn next(self, event: StageEvent) -> Option<Self> {
-        LegalStage::next(self, event)
-    }
-}
-
 state_enum! {
     /// A mandate's `processing_state`: `in_progress` and `paused` alternate; `ended` and the two
     /// cancellations close it for good ([`ProcessingState::next`]).
-    pub enum ProcessingState {
+    pub enum ProcessingState moved by SetProcessing {
         /// Being worked on.
         InProgress = "in_progress",
         /// Paused.
@@ -122,14 +114,6 @@ impl Default for ProcessingState {
     /// A new mandate's state.
     fn default() -> Self {
         ProcessingState::InProgress
-    }
-}
-
-impl crate::states::Machine for ProcessingState {
-    type Event = SetProcessing;
-
-    fn next(self, event: SetProcessing) -> Option<Self> {
-        ProcessingState::next(self, event)
     }
 }
 

@@ -234,7 +234,7 @@ partner_record!(Invite, lookups = |r| vec![("email", r.email.to_ascii_lowercase(
 state_enum! {
     /// A user invite's `status` (the Partner API spells them in capitals); see
     /// [`InviteStatus::next`].
-    pub enum InviteStatus {
+    pub enum InviteStatus moved by InviteEvent {
         /// Waiting for the invited person to finish the web flow.
         Open = "OPEN",
         /// The web flow created the user (final).
@@ -261,14 +261,6 @@ impl InviteStatus {
             (InviteStatus::Open, InviteEvent::Expire) => Some(InviteStatus::Expired),
             _ => None,
         }
-    }
-}
-
-impl crate::states::Machine for InviteStatus {
-    type Event = InviteEvent;
-
-    fn next(self, event: InviteEvent) -> Option<Self> {
-        InviteStatus::next(self, event)
     }
 }
 

@@ -72,7 +72,7 @@ pub const DELIVERY_STATUSES: &[&str] = DeliveryStatus::NAMES;
 state_enum! {
     /// A v1 delivery's `status`: `pending` until an attempt succeeds (`success`) or the last
     /// attempt fails (`failed`); see [`DeliveryStatus::next`].
-    pub enum DeliveryStatus {
+    pub enum DeliveryStatus moved by DeliveryEvent {
         /// Waiting for its (next) attempt.
         Pending = "pending",
         /// An attempt succeeded (final).
@@ -103,14 +103,6 @@ impl DeliveryStatus {
             (DeliveryStatus::Pending, DeliveryEvent::GiveUp) => Some(DeliveryStatus::Failed),
             _ => None,
         }
-    }
-}
-
-impl crate::states::Machine for DeliveryStatus {
-    type Event = DeliveryEvent;
-
-    fn next(self, event: DeliveryEvent) -> Option<Self> {
-        DeliveryStatus::next(self, event)
     }
 }
 /// The waits before the first, second and third retry.

@@ -70,7 +70,7 @@ pub const MAX_INLINE_BYTES: usize = 50 * 1024 * 1024;
 state_enum! {
     /// A document's `status`: the result of paywise's scan of an upload (the mock's uploads are
     /// `ready` at once; the back office sets any result, see [`DocumentStatus::next`]).
-    pub enum DocumentStatus {
+    pub enum DocumentStatus moved by ScanResult {
         /// Being scanned.
         Pending = "pending",
         /// Scanned; downloadable.
@@ -91,14 +91,6 @@ impl DocumentStatus {
     /// Where `event` takes a document in this status (every result is allowed).
     pub fn next(self, ScanResult(to): ScanResult) -> Option<Self> {
         Some(to)
-    }
-}
-
-impl crate::states::Machine for DocumentStatus {
-    type Event = ScanResult;
-
-    fn next(self, event: ScanResult) -> Option<Self> {
-        DocumentStatus::next(self, event)
     }
 }
 

@@ -65,7 +65,7 @@ v2_record!(Message);
 state_enum! {
     /// A message's `state`: the client's and users' messages are reviewed by paywise, paywise's
     /// own are published; see [`MessageState::next`].
-    pub enum MessageState {
+    pub enum MessageState moved by Review {
         /// Waiting for (or in) paywise's review.
         UnderReview = "under_review",
         /// paywise handled it.
@@ -84,14 +84,6 @@ impl MessageState {
     /// Where `event` takes a message in this state, or `None` where it is refused.
     pub fn next(self, Review(to): Review) -> Option<Self> {
         (self != MessageState::Published && to != MessageState::Published).then_some(to)
-    }
-}
-
-impl crate::states::Machine for MessageState {
-    type Event = Review;
-
-    fn next(self, event: Review) -> Option<Self> {
-        MessageState::next(self, event)
     }
 }
 

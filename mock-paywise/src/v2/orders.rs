@@ -44,7 +44,7 @@ state_enum! {
     /// An order's `status` (declared in the order of their names: a list sorted by status sorts
     /// by name). Moves only by [`OrderEvent`]s through [`OrderStatus::next`]; `expired` is never
     /// stored (a draft past its `expires_at` shows it, see [`status`]).
-    pub enum OrderStatus {
+    pub enum OrderStatus moved by OrderEvent {
         /// Accepted into a mandate (final).
         Accepted = "accepted",
         /// paywise asked the client a question.
@@ -143,14 +143,6 @@ impl OrderStatus {
                 SubmissionState::Rejected
             }
         }
-    }
-}
-
-impl crate::states::Machine for OrderStatus {
-    type Event = OrderEvent;
-
-    fn next(self, event: OrderEvent) -> Option<Self> {
-        OrderStatus::next(self, event)
     }
 }
 /// Starting approaches.

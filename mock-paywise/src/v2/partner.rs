@@ -128,7 +128,7 @@ pub const STATUSES: &[&str] = MembershipStatus::NAMES;
 
 state_enum! {
     /// A membership's `status`; see [`MembershipStatus::next`].
-    pub enum MembershipStatus {
+    pub enum MembershipStatus moved by MembershipEvent {
         /// Invited; the user has not set up their access yet.
         PendingSetup = "pending_setup",
         /// Set up.
@@ -169,18 +169,10 @@ impl MembershipStatus {
     }
 }
 
-impl crate::states::Machine for MembershipStatus {
-    type Event = MembershipEvent;
-
-    fn next(self, event: MembershipEvent) -> Option<Self> {
-        MembershipStatus::next(self, event)
-    }
-}
-
 state_enum! {
     /// A company's `onboarding_status`: whether paywise still waits for the company's own
     /// confirmation (a `web_flow` onboarding); see [`OnboardingStatus::next`].
-    pub enum OnboardingStatus {
+    pub enum OnboardingStatus moved by Confirm {
         /// `api_only`: nothing to confirm.
         ConfirmationNotRequired = "confirmation_not_required",
         /// `web_flow`: waiting for the company.
@@ -199,14 +191,6 @@ impl OnboardingStatus {
     /// Where [`Confirm`] takes a company in this status, or `None` where it is refused.
     pub fn next(self, _: Confirm) -> Option<Self> {
         (self == OnboardingStatus::ConfirmationPending).then_some(OnboardingStatus::Confirmed)
-    }
-}
-
-impl crate::states::Machine for OnboardingStatus {
-    type Event = Confirm;
-
-    fn next(self, event: Confirm) -> Option<Self> {
-        OnboardingStatus::next(self, event)
     }
 }
 /// `tax_treatment`, in the order of v1's `J`, `N`, `K`, `A`.

@@ -55,7 +55,7 @@ pub const DELIVERY_STATUSES: &[&str] = DeliveryStatus::NAMES;
 state_enum! {
     /// A v2 delivery's `status` (v2's own machine, with more steps than v1's
     /// [`crate::resources::webhooks::DeliveryStatus`]); see [`DeliveryStatus::next`].
-    pub enum DeliveryStatus {
+    pub enum DeliveryStatus moved by DeliveryEvent {
         /// Waiting for its first attempt.
         Pending = "pending",
         /// An attempt is under way.
@@ -102,14 +102,6 @@ impl DeliveryStatus {
     /// Whether the delivery ended (`success`, `failed`).
     pub fn is_settled(self) -> bool {
         matches!(self, DeliveryStatus::Success | DeliveryStatus::Failed)
-    }
-}
-
-impl crate::states::Machine for DeliveryStatus {
-    type Event = DeliveryEvent;
-
-    fn next(self, event: DeliveryEvent) -> Option<Self> {
-        DeliveryStatus::next(self, event)
     }
 }
 
