@@ -542,9 +542,19 @@ async fn list_payments(
     let now = state.now();
     let body = state.store.read(|db| {
         let m = find_raw(db, caller.scope, &id)?;
-        let ids: Vec<Uuid> = m.claims.iter().map(|c| c.id).collect();
-        let mut rows: Vec<&Payment> = db.payments.iter(&m.scope).filter(|p| ids.contains(&p.claim)).collect();
+        // The payments of each of its claims, by their secondary key.
+        let mut rows: Vec<&Payment> = m
+            .claims
+            .iter()
+            .flat_map(|c| {
+                db.payments
+                    .lookup(&m.scope, "claim", &c.id.to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         rows.sort_by(|a, b| b.created.cmp(&a.created).then(b.seq.cmp(&a.seq)));
+        // A claim listed twice lists its payments once.
+        rows.dedup_by_key(|p| p.seq);
         Ok::<_, V2Error>(page(
             &origin,
             &paging,
