@@ -326,27 +326,7 @@ fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
     let Some((_, head)) = rows.first() else {
         return Ok(fallback);
     };
-    let header = head.iter().any(|c| c.eq_ignore_ascii_case("amount"));
-    let names = [
-        "order_line_identifier",
-        "amount",
-        "invoice_identifier",
-        "product_identifier",
-        "email_address",
-        "claim",
-    ];
-    let columns: Vec<Option<usize>> = if header {
-        names
-            .iter()
-            .map(|n| {
-                head.iter().position(|c| {
-                    c.eq_ignore_ascii_case(n) || (*n == "email_address" && c.eq_ignore_ascii_case("email"))
-                })
-            })
-            .collect()
-    } else {
-        (0..names.len()).map(Some).collect()
-    };
+    let (header, columns) = columns_of(head);
     // Without a header, a file counts as CSV only if its first row reads as a line.
     let looks_like_csv = header || (head.len() >= 2 && parse_amount(&head[1]).is_some());
     if !looks_like_csv {
@@ -367,35 +347,7 @@ fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
     }
     let mut out = Vec::new();
     for (n, cells) in data {
-        let cell =
-            |k: usize| -> Option<String> { columns[k].and_then(|c| cells.get(c)).filter(|s| !s.is_empty()).cloned() };
-        let identifier =
-            cell(0).ok_or_else(|| invalid_file(format!("order[file] line {n}: order_line_identifier is missing")))?;
-        let amount_text = cell(1).ok_or_else(|| invalid_file(format!("order[file] line {n}: amount is missing")))?;
-        let amount = parse_amount(&amount_text).ok_or_else(|| {
-            invalid_file(format!(
-                "order[file] line {n}: amount {amount_text:?} is not a number within the money rule: {}",
-                crate::resources::invoices::MONEY_RULE
-            ))
-        })?;
-        let claim = match cell(5).map(|s| s.to_ascii_lowercase()) {
-            None => true,
-            Some(s) if s == "true" || s == "1" || s == "yes" => true,
-            Some(s) if s == "false" || s == "0" || s == "no" => false,
-            Some(s) => {
-                return Err(invalid_file(format!(
-                    "order[file] line {n}: claim {s:?} must be true or false"
-                )));
-            }
-        };
-        out.push(NewLine {
-            identifier: Some(identifier),
-            amount: two_decimals(amount),
-            invoice_identifier: cell(2),
-            product_identifier: cell(3),
-            email: cell(4),
-            claim,
-        });
+        out.push(order_line(*n, cells, &columns)?);
     }
     if out.is_empty() {
         return Err(invalid_file(
@@ -403,6 +355,66 @@ fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
         ));
     }
     Ok(out)
+}
+
+/// The columns of an order file: whether its first row is a header (it names an `amount`
+/// column), and where each of the six fields stands (by name in a header, else in that order).
+fn columns_of(head: &[String]) -> (bool, Vec<Option<usize>>) {
+    let header = head.iter().any(|c| c.eq_ignore_ascii_case("amount"));
+    let names = [
+        "order_line_identifier",
+        "amount",
+        "invoice_identifier",
+        "product_identifier",
+        "email_address",
+        "claim",
+    ];
+    let columns = if header {
+        names
+            .iter()
+            .map(|n| {
+                head.iter().position(|c| {
+                    c.eq_ignore_ascii_case(n) || (*n == "email_address" && c.eq_ignore_ascii_case("email"))
+                })
+            })
+            .collect()
+    } else {
+        (0..names.len()).map(Some).collect()
+    };
+    (header, columns)
+}
+
+/// The order line of data row `cells` on line `n`, its fields where `columns` says.
+fn order_line(n: u64, cells: &[String], columns: &[Option<usize>]) -> Result<NewLine, PaytError> {
+    let cell =
+        |k: usize| -> Option<String> { columns[k].and_then(|c| cells.get(c)).filter(|s| !s.is_empty()).cloned() };
+    let identifier =
+        cell(0).ok_or_else(|| invalid_file(format!("order[file] line {n}: order_line_identifier is missing")))?;
+    let amount_text = cell(1).ok_or_else(|| invalid_file(format!("order[file] line {n}: amount is missing")))?;
+    let amount = parse_amount(&amount_text).ok_or_else(|| {
+        invalid_file(format!(
+            "order[file] line {n}: amount {amount_text:?} is not a number within the money rule: {}",
+            crate::resources::invoices::MONEY_RULE
+        ))
+    })?;
+    let claim = match cell(5).map(|s| s.to_ascii_lowercase()) {
+        None => true,
+        Some(s) if s == "true" || s == "1" || s == "yes" => true,
+        Some(s) if s == "false" || s == "0" || s == "no" => false,
+        Some(s) => {
+            return Err(invalid_file(format!(
+                "order[file] line {n}: claim {s:?} must be true or false"
+            )));
+        }
+    };
+    Ok(NewLine {
+        identifier: Some(identifier),
+        amount: two_decimals(amount),
+        invoice_identifier: cell(2),
+        product_identifier: cell(3),
+        email: cell(4),
+        claim,
+    })
 }
 
 /// The administration id and the file (name, content) of a create request.
@@ -752,7 +764,7 @@ mod tests {
     /// The reader before the `csv` crate (cells split at the delimiter, trimmed and stripped of
     /// quotes): on files without quotes both must give the same lines and the same errors.
     fn by_hand(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
-        use super::{invalid_file, parse_amount, two_decimals};
+        use super::{columns_of, invalid_file, order_line, parse_amount};
         let fallback = vec![NewLine {
             identifier: None,
             amount: Decimal::ZERO,
@@ -791,27 +803,7 @@ mod tests {
                 .collect()
         };
         let head = split(first);
-        let header = head.iter().any(|c| c.eq_ignore_ascii_case("amount"));
-        let names = [
-            "order_line_identifier",
-            "amount",
-            "invoice_identifier",
-            "product_identifier",
-            "email_address",
-            "claim",
-        ];
-        let columns: Vec<Option<usize>> = if header {
-            names
-                .iter()
-                .map(|n| {
-                    head.iter().position(|c| {
-                        c.eq_ignore_ascii_case(n) || (*n == "email_address" && c.eq_ignore_ascii_case("email"))
-                    })
-                })
-                .collect()
-        } else {
-            (0..names.len()).map(Some).collect()
-        };
+        let (header, columns) = columns_of(&head);
         let data = if header { &rows[1..] } else { &rows[..] };
         let looks_like_csv = header || {
             let cells = split(first);
@@ -828,37 +820,7 @@ mod tests {
         let mut out = Vec::new();
         for &(n, row) in data {
             let cells = split(row);
-            let cell = |k: usize| -> Option<String> {
-                columns[k].and_then(|c| cells.get(c)).filter(|s| !s.is_empty()).cloned()
-            };
-            let identifier = cell(0)
-                .ok_or_else(|| invalid_file(format!("order[file] line {n}: order_line_identifier is missing")))?;
-            let amount_text =
-                cell(1).ok_or_else(|| invalid_file(format!("order[file] line {n}: amount is missing")))?;
-            let amount = parse_amount(&amount_text).ok_or_else(|| {
-                invalid_file(format!(
-                    "order[file] line {n}: amount {amount_text:?} is not a number within the money rule: {}",
-                    crate::resources::invoices::MONEY_RULE
-                ))
-            })?;
-            let claim = match cell(5).map(|s| s.to_ascii_lowercase()) {
-                None => true,
-                Some(s) if s == "true" || s == "1" || s == "yes" => true,
-                Some(s) if s == "false" || s == "0" || s == "no" => false,
-                Some(s) => {
-                    return Err(invalid_file(format!(
-                        "order[file] line {n}: claim {s:?} must be true or false"
-                    )));
-                }
-            };
-            out.push(NewLine {
-                identifier: Some(identifier),
-                amount: two_decimals(amount),
-                invoice_identifier: cell(2),
-                product_identifier: cell(3),
-                email: cell(4),
-                claim,
-            });
+            out.push(order_line(n as u64, &cells, &columns)?);
         }
         if out.is_empty() {
             return Err(invalid_file(
