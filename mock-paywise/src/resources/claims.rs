@@ -113,20 +113,6 @@ impl SubmissionState {
     }
 }
 
-/// Reads a state's name, for code that writes records directly (a test that plants a claim).
-///
-/// # Panics
-///
-/// On a name that is not a state's: that is a bug in the caller, never input from a request
-/// (handlers use [`SubmissionState::parse`]).
-impl From<&str> for SubmissionState {
-    fn from(name: &str) -> Self {
-        match SubmissionState::parse(name) {
-            Some(s) => s,
-            None => panic!("{name:?} is not a submission_state"),
-        }
-    }
-}
 /// `extrajudicial` (start out of court) or `judicial` (apply for a dunning order at once).
 pub const STARTING_APPROACHES: &[&str] = &["extrajudicial", "judicial"];
 

@@ -119,7 +119,7 @@ fn a_scaled_world_is_deterministic_keeps_the_fixtures_and_is_consistent() {
             assert_eq!((listed.claim, listed.amount), (c.id, p.amount));
             assert!(p.value_date < c.created.date_naive());
         }
-        states.insert(c.submission_state.clone());
+        states.insert(c.submission_state);
     }
     assert_eq!(states.len(), 5, "every state but accepted: {states:?}");
     let due = mock_paywise::lifecycle::next_due(&a);

@@ -862,7 +862,7 @@ async fn readiness_and_the_field_locks() {
         };
         claim.id = "6f1c5a52-0000-4000-8000-000000000001".parse().expect("uuid");
         claim.seq = u64::MAX / 2;
-        claim.submission_state = "released".into();
+        claim.submission_state = mock_paywise::resources::claims::SubmissionState::Released;
         db.claims.insert(claim).expect("inserted");
     });
     let snapshot = api.get(&path).await.body;
