@@ -337,7 +337,7 @@ fn item(i: usize, v: &Value) -> Result<NewMandate, PaytError> {
     let path = |k: &str| at(&base, k);
     let bank_account_name = req_str(m, "bank_account_name", &base)?;
     let raw_number = req_str(m, "bank_account_number", &base)?;
-    let bank_account_number = normalize_iban(&raw_number).ok_or_else(|| {
+    let bank_account_number = mock_core::bank::iban(&raw_number).ok_or_else(|| {
         invalid(
             "invalid_bank_account_number",
             format!(
@@ -594,10 +594,4 @@ impl crate::list::Tombstone for DeletedPspMandate {
     fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.deleted_at
     }
-}
-
-/// `raw` as an IBAN without spaces, upper case, when its ISO 13616 check digits are right
-/// ([`mock_core::bank::iban`]; kept for `tests/workflow.rs`, which checks the fixtures with it).
-pub fn normalize_iban(raw: &str) -> Option<String> {
-    mock_core::bank::iban(raw)
 }

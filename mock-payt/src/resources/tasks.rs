@@ -143,15 +143,6 @@ impl CompletedStatus {
     }
 }
 
-/// Reads as its name, so that `task.completed_status.as_deref()` is the string a client sent.
-impl std::ops::Deref for CompletedStatus {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        self.name()
-    }
-}
-
 /// `CustomerApi_V1_CommentEntity`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
@@ -593,7 +584,6 @@ mod tests {
             assert_eq!(json, serde_json::Value::String(s.name().to_string()));
             assert_eq!(serde_json::from_value::<CompletedStatus>(json).ok(), Some(s));
             assert_eq!(CompletedStatus::parse(s.name()), Some(s));
-            assert_eq!(&*s, s.name());
         }
         assert_eq!(CompletedStatus::parse("done"), None);
     }

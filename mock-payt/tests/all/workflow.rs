@@ -355,7 +355,10 @@ async fn task_state_machine_and_comments() {
     let now = m.state().now();
     assert_eq!(t.completed_at, Some(now));
     assert_eq!(t.updated_at, now);
-    assert_eq!(t.completed_status.as_deref(), Some("failed"));
+    assert_eq!(
+        t.completed_status,
+        Some(mock_payt::resources::tasks::CompletedStatus::Failed)
+    );
     assert_eq!(t.comments.len(), before.comments.len() + 1);
     assert_eq!(body["completed_at"], json!(mock_payt::format::timestamp(&now)));
     assert!(body.get("comments").is_none(), "comments are opt-in");
@@ -1059,7 +1062,7 @@ async fn workflow_fixtures_are_deterministic_realistic_and_related() {
                 assert!(mandates.iter().any(|m| m.provider == p));
             }
             for m in &mandates {
-                assert!(mock_payt::resources::psp_mandates::normalize_iban(&m.bank_account_number).is_some());
+                assert!(mock_core::bank::iban(&m.bank_account_number).is_some());
                 assert!(m.bank_account_number.starts_with("NL"));
             }
             // Transactions in every status and many methods.
