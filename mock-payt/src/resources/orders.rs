@@ -267,25 +267,11 @@ fn is_blank(record: &csv::StringRecord) -> bool {
 /// The lines of an order file (see the module docs), read with the `csv` crate: fields may be
 /// quoted (`"12.50"`, `"A;1"` holding the delimiter, `"say ""hi"""` with an escaped quote).
 fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
-    let fallback = vec![NewLine {
-        identifier: None,
-        amount: Decimal::ZERO,
-        invoice_identifier: None,
-        product_identifier: None,
-        email: None,
-        claim: false,
-    }];
+    let fallback = vec![fallback_line()];
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Ok(fallback);
     };
-    // Counted before any row is split: a file of a million rows is refused without building them.
-    let count = text.lines().filter(|l| !l.trim().is_empty()).count();
-    if count > crate::limits::MAX_ORDER_ROWS + 1 {
-        return Err(invalid_file(format!(
-            "order[file] has {count} rows: at most {} order lines (plus a header row) are allowed in one file; split it",
-            crate::limits::MAX_ORDER_ROWS
-        )));
-    }
+    check_row_count(text)?;
     let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else {
         return Ok(fallback);
     };
@@ -355,6 +341,31 @@ fn parse_file(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
         ));
     }
     Ok(out)
+}
+
+/// The one draft line a file that is not a CSV of order lines becomes (a document, say).
+fn fallback_line() -> NewLine {
+    NewLine {
+        identifier: None,
+        amount: Decimal::ZERO,
+        invoice_identifier: None,
+        product_identifier: None,
+        email: None,
+        claim: false,
+    }
+}
+
+/// Refuses a file of more than [`crate::limits::MAX_ORDER_ROWS`] lines (plus a header row),
+/// counted before any row is split: a file of a million rows is refused without building them.
+fn check_row_count(text: &str) -> Result<(), PaytError> {
+    let count = text.lines().filter(|l| !l.trim().is_empty()).count();
+    if count > crate::limits::MAX_ORDER_ROWS + 1 {
+        return Err(invalid_file(format!(
+            "order[file] has {count} rows: at most {} order lines (plus a header row) are allowed in one file; split it",
+            crate::limits::MAX_ORDER_ROWS
+        )));
+    }
+    Ok(())
 }
 
 /// The columns of an order file: whether its first row is a header (it names an `amount`
@@ -764,25 +775,12 @@ mod tests {
     /// The reader before the `csv` crate (cells split at the delimiter, trimmed and stripped of
     /// quotes): on files without quotes both must give the same lines and the same errors.
     fn by_hand(bytes: &[u8]) -> Result<Vec<NewLine>, PaytError> {
-        use super::{columns_of, invalid_file, order_line, parse_amount};
-        let fallback = vec![NewLine {
-            identifier: None,
-            amount: Decimal::ZERO,
-            invoice_identifier: None,
-            product_identifier: None,
-            email: None,
-            claim: false,
-        }];
+        use super::{check_row_count, columns_of, fallback_line, invalid_file, order_line, parse_amount};
+        let fallback = vec![fallback_line()];
         let Ok(text) = std::str::from_utf8(bytes) else {
             return Ok(fallback);
         };
-        let count = text.lines().filter(|l| !l.trim().is_empty()).count();
-        if count > crate::limits::MAX_ORDER_ROWS + 1 {
-            return Err(invalid_file(format!(
-                "order[file] has {count} rows: at most {} order lines (plus a header row) are allowed in one file; split it",
-                crate::limits::MAX_ORDER_ROWS
-            )));
-        }
+        check_row_count(text)?;
         let rows: Vec<(usize, &str)> = text
             .lines()
             .enumerate()
