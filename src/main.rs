@@ -352,6 +352,7 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "control API   http://{payt_bound}/_mock/  and  http://{paywise_bound}/_mock/  (OpenAPI: /_mock/openapi.json)"
         );
+        println!("dashboard     http://{payt_bound}/_mock/dashboard/  and  http://{paywise_bound}/_mock/dashboard/");
         println!("  worlds      X-Mock-World: <name>, or base URL http://{payt_bound}/_mock/w/<name>");
         println!("  reset       curl -X POST http://{payt_bound}/_mock/reset");
         println!("  back office POST http://{paywise_bound}/_mock/paywise/claims/<id>/advance");

@@ -22,6 +22,8 @@
 //! | `GET /_mock/clock`, `POST` | the world's clock: read; `{"action": "freeze" / "unfreeze" / "set" / "advance", "at", "by"}` (set and advance run the time-driven rules and answer their `timeline`) |
 //! | `GET /_mock/timeline` | what the time-driven rules moved, oldest first (`limit`) |
 //! | `GET /_mock/scenarios`, `POST /_mock/scenarios/{name}` | the vendor's named scenarios; load one into the world |
+//! | `GET /_mock/dashboard/` | the dashboard page ([`crate::dashboard`]) |
+//! | `GET /_mock/journal/events` | the journal, live, as server-sent events ([`crate::dashboard`]) |
 
 use std::sync::Arc;
 
@@ -140,6 +142,7 @@ pub fn routes<V: Vendor>() -> Router<Arc<Worlds<V>>> {
         .route("/_mock/timeline", get(timeline::<V>))
         .route("/_mock/scenarios", get(scenarios::<V>))
         .route("/_mock/scenarios/{name}", post(load_scenario::<V>))
+        .merge(crate::dashboard::routes::<V>())
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(CONTROL_LIMIT))
         .layer(axum::middleware::map_response(plain_rejection))
@@ -232,6 +235,7 @@ async fn index<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request) ->
             "GET /_mock/faults", "POST /_mock/faults", "DELETE /_mock/faults", "DELETE /_mock/faults/{id}",
             "GET /_mock/rate-limit", "PUT /_mock/rate-limit", "GET /_mock/clock", "POST /_mock/clock", "GET /_mock/timeline",
             "GET /_mock/scenarios", "POST /_mock/scenarios/{name}",
+            "GET /_mock/dashboard/", "GET /_mock/journal/events",
         ],
     }))
 }

@@ -217,7 +217,14 @@ struct Shared {
     capacity: usize,
     body_limit: usize,
     state: Mutex<State>,
+    /// Each recorded entry, for live watchers ([`Journal::subscribe`]); bounded by
+    /// [`LIVE_BUFFER`], so a slow watcher loses the oldest entries rather than growing memory.
+    live: tokio::sync::broadcast::Sender<Entry>,
 }
+
+/// How many entries a live watcher ([`Journal::subscribe`]) may fall behind before it misses some
+/// (its receiver then reports how many it missed, and the entries stay in the journal).
+pub const LIVE_BUFFER: usize = 256;
 
 #[derive(Default)]
 struct State {
@@ -240,6 +247,10 @@ impl Shared {
         entry.id = state.last_id;
         while state.entries.len() >= self.capacity {
             state.entries.pop_front();
+        }
+        // No watcher is no error; bodies are shared bytes, so the copy is cheap.
+        if self.live.receiver_count() > 0 {
+            let _ = self.live.send(entry.clone());
         }
         state.entries.push_back(entry);
     }
@@ -270,6 +281,7 @@ impl Journal {
                 capacity,
                 body_limit,
                 state: Mutex::new(State::default()),
+                live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
             }),
         }
     }
@@ -292,6 +304,14 @@ impl Journal {
     /// Whether it holds no entry.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// A live feed of the entries recorded from now on, in order. It holds at most [`LIVE_BUFFER`]
+    /// entries a watcher has not read yet: one that falls further behind gets
+    /// `RecvError::Lagged(n)` (the `n` oldest were skipped; read them back with [`Journal::list`])
+    /// and then the newest ones; a dropped receiver costs nothing.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Entry> {
+        self.shared.live.subscribe()
     }
 
     /// Forgets every entry; ids go on from where they were.

@@ -42,6 +42,7 @@ pub mod bank;
 pub mod body;
 pub mod clock;
 pub mod control;
+pub mod dashboard;
 pub mod delivery;
 pub mod error;
 pub mod faults;
