@@ -218,6 +218,119 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// A typed value's API form as JSON, built without a fallible conversion: what
+/// `serde_json::to_value` makes of it (outside [`storing`]), for the values the answers are
+/// built from. A record renders itself field by field with [`api_object!`], so no answer goes
+/// through a conversion whose error would have to be dropped.
+pub trait ToJson {
+    /// The API form.
+    fn to_json(&self) -> serde_json::Value;
+}
+
+/// A JSON object of `"key" => value` members in the order given, each value through
+/// [`ToJson`] (see there).
+macro_rules! api_object {
+    ($($key:literal => $value:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut m = serde_json::Map::new();
+        $(m.insert($key.into(), $crate::format::ToJson::to_json(&$value));)*
+        serde_json::Value::Object(m)
+    }};
+}
+
+impl ToJson for serde_json::Value {
+    fn to_json(&self) -> serde_json::Value {
+        self.clone()
+    }
+}
+
+impl ToJson for String {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::String(self.clone())
+    }
+}
+
+impl ToJson for str {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::String(self.to_string())
+    }
+}
+
+impl ToJson for bool {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Bool(*self)
+    }
+}
+
+impl ToJson for u64 {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::from(*self)
+    }
+}
+
+/// A finite float is a JSON number; NaN and the infinities are `null`, as serde_json writes them.
+impl ToJson for f64 {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::from(*self)
+    }
+}
+
+impl ToJson for uuid::Uuid {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::String(self.to_string())
+    }
+}
+
+/// `YYYY-MM-DD`, as chrono's serde writes a date.
+impl ToJson for chrono::NaiveDate {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::String(self.to_string())
+    }
+}
+
+/// DRF's form ([`timestamp`]), as [`ts`] writes it.
+impl ToJson for DateTime<Utc> {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::String(timestamp(self))
+    }
+}
+
+impl ToJson for Money {
+    fn to_json(&self) -> serde_json::Value {
+        Money::to_json(self)
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for &T {
+    fn to_json(&self) -> serde_json::Value {
+        (**self).to_json()
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for Box<T> {
+    fn to_json(&self) -> serde_json::Value {
+        (**self).to_json()
+    }
+}
+
+impl<T: ToJson> ToJson for Option<T> {
+    fn to_json(&self) -> serde_json::Value {
+        self.as_ref().map_or(serde_json::Value::Null, ToJson::to_json)
+    }
+}
+
+impl<T: ToJson> ToJson for [T] {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(self.iter().map(ToJson::to_json).collect())
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn to_json(&self) -> serde_json::Value {
+        self.as_slice().to_json()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

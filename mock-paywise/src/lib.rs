@@ -22,6 +22,7 @@
 #[macro_use]
 pub mod states;
 pub mod error;
+#[macro_use]
 pub mod format;
 pub mod lifecycle;
 pub mod list;

@@ -372,4 +372,100 @@ mod tests {
         assert!(check(&db.payments, &origin) > 10);
         assert!(check(&db.claims, &origin) > 10);
     }
+
+    /// The serde form of `v` (what the renderings were made of before they were built field by
+    /// field).
+    fn serde_form<T: Serialize>(v: &T) -> Value {
+        serde_json::to_value(v).expect("serializes")
+    }
+
+    /// Each rendering built field by field ([`crate::format::ToJson`]) is what the record's
+    /// serde form made of it before: the same members with the same values in the same order.
+    #[test]
+    fn renderings_are_the_serde_form_they_were_made_of() {
+        use crate::format::ToJson;
+        let anchor = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).expect("date");
+        let (db, _) = crate::seed::generate(42, anchor);
+        let origin = Origin {
+            origin: "http://127.0.0.1:1".into(),
+            path: "/v1/claims/".into(),
+            query: QueryParams::parse(None),
+        };
+        let same = |new: Value, old: Value| {
+            assert_eq!(
+                serde_json::to_string(&new).expect("writes"),
+                serde_json::to_string(&old).expect("writes")
+            );
+        };
+        for d in db.debtors.iter_all() {
+            let old = with_href(serde_form(d), origin.url(&format!("/v1/debtors/{}/", d.id)));
+            same(d.render(&origin), old);
+        }
+        for p in db.payments.iter_all() {
+            let old = with_href(serde_form(p), origin.url(&format!("/v1/payments/{}/", p.id)));
+            same(p.render(&origin), old);
+        }
+        let (mut payments, mut mandates) = (0, 0);
+        for c in db.claims.iter_all() {
+            let mut old = serde_form(c);
+            if let Some(Value::Array(ps)) = old.get_mut("payments") {
+                for p in ps.iter_mut() {
+                    payments += 1;
+                    let id = p.as_object_mut().and_then(|m| m.remove("id"));
+                    let id = id.as_ref().and_then(Value::as_str).unwrap_or_default().to_string();
+                    *p = with_href(std::mem::take(p), origin.url(&format!("/v1/payments/{id}/")));
+                }
+            }
+            if let Some(Value::Object(m)) = old.get_mut("mandate")
+                && let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string)
+            {
+                mandates += 1;
+                let mut out = Map::new();
+                out.insert("href".into(), Value::String(origin.url(&format!("/v1/mandates/{id}/"))));
+                out.extend(std::mem::take(m));
+                *m = out;
+            }
+            same(
+                c.render(&origin),
+                with_href(old, origin.url(&format!("/v1/claims/{}/", c.id))),
+            );
+        }
+        assert!(
+            payments > 0 && mandates > 0,
+            "the seed has claims with payments and mandates"
+        );
+        let mut downloads = 0;
+        for su in db.status_updates.iter_all() {
+            let mut old = serde_form(su);
+            if let Some(Value::Array(ds)) = old.get_mut("downloads") {
+                for d in ds.iter_mut() {
+                    downloads += 1;
+                    let fid = d.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                    if let Value::Object(o) = d {
+                        let url = format!("/v1/mandates/{}/statusupdates/{}/download/{fid}/", su.mandate, su.id);
+                        o.insert("download_url".into(), Value::String(origin.url(&url)));
+                    }
+                }
+            }
+            same(su.render(&origin), old);
+        }
+        assert!(downloads > 0, "the seed has status updates with downloads");
+        let (mut files, mut answers) = (0, 0);
+        for r in db.requests_to_client.iter_all() {
+            for f in r.file_attachments.iter().chain(&r.uploaded) {
+                files += 1;
+                same(f.to_json(), serde_form(f));
+            }
+            if let Some(a) = &r.answer {
+                answers += 1;
+                same(a.to_json(), serde_form(a));
+            }
+        }
+        assert!(files > 0 && answers > 0, "the seed has request files and answers");
+        let now = anchor.and_hms_micro_opt(9, 30, 0, 250).expect("a time").and_utc();
+        let usage = crate::v2::conv::Usage::default();
+        usage.hit("b", now);
+        let limit = usage.limit("b", "token", now);
+        same(limit.to_json(), serde_form(&limit));
+    }
 }

@@ -58,6 +58,12 @@ macro_rules! state_enum {
             }
         }
 
+        impl crate::format::ToJson for $name {
+            fn to_json(&self) -> serde_json::Value {
+                serde_json::Value::String(self.as_str().to_string())
+            }
+        }
+
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
                 self.as_str() == *other

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::error::PaywiseError;
 use crate::format::Money;
-use crate::list::{self, Filters, JsonBody, Origin, Resource, path_uuid, with_href};
+use crate::list::{self, Filters, JsonBody, Origin, Resource, path_uuid};
 use crate::resources::files;
 use crate::resources::payments::Payment;
 use crate::state::{AppState, Caller, Scope};
@@ -175,6 +175,64 @@ pub struct ClaimPayment {
     pub created: DateTime<Utc>,
 }
 
+impl crate::format::ToJson for Item {
+    fn to_json(&self) -> Value {
+        api_object! {
+            "description" => self.description,
+            "quantity" => self.quantity,
+            "unit" => self.unit,
+            "amount" => self.amount,
+        }
+    }
+}
+
+impl crate::format::ToJson for AdditionalCharge {
+    fn to_json(&self) -> Value {
+        api_object! {
+            "id" => self.id,
+            "type" => self.kind,
+            "your_reference" => self.your_reference,
+            "subject_matter" => self.subject_matter,
+            "occurence_date" => self.occurence_date,
+            "document_date" => self.document_date,
+            "due_date" => self.due_date,
+            "amount" => self.amount,
+            "metadata" => self.metadata,
+            "events" => self.events,
+        }
+    }
+}
+
+impl ClaimPayment {
+    /// The payment as a claim shows it: its `href` in place of its `id`, then `created` and the
+    /// rest (the order the mock has always written, see [`PaymentLink`]).
+    fn render(&self, origin: &Origin) -> Value {
+        api_object! {
+            "href" => origin.url(&format!("/v1/payments/{}/", self.id)),
+            "created" => self.created,
+            "your_reference" => self.your_reference,
+            "amount" => self.amount,
+            "value_date" => self.value_date,
+            "metadata" => self.metadata,
+        }
+    }
+}
+
+/// A claim's mandate as the API shows it: an object with a string `id` gets its `href` first
+/// (a stored `href` wins over the made one); anything else as stored.
+fn mandate_link(mandate: &Option<Value>, origin: &Origin) -> Value {
+    match mandate {
+        Some(Value::Object(fields)) if fields.get("id").is_some_and(Value::is_string) => {
+            let id = fields.get("id").and_then(Value::as_str).unwrap_or_default();
+            let mut out = serde_json::Map::with_capacity(fields.len() + 1);
+            out.insert("href".into(), Value::String(origin.url(&format!("/v1/mandates/{id}/"))));
+            out.extend(fields.clone());
+            Value::Object(out)
+        }
+        other => other.clone().unwrap_or(Value::Null),
+    }
+}
+
 /// A claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claim {
@@ -256,28 +314,39 @@ scoped_record!(
 );
 
 impl crate::list::Resource for Claim {
-    /// The claim as the API shows it, with absolute `href`s.
+    /// The claim as the API shows it, with absolute `href`s: each payment's in place of its
+    /// `id`, and the mandate's first.
     fn render(&self, origin: &Origin) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Some(Value::Array(payments)) = v.get_mut("payments") {
-            for p in payments.iter_mut() {
-                let id = p
-                    .as_object_mut()
-                    .and_then(|m| m.remove("id"))
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                *p = with_href(std::mem::take(p), origin.url(&format!("/v1/payments/{id}/")));
-            }
+        let payments: Vec<Value> = self.payments.iter().map(|p| p.render(origin)).collect();
+        api_object! {
+            "href" => origin.url(&format!("/v1/claims/{}/", self.id)),
+            "id" => self.id,
+            "submission_state" => self.submission_state,
+            "debtor" => self.debtor,
+            "mandate" => mandate_link(&self.mandate, origin),
+            "your_reference" => self.your_reference,
+            "subject_matter" => self.subject_matter,
+            "occurence_date" => self.occurence_date,
+            "document_reference" => self.document_reference,
+            "document_date" => self.document_date,
+            "due_date" => self.due_date,
+            "reminder_date" => self.reminder_date,
+            "delay_date" => self.delay_date,
+            "total_claim_amount" => self.total_claim_amount,
+            "main_claim_amount" => self.main_claim_amount,
+            "items" => self.items,
+            "additional_charges_amount" => self.additional_charges_amount,
+            "additional_charges" => self.additional_charges,
+            "payments" => payments,
+            "starting_approach" => self.starting_approach,
+            "claim_disputed" => self.claim_disputed,
+            "obligation_fulfilled" => self.obligation_fulfilled,
+            "documents" => self.documents,
+            "metadata" => self.metadata,
+            "events" => self.events,
+            "created" => self.created,
+            "updated" => self.updated,
         }
-        if let Some(Value::Object(m)) = v.get_mut("mandate")
-            && let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string)
-        {
-            let mut out = serde_json::Map::new();
-            out.insert("href".into(), Value::String(origin.url(&format!("/v1/mandates/{id}/"))));
-            out.extend(std::mem::take(m));
-            *m = out;
-        }
-        with_href(v, origin.url(&format!("/v1/claims/{}/", self.id)))
     }
 
     /// The bytes of [`Resource::render`] written without a `Value` (a page of claims is the

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::is_country;
 use crate::error::PaywiseError;
-use crate::list::{self, Filters, JsonBody, Origin, Resource, with_href};
+use crate::list::{self, Filters, JsonBody, Origin, Resource};
 use crate::state::{AppState, Caller, Scope};
 use crate::validate::{NULLABLE, OPT, OPT_LIST, OPT_OBJECT, Obj, REQ, event, metadata};
 use crate::vendor::{DEBTOR_EVENT_TYPES, DEBTOR_METADATA_TYPES};
@@ -102,6 +102,47 @@ pub struct BankAccount {
     pub bic: Option<String>,
 }
 
+impl crate::format::ToJson for Person {
+    fn to_json(&self) -> Value {
+        api_object! {
+            "salutation" => self.salutation,
+            "first_name" => self.first_name,
+            "last_name" => self.last_name,
+            "birth_date" => self.birth_date,
+            "death_date" => self.death_date,
+        }
+    }
+}
+
+impl crate::format::ToJson for Organization {
+    fn to_json(&self) -> Value {
+        api_object! { "name" => self.name }
+    }
+}
+
+impl crate::format::ToJson for Address {
+    fn to_json(&self) -> Value {
+        api_object! {
+            "street" => self.street,
+            "zip" => self.zip,
+            "city" => self.city,
+            "country" => self.country,
+        }
+    }
+}
+
+impl crate::format::ToJson for Channel {
+    fn to_json(&self) -> Value {
+        api_object! { "type" => self.kind, "value" => self.value }
+    }
+}
+
+impl crate::format::ToJson for BankAccount {
+    fn to_json(&self) -> Value {
+        api_object! { "iban" => self.iban, "bic" => self.bic }
+    }
+}
+
 /// A debtor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Debtor {
@@ -150,10 +191,21 @@ scoped_record!(
 impl crate::list::Resource for Debtor {
     /// The debtor as the API shows it, with its absolute `href`.
     fn render(&self, origin: &Origin) -> Value {
-        with_href(
-            serde_json::to_value(self).unwrap_or(Value::Null),
-            origin.url(&format!("/v1/debtors/{}/", self.id)),
-        )
+        api_object! {
+            "href" => origin.url(&format!("/v1/debtors/{}/", self.id)),
+            "id" => self.id,
+            "your_reference" => self.your_reference,
+            "acting_as" => self.acting_as,
+            "person" => self.person,
+            "organization" => self.organization,
+            "addresses" => self.addresses,
+            "communication_channels" => self.communication_channels,
+            "bank_accounts" => self.bank_accounts,
+            "metadata" => self.metadata,
+            "events" => self.events,
+            "created" => self.created,
+            "updated" => self.updated,
+        }
     }
 
     fn write<S: serde::Serializer>(&self, origin: &Origin, s: S) -> Result<S::Ok, S::Error> {

@@ -479,22 +479,31 @@ scoped_record!(StatusUpdate);
 
 impl Resource for StatusUpdate {
     fn render(&self, origin: &Origin) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Some(Value::Array(ds)) = v.get_mut("downloads") {
-            for d in ds.iter_mut() {
-                let fid = d.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-                if let Value::Object(o) = d {
-                    o.insert(
-                        "download_url".into(),
-                        Value::String(origin.url(&format!(
-                            "/v1/mandates/{}/statusupdates/{}/download/{fid}/",
-                            self.mandate, self.id
-                        ))),
-                    );
+        let downloads: Vec<Value> = self
+            .downloads
+            .iter()
+            .map(|d| {
+                api_object! {
+                    "id" => d.id,
+                    "filename" => d.filename,
+                    "mime_type" => d.mime_type,
+                    "file_size" => d.file_size,
+                    "download_url" => origin.url(&format!(
+                        "/v1/mandates/{}/statusupdates/{}/download/{}/",
+                        self.mandate, self.id, d.id
+                    )),
                 }
-            }
+            })
+            .collect();
+        api_object! {
+            "id" => self.id,
+            "title" => self.title,
+            "description" => self.description,
+            "legal_stage" => self.legal_stage,
+            "processing_state" => self.processing_state,
+            "created" => self.created,
+            "downloads" => downloads,
         }
-        v
     }
 }
 

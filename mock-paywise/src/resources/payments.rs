@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::error::PaywiseError;
 use crate::format::Money;
-use crate::list::{self, JsonBody, Origin, Resource, with_href};
+use crate::list::{self, JsonBody, Origin, Resource};
 use crate::resources::mandates::{self, LegalStage, ProcessingState};
 use crate::state::{AppState, Caller, Db, Scope};
 use crate::validate::{OPT, Obj, REQ, metadata, py_type};
@@ -57,10 +57,16 @@ scoped_record!(Payment, lookups = |r| vec![("claim", r.claim.to_string())]);
 
 impl Resource for Payment {
     fn render(&self, origin: &Origin) -> Value {
-        with_href(
-            serde_json::to_value(self).unwrap_or(Value::Null),
-            origin.url(&format!("/v1/payments/{}/", self.id)),
-        )
+        api_object! {
+            "href" => origin.url(&format!("/v1/payments/{}/", self.id)),
+            "id" => self.id,
+            "claim" => self.claim,
+            "your_reference" => self.your_reference,
+            "amount" => self.amount,
+            "value_date" => self.value_date,
+            "metadata" => self.metadata,
+            "created" => self.created,
+        }
     }
 
     fn write<S: serde::Serializer>(&self, origin: &Origin, s: S) -> Result<S::Ok, S::Error> {

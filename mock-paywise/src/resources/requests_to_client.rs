@@ -31,6 +31,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::error::PaywiseError;
+use crate::format::ToJson;
 use crate::format::timestamp;
 use crate::list::{self, Filters, JsonBody, Origin, path_uuid};
 use crate::resources::files::{self, StoredFile};
@@ -67,6 +68,30 @@ impl From<&StoredFile> for FileRef {
             filename: f.filename.clone(),
             mime_type: f.mime_type.clone(),
             file_size: f.file_size,
+        }
+    }
+}
+
+impl ToJson for FileRef {
+    fn to_json(&self) -> Value {
+        api_object! {
+            "id" => self.id,
+            "filename" => self.filename,
+            "mime_type" => self.mime_type,
+            "file_size" => self.file_size,
+        }
+    }
+}
+
+/// As v1 shows it (without the v2-only `booking_date`).
+impl ToJson for Answer {
+    fn to_json(&self) -> Value {
+        api_object! {
+            "id" => self.id,
+            "text" => self.text,
+            "additional_comment" => self.additional_comment,
+            "files" => self.files,
+            "created" => self.created,
         }
     }
 }
@@ -156,7 +181,7 @@ impl list::Resource for RequestToClient {
             .file_attachments
             .iter()
             .map(|f| {
-                let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+                let mut v = f.to_json();
                 if let (Value::Object(o), Some(m)) = (&mut v, self.mandate) {
                     o.insert(
                         "download_url".into(),
@@ -171,12 +196,7 @@ impl list::Resource for RequestToClient {
             .collect();
         out.insert("file_attachments".into(), Value::Array(attachments));
         out.insert("answered".into(), json!(self.answer.is_some()));
-        out.insert(
-            "answer".into(),
-            self.answer
-                .as_ref()
-                .map_or(Value::Null, |a| serde_json::to_value(a).unwrap_or(Value::Null)),
-        );
+        out.insert("answer".into(), self.answer.to_json());
         out.insert("created".into(), json!(timestamp(&self.created)));
         out.insert("answered_at".into(), json!(self.answered_at.as_ref().map(timestamp)));
         Value::Object(out)

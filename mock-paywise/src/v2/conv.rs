@@ -71,6 +71,19 @@ pub struct UsageLimit {
     pub resets_at: DateTime<Utc>,
 }
 
+impl crate::format::ToJson for UsageLimit {
+    fn to_json(&self) -> Value {
+        api_object! {
+            "scope" => self.scope,
+            "limit" => self.limit,
+            "used" => self.used,
+            "remaining" => self.remaining,
+            "window_seconds" => self.window_seconds,
+            "resets_at" => self.resets_at,
+        }
+    }
+}
+
 /// Requests per window of the ordinary request buckets (paywise publishes no numbers).
 pub const REQUEST_LIMIT: u64 = 1000;
 /// The window of the ordinary request buckets, in seconds.

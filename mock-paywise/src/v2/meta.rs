@@ -16,6 +16,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use crate::format::ToJson;
 use crate::resources::partner::derived_uuid;
 use crate::state::AppState;
 use crate::v2::conv::{V2Caller, respond, show};
@@ -140,7 +141,7 @@ async fn usage(State(state): State<AppState>, caller: V2Caller) -> Response {
     );
     respond(
         axum::http::StatusCode::OK,
-        json!({ "generated_at": crate::v2::conv::ts(&now), "limits": limits }),
+        json!({ "generated_at": crate::v2::conv::ts(&now), "limits": limits.to_json() }),
     )
 }
 
@@ -151,14 +152,12 @@ async fn partner_usage(State(state): State<AppState>, caller: V2Caller) -> Resul
         .ok_or_else(|| V2Error::forbidden("Not a Partner key."))?;
     let now = state.now();
     let mut limits = vec![
-        serde_json::to_value(state.v2.usage.limit(&caller.bucket, "token", now)).unwrap_or(Value::Null),
-        serde_json::to_value(
-            state
-                .v2
-                .usage
-                .limit(&format!("partner:{}", key.account), "partner", now),
-        )
-        .unwrap_or(Value::Null),
+        state.v2.usage.limit(&caller.bucket, "token", now).to_json(),
+        state
+            .v2
+            .usage
+            .limit(&format!("partner:{}", key.account), "partner", now)
+            .to_json(),
     ];
     limits.extend(crate::v2::partner::mail_budgets(
         &state,

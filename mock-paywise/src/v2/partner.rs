@@ -528,7 +528,7 @@ pub fn mail_budgets(state: &AppState, account: u64, mode: AccessMode, now: DateT
         ),
     ]
     .into_iter()
-    .map(|l| serde_json::to_value(l).unwrap_or(Value::Null))
+    .map(|l| crate::format::ToJson::to_json(&l))
     .collect()
 }
 
@@ -2183,7 +2183,7 @@ async fn update_membership(
             slot.updated_at = now;
             slot.render()
         });
-        Ok(respond(StatusCode::OK, out.unwrap_or(Value::Null)))
+        Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
     })
 }
 
@@ -2220,7 +2220,7 @@ async fn cancel_membership(
                 slot.updated_at = now;
                 slot.render()
             });
-            Ok((StatusCode::OK, out.unwrap_or(Value::Null)))
+            Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
         })
     })
 }
@@ -2250,7 +2250,7 @@ async fn resend_membership(
                 slot.updated_at = now;
                 slot.render_with_setup_url(&origin)
             });
-            Ok((StatusCode::OK, out.unwrap_or(Value::Null)))
+            Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
         })
     })
 }
@@ -2295,7 +2295,7 @@ async fn revoke_membership(
                 "company.user.revoked",
                 json!({"company_url": company_path(c.id), "membership_id": m.id.to_string()}),
             );
-            Ok((StatusCode::OK, out.unwrap_or(Value::Null)))
+            Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
         })
     })
 }
@@ -2390,7 +2390,7 @@ async fn control_activate(State(state): State<AppState>, Path(p1): Path<String>)
             "company.user.activated",
             json!({"company_url": company_path(m.company), "membership_id": m.id.to_string()}),
         );
-        Ok(respond(StatusCode::OK, out.unwrap_or(Value::Null)))
+        Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
     })
 }
 
@@ -2421,7 +2421,7 @@ async fn control_expire(State(state): State<AppState>, Path(p1): Path<String>) -
             "company.user.invite_expired",
             json!({"company_url": company_path(m.company), "membership_id": m.id.to_string()}),
         );
-        Ok(respond(StatusCode::OK, out.unwrap_or(Value::Null)))
+        Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
     })
 }
 

@@ -772,7 +772,7 @@ async fn rotate(
                 w.updated_at = now;
                 w.render_with_secret()
             });
-            Ok((StatusCode::OK, out.unwrap_or(Value::Null)))
+            Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
         })
     })
 }
