@@ -14,12 +14,14 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
+use std::hash::BuildHasher;
 use std::hash::Hash;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
+use hashbrown::HashTable;
 
 /// A record that can live in a [`Table`].
 pub trait Record: Clone + Send + Sync + 'static {
@@ -79,10 +81,30 @@ pub struct OffsetPage<V> {
 /// Each partition also keeps its records ordered by when they changed ([`Record::changed`]), so
 /// a page of the records changed after a moment (`updated_after`) is read from that order rather
 /// than by testing every record, when few records match (see [`Table::page_after_shared`]).
+///
+/// The key index and the secondary keys hold no copy of a key: an entry is the key's hash and
+/// where its records are, and a candidate is confirmed against the record itself (its
+/// [`Record::key`] or [`Record::lookups`]). A million records thus cost 24 bytes of index each
+/// instead of a map entry and a string of their own.
 #[derive(Debug, Clone)]
 pub struct Table<V: Record> {
     parts: HashMap<V::Scope, Arc<Part<V>>, Hasher>,
-    index: Arc<HashMap<String, (V::Scope, u64), Hasher>>,
+    index: Arc<HashTable<Keyed<V::Scope>>>,
+}
+
+/// An entry of a table's key index: the record with a key of this hash.
+#[derive(Debug, Clone)]
+struct Keyed<S> {
+    hash: u64,
+    scope: S,
+    seq: u64,
+}
+
+/// An entry of a secondary key: the records under a value of this hash, in sequence order.
+#[derive(Debug, Clone)]
+struct Under {
+    hash: u64,
+    seqs: Seqs,
 }
 
 /// The records of one scope.
@@ -92,8 +114,8 @@ struct Part<V> {
     rows: Vec<Arc<V>>,
     /// `(changed, seq)` of every record that says when it changed.
     by_change: BTreeSet<(DateTime<Utc>, u64)>,
-    /// The sequence numbers of the records under each secondary key, in order.
-    by_lookup: HashMap<&'static str, HashMap<Box<str>, Seqs, Hasher>, Hasher>,
+    /// The sequence numbers of the records under each secondary key, by the hash of its value.
+    by_lookup: HashMap<&'static str, HashTable<Under>, Hasher>,
 }
 
 /// The hasher of the store's maps: foldhash, several times faster than the standard library's
@@ -106,12 +128,22 @@ fn map<K, V>() -> HashMap<K, V, Hasher> {
     HashMap::with_hasher(Hasher::default())
 }
 
+/// The hash of a key or a secondary key's value in the index tables: foldhash with a fixed seed,
+/// so that a table and its clones agree on it.
+fn hash_of(text: &str) -> u64 {
+    foldhash::fast::FixedState::default().hash_one(text)
+}
+
 /// The sequence numbers under one secondary key, in order: one without a heap allocation (most
-/// keys, a number or a reference, select one record).
+/// keys, a number or a reference, select one record), more behind one pointer.
 #[derive(Debug, Clone)]
 enum Seqs {
     One(u64),
-    Many(Vec<u64>),
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer, not three: a secondary key's entry stays at three words"
+    )]
+    Many(Box<Vec<u64>>),
 }
 
 impl Seqs {
@@ -122,13 +154,17 @@ impl Seqs {
         }
     }
 
+    fn contains(&self, seq: u64) -> bool {
+        self.as_slice().binary_search(&seq).is_ok()
+    }
+
     fn insert(&mut self, seq: u64) {
         match self {
             Seqs::One(one) if *one == seq => {}
             Seqs::One(one) => {
                 let mut seqs = vec![*one, seq];
                 seqs.sort_unstable();
-                *self = Seqs::Many(seqs);
+                *self = Seqs::Many(Box::new(seqs));
             }
             Seqs::Many(seqs) => {
                 if let Err(at) = seqs.binary_search(&seq) {
@@ -179,40 +215,71 @@ impl<V> Default for Part<V> {
     }
 }
 
+/// The row of `seq` in `rows` (sorted by sequence).
+fn row<V: Record>(rows: &[Arc<V>], seq: u64) -> Option<&V> {
+    rows.binary_search_by_key(&seq, |v| v.seq()).ok().map(|i| &*rows[i])
+}
+
+/// Whether the records of `under` are those under `name` = `value`: its first record says so
+/// (an entry holds the records of one value).
+fn is_under<V: Record>(rows: &[Arc<V>], under: &Under, hash: u64, name: &str, value: &str) -> bool {
+    under.hash == hash
+        && under
+            .seqs
+            .as_slice()
+            .first()
+            .and_then(|seq| row(rows, *seq))
+            .is_some_and(|v| v.lookups().iter().any(|(n, found)| *n == name && found == value))
+}
+
 impl<V: Record> Part<V> {
     fn find(&self, seq: u64) -> Option<usize> {
         self.rows.binary_search_by_key(&seq, |v| v.seq()).ok()
     }
 
+    /// Puts record `seq` (already among the rows) under its secondary keys.
     fn index_lookups(&mut self, lookups: Vec<(&'static str, String)>, seq: u64) {
         for (name, value) in lookups {
-            let keys = self.by_lookup.entry(name).or_insert_with(map);
-            match keys.get_mut(value.as_str()) {
-                Some(seqs) => seqs.insert(seq),
+            let hash = hash_of(&value);
+            let rows = &self.rows;
+            let keys = self.by_lookup.entry(name).or_default();
+            match keys.find_mut(hash, |u| is_under(rows, u, hash, name, &value)) {
+                Some(under) => under.seqs.insert(seq),
                 None => {
-                    keys.insert(value.into_boxed_str(), Seqs::One(seq));
+                    keys.insert_unique(
+                        hash,
+                        Under {
+                            hash,
+                            seqs: Seqs::One(seq),
+                        },
+                        |u| u.hash,
+                    );
                 }
             }
         }
     }
 
+    /// Takes record `seq` from under the secondary keys it was indexed with. The entry is the one
+    /// of the value's hash that holds `seq` (the record itself may have changed already).
     fn unindex_lookups(&mut self, lookups: Vec<(&'static str, String)>, seq: u64) {
         for (name, value) in lookups {
+            let hash = hash_of(&value);
             if let Some(keys) = self.by_lookup.get_mut(name)
-                && let Some(seqs) = keys.get_mut(value.as_str())
-                && seqs.remove(seq)
+                && let Ok(mut entry) = keys.find_entry(hash, |u| u.hash == hash && u.seqs.contains(seq))
+                && entry.get_mut().seqs.remove(seq)
             {
-                keys.remove(value.as_str());
+                entry.remove();
             }
         }
     }
 
     /// The sequence numbers under a secondary key.
     fn under(&self, name: &'static str, value: &str) -> &[u64] {
+        let hash = hash_of(value);
         self.by_lookup
             .get(name)
-            .and_then(|keys| keys.get(value))
-            .map_or(&[], Seqs::as_slice)
+            .and_then(|keys| keys.find(hash, |u| is_under(&self.rows, u, hash, name, value)))
+            .map_or(&[], |u| u.seqs.as_slice())
     }
 
     /// Whether every record is in the change order, so that the order can answer for all.
@@ -233,7 +300,7 @@ impl<V: Record> Default for Table<V> {
     fn default() -> Self {
         Self {
             parts: map(),
-            index: Arc::new(map()),
+            index: Arc::new(HashTable::new()),
         }
     }
 }
@@ -259,11 +326,26 @@ impl<V: Record> Table<V> {
         self.parts.get(scope).map_or(0, |p| p.rows.len())
     }
 
+    /// Where the record with `key` (of hash `hash`) is: its scope and sequence number.
+    fn locate(&self, hash: u64, key: &str) -> Option<(&V::Scope, u64)> {
+        let parts = &self.parts;
+        self.index
+            .find(hash, |k| {
+                k.hash == hash
+                    && parts
+                        .get(&k.scope)
+                        .and_then(|p| row(&p.rows, k.seq))
+                        .is_some_and(|v| v.key() == key)
+            })
+            .map(|k| (&k.scope, k.seq))
+    }
+
     /// Stores a new record. Its key and its sequence number must be new; a sequence number below the
     /// last one of its scope (two concurrent writers) is put in its sorted place.
     pub fn insert(&mut self, record: V) -> Result<(), StoreError> {
         let key = record.key();
-        if self.index.contains_key(&key) {
+        let hash = hash_of(&key);
+        if self.locate(hash, &key).is_some() {
             return Err(StoreError::Duplicate(key));
         }
         let scope = record.scope();
@@ -287,7 +369,7 @@ impl<V: Record> Table<V> {
             part.by_change.insert((at, seq));
         }
         part.index_lookups(lookups, seq);
-        Arc::make_mut(&mut self.index).insert(key, (scope, seq));
+        Arc::make_mut(&mut self.index).insert_unique(hash, Keyed { hash, scope, seq }, |k| k.hash);
         Ok(())
     }
 
@@ -307,28 +389,27 @@ impl<V: Record> Table<V> {
     }
 
     fn get_shared_ref(&self, scope: &V::Scope, key: &str) -> Option<&Arc<V>> {
-        let (s, seq) = self.index.get(key)?;
+        let (s, seq) = self.locate(hash_of(key), key)?;
         if s != scope {
             return None;
         }
-        self.position(scope, *seq)
+        self.position(scope, seq)
     }
 
     /// The record with `key`, whatever its scope.
     pub fn find(&self, key: &str) -> Option<&V> {
-        let (scope, seq) = self.index.get(key)?;
-        self.position(scope, *seq).map(|v| &**v)
+        let (scope, seq) = self.locate(hash_of(key), key)?;
+        self.position(scope, seq).map(|v| &**v)
     }
 
     /// Changes the record with `key` in `scope` and returns what `change` returns.
     ///
     /// `change` must not alter the record's key, scope or sequence.
     pub fn update<R>(&mut self, scope: &V::Scope, key: &str, change: impl FnOnce(&mut V) -> R) -> Option<R> {
-        let (s, seq) = self.index.get(key)?;
+        let (s, seq) = self.locate(hash_of(key), key)?;
         if s != scope {
             return None;
         }
-        let seq = *seq;
         let part = Arc::make_mut(self.parts.get_mut(scope)?);
         let i = part.find(seq)?;
         let record = Arc::make_mut(&mut part.rows[i]);
@@ -356,14 +437,16 @@ impl<V: Record> Table<V> {
 
     /// Removes the record with `key` in `scope`.
     pub fn remove(&mut self, scope: &V::Scope, key: &str) -> Option<V> {
-        let (s, seq) = self.index.get(key)?;
+        let hash = hash_of(key);
+        let (s, seq) = self.locate(hash, key)?;
         if s != scope {
             return None;
         }
-        let seq = *seq;
         let part = Arc::make_mut(self.parts.get_mut(scope)?);
         let i = part.find(seq)?;
-        Arc::make_mut(&mut self.index).remove(key);
+        if let Ok(entry) = Arc::make_mut(&mut self.index).find_entry(hash, |k| k.seq == seq && k.scope == *scope) {
+            entry.remove();
+        }
         let record = part.rows.remove(i);
         if let Some(at) = record.changed() {
             part.by_change.remove(&(at, seq));
@@ -788,6 +871,21 @@ mod tests {
         let seqs: Vec<u64> = t2.iter(&1).map(|r| r.seq).collect();
         assert_eq!(seqs, vec![3, 5, 7]);
         assert!(t2.get(&1, "3").is_some());
+    }
+
+    #[test]
+    fn index_entries_hold_no_key() {
+        // The hash, the scope and the sequence number: no copy of the key, no heap.
+        assert_eq!(std::mem::size_of::<Keyed<u64>>(), 24);
+        assert_eq!(std::mem::size_of::<Under>(), 24);
+        let mut t = table(&[(1, 3), (1, 3), (2, 4)]);
+        assert_eq!(t.lookup(&1, "tag", "3").map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
+        t.update(&1, "1", |r| r.tag = 4);
+        assert_eq!(t.lookup(&1, "tag", "3").map(|r| r.seq).collect::<Vec<_>>(), [2]);
+        assert_eq!(t.lookup(&1, "tag", "4").map(|r| r.seq).collect::<Vec<_>>(), [1]);
+        assert!(t.remove(&1, "2").is_some());
+        assert_eq!(t.lookup(&1, "tag", "3").count(), 0);
+        assert!(t.find("2").is_none() && t.find("3").is_some() && t.len() == 2);
     }
 
     #[test]
