@@ -24,6 +24,11 @@
 //! | `GET /_mock/scenarios`, `POST /_mock/scenarios/{name}` | the vendor's named scenarios; load one into the world |
 //! | `GET /_mock/dashboard/` | the dashboard page ([`crate::dashboard`]) |
 //! | `GET /_mock/journal/events` | the journal, live, as server-sent events ([`crate::dashboard`]) |
+//! | `GET /_mock/state` | the state browser: the vendor's resources and their counts ([`crate::dashboard`]) |
+//! | `GET /_mock/state/{resource}` | a page of records (`limit` 1 to 100, `offset`, `q`: an id or reference) |
+//! | `GET /_mock/state/{resource}/{id}` | one record with its `links` and its `history` |
+//! | `GET /_mock/webhooks` | webhook subscriptions and the newest deliveries (`limit`) with their attempts |
+//! | `POST /_mock/webhooks/deliveries/{id}/redeliver` | queue a delivery again |
 
 use std::sync::Arc;
 
@@ -236,6 +241,8 @@ async fn index<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request) ->
             "GET /_mock/rate-limit", "PUT /_mock/rate-limit", "GET /_mock/clock", "POST /_mock/clock", "GET /_mock/timeline",
             "GET /_mock/scenarios", "POST /_mock/scenarios/{name}",
             "GET /_mock/dashboard/", "GET /_mock/journal/events",
+            "GET /_mock/state", "GET /_mock/state/{resource}", "GET /_mock/state/{resource}/{id}",
+            "GET /_mock/webhooks", "POST /_mock/webhooks/deliveries/{id}/redeliver",
         ],
     }))
 }

@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::clock::{Clock, ClockState};
+use crate::dashboard::{BrowseError, Browsed, Page, PageQuery, Resource, Webhooks};
 use crate::error::{CoreError, ErrorRenderer};
 use crate::faults::{Faults, RateLimit, RequestInfo};
 use crate::journal::Journal;
@@ -147,6 +148,35 @@ pub trait Vendor: Send + Sync + 'static {
     fn scenarios(&self) -> Vec<Scenario> {
         Vec::new()
     }
+    /// The resources the state browser lists (`GET /_mock/state`), with their counts; none by
+    /// default (see [`crate::dashboard`]).
+    fn resources(&self, _state: &Self::State) -> Vec<Resource> {
+        Vec::new()
+    }
+    /// A page of `resource`'s records (`GET /_mock/state/{resource}`), searched by `query.q` if
+    /// given; the reads must be bounded (a page, key lookups, or a scan of at most
+    /// [`crate::dashboard::SCAN_LIMIT`] records).
+    fn records(&self, _state: &Self::State, resource: &str, _query: &PageQuery) -> Result<Page, BrowseError> {
+        Err(BrowseError::UnknownResource(resource.to_string()))
+    }
+    /// One record of `resource` with its relations (`GET /_mock/state/{resource}/{id}`); the
+    /// core adds its history.
+    fn record(&self, _state: &Self::State, resource: &str, _id: &str, _origin: &str) -> Result<Browsed, BrowseError> {
+        Err(BrowseError::UnknownResource(resource.to_string()))
+    }
+    /// The world's webhook subscriptions and its newest `limit` deliveries (`GET /_mock/webhooks`),
+    /// or `None` if the vendor has no webhooks.
+    fn webhooks(&self, _state: &Self::State, _limit: usize) -> Option<Webhooks> {
+        None
+    }
+    /// The request to the vendor's own app that queues delivery `id` again
+    /// (`POST /_mock/webhooks/deliveries/{id}/redeliver`): the core serves it on the world's app
+    /// without journaling it. `Err` when there is no such delivery or it cannot be redelivered.
+    fn redeliver(&self, _state: &Self::State, id: &str) -> Result<Request, BrowseError> {
+        Err(BrowseError::NotFound(format!(
+            "no webhook delivery {id:?} in this world"
+        )))
+    }
 }
 
 /// How a mock's worlds are made and bounded.
@@ -225,6 +255,12 @@ impl<V: Vendor> World<V> {
     /// What the world was (last) seeded from.
     pub fn spec(&self) -> SeedSpec {
         *self.spec.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The vendor's app serving this world, without the journal, faults or rate limit (what the
+    /// control API uses to run a vendor request on the dashboard's behalf).
+    pub(crate) fn app(&self) -> &Router {
+        &self.app
     }
 
     /// The world's time-driven rules: up to when they ran, and what they moved.

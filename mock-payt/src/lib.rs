@@ -22,6 +22,7 @@
 //! it holds. The control API, worlds, journal and faults come from [`mock_core`].
 
 pub mod body;
+pub mod browse;
 pub mod bulk;
 pub mod error;
 pub mod fields;

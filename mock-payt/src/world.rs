@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use mock_core::dashboard::{BrowseError, Browsed, Page, PageQuery, Resource, Webhooks};
 use mock_core::error::ErrorRenderer;
 use mock_core::faults::RateLimit;
 use mock_core::world::{SeedSpec, StoreData, Vendor};
@@ -156,5 +157,25 @@ impl Vendor for Payt {
 
     fn run_due(&self, state: &AppState, at: chrono::DateTime<chrono::Utc>) -> Vec<mock_core::timeline::Moved> {
         crate::lifecycle::run_due(state, at)
+    }
+
+    fn resources(&self, state: &AppState) -> Vec<Resource> {
+        crate::browse::resources(state)
+    }
+
+    fn records(&self, state: &AppState, resource: &str, query: &PageQuery) -> Result<Page, BrowseError> {
+        crate::browse::records(state, resource, query)
+    }
+
+    fn record(&self, state: &AppState, resource: &str, id: &str, _origin: &str) -> Result<Browsed, BrowseError> {
+        crate::browse::record(state, resource, id)
+    }
+
+    fn webhooks(&self, state: &AppState, limit: usize) -> Option<Webhooks> {
+        Some(crate::browse::webhooks(state, limit))
+    }
+
+    fn redeliver(&self, state: &AppState, id: &str) -> Result<axum::extract::Request, BrowseError> {
+        crate::browse::redeliver(state, id)
     }
 }

@@ -21,6 +21,7 @@
 
 #[macro_use]
 pub mod states;
+pub mod browse;
 pub mod error;
 #[macro_use]
 pub mod format;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use mock_core::auth::TokenRegistry;
+use mock_core::dashboard::{BrowseError, Browsed, Page, PageQuery, Resource, Webhooks};
 use mock_core::error::ErrorRenderer;
 use mock_core::world::{SeedSpec, StoreData, Vendor};
 use mock_core::{Clock, IdGen};
@@ -150,6 +151,26 @@ impl Vendor for Paywise {
 
     fn scenarios(&self) -> Vec<mock_core::scenario::Scenario> {
         crate::scenarios::all()
+    }
+
+    fn resources(&self, state: &AppState) -> Vec<Resource> {
+        crate::browse::resources(state)
+    }
+
+    fn records(&self, state: &AppState, resource: &str, query: &PageQuery) -> Result<Page, BrowseError> {
+        crate::browse::records(state, resource, query)
+    }
+
+    fn record(&self, state: &AppState, resource: &str, id: &str, origin: &str) -> Result<Browsed, BrowseError> {
+        crate::browse::record(state, resource, id, origin)
+    }
+
+    fn webhooks(&self, state: &AppState, limit: usize) -> Option<Webhooks> {
+        Some(crate::browse::webhooks(state, limit))
+    }
+
+    fn redeliver(&self, state: &AppState, id: &str) -> Result<axum::extract::Request, BrowseError> {
+        crate::browse::redeliver(state, id)
     }
 }
 

@@ -8,6 +8,7 @@ mod binary_shutdown;
 mod binary_webhooks;
 mod common;
 mod contract_public_only;
+mod dashboard_state;
 mod hardening;
 mod no_wall_clock;
 mod redaction;

@@ -2241,11 +2241,11 @@ async fn the_openapi_document_lists_exactly_the_routes_the_index_lists() {
         .await;
         assert_ne!(a.status, 405, "{route}");
         if a.status == 404 {
-            // Only the control API's own "no such rule" or "no such scenario" (not the Payt
-            // fallback's 404).
+            // Only the control API's own "no such rule", "no such scenario", "no such
+            // resource" or "no such record" (not the Payt fallback's 404).
             let code = a.control_error().0;
             assert!(
-                ["unknown_rule", "unknown_scenario"].contains(&code),
+                ["unknown_rule", "unknown_scenario", "unknown_resource", "not_found"].contains(&code),
                 "{route}: {}",
                 a.text()
             );
