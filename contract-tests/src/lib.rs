@@ -438,6 +438,71 @@ impl Drop for Conn {
     }
 }
 
+/// Where a connection goes, read from the environment.
+struct Place<'a> {
+    /// With `sandbox`: the variable naming the base URL, and the vendor's host when it is unset.
+    sandbox_base: (&'a str, &'a str),
+    /// With `mock`: the variables that may name a running mock's base URL (the first set wins);
+    /// with none set, the suite starts a mock itself.
+    mock_base: &'a [&'a str],
+    /// The variable naming the token (with `mock`, optional).
+    token_var: &'a str,
+    /// With `sandbox`, what the token is when one is required; `None`: the connection is
+    /// optional, and without a token there is none.
+    required: Option<&'a str>,
+}
+
+impl Place<'_> {
+    /// The base URL, the token, and the mock serving them when the suite started one; `None`
+    /// for an optional connection whose token is not set. `start` starts a mock (`(uri, token,
+    /// mock)`), only when no base URL is named.
+    async fn resolve<M, F, Fut>(&self, mock_token: &str, start: F) -> Option<(String, String, Option<M>)>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = (String, String, M)>,
+    {
+        match target() {
+            Target::Sandbox => {
+                let (base_var, default) = self.sandbox_base;
+                let base = var(base_var).unwrap_or_else(|| default.into());
+                let token = match (var(self.token_var), self.required) {
+                    (Some(t), _) => t,
+                    (None, Some(what)) => required(self.token_var, what),
+                    (None, None) => return None,
+                };
+                Some((base, token, None))
+            }
+            Target::Mock => match self.mock_base.iter().find_map(|v| var(v)) {
+                Some(base) => Some((base, var(self.token_var).unwrap_or_else(|| mock_token.into()), None)),
+                None => {
+                    let (uri, token, mock) = start().await;
+                    Some((uri, token, Some(mock)))
+                }
+            },
+        }
+    }
+}
+
+/// Starts a paywise mock on port 0 with the suite's seed; its base URL and `token`.
+async fn start_paywise(token: &str) -> (String, String, mock_paywise::MockPaywise) {
+    let m = mock_paywise::MockPaywise::test().seed(seed()).start().await;
+    (m.uri(), token.to_string(), m)
+}
+
+/// The connection of a target type: every target derefs to its [`Conn`].
+macro_rules! deref_to_conn {
+    ($($target:ty),*) => {
+        $(impl std::ops::Deref for $target {
+            type Target = Conn;
+            fn deref(&self) -> &Conn {
+                &self.conn
+            }
+        })*
+    };
+}
+
+deref_to_conn!(Payt, Paywise, PaywisePartner, PaywiseV2, PaywiseV2Partner);
+
 /// A Payt target: the connection, the administration, and the mock that serves it (if any).
 pub struct Payt {
     conn: Conn,
@@ -446,34 +511,22 @@ pub struct Payt {
     _mock: Option<mock_payt::MockPayt>,
 }
 
-impl std::ops::Deref for Payt {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.conn
-    }
-}
-
 impl Payt {
     /// Connects to the configured target, starting a mock on port 0 when none is configured.
     pub async fn connect() -> Self {
-        let (base, token, mock) = match target() {
-            Target::Sandbox => (
-                var("PAYT_BASE_URL").unwrap_or_else(|| "https://demo-api.paytsoftware.com".into()),
-                required("PAYT_TOKEN", "a bearer token for the Payt demo environment"),
-                None,
-            ),
-            Target::Mock => match var("PAYT_BASE_URL") {
-                Some(base) => (
-                    base,
-                    var("PAYT_TOKEN").unwrap_or_else(|| mock_payt::DEFAULT_TOKEN.into()),
-                    None,
-                ),
-                None => {
-                    let m = mock_payt::MockPayt::test().seed(seed()).start().await;
-                    (m.uri(), m.token().to_string(), Some(m))
-                }
-            },
+        let place = Place {
+            sandbox_base: ("PAYT_BASE_URL", "https://demo-api.paytsoftware.com"),
+            mock_base: &["PAYT_BASE_URL"],
+            token_var: "PAYT_TOKEN",
+            required: Some("a bearer token for the Payt demo environment"),
         };
+        let (base, token, mock) = place
+            .resolve(mock_payt::DEFAULT_TOKEN, || async {
+                let m = mock_payt::MockPayt::test().seed(seed()).start().await;
+                (m.uri(), m.token().to_string(), m)
+            })
+            .await
+            .expect("a required token");
         let mut conn = Conn::new(
             Vendor::Payt,
             &base,
@@ -602,34 +655,21 @@ pub struct Paywise {
     _mock: Option<mock_paywise::MockPaywise>,
 }
 
-impl std::ops::Deref for Paywise {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.conn
-    }
-}
-
 impl Paywise {
     /// Connects to the configured target, starting a mock on port 0 when none is configured.
     pub async fn connect() -> Self {
-        let (base, token, mock) = match target() {
-            Target::Sandbox => (
-                var("PAYWISE_BASE_URL").unwrap_or_else(|| "https://api.paywise.de".into()),
-                required("PAYWISE_TOKEN", "a paywise API key in test access mode"),
-                None,
-            ),
-            Target::Mock => match var("PAYWISE_BASE_URL") {
-                Some(base) => (
-                    base,
-                    var("PAYWISE_TOKEN").unwrap_or_else(|| mock_paywise::DEFAULT_TOKEN.into()),
-                    None,
-                ),
-                None => {
-                    let m = mock_paywise::MockPaywise::test().seed(seed()).start().await;
-                    (m.uri(), m.token().to_string(), Some(m))
-                }
-            },
+        let place = Place {
+            sandbox_base: ("PAYWISE_BASE_URL", "https://api.paywise.de"),
+            mock_base: &["PAYWISE_BASE_URL"],
+            token_var: "PAYWISE_TOKEN",
+            required: Some("a paywise API key in test access mode"),
         };
+        let (base, token, mock) = place
+            .resolve(mock_paywise::DEFAULT_TOKEN, || {
+                start_paywise(mock_paywise::DEFAULT_TOKEN)
+            })
+            .await
+            .expect("a required token");
         let mut paywise = Self {
             conn: Conn::new(
                 Vendor::Paywise,
@@ -675,39 +715,20 @@ pub struct PaywisePartner {
     _mock: Option<mock_paywise::MockPaywise>,
 }
 
-impl std::ops::Deref for PaywisePartner {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.conn
-    }
-}
-
 impl PaywisePartner {
     /// Connects with the partner key; `None` (and the test recorded as skipped) when the sandbox
     /// has no `PAYWISE_PARTNER_TOKEN`.
     pub async fn connect() -> Option<Self> {
-        let (base, token, mock) = match target() {
-            Target::Sandbox => {
-                let base = var("PAYWISE_BASE_URL").unwrap_or_else(|| "https://api.paywise.de".into());
-                let Some(token) = var("PAYWISE_PARTNER_TOKEN") else {
-                    skip("the Partner API tests need PAYWISE_PARTNER_TOKEN (a paywise partner key)");
-                    return None;
-                };
-                (base, token, None)
-            }
-            Target::Mock => match var("PAYWISE_BASE_URL") {
-                Some(base) => (
-                    base,
-                    var("PAYWISE_PARTNER_TOKEN")
-                        .unwrap_or_else(|| mock_paywise::resources::partner::PARTNER_TOKEN.into()),
-                    None,
-                ),
-                None => {
-                    let m = mock_paywise::MockPaywise::test().seed(seed()).start().await;
-                    let base = m.uri();
-                    (base, mock_paywise::resources::partner::PARTNER_TOKEN.into(), Some(m))
-                }
-            },
+        let place = Place {
+            sandbox_base: ("PAYWISE_BASE_URL", "https://api.paywise.de"),
+            mock_base: &["PAYWISE_BASE_URL"],
+            token_var: "PAYWISE_PARTNER_TOKEN",
+            required: None,
+        };
+        let partner_token = mock_paywise::resources::partner::PARTNER_TOKEN;
+        let Some((base, token, mock)) = place.resolve(partner_token, || start_paywise(partner_token)).await else {
+            skip("the Partner API tests need PAYWISE_PARTNER_TOKEN (a paywise partner key)");
+            return None;
         };
         let mut conn = Conn::new(
             Vendor::Paywise,
@@ -735,31 +756,14 @@ impl PaywisePartner {
 /// The paywise API v2 sandbox, the one place the v2 write tests may run by default.
 pub const PAYWISE_V2_SANDBOX: &str = "https://api-sandbox.paywise.de";
 
-/// Where a paywise v2 connection goes: base URL, token, and the mock serving it (if any).
-async fn paywise_v2_target(
-    token_var: &str,
-    mock_token: &str,
-    required_what: Option<&str>,
-) -> Option<(String, String, Option<mock_paywise::MockPaywise>)> {
-    match target() {
-        Target::Sandbox => {
-            let base = var("PAYWISE_V2_BASE_URL").unwrap_or_else(|| PAYWISE_V2_SANDBOX.into());
-            let token = match (var(token_var), required_what) {
-                (Some(t), _) => t,
-                (None, Some(what)) => required(token_var, what),
-                (None, None) => return None,
-            };
-            Some((base, token, None))
-        }
-        Target::Mock => match var("PAYWISE_V2_BASE_URL").or_else(|| var("PAYWISE_BASE_URL")) {
-            Some(base) => Some((base, var(token_var).unwrap_or_else(|| mock_token.into()), None)),
-            None => {
-                let m = mock_paywise::MockPaywise::test().seed(seed()).start().await;
-                Some((m.uri(), mock_token.to_string(), Some(m)))
-            }
-        },
-    }
-}
+/// Where the v2 connections go: the v2 sandbox by default; a running mock at
+/// `PAYWISE_V2_BASE_URL` or `PAYWISE_BASE_URL`.
+const V2_PLACE: Place<'static> = Place {
+    sandbox_base: ("PAYWISE_V2_BASE_URL", PAYWISE_V2_SANDBOX),
+    mock_base: &["PAYWISE_V2_BASE_URL", "PAYWISE_BASE_URL"],
+    token_var: "",
+    required: None,
+};
 
 /// Asks a v2 target which environment the token is for (`GET {info}`: `sandbox` or
 /// `production`); panics when it cannot say.
@@ -789,23 +793,20 @@ pub struct PaywiseV2 {
     _mock: Option<mock_paywise::MockPaywise>,
 }
 
-impl std::ops::Deref for PaywiseV2 {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.conn
-    }
-}
-
 impl PaywiseV2 {
     /// Connects to the configured target, starting a mock on port 0 when none is configured.
     pub async fn connect() -> Self {
-        let (base, token, mock) = paywise_v2_target(
-            "PAYWISE_V2_TOKEN",
-            mock_paywise::DEFAULT_TOKEN,
-            Some("a paywise v2 key of the sandbox environment"),
-        )
-        .await
-        .expect("a required token");
+        let place = Place {
+            token_var: "PAYWISE_V2_TOKEN",
+            required: Some("a paywise v2 key of the sandbox environment"),
+            ..V2_PLACE
+        };
+        let (base, token, mock) = place
+            .resolve(mock_paywise::DEFAULT_TOKEN, || {
+                start_paywise(mock_paywise::DEFAULT_TOKEN)
+            })
+            .await
+            .expect("a required token");
         let mut conn = Conn::new(
             Vendor::Paywise,
             &base,
@@ -833,24 +834,16 @@ pub struct PaywiseV2Partner {
     _mock: Option<mock_paywise::MockPaywise>,
 }
 
-impl std::ops::Deref for PaywiseV2Partner {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.conn
-    }
-}
-
 impl PaywiseV2Partner {
     /// Connects with the v2 Partner key; `None` (and the test recorded as skipped) when the
     /// sandbox has no `PAYWISE_V2_PARTNER_TOKEN`.
     pub async fn connect() -> Option<Self> {
-        let Some((base, token, mock)) = paywise_v2_target(
-            "PAYWISE_V2_PARTNER_TOKEN",
-            mock_paywise::resources::partner::PARTNER_TOKEN,
-            None,
-        )
-        .await
-        else {
+        let place = Place {
+            token_var: "PAYWISE_V2_PARTNER_TOKEN",
+            ..V2_PLACE
+        };
+        let partner_token = mock_paywise::resources::partner::PARTNER_TOKEN;
+        let Some((base, token, mock)) = place.resolve(partner_token, || start_paywise(partner_token)).await else {
             skip("the v2 Partner API tests need PAYWISE_V2_PARTNER_TOKEN (a paywise v2 Partner key of the sandbox)");
             return None;
         };
