@@ -434,7 +434,9 @@ impl Drop for Conn {
                 }
             });
         });
-        let _ = worker.join();
+        if worker.join().is_err() {
+            eprintln!("cleanup of the test's records panicked; some may be left on the target");
+        }
     }
 }
 

@@ -8,7 +8,24 @@
 //! it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+
+/// `writeln!` into the report's `String` (which takes every write, so there is no error to drop).
+macro_rules! say {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
+
+/// `write!` into a `String`, likewise.
+macro_rules! put {
+    ($out:expr, $($arg:tt)*) => {
+        $out.push_str(&format!($($arg)*))
+    };
+}
 use std::path::Path;
 
 use mock_core::error::xml_escape;
@@ -368,15 +385,18 @@ impl Report {
     /// ones, each failure with its field-level diff, then the tests that failed or were skipped.
     pub fn to_text(&self, all: bool) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "Contract report (target: {})", self.target);
+        say!(out, "Contract report (target: {})", self.target);
         for (vendor, t) in &self.totals {
-            let _ = writeln!(
+            say!(
                 out,
                 "  {vendor:<8} {} endpoints: {} passed, {} failed, {} not covered",
-                t.endpoints, t.passed, t.failed, t.not_covered
+                t.endpoints,
+                t.passed,
+                t.failed,
+                t.not_covered
             );
         }
-        let _ = writeln!(
+        say!(
             out,
             "  tests    {} passed, {} failed, {} skipped",
             self.count_tests(TestResult::Passed),
@@ -384,9 +404,9 @@ impl Report {
             self.count_tests(TestResult::Skipped)
         );
         if !all && self.endpoints.iter().all(|e| e.result == EndpointResult::Passed) {
-            let _ = writeln!(out, "  every endpoint passed (--all lists them)");
+            say!(out, "  every endpoint passed (--all lists them)");
         }
-        let _ = writeln!(out);
+        say!(out);
         for ep in &self.endpoints {
             let tag = match ep.result {
                 EndpointResult::Passed if !all => continue,
@@ -395,7 +415,7 @@ impl Report {
                 EndpointResult::NotCovered => "UNTESTED",
             };
             let statuses: Vec<String> = ep.statuses.iter().map(|(s, n)| format!("{s}x{n}")).collect();
-            let _ = writeln!(
+            say!(
                 out,
                 "{tag} {:<8} {:<70} {} calls{}",
                 ep.vendor.name(),
@@ -411,7 +431,7 @@ impl Report {
                 write_failure(&mut out, f);
             }
             if ep.failed_calls > ep.failures.len() {
-                let _ = writeln!(
+                say!(
                     out,
                     "           ... and {} more failing answers",
                     ep.failed_calls - ep.failures.len()
@@ -419,14 +439,14 @@ impl Report {
             }
         }
         if !self.outside.is_empty() {
-            let _ = writeln!(out, "\nAnswers to paths outside the contracts:");
+            say!(out, "\nAnswers to paths outside the contracts:");
             for f in &self.outside {
                 write_failure(&mut out, f);
             }
         }
         let notable: Vec<&Test> = self.tests.iter().filter(|t| t.result != TestResult::Passed).collect();
         if !notable.is_empty() {
-            let _ = writeln!(out, "\nTests:");
+            say!(out, "\nTests:");
             for t in notable {
                 let first = t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or_default();
                 let tag = if t.result == TestResult::Failed {
@@ -434,7 +454,7 @@ impl Report {
                 } else {
                     "skipped"
                 };
-                let _ = writeln!(out, "  {tag} {}: {first}", t.name);
+                say!(out, "  {tag} {}: {first}", t.name);
             }
         }
         out
@@ -450,19 +470,21 @@ impl Report {
             .filter(|e| e.result == EndpointResult::Failed)
             .count()
             + self.count_tests(TestResult::Failed);
-        let _ = writeln!(
+        say!(
             out,
             "<testsuites name=\"contract\" tests=\"{}\" failures=\"{failures}\">",
             self.endpoints.len() + self.tests.len()
         );
         for (vendor, t) in &self.totals {
-            let _ = writeln!(
+            say!(
                 out,
                 "  <testsuite name=\"{vendor} endpoints\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-                t.endpoints, t.failed, t.not_covered
+                t.endpoints,
+                t.failed,
+                t.not_covered
             );
             for ep in self.endpoints.iter().filter(|e| e.vendor.name() == vendor) {
-                let _ = write!(
+                put!(
                     out,
                     "    <testcase classname=\"{vendor}\" name=\"{}\"",
                     xml_escape(&ep.operation)
@@ -479,7 +501,7 @@ impl Report {
                         for f in &ep.failures {
                             write_failure(&mut text, f);
                         }
-                        let _ = write!(
+                        put!(
                             out,
                             ">\n      <failure type=\"drift\" message=\"{} of {} answers failed\">{}</failure>\n    </testcase>\n",
                             ep.failed_calls,
@@ -491,7 +513,7 @@ impl Report {
             }
             out.push_str("  </testsuite>\n");
         }
-        let _ = writeln!(
+        say!(
             out,
             "  <testsuite name=\"contract tests\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
             self.tests.len(),
@@ -501,7 +523,7 @@ impl Report {
         for t in &self.tests {
             // `contract::payt_workflow::test`: the binary and module are the class.
             let (class, name) = t.name.rsplit_once("::").unwrap_or(("contract", &t.name));
-            let _ = write!(
+            put!(
                 out,
                 "    <testcase classname=\"{}\" name=\"{}\"",
                 xml_escape(class),
@@ -511,11 +533,11 @@ impl Report {
             match t.result {
                 TestResult::Passed => out.push_str("/>\n"),
                 TestResult::Skipped => {
-                    let _ = write!(out, ">\n      <skipped message=\"{message}\"/>\n    </testcase>\n");
+                    put!(out, ">\n      <skipped message=\"{message}\"/>\n    </testcase>\n");
                 }
                 TestResult::Failed => {
                     let first = xml_escape(t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or_default());
-                    let _ = write!(
+                    put!(
                         out,
                         ">\n      <failure message=\"{first}\">{message}\nlast request: {}</failure>\n    </testcase>\n",
                         xml_escape(t.last_request.as_deref().unwrap_or("none"))
@@ -529,21 +551,21 @@ impl Report {
 }
 
 fn write_failure(out: &mut String, f: &Failure) {
-    let _ = writeln!(out, "    {} :: {} -> {}", f.test, f.request, f.status);
+    say!(out, "    {} :: {} -> {}", f.test, f.request, f.status);
     for d in &f.drift {
         let times = if d.count > 1 {
             format!(" (x{})", d.count)
         } else {
             String::new()
         };
-        let _ = writeln!(out, "      {}{times}", d.drift);
+        say!(out, "      {}{times}", d.drift);
     }
     if let Some(m) = &f.message {
         let first = m.lines().next().unwrap_or_default();
-        let _ = writeln!(out, "      test failed: {}", crate::journal::cut(first, 300));
+        say!(out, "      test failed: {}", crate::journal::cut(first, 300));
     }
     if f.drift.is_empty() || f.message.is_none() {
-        let _ = writeln!(out, "      answered: {}", crate::journal::cut(&f.response, 300));
+        say!(out, "      answered: {}", crate::journal::cut(&f.response, 300));
     }
 }
 
