@@ -78,6 +78,15 @@ bench-writes *ARGS:
     cargo build --release --bin payt-paywise-mocks
     cargo bench --bench writes -- {{ARGS}}
 
+# The dashboard's browser tests alone (Playwright driving Debian's Chromium; `cargo test` runs them too).
+browser-tests *ARGS:
+    browser-tests/run {{ARGS}}
+
+# The README's dashboard screenshots again (docs/screenshots/*.png): a fresh mock on a frozen
+# clock with seed 42, each view made by the requests a user would send.
+screenshots:
+    browser-tests/screenshots
+
 # What the control plane costs (reset, new world, snapshot, restore), in release mode.
 bench-worlds:
     cargo bench --bench worlds

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
+import { createServer } from "node:http";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require("playwright-core");
@@ -51,6 +52,15 @@ afterEach(async () => {
   await fetch(PAYT + "/_mock/worlds/" + world, { method: "DELETE" });
   assert.deepEqual(errors, [], "console errors");
 });
+
+// Presses Tab until the focused element matches `selector` (at most `max` times); whether it did.
+async function tabTo(selector, max) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return true;
+  }
+  return false;
+}
 
 const api = (path, init = {}) => fetch(PAYT + "/_mock/w/" + world + path, { ...init, headers: { authorization: TOKEN, ...(init.headers || {}) } });
 
@@ -108,12 +118,7 @@ test("a fault rule added through the page fails the next matching request and sh
 test("keyboard: Tab reaches the journal rows and Enter opens one", async () => {
   await api("/v1/debtors?administration_id=81");
   await page.locator("#journal tbody tr").first().waitFor();
-  let reached = false;
-  for (let i = 0; i < 40 && !reached; i++) {
-    await page.keyboard.press("Tab");
-    reached = await page.evaluate(() => document.activeElement?.matches("#journal tbody tr") ?? false);
-  }
-  assert.ok(reached, "a journal row is reachable with Tab");
+  assert.ok(await tabTo("#journal tbody tr", 40), "a journal row is reachable with Tab");
   await page.keyboard.press("Enter");
   await page.locator("#detail").waitFor();
   assert.ok(await page.evaluate(() => document.activeElement?.id === "copy-curl"), "Enter moves focus to the detail");
@@ -122,8 +127,12 @@ test("keyboard: Tab reaches the journal rows and Enter opens one", async () => {
 test("readable at 1280 px and at a narrow window: nothing overflows sideways", async () => {
   for (const width of [1280, 380]) {
     await page.setViewportSize({ width, height: 800 });
-    for (const view of ["journal", "controls"]) {
+    for (const view of ["journal", "state", "webhooks", "controls"]) {
       await page.click("nav button[data-view=" + view + "]");
+      if (view === "state") {
+        await page.locator("#records tbody tr[data-id]").first().click();
+        await page.locator("#record:not([hidden]) #r-links li").first().waitFor();
+      }
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `${view} at ${width} px overflows by ${overflow} px`);
     }
@@ -134,4 +143,100 @@ test("the paywise mock serves its dashboard too", async () => {
   await page.goto(PAYWISE + "/_mock/dashboard/");
   await page.locator("#vendor", { hasText: "paywise" }).waitFor();
   await page.locator("#live", { hasText: "live" }).waitFor();
+});
+
+test("state browser: a credit case links to its invoice and debtor, and a request shows in the invoice's history", async () => {
+  await page.click("nav button[data-view=state]");
+  await page.click("#resources button[data-resource=credit_cases]");
+  await page.locator("#resources button[data-resource=credit_cases][aria-pressed=true]").waitFor();
+  const first = page.locator("#records tbody tr[data-id]").first();
+  await first.click();
+  await page.locator("#r-title", { hasText: "credit case" }).waitFor();
+  const invoiceLink = page.locator("#r-links button[data-resource=invoices]").first();
+  const invoiceId = await invoiceLink.getAttribute("data-id");
+  await invoiceLink.click();
+  await page.locator("#record[data-resource=invoices][data-id='" + invoiceId + "']").waitFor();
+  // The invoice links back to its credit case and to its debtor.
+  await page.locator("#r-links button[data-resource=credit_cases]").first().waitFor();
+  const json = JSON.parse(await page.locator("#r-json").textContent());
+  assert.equal(json.id, invoiceId);
+  // A request that names the invoice appears in its history without a reload.
+  const res = await api("/v1/invoices/" + invoiceId + "?administration_id=" + json.administration_id);
+  assert.equal(res.status, 200, await res.text());
+  await page.locator("#r-history tbody tr.request", { hasText: "/v1/invoices/" + invoiceId }).waitFor();
+  await page.click("#r-links button[data-resource=debtors]");
+  await page.locator("#r-title", { hasText: "debtor" }).waitFor();
+  await page.locator("#r-links button[data-resource=invoices][data-id='" + invoiceId + "']").waitFor();
+  // Search by the debtor's number finds it.
+  const number = JSON.parse(await page.locator("#r-json").textContent()).debtor_number;
+  await page.click("#resources button[data-resource=debtors]");
+  await page.fill("#state-q", number);
+  await page.click("#state-search button:text('Search')");
+  await page.locator("#records tbody tr[data-id]", { hasText: number }).first().waitFor();
+});
+
+test("state browser: keyboard reaches a record and its links", async () => {
+  await page.click("nav button[data-view=state]");
+  await page.locator("#records tbody tr[data-id]").first().waitFor();
+  assert.ok(await tabTo("#resources button[data-resource=invoices]", 30), "the resources are reachable with Tab");
+  await page.keyboard.press("Enter");
+  await page.locator("#resources button[data-resource=invoices][aria-pressed=true]").waitFor();
+  assert.ok(await tabTo("#records tbody tr[data-id]", 30), "a record row is reachable with Tab");
+  await page.keyboard.press("Enter");
+  await page.locator("#record:not([hidden])").waitFor();
+  assert.ok(await page.evaluate(() => document.activeElement?.id === "r-close"), "Enter moves focus to the record");
+  await page.keyboard.press("Tab");
+  assert.ok(await page.evaluate(() => document.activeElement?.matches("#r-links button") ?? false), "then Tab reaches its links");
+  const target = await page.evaluate(() => document.activeElement.dataset.id);
+  await page.keyboard.press("Enter");
+  await page.locator("#record[data-id='" + target + "']").waitFor();
+});
+
+test("webhooks view: a delivery appears with its attempt and Redeliver adds one", async () => {
+  const received = [];
+  const server = createServer((req, res) => { req.resume(); req.on("end", () => { received.push(req.url); res.end("ok"); }); });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const url = "http://127.0.0.1:" + server.address().port + "/hook";
+    const made = await fetch(PAYT + "/_mock/w/" + world + "/_mock/payt/webhooks", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url, secret: "s" }),
+    });
+    assert.equal(made.status, 201, await made.text());
+    await page.click("nav button[data-view=webhooks]");
+    await page.locator("#subscriptions tbody tr[data-subscription]", { hasText: url }).waitFor();
+    // The clock moves invoices and cases on: their events are delivered.
+    const moved = await fetch(PAYT + "/_mock/w/" + world + "/_mock/clock", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "advance", by: "P7D" }),
+    });
+    assert.equal(moved.status, 200);
+    const row = page.locator("#deliveries tbody tr[data-delivery]:has(button.redeliver)").first();
+    await row.waitFor();
+    const id = await row.getAttribute("data-delivery");
+    const mine = page.locator("#deliveries tbody tr[data-delivery='" + id + "']");
+    await mine.locator("td.status", { hasText: "delivered" }).waitFor();
+    assert.equal(await mine.locator("td.attempts .n").textContent(), "1");
+    assert.match(await mine.locator("td.attempts li").first().textContent(), /→ 200/);
+    // The button works from the keyboard.
+    await mine.locator("button.redeliver").focus();
+    await page.keyboard.press("Enter");
+    await mine.locator("td.attempts .n", { hasText: "2" }).waitFor();
+    await mine.locator("td.status", { hasText: "delivered" }).waitFor();
+    assert.ok(received.length >= 2);
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test("paywise state browser: a mandate links its claims, a claim its debtor", async () => {
+  await page.goto(PAYWISE + "/_mock/dashboard/#view=state");
+  await page.locator("#live", { hasText: "live" }).waitFor();
+  await page.click("#resources button[data-resource=mandates]");
+  await page.locator("#records tbody tr[data-id]").first().click();
+  await page.locator("#r-title", { hasText: "mandate" }).waitFor();
+  await page.click("#r-links button[data-resource=claims]");
+  await page.locator("#r-title", { hasText: "claim" }).waitFor();
+  await page.click("#r-links button[data-resource=debtors]");
+  await page.locator("#r-title", { hasText: "debtor" }).waitFor();
+  await page.click("nav button[data-view=webhooks]");
+  await page.locator("#wh-note", { hasText: "v1 has no redeliver" }).waitFor();
 });

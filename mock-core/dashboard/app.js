@@ -2,8 +2,9 @@
 "use strict";
 (function () {
   const $ = (sel) => document.querySelector(sel);
-  const state = { world: "default", entries: new Map(), selected: null, source: null, vendor: "" };
-  const base = () => "/_mock/w/" + encodeURIComponent(state.world) + "/_mock";
+  const state = { world: "default", entries: new Map(), selected: null, source: null, vendor: "", view: "journal" };
+  // The default world needs no prefix (and then the vendor's links carry none).
+  const base = () => state.world === "default" ? "/_mock" : "/_mock/w/" + encodeURIComponent(state.world) + "/_mock";
 
   function el(tag, props, ...children) {
     const e = document.createElement(tag);
@@ -140,6 +141,7 @@
       state.entries.set(e.id, e);
       renderJournal();
       if (e.fault) loadFaults().catch(() => {});
+      if (state.view !== "journal") refreshView().catch(() => {});
     });
     src.addEventListener("lagged", () => { loadJournal().catch(() => {}); });
     src.addEventListener("error", () => { $("#live").textContent = "reconnecting…"; });
@@ -161,6 +163,8 @@
     state.world = name;
     state.selected = null;
     $("#detail").hidden = true;
+    st.record = null; st.offset = 0; st.q = "";
+    $("#record").hidden = true;
     history.replaceState(null, "", "#world=" + encodeURIComponent(name));
     links();
     connect();
@@ -233,20 +237,148 @@
     await refresh();
   }
 
+  // Whether `value` differs from what was last shown under `key`: a refresh that changes nothing
+  // leaves the page (and the keyboard focus in it) alone.
+  const shown = new Map();
+  function changed(key, value) {
+    const text = JSON.stringify(value);
+    if (shown.get(key) === text) return false;
+    shown.set(key, text);
+    return true;
+  }
+
+  // ---- state browser -------------------------------------------------------------------------
+  const st = { resources: [], resource: null, offset: 0, limit: 20, q: "", total: 0, record: null };
+  const enc = encodeURIComponent;
+  const when = (t) => String(t || "").slice(0, 19).replace("T", " ");
+
+  async function loadResources() {
+    const r = await call("GET", base() + "/state");
+    st.resources = r.resources || [];
+    if (!st.resources.some((x) => x.name === st.resource)) st.resource = st.resources.length ? st.resources[0].name : null;
+    $("#resources").replaceChildren(...st.resources.map((x) => el("button", {
+      type: "button", "data-resource": x.name, "aria-pressed": String(x.name === st.resource),
+      onclick: act(() => openResource(x.name)),
+    }, x.label + " (" + x.count + ")")));
+    const cur = st.resources.find((x) => x.name === st.resource);
+    $("#state-search-hint").textContent = cur ? "by " + cur.search : "this mock has no records to browse";
+  }
+  async function openResource(name) {
+    st.resource = name; st.offset = 0; st.q = ""; $("#state-q").value = "";
+    await loadResources();
+    await loadRecords();
+  }
+  async function loadRecords() {
+    if (!st.resource) { $("#records tbody").replaceChildren(); return; }
+    const qs = "?limit=" + st.limit + "&offset=" + st.offset + (st.q ? "&q=" + enc(st.q) : "");
+    const p = await call("GET", base() + "/state/" + enc(st.resource) + qs);
+    st.total = p.total;
+    if (!changed("records", [state.world, p, st.record && st.record.id])) return;
+    const rows = (p.items || []).map((r) => {
+      const tr = el("tr", { tabindex: "0", "data-id": r.id, "aria-selected": String(!!st.record && st.record.id === r.id) },
+        el("td", { class: "label" }, r.label), el("td", { class: "id" }, r.id), el("td", { class: "id" }, r.tenant));
+      const open = () => openRecord(r.resource, r.id, true).catch(() => {});
+      tr.addEventListener("click", open);
+      tr.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); open(); }
+        else if (ev.key === "ArrowDown" && tr.nextElementSibling) { ev.preventDefault(); tr.nextElementSibling.focus(); }
+        else if (ev.key === "ArrowUp" && tr.previousElementSibling) { ev.preventDefault(); tr.previousElementSibling.focus(); }
+      });
+      return tr;
+    });
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "3", class: "hint" }, st.q ? "nothing found for " + st.q : "no records")));
+    $("#records tbody").replaceChildren(...rows);
+    const shown = (p.items || []).length;
+    let text = shown ? (st.offset + 1) + "–" + (st.offset + shown) + " of " + p.total : "0 of " + p.total;
+    if (p.served === "scan") text += " (searched " + p.scanned + " records" + (p.complete ? "" : ", not all") + ")";
+    $("#state-page").textContent = text;
+    $("#state-prev").disabled = st.offset === 0;
+    $("#state-next").disabled = st.offset + shown >= p.total;
+  }
+  async function openRecord(resource, id, focus) {
+    const r = await call("GET", base() + "/state/" + enc(resource) + "/" + enc(id));
+    st.record = { resource, id };
+    if (!changed("record", [state.world, r]) && !$("#record").hidden) { if (focus) $("#r-close").focus(); return; }
+    $("#record").hidden = false;
+    $("#record").dataset.resource = resource;
+    $("#record").dataset.id = r.id;
+    $("#r-title").textContent = r.label;
+    $("#r-tenant").textContent = resource + " " + r.id + " · tenant " + r.tenant;
+    const links = (r.links || []).map((l) => el("li", {}, el("button", {
+      type: "button", class: "link", "data-resource": l.resource, "data-id": l.id,
+      onclick: act(() => openRecord(l.resource, l.id, true)),
+    }, l.label)));
+    if (!links.length) links.push(el("li", { class: "hint" }, "none"));
+    $("#r-links").replaceChildren(...links);
+    const hist = (r.history || []).slice().reverse().map((h) => el("tr", { class: h.source },
+      el("td", {}, when(h.at)),
+      el("td", { class: "path" }, h.source === "request" ? h.method + " " + h.url : "rule: " + h.change + (h.event ? " (" + h.event + ")" : "")),
+      el("td", {}, h.source === "request" ? h.status : "")));
+    if (!hist.length) hist.push(el("tr", {}, el("td", { colspan: "3", class: "hint" }, "no requests named it and no rule moved it yet")));
+    $("#r-history tbody").replaceChildren(...hist);
+    $("#r-json").textContent = JSON.stringify(r.record, null, 2);
+    document.querySelectorAll("#records tbody tr").forEach((tr) => tr.setAttribute("aria-selected", String(tr.dataset.id === String(r.id))));
+    if (focus) $("#r-close").focus();
+  }
+
+  // ---- webhooks ------------------------------------------------------------------------------
+  async function loadWebhooks() {
+    const w = await call("GET", base() + "/webhooks");
+    if (!changed("webhooks", [state.world, w])) return;
+    $("#wh-note").textContent = w.available ? (w.note || "") : "this mock has no webhooks";
+    const subs = (w.subscriptions || []).map((x) => el("tr", { "data-subscription": x.id },
+      el("td", {}, x.id), el("td", {}, x.api), el("td", { class: "path" }, x.url), el("td", {}, x.active ? "yes" : "no"),
+      el("td", { class: "path" }, x.events.length ? x.events.join(", ") : "all"), el("td", { class: "path" }, x.tenant)));
+    if (!subs.length) {
+      subs.push(el("tr", {}, el("td", { colspan: "6", class: "hint" }, state.vendor === "paywise"
+        ? "no endpoints: POST /v1/webhooks/ or /v2/webhooks/ adds one"
+        : "no subscriptions: POST /_mock/payt/webhooks adds one (or --payt-webhook URL)")));
+    }
+    $("#subscriptions tbody").replaceChildren(...subs);
+    const rows = (w.deliveries || []).map((d) => el("tr", { "data-delivery": d.id },
+      el("td", {}, d.id),
+      el("td", {}, d.api),
+      el("td", {}, d.event),
+      el("td", { class: "status st-" + d.status }, d.status),
+      el("td", { class: "attempts" }, el("span", { class: "n" }, d.attempts),
+        el("ul", { class: "attempt-log" }, ...(d.attempt_log || []).map((a) => el("li", {}, when(a.at) + " → " + (a.status === null ? "no answer" : a.status) + (a.error ? ": " + a.error : ""))))),
+      el("td", {}, d.next_attempt_at ? when(d.next_attempt_at) : "—"),
+      el("td", {}, d.redeliver ? el("button", {
+        type: "button", class: "redeliver", "aria-label": "Redeliver delivery " + d.id,
+        onclick: act(async () => { await call("POST", base() + "/webhooks/deliveries/" + enc(d.id) + "/redeliver"); say("delivery " + d.id + " queued again", true); await loadWebhooks(); }),
+      }, "Redeliver") : "")));
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "7", class: "hint" }, "no deliveries yet")));
+    $("#deliveries tbody").replaceChildren(...rows);
+    $("#wh-count").textContent = "(" + (w.deliveries || []).length + " of " + (w.total_deliveries || 0) + ")";
+  }
+
   function links() {
     $("#har").href = base() + "/journal/har";
     $("#snap-download").href = base() + "/snapshot";
     $("#try").textContent = "curl " + location.origin + (state.vendor === "paywise" ? "/v1/" : "/v1/debtors");
   }
 
-  async function refresh() {
-    await Promise.all([loadWorlds(), loadClock(), loadFaults(), loadScenarios()]);
+  // What the open view shows, loaded again (after a request arrived, a world switch, a poll).
+  async function refreshView() {
+    if (state.view === "state") {
+      await loadResources();
+      await loadRecords();
+      if (st.record) await openRecord(st.record.resource, st.record.id, false);
+    } else if (state.view === "webhooks") {
+      await loadWebhooks();
+    }
   }
 
+  async function refresh() {
+    await Promise.all([loadWorlds(), loadClock(), loadFaults(), loadScenarios(), refreshView()]);
+  }
+
+  const VIEWS = ["journal", "state", "webhooks", "controls"];
   function view(name) {
+    state.view = name;
     document.querySelectorAll("nav button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.view === name)));
-    $("#view-journal").hidden = name !== "journal";
-    $("#view-controls").hidden = name !== "controls";
+    VIEWS.forEach((v) => { $("#view-" + v).hidden = name !== v; });
+    refreshView().catch(() => {});
   }
 
   async function start() {
@@ -276,7 +408,16 @@
     $("#new-fault").addEventListener("submit", act(addFault));
     $("#clear-faults").addEventListener("click", act(async () => { await call("DELETE", base() + "/faults"); await loadFaults(); }));
     $("#snap-upload").addEventListener("submit", act(upload));
+    $("#state-search").addEventListener("submit", act(async () => { st.q = $("#state-q").value.trim(); st.offset = 0; await loadRecords(); }));
+    $("#state-clear").addEventListener("click", act(async () => { st.q = ""; $("#state-q").value = ""; st.offset = 0; await loadRecords(); }));
+    $("#state-prev").addEventListener("click", act(async () => { st.offset = Math.max(0, st.offset - st.limit); await loadRecords(); }));
+    $("#state-next").addEventListener("click", act(async () => { st.offset += st.limit; await loadRecords(); }));
+    $("#r-close").addEventListener("click", () => { $("#record").hidden = true; st.record = null; });
+    // Deliveries are made in the background: while the view is open, look again every second.
+    setInterval(() => { if (state.view === "webhooks" && !document.hidden) loadWebhooks().catch(() => {}); }, 1000);
     connect();
+    const v = /view=([a-z]+)/.exec(location.hash);
+    if (v && VIEWS.includes(v[1])) view(v[1]);
     await refresh();
   }
   document.addEventListener("DOMContentLoaded", () => { start().catch(() => {}); });

@@ -6,6 +6,7 @@ mod binary_logs;
 mod binary_scenario;
 mod binary_shutdown;
 mod binary_webhooks;
+mod browser;
 mod common;
 mod contract_public_only;
 mod dashboard_state;
