@@ -110,8 +110,13 @@ try {
 
   const endpoint = await (await must(await paywise("/v1/webhooks/", json("POST", { url: hook, events: ["mandate.created", "mandate.status_updated"], description: "screenshot" })))).json();
   await must(await paywise("/v1/webhooks/" + endpoint.id + "/test/", json("POST", {})));
+  const v2 = await (await must(await paywise("/v2/webhooks/", json("POST", { url: hook, description: "screenshot v2" }, { "idempotency-key": "shot-1" })))).json();
+  await must(await paywise("/v2/webhooks/" + v2.id + "/test/", json("POST", { event: "mandate.created" }, { "idempotency-key": "shot-2" })));
   await page.click("nav button[data-view=webhooks]");
-  await page.locator("#deliveries tbody tr[data-delivery] td.status", { hasText: "success" }).first().waitFor();
+  const v2row = page.locator("#deliveries tbody tr[data-delivery]:has(button.redeliver)").first();
+  await v2row.waitFor();
+  await v2row.locator("button.redeliver").click();
+  await page.locator("#deliveries tbody tr[data-delivery] td.status", { hasText: "success" }).nth(2).waitFor();
   await shot("paywise-webhooks");
 
   if (errors.length) throw new Error("console errors: " + errors.join("; "));

@@ -328,7 +328,8 @@
     $("#wh-note").textContent = w.available ? (w.note || "") : "this mock has no webhooks";
     const subs = (w.subscriptions || []).map((x) => el("tr", { "data-subscription": x.id },
       el("td", {}, x.id), el("td", {}, x.api), el("td", { class: "path" }, x.url), el("td", {}, x.active ? "yes" : "no"),
-      el("td", { class: "path" }, x.events.length ? x.events.join(", ") : "all"), el("td", { class: "path" }, x.tenant)));
+      el("td", { class: "path", title: x.events.join(", ") }, x.events.length ? x.events.slice(0, 3).join(", ") + (x.events.length > 3 ? " and " + (x.events.length - 3) + " more" : "") : "all"),
+      el("td", { class: "path" }, x.tenant)));
     if (!subs.length) {
       subs.push(el("tr", {}, el("td", { colspan: "6", class: "hint" }, state.vendor === "paywise"
         ? "no endpoints: POST /v1/webhooks/ or /v2/webhooks/ adds one"

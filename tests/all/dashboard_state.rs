@@ -260,3 +260,108 @@ async fn paywise_state_links_claim_mandate_and_payments_and_scans_for_file_numbe
     assert_eq!(status, 200, "{hooks}");
     assert_eq!(hooks["available"], true);
 }
+
+/// A receiver that answers 200 to every request; its URL.
+async fn receiver() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                // One read holds a delivery's head (and usually its body); the answer does not wait.
+                if s.read(&mut buf).await.is_ok() {
+                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await
+                        .ok();
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/hook")
+}
+
+/// Polls `GET /_mock/webhooks` until a delivery of `api` has `status` (the dispatcher runs on
+/// its own ticks), and answers it.
+async fn delivery(u: &str, api: &str, status: &str) -> Value {
+    for _ in 0..500 {
+        let (_, hooks) = get(&format!("{u}/_mock/webhooks")).await;
+        if let Some(d) = hooks["deliveries"]
+            .as_array()
+            .and_then(|ds| ds.iter().find(|d| d["api"] == api && d["status"] == status))
+        {
+            return d.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no {api} delivery reached {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paywise_v2_deliveries_are_redelivered_through_the_control_api_and_v1_ones_refused() {
+    let m = MockPaywise::test().clock(frozen()).start().await;
+    let u = m.uri();
+    let hook = receiver().await;
+    let token = mock_paywise::DEFAULT_TOKEN;
+    let v2 = reqwest::Client::new()
+        .post(format!("{u}/v2/webhooks/"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", "dash-1")
+        .json(&json!({"url": hook}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(v2.status(), 201);
+    let wid = v2.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let test = reqwest::Client::new()
+        .post(format!("{u}/v2/webhooks/{wid}/test/"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", "dash-2")
+        .json(&json!({"event": "mandate.created"}))
+        .send()
+        .await
+        .expect("sent");
+    assert!(test.status().is_success(), "{}", test.text().await.unwrap_or_default());
+    let done = delivery(&u, "v2", "success").await;
+    assert_eq!(done["redeliver"], true, "{done}");
+    assert_eq!(done["attempt_log"][0]["status"], 200, "{done}");
+    let id = done["id"].as_str().expect("id");
+    let (status, again) = post(&format!("{u}/_mock/webhooks/deliveries/{id}/redeliver"), None, None).await;
+    assert!((200..300).contains(&status), "{status}: {again}");
+    let (_, hooks) = get(&format!("{u}/_mock/webhooks")).await;
+    assert_eq!(
+        hooks["total_deliveries"], 2,
+        "a redelivery is a new v2 delivery: {hooks}"
+    );
+
+    let (status, v1) = post(
+        &format!("{u}/v1/webhooks/"),
+        Some(token),
+        Some(json!({"url": hook, "events": ["mandate.created"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{v1}");
+    let v1id = v1["id"].as_str().expect("id");
+    let (status, sent) = post(&format!("{u}/v1/webhooks/{v1id}/test/"), Some(token), Some(json!({}))).await;
+    assert!((200..300).contains(&status), "{sent}");
+    let old = delivery(&u, "v1", "success").await;
+    assert_eq!(old["redeliver"], false);
+    let (status, refused) = post(
+        &format!(
+            "{u}/_mock/webhooks/deliveries/{}/redeliver",
+            old["id"].as_str().expect("id")
+        ),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(control_error(&refused), "refused");
+    // None of it entered the journal but the API calls the test made.
+    let (_, journal) = get(&format!("{u}/_mock/journal")).await;
+    assert_eq!(journal["entries"].as_array().map(Vec::len), Some(4), "{journal}");
+}
