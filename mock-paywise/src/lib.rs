@@ -27,6 +27,7 @@ pub mod error;
 pub mod format;
 pub mod lifecycle;
 pub mod list;
+#[macro_use]
 pub mod resources;
 pub mod scenarios;
 pub mod seed;

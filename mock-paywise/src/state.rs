@@ -97,7 +97,7 @@ pub struct Db {
     /// v2: single-mandate statements.
     pub v2_single_statements: Table<crate::v2::statements::SingleStatement>,
     /// v2: memberships of Partner companies.
-    pub v2_memberships: Table<crate::v2::partner::Membership>,
+    pub v2_memberships: crate::v2::partner::Memberships,
     /// How the time-driven rules run (see [`crate::lifecycle`]); left out of the stored form
     /// while it is the default.
     #[serde(skip_serializing_if = "crate::lifecycle::Settings::is_default")]
@@ -171,7 +171,7 @@ impl Db {
         fingerprint_table("v2_webhooks", v2_webhooks, &mut out);
         fingerprint_table("v2_deliveries", v2_deliveries, &mut out);
         fingerprint_table("v2_single_statements", v2_single_statements, &mut out);
-        fingerprint_table("v2_memberships", v2_memberships, &mut out);
+        fingerprint_table("v2_memberships", &**v2_memberships, &mut out);
         if !lifecycle.is_default() {
             out.push(format!("lifecycle: {lifecycle:?}"));
         }

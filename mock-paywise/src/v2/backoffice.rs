@@ -38,7 +38,7 @@ use crate::resources::mandates::{self, Mandate, MandateClaim};
 use crate::resources::requests_to_client::{FileRef, RequestToClient};
 use crate::state::{AppState, Db, Scope};
 use crate::states::Machine as _;
-use crate::v2::conv::{Obj, Patch, V2Caller, V2Json, path_id as uuid, respond};
+use crate::v2::conv::{Obj, Patch, V2Caller, V2Json, changed, path_id as uuid, respond};
 use crate::v2::documents::{DocumentStatus, ScanResult};
 use crate::v2::error::{Errs, V2Error};
 use crate::v2::messages::{MessageState, Review};
@@ -465,13 +465,10 @@ async fn start_answer_review(
                 "The request has no answer to review yet.",
             ));
         }
-        db.v2_order_requests
-            .update(&caller.scope, &key, |r| r.answer_review_started = true);
-        let out = db
-            .v2_order_requests
-            .get(&caller.scope, &key)
-            .map_or(Value::Null, |r| r.render(db, &origin));
-        Ok(respond(StatusCode::OK, out))
+        let r = changed(&mut db.v2_order_requests, &caller.scope, &key, |r| {
+            r.answer_review_started = true;
+        })?;
+        Ok(respond(StatusCode::OK, r.render(db, &origin)))
     })
 }
 
@@ -694,16 +691,12 @@ async fn review_message(
                 "paywise's own messages are not reviewed.",
             ));
         };
-        db.v2_messages.update(&caller.scope, &key, |m| {
+        let m = changed(&mut db.v2_messages, &caller.scope, &key, |m| {
             m.review_started = true;
             m.state = to;
             m.updated_at = now;
-        });
-        let out = db
-            .v2_messages
-            .get(&caller.scope, &key)
-            .map_or(Value::Null, |m| m.render(db, &origin));
-        Ok(respond(StatusCode::OK, out))
+        })?;
+        Ok(respond(StatusCode::OK, m.render(db, &origin)))
     })
 }
 
@@ -750,18 +743,11 @@ async fn document_status(
     let now = state.now();
     state.store.write(|db| {
         let key = uuid(&id)?.to_string();
-        if db.v2_documents.get(&caller.scope, &key).is_none() {
-            return Err(V2Error::not_found());
-        }
-        db.v2_documents.update(&caller.scope, &key, |d| {
+        let d = changed(&mut db.v2_documents, &caller.scope, &key, |d| {
             d.status.apply(ScanResult(status));
             d.failure_reason = reason;
             d.updated_at = now;
-        });
-        let out = db
-            .v2_documents
-            .get(&caller.scope, &key)
-            .map_or(Value::Null, |d| d.render(&origin));
-        Ok(respond(StatusCode::OK, out))
+        })?;
+        Ok(respond(StatusCode::OK, d.render(&origin)))
     })
 }

@@ -265,12 +265,8 @@ pub fn not_editable() -> V2Error {
 }
 
 /// The claim's payments (its records in the payments table), oldest first.
-pub fn payments_of(db: &Db, c: &Claim) -> Vec<Payment> {
-    let mut out: Vec<Payment> = db
-        .payments
-        .lookup(&c.scope, "claim", &c.id.to_string())
-        .cloned()
-        .collect();
+pub fn payments_of<'a>(db: &'a Db, c: &Claim) -> Vec<&'a Payment> {
+    let mut out: Vec<&Payment> = db.payments.lookup(&c.scope, "claim", &c.id.to_string()).collect();
     out.sort_by_key(|p| p.seq);
     out
 }
@@ -1251,7 +1247,10 @@ pub fn router() -> Router<AppState> {
         .route("/claims/{p1}/payments/{p2}/", axum::routing::delete(delete_payment))
         .route(
             "/claims/{p1}/enforceable-title/",
-            get(get_title).put(put_title).patch(patch_title).delete(delete_title),
+            get(get_title)
+                .put(write_title_route::<true>)
+                .patch(write_title_route::<false>)
+                .delete(delete_title),
         )
 }
 
@@ -1596,23 +1595,10 @@ async fn list_payments(
     origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Response, V2Error> {
-    let mut q = Query::new(&origin.query);
-    let paging = Paging::read(&mut q, true);
-    q.finish()?;
-    let now = state.now();
-    let body = state.store.read(|db| {
+    crate::v2::payments::page_of(&state, &origin, |db| {
         let c = find_raw(db, caller.scope, &id)?;
-        let rows = payments_of(db, &c);
-        Ok::<_, V2Error>(page(
-            &origin,
-            &paging,
-            now,
-            rows,
-            |p| (p.created, p.id),
-            |p| crate::v2::payments::render(db, p),
-        ))
-    })?;
-    Ok(respond(StatusCode::OK, body))
+        Ok(payments_of(db, &c))
+    })
 }
 
 async fn create_payment(
@@ -1623,25 +1609,11 @@ async fn create_payment(
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
     idem.run(&state, &caller, &body, || {
-        let mut errs = Errs::default();
-        let input = read_payment(&body, "", &mut errs, state.clock.today());
-        let input = errs
-            .finish(input)?
-            .ok_or_else(|| V2Error::field("amount", "required", "This field is required."))?;
+        let input = crate::v2::payments::read_report(&state, &body)?;
         state.store.write(|db| {
             let c = find_raw(db, caller.scope, &id)?;
-            let now = state.now();
-            let payment = Payment {
-                seq: state.ids.next_seq(),
-                scope: c.scope,
-                id: state.ids.uuid(),
-                claim: c.id,
-                your_reference: input.your_reference.clone(),
-                amount: Money::eur(input.amount),
-                value_date: input.value_date,
-                metadata: input.metadata.clone(),
-                created: now,
-            };
+            let payment = crate::v2::payments::new_payment(&state, c.scope, c.id, input);
+            let now = payment.created;
             if c.submission_state.is_draft() {
                 // A fact of the draft claim: it is part of the claim as handed over.
                 db.payments
@@ -1771,7 +1743,8 @@ fn write_title(
     })
 }
 
-async fn put_title(
+/// `PUT` (`REPLACE`: the body is the whole title) and `PATCH` (the members given) of a title.
+async fn write_title_route<const REPLACE: bool>(
     State(state): State<AppState>,
     caller: V2Caller,
     origin: Origin,
@@ -1779,18 +1752,7 @@ async fn put_title(
     Path(id): Path<String>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    write_title(&state, &caller, &origin, &headers, &id, &body, true)
-}
-
-async fn patch_title(
-    State(state): State<AppState>,
-    caller: V2Caller,
-    origin: Origin,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    V2Json(body): V2Json,
-) -> Result<Response, V2Error> {
-    write_title(&state, &caller, &origin, &headers, &id, &body, false)
+    write_title(&state, &caller, &origin, &headers, &id, &body, REPLACE)
 }
 
 async fn delete_title(

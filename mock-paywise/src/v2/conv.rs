@@ -1176,6 +1176,38 @@ pub fn show(headers: &HeaderMap, v: Value) -> Response {
     respond(StatusCode::OK, v)
 }
 
+/// A v2 list answer: the paging and what `filters` reads from the query (400 on a bad value),
+/// then `body` builds the page under one read lock, given the filters, the paging and now.
+pub fn list_answer<Q>(
+    state: &AppState,
+    origin: &Origin,
+    filters: impl FnOnce(&mut Query<'_>) -> Q,
+    body: impl FnOnce(&crate::state::Db, Q, &Paging, DateTime<Utc>) -> Result<Value, V2Error>,
+) -> Result<Response, V2Error> {
+    let mut q = Query::new(&origin.query);
+    let paging = Paging::read(&mut q, true);
+    let filters = filters(&mut q);
+    q.finish()?;
+    let now = state.now();
+    let body = state.store.read(|db| body(db, filters, &paging, now))?;
+    Ok(respond(StatusCode::OK, body))
+}
+
+/// Changes the record with `key` in `scope` and returns it as changed; 404 where there is none.
+pub fn changed<V: mock_core::Record + Clone>(
+    table: &mut mock_core::Table<V>,
+    scope: &V::Scope,
+    key: &str,
+    change: impl FnOnce(&mut V),
+) -> Result<V, V2Error> {
+    table
+        .update(scope, key, |r| {
+            change(r);
+            r.clone()
+        })
+        .ok_or_else(V2Error::not_found)
+}
+
 /// `v` with `status` and its `ETag`.
 pub fn respond(status: StatusCode, v: Value) -> Response {
     let tag = etag(&v);
@@ -1215,18 +1247,7 @@ pub struct IdempotencyRecord {
     pub created_at: DateTime<Utc>,
 }
 
-impl mock_core::Record for IdempotencyRecord {
-    type Scope = Scope;
-    fn scope(&self) -> Scope {
-        self.scope
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
-    fn key(&self) -> String {
-        self.id.clone()
-    }
-}
+scoped_record!(IdempotencyRecord);
 
 /// The `Idempotency-Key` of a command, with what identifies its request.
 #[derive(Debug, Clone)]

@@ -132,7 +132,7 @@ pub struct Document {
     pub updated_at: DateTime<Utc>,
 }
 
-v2_record!(Document);
+scoped_record!(Document);
 
 impl Document {
     /// `DocumentRead`.

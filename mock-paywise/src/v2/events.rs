@@ -91,18 +91,7 @@ pub struct Event {
     pub partner: Option<u64>,
 }
 
-impl mock_core::Record for Event {
-    type Scope = Scope;
-    fn scope(&self) -> Scope {
-        self.scope
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+scoped_record!(Event);
 
 impl Event {
     /// The envelope as feeds and deliveries show it.

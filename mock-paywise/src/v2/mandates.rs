@@ -22,8 +22,8 @@ use crate::list::Origin;
 use crate::resources::mandates::{Mandate, PAYMENT_STATES, PROCESSING_STATES, StatusUpdate};
 use crate::resources::payments::Payment;
 use crate::state::{AppState, Db, Scope};
-use crate::v2::conv::{Idem, Paging, Query, V2Caller, V2Json, page, respond, show, ts};
-use crate::v2::error::{Errs, V2Error};
+use crate::v2::conv::{Idem, Paging, Query, V2Caller, V2Json, list_answer, page, respond, show, ts};
+use crate::v2::error::V2Error;
 
 /// `requests` filter values.
 pub const REQUEST_FILTERS: &[&str] = &[
@@ -422,23 +422,23 @@ async fn documents(
     origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Response, V2Error> {
-    let mut q = Query::new(&origin.query);
-    let paging = Paging::read(&mut q, true);
-    q.finish()?;
-    let now = state.now();
-    let body = state.store.read(|db| {
-        let m = find_raw(db, caller.scope, &id)?;
-        let rows = mandate_documents(db, &m, &origin);
-        Ok::<_, V2Error>(page(
-            &origin,
-            &paging,
-            now,
-            rows,
-            |(t, id, _)| (*t, *id),
-            |(_, _, v)| v.clone(),
-        ))
-    })?;
-    Ok(respond(StatusCode::OK, body))
+    list_answer(
+        &state,
+        &origin,
+        |_| (),
+        |db, (), paging, now| {
+            let m = find_raw(db, caller.scope, &id)?;
+            let rows = mandate_documents(db, &m, &origin);
+            Ok(page(
+                &origin,
+                paging,
+                now,
+                rows,
+                |(t, id, _)| (*t, *id),
+                |(_, _, v)| v.clone(),
+            ))
+        },
+    )
 }
 
 async fn download_document(
@@ -482,24 +482,23 @@ async fn history(
     origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Response, V2Error> {
-    let mut q = Query::new(&origin.query);
-    let paging = Paging::read(&mut q, true);
-    let expand = q.choices("expand", &["history.related_resources"]);
-    q.finish()?;
-    let now = state.now();
-    let body = state.store.read(|db| {
-        let m = find_raw(db, caller.scope, &id)?;
-        let rows = history_of(db, &m);
-        Ok::<_, V2Error>(page(
-            &origin,
-            &paging,
-            now,
-            rows,
-            |su| (su.created, su.id),
-            |su| render_history(db, &m, su, &origin, !expand.is_empty()),
-        ))
-    })?;
-    Ok(respond(StatusCode::OK, body))
+    list_answer(
+        &state,
+        &origin,
+        |q| q.choices("expand", &["history.related_resources"]),
+        |db, expand, paging, now| {
+            let m = find_raw(db, caller.scope, &id)?;
+            let rows = history_of(db, &m);
+            Ok(page(
+                &origin,
+                paging,
+                now,
+                rows,
+                |su| (su.created, su.id),
+                |su| render_history(db, &m, su, &origin, !expand.is_empty()),
+            ))
+        },
+    )
 }
 
 async fn download_attachment(
@@ -536,11 +535,7 @@ async fn list_payments(
     origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Response, V2Error> {
-    let mut q = Query::new(&origin.query);
-    let paging = Paging::read(&mut q, true);
-    q.finish()?;
-    let now = state.now();
-    let body = state.store.read(|db| {
+    crate::v2::payments::page_of(&state, &origin, |db| {
         let m = find_raw(db, caller.scope, &id)?;
         // The payments of each of its claims, by their secondary key.
         let mut rows: Vec<&Payment> = m
@@ -555,16 +550,8 @@ async fn list_payments(
         rows.sort_by(|a, b| b.created.cmp(&a.created).then(b.seq.cmp(&a.seq)));
         // A claim listed twice lists its payments once.
         rows.dedup_by_key(|p| p.seq);
-        Ok::<_, V2Error>(page(
-            &origin,
-            &paging,
-            now,
-            rows,
-            |p| (p.created, p.id),
-            |p| crate::v2::payments::render(db, p),
-        ))
-    })?;
-    Ok(respond(StatusCode::OK, body))
+        Ok(rows)
+    })
 }
 
 async fn create_payment(
@@ -575,11 +562,7 @@ async fn create_payment(
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
     idem.run(&state, &caller, &body, || {
-        let mut errs = Errs::default();
-        let input = crate::v2::claims::read_payment(&body, "", &mut errs, state.clock.today());
-        let input = errs
-            .finish(input)?
-            .ok_or_else(|| V2Error::field("amount", "required", "This field is required."))?;
+        let input = crate::v2::payments::read_report(&state, &body)?;
         state.store.write(|db| {
             let m = find_raw(db, caller.scope, &id)?;
             let Some(claim) = m.claims.first().map(|c| c.id) else {
@@ -588,17 +571,7 @@ async fn create_payment(
                     "The mandate has no claim to book the payment on.",
                 ));
             };
-            let payment = Payment {
-                seq: state.ids.next_seq(),
-                scope: m.scope,
-                id: state.ids.uuid(),
-                claim,
-                your_reference: input.your_reference,
-                amount: Money::eur(input.amount),
-                value_date: input.value_date,
-                metadata: input.metadata,
-                created: state.now(),
-            };
+            let payment = crate::v2::payments::new_payment(&state, m.scope, claim, input);
             crate::v2::payments::report(db, &state, &payment)?;
             Ok((StatusCode::CREATED, crate::v2::payments::render(db, &payment)))
         })

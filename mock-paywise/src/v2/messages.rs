@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::list::Origin;
 use crate::state::{AppState, Db, Scope};
-use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, if_match, page, respond, show, ts};
+use crate::v2::conv::{Idem, Obj, Patch, V2Caller, V2Json, if_match, list_answer, page, respond, show, ts};
 use crate::v2::documents;
 use crate::v2::error::{Errs, V2Error};
 
@@ -60,7 +60,7 @@ pub struct Message {
     pub updated_at: DateTime<Utc>,
 }
 
-v2_record!(Message);
+scoped_record!(Message);
 
 state_enum! {
     /// A message's `state`: the client's and users' messages are reviewed by paywise, paywise's
@@ -190,10 +190,42 @@ fn text_of(html: &str) -> String {
 /// The routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/orders/{p1}/messages/", get(list_order).post(create_order))
-        .route("/orders/{p1}/messages/{p2}/", get(get_order).patch(patch_order))
-        .route("/mandates/{p1}/messages/", get(list_mandate).post(create_mandate))
-        .route("/mandates/{p1}/messages/{p2}/", get(get_mandate).patch(patch_mandate))
+        .route(
+            "/orders/{p1}/messages/",
+            get(list::<UnderOrder>).post(create::<UnderOrder>),
+        )
+        .route(
+            "/orders/{p1}/messages/{p2}/",
+            get(get_message::<UnderOrder>).patch(patch::<UnderOrder>),
+        )
+        .route(
+            "/mandates/{p1}/messages/",
+            get(list::<UnderMandate>).post(create::<UnderMandate>),
+        )
+        .route(
+            "/mandates/{p1}/messages/{p2}/",
+            get(get_message::<UnderMandate>).patch(patch::<UnderMandate>),
+        )
+}
+
+/// The parent a message route is under: one handler per operation serves both.
+trait Parent: Send + Sync + 'static {
+    /// `order` or `mandate`.
+    const KIND: &'static str;
+}
+
+/// Messages of an order (`/v2/orders/{id}/messages/`).
+struct UnderOrder;
+
+impl Parent for UnderOrder {
+    const KIND: &'static str = "order";
+}
+
+/// Messages of a mandate (`/v2/mandates/{id}/messages/`).
+struct UnderMandate;
+
+impl Parent for UnderMandate {
+    const KIND: &'static str = "mandate";
 }
 
 /// Resolves the parent (`order` or `mandate`) `raw` of the caller.
@@ -206,40 +238,46 @@ fn parent(db: &Db, scope: Scope, kind: &str, raw: &str) -> Result<Uuid, V2Error>
     }
 }
 
-async fn list(state: AppState, caller: V2Caller, origin: Origin, kind: &str, raw: String) -> Result<Response, V2Error> {
-    let mut q = Query::new(&origin.query);
-    let paging = Paging::read(&mut q, true);
-    q.finish()?;
-    let now = state.now();
-    let body = state.store.read(|db| {
-        let p = parent(db, caller.scope, kind, &raw)?;
-        let mut rows: Vec<&Message> = db
-            .v2_messages
-            .iter(&caller.scope)
-            .filter(|m| m.parent_id == p)
-            .collect();
-        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.seq.cmp(&a.seq)));
-        Ok::<_, V2Error>(page(
-            &origin,
-            &paging,
-            now,
-            rows,
-            |m| (m.updated_at, m.id),
-            |m| m.render(db, &origin),
-        ))
-    })?;
-    Ok(respond(StatusCode::OK, body))
+async fn list<P: Parent>(
+    State(state): State<AppState>,
+    caller: V2Caller,
+    origin: Origin,
+    Path(raw): Path<String>,
+) -> Result<Response, V2Error> {
+    let kind = P::KIND;
+    list_answer(
+        &state,
+        &origin,
+        |_| (),
+        |db, (), paging, now| {
+            let p = parent(db, caller.scope, kind, &raw)?;
+            let mut rows: Vec<&Message> = db
+                .v2_messages
+                .iter(&caller.scope)
+                .filter(|m| m.parent_id == p)
+                .collect();
+            rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.seq.cmp(&a.seq)));
+            Ok(page(
+                &origin,
+                paging,
+                now,
+                rows,
+                |m| (m.updated_at, m.id),
+                |m| m.render(db, &origin),
+            ))
+        },
+    )
 }
 
-async fn create(
-    state: AppState,
+async fn create<P: Parent>(
+    State(state): State<AppState>,
     caller: V2Caller,
     origin: Origin,
     idem: Idem,
-    kind: &'static str,
-    raw: String,
-    body: serde_json::Map<String, Value>,
+    Path(raw): Path<String>,
+    V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
+    let kind = P::KIND;
     idem.run(&state, &caller, &body, || {
         let mut errs = Errs::default();
         let o = Obj::new(&body, "", &["title", "body", "documents"], &mut errs);
@@ -304,15 +342,14 @@ async fn create(
     })
 }
 
-async fn get_message(
-    state: AppState,
+async fn get_message<P: Parent>(
+    State(state): State<AppState>,
     caller: V2Caller,
     origin: Origin,
     headers: HeaderMap,
-    kind: &str,
-    raw: String,
-    id: String,
+    Path((raw, id)): Path<(String, String)>,
 ) -> Result<Response, V2Error> {
+    let kind = P::KIND;
     let v = state.store.read(|db| {
         let p = parent(db, caller.scope, kind, &raw)?;
         let id = Uuid::parse_str(&id).map_err(|_| V2Error::not_found())?;
@@ -322,16 +359,15 @@ async fn get_message(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn patch(
-    state: AppState,
+async fn patch<P: Parent>(
+    State(state): State<AppState>,
     caller: V2Caller,
     origin: Origin,
     headers: HeaderMap,
-    kind: &str,
-    raw: String,
-    id: String,
-    body: serde_json::Map<String, Value>,
+    Path((raw, id)): Path<(String, String)>,
+    V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
+    let kind = P::KIND;
     let now = state.now();
     state.store.write(|db| {
         let p = parent(db, caller.scope, kind, &raw)?;
@@ -378,81 +414,6 @@ async fn patch(
             .update(&caller.scope, &m.id.to_string(), |slot| *slot = next);
         Ok(respond(StatusCode::OK, out))
     })
-}
-
-async fn list_order(
-    State(s): State<AppState>,
-    c: V2Caller,
-    o: Origin,
-    Path(p): Path<String>,
-) -> Result<Response, V2Error> {
-    list(s, c, o, "order", p).await
-}
-async fn list_mandate(
-    State(s): State<AppState>,
-    c: V2Caller,
-    o: Origin,
-    Path(p): Path<String>,
-) -> Result<Response, V2Error> {
-    list(s, c, o, "mandate", p).await
-}
-async fn create_order(
-    State(s): State<AppState>,
-    c: V2Caller,
-    o: Origin,
-    i: Idem,
-    Path(p): Path<String>,
-    V2Json(b): V2Json,
-) -> Result<Response, V2Error> {
-    create(s, c, o, i, "order", p, b).await
-}
-async fn create_mandate(
-    State(s): State<AppState>,
-    c: V2Caller,
-    o: Origin,
-    i: Idem,
-    Path(p): Path<String>,
-    V2Json(b): V2Json,
-) -> Result<Response, V2Error> {
-    create(s, c, o, i, "mandate", p, b).await
-}
-async fn get_order(
-    State(s): State<AppState>,
-    c: V2Caller,
-    o: Origin,
-    h: HeaderMap,
-    Path((p, id)): Path<(String, String)>,
-) -> Result<Response, V2Error> {
-    get_message(s, c, o, h, "order", p, id).await
-}
-async fn get_mandate(
-    State(s): State<AppState>,
-    c: V2Caller,
-    o: Origin,
-    h: HeaderMap,
-    Path((p, id)): Path<(String, String)>,
-) -> Result<Response, V2Error> {
-    get_message(s, c, o, h, "mandate", p, id).await
-}
-async fn patch_order(
-    State(s): State<AppState>,
-    c: V2Caller,
-    o: Origin,
-    h: HeaderMap,
-    Path((p, id)): Path<(String, String)>,
-    V2Json(b): V2Json,
-) -> Result<Response, V2Error> {
-    patch(s, c, o, h, "order", p, id, b).await
-}
-async fn patch_mandate(
-    State(s): State<AppState>,
-    c: V2Caller,
-    o: Origin,
-    h: HeaderMap,
-    Path((p, id)): Path<(String, String)>,
-    V2Json(b): V2Json,
-) -> Result<Response, V2Error> {
-    patch(s, c, o, h, "mandate", p, id, b).await
 }
 
 #[cfg(test)]

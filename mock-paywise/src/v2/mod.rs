@@ -27,24 +27,6 @@
 // (an envelope with field problems) costs nothing that boxing would save.
 #![allow(clippy::result_large_err)]
 
-/// Implements [`mock_core::Record`] for a v2 record with a `seq`, a `scope` and a UUID `id`.
-macro_rules! v2_record {
-    ($t:ty) => {
-        impl mock_core::Record for $t {
-            type Scope = crate::state::Scope;
-            fn scope(&self) -> crate::state::Scope {
-                self.scope
-            }
-            fn seq(&self) -> u64 {
-                self.seq
-            }
-            fn key(&self) -> String {
-                self.id.to_string()
-            }
-        }
-    };
-}
-
 pub mod backoffice;
 pub mod claims;
 pub mod conv;

@@ -292,7 +292,7 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
 }
 
-v2_record!(Order);
+scoped_record!(Order);
 
 /// The order v2 shows for a v1 claim (not stored until v2 changes it).
 pub fn adopted(c: &Claim) -> Order {

@@ -90,6 +90,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -371,7 +374,91 @@ pub struct Membership {
     pub updated_at: DateTime<Utc>,
 }
 
-v2_record!(Membership);
+scoped_record!(Membership);
+
+/// The memberships, with an index of their open invitations' setup tokens: the setup page is
+/// addressed by token alone, across every Partner account and environment, which the store's
+/// scoped secondary keys cannot serve. Reads go to the table ([`Deref`](std::ops::Deref));
+/// writes go through [`Memberships::insert`] and [`Memberships::update`], which keep the index.
+/// The stored form is the table's alone; the index is rebuilt when it is read.
+#[derive(Debug, Clone, Default)]
+pub struct Memberships {
+    table: mock_core::Table<Membership>,
+    /// Setup token -> the membership's scope and key.
+    by_setup_token: Arc<HashMap<String, (Scope, String)>>,
+}
+
+impl std::ops::Deref for Memberships {
+    type Target = mock_core::Table<Membership>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.table
+    }
+}
+
+impl Memberships {
+    fn reindex(&mut self, before: Option<&str>, after: Option<&str>, scope: Scope, key: &str) {
+        let index = Arc::make_mut(&mut self.by_setup_token);
+        if let Some(token) = before {
+            index.remove(token);
+        }
+        if let Some(token) = after {
+            index.insert(token.to_string(), (scope, key.to_string()));
+        }
+    }
+
+    /// Stores a new membership (see [`mock_core::Table::insert`]).
+    pub fn insert(&mut self, m: Membership) -> Result<(), mock_core::store::StoreError> {
+        let (token, scope, key) = (m.setup_token.clone(), m.scope, m.id.to_string());
+        self.table.insert(m)?;
+        self.reindex(None, token.as_deref(), scope, &key);
+        Ok(())
+    }
+
+    /// Changes a membership (see [`mock_core::Table::update`]), its setup token included.
+    pub fn update<R>(&mut self, scope: &Scope, key: &str, change: impl FnOnce(&mut Membership) -> R) -> Option<R> {
+        let before = self.table.get(scope, key)?.setup_token.clone();
+        let mut after = None;
+        let out = self.table.update(scope, key, |m| {
+            let out = change(m);
+            after = m.setup_token.clone();
+            out
+        })?;
+        if after != before {
+            self.reindex(before.as_deref(), after.as_deref(), *scope, key);
+        }
+        Some(out)
+    }
+
+    /// The membership whose current invitation has `token`, whatever its account and
+    /// environment.
+    pub fn by_setup_token(&self, token: &str) -> Option<&Membership> {
+        let (scope, key) = self.by_setup_token.get(token)?;
+        self.table
+            .get(scope, key)
+            .filter(|m| m.setup_token.as_deref() == Some(token))
+    }
+}
+
+impl Serialize for Memberships {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.table.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Memberships {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let table = mock_core::Table::<Membership>::deserialize(d)?;
+        let by_setup_token = table
+            .iter_all()
+            .filter_map(|m| Some((m.setup_token.clone()?, (m.scope, m.id.to_string()))))
+            .collect();
+        Ok(Memberships {
+            table,
+            by_setup_token: Arc::new(by_setup_token),
+        })
+    }
+}
 
 impl Membership {
     fn non_terminal(&self) -> bool {
@@ -2429,12 +2516,7 @@ async fn setup_page(State(state): State<AppState>, Path(p1): Path<String>) -> Re
     let now = state.now();
     let m = state
         .store
-        .read(|db| {
-            db.v2_memberships
-                .iter_all()
-                .find(|m| m.setup_token.as_deref() == Some(p1.as_str()))
-                .cloned()
-        })
+        .read(|db| db.v2_memberships.by_setup_token(&p1).cloned())
         .filter(|m| m.status.is_pending() && m.invite_expires_at.is_some_and(|t| t > now))
         .ok_or_else(V2Error::not_found)?;
     let escape = |s: &str| {
@@ -2462,6 +2544,63 @@ mod state_tests {
 
     use super::*;
     use crate::states::testing::{round_trips, walk};
+
+    /// The setup-token index follows every insert and token change, and is rebuilt from the
+    /// stored form.
+    #[test]
+    fn memberships_are_found_by_their_setup_token() {
+        let at = DateTime::parse_from_rfc3339("2026-01-15T09:30:00Z")
+            .expect("a time")
+            .to_utc();
+        let member = |seq: u64, company: u64, token: &str| Membership {
+            seq,
+            scope: Scope {
+                company,
+                mode: AccessMode::Test,
+            },
+            id: Uuid::from_u128(u128::from(seq)),
+            account: 1,
+            company: Uuid::from_u128(1000 + u128::from(company)),
+            email: format!("m{seq}@example.com"),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            role: "admin".into(),
+            status: MembershipStatus::PendingSetup,
+            invite_expires_at: Some(at),
+            setup_token: Some(token.into()),
+            email_verified: false,
+            revoked_at: None,
+            revocation_reason: None,
+            revoked_by_token_id: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let mut ms = Memberships::default();
+        ms.insert(member(1, 7, "t1")).expect("kept");
+        ms.insert(member(2, 8, "t2")).expect("kept");
+        assert!(ms.insert(member(2, 8, "t3")).is_err(), "a refused insert");
+        assert!(ms.by_setup_token("t3").is_none(), "indexes nothing");
+        assert_eq!(ms.by_setup_token("t1").map(|m| m.seq), Some(1));
+        assert_eq!(ms.by_setup_token("t2").map(|m| m.seq), Some(2));
+        let (scope, key) = (
+            ms.by_setup_token("t1").expect("found").scope,
+            Uuid::from_u128(1).to_string(),
+        );
+        ms.update(&scope, &key, |m| m.setup_token = Some("t1b".into()));
+        assert!(ms.by_setup_token("t1").is_none(), "a replaced token no longer opens it");
+        assert_eq!(ms.by_setup_token("t1b").map(|m| m.seq), Some(1));
+        ms.update(&scope, &key, |m| m.setup_token = None);
+        assert!(ms.by_setup_token("t1b").is_none());
+        let stored = serde_json::to_value(&ms).expect("serializes");
+        assert_eq!(
+            stored,
+            serde_json::to_value(&*ms).expect("serializes"),
+            "the table's form"
+        );
+        let back: Memberships = serde_json::from_value(stored).expect("loads");
+        assert_eq!(back.by_setup_token("t2").map(|m| m.seq), Some(2));
+        assert!(back.by_setup_token("t1b").is_none());
+    }
 
     const EVENTS: &[MembershipEvent] = &[
         MembershipEvent::Activate,

@@ -8,14 +8,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use crate::format::Money;
 use crate::list::Origin;
 use crate::resources::payments::Payment;
-use crate::state::{AppState, Db};
-use crate::v2::conv::{Paging, Query, V2Caller, date, page, respond, show, ts};
-use crate::v2::error::V2Error;
+use crate::state::{AppState, Db, Scope};
+use crate::v2::claims::{PaymentInput, read_payment};
+use crate::v2::conv::{Paging, Query, V2Caller, date, list_answer, page, respond, show, ts};
+use crate::v2::error::{Errs, V2Error};
 
 /// `PaymentRead`.
 pub fn render(db: &Db, p: &Payment) -> Value {
@@ -41,6 +43,53 @@ pub fn render(db: &Db, p: &Payment) -> Value {
         "created_at": ts(&p.created),
         "updated_at": ts(&p.created),
     })
+}
+
+/// A page of `rows_of`'s payments (a claim's or a mandate's), as `GET .../payments/` lists them:
+/// `rows_of` finds the parent (or refuses) and gives its payments in page order.
+pub fn page_of<F>(state: &AppState, origin: &Origin, rows_of: F) -> Result<Response, V2Error>
+where
+    F: for<'a> FnOnce(&'a Db) -> Result<Vec<&'a Payment>, V2Error>,
+{
+    list_answer(
+        state,
+        origin,
+        |_| (),
+        |db, (), paging, now| {
+            let rows = rows_of(db)?;
+            Ok(page(
+                origin,
+                paging,
+                now,
+                rows,
+                |p| (p.created, p.id),
+                |p| render(db, p),
+            ))
+        },
+    )
+}
+
+/// A `PaymentWriteRequest` body (`POST .../payments/` on a claim or a mandate), or its 400.
+pub fn read_report(state: &AppState, body: &Map<String, Value>) -> Result<PaymentInput, V2Error> {
+    let mut errs = Errs::default();
+    let input = read_payment(body, "", &mut errs, state.clock.today());
+    errs.finish(input)?
+        .ok_or_else(|| V2Error::field("amount", "required", "This field is required."))
+}
+
+/// The payment record of `input`, reported on `claim` in `scope`, created now.
+pub fn new_payment(state: &AppState, scope: Scope, claim: Uuid, input: PaymentInput) -> Payment {
+    Payment {
+        seq: state.ids.next_seq(),
+        scope,
+        id: state.ids.uuid(),
+        claim,
+        your_reference: input.your_reference,
+        amount: Money::eur(input.amount),
+        value_date: input.value_date,
+        metadata: input.metadata,
+        created: state.now(),
+    }
 }
 
 /// Records a payment report: stored, booked on the claim's mandate when it has one, with

@@ -26,7 +26,7 @@ use crate::list::Origin;
 use crate::resources::partner::derived_uuid;
 use crate::resources::requests_to_client::{Answer, FileRef, RequestToClient};
 use crate::state::{AppState, Db, Scope};
-use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, page, path_id as uuid, respond, show, ts};
+use crate::v2::conv::{Idem, Obj, Patch, V2Caller, V2Json, changed, list_answer, page, path_id as uuid, show, ts};
 use crate::v2::documents;
 use crate::v2::error::{Errs, V2Error};
 use crate::v2::orders::OrderEvent;
@@ -88,7 +88,7 @@ pub struct OrderRequest {
     pub updated_at: DateTime<Utc>,
 }
 
-v2_record!(OrderRequest);
+scoped_record!(OrderRequest);
 
 /// What an answer shows: text, comment, booking date, when.
 type AnswerView<'a> = (Option<&'a String>, Option<&'a String>, Option<NaiveDate>, DateTime<Utc>);
@@ -256,29 +256,28 @@ async fn list_order(
     origin: Origin,
     Path(p): Path<String>,
 ) -> Result<Response, V2Error> {
-    let mut q = Query::new(&origin.query);
-    let paging = Paging::read(&mut q, true);
-    let answered = q.boolean("answered");
-    q.finish()?;
-    let now = state.now();
-    let body = state.store.read(|db| {
-        let o = crate::v2::orders::find(db, caller.scope, uuid(&p)?)?;
-        let mut rows: Vec<&OrderRequest> = db
-            .v2_order_requests
-            .iter(&caller.scope)
-            .filter(|r| r.order_id == o.id && answered.is_none_or(|a| r.answer.is_some() == a))
-            .collect();
-        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.seq.cmp(&a.seq)));
-        Ok::<_, V2Error>(page(
-            &origin,
-            &paging,
-            now,
-            rows,
-            |r| (r.updated_at, r.id),
-            |r| r.render(db, &origin),
-        ))
-    })?;
-    Ok(respond(StatusCode::OK, body))
+    list_answer(
+        &state,
+        &origin,
+        |q| q.boolean("answered"),
+        |db, answered, paging, now| {
+            let o = crate::v2::orders::find(db, caller.scope, uuid(&p)?)?;
+            let mut rows: Vec<&OrderRequest> = db
+                .v2_order_requests
+                .iter(&caller.scope)
+                .filter(|r| r.order_id == o.id && answered.is_none_or(|a| r.answer.is_some() == a))
+                .collect();
+            rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.seq.cmp(&a.seq)));
+            Ok(page(
+                &origin,
+                paging,
+                now,
+                rows,
+                |r| (r.updated_at, r.id),
+                |r| r.render(db, &origin),
+            ))
+        },
+    )
 }
 
 fn order_request(db: &Db, scope: Scope, p: &str, id: &str) -> Result<OrderRequest, V2Error> {
@@ -447,10 +446,10 @@ async fn answer_order(
                 booking_date: input.booking_date,
                 created_at: now,
             };
-            db.v2_order_requests.update(&caller.scope, &r.id.to_string(), |r| {
+            let answered = changed(&mut db.v2_order_requests, &caller.scope, &r.id.to_string(), |r| {
                 r.answer = Some(answer);
                 r.updated_at = now;
-            });
+            })?;
             let open = db
                 .v2_order_requests
                 .iter(&caller.scope)
@@ -467,11 +466,7 @@ async fn answer_order(
                 "request_to_client.answered",
                 json!({ "request_to_client_id": r.id.to_string(), "order_id": order.id.to_string() }),
             );
-            let out = db
-                .v2_order_requests
-                .get(&caller.scope, &r.id.to_string())
-                .map_or(Value::Null, |r| r.render(db, &origin));
-            Ok((StatusCode::OK, out))
+            Ok((StatusCode::OK, answered.render(db, &origin)))
         })
     })
 }
@@ -514,29 +509,28 @@ async fn list_mandate(
     origin: Origin,
     Path(p): Path<String>,
 ) -> Result<Response, V2Error> {
-    let mut q = Query::new(&origin.query);
-    let paging = Paging::read(&mut q, true);
-    let answered = q.boolean("answered");
-    q.finish()?;
-    let now = state.now();
-    let body = state.store.read(|db| {
-        let m = crate::v2::mandates::find(db, caller.scope, uuid(&p)?)?;
-        let mut rows: Vec<&RequestToClient> = db
-            .requests_to_client
-            .iter(&caller.scope)
-            .filter(|r| r.mandate == Some(m.id) && answered.is_none_or(|a| r.answer.is_some() == a))
-            .collect();
-        rows.sort_by(|a, b| b.created.cmp(&a.created).then(b.seq.cmp(&a.seq)));
-        Ok::<_, V2Error>(page(
-            &origin,
-            &paging,
-            now,
-            rows,
-            |r| (r.answered_at.unwrap_or(r.created), r.id),
-            |r| render_mandate_request(db, r, m.id, &origin),
-        ))
-    })?;
-    Ok(respond(StatusCode::OK, body))
+    list_answer(
+        &state,
+        &origin,
+        |q| q.boolean("answered"),
+        |db, answered, paging, now| {
+            let m = crate::v2::mandates::find(db, caller.scope, uuid(&p)?)?;
+            let mut rows: Vec<&RequestToClient> = db
+                .requests_to_client
+                .iter(&caller.scope)
+                .filter(|r| r.mandate == Some(m.id) && answered.is_none_or(|a| r.answer.is_some() == a))
+                .collect();
+            rows.sort_by(|a, b| b.created.cmp(&a.created).then(b.seq.cmp(&a.seq)));
+            Ok(page(
+                &origin,
+                paging,
+                now,
+                rows,
+                |r| (r.answered_at.unwrap_or(r.created), r.id),
+                |r| render_mandate_request(db, r, m.id, &origin),
+            ))
+        },
+    )
 }
 
 async fn get_mandate(
@@ -596,10 +590,10 @@ async fn answer_mandate(
                 created: now,
                 booking_date: input.booking_date,
             };
-            db.requests_to_client.update(&caller.scope, &r.id.to_string(), |r| {
+            let answered = changed(&mut db.requests_to_client, &caller.scope, &r.id.to_string(), |r| {
                 r.answer = Some(answer);
                 r.answered_at = Some(now);
-            });
+            })?;
             crate::v2::events::emit(
                 db,
                 &state,
@@ -611,11 +605,7 @@ async fn answer_mandate(
                     "request_to_client_url": format!("/v2/mandates/{mandate}/requests-to-client/{}/", r.id),
                 }),
             );
-            let out = db
-                .requests_to_client
-                .get(&caller.scope, &r.id.to_string())
-                .map_or(Value::Null, |r| render_mandate_request(db, r, mandate, &origin));
-            Ok((StatusCode::OK, out))
+            Ok((StatusCode::OK, render_mandate_request(db, &answered, mandate, &origin)))
         })
     })
 }

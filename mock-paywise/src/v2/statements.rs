@@ -307,7 +307,7 @@ pub struct SingleStatement {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-v2_record!(SingleStatement);
+scoped_record!(SingleStatement);
 
 impl SingleStatement {
     /// `published` or `cancelled`.

@@ -144,18 +144,7 @@ pub struct Webhook {
     pub updated_at: DateTime<Utc>,
 }
 
-impl mock_core::Record for Webhook {
-    type Scope = Scope;
-    fn scope(&self) -> Scope {
-        self.scope
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+scoped_record!(Webhook);
 
 impl Webhook {
     /// As list, get and PATCH show it (no secret).
@@ -253,18 +242,7 @@ pub struct Delivery {
     pub updated_at: DateTime<Utc>,
 }
 
-impl mock_core::Record for Delivery {
-    type Scope = Scope;
-    fn scope(&self) -> Scope {
-        self.scope
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+scoped_record!(Delivery);
 
 impl Delivery {
     /// As the API shows it (`webhook_url` is the endpoint's current URL).
