@@ -66,6 +66,157 @@ pub fn sign_up(token: &str) -> String {
     link(&format!("{PREFIX}/app/sign_up/{token}"))
 }
 
+/// A link or address a record stores that is made from the record's own id: a debtor-portal
+/// link, a link into Payt's interface or an internal-note address. Kept as its parts (16 bytes,
+/// no heap) and written as its text, so a large world does not hold millions of URL strings;
+/// any other text (a hand-edited state file) is kept as it is. It serializes and deserializes as
+/// the string it stands for, and its `Debug` is that string's, so the storage form, the answers
+/// and [`crate::state::Db::fingerprint`] are those of a `String` field.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Link {
+    /// The empty string.
+    #[default]
+    Empty,
+    /// [`portal`]`(kind, id)`.
+    Portal(PortalKind, u64),
+    /// [`app_record`]`(admin, kind, id)` (an administration id that fits 32 bits).
+    App(AppKind, u32, u64),
+    /// The internal-note address of record `id` of a kind: `invoice-{id}@notes.paytsoftware.com`.
+    Note(NoteKind, u64),
+    /// Any other text.
+    Text(Box<String>),
+}
+
+/// The domain of the internal-note addresses.
+const NOTES_DOMAIN: &str = "@notes.paytsoftware.com";
+
+/// Records that have an internal-note address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    /// `invoice-{id}@...`.
+    Invoice,
+    /// `debtor-{id}@...`.
+    Debtor,
+    /// `case-{id}@...` (a credit case).
+    CreditCase,
+}
+
+impl NoteKind {
+    const ALL: [NoteKind; 3] = [NoteKind::Invoice, NoteKind::Debtor, NoteKind::CreditCase];
+
+    fn local(self) -> &'static str {
+        match self {
+            NoteKind::Invoice => "invoice",
+            NoteKind::Debtor => "debtor",
+            NoteKind::CreditCase => "case",
+        }
+    }
+}
+
+impl Link {
+    /// [`portal`]`(kind, id)`.
+    pub fn portal(kind: PortalKind, id: u64) -> Link {
+        Link::Portal(kind, id)
+    }
+
+    /// [`app_record`]`(admin, kind, id)`.
+    pub fn app(admin: u64, kind: AppKind, id: u64) -> Link {
+        match u32::try_from(admin) {
+            Ok(a) => Link::App(kind, a, id),
+            Err(_) => Link::Text(Box::new(app_record(admin, kind, id))),
+        }
+    }
+
+    /// The internal-note address of record `id` of `kind`.
+    pub fn note(kind: NoteKind, id: u64) -> Link {
+        Link::Note(kind, id)
+    }
+
+    /// Whether it is the empty string.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Link::Empty => true,
+            Link::Text(text) => text.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// `text` in its compact form when it has one of the shapes above (written back, it is
+    /// `text` exactly), else kept as it is.
+    pub fn parse(text: String) -> Link {
+        if text.is_empty() {
+            return Link::Empty;
+        }
+        let compact = Self::shape(&text).filter(|l| l.to_string() == text);
+        compact.unwrap_or_else(|| Link::Text(Box::new(text)))
+    }
+
+    /// The compact form `text` may have (checked against its text by [`Link::parse`]).
+    fn shape(text: &str) -> Option<Link> {
+        let id = |s: &str| s.parse::<u64>().ok();
+        if let Some(local) = text.strip_suffix(NOTES_DOMAIN) {
+            let (kind, n) = local.split_once('-')?;
+            let kind = NoteKind::ALL.into_iter().find(|k| k.local() == kind)?;
+            return Some(Link::Note(kind, id(n)?));
+        }
+        let path = text.strip_prefix(SENTINEL)?.strip_prefix(PREFIX)?;
+        if let Some(rest) = path.strip_prefix("/portal/") {
+            let (segment, n) = rest.split_once('/')?;
+            let kind = PortalKind::ALL.into_iter().find(|k| k.segment() == segment)?;
+            return Some(Link::Portal(kind, id(n)?));
+        }
+        let rest = path.strip_prefix("/app/administrations/")?;
+        let (admin, rest) = rest.split_once('/')?;
+        let (segment, n) = rest.split_once('/')?;
+        let kind = AppKind::ALL.into_iter().find(|k| k.segment() == segment)?;
+        Some(Link::App(kind, admin.parse().ok()?, id(n)?))
+    }
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Link::Empty => Ok(()),
+            Link::Portal(kind, id) => write!(f, "{SENTINEL}{PREFIX}/portal/{}/{id}", kind.segment()),
+            Link::App(kind, admin, id) => write!(
+                f,
+                "{SENTINEL}{PREFIX}/app/administrations/{admin}/{}/{id}",
+                kind.segment()
+            ),
+            Link::Note(kind, id) => write!(f, "{}-{id}{NOTES_DOMAIN}", kind.local()),
+            Link::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+impl From<String> for Link {
+    fn from(text: String) -> Link {
+        Link::parse(text)
+    }
+}
+
+impl serde::Serialize for Link {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Link::Empty => serializer.serialize_str(""),
+            Link::Text(text) => serializer.serialize_str(text),
+            _ => serializer.collect_str(self),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Link {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Link::parse)
+    }
+}
+
 /// Records that have a page in Payt's interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppKind {
@@ -333,6 +484,58 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
     use axum::http::header::HOST;
+
+    #[test]
+    fn a_link_is_stored_compactly_and_written_as_its_text() {
+        assert_eq!(std::mem::size_of::<Link>(), 16);
+        let cases = [
+            (
+                Link::portal(PortalKind::Invoice, 20618),
+                portal(PortalKind::Invoice, 20618),
+            ),
+            (
+                Link::app(81, AppKind::CreditCase, 7),
+                app_record(81, AppKind::CreditCase, 7),
+            ),
+            (
+                Link::app(1 << 40, AppKind::Debtor, 7),
+                app_record(1 << 40, AppKind::Debtor, 7),
+            ),
+            (
+                Link::note(NoteKind::CreditCase, 9),
+                "case-9@notes.paytsoftware.com".to_string(),
+            ),
+            (Link::default(), String::new()),
+        ];
+        for (link, text) in cases {
+            assert_eq!(link.to_string(), text);
+            assert_eq!(format!("{link:?}"), format!("{text:?}"));
+            assert_eq!(
+                serde_json::to_string(&link).expect("json"),
+                serde_json::to_string(&text).expect("json")
+            );
+            let back: Link = serde_json::from_str(&serde_json::to_string(&text).expect("json")).expect("loads");
+            assert_eq!(back, link, "{text} is read back in its compact form");
+        }
+        // Text of no known shape, or of a known shape written differently, is kept as it is.
+        for text in [
+            "https://portal.example/x",
+            "http://payt-mock.invalid/_mock/payt/portal/invoices/007",
+            "http://payt-mock.invalid/_mock/payt/portal/invoices/+7",
+            "http://payt-mock.invalid/_mock/payt/portal/nothing/7",
+            "http://payt-mock.invalid/_mock/payt/app/administrations/81/invoices/7/x",
+            "memo-7@notes.paytsoftware.com",
+            "invoice-@notes.paytsoftware.com",
+            "caf\u{e9} \"quoted\"",
+        ] {
+            let link = Link::from(text.to_string());
+            assert!(matches!(link, Link::Text(_)), "{text}");
+            assert_eq!(
+                serde_json::to_string(&link).expect("json"),
+                serde_json::to_string(text).expect("json")
+            );
+        }
+    }
 
     #[test]
     fn the_origin_is_the_host_called_and_never_a_bad_one() {

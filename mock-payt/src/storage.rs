@@ -440,7 +440,7 @@ async fn document(
             .find_map(|f| f.content.clone())?;
         let name = filename
             .clone()
-            .unwrap_or_else(|| format!("{}.{}", inv.invoice_number, if ubl { "xml" } else { "pdf" }));
+            .unwrap_or_else(|| arcstr::format!("{}.{}", inv.invoice_number, if ubl { "xml" } else { "pdf" }));
         Some((content, name))
     });
     let (content, filename) = found.ok_or_else(no_key)?;

@@ -503,7 +503,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 .and_then(|e| e.split_once('@'))
                 .map(|(_, domain)| format!("{}.{}@{domain}", ascii_slug(&first), ascii_slug(&lastname)))
         } else {
-            d.primary_email_address.clone()
+            d.primary_email_address.as_deref().map(str::to_owned)
         };
         let id = g.id();
         let identifier = format!("CP{:06}", admin * 10_000 + number);
@@ -514,28 +514,28 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         let mut c = Contact {
             id,
             contact_identifier: Some(identifier),
-            call_phone_number: d.call_phone_number.clone(),
+            call_phone_number: d.call_phone_number.as_deref().map(str::to_owned),
             debtor_numbers: Vec::new(),
             default_email_address: email.clone(),
             firstname: Some(first),
             gender: Some(if female { "female" } else { "male" }.to_string()),
             infix,
-            invoice_email_address: d.invoice_email_address.clone().or(email.clone()),
-            invoice_cc_email_address: d.invoice_cc_email_address.clone(),
+            invoice_email_address: d.invoice_email_address.as_deref().map(str::to_owned).or(email.clone()),
+            invoice_cc_email_address: d.invoice_cc_email_address.as_deref().map(str::to_owned),
             invoice_bcc_email_address: None,
             lastname: Some(lastname),
             middlename: None,
-            postal_address_street_1: d.postal_address.street_1.clone(),
-            postal_address_street_2: d.postal_address.street_2.clone(),
-            postal_address_postal_code: d.postal_address.postal_code.clone(),
+            postal_address_street_1: d.postal_address.street_1.as_deref().map(str::to_owned),
+            postal_address_street_2: d.postal_address.street_2.as_deref().map(str::to_owned),
+            postal_address_postal_code: d.postal_address.postal_code.as_deref().map(str::to_owned),
             postal_address_city: Some(d.postal_address.city.clone()),
             postal_address_country_code: Some(d.postal_address.country_code.clone()),
-            postal_address_region: d.postal_address.region.clone(),
+            postal_address_region: d.postal_address.region.as_deref().map(str::to_owned),
             prefix: Some(if female { "mevr." } else { "dhr." }.to_string()),
-            reminder_email_address: d.reminder_email_address.clone().or(email),
+            reminder_email_address: d.reminder_email_address.as_deref().map(str::to_owned).or(email),
             reminder_cc_email_address: broken.then(|| "crediteuren@".to_string()),
             reminder_bcc_email_address: None,
-            sms_phone_number: d.sms_phone_number.clone(),
+            sms_phone_number: d.sms_phone_number.as_deref().map(str::to_owned),
             validation_errors: BTreeMap::new(),
             updated_at: updated.min(anchor),
             administration_id: admin,

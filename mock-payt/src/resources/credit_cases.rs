@@ -34,9 +34,9 @@ pub struct CreditCase {
     /// Case number.
     pub case_number: String,
     /// Opt-in: debtor portal link.
-    pub public_url: String,
+    pub public_url: crate::links::Link,
     /// Opt-in: link into the Payt interface.
-    pub deeplink_url: String,
+    pub deeplink_url: crate::links::Link,
     /// Formatted case number.
     pub credit_case_number: String,
     /// ISO 4217.
@@ -63,7 +63,7 @@ pub struct CreditCase {
     #[serde(with = "crate::format::money")]
     pub interest_costs: Decimal,
     /// Opt-in: internal note address.
-    pub internal_note_email_address: String,
+    pub internal_note_email_address: crate::links::Link,
     /// The debtor.
     #[serde(with = "crate::format::id")]
     pub debtor_id: u64,

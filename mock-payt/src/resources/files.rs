@@ -279,11 +279,11 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         let (ubl, filename, sum) = (doc.ubl, doc.filename, checksum.clone());
         db.invoices.update(&admin, &doc.invoice.to_string(), |i| {
             if ubl {
-                i.ubl_document_checksum = Some(sum);
-                i.ubl_document_filename = Some(filename);
+                i.ubl_document_checksum = Some(sum.into());
+                i.ubl_document_filename = Some(filename.into());
             } else {
-                i.document_checksum = Some(sum);
-                i.document_filename = Some(filename);
+                i.document_checksum = Some(sum.into());
+                i.document_filename = Some(filename.into());
             }
         });
         let file = UploadedFile {

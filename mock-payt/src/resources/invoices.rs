@@ -40,6 +40,7 @@ use crate::body::{
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::fields::Fields;
+use crate::format::Text;
 use crate::format::two_decimals;
 use crate::list::{self, ListRequest, ShowRequest};
 use crate::params::{self, id_list, string_list};
@@ -119,39 +120,39 @@ pub struct InvoiceLine {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Invoice {
     /// Category.
-    pub category: Option<String>,
+    pub category: Option<Text>,
     /// ISO 4217.
     pub currency_code: String,
     /// Description.
-    pub description: Option<String>,
+    pub description: Option<Text>,
     /// Opt-in: debtor portal link.
-    pub public_url: String,
+    pub public_url: crate::links::Link,
     /// Opt-in: link into the Payt interface.
-    pub deeplink_url: String,
+    pub deeplink_url: crate::links::Link,
     /// Opt-in: the current flow (`blocked` while blocked through the API); filled on read.
-    pub flow_code: Option<String>,
+    pub flow_code: Option<Text>,
     /// Opt-in: the PDF.
-    pub document_url: Option<String>,
+    pub document_url: Option<Text>,
     /// Opt-in: the UBL document.
-    pub ubl_document_url: Option<String>,
+    pub ubl_document_url: Option<Text>,
     /// Opt-in: internal note address.
-    pub internal_note_email_address: String,
+    pub internal_note_email_address: crate::links::Link,
     /// Number communicated to the debtor.
     pub invoice_number: String,
     /// Opt-in: the lines.
     pub invoice_lines: Vec<InvoiceLine>,
     /// Purchase order number.
-    pub purchase_order_number: Option<String>,
+    pub purchase_order_number: Option<Text>,
     /// Opt-in: labels.
     pub labels: Vec<Label>,
     /// Order number.
-    pub order_number: Option<String>,
+    pub order_number: Option<Text>,
     /// The invoicing software's identifier.
-    pub invoice_identifier: Option<String>,
+    pub invoice_identifier: Option<Text>,
     /// Intended payment method.
     pub payment_method: String,
     /// Opt-in: Peppol identifier.
-    pub peppol_identifier: Option<String>,
+    pub peppol_identifier: Option<Text>,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
@@ -165,7 +166,7 @@ pub struct Invoice {
     #[serde(with = "crate::format::id")]
     pub debtor_id: u64,
     /// The debtor's number; filled on read.
-    pub debtor_number: Option<String>,
+    pub debtor_number: Option<Text>,
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
     pub id: u64,
@@ -284,7 +285,7 @@ pub struct Invoice {
     pub blocked_via_api: bool,
     /// Why it was blocked (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub block_reason: Option<String>,
+    pub block_reason: Option<Text>,
     /// When it was blocked (not exposed by the entity).
     #[serde(
         default,
@@ -294,25 +295,25 @@ pub struct Invoice {
     pub blocked_at: Option<DateTime<Utc>>,
     /// Checksum of the PDF document (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub document_checksum: Option<String>,
+    pub document_checksum: Option<Text>,
     /// Checksum of the UBL document (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub ubl_document_checksum: Option<String>,
+    pub ubl_document_checksum: Option<Text>,
     /// The filename the PDF document was attached with (not exposed; served with the document).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub document_filename: Option<String>,
+    pub document_filename: Option<Text>,
     /// The filename the UBL document was attached with (not exposed; served with the document).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub ubl_document_filename: Option<String>,
+    pub ubl_document_filename: Option<Text>,
     /// Payment condition code (write-only).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub payment_condition: Option<String>,
+    pub payment_condition: Option<Text>,
     /// Payment term in days (write-only).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub payment_term: Option<i64>,
     /// Contact identifier (write-only).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub contact_identifier: Option<String>,
+    pub contact_identifier: Option<Text>,
 }
 
 administration_record!(
@@ -323,7 +324,7 @@ administration_record!(
             ("debtor", i.debtor_id.to_string()),
             ("number", i.invoice_number.clone()),
         ];
-        keys.extend(i.invoice_identifier.clone().map(|n| ("identifier", n)));
+        keys.extend(i.invoice_identifier.as_ref().map(|n| ("identifier", n.to_string())));
         keys.extend(i.active_credit_case_id.map(|c| ("case", c.to_string())));
         keys.extend(i.active_payment_plan_id.map(|p| ("plan", p.to_string())));
         keys
@@ -430,16 +431,17 @@ impl Invoice {
         let mut v = self.clone();
         v.credit_case_id = v.active_credit_case_id;
         v.payment_plan_id = v.active_payment_plan_id;
-        v.debtor_number = db
+        v.debtor_number = (db
             .debtors
             .get(&v.administration_id, &v.debtor_id.to_string())
-            .map(|d| d.debtor_number.clone());
+            .map(|d| d.debtor_number.clone()))
+        .map(Into::into);
         v.flow_code = Some(if v.blocked_via_api {
-            BLOCKED_FLOW.to_string()
+            BLOCKED_FLOW.to_string().into()
         } else if v.flow.is_empty() {
-            "standard".to_string()
+            "standard".to_string().into()
         } else {
-            v.flow.clone()
+            v.flow.clone().into()
         });
         v
     }
@@ -474,18 +476,18 @@ impl Invoice {
 }
 
 /// The debtor-portal link of invoice `id`.
-pub fn public_url(id: u64) -> String {
-    crate::links::portal(crate::links::PortalKind::Invoice, id)
+pub fn public_url(id: u64) -> crate::links::Link {
+    crate::links::Link::portal(crate::links::PortalKind::Invoice, id)
 }
 
 /// The Payt-interface link of invoice `id`.
-pub fn deeplink_url(admin: u64, id: u64) -> String {
-    crate::links::app_record(admin, crate::links::AppKind::Invoice, id)
+pub fn deeplink_url(admin: u64, id: u64) -> crate::links::Link {
+    crate::links::Link::app(admin, crate::links::AppKind::Invoice, id)
 }
 
 /// The internal-note address of invoice `id`.
-pub fn note_address(id: u64) -> String {
-    format!("invoice-{id}@notes.paytsoftware.com")
+pub fn note_address(id: u64) -> crate::links::Link {
+    crate::links::Link::note(crate::links::NoteKind::Invoice, id)
 }
 
 /// Where the document of invoice `id` is served (`kind`: `document.pdf` or `ubl.xml`): the
@@ -649,7 +651,7 @@ async fn list(
                 && numbers.as_ref().is_none_or(|n| n.contains(&i.invoice_number))
                 && identifiers
                     .as_ref()
-                    .is_none_or(|n| i.invoice_identifier.as_ref().is_some_and(|x| n.contains(x)))
+                    .is_none_or(|n| i.invoice_identifier.as_ref().is_some_and(|x| n.contains(x.as_str())))
                 && debtor_ids.as_ref().is_none_or(|d| d.contains(&i.debtor_id))
                 && by_debtor.as_ref().is_none_or(|d| d.contains(&i.debtor_id))
                 && case_ids.as_ref().is_none_or(|c| {
@@ -1242,7 +1244,7 @@ fn plan_change(
         match db.invoices.lookup(&admin, "number", number).next() {
             Some(i) => {
                 if let Some(ii) = &input.invoice_identifier
-                    && i.invoice_identifier.as_ref() != Some(ii)
+                    && i.invoice_identifier.as_deref() != Some(ii.as_str())
                     && db.invoices.lookup(&admin, "identifier", ii).any(|o| o.id != i.id)
                 {
                     return Err("invoice_identifier_taken");
@@ -1297,7 +1299,7 @@ fn plan_change(
     }
     inv.invoice_number = number.clone();
     if let Some(v) = &input.invoice_identifier {
-        inv.invoice_identifier = Some(v.clone());
+        inv.invoice_identifier = Some(v.clone().into());
     }
     if let Some(v) = &input.currency_code {
         inv.currency_code = v.clone();
@@ -1338,14 +1340,14 @@ fn plan_change(
         (&input.contact_identifier, &mut inv.contact_identifier),
     ] {
         if let Some(v) = v {
-            *slot = Some(v.clone());
+            *slot = Some(v.clone().into());
         }
     }
     if let Some(pc) = &input.payment_condition {
         if db.payment_conditions.lookup(&admin, "code", pc).next().is_none() {
             warnings.push("payment_condition_not_found");
         }
-        inv.payment_condition = Some(pc.clone());
+        inv.payment_condition = Some(pc.clone().into());
     }
     if let Some(v) = &input.payment_method {
         inv.payment_method = v.clone();
@@ -1384,7 +1386,7 @@ fn plan_change(
             )
         };
         if doc.destroy {
-            if doc.checksum.is_none() || doc.checksum == *checksum {
+            if doc.checksum.is_none() || doc.checksum.as_deref() == checksum.as_deref() {
                 *checksum = None;
                 *url = None;
                 *filename = None;
@@ -1400,15 +1402,18 @@ fn plan_change(
             if !slots.any(|f| f.uploaded()) {
                 return Err("document_not_uploaded");
             }
-            if doc.filename.is_some() || *checksum != Some(c.clone()) {
-                *filename = doc.filename.clone();
+            if doc.filename.is_some() || *checksum != Some(c.clone().into()) {
+                *filename = doc.filename.clone().map(Into::into);
             }
-            *checksum = Some(c.clone());
-            *url = Some(document_url(
-                admin,
-                inv.id,
-                if kind == "document" { "document.pdf" } else { "ubl.xml" },
-            ));
+            *checksum = Some(c.clone().into());
+            *url = Some(
+                (document_url(
+                    admin,
+                    inv.id,
+                    if kind == "document" { "document.pdf" } else { "ubl.xml" },
+                ))
+                .into(),
+            );
         }
     }
     if let Some(lines) = &input.invoice_lines {
@@ -1442,25 +1447,25 @@ fn plan_change(
                         id: 0,
                         administration_id: admin,
                         invoice_id: inv.id,
-                        origin_identifier: Some(p.origin_identifier.clone()),
+                        origin_identifier: Some(p.origin_identifier.clone().into()),
                         ..Default::default()
                     },
                 };
                 let before_p = np.clone();
-                np.cost_type = Some(p.cost_type.clone());
+                np.cost_type = Some(p.cost_type.clone().into());
                 np.total_amount = p.amount;
                 np.total_book_amount = p.book_amount.unwrap_or_else(|| to_book(&inv, p.amount));
                 np.payment_date = p
                     .payment_date
                     .unwrap_or(if old.is_some() { np.payment_date } else { today });
-                np.transaction_type = p.transaction_type.clone().or(if old.is_some() {
+                np.transaction_type = p.transaction_type.clone().map(Into::into).or(if old.is_some() {
                     np.transaction_type.clone()
                 } else {
                     None
                 });
-                np.description = p.description.clone();
-                np.payment_method = p.payment_method.clone();
-                np.reversal_code = p.reversal_code.clone();
+                np.description = p.description.clone().map(Into::into);
+                np.payment_method = p.payment_method.clone().map(Into::into);
+                np.reversal_code = p.reversal_code.clone().map(Into::into);
                 if old.is_none() || np != before_p {
                     np.updated_at = now;
                     upsert_payments.push(np);
@@ -1501,9 +1506,11 @@ fn plan_change(
                     administration_id: admin,
                     invoice_id: inv.id,
                     origin_identifier: None,
-                    cost_type: Some("principal".to_string()),
-                    description: Some("Created by Payt for the changed open amount".to_string()),
-                    transaction_type: Some(if paid.is_sign_positive() { "payment" } else { "reversal" }.to_string()),
+                    cost_type: Some("principal".to_string().into()),
+                    description: Some("Created by Payt for the changed open amount".to_string().into()),
+                    transaction_type: Some(
+                        (if paid.is_sign_positive() { "payment" } else { "reversal" }.to_string()).into(),
+                    ),
                     payment_method: None,
                     total_amount: paid,
                     total_book_amount: to_book(&inv, paid),
@@ -1594,7 +1601,7 @@ fn apply(
             DeletedPayment {
                 id: p.id,
                 administration_id: admin,
-                origin_identifier: p.origin_identifier.clone(),
+                origin_identifier: p.origin_identifier.as_deref().map(str::to_owned),
                 invoice_id: p.invoice_id,
                 deleted_at: now,
             },
@@ -1751,7 +1758,7 @@ async fn block_or_resume(state: AppState, caller: Caller, body: Body, block: boo
                         return Some("already_blocked");
                     }
                     i.blocked_via_api = true;
-                    i.block_reason = Some(reason.clone());
+                    i.block_reason = Some(reason.clone().into());
                     i.blocked_at = Some(now);
                     i.updated_at = now;
                     None

@@ -274,7 +274,7 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
         let to = email.clone().or_else(|| {
             db.debtors
                 .get(&admin, &debtor_id.to_string())
-                .and_then(|d| d.primary_email_address.clone())
+                .and_then(|d| d.primary_email_address.as_deref().map(str::to_owned))
         });
         let m = Message {
             sender_type: "creditor".to_string(),
@@ -433,7 +433,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let debtors: Vec<(u64, Option<String>)> = db
         .debtors
         .iter(&admin)
-        .map(|d| (d.id, d.primary_email_address.clone()))
+        .map(|d| (d.id, d.primary_email_address.as_deref().map(str::to_owned)))
         .collect();
     let invoices: Vec<(u64, u64)> = db.invoices.iter(&admin).map(|i| (i.id, i.debtor_id)).collect();
     let cases: Vec<(u64, u64)> = db.credit_cases.iter(&admin).map(|c| (c.id, c.debtor_id)).collect();

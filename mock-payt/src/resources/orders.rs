@@ -597,12 +597,12 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     let identifiers: Vec<String> = db
         .invoices
         .iter(&admin)
-        .filter_map(|i| i.invoice_identifier.clone())
+        .filter_map(|i| i.invoice_identifier.as_deref().map(str::to_owned))
         .collect();
     let emails: Vec<String> = db
         .debtors
         .iter(&admin)
-        .filter_map(|d| d.primary_email_address.clone())
+        .filter_map(|d| d.primary_email_address.as_deref().map(str::to_owned))
         .collect();
     let mut line_no = g.numbering.order_lines + 1;
     for k in 0..3u64 {

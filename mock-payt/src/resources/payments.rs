@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::PaytError;
+use crate::format::Text;
 use crate::format::two_decimals;
 use crate::list::{self, ListRequest};
 use crate::params::{id_list, string_list};
@@ -58,13 +59,13 @@ pub struct BankTransaction {
 }
 
 /// `skip_serializing_if` of [`Payment::psp_transaction`]: `None` is left out of a snapshot only.
-fn stored_none(v: &Option<Value>) -> bool {
+fn stored_none(v: &Option<Box<Value>>) -> bool {
     v.is_none() && mock_core::snapshot::storing()
 }
 
 /// A present value, `null` included, is `Some`.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<Value>>, D::Error> {
+    Value::deserialize(d).map(|v| Some(Box::new(v)))
 }
 
 /// `CustomerApi_V1_PaymentEntity`, properties in the spec's order, plus internal state.
@@ -77,20 +78,20 @@ pub struct Payment {
     #[serde(with = "crate::format::id")]
     pub id: u64,
     /// `principal`, `administration_costs`, `interest_costs` or `debt_collection_costs`.
-    pub cost_type: Option<String>,
+    pub cost_type: Option<Text>,
     /// Description.
-    pub description: Option<String>,
+    pub description: Option<Text>,
     /// Reason.
-    pub reason: Option<String>,
+    pub reason: Option<Text>,
     /// The bank's reversal code.
-    pub reversal_code: Option<String>,
+    pub reversal_code: Option<Text>,
     /// `credit`, `payment`, `reversal`, ...
-    pub transaction_type: Option<String>,
+    pub transaction_type: Option<Text>,
     /// The invoice paid.
     #[serde(with = "crate::format::id")]
     pub invoice_id: u64,
     /// Payment method.
-    pub payment_method: Option<String>,
+    pub payment_method: Option<Text>,
     /// Last change.
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
@@ -104,14 +105,14 @@ pub struct Payment {
     pub payment_date: NaiveDate,
     /// Opt-in: the PSP transaction (the mock links none). The API writes `None` and a JSON
     /// `null` alike, so a snapshot leaves `None` out and reads a present value, `null` too, as
-    /// `Some`.
+    /// `Some`. Boxed, as the bank transaction, so that a payment without one stays small.
     #[serde(default, skip_serializing_if = "stored_none", deserialize_with = "present")]
-    pub psp_transaction: Option<Value>,
-    /// Opt-in: the bank transaction.
-    pub bank_transaction: Option<BankTransaction>,
+    pub psp_transaction: Option<Box<Value>>,
+    /// Opt-in: the bank transaction (boxed: most payments have none, and a payment stays small).
+    pub bank_transaction: Option<Box<BankTransaction>>,
     /// The origin identifier the invoice upsert keys payments by (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub origin_identifier: Option<String>,
+    pub origin_identifier: Option<Text>,
 }
 
 administration_record!(
@@ -119,7 +120,7 @@ administration_record!(
     changed = updated_at,
     lookups = |p| {
         let mut keys = vec![("invoice", p.invoice_id.to_string())];
-        keys.extend(p.origin_identifier.clone().map(|o| ("origin", o)));
+        keys.extend(p.origin_identifier.as_ref().map(|o| ("origin", o.to_string())));
         keys
     }
 );
@@ -310,17 +311,19 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         let case = inv
             .active_credit_case_id
             .and_then(|c| db.credit_cases.get(&admin, &c.to_string()).cloned());
-        inv.category = g.f.chance(0.6).then(|| {
+        inv.category = (g.f.chance(0.6).then(|| {
             g.f.pick(&["diensten", "producten", "abonnement", "projecten"])
                 .to_string()
-        });
-        inv.description = Some(format!("Factuur {}", inv.invoice_number));
+        }))
+        .map(Into::into);
+        inv.description = Some(arcstr::format!("Factuur {}", inv.invoice_number));
         inv.public_url = invoices::public_url(id);
         inv.deeplink_url = invoices::deeplink_url(admin, id);
         inv.internal_note_email_address = invoices::note_address(id);
         inv.flow = if business { "b2b" } else { "b2c" }.to_string();
         inv.invoice_lines = invoice_lines(g, inv.total_amount);
-        inv.purchase_order_number = (business && g.f.chance(0.3)).then(|| format!("PO-{}", g.f.int(10_000, 99_999)));
+        inv.purchase_order_number =
+            ((business && g.f.chance(0.3)).then(|| format!("PO-{}", g.f.int(10_000, 99_999)))).map(Into::into);
         inv.labels = if g.f.chance(0.2) {
             vec![Label {
                 name: g.f.pick(&["spoed", "project-x", "disputed", "vip"]).to_string(),
@@ -328,7 +331,7 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         } else {
             Vec::new()
         };
-        inv.order_number = g.f.chance(0.4).then(|| format!("SO-{}", g.f.int(100_000, 999_999)));
+        inv.order_number = (g.f.chance(0.4).then(|| format!("SO-{}", g.f.int(100_000, 999_999)))).map(Into::into);
         inv.payment_method =
             g.f.pick(&[
                 "bank_transfer",
@@ -339,16 +342,17 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
             ])
             .to_string();
         if inv.payment_method == "direct_debit" {
-            inv.payment_condition = Some("INC".to_string());
+            inv.payment_condition = Some("INC".to_string().into());
         } else {
-            inv.payment_condition = Some(g.f.pick(&conditions[..3]).to_string());
+            inv.payment_condition = Some(g.f.pick(&conditions[..3]).to_string().into());
         }
         inv.payment_term = Some((inv.due_date - inv.invoice_date).num_days());
-        inv.peppol_identifier = debtor
+        inv.peppol_identifier = (debtor
             .as_ref()
             .and_then(|d| d.coc_number.clone())
             .filter(|_| g.f.chance(0.3))
-            .map(|coc| format!("0106:{coc}"));
+            .map(|coc| format!("0106:{coc}")))
+        .map(Into::into);
         inv.book_total_amount = inv.total_amount;
         inv.book_open_amount = inv.open_amount;
         if g.f.chance(0.15) {
@@ -360,12 +364,12 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
             };
         }
         if g.f.chance(0.7) {
-            inv.document_checksum = Some(fake_checksum(g));
-            inv.document_url = Some(invoices::document_url(admin, id, "document.pdf"));
+            inv.document_checksum = Some(fake_checksum(g).into());
+            inv.document_url = Some(invoices::document_url(admin, id, "document.pdf").into());
         }
         if g.f.chance(0.3) {
-            inv.ubl_document_checksum = Some(fake_checksum(g));
-            inv.ubl_document_url = Some(invoices::document_url(admin, id, "ubl.xml"));
+            inv.ubl_document_checksum = Some(fake_checksum(g).into());
+            inv.ubl_document_url = Some(invoices::document_url(admin, id, "ubl.xml").into());
         }
 
         // The timeline: sent, pre-reminder, reminders while open, then the case's stages.
@@ -408,7 +412,7 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         if !inv.open_amount.is_zero() && inv.sent_at.is_some() && g.f.chance(0.04) {
             let b = at(shift(g.f.anchor(), -(g.f.int(2, 30) as i64)), g);
             inv.blocked_via_api = true;
-            inv.block_reason = Some("Disputed by the debtor".to_string());
+            inv.block_reason = Some("Disputed by the debtor".to_string().into());
             inv.blocked_at = Some(b);
         }
         latest = [
@@ -496,24 +500,24 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             payments.push(Payment {
                 administration_id: admin,
                 id,
-                cost_type: Some("principal".to_string()),
+                cost_type: Some("principal".to_string().into()),
                 description: Some(if credit {
-                    format!("Creditnota bij {}", inv.invoice_number)
+                    arcstr::format!("Creditnota bij {}", inv.invoice_number)
                 } else {
-                    format!("Betaling {}", inv.invoice_number)
+                    arcstr::format!("Betaling {}", inv.invoice_number)
                 }),
                 reason: None,
                 reversal_code: None,
-                transaction_type: Some(if credit { "credit" } else { "payment" }.to_string()),
+                transaction_type: Some((if credit { "credit" } else { "payment" }.to_string()).into()),
                 invoice_id: inv.id,
-                payment_method: method,
+                payment_method: method.map(Into::into),
                 updated_at: updated,
                 total_amount: amount,
                 total_book_amount: amount,
                 payment_date: day,
                 psp_transaction: None,
-                bank_transaction: bank,
-                origin_identifier: Some(format!("BNK-{admin}-{id}")),
+                bank_transaction: bank.map(Box::new),
+                origin_identifier: Some(arcstr::format!("BNK-{admin}-{id}")),
             });
         }
         updates.push((

@@ -32,7 +32,7 @@ use fixtures::{Faker, shift};
 use rust_decimal::Decimal;
 
 use super::{Gen, at, wik};
-use crate::links::{AppKind, PortalKind, app_record, portal};
+use crate::links::{AppKind, Link, NoteKind, PortalKind};
 use crate::resources::credit_cases::CreditCase;
 use crate::resources::debtors::{Debtor, PostalAddress};
 use crate::resources::invoices::{self, Invoice};
@@ -140,22 +140,22 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
             debtor_number: debtor_number.to_string(),
             debtor_identifier: format!("{:012x}", f.int(0, (1 << 48) - 1)),
             name: party.name.clone(),
-            primary_email_address: Some(party.email.clone()),
+            primary_email_address: Some(party.email.clone().into()),
             postal_address: PostalAddress {
                 city: party.city.clone(),
                 country_code: "NL".into(),
-                postal_code: Some(party.postal_code.clone()),
+                postal_code: Some(party.postal_code.clone().into()),
                 region: None,
-                street_1: Some(party.street.clone()),
+                street_1: Some(party.street.clone().into()),
                 street_2: None,
             },
-            coc_number: party.coc.clone(),
+            coc_number: party.coc.clone().map(Into::into),
             is_company: Some(party.coc.is_some()),
             // None of the debtor's invoices is paid in full.
             payment_behaviour: Some(0),
             public_url: crate::resources::debtors::public_url(debtor_id),
-            deeplink_url: app_record(admin, AppKind::Debtor, debtor_id),
-            internal_note_email_address: format!("debtor-{debtor_id}@notes.paytsoftware.com"),
+            deeplink_url: Link::app(admin, AppKind::Debtor, debtor_id),
+            internal_note_email_address: Link::note(NoteKind::Debtor, debtor_id),
             updated_at: at(f.date_around(-540, -30), &mut f),
             ..Default::default()
         };
@@ -258,7 +258,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
                     administration_id: admin,
                     id,
                     cost_type: Some("principal".into()),
-                    description: Some(format!("Betaling {number}")),
+                    description: Some(arcstr::format!("Betaling {number}")),
                     transaction_type: Some("payment".into()),
                     invoice_id,
                     payment_method: Some("ideal".into()),
@@ -266,7 +266,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
                     total_amount: amount,
                     total_book_amount: amount,
                     payment_date: day,
-                    origin_identifier: Some(format!("BNK-{admin}-{id}")),
+                    origin_identifier: Some(arcstr::format!("BNK-{admin}-{id}")),
                     ..Default::default()
                 },
             );
@@ -348,8 +348,8 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
     CreditCase {
         labels: Vec::new(),
         case_number: number.to_string(),
-        public_url: portal(PortalKind::CreditCase, id),
-        deeplink_url: app_record(admin, AppKind::CreditCase, id),
+        public_url: Link::portal(PortalKind::CreditCase, id),
+        deeplink_url: Link::app(admin, AppKind::CreditCase, id),
         credit_case_number: format!("INC-{admin}-{number:05}"),
         currency_code: "EUR".into(),
         administration_id: admin,
@@ -359,7 +359,7 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
         open_amount: total,
         id,
         interest_costs: interest,
-        internal_note_email_address: format!("case-{id}@notes.paytsoftware.com"),
+        internal_note_email_address: Link::note(NoteKind::CreditCase, id),
         debtor_id,
         payment_plan_id: None,
         active_payment_plan_id: None,

@@ -591,7 +591,7 @@ async fn messages_go_to_one_target_and_can_be_marked_read() {
         (
             d.debtor_number.clone(),
             d.id,
-            d.primary_email_address.clone(),
+            d.primary_email_address.as_deref().map(str::to_owned),
             i.invoice_number.clone(),
             i.id,
             i.debtor_id,

@@ -187,8 +187,8 @@ fn open_invoices(mock: &MockPayt, n: usize) -> Vec<(String, String)> {
             })
             .filter_map(|i| {
                 i.invoice_identifier
-                    .clone()
-                    .map(|identifier| (i.invoice_number.clone(), identifier))
+                    .as_ref()
+                    .map(|identifier| (i.invoice_number.clone(), identifier.to_string()))
             })
             .take(n)
             .collect()
