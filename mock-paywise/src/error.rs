@@ -50,7 +50,7 @@ impl PaywiseError {
     /// This error as the Partner API's `{"message": ...}` 400 (see [`PaywiseError::Message`]):
     /// field errors become one line, `field: message` joined by spaces (`notification_channels[0].value:
     /// ...` for nested ones), a 400 detail becomes the message; other errors stay as they are.
-    pub fn as_message(self) -> Self {
+    pub fn into_message(self) -> Self {
         match self {
             PaywiseError::Validation(v) => {
                 let mut parts = Vec::new();
@@ -156,7 +156,7 @@ mod tests {
             "notification_channels": [{}, {"value": ["This field may not be blank."]}],
             "non_field_errors": ["Invalid data."]
         }))
-        .as_message();
+        .into_message();
         assert_eq!(
             e,
             PaywiseError::Message(
@@ -166,7 +166,7 @@ mod tests {
             )
         );
         let d = PaywiseError::Detail(StatusCode::NOT_FOUND, "Not found.".into());
-        assert_eq!(d.clone().as_message(), d);
+        assert_eq!(d.clone().into_message(), d);
     }
 }
 

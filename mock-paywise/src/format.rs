@@ -172,7 +172,7 @@ impl Money {
 
     /// `{"value", "currency"}` as a JSON value, exactly what `serde_json::to_value` makes of it
     /// (which cannot fail for an amount, so this needs no error).
-    pub fn to_json(&self) -> serde_json::Value {
+    pub fn to_json(self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
         m.insert("value".into(), serde_json::Value::String(self.text()));
         m.insert(
@@ -297,7 +297,7 @@ impl ToJson for DateTime<Utc> {
 
 impl ToJson for Money {
     fn to_json(&self) -> serde_json::Value {
-        Money::to_json(self)
+        Money::to_json(*self)
     }
 }
 

@@ -1,40 +1,70 @@
-//! A stateful local stand-in for the paywise Case Management API v1.
+//! A stateful local stand-in for the paywise Case Management API v1 and v2 and the Partner API.
 //!
-//! Layout:
-//! - [`resources`]: one module per resource (record type, validation, routes).
-//! - [`state`](mod@state): tables scoped by company and access mode, the shared [`state::AppState`] and the
-//!   authenticated [`state::Caller`].
-//! - [`list`]: DRF pages with absolute links, request origins, JSON bodies, query filters.
-//! - [`validate`]: DRF-style body validation with DRF's messages.
-//! - [`error`]: `{"detail": ...}` and field errors.
-//! - [`format`](mod@format): timestamps and money;
-//! - [`seed`]: the fixtures.
-//! - [`lifecycle`]: the time-driven rules (review, acceptance, legal stages).
-//! - [`states`]: the shape of every lifecycle state (an enum named as the vendor spells it); each
-//!   resource keeps its own transitions beside its record.
+//! [`MockPaywise`] runs the mock in a test (see its example); [`app`] and [`state`](fn@state) build the
+//! router and its state directly; [`world::Paywise`] is what one world of it holds. The control
+//! API, worlds, journal and faults come from [`mock_core`].
 //!
 //! Paths end with `/` as paywise documents them; a path without it is redirected (301) to the
 //! path with it, as Django's `APPEND_SLASH` does.
 //!
-//! [`MockPaywise`] runs the mock in a test (see its example); [`world::Paywise`] is what one world
-//! of it holds. The control API, worlds, journal and faults come from [`mock_core`].
+//! ## Where each thing lives
+//!
+//! Each resource keeps its record type, its states and their allowed transitions, its validation
+//! and its routes in one file. Public are the modules the binary, the harness's users and the
+//! crate's tests need ([`resources`], [`v2`], [`state`](mod@state), [`seed`], [`lifecycle`], [`validate`],
+//! [`world`], `browse`); the shared plumbing is crate-private.
+//!
+//! | what | v1 (`/v1/`, `/partner/v1/`) | v2 (`/v2/`, `/partner/v2/`) |
+//! |---|---|---|
+//! | claims (`SubmissionState`) | `resources/claims.rs` | `v2/claims.rs` |
+//! | orders (`OrderStatus`) | (v1 claims adopt one) | `v2/orders.rs` |
+//! | debtors | `resources/debtors.rs` | `v2/debtors.rs` |
+//! | mandates (`LegalStage`, `ProcessingState`), status updates | `resources/mandates.rs` | `v2/mandates.rs` |
+//! | requests to client | `resources/requests_to_client.rs` | `v2/requests.rs` |
+//! | payments | `resources/payments.rs` | `v2/payments.rs` |
+//! | statements | `resources/statements.rs` | `v2/statements.rs` |
+//! | webhooks and deliveries (`DeliveryStatus`) | `resources/webhooks.rs` | `v2/webhooks.rs`, events `v2/events.rs` |
+//! | files; documents (`DocumentStatus`) | `resources/files.rs` | `v2/documents.rs` |
+//! | messages (`MessageState`) | | `v2/messages.rs` |
+//! | partner companies, users, invites (`InviteStatus`) | `resources/partner.rs` | `v2/partner.rs` (memberships `MembershipStatus`, onboarding `OnboardingStatus`) |
+//! | token info; usage and catalogues | `resources/info.rs` | `v2/meta.rs` |
+//! | the simulated back office (`/_mock/paywise/`) | `resources/backoffice.rs` | `v2/backoffice.rs` |
+//!
+//! Shared pieces:
+//! - `states.rs`: `state_enum!`, the shape of every lifecycle state (an enum named as the vendor
+//!   spells it) and the `Machine` trait; the transitions stay in each resource's file.
+//! - [`state`](mod@state): tables scoped by company and access mode ([`state::Db`]), the shared
+//!   [`state::AppState`] and the authenticated [`state::Caller`].
+//! - `list.rs`: v1's DRF pages with absolute links, request origins, JSON bodies, query filters.
+//! - `v2/conv.rs`: v2's conventions (callers, strict bodies, cursor pages, ETags, idempotency);
+//!   `v2/error.rs` its `{code, detail, errors}` envelope.
+//! - [`validate`]: v1's DRF-style body validation with DRF's messages; `error.rs` its
+//!   `{"detail": ...}` and field errors.
+//! - `format.rs`: timestamps, dates and money, and `ToJson`, the infallible API form every
+//!   rendering is built from.
+//! - `vendor.rs`: the choices of paywise's own OpenAPI files (event and metadata types,
+//!   currencies), value for value.
+//! - [`lifecycle`]: the time-driven rules (review, acceptance, legal stages).
+//! - [`seed`]: the fixtures (`seed/v2.rs` what v2 adds, `seed/scale.rs` large worlds);
+//!   `scenarios.rs` the named scenarios.
+//! - [`world`]: the vendor's world (seeding, snapshots, the app); `browse.rs` the state browser.
 
 #[macro_use]
-pub mod states;
+pub(crate) mod states;
 pub mod browse;
-pub mod error;
+pub(crate) mod error;
 #[macro_use]
-pub mod format;
+pub(crate) mod format;
 pub mod lifecycle;
-pub mod list;
+pub(crate) mod list;
 #[macro_use]
 pub mod resources;
-pub mod scenarios;
+pub(crate) mod scenarios;
 pub mod seed;
 pub mod state;
 pub mod v2;
 pub mod validate;
-pub mod vendor;
+pub(crate) mod vendor;
 pub mod world;
 
 use std::sync::Arc;

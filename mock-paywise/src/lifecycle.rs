@@ -24,13 +24,13 @@
 //!   (a paused one that is resumed after its moment moves at the next run);
 //! - statements are published monthly (`statements`), on the fixtures' schedule: for each company
 //!   and access mode ([`Scope`]) with payments booked on its mandates in the past calendar month
-//!   (UTC) that no statement covers yet ([`crate::resources::statements::uncovered`]), a collective
+//!   (UTC) that no statement covers yet (`crate::resources::statements::uncovered`), a collective
 //!   statement for that month is published at 06:30 UTC on the 3rd of the next month and booked
 //!   that day, as the fixture statements are (booking date three days after the period's end,
 //!   created 06:30). It has one mandate detail per mandate with those payments (what each payment
 //!   paid off, the payments the client received directly counted as payments to the client) and
 //!   a v2 single-mandate statement of each detail's settlement, and lists the payments it covers,
-//!   so they are never published twice ([`crate::v2::statements::publish_payments`]). A payment
+//!   so they are never published twice (`crate::v2::statements::publish_payments`). A payment
 //!   is booked when it is reported, or when its claim's mandate opens if it came before. Payments
 //!   left uncovered from earlier months (the rule was off) go into the next statement, whose period
 //!   then starts with the month of the earliest. It raises v2's `statement.published` and
@@ -43,8 +43,8 @@
 //! whose moments passed are reviewed and decided), and nothing in them is due at that midnight,
 //! so a freshly started world moves only for the moments after it.
 //!
-//! Every change is the back office's own function ([`crate::resources::backoffice::advance_in`],
-//! [`crate::resources::backoffice::status_update_in`], the v2 back office's `*_in`), stamped at
+//! Every change is the back office's own function (`crate::resources::backoffice::advance_in`,
+//! `crate::resources::backoffice::status_update_in`, the v2 back office's `*_in`), stamped at
 //! the rule's moment, with `updated` set to it (so `updated_since` sync sees it), and raises the
 //! events the back office raises (v1's webhooks, v2's feed and webhooks). `enabled: false` stops
 //! every rule. Webhook payloads have the `href`s of the origin the world was last called at.

@@ -322,7 +322,7 @@ impl AppState {
     }
 
     /// Reports a state change of `kind` in `scope` with `data` (a v1 change: v2's feed and
-    /// webhooks get its v2 events too, see [`crate::v2::events::bridge_v1`]). Called after the
+    /// webhooks get its v2 events too, see `crate::v2::events::bridge_v1`). Called after the
     /// change's write, never inside one.
     pub fn emit(&self, scope: Scope, kind: &str, data: serde_json::Value) {
         crate::v2::events::bridge_v1(self, scope, kind, &data);

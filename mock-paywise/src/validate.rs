@@ -283,7 +283,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A money object `{"value": "12.50", "currency": "EUR"}` (`AmountRequest`): `currency` is one
-    /// of [`CURRENCIES`] and may be left out (then `EUR`, the currency of every example paywise
+    /// of `CURRENCIES` and may be left out (then `EUR`, the currency of every example paywise
     /// gives); `value` is required (our inference: an amount without a value cannot be
     /// collected). `positive` refuses zero and below (our inference, see the README).
     pub fn money(&mut self, key: &str, spec: Spec, positive: bool) -> Option<Money> {

@@ -42,7 +42,7 @@ use crate::vendor::{
 
 state_enum! {
     /// A claim's `submission_state`, as v1 spells it (v2 shows it as its `status`, see
-    /// [`crate::v2::claims::status`]). Moves only by [`ClaimEvent`]s through
+    /// `crate::v2::claims::status`). Moves only by [`ClaimEvent`]s through
     /// [`SubmissionState::next`].
     pub enum SubmissionState moved by ClaimEvent {
         /// A draft the client may change, release or delete.
@@ -71,9 +71,9 @@ pub enum ClaimEvent {
     /// paywise's staff (the back office, the time-driven rules) move it on in review to the
     /// state given: see [`SubmissionState::review_targets`].
     Review(SubmissionState),
-    /// Its v2 order moved (see [`crate::v2::orders::OrderStatus::next`], which decides what
+    /// Its v2 order moved (see `crate::v2::orders::OrderStatus::next`, which decides what
     /// may happen to an order): the claim takes the state v1 shows for the order's status
-    /// ([`crate::v2::orders::OrderStatus::claim_state`]), any but `created`, from any state
+    /// (`crate::v2::orders::OrderStatus::claim_state`), any but `created`, from any state
     /// that is not final (a final state only stays).
     Follow(SubmissionState),
 }
@@ -122,7 +122,7 @@ pub struct Item {
     /// Description (1 to 1000 characters).
     pub description: String,
     /// Quantity: a number (`format: double`), written as DRF's `FloatField` writes it (stored as
-    /// exact decimal text, see [`crate::format::float`]).
+    /// exact decimal text, see `crate::format::float`).
     #[serde(with = "crate::format::float")]
     pub quantity: f64,
     /// Unit.

@@ -24,16 +24,16 @@ macro_rules! scoped_record {
     };
 }
 
-pub mod backoffice;
+pub(crate) mod backoffice;
 pub mod claims;
-pub mod debtors;
-pub mod files;
-pub mod info;
+pub(crate) mod debtors;
+pub(crate) mod files;
+pub(crate) mod info;
 pub mod mandates;
 pub mod partner;
-pub mod payments;
-pub mod requests_to_client;
-pub mod statements;
+pub(crate) mod payments;
+pub(crate) mod requests_to_client;
+pub(crate) mod statements;
 pub mod webhooks;
 
 /// ISO 3166-1 alpha-2 country codes, the choices of an address's `country`.

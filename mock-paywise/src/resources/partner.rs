@@ -1112,7 +1112,7 @@ async fn create_user(
     body: Result<JsonBody, PaywiseError>,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
     // The Partner API file documents this 400 as `{"message": ...}`, parse errors included.
-    let JsonBody(body) = body.map_err(PaywiseError::as_message)?;
+    let JsonBody(body) = body.map_err(PaywiseError::into_message)?;
     let key = key(&caller)?;
     if !key.scopes.iter().any(|s| s == API_ONLY_ONBOARDING) {
         return Err(forbidden());
@@ -1167,7 +1167,7 @@ async fn create_user(
                 .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
             Ok((StatusCode::CREATED, Json(out)))
         })
-        .map_err(PaywiseError::as_message)
+        .map_err(PaywiseError::into_message)
 }
 
 fn valid_url(v: &str) -> bool {
@@ -1186,7 +1186,7 @@ async fn create_invite(
     body: Result<JsonBody, PaywiseError>,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
     // The Partner API file documents this 400 as `{"message": ...}`, parse errors included.
-    let JsonBody(body) = body.map_err(PaywiseError::as_message)?;
+    let JsonBody(body) = body.map_err(PaywiseError::into_message)?;
     let key = key(&caller)?;
     let now = state.now();
     let id = state.ids.uuid();
@@ -1242,7 +1242,7 @@ async fn create_invite(
                 .map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
             Ok((StatusCode::CREATED, Json(out)))
         })
-        .map_err(PaywiseError::as_message)
+        .map_err(PaywiseError::into_message)
 }
 
 async fn show_invite(

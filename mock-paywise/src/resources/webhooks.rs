@@ -187,7 +187,7 @@ impl Resource for Webhook {
 }
 
 /// One delivery of an event to an endpoint (with all its attempts; the API shows it through its
-/// [`Resource`] rendering, `Serialize` is its storage form).
+/// `Resource` rendering, `Serialize` is its storage form).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Creation order (not exposed).

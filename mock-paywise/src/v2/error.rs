@@ -205,11 +205,6 @@ impl Errs {
         });
     }
 
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// `Ok(v)` when nothing was recorded, else the 400.
     pub fn finish<T>(self, v: T) -> Result<T, V2Error> {
         if self.0.is_empty() {

@@ -2,20 +2,20 @@
 //! as paywise's official SDK (PyPI `paywise` 0.1.0) calls them, in the same world as v1.
 //!
 //! Layout (one file per resource):
-//! - [`conv`]: the caller (token, environment, `X-On-Behalf-Of-Company`), strict JSON bodies,
+//! - `conv`: the caller (token, environment, `X-On-Behalf-Of-Company`), strict JSON bodies,
 //!   offset and `updated_since` cursor pages, ETags and `Idempotency-Key` replays;
-//!   [`error`]: v2's `{code, detail, errors[]}` envelope.
-//! - [`meta`]: health, info, usage, legal forms.
-//! - [`debtors`]: the company's debtors (v1's debtors, seen through v2).
-//! - [`orders`]: orders and their rental agreement; [`claims`]: claims, their enforceable
-//!   title and their payments (v1's claims, each in an order); [`documents`]: every document
-//!   collection; [`messages`]: order and mandate messages; [`requests`]: requests to client and
+//!   `error`: v2's `{code, detail, errors[]}` envelope.
+//! - `meta`: health, info, usage, legal forms.
+//! - `debtors`: the company's debtors (v1's debtors, seen through v2).
+//! - `orders`: orders and their rental agreement; `claims`: claims, their enforceable
+//!   title and their payments (v1's claims, each in an order); `documents`: every document
+//!   collection; `messages`: order and mandate messages; `requests`: requests to client and
 //!   answers.
-//! - [`mandates`]: accepted cases (v1's mandates), their history and documents; [`payments`]:
-//!   reported payments; [`statements`]: collective and single-mandate statements.
-//! - [`events`]: the event feeds; [`webhooks`]: endpoints, deliveries, signatures.
+//! - `mandates`: accepted cases (v1's mandates), their history and documents; `payments`:
+//!   reported payments; `statements`: collective and single-mandate statements.
+//! - `events`: the event feeds; [`webhooks`]: endpoints, deliveries, signatures.
 //! - [`partner`]: managed companies and their memberships.
-//! - [`backoffice`]: mock-only routes (`/_mock/paywise/v2/`) for what paywise's staff do.
+//! - `backoffice`: mock-only routes (`/_mock/paywise/v2/`) for what paywise's staff do.
 //!
 //! Which data v1 and v2 share: debtors, claims, mandates, payments, statements, requests to
 //! client of mandates and the Partner's companies are the same records seen through either
@@ -27,21 +27,21 @@
 // (an envelope with field problems) costs nothing that boxing would save.
 #![allow(clippy::result_large_err)]
 
-pub mod backoffice;
-pub mod claims;
-pub mod conv;
-pub mod debtors;
-pub mod documents;
-pub mod error;
-pub mod events;
-pub mod mandates;
-pub mod messages;
-pub mod meta;
-pub mod orders;
+pub(crate) mod backoffice;
+pub(crate) mod claims;
+pub(crate) mod conv;
+pub(crate) mod debtors;
+pub(crate) mod documents;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod mandates;
+pub(crate) mod messages;
+pub(crate) mod meta;
+pub(crate) mod orders;
 pub mod partner;
-pub mod payments;
-pub mod requests;
-pub mod statements;
+pub(crate) mod payments;
+pub(crate) mod requests;
+pub(crate) mod statements;
 pub mod webhooks;
 
 use axum::Router;

@@ -86,8 +86,6 @@ pub const STATEMENT_TYPES: &[&str] = &[
     "negative_closing",
     "transition_to_longtime_monitoring",
 ];
-/// `payout_method` of a single-mandate statement.
-pub const PAYOUT_METHODS: &[&str] = &["transfer", "direct_debit"];
 /// The file types of a collective statement (`files[].type`, the download's `type`).
 pub const FILE_TYPES: &[&str] = &["full-pdf", "third-party-money-xlsx", "cost-burden-xlsx", "closing-xlsx"];
 /// The `ordering` fields of both statement lists.
