@@ -299,22 +299,14 @@ pub fn opt_int(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i
     }
 }
 
-/// An optional boolean (`true`/`false`, also as strings and 1/0).
+/// An optional boolean: [`body_bool`]'s values; absent, `null` or blank is none.
 pub fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, PaytError> {
-    let at = at(path, key);
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(v) => match v
-            .as_str()
-            .map(str::trim)
-            .or(v.as_i64().map(|n| if n == 1 { "1" } else { "?" }))
-        {
-            Some("") => Ok(None),
-            Some("true" | "1") => Ok(Some(true)),
-            Some("false" | "0") => Ok(Some(false)),
-            _ => Err(bad(format!("{at} must be true or false"))),
-        },
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v) => body_bool(v)
+            .map(Some)
+            .ok_or_else(|| bad(format!("{} must be true or false", at(path, key)))),
     }
 }
 
@@ -377,7 +369,9 @@ pub fn body_fields(body: &Body, raw_query: Option<&str>) -> Result<Fields, PaytE
     }
 }
 
-/// A boolean body value: JSON `true`/`false`, or the strings forms send (`true`, `false`, `1`, `0`).
+/// A boolean body value, read as Grape reads a `Boolean` parameter (dry-types' `Params::Bool`,
+/// which Payt's Grape API coerces with): JSON `true`/`false`, the integers `1`/`0`, or a string of
+/// [`bool_text`]. Anything else is none; each caller says what that means for its field.
 pub fn body_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
@@ -386,11 +380,66 @@ pub fn body_bool(v: &Value) -> Option<bool> {
             Some(1) => Some(true),
             _ => None,
         },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "t" | "yes" => Some(true),
-            "false" | "0" | "f" | "no" => Some(false),
-            _ => None,
-        },
+        Value::String(s) => bool_text(s),
         _ => None,
+    }
+}
+
+/// A boolean's text (a form field or a query parameter), trimmed: dry-types' `Params::Bool`
+/// values `1 on On ON t true True TRUE T y yes Yes YES Y` and `0 off Off OFF f false False FALSE F
+/// n no No NO N`; anything else (`tRuE`, `maybe`, blank) is none.
+pub fn bool_text(s: &str) -> Option<bool> {
+    match s.trim() {
+        "1" | "on" | "On" | "ON" | "t" | "true" | "True" | "TRUE" | "T" | "y" | "yes" | "Yes" | "YES" | "Y" => {
+            Some(true)
+        }
+        "0" | "off" | "Off" | "OFF" | "f" | "false" | "False" | "FALSE" | "F" | "n" | "no" | "No" | "NO" | "N" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_boolean_is_read_as_grape_reads_one() {
+        for (text, want) in [
+            ("1", true),
+            ("on", true),
+            ("ON", true),
+            ("t", true),
+            ("True", true),
+            (" yes ", true),
+            ("Y", true),
+            ("0", false),
+            ("Off", false),
+            ("f", false),
+            ("FALSE", false),
+            ("no", false),
+            ("N", false),
+        ] {
+            assert_eq!(bool_text(text), Some(want), "{text:?}");
+            assert_eq!(body_bool(&json!(text)), Some(want), "{text:?}");
+        }
+        for text in ["", "tRuE", "maybe", "2", "yes please"] {
+            assert_eq!(bool_text(text), None, "{text:?}");
+        }
+        assert_eq!(body_bool(&json!(true)), Some(true));
+        assert_eq!(body_bool(&json!(0)), Some(false));
+        assert_eq!(body_bool(&json!(1)), Some(true));
+        for v in [json!(2), json!(-1), json!(1.0), json!(null), json!([]), json!({})] {
+            assert_eq!(body_bool(&v), None, "{v}");
+        }
+        let m = json!({"a": " ", "b": null, "c": "yes", "d": "maybe", "e": 1});
+        let m = m.as_object().expect("object");
+        assert_eq!(opt_bool(m, "a", "").ok(), Some(None));
+        assert_eq!(opt_bool(m, "b", "").ok(), Some(None));
+        assert_eq!(opt_bool(m, "c", "").ok(), Some(Some(true)));
+        assert_eq!(opt_bool(m, "e", "").ok(), Some(Some(true)));
+        assert!(opt_bool(m, "d", "").is_err());
     }
 }

@@ -342,25 +342,19 @@ fn opt_text(r: &Map<String, Value>, key: &str, errors: &mut Vec<String>) -> Give
     }
 }
 
-/// Reads an optional boolean (forms send `"true"`/`"false"`/`"1"`/`"0"`; blank or null clears).
+/// Reads an optional boolean ([`crate::body::body_bool`]'s values; blank or null clears).
 fn opt_bool(r: &Map<String, Value>, key: &str, errors: &mut Vec<String>) -> Given<Option<bool>> {
     match r.get(key) {
         None => Given::Omitted,
         Some(Value::Null) => Given::Set(None),
-        Some(Value::Bool(b)) => Given::Set(Some(*b)),
-        Some(Value::String(s)) => match s.trim() {
-            "" => Given::Set(None),
-            "true" | "1" => Given::Set(Some(true)),
-            "false" | "0" => Given::Set(Some(false)),
-            _ => {
+        Some(Value::String(s)) if s.trim().is_empty() => Given::Set(None),
+        Some(v) => match crate::body::body_bool(v) {
+            Some(b) => Given::Set(Some(b)),
+            None => {
                 errors.push(format!("invalid_{key}"));
                 Given::Omitted
             }
         },
-        Some(_) => {
-            errors.push(format!("invalid_{key}"));
-            Given::Omitted
-        }
     }
 }
 

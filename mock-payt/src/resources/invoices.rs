@@ -555,15 +555,11 @@ impl Order {
 }
 
 fn bool_param(q: &mock_core::query::QueryParams, name: &str) -> Result<Option<bool>, PaytError> {
-    match q.get(name).map(|s| s.trim().to_ascii_lowercase()) {
-        None => Ok(None),
-        Some(s) if s.is_empty() => Ok(None),
-        Some(s) if s == "true" || s == "1" => Ok(Some(true)),
-        Some(s) if s == "false" || s == "0" => Ok(Some(false)),
-        Some(s) => Err(PaytError::invalid(
-            name,
-            format!("is invalid ({s:?}): expected true or false"),
-        )),
+    match q.get(name).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => crate::body::bool_text(s)
+            .map(Some)
+            .ok_or_else(|| PaytError::invalid(name, format!("is invalid ({s:?}): expected true or false"))),
     }
 }
 
