@@ -384,7 +384,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
             primary_email_address: Some(email.into()),
             postal_address: PostalAddress {
                 city: address.city,
-                country_code: address.country_code,
+                country_code: address.country_code.into(),
                 postal_code: Some(address.postal_code.into()),
                 region: None,
                 street_1: Some(arcstr::format!("{} {}", address.street, address.house_number)),

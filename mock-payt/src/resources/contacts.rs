@@ -529,7 +529,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             postal_address_street_2: d.postal_address.street_2.as_deref().map(str::to_owned),
             postal_address_postal_code: d.postal_address.postal_code.as_deref().map(str::to_owned),
             postal_address_city: Some(d.postal_address.city.clone()),
-            postal_address_country_code: Some(d.postal_address.country_code.clone()),
+            postal_address_country_code: Some(d.postal_address.country_code.to_string()),
             postal_address_region: d.postal_address.region.as_deref().map(str::to_owned),
             prefix: Some(if female { "mevr." } else { "dhr." }.to_string()),
             reminder_email_address: d.reminder_email_address.as_deref().map(str::to_owned).or(email),

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PaytError;
+use crate::format::Text;
 use crate::list::{self, ListRequest};
 use crate::resources::Label;
 use crate::resources::invoices::Invoice;
@@ -40,7 +41,7 @@ pub struct CreditCase {
     /// Formatted case number.
     pub credit_case_number: String,
     /// ISO 4217.
-    pub currency_code: String,
+    pub currency_code: Text,
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,

@@ -56,7 +56,7 @@ pub struct PostalAddress {
     /// City.
     pub city: String,
     /// ISO 3166 alpha-2.
-    pub country_code: String,
+    pub country_code: Text,
     /// Postal code.
     pub postal_code: Option<Text>,
     /// Region.
@@ -311,7 +311,7 @@ pub fn apply_contact(d: &mut Debtor, c: &Contact) -> bool {
     if let (Some(city), Some(country)) = (&c.postal_address_city, &c.postal_address_country_code) {
         d.postal_address = PostalAddress {
             city: city.clone(),
-            country_code: country.clone(),
+            country_code: country.clone().into(),
             postal_code: c.postal_address_postal_code.clone().map(Into::into),
             region: c.postal_address_region.clone().map(Into::into),
             street_1: c.postal_address_street_1.clone().map(Into::into),
@@ -571,7 +571,7 @@ fn apply(db: &mut Db, state: &AppState, admin: u64, input: Input, now: DateTime<
             id,
             administration_id: admin,
             postal_address: PostalAddress {
-                country_code: country,
+                country_code: country.into(),
                 ..Default::default()
             },
             updated_at: now,
@@ -599,7 +599,7 @@ fn apply(db: &mut Db, state: &AppState, admin: u64, input: Input, now: DateTime<
         *slot = v.map(Into::into);
     }
     if let Given::Set(Some(c)) = input.country_code {
-        d.postal_address.country_code = c;
+        d.postal_address.country_code = c.into();
     }
     if let Given::Set(v) = input.is_company {
         d.is_company = v;

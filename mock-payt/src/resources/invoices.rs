@@ -122,7 +122,7 @@ pub struct Invoice {
     /// Category.
     pub category: Option<Text>,
     /// ISO 4217.
-    pub currency_code: String,
+    pub currency_code: Text,
     /// Description.
     pub description: Option<Text>,
     /// Opt-in: debtor portal link.
@@ -150,7 +150,7 @@ pub struct Invoice {
     /// The invoicing software's identifier.
     pub invoice_identifier: Option<Text>,
     /// Intended payment method.
-    pub payment_method: String,
+    pub payment_method: Text,
     /// Opt-in: Peppol identifier.
     pub peppol_identifier: Option<Text>,
     /// Owning administration.
@@ -279,7 +279,7 @@ pub struct Invoice {
     pub updated_at: DateTime<Utc>,
     /// The reminder flow the invoice follows (`standard`, `b2b`, ...; not exposed directly).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub flow: String,
+    pub flow: Text,
     /// Blocked through `PATCH /v1/invoices/block` (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub blocked_via_api: bool,
@@ -441,7 +441,7 @@ impl Invoice {
         } else if v.flow.is_empty() {
             "standard".to_string().into()
         } else {
-            v.flow.clone().into()
+            v.flow.clone()
         });
         v
     }
@@ -1282,8 +1282,8 @@ fn plan_change(
                 public_url: public_url(id),
                 deeplink_url: deeplink_url(admin, id),
                 internal_note_email_address: note_address(id),
-                payment_method: "unknown".to_string(),
-                flow: "standard".to_string(),
+                payment_method: arcstr::literal!("unknown"),
+                flow: arcstr::literal!("standard"),
                 ..Default::default()
             }
         }
@@ -1298,7 +1298,7 @@ fn plan_change(
         inv.invoice_identifier = Some(v.clone().into());
     }
     if let Some(v) = &input.currency_code {
-        inv.currency_code = v.clone();
+        inv.currency_code = v.clone().into();
     }
     if let Some(v) = input.invoice_date {
         inv.invoice_date = v;
@@ -1346,7 +1346,7 @@ fn plan_change(
         inv.payment_condition = Some(pc.clone().into());
     }
     if let Some(v) = &input.payment_method {
-        inv.payment_method = v.clone();
+        inv.payment_method = v.clone().into();
     }
     if let Some(v) = input.payment_term {
         inv.payment_term = Some(v);

@@ -320,7 +320,7 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         inv.public_url = invoices::public_url(id);
         inv.deeplink_url = invoices::deeplink_url(admin, id);
         inv.internal_note_email_address = invoices::note_address(id);
-        inv.flow = if business { "b2b" } else { "b2c" }.to_string();
+        inv.flow = if business { "b2b" } else { "b2c" }.into();
         inv.invoice_lines = invoice_lines(g, inv.total_amount);
         inv.purchase_order_number =
             ((business && g.f.chance(0.3)).then(|| format!("PO-{}", g.f.int(10_000, 99_999)))).map(Into::into);
@@ -340,7 +340,8 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
                 "direct_debit",
                 "unknown",
             ])
-            .to_string();
+            .to_string()
+            .into();
         if inv.payment_method == "direct_debit" {
             inv.payment_condition = Some("INC".to_string().into());
         } else {
@@ -488,7 +489,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                         &format!("INGB{:010}", g.f.int(100_000_000, 9_999_999_999)),
                     )),
                     description: Some(format!("Betaling factuur {}", inv.invoice_number)),
-                    currency_code: inv.currency_code.clone(),
+                    currency_code: inv.currency_code.to_string(),
                     exchange_rate: "1.0".to_string(),
                     payment_method: Some("bank_transfer".to_string()),
                     amount,

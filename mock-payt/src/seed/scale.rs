@@ -32,6 +32,7 @@ use fixtures::{Faker, shift};
 use rust_decimal::Decimal;
 
 use super::{Gen, at, wik};
+use crate::format::Text;
 use crate::links::{AppKind, Link, NoteKind, PortalKind};
 use crate::resources::credit_cases::CreditCase;
 use crate::resources::debtors::{Debtor, PostalAddress};
@@ -77,11 +78,11 @@ fn scale_seed(seed: u64) -> u64 {
 struct Party {
     name: String,
     /// The chamber-of-commerce number of a company, `None` for a person.
-    coc: Option<String>,
-    email: String,
+    coc: Option<Text>,
+    email: Text,
     city: String,
-    postal_code: String,
-    street: String,
+    postal_code: Text,
+    street: Text,
 }
 
 /// How many parties the pool holds (the debtors cycle through it with a random pick).
@@ -94,21 +95,21 @@ fn pool(f: &mut Faker) -> Vec<Party> {
                 let c = f.nl_company();
                 Party {
                     name: c.name,
-                    coc: Some(c.registration_number),
-                    email: c.email,
+                    coc: Some(c.registration_number.into()),
+                    email: c.email.into(),
                     city: c.address.city,
-                    postal_code: c.address.postal_code,
-                    street: format!("{} {}", c.address.street, c.address.house_number),
+                    postal_code: c.address.postal_code.into(),
+                    street: arcstr::format!("{} {}", c.address.street, c.address.house_number),
                 }
             } else {
                 let p = f.nl_person();
                 Party {
                     name: format!("{} {}", p.first_name, p.last_name),
                     coc: None,
-                    email: p.email,
+                    email: p.email.into(),
                     city: p.address.city,
-                    postal_code: p.address.postal_code,
-                    street: format!("{} {}", p.address.street, p.address.house_number),
+                    postal_code: p.address.postal_code.into(),
+                    street: arcstr::format!("{} {}", p.address.street, p.address.house_number),
                 }
             }
         })
@@ -140,16 +141,16 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
             debtor_number: debtor_number.to_string(),
             debtor_identifier: format!("{:012x}", f.int(0, (1 << 48) - 1)),
             name: party.name.clone(),
-            primary_email_address: Some(party.email.clone().into()),
+            primary_email_address: Some(party.email.clone()),
             postal_address: PostalAddress {
                 city: party.city.clone(),
-                country_code: "NL".into(),
-                postal_code: Some(party.postal_code.clone().into()),
+                country_code: arcstr::literal!("NL"),
+                postal_code: Some(party.postal_code.clone()),
                 region: None,
-                street_1: Some(party.street.clone().into()),
+                street_1: Some(party.street.clone()),
                 street_2: None,
             },
-            coc_number: party.coc.clone().map(Into::into),
+            coc_number: party.coc.clone(),
             is_company: Some(party.coc.is_some()),
             // None of the debtor's invoices is paid in full.
             payment_behaviour: Some(0),
@@ -160,7 +161,11 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
             ..Default::default()
         };
         debtor_number += 1;
-        let flow = if party.coc.is_some() { "b2b" } else { "b2c" };
+        let flow = if party.coc.is_some() {
+            arcstr::literal!("b2b")
+        } else {
+            arcstr::literal!("b2c")
+        };
         let mut book_open = Decimal::ZERO;
         let mut first_invoice: Option<(u64, String, NaiveDate, DateTime<Utc>, Decimal)> = None;
         let mut records = Vec::with_capacity(cases as usize);
@@ -203,19 +208,19 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
                 administration_id: admin,
                 debtor_id,
                 invoice_number: number.clone(),
-                currency_code: "EUR".into(),
+                currency_code: arcstr::literal!("EUR"),
                 invoice_date,
                 due_date,
                 total_amount: total,
                 open_amount: open,
                 book_total_amount: total,
                 book_open_amount: open,
-                payment_method: "bank_transfer".into(),
+                payment_method: arcstr::literal!("bank_transfer"),
                 payment_term: Some(30),
                 public_url: invoices::public_url(invoice_id),
                 deeplink_url: invoices::deeplink_url(admin, invoice_id),
                 internal_note_email_address: invoices::note_address(invoice_id),
-                flow: flow.into(),
+                flow: flow.clone(),
                 active_credit_case_id: Some(case_id),
                 sent_at: Some(sent),
                 reminder_1_at: Some(reminder_1),
@@ -257,11 +262,11 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
                 Payment {
                     administration_id: admin,
                     id,
-                    cost_type: Some("principal".into()),
+                    cost_type: Some(arcstr::literal!("principal")),
                     description: Some(arcstr::format!("Betaling {number}")),
-                    transaction_type: Some("payment".into()),
+                    transaction_type: Some(arcstr::literal!("payment")),
                     invoice_id,
-                    payment_method: Some("ideal".into()),
+                    payment_method: Some(arcstr::literal!("ideal")),
                     updated_at: updated,
                     total_amount: amount,
                     total_book_amount: amount,
@@ -351,7 +356,7 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
         public_url: Link::portal(PortalKind::CreditCase, id),
         deeplink_url: Link::app(admin, AppKind::CreditCase, id),
         credit_case_number: format!("INC-{admin}-{number:05}"),
-        currency_code: "EUR".into(),
+        currency_code: arcstr::literal!("EUR"),
         administration_id: admin,
         debt_collection_costs: collection,
         open_interest_and_collection_costs: collection + interest,
