@@ -223,6 +223,50 @@ impl ShowRequest {
     }
 }
 
+/// A record that points at a debtor, an invoice or a credit case (messages, notes,
+/// notifications): what [`RelatedFilter`] filters on.
+pub trait Related {
+    /// Its `(debtor_id, invoice_id, credit_case_id)`.
+    fn related(&self) -> (Option<u64>, Option<u64>, Option<u64>);
+}
+
+/// The filter of a [`Related`] resource's list ([`filtered`]): its `debtor_ids`, `invoice_ids` and
+/// `credit_case_ids`.
+pub fn related<V: Related>(req: &ListRequest) -> impl Fn(&V) -> bool + use<V> {
+    let filter = RelatedFilter::parse(req);
+    move |r: &V| {
+        let (debtor, invoice, case) = r.related();
+        filter.matches(debtor, invoice, case)
+    }
+}
+
+/// The filter of a list with no filter of its own ([`filtered`]; credit cases, tasks).
+pub fn unfiltered<V>(_: &ListRequest) -> impl Fn(&V) -> bool + use<V> {
+    |_: &V| true
+}
+
+/// `GET /v1/<resource>` of `table`: [`ListRequest::common_match`] on each record's id and change
+/// time, and the endpoint's own filter, made from the request by `filter` ([`related`],
+/// [`unfiltered`]).
+pub fn filtered<V: Serialize + Record<Scope = u64>, K: Fn(&V) -> bool>(
+    state: &AppState,
+    caller: &Caller,
+    raw: Option<&str>,
+    scope: &str,
+    opt_in: &[&str],
+    table: impl Fn(&Db) -> &Table<V>,
+    filter: impl FnOnce(&ListRequest) -> K,
+) -> Result<Written, PaytError> {
+    let req = ListRequest::parse(state, caller, raw, scope)?;
+    let keep = filter(&req);
+    let page = state.store.read(|db| {
+        req.page_of(table(db), |r| {
+            r.changed().is_some_and(|at| req.common_match(r.seq(), at)) && keep(r)
+        })
+    });
+    page_shared(page, &req.fields, opt_in)
+}
+
 /// `GET /v1/<resource>/{id}`: the record with `id` in the requested administration, projected;
 /// 404 when there is none (ids that are not numbers cannot exist).
 #[allow(clippy::too_many_arguments)]

@@ -101,6 +101,31 @@ pub fn put<V: mock_core::Record>(table: &mut mock_core::Table<V>, record: V) {
     }
 }
 
+/// Tombstones of records deleted in the Payt interface: `low` to `high` of them in administration
+/// `admin`, each of a random debtor of it, deleted 1 to 60 days before the fixture anchor between
+/// 07:00 and 19:00; `make(id, debtor_id, deleted_at)` builds one. Nothing without debtors.
+pub fn tombstones<V: mock_core::Record>(
+    g: &mut Gen,
+    db: &mut Db,
+    admin: u64,
+    (low, high): (u64, u64),
+    table: fn(&mut Db) -> &mut mock_core::Table<V>,
+    make: impl Fn(u64, u64, DateTime<Utc>) -> V,
+) {
+    let debtors: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
+    if debtors.is_empty() {
+        return;
+    }
+    for _ in 0..g.f.int(low, high) {
+        let debtor_id = *g.f.pick(&debtors);
+        let id = g.id();
+        let day = g.f.date_around(-60, -1);
+        let secs = g.f.int(7 * 3600, 19 * 3600) as i64;
+        let deleted_at = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + Duration::seconds(secs);
+        put(table(db), make(id, debtor_id, deleted_at));
+    }
+}
+
 impl Gen {
     /// The next free id.
     pub fn id(&mut self) -> u64 {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PaytError;
 use crate::format::Text;
-use crate::list::{self, ListRequest};
+use crate::list;
 use crate::resources::Label;
 use crate::resources::invoices::Invoice;
 use crate::seed::Gen;
@@ -270,11 +270,15 @@ async fn list(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<list::Written, PaytError> {
-    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "credit_cases:read")?;
-    let page = state
-        .store
-        .read(|db| req.page_of(&db.credit_cases, |c| req.common_match(c.id, c.updated_at)));
-    list::page_shared(page, &req.fields, OPT_IN)
+    list::filtered(
+        &state,
+        &caller,
+        raw.as_deref(),
+        "credit_cases:read",
+        OPT_IN,
+        |db| &db.credit_cases,
+        list::unfiltered,
+    )
 }
 
 async fn show(
@@ -329,27 +333,19 @@ administration_record!(DeletedCreditCase, changed = deleted_at);
 /// that were credited), 3 to 6 per administration, deleted 1 to 60 days before the fixture anchor.
 /// `seed.rs` has no hook for credit cases; the workflow fixtures call this.
 pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
-    let debtors: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
-    if debtors.is_empty() {
-        return;
-    }
-    for _ in 0..g.f.int(3, 6) {
-        let debtor_id = *g.f.pick(&debtors);
-        let id = g.id();
-        let day = g.f.date_around(-60, -1);
-        let secs = g.f.int(7 * 3600, 19 * 3600) as i64;
-        let deleted_at =
-            day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + chrono::Duration::seconds(secs);
-        crate::seed::put(
-            &mut db.deleted_credit_cases,
-            DeletedCreditCase {
-                id,
-                administration_id: admin,
-                debtor_id,
-                deleted_at,
-            },
-        );
-    }
+    crate::seed::tombstones(
+        g,
+        db,
+        admin,
+        (3, 6),
+        |db| &mut db.deleted_credit_cases,
+        |id, debtor_id, deleted_at| DeletedCreditCase {
+            id,
+            administration_id: admin,
+            debtor_id,
+            deleted_at,
+        },
+    );
 }
 
 impl crate::list::Tombstone for DeletedCreditCase {

@@ -1626,18 +1626,18 @@ fn apply(
     for mut p in change.upsert_payments {
         if p.id == 0 {
             p.id = state.ids.next_seq();
-            match db.payments.insert(p) {
-                Ok(()) => crate::webhooks::emit(
-                    db,
-                    &state.ids,
-                    now,
-                    admin,
-                    "invoice_payment_created",
-                    "invoice",
-                    &id_text,
-                ),
-                Err(e) => tracing::error!("cannot record a payment of invoice {id_text}: {e}"),
-            }
+            // A fresh id from the generator, so the insert cannot meet an existing record; if it
+            // did, the invoice is answered as a conflict.
+            db.payments.insert(p)?;
+            crate::webhooks::emit(
+                db,
+                &state.ids,
+                now,
+                admin,
+                "invoice_payment_created",
+                "invoice",
+                &id_text,
+            );
         } else {
             let key = p.id.to_string();
             db.payments.update(&admin, &key, |o| *o = p);

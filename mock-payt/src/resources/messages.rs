@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::body::{Body, bad, body_bool, missing, opt_str, req_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
-use crate::list::{self, ListRequest};
+use crate::list;
 use crate::params::parse_id;
 use crate::resources::User;
 use crate::resources::payment_plans::api_user;
@@ -92,14 +92,21 @@ async fn list(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<list::Written, PaytError> {
-    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "messages:read")?;
-    let related = list::RelatedFilter::parse(&req);
-    let page = state.store.read(|db| {
-        req.page_of(&db.messages, |m| {
-            req.common_match(m.id, m.updated_at) && related.matches(m.debtor_id, m.invoice_id, m.credit_case_id)
-        })
-    });
-    list::page_shared(page, &req.fields, OPT_IN)
+    list::filtered(
+        &state,
+        &caller,
+        raw.as_deref(),
+        "messages:read",
+        OPT_IN,
+        |db| &db.messages,
+        list::related,
+    )
+}
+
+impl list::Related for Message {
+    fn related(&self) -> (Option<u64>, Option<u64>, Option<u64>) {
+        (self.debtor_id, self.invoice_id, self.credit_case_id)
+    }
 }
 
 async fn show(

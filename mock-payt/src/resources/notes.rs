@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PaytError;
-use crate::list::{self, ListRequest};
+use crate::list;
 use crate::resources::User;
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
@@ -67,14 +67,21 @@ async fn list(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<list::Written, PaytError> {
-    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "notes:read")?;
-    let related = list::RelatedFilter::parse(&req);
-    let page = state.store.read(|db| {
-        req.page_of(&db.notes, |n| {
-            req.common_match(n.id, n.updated_at) && related.matches(n.debtor_id, n.invoice_id, n.credit_case_id)
-        })
-    });
-    list::page_shared(page, &req.fields, OPT_IN)
+    list::filtered(
+        &state,
+        &caller,
+        raw.as_deref(),
+        "notes:read",
+        OPT_IN,
+        |db| &db.notes,
+        list::related,
+    )
+}
+
+impl list::Related for Note {
+    fn related(&self) -> (Option<u64>, Option<u64>, Option<u64>) {
+        (self.debtor_id, self.invoice_id, self.credit_case_id)
+    }
 }
 
 const BY_USER: &[&str] = &[

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PaytError;
-use crate::list::{self, ListRequest};
+use crate::list;
 use crate::resources::User;
 use crate::state::{AppState, Caller};
 
@@ -73,14 +73,21 @@ async fn list(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<list::Written, PaytError> {
-    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "notifications:read")?;
-    let related = list::RelatedFilter::parse(&req);
-    let page = state.store.read(|db| {
-        req.page_of(&db.notifications, |n| {
-            req.common_match(n.id, n.updated_at) && related.matches(n.debtor_id, n.invoice_id, n.credit_case_id)
-        })
-    });
-    list::page_shared(page, &req.fields, OPT_IN)
+    list::filtered(
+        &state,
+        &caller,
+        raw.as_deref(),
+        "notifications:read",
+        OPT_IN,
+        |db| &db.notifications,
+        list::related,
+    )
+}
+
+impl list::Related for Notification {
+    fn related(&self) -> (Option<u64>, Option<u64>, Option<u64>) {
+        (self.debtor_id, self.invoice_id, self.credit_case_id)
+    }
 }
 
 async fn show(

@@ -778,27 +778,19 @@ administration_record!(DeletedPaymentPlan, changed = deleted_at);
 /// 2 to 5 per administration, deleted 1 to 60 days before the fixture anchor. `seed.rs` has no
 /// hook for payment plans; the workflow fixtures call this.
 pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
-    let debtors: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
-    if debtors.is_empty() {
-        return;
-    }
-    for _ in 0..g.f.int(2, 5) {
-        let debtor_id = *g.f.pick(&debtors);
-        let id = g.id();
-        let day = g.f.date_around(-60, -1);
-        let secs = g.f.int(7 * 3600, 19 * 3600) as i64;
-        let deleted_at =
-            day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default() + chrono::Duration::seconds(secs);
-        crate::seed::put(
-            &mut db.deleted_payment_plans,
-            DeletedPaymentPlan {
-                administration_id: admin,
-                id,
-                deleted_at,
-                debtor_id,
-            },
-        );
-    }
+    crate::seed::tombstones(
+        g,
+        db,
+        admin,
+        (2, 5),
+        |db| &mut db.deleted_payment_plans,
+        |id, debtor_id, deleted_at| DeletedPaymentPlan {
+            administration_id: admin,
+            id,
+            deleted_at,
+            debtor_id,
+        },
+    );
 }
 
 impl crate::list::Tombstone for DeletedPaymentPlan {

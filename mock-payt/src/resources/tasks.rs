@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::body::{Body, body_bool, body_fields, opt_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
-use crate::list::{self, ListRequest};
+use crate::list;
 use crate::params::parse_id;
 use crate::resources::User;
 use crate::seed::Gen;
@@ -218,11 +218,15 @@ async fn list(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<list::Written, PaytError> {
-    let req = ListRequest::parse(&state, &caller, raw.as_deref(), "tasks:read")?;
-    let page = state
-        .store
-        .read(|db| req.page_of(&db.tasks, |t| req.common_match(t.id, t.updated_at)));
-    list::page_shared(page, &req.fields, OPT_IN)
+    list::filtered(
+        &state,
+        &caller,
+        raw.as_deref(),
+        "tasks:read",
+        OPT_IN,
+        |db| &db.tasks,
+        list::unfiltered,
+    )
 }
 
 async fn show(
