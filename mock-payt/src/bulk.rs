@@ -42,11 +42,6 @@ impl Bulk {
         self.warnings.entry(key.into()).or_default().push(code.into());
     }
 
-    /// How many records were processed.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
     /// The entity.
     pub fn to_json(&self) -> Value {
         let success = self.count > 0 || self.attempted == 0;

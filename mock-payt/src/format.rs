@@ -14,7 +14,7 @@
 //!   [`whole_seconds`], so the two forms are the same text in practice).
 //!
 //! Ids are also read from JSON integers, and money from JSON numbers, as the
-//! [`crate::integer_ids`] form writes them.
+//! `integer_ids.rs` form writes them.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,40 +1,56 @@
 //! A stateful local stand-in for the Payt Customer API v1.
 //!
-//! Layout:
-//! - [`resources`]: one module per resource; each holds its record type (serialized exactly as the
-//!   spec's entity), the properties shown only on request, and its routes.
-//! - [`state`](mod@state): the database of tables, the shared [`state::AppState`] and the authenticated
-//!   [`state::Caller`].
-//! - [`params`], [`fields`], [`list`], [`body`]: query parameters, the `fields` projection, the
-//!   page/show shapes and request bodies, shared by every resource.
-//! - [`error`]: Payt's `{code, message}` errors and their statuses.
-//! - [`format`](mod@format): how ids, money and timestamps are written;
-//! - [`seed`]: the fixtures.
-//! - [`links`]: every absolute URL the mock writes (on the origin the client called, never a Payt
-//!   host) and the mock-only pages they lead to; [`storage`]: the object store behind `POST
-//!   /v1/files`, where uploads are PUT and invoice documents are served.
+//! [`MockPayt`] runs the mock in a test (see its example); [`app`] builds the router directly;
+//! [`world::Payt`] is what one world of it holds. The control API, worlds, journal and faults
+//! come from [`mock_core`].
+//!
+//! ## Where each thing lives
+//!
+//! Each resource keeps its record type (serialized exactly as the spec's entity), the properties
+//! shown only on request, its states and their transitions, its validation and its routes in one
+//! file of [`resources`]: `administrations.rs`, `companies.rs`, `contacts.rs`, `debtors.rs`,
+//! `sign_up.rs` (parties); `invoices.rs` (with its block, resume and payment rules), `payments.rs`,
+//! `credit_cases.rs`, `payment_plans.rs` (`PlanState`), `tasks.rs` (`TaskState`), `orders.rs`,
+//! `files.rs`; `messages.rs`, `notes.rs`, `notifications.rs`; `psp_mandates.rs`,
+//! `psp_transactions.rs`, `payment_conditions.rs`, `vat_rates.rs`.
+//!
+//! Public are the modules the binary, the harness's users and the crate's tests need
+//! ([`resources`], [`state`](mod@state), [`seed`], [`lifecycle`], [`format`](mod@format),
+//! [`limits`], [`storage`], [`webhooks`], [`world`]); the shared plumbing is crate-private:
+//! - `params.rs`, `fields.rs`, `list.rs`: query parameters, the `fields` projection, the page and
+//!   show shapes (`list::filtered` serves the lists that differ only in their table);
+//! - `body.rs`: request bodies (JSON and Rails-style forms) and the field readers (`opt_str`,
+//!   `opt_bool`, ...) every write uses; `bulk.rs` the `{success, count, errors, warnings}` answer;
+//! - `error.rs`: Payt's `{code, message}` errors and their statuses;
+//! - `links.rs`: every absolute URL the mock writes (on the origin the client called, never a
+//!   Payt host) and the mock-only pages they lead to;
+//! - `integer_ids.rs`: the opt-in integer ids; `scenarios.rs`: the named scenarios; `browse.rs`:
+//!   the dashboard's state browser.
+//!
+//! [`state`](mod@state) holds the database of tables, the shared [`state::AppState`] and the
+//! authenticated [`state::Caller`]; [`format`](mod@format) how ids, money and timestamps are
+//! written; [`seed`] the fixtures (`seed/scale.rs` large worlds); [`lifecycle`] the time-driven
+//! rules; [`storage`] the object store behind `POST /v1/files`, where uploads are PUT and invoice
+//! documents are served; [`webhooks`] the mock-only webhook subscriptions and deliveries.
 //!
 //! Every route answers under `/v1/...` and `/api/v1/...`, as the live API does. Mock-only paths sit
 //! under `/_mock/payt/`; the link pages and the storage are what the public flow hands out, not a
 //! control API, so they are always served.
-//!
-//! [`MockPayt`] runs the mock in a test (see its example); [`world::Payt`] is what one world of
-//! it holds. The control API, worlds, journal and faults come from [`mock_core`].
 
-pub mod body;
-pub mod browse;
-pub mod bulk;
-pub mod error;
-pub mod fields;
+pub(crate) mod body;
+pub(crate) mod browse;
+pub(crate) mod bulk;
+pub(crate) mod error;
+pub(crate) mod fields;
 pub mod format;
-pub mod integer_ids;
+pub(crate) mod integer_ids;
 pub mod lifecycle;
 pub mod limits;
-pub mod links;
-pub mod list;
-pub mod params;
+pub(crate) mod links;
+pub(crate) mod list;
+pub(crate) mod params;
 pub mod resources;
-pub mod scenarios;
+pub(crate) mod scenarios;
 pub mod seed;
 pub mod state;
 pub mod storage;
@@ -105,7 +121,7 @@ fn v1() -> Router<AppState> {
 /// How the Payt app answers, beyond its state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
-    /// Write ids and cursors as JSON integers instead of strings (see [`integer_ids`]).
+    /// Write ids and cursors as JSON integers instead of strings (see `integer_ids.rs`).
     pub integer_ids: bool,
 }
 
@@ -116,9 +132,9 @@ pub fn app(state: AppState) -> Router {
 
 /// The Payt API with `options`.
 ///
-/// Three parts: the API under `/v1` and `/api/v1` with the link pages ([`links::router`]), behind
-/// [`links::middleware`] (the request's origin goes into every link), the optional
-/// [`integer_ids::middleware`] and the shared stack with its 10 MiB body limit; and the storage
+/// Three parts: the API under `/v1` and `/api/v1` with the link pages (`links::router`), behind
+/// `links::middleware` (the request's origin goes into every link), the optional
+/// `integer_ids::middleware` and the shared stack with its 10 MiB body limit; and the storage
 /// ([`storage::router`]) with its own layers, whose uploads may be as large as `POST /v1/files`
 /// allows.
 pub fn app_with(state: AppState, options: Options) -> Router {

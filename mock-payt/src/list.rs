@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::PaytError;
-use crate::fields::{Fields, Overrides};
+use crate::fields::Fields;
 use crate::params::{self, Paging};
 use crate::state::{AppState, Caller, Db};
 
@@ -404,16 +404,6 @@ pub fn page_viewed<V: Serialize + Record>(
         pagination: Pagination { cursor },
     };
     write_out(&body, 64 + items.len() * 1024)
-}
-
-/// One record with overrides through the projection, written out.
-pub fn written_viewed<V: Serialize>(
-    record: &V,
-    overrides: Overrides<'_>,
-    fields: &Fields,
-    opt_in: &[&str],
-) -> Result<Written, PaytError> {
-    write_out(&fields.project_with(record, opt_in, overrides), 1024)
 }
 
 /// [`page`] of records shared with the store (read with [`ListRequest::page_of`]).

@@ -5,7 +5,7 @@
 //! (checksum, byte size, content type), PUT the bytes to the signed `url` it answers before
 //! `expires_at`, then reference the checksum in an invoice's `document`/`ubl_document`. The live
 //! URLs lead to Payt's object store; the mock's lead here, to the host and port the client called
-//! ([`crate::links`]), under `/_mock/payt/storage/`. This is not a control route: the public flow
+//! (`links.rs`), under `/_mock/payt/storage/`. This is not a control route: the public flow
 //! needs it, so it is served whatever the control-API setting.
 //!
 //! - `PUT /_mock/payt/storage/uploads/{slot}?X-Payt-Expires=..&X-Payt-Signature=..` takes the bytes

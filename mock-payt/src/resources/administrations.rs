@@ -165,7 +165,7 @@ async fn show(
 /// A string value at `key` of `map`: trimmed, `None` when absent, null or blank; numbers are read
 /// as their text (forms and JSON clients differ); anything else is a problem.
 ///
-/// [`crate::body::str_value`] (what [`crate::body::opt_str`] reads), its refusal collected.
+/// `body::str_value` (what `body::opt_str` reads), its refusal collected.
 pub fn text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Problems) -> Option<String> {
     problems.take(str_value(map.get(key), path)).flatten()
 }
