@@ -261,8 +261,13 @@ pub fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<String, 
 
 /// An optional date `YYYY-MM-DD`.
 pub fn opt_date(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<NaiveDate>, PaytError> {
-    let at = at(path, key);
-    match opt_str(m, key, path)? {
+    date_value(m.get(key), &at(path, key))
+}
+
+/// The date `YYYY-MM-DD` a value stands for, read as [`str_value`] reads a string (absent, null or
+/// blank is `None`); anything else is refused, naming it `at`.
+pub fn date_value(v: Option<&Value>, at: &str) -> Result<Option<NaiveDate>, PaytError> {
+    match str_value(v, at)? {
         None => Ok(None),
         Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
             .map(Some)

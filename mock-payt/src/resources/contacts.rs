@@ -322,21 +322,16 @@ fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
         };
         values.push((key, v));
     }
+    // Read as body::date_value reads a date; a refusal is the record's `invalid_birth_date`.
     let birth_date = match r.get("birth_date") {
         None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Some(None),
-        Some(Value::String(s)) => match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-            Ok(d) => Some(Some(d)),
+        given => match crate::body::date_value(given, "birth_date") {
+            Ok(date) => Some(date),
             Err(_) => {
                 errors.push("invalid_birth_date".to_string());
                 None
             }
         },
-        Some(_) => {
-            errors.push("invalid_birth_date".to_string());
-            None
-        }
     };
     if errors.is_empty() {
         Ok(Input { id, values, birth_date })
