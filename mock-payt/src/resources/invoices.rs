@@ -1721,13 +1721,7 @@ async fn block_or_resume(state: AppState, caller: Caller, body: Body, block: boo
             "give invoice_numbers or invoice_identifiers (or both)",
         ));
     }
-    let reason = body
-        .0
-        .get("reason")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|| "Blocked through the API".to_string());
+    let reason = opt_str(&body.0, "reason", "")?.unwrap_or_else(|| "Blocked through the API".to_string());
     let now = state.now();
     let bulk = state.store.write(|db| {
         let mut bulk = Bulk::new();

@@ -574,6 +574,17 @@ async fn block_and_resume_transitions() {
     let (s, out) = api.patch("/v1/invoices/block", json!({"administration_id": 81})).await;
     assert_eq!(s, 422);
     assert_eq!(out["code"], "missing_parameter");
+    // A reason is read as every body string is: an object is refused before anything is blocked.
+    let before = m.state().store.read(|db| db.fingerprint());
+    let (s, out) = api
+        .patch(
+            "/v1/invoices/block",
+            json!({"administration_id": 81, "invoice_identifiers": ["nope"], "reason": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{out}");
+    assert_eq!(out["message"], "reason must be a string");
+    assert_eq!(m.state().store.read(|db| db.fingerprint()), before);
 }
 
 #[tokio::test]
