@@ -133,6 +133,8 @@ administration_record!(
         let mut plans: Vec<u64> = c.active_payment_plan_id.into_iter().chain(c.payment_plan_id).collect();
         plans.dedup();
         keys.extend(plans.into_iter().map(|p| ("plan", p.to_string())));
+        // The invoices it holds: a payment plan's approval finds the cases of its invoices.
+        keys.extend(c.invoice_ids.iter().map(|i| ("invoice", i.to_string())));
         keys
     }
 );

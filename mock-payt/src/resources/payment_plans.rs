@@ -668,14 +668,27 @@ async fn transition(
         }
         let plan = match what {
             Transition::Approve => {
-                // The cases to link: the plan's own, and the open cases holding its invoices.
+                // The cases to link: the plan's own, and the open cases holding its invoices (read
+                // by the cases' invoice key), in id order.
                 let mut case_ids = plan.credit_case_ids.clone();
-                for c in db.credit_cases.iter(&admin) {
-                    if c.deactivated_at.is_none()
-                        && c.invoice_ids.iter().any(|i| plan.invoice_ids.contains(i))
-                        && !case_ids.contains(&c.id)
-                    {
-                        case_ids.push(c.id);
+                let mut holding: Vec<u64> = plan
+                    .invoice_ids
+                    .iter()
+                    .flat_map(|i| {
+                        let held: Vec<u64> = db
+                            .credit_cases
+                            .lookup(&admin, "invoice", &i.to_string())
+                            .filter(|c| c.deactivated_at.is_none())
+                            .map(|c| c.id)
+                            .collect();
+                        held
+                    })
+                    .collect();
+                holding.sort_unstable();
+                holding.dedup();
+                for id in holding {
+                    if !case_ids.contains(&id) {
+                        case_ids.push(id);
                     }
                 }
                 for i in &plan.invoice_ids {
