@@ -53,12 +53,26 @@ pub fn app_administration(admin: u64) -> String {
 /// The link into the Payt interface of record `id` of `kind` (`invoices`, `debtors`,
 /// `credit_cases`, `orders`, `order_lines`) in administration `admin`.
 pub fn app_record(admin: u64, kind: AppKind, id: u64) -> String {
-    link(&format!("{PREFIX}/app/administrations/{admin}/{}/{id}", kind.segment()))
+    AppRecord(admin, kind, id).to_string()
 }
 
 /// The debtor-portal page of record `id` of `kind`.
 pub fn portal(kind: PortalKind, id: u64) -> String {
-    link(&format!("{PREFIX}/portal/{}/{id}", kind.segment()))
+    Link::Portal(kind, id).to_string()
+}
+
+/// [`app_record`]'s link, written where it is needed (a [`Link`] writes its own with it).
+struct AppRecord(u64, AppKind, u64);
+
+impl std::fmt::Display for AppRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let AppRecord(admin, kind, id) = self;
+        write!(
+            f,
+            "{SENTINEL}{PREFIX}/app/administrations/{admin}/{}/{id}",
+            kind.segment()
+        )
+    }
 }
 
 /// Where the user of a sign-up with `token` completes it.
@@ -179,11 +193,7 @@ impl std::fmt::Display for Link {
         match self {
             Link::Empty => Ok(()),
             Link::Portal(kind, id) => write!(f, "{SENTINEL}{PREFIX}/portal/{}/{id}", kind.segment()),
-            Link::App(kind, admin, id) => write!(
-                f,
-                "{SENTINEL}{PREFIX}/app/administrations/{admin}/{}/{id}",
-                kind.segment()
-            ),
+            Link::App(kind, admin, id) => AppRecord(u64::from(*admin), *kind, *id).fmt(f),
             Link::Note(kind, id) => write!(f, "{}-{id}{NOTES_DOMAIN}", kind.local()),
             Link::Text(text) => f.write_str(text),
         }

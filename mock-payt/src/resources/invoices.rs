@@ -85,7 +85,7 @@ pub const ORDERS: &[&str] = &["invoice_date_asc", "invoice_date_desc", "due_date
 /// The most invoice numbers (and identifiers) one block or resume request may name.
 pub const MAX_BLOCK_ITEMS: usize = 1000;
 /// The `flow_code` an invoice blocked through the API shows.
-pub const BLOCKED_FLOW: &str = "blocked";
+pub static BLOCKED_FLOW: Text = arcstr::literal!("blocked");
 
 /// `CustomerApi_V1_InvoiceLineEntity`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -431,15 +431,14 @@ impl Invoice {
         let mut v = self.clone();
         v.credit_case_id = v.active_credit_case_id;
         v.payment_plan_id = v.active_payment_plan_id;
-        v.debtor_number = (db
+        v.debtor_number = db
             .debtors
             .get(&v.administration_id, &v.debtor_id.to_string())
-            .map(|d| d.debtor_number.clone()))
-        .map(Into::into);
+            .map(|d| Text::from(d.debtor_number.as_str()));
         v.flow_code = Some(if v.blocked_via_api {
-            BLOCKED_FLOW.to_string().into()
+            BLOCKED_FLOW.clone()
         } else if v.flow.is_empty() {
-            "standard".to_string().into()
+            arcstr::literal!("standard")
         } else {
             v.flow.clone()
         });
@@ -455,7 +454,7 @@ impl Invoice {
             .get(&self.administration_id, &self.debtor_id.to_string())
             .map_or(Value::Null, |d| Value::String(d.debtor_number.clone()));
         let flow = if self.blocked_via_api {
-            BLOCKED_FLOW
+            BLOCKED_FLOW.as_str()
         } else if self.flow.is_empty() {
             "standard"
         } else {
@@ -1398,7 +1397,7 @@ fn plan_change(
             if !slots.any(|f| f.uploaded()) {
                 return Err("document_not_uploaded");
             }
-            if doc.filename.is_some() || *checksum != Some(c.clone().into()) {
+            if doc.filename.is_some() || checksum.as_deref() != Some(c.as_str()) {
                 *filename = doc.filename.clone().map(Into::into);
             }
             *checksum = Some(c.clone().into());
@@ -1502,11 +1501,13 @@ fn plan_change(
                     administration_id: admin,
                     invoice_id: inv.id,
                     origin_identifier: None,
-                    cost_type: Some("principal".to_string().into()),
-                    description: Some("Created by Payt for the changed open amount".to_string().into()),
-                    transaction_type: Some(
-                        (if paid.is_sign_positive() { "payment" } else { "reversal" }.to_string()).into(),
-                    ),
+                    cost_type: Some(arcstr::literal!("principal")),
+                    description: Some(arcstr::literal!("Created by Payt for the changed open amount")),
+                    transaction_type: Some(if paid.is_sign_positive() {
+                        arcstr::literal!("payment")
+                    } else {
+                        arcstr::literal!("reversal")
+                    }),
                     payment_method: None,
                     total_amount: paid,
                     total_book_amount: to_book(&inv, paid),

@@ -343,7 +343,7 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
             .to_string()
             .into();
         if inv.payment_method == "direct_debit" {
-            inv.payment_condition = Some("INC".to_string().into());
+            inv.payment_condition = Some(arcstr::literal!("INC"));
         } else {
             inv.payment_condition = Some(g.f.pick(&conditions[..3]).to_string().into());
         }
@@ -413,7 +413,7 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         if !inv.open_amount.is_zero() && inv.sent_at.is_some() && g.f.chance(0.04) {
             let b = at(shift(g.f.anchor(), -(g.f.int(2, 30) as i64)), g);
             inv.blocked_via_api = true;
-            inv.block_reason = Some("Disputed by the debtor".to_string().into());
+            inv.block_reason = Some(arcstr::literal!("Disputed by the debtor"));
             inv.blocked_at = Some(b);
         }
         latest = [
@@ -501,7 +501,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             payments.push(Payment {
                 administration_id: admin,
                 id,
-                cost_type: Some("principal".to_string().into()),
+                cost_type: Some(arcstr::literal!("principal")),
                 description: Some(if credit {
                     arcstr::format!("Creditnota bij {}", inv.invoice_number)
                 } else {
@@ -509,7 +509,11 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 }),
                 reason: None,
                 reversal_code: None,
-                transaction_type: Some((if credit { "credit" } else { "payment" }.to_string()).into()),
+                transaction_type: Some(if credit {
+                    arcstr::literal!("credit")
+                } else {
+                    arcstr::literal!("payment")
+                }),
                 invoice_id: inv.id,
                 payment_method: method.map(Into::into),
                 updated_at: updated,
