@@ -33,6 +33,11 @@ pub trait Record: Clone + Send + Sync + 'static {
     fn seq(&self) -> u64;
     /// The public identifier that lookups use; unique within the table.
     fn key(&self) -> String;
+    /// Whether [`Record::key`] is always [`Record::seq`] written in decimal (a numeric id that is
+    /// also the creation order, as every Payt record's). Such a table keeps no key index: a key is
+    /// read as its number and found by binary search in the partitions, which saves the index's
+    /// 24 bytes and more per record (a large world's tables hold millions).
+    const KEY_IS_SEQ: bool = false;
     /// When the record last changed, for tables read by change (`updated_after`): the table
     /// keeps its records in this order too. `None` (the default) keeps no such order.
     fn changed(&self) -> Option<DateTime<Utc>> {
@@ -85,7 +90,8 @@ pub struct OffsetPage<V> {
 /// The key index and the secondary keys hold no copy of a key: an entry is the key's hash and
 /// where its records are, and a candidate is confirmed against the record itself (its
 /// [`Record::key`] or [`Record::lookups`]). A million records thus cost 24 bytes of index each
-/// instead of a map entry and a string of their own.
+/// instead of a map entry and a string of their own, and nothing for a record whose key is its
+/// sequence number ([`Record::KEY_IS_SEQ`]): that key is found in the partitions' sorted rows.
 #[derive(Debug, Clone)]
 pub struct Table<V: Record> {
     parts: HashMap<V::Scope, Arc<Part<V>>, Hasher>,
@@ -98,13 +104,6 @@ struct Keyed<S> {
     hash: u64,
     scope: S,
     seq: u64,
-}
-
-/// An entry of a secondary key: the records under a value of this hash, in sequence order.
-#[derive(Debug, Clone)]
-struct Under {
-    hash: u64,
-    seqs: Seqs,
 }
 
 /// The records of one scope.
@@ -134,23 +133,49 @@ fn hash_of(text: &str) -> u64 {
     foldhash::fast::FixedState::default().hash_one(text)
 }
 
-/// The sequence numbers under one secondary key, in order: one without a heap allocation (most
-/// keys, a number or a reference, select one record), more behind one pointer.
-#[derive(Debug, Clone)]
-enum Seqs {
-    One(u64),
-    #[expect(
-        clippy::box_collection,
-        reason = "one pointer, not three: a secondary key's entry stays at three words"
-    )]
-    Many(Box<Vec<u64>>),
+/// The hash of a secondary key's value: [`hash_of`] kept in 32 bits (an entry then takes two
+/// words with its tag, see [`Under`]) and spread back over 64 by an odd multiplier, so that the
+/// hash table's bucket and tag bits are both well mixed. Two values may share it; a candidate is
+/// confirmed against its record, as with the full hash.
+fn lookup_hash(value: &str) -> u64 {
+    spread((hash_of(value) >> 32) as u32)
 }
 
-impl Seqs {
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// An entry of a secondary key: the records under a value of this [`lookup_hash`] (its 32 bits),
+/// in sequence order. One record needs no heap allocation (most keys, a number or a reference,
+/// select one record); more are behind one pointer. Either way an entry is two words: a
+/// million-record table's key costs 16 bytes an entry, not 24.
+#[derive(Debug, Clone)]
+enum Under {
+    One {
+        hash: u32,
+        seq: u64,
+    },
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer, not three: a secondary key's entry stays at two words"
+    )]
+    Many {
+        hash: u32,
+        seqs: Box<Vec<u64>>,
+    },
+}
+
+impl Under {
+    fn hash(&self) -> u64 {
+        match self {
+            Under::One { hash, .. } | Under::Many { hash, .. } => spread(*hash),
+        }
+    }
+
     fn as_slice(&self) -> &[u64] {
         match self {
-            Seqs::One(seq) => std::slice::from_ref(seq),
-            Seqs::Many(seqs) => seqs,
+            Under::One { seq, .. } => std::slice::from_ref(seq),
+            Under::Many { seqs, .. } => seqs,
         }
     }
 
@@ -160,13 +185,16 @@ impl Seqs {
 
     fn insert(&mut self, seq: u64) {
         match self {
-            Seqs::One(one) if *one == seq => {}
-            Seqs::One(one) => {
+            Under::One { seq: one, .. } if *one == seq => {}
+            Under::One { hash, seq: one } => {
                 let mut seqs = vec![*one, seq];
                 seqs.sort_unstable();
-                *self = Seqs::Many(Box::new(seqs));
+                *self = Under::Many {
+                    hash: *hash,
+                    seqs: Box::new(seqs),
+                };
             }
-            Seqs::Many(seqs) => {
+            Under::Many { seqs, .. } => {
                 if let Err(at) = seqs.binary_search(&seq) {
                     seqs.insert(at, seq);
                 }
@@ -177,15 +205,15 @@ impl Seqs {
     /// Takes `seq` out; whether none is left.
     fn remove(&mut self, seq: u64) -> bool {
         match self {
-            Seqs::One(one) => *one == seq,
-            Seqs::Many(seqs) => {
+            Under::One { seq: one, .. } => *one == seq,
+            Under::Many { hash, seqs } => {
                 if let Ok(at) = seqs.binary_search(&seq) {
                     seqs.remove(at);
                 }
                 match seqs.as_slice() {
                     [] => true,
                     [one] => {
-                        *self = Seqs::One(*one);
+                        *self = Under::One { hash: *hash, seq: *one };
                         false
                     }
                     _ => false,
@@ -217,15 +245,39 @@ impl<V> Default for Part<V> {
 
 /// The row of `seq` in `rows` (sorted by sequence).
 fn row<V: Record>(rows: &[Arc<V>], seq: u64) -> Option<&V> {
-    rows.binary_search_by_key(&seq, |v| v.seq()).ok().map(|i| &*rows[i])
+    position_of(rows, seq).map(|i| &*rows[i])
+}
+
+/// Where record `seq` is in `rows` (sorted by sequence). Sequence numbers of a scope are mostly
+/// consecutive (one id generator per table), so the row at `seq`'s distance from the first is
+/// tried before the binary search: a lookup by id in a million rows reads one or two records.
+fn position_of<V: Record>(rows: &[Arc<V>], seq: u64) -> Option<usize> {
+    let first = rows.first()?.seq();
+    if seq < first || rows.last().is_some_and(|last| seq > last.seq()) {
+        // Outside the partition's range (a new record is after the last): no search.
+        return None;
+    }
+    let guess = seq.checked_sub(first).and_then(|d| usize::try_from(d).ok());
+    if let Some(i) = guess
+        && rows.get(i).is_some_and(|v| v.seq() == seq)
+    {
+        return Some(i);
+    }
+    rows.binary_search_by_key(&seq, |v| v.seq()).ok()
+}
+
+/// The sequence number a key of a [`Record::KEY_IS_SEQ`] record names: its decimal text exactly
+/// (`7`, not `07` or `+7`), as [`Record::key`] writes it.
+fn seq_of_key(key: &str) -> Option<u64> {
+    let canonical = key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
+    if canonical { key.parse().ok() } else { None }
 }
 
 /// Whether the records of `under` are those under `name` = `value`: its first record says so
 /// (an entry holds the records of one value).
 fn is_under<V: Record>(rows: &[Arc<V>], under: &Under, hash: u64, name: &str, value: &str) -> bool {
-    under.hash == hash
+    under.hash() == hash
         && under
-            .seqs
             .as_slice()
             .first()
             .and_then(|seq| row(rows, *seq))
@@ -234,26 +286,23 @@ fn is_under<V: Record>(rows: &[Arc<V>], under: &Under, hash: u64, name: &str, va
 
 impl<V: Record> Part<V> {
     fn find(&self, seq: u64) -> Option<usize> {
-        self.rows.binary_search_by_key(&seq, |v| v.seq()).ok()
+        position_of(&self.rows, seq)
     }
 
     /// Puts record `seq` (already among the rows) under its secondary keys.
     fn index_lookups(&mut self, lookups: Vec<(&'static str, String)>, seq: u64) {
         for (name, value) in lookups {
-            let hash = hash_of(&value);
+            let hash = lookup_hash(&value);
             let rows = &self.rows;
             let keys = self.by_lookup.entry(name).or_default();
             match keys.find_mut(hash, |u| is_under(rows, u, hash, name, &value)) {
-                Some(under) => under.seqs.insert(seq),
+                Some(under) => under.insert(seq),
                 None => {
-                    keys.insert_unique(
-                        hash,
-                        Under {
-                            hash,
-                            seqs: Seqs::One(seq),
-                        },
-                        |u| u.hash,
-                    );
+                    let entry = Under::One {
+                        hash: (hash_of(&value) >> 32) as u32,
+                        seq,
+                    };
+                    keys.insert_unique(hash, entry, Under::hash);
                 }
             }
         }
@@ -263,10 +312,10 @@ impl<V: Record> Part<V> {
     /// of the value's hash that holds `seq` (the record itself may have changed already).
     fn unindex_lookups(&mut self, lookups: Vec<(&'static str, String)>, seq: u64) {
         for (name, value) in lookups {
-            let hash = hash_of(&value);
+            let hash = lookup_hash(&value);
             if let Some(keys) = self.by_lookup.get_mut(name)
-                && let Ok(mut entry) = keys.find_entry(hash, |u| u.hash == hash && u.seqs.contains(seq))
-                && entry.get_mut().seqs.remove(seq)
+                && let Ok(mut entry) = keys.find_entry(hash, |u| u.hash() == hash && u.contains(seq))
+                && entry.get_mut().remove(seq)
             {
                 entry.remove();
             }
@@ -275,11 +324,11 @@ impl<V: Record> Part<V> {
 
     /// The sequence numbers under a secondary key.
     fn under(&self, name: &'static str, value: &str) -> &[u64] {
-        let hash = hash_of(value);
+        let hash = lookup_hash(value);
         self.by_lookup
             .get(name)
             .and_then(|keys| keys.find(hash, |u| is_under(&self.rows, u, hash, name, value)))
-            .map_or(&[], |u| u.seqs.as_slice())
+            .map_or(&[], Under::as_slice)
     }
 
     /// Whether every record is in the change order, so that the order can answer for all.
@@ -313,12 +362,12 @@ impl<V: Record> Table<V> {
 
     /// How many records the table holds in all scopes.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.parts.values().map(|p| p.rows.len()).sum()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.parts.values().all(|p| p.rows.is_empty())
     }
 
     /// How many records one scope holds.
@@ -328,6 +377,14 @@ impl<V: Record> Table<V> {
 
     /// Where the record with `key` (of hash `hash`) is: its scope and sequence number.
     fn locate(&self, hash: u64, key: &str) -> Option<(&V::Scope, u64)> {
+        if V::KEY_IS_SEQ {
+            let seq = seq_of_key(key)?;
+            return self
+                .parts
+                .iter()
+                .find(|(_, p)| p.find(seq).is_some())
+                .map(|(scope, _)| (scope, seq));
+        }
         let parts = &self.parts;
         self.index
             .find(hash, |k| {
@@ -369,7 +426,11 @@ impl<V: Record> Table<V> {
             part.by_change.insert((at, seq));
         }
         part.index_lookups(lookups, seq);
-        Arc::make_mut(&mut self.index).insert_unique(hash, Keyed { hash, scope, seq }, |k| k.hash);
+        if V::KEY_IS_SEQ {
+            debug_assert_eq!(seq_of_key(&key), Some(seq), "a KEY_IS_SEQ record's key is its seq");
+        } else {
+            Arc::make_mut(&mut self.index).insert_unique(hash, Keyed { hash, scope, seq }, |k| k.hash);
+        }
         Ok(())
     }
 
@@ -389,11 +450,18 @@ impl<V: Record> Table<V> {
     }
 
     fn get_shared_ref(&self, scope: &V::Scope, key: &str) -> Option<&Arc<V>> {
-        let (s, seq) = self.locate(hash_of(key), key)?;
-        if s != scope {
-            return None;
-        }
+        let seq = self.locate_in(scope, hash_of(key), key)?;
         self.position(scope, seq)
+    }
+
+    /// The sequence number of the record with `key` if it is in `scope`.
+    fn locate_in(&self, scope: &V::Scope, hash: u64, key: &str) -> Option<u64> {
+        if V::KEY_IS_SEQ {
+            let seq = seq_of_key(key)?;
+            return self.parts.get(scope)?.find(seq).map(|_| seq);
+        }
+        let (s, seq) = self.locate(hash, key)?;
+        (s == scope).then_some(seq)
     }
 
     /// The record with `key`, whatever its scope.
@@ -406,10 +474,7 @@ impl<V: Record> Table<V> {
     ///
     /// `change` must not alter the record's key, scope or sequence.
     pub fn update<R>(&mut self, scope: &V::Scope, key: &str, change: impl FnOnce(&mut V) -> R) -> Option<R> {
-        let (s, seq) = self.locate(hash_of(key), key)?;
-        if s != scope {
-            return None;
-        }
+        let seq = self.locate_in(scope, hash_of(key), key)?;
         let part = Arc::make_mut(self.parts.get_mut(scope)?);
         let i = part.find(seq)?;
         let record = Arc::make_mut(&mut part.rows[i]);
@@ -438,13 +503,12 @@ impl<V: Record> Table<V> {
     /// Removes the record with `key` in `scope`.
     pub fn remove(&mut self, scope: &V::Scope, key: &str) -> Option<V> {
         let hash = hash_of(key);
-        let (s, seq) = self.locate(hash, key)?;
-        if s != scope {
-            return None;
-        }
+        let seq = self.locate_in(scope, hash, key)?;
         let part = Arc::make_mut(self.parts.get_mut(scope)?);
         let i = part.find(seq)?;
-        if let Ok(entry) = Arc::make_mut(&mut self.index).find_entry(hash, |k| k.seq == seq && k.scope == *scope) {
+        if !V::KEY_IS_SEQ
+            && let Ok(entry) = Arc::make_mut(&mut self.index).find_entry(hash, |k| k.seq == seq && k.scope == *scope)
+        {
             entry.remove();
         }
         let record = part.rows.remove(i);
@@ -815,6 +879,30 @@ mod tests {
         }
     }
 
+    /// A [`Row`] that says its key is its sequence number: the table keeps no key index for it.
+    #[derive(Debug, Clone, PartialEq)]
+    struct SeqRow(Row);
+
+    impl Record for SeqRow {
+        type Scope = u8;
+        const KEY_IS_SEQ: bool = true;
+        fn scope(&self) -> u8 {
+            self.0.scope
+        }
+        fn seq(&self) -> u64 {
+            self.0.seq
+        }
+        fn key(&self) -> String {
+            self.0.key()
+        }
+        fn changed(&self) -> Option<DateTime<Utc>> {
+            self.0.changed()
+        }
+        fn lookups(&self) -> Vec<(&'static str, String)> {
+            self.0.lookups()
+        }
+    }
+
     fn minute(n: u8) -> DateTime<Utc> {
         DateTime::from_timestamp(i64::from(n) * 60, 0).expect("in range")
     }
@@ -875,9 +963,10 @@ mod tests {
 
     #[test]
     fn index_entries_hold_no_key() {
-        // The hash, the scope and the sequence number: no copy of the key, no heap.
+        // The hash, the scope and the sequence number: no copy of the key, no heap; a secondary
+        // key's entry is 32 bits of hash and the record's sequence number (or a pointer).
         assert_eq!(std::mem::size_of::<Keyed<u64>>(), 24);
-        assert_eq!(std::mem::size_of::<Under>(), 24);
+        assert_eq!(std::mem::size_of::<Under>(), 16);
         let mut t = table(&[(1, 3), (1, 3), (2, 4)]);
         assert_eq!(t.lookup(&1, "tag", "3").map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
         t.update(&1, "1", |r| r.tag = 4);
@@ -1024,6 +1113,43 @@ mod tests {
                 }
                 let after = t.page_after_shared(&scope, cursor, per_page, Hint::ChangedAfter(minute(since)), changed_after);
                 prop_assert_eq!(before, after);
+            }
+        }
+
+        /// A table of records whose key is their sequence number (no key index) finds, updates,
+        /// removes and refuses exactly what a table with the index does, whatever key is asked
+        /// for (`07`, `+7` and the empty key name no record).
+        #[test]
+        fn key_is_seq_tables_agree_with_indexed_ones(
+            ops in proptest::collection::vec((0u8..4, 0u8..3, 0u64..30, 0u8..4), 0..120),
+            asked in proptest::collection::vec(prop_oneof![
+                (0u64..30).prop_map(|n| n.to_string()),
+                (0u64..30).prop_map(|n| format!("0{n}")),
+                (0u64..30).prop_map(|n| format!("+{n}")),
+                Just(String::new()),
+            ], 0..20),
+        ) {
+            let mut indexed: Table<Row> = Table::new();
+            let mut plain: Table<SeqRow> = Table::new();
+            for (op, scope, seq, tag) in ops {
+                let key = seq.to_string();
+                let row = Row { scope, seq, tag };
+                match op {
+                    0 | 1 => prop_assert_eq!(indexed.insert(row.clone()), plain.insert(SeqRow(row))),
+                    2 => prop_assert_eq!(
+                        indexed.update(&scope, &key, |r| r.tag = tag),
+                        plain.update(&scope, &key, |r| r.0.tag = tag)
+                    ),
+                    _ => prop_assert_eq!(indexed.remove(&scope, &key), plain.remove(&scope, &key).map(|r| r.0)),
+                }
+                prop_assert_eq!(indexed.len(), plain.len());
+                prop_assert_eq!(indexed.is_empty(), plain.is_empty());
+            }
+            for key in asked {
+                prop_assert_eq!(indexed.find(&key), plain.find(&key).map(|r| &r.0));
+                for scope in 0u8..3 {
+                    prop_assert_eq!(indexed.get(&scope, &key), plain.get(&scope, &key).map(|r| &r.0));
+                }
             }
         }
     }

@@ -146,6 +146,7 @@ pub struct Subscription {
 
 impl Record for Subscription {
     type Scope = ();
+    const KEY_IS_SEQ: bool = true;
     fn scope(&self) {}
     fn seq(&self) -> u64 {
         self.id
@@ -370,6 +371,7 @@ impl Delivery {
 
 impl Record for Delivery {
     type Scope = ();
+    const KEY_IS_SEQ: bool = true;
     fn scope(&self) {}
     fn seq(&self) -> u64 {
         self.id

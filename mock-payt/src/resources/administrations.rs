@@ -102,6 +102,7 @@ pub enum AdministrationStatus {
 
 impl Record for Administration {
     type Scope = ();
+    const KEY_IS_SEQ: bool = true;
     fn scope(&self) {}
     fn seq(&self) -> u64 {
         self.id

@@ -66,6 +66,7 @@ pub struct Company {
 
 impl mock_core::Record for Company {
     type Scope = ();
+    const KEY_IS_SEQ: bool = true;
     fn scope(&self) {}
     fn seq(&self) -> u64 {
         self.id

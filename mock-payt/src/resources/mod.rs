@@ -3,13 +3,15 @@
 
 /// Implements [`mock_core::Record`] for a record scoped by its `administration_id` and keyed and
 /// ordered by its numeric `id`, which is what every Payt record but administrations is.
-/// `changed = field` names the timestamp `updated_after` (or `deleted_after`) reads it by;
+/// The key is the id's decimal text, so the store keeps no key index for these tables
+/// ([`mock_core::Record::KEY_IS_SEQ`]). `changed = field` names the timestamp `updated_after` (or `deleted_after`) reads it by;
 /// `lookups = |r| ...` the secondary keys it is found by (the store keeps both orders, so a
 /// page filtered by them reads no other record).
 macro_rules! administration_record {
     ($t:ty $(, changed = $changed:ident)? $(, lookups = $lookups:expr)?) => {
         impl mock_core::Record for $t {
             type Scope = u64;
+            const KEY_IS_SEQ: bool = true;
             fn scope(&self) -> u64 {
                 self.administration_id
             }

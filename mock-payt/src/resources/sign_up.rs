@@ -92,6 +92,7 @@ pub struct SignUp {
 
 impl mock_core::Record for SignUp {
     type Scope = ();
+    const KEY_IS_SEQ: bool = true;
     fn scope(&self) {}
     fn seq(&self) -> u64 {
         self.id

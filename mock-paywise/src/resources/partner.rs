@@ -304,6 +304,7 @@ impl PartnerAccount {
 
 impl Record for PartnerAccount {
     type Scope = ();
+    const KEY_IS_SEQ: bool = true;
     fn scope(&self) {}
     fn seq(&self) -> u64 {
         self.id
