@@ -8,7 +8,9 @@
 //! object, the key and the *path* of the object (`""` for the body itself, `invoices[0]` for an
 //! item of a bulk write) and answer `Result<Option<T>, PaytError>`:
 //!
-//! - [`items`] / [`Body::records`]: the array of objects of a bulk write;
+//! - [`items`] / [`Body::records`]: the array of objects of a bulk write; [`items_of`] any other
+//!   list of objects (a plan's `terms`, `psp_mandates`), its refusals worded by an [`Items`];
+//! - [`is_email`]: the one e-mail check of every address;
 //! - [`opt_str`] / [`req_str`], [`opt_int`], [`opt_bool`], [`opt_date`], [`opt_time`],
 //!   [`opt_enum`], [`opt_strings`] (and the money readers of [`crate::resources::invoices`],
 //!   `opt_money` and `opt_amount`, under Payt's money rule);
@@ -76,19 +78,7 @@ impl FromRequest<AppState> for Body {
 impl Body {
     /// The required `administration_id` body key (string or number).
     pub fn administration_id(&self) -> Result<u64, PaytError> {
-        match self.0.get("administration_id") {
-            None | Some(Value::Null) => Err(PaytError::unprocessable(
-                "missing_parameter",
-                "administration_id is missing",
-            )),
-            Some(Value::String(s)) if s.trim().is_empty() => Err(PaytError::unprocessable(
-                "missing_parameter",
-                "administration_id is missing",
-            )),
-            Some(Value::String(s)) => parse_id(s).ok_or_else(invalid_admin),
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(invalid_admin),
-            Some(_) => Err(invalid_admin()),
-        }
+        administration_id(self.0.get("administration_id"))
     }
 
     /// The required array of records of a bulk write (`debtors`, `contacts`, ...): 422 when it is
@@ -134,6 +124,25 @@ impl Body {
                 format!("{key} must be an array of strings"),
             )),
         }
+    }
+}
+
+/// The required `administration_id` of a body (a string or a number; a multipart form's text
+/// part as a string): 422 `missing_parameter` when absent or blank, `invalid_parameter` when it
+/// is not an administration id.
+pub fn administration_id(v: Option<&Value>) -> Result<u64, PaytError> {
+    match v {
+        None | Some(Value::Null) => Err(PaytError::unprocessable(
+            "missing_parameter",
+            "administration_id is missing",
+        )),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(PaytError::unprocessable(
+            "missing_parameter",
+            "administration_id is missing",
+        )),
+        Some(Value::String(s)) => parse_id(s).ok_or_else(invalid_admin),
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(invalid_admin),
+        Some(_) => Err(invalid_admin()),
     }
 }
 
@@ -213,27 +222,73 @@ pub fn missing(path: &str) -> PaytError {
     PaytError::unprocessable("missing_parameter", format!("{path} is missing"))
 }
 
-/// The array of objects at `key` of the body (required).
+/// What a list of objects in a body is called in its refusals, and how long it may be: see
+/// [`items_of`]. [`RECORDS`] suits a bulk write's records.
+pub struct Items {
+    /// The most items one request may hold.
+    pub max: usize,
+    /// What the list must be: `{key} must be an array of {array}`.
+    pub array: &'static str,
+    /// What an item must be: `{key}[{i}] must be {item}`.
+    pub item: &'static str,
+    /// What one item is, when the list must not be empty: `{key} is empty: give at least one {one}`.
+    pub one: Option<&'static str>,
+}
+
+/// The records of a bulk write: up to [`crate::limits::MAX_RECORDS`] objects, none required.
+pub const RECORDS: Items = Items {
+    max: crate::limits::MAX_RECORDS,
+    array: "objects",
+    item: "an object",
+    one: None,
+};
+
+/// The array of objects at `key` of the body (required), as [`RECORDS`].
 pub fn items<'a>(body: &'a Body, key: &str) -> Result<Vec<&'a Map<String, Value>>, PaytError> {
-    match body.0.get(key) {
-        None | Some(Value::Null) => Err(missing(key)),
-        Some(Value::Array(items)) if items.len() > crate::limits::MAX_RECORDS => {
-            Err(crate::limits::too_many(key, items.len(), crate::limits::MAX_RECORDS))
+    items_of(body, key, &RECORDS)
+}
+
+/// The array of objects at `key` of the body (required), each refusal worded by `what`: missing,
+/// longer than `what.max`, not an array, an item that is not an object, or empty where
+/// `what.one` says it must not be. A form with a single indexed item (`invoices[0][...]`) decodes
+/// to an object of objects, which is read as that list.
+pub fn items_of<'a>(body: &'a Body, key: &str, what: &Items) -> Result<Vec<&'a Map<String, Value>>, PaytError> {
+    let items: Vec<&Map<String, Value>> = match body.0.get(key) {
+        None | Some(Value::Null) => return Err(missing(key)),
+        Some(Value::Array(items)) if items.len() > what.max => {
+            return Err(crate::limits::too_many(key, items.len(), what.max));
         }
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
             .map(|(i, v)| match v {
                 Value::Object(m) => Ok(m),
-                _ => Err(bad(format!("{key}[{i}] must be an object"))),
+                _ => Err(bad(format!("{key}[{i}] must be {}", what.item))),
             })
-            .collect(),
-        // A form with a single indexed item (`invoices[0][...]`) decodes to an object of objects.
+            .collect::<Result<_, _>>()?,
         Some(Value::Object(m)) if m.values().all(Value::is_object) && !m.is_empty() => {
-            Ok(m.values().filter_map(Value::as_object).collect())
+            m.values().filter_map(Value::as_object).collect()
         }
-        Some(_) => Err(bad(format!("{key} must be an array of objects"))),
+        Some(_) => return Err(bad(format!("{key} must be an array of {}", what.array))),
+    };
+    match what.one {
+        Some(one) if items.is_empty() => Err(bad(format!("{key} is empty: give at least one {one}"))),
+        _ => Ok(items),
     }
+}
+
+/// Whether `s` looks like an e-mail address (`local@domain.tld`, no spaces): the one check every
+/// address of a Payt write is held to.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
 }
 
 /// An optional string (numbers are taken as their text; blank is absent).

@@ -8,7 +8,75 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use crate::body::Body;
+use crate::error::PaytError;
+use crate::state::{AppState, Caller, Db};
+
+/// A bulk upsert's list (`debtors`, `contacts`): the body key of its records, what one record is
+/// called (`invalid_{one}` is the code of a record that is not an object), the keys that name a
+/// record in the answer, first given first, and the scope it needs.
+pub struct Upsert {
+    /// The body key of the records, and the `{list}[{i}]` fallback name of a record.
+    pub list: &'static str,
+    /// One record: `debtor`, `contact`.
+    pub one: &'static str,
+    /// The record keys that name it in `errors` and `warnings`.
+    pub names: &'static [&'static str],
+    /// The grant the write needs.
+    pub scope: &'static str,
+}
+
+impl Upsert {
+    /// The bulk write of `body`: the caller's grant and administration checked, then each
+    /// record given to `one` inside one store write (its warnings, or the codes it is refused
+    /// with), and the `CustomerApi_SuccessEntity` of them all.
+    pub fn run(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        body: &Body,
+        mut one: impl FnMut(&mut Db, u64, &Map<String, Value>) -> Result<Vec<String>, Vec<String>>,
+    ) -> Result<Bulk, PaytError> {
+        caller.grant.require(self.scope)?;
+        let admin = body.administration_id()?;
+        state.check_administration(caller, admin)?;
+        let records = body.records(self.list, self.one)?;
+        Ok(state.store.write(|db| {
+            let mut bulk = Bulk::new();
+            for (i, r) in records.iter().enumerate() {
+                let key = self.name(r, i);
+                let Value::Object(map) = r else {
+                    bulk.reject(key, format!("invalid_{}", self.one));
+                    continue;
+                };
+                match one(db, admin, map) {
+                    Ok(warnings) => {
+                        bulk.processed();
+                        for w in warnings {
+                            bulk.warn(key.clone(), w);
+                        }
+                    }
+                    Err(codes) => codes.into_iter().for_each(|c| bulk.reject(key.clone(), c)),
+                }
+            }
+            bulk
+        }))
+    }
+
+    /// The name of record `i` in the answer: its first non-blank naming key, else `{list}[{i}]`.
+    fn name(&self, r: &Value, i: usize) -> String {
+        self.names
+            .iter()
+            .find_map(|k| match r.get(*k) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| format!("{}[{i}]", self.list))
+    }
+}
 
 /// The outcome of a bulk write, record by record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use mock_core::query::QueryParams;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::{Body, Problems, str_value};
+use crate::body::{Body, Problems, is_email, str_value};
 use crate::error::PaytError;
 use crate::list;
 use crate::params::{self, Paging};
@@ -184,19 +184,6 @@ pub fn required_text(map: &Map<String, Value>, key: &str, path: &str, problems: 
             String::new()
         }
     }
-}
-
-/// Whether `s` looks like an e-mail address (`local@domain.tld`, no spaces).
-pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
 }
 
 /// Whether `s` is an ISO 3166 alpha-2 code in shape (two ASCII letters).

@@ -23,12 +23,12 @@ use mock_core::store::CursorPage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::Body;
-use crate::bulk::Bulk;
+use crate::body::{Body, is_email};
+use crate::bulk::Upsert;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
 use crate::params::{parse_id, string_list};
-use crate::resources::administrations::{is_country_code, is_email};
+use crate::resources::administrations::is_country_code;
 use crate::resources::debtors::{self, apply_contact};
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
@@ -256,17 +256,6 @@ async fn list(
 }
 
 /// The bulk key of a contact record: its identifier, else its id, else its position.
-fn record_key(r: &Value, i: usize) -> String {
-    let pick = |k: &str| match r.get(k) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    pick("contact_identifier")
-        .or_else(|| pick("id"))
-        .unwrap_or_else(|| format!("contacts[{i}]"))
-}
-
 /// What one record asks: the values given (`None` clears) and the birth date.
 struct Input {
     id: Option<u64>,
@@ -425,34 +414,20 @@ async fn upsert(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
-    caller.grant.require("contacts:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
-    let records = body.records("contacts", "contact")?;
     let now = state.now();
-    let outcome = state.store.write(|db| {
-        let mut bulk = Bulk::new();
-        for (i, r) in records.iter().enumerate() {
-            let key = record_key(r, i);
-            let Value::Object(map) = r else {
-                bulk.reject(key, "invalid_contact");
-                continue;
-            };
-            let result = validate(map).and_then(|input| apply(db, &state, admin, input, now));
-            match result {
-                Ok(warnings) => {
-                    bulk.processed();
-                    for w in warnings {
-                        bulk.warn(key.clone(), w);
-                    }
-                }
-                Err(codes) => codes.into_iter().for_each(|c| bulk.reject(key.clone(), c)),
-            }
-        }
-        bulk
-    });
+    let outcome = UPSERT.run(&state, &caller, &body, |db, admin, map| {
+        validate(map).and_then(|input| apply(db, &state, admin, input, now))
+    })?;
     Ok((StatusCode::CREATED, Json(outcome.to_json())))
 }
+
+/// The contacts' bulk write: a record is named by its `contact_identifier` or `id`.
+const UPSERT: Upsert = Upsert {
+    list: "contacts",
+    one: "contact",
+    names: &["contact_identifier", "id"],
+    scope: "contacts:write",
+};
 
 fn ascii_slug(s: &str) -> String {
     s.chars()

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::Body;
-use crate::bulk::Bulk;
+use crate::bulk::Upsert;
 use crate::error::PaytError;
 use crate::format::Text;
 use crate::list::{self, ListRequest, ShowRequest};
@@ -521,17 +521,6 @@ fn is_peppol(p: &str) -> bool {
         .is_some_and(|(scheme, id)| scheme.len() == 4 && scheme.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty())
 }
 
-fn record_key(r: &Value, i: usize) -> String {
-    let pick = |k: &str| match r.get(k) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    pick("debtor_number")
-        .or_else(|| pick("debtor_identifier"))
-        .unwrap_or_else(|| format!("debtors[{i}]"))
-}
-
 /// Applies one validated record to `db`: created or updated, or the error codes.
 fn apply(db: &mut Db, state: &AppState, admin: u64, input: Input, now: DateTime<Utc>) -> Result<(), Vec<String>> {
     // Under the debtors' secondary keys, not by a scan of the administration.
@@ -656,39 +645,22 @@ async fn upsert(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
-    caller.grant.require("debtors:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
-    let records = body.records("debtors", "debtor")?;
     let now = state.now();
-    let outcome = state.store.write(|db| {
-        let mut bulk = Bulk::new();
-        for (i, r) in records.iter().enumerate() {
-            let key = record_key(r, i);
-            let Value::Object(map) = r else {
-                bulk.reject(key, "invalid_debtor");
-                continue;
-            };
-            match validate(map) {
-                Err(codes) => codes.into_iter().for_each(|c| bulk.reject(key.clone(), c)),
-                Ok(input) => {
-                    let warnings = input.warnings.clone();
-                    match apply(db, &state, admin, input, now) {
-                        Ok(()) => {
-                            bulk.processed();
-                            for w in warnings {
-                                bulk.warn(key.clone(), w);
-                            }
-                        }
-                        Err(codes) => codes.into_iter().for_each(|c| bulk.reject(key.clone(), c)),
-                    }
-                }
-            }
-        }
-        bulk
-    });
+    let outcome = UPSERT.run(&state, &caller, &body, |db, admin, map| {
+        let input = validate(map)?;
+        let warnings = input.warnings.clone();
+        apply(db, &state, admin, input, now).map(|()| warnings)
+    })?;
     Ok((StatusCode::CREATED, Json(outcome.to_json())))
 }
+
+/// The debtors' bulk write: a record is named by its `debtor_number` or `debtor_identifier`.
+const UPSERT: Upsert = Upsert {
+    list: "debtors",
+    one: "debtor",
+    names: &["debtor_number", "debtor_identifier"],
+    scope: "debtors:write",
+};
 
 /// Enriches the fixture debtors of `admin` (created by the seed with the core fields) with
 /// everything else the entity has: languages, phone numbers, e-mail routing, credit limits,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::body::{Body, bad, body_bool, missing, opt_str, req_str};
+use crate::body::{Body, bad, body_bool, is_email, missing, opt_str, req_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list;
@@ -127,18 +127,6 @@ async fn show(
     )
 }
 
-fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.contains(char::is_whitespace)
-        && !domain.contains('@')
-}
-
 /// A comma-separated address list (`cc_email`, `bcc_email`).
 fn emails(raw: Option<String>, path: &str) -> Result<Vec<String>, PaytError> {
     let Some(raw) = raw else {
@@ -148,7 +136,7 @@ fn emails(raw: Option<String>, path: &str) -> Result<Vec<String>, PaytError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            if valid_email(s) {
+            if is_email(s) {
                 Ok(s.to_string())
             } else {
                 Err(bad(format!(
@@ -228,7 +216,7 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
     let content = req_str(message, "body", "message")?;
     let email = opt_str(message, "email", "message")?;
     if let Some(e) = &email
-        && !valid_email(e)
+        && !is_email(e)
     {
         return Err(bad(format!("message[email] {e:?} is not an e-mail address")));
     }

@@ -432,7 +432,7 @@ fn order_line(n: u64, cells: &[String], columns: &[Option<usize>]) -> Result<New
 async fn read_request(
     state: &AppState,
     req: Request,
-) -> Result<(Option<String>, Option<(Option<String>, Vec<u8>)>), PaytError> {
+) -> Result<(Option<Value>, Option<(Option<String>, Vec<u8>)>), PaytError> {
     if body_kind(req.headers()) == BodyKind::Multipart {
         let unreadable = |e: axum::extract::multipart::MultipartError| {
             PaytError::unprocessable(
@@ -458,7 +458,7 @@ async fn read_request(
                 ));
             }
             match field.name().unwrap_or_default() {
-                "administration_id" => admin = Some(field.text().await.map_err(unreadable)?.trim().to_string()),
+                "administration_id" => admin = Some(Value::String(field.text().await.map_err(unreadable)?)),
                 "order[file]" => {
                     let name = field.file_name().map(str::to_string);
                     let bytes = field.bytes().await.map_err(unreadable)?;
@@ -470,12 +470,7 @@ async fn read_request(
         Ok((admin, file))
     } else {
         let body = Body::from_request(req, state).await?;
-        let admin = match body.0.get("administration_id") {
-            Some(Value::String(s)) => Some(s.trim().to_string()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(Value::Null) | None => None,
-            Some(_) => Some(String::new() + "invalid"),
-        };
+        let admin = body.0.get("administration_id").cloned();
         let file = body
             .0
             .get("order")
@@ -494,20 +489,8 @@ async fn create(
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
     caller.grant.require("orders:write")?;
     let (admin, file) = read_request(&state, req).await?;
-    let admin = match admin.as_deref() {
-        None | Some("") => {
-            return Err(PaytError::unprocessable(
-                "missing_parameter",
-                "administration_id is missing",
-            ));
-        }
-        Some(s) => params::parse_id(s).ok_or_else(|| {
-            PaytError::unprocessable(
-                "invalid_parameter",
-                "administration_id is invalid: expected an administration id such as 81",
-            )
-        })?,
-    };
+    // Read as every Payt body's `administration_id` is, whether the body is a form or multipart.
+    let admin = crate::body::administration_id(admin.as_ref())?;
     state.check_administration(&caller, admin)?;
     let (filename, bytes) = file.ok_or_else(|| {
         PaytError::unprocessable(

@@ -33,7 +33,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::body::{Body, body_fields};
+use crate::body::{Body, Items, at, bad, body_fields, is_email, items_of, missing, opt_date, opt_str};
 use crate::error::PaytError;
 use crate::format::two_decimals;
 use crate::list::{self, ListRequest};
@@ -189,19 +189,10 @@ struct NewTerm {
     due_date: NaiveDate,
 }
 
-fn bad(message: String) -> PaytError {
-    PaytError::unprocessable("invalid_parameter", message)
-}
-
 /// Reads a term amount given as a JSON number or a numeric string (forms send strings).
 fn amount(v: Option<&Value>, path: &str) -> Result<Decimal, PaytError> {
     let text = match v {
-        None | Some(Value::Null) => {
-            return Err(PaytError::unprocessable(
-                "missing_parameter",
-                format!("{path} is missing"),
-            ));
-        }
+        None | Some(Value::Null) => return Err(missing(path)),
         // A JSON number out of range (a float, or an integer beyond 64 bits the parser holds as
         // one) is refused with the money rule, not shown as the float it became.
         Some(Value::Number(n))
@@ -234,37 +225,22 @@ fn amount(v: Option<&Value>, path: &str) -> Result<Decimal, PaytError> {
     Ok(d)
 }
 
+/// What the refusals of a plan's `terms` call them.
+const TERMS: Items = Items {
+    max: crate::limits::MAX_TERMS,
+    array: "{amount, due_date} objects",
+    item: "an object with amount and due_date",
+    one: Some("{amount, due_date} term"),
+};
+
 fn terms(body: &Body) -> Result<Vec<NewTerm>, PaytError> {
-    let items = match body.0.get("terms") {
-        None | Some(Value::Null) => return Err(PaytError::unprocessable("missing_parameter", "terms is missing")),
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err(bad("terms must be an array of {amount, due_date} objects".to_string())),
-    };
-    crate::limits::cap("terms", items.len(), crate::limits::MAX_TERMS)?;
-    if items.is_empty() {
-        return Err(bad(
-            "terms is empty: give at least one {amount, due_date} term".to_string()
-        ));
-    }
-    items
-        .iter()
+    items_of(body, "terms", &TERMS)?
+        .into_iter()
         .enumerate()
         .map(|(i, t)| {
-            let Value::Object(t) = t else {
-                return Err(bad(format!("terms[{i}] must be an object with amount and due_date")));
-            };
-            let amount = amount(t.get("amount"), &format!("terms[{i}][amount]"))?;
-            let due_date = match t.get("due_date") {
-                None | Some(Value::Null) => {
-                    return Err(PaytError::unprocessable(
-                        "missing_parameter",
-                        format!("terms[{i}][due_date] is missing"),
-                    ));
-                }
-                Some(Value::String(s)) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                    .map_err(|_| bad(format!("terms[{i}][due_date] is not a valid date (YYYY-MM-DD): {s:?}")))?,
-                Some(_) => return Err(bad(format!("terms[{i}][due_date] must be a date string (YYYY-MM-DD)"))),
-            };
+            let path = format!("terms[{i}]");
+            let amount = amount(t.get("amount"), &at(&path, "amount"))?;
+            let due_date = opt_date(t, "due_date", &path)?.ok_or_else(|| missing(&at(&path, "due_date")))?;
             Ok(NewTerm { amount, due_date })
         })
         .collect()
@@ -286,11 +262,11 @@ async fn create(
     let invoice_numbers = dedup(body.string_list("invoice_numbers")?);
     let invoice_identifiers = dedup(body.string_list("invoice_identifiers")?);
     let credit_case_numbers = dedup(body.string_list("credit_case_numbers")?);
-    let cc_email_address = match body.0.get("cc_email_address") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) if s.contains('@') && !s.trim().contains(' ') => Some(s.trim().to_string()),
-        Some(other) => return Err(bad(format!("cc_email_address is not a valid e-mail address: {other}"))),
+    let cc_email_address = match opt_str(&body.0, "cc_email_address", "")? {
+        Some(s) if !is_email(&s) => {
+            return Err(bad(format!("cc_email_address is not a valid e-mail address: {s:?}")));
+        }
+        cc => cc,
     };
     let terms = terms(&body)?;
     if invoice_numbers.is_empty() && invoice_identifiers.is_empty() && credit_case_numbers.is_empty() {

@@ -22,9 +22,9 @@ use mock_core::Record;
 use mock_core::query::{QueryParams, split_csv};
 use mock_core::store::CursorPage;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::body::{Body, at, body_fields, opt_str, req_str};
+use crate::body::{Body, Items, at, body_fields, items_of, missing, opt_str, req_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
@@ -304,10 +304,6 @@ async fn delete(
     Ok(Json(bulk.to_json()))
 }
 
-fn missing(path: String) -> PaytError {
-    PaytError::unprocessable("missing_parameter", format!("{path} is missing"))
-}
-
 fn invalid(code: &'static str, message: String) -> PaytError {
     PaytError::unprocessable(code, message)
 }
@@ -324,15 +320,15 @@ struct NewMandate {
     mandate_reference: Option<String>,
 }
 
-fn item(i: usize, v: &Value) -> Result<NewMandate, PaytError> {
-    let Value::Object(m) = v else {
-        return Err(invalid(
-            "invalid_parameter",
-            format!(
-                "psp_mandates[{i}] must be an object with bank_account_name, bank_account_number and provider_code"
-            ),
-        ));
-    };
+/// What the refusals of the `psp_mandates` list call it.
+const MANDATES: Items = Items {
+    max: crate::limits::MAX_RECORDS,
+    array: "mandates",
+    item: "an object with bank_account_name, bank_account_number and provider_code",
+    one: Some("mandate"),
+};
+
+fn item(i: usize, m: &Map<String, Value>) -> Result<NewMandate, PaytError> {
     let base = format!("psp_mandates[{i}]");
     let path = |k: &str| at(&base, k);
     let bank_account_name = req_str(m, "bank_account_name", &base)?;
@@ -364,7 +360,7 @@ fn item(i: usize, v: &Value) -> Result<NewMandate, PaytError> {
     };
     let debtor_code = opt_str(m, "debtor_code", &base)?;
     if debtor_id.is_none() && debtor_code.is_none() {
-        return Err(missing(format!("{} or {}", path("debtor_id"), path("debtor_code"))));
+        return Err(missing(&format!("{} or {}", path("debtor_id"), path("debtor_code"))));
     }
     Ok(NewMandate {
         bank_account_name,
@@ -397,29 +393,10 @@ async fn create(
     let admin = body.administration_id()?;
     state.check_administration(&caller, admin)?;
     let fields = body_fields(&body, raw.as_deref())?;
-    let items = match body.0.get("psp_mandates") {
-        None | Some(Value::Null) => return Err(missing("psp_mandates".to_string())),
-        Some(Value::Array(items)) => {
-            crate::limits::cap("psp_mandates", items.len(), crate::limits::MAX_RECORDS)?;
-            items
-        }
-        Some(_) => {
-            return Err(invalid(
-                "invalid_parameter",
-                "psp_mandates must be an array of mandates".to_string(),
-            ));
-        }
-    };
-    if items.is_empty() {
-        return Err(invalid(
-            "invalid_parameter",
-            "psp_mandates is empty: give at least one mandate".to_string(),
-        ));
-    }
-    let new: Vec<NewMandate> = items
-        .iter()
+    let new: Vec<NewMandate> = items_of(&body, "psp_mandates", &MANDATES)?
+        .into_iter()
         .enumerate()
-        .map(|(i, v)| item(i, v))
+        .map(|(i, m)| item(i, m))
         .collect::<Result<_, _>>()?;
     let now = state.now();
     let first = state.store.write(|db| {

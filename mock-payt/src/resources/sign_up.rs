@@ -16,10 +16,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::body::{Body, Problems};
+use crate::body::{Body, Problems, is_email};
 use crate::error::PaytError;
 use crate::list;
-use crate::resources::administrations::{self, is_email, required_text, text};
+use crate::resources::administrations::{self, required_text, text};
 use crate::resources::companies::{self, BasicError, Company};
 use crate::seed::Gen;
 use crate::state::{AppState, Db};

@@ -1165,3 +1165,111 @@ async fn every_amount_of_a_write_follows_one_money_rule() {
     after[2] += 1;
     assert_eq!(counts(&m), after, "only the plan within the rule was made");
 }
+
+/// A plan's terms and a mandates list are read by the one list-of-objects reader (their own
+/// wording kept), a plan's `cc_email_address` by the one e-mail check, and an order's
+/// `administration_id` as every body's is: each refusal is a 422 that changes nothing.
+#[tokio::test]
+async fn plans_mandates_and_orders_read_their_bodies_with_the_shared_readers() {
+    let m = mock().await;
+    let api = Api::new(&m);
+    let number = m
+        .state()
+        .store
+        .read(|db| {
+            db.invoices
+                .iter(&81)
+                .find(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none())
+                .map(|i| i.invoice_number.clone())
+        })
+        .expect("a free invoice");
+    let before = m.state().store.read(|db| db.fingerprint());
+    let refused = [
+        (
+            "/v1/payment_plans",
+            json!({"administration_id": 81, "invoice_numbers": [number], "terms": []}),
+            "invalid_parameter",
+            "terms is empty: give at least one {amount, due_date} term",
+        ),
+        (
+            "/v1/payment_plans",
+            json!({"administration_id": 81, "invoice_numbers": [number], "terms": "x"}),
+            "invalid_parameter",
+            "terms must be an array of {amount, due_date} objects",
+        ),
+        (
+            "/v1/payment_plans",
+            json!({"administration_id": 81, "invoice_numbers": [number], "terms": [1]}),
+            "invalid_parameter",
+            "terms[0] must be an object with amount and due_date",
+        ),
+        (
+            "/v1/payment_plans",
+            json!({"administration_id": 81, "invoice_numbers": [number], "terms": [{"amount": "10"}]}),
+            "missing_parameter",
+            "terms[0][due_date] is missing",
+        ),
+        (
+            "/v1/payment_plans",
+            json!({"administration_id": 81, "invoice_numbers": [number],
+                   "terms": [{"amount": "10", "due_date": "soon"}]}),
+            "invalid_parameter",
+            "terms[0][due_date] is not a valid date (\"soon\"): use YYYY-MM-DD",
+        ),
+        (
+            "/v1/payment_plans",
+            json!({"administration_id": 81, "invoice_numbers": [number], "cc_email_address": "a@b",
+                   "terms": [{"amount": "10", "due_date": "2027-01-01"}]}),
+            "invalid_parameter",
+            "cc_email_address is not a valid e-mail address: \"a@b\"",
+        ),
+        (
+            "/v1/psp_mandates",
+            json!({"administration_id": 81, "psp_mandates": []}),
+            "invalid_parameter",
+            "psp_mandates is empty: give at least one mandate",
+        ),
+        (
+            "/v1/psp_mandates",
+            json!({"administration_id": 81, "psp_mandates": ["x"]}),
+            "invalid_parameter",
+            "psp_mandates[0] must be an object with bank_account_name, bank_account_number and provider_code",
+        ),
+        (
+            "/v1/orders",
+            json!({"administration_id": {"id": 81}, "order": {"file": "a;b"}}),
+            "invalid_parameter",
+            "administration_id is invalid: expected an administration id such as 81",
+        ),
+        (
+            "/v1/orders",
+            json!({"administration_id": " ", "order": {"file": "a;b"}}),
+            "missing_parameter",
+            "administration_id is missing",
+        ),
+    ];
+    for (path, body, code, message) in refused {
+        let (s, out) = api.post(path, body.clone()).await;
+        assert_eq!(
+            (s, out["code"].as_str(), out["message"].as_str()),
+            (422, Some(code), Some(message)),
+            "{path} {body}"
+        );
+    }
+    assert_eq!(
+        m.state().store.read(|db| db.fingerprint()),
+        before,
+        "a refusal changes nothing"
+    );
+    // A form's single indexed term (`terms[0][...]`) is the list of that one term.
+    let (s, out) = api
+        .send(api.http.post(format!("{}/v1/payment_plans", m.uri())).form(&[
+            ("administration_id", "81"),
+            ("invoice_numbers[]", number.as_str()),
+            ("terms[0][amount]", "10.00"),
+            ("terms[0][due_date]", "2027-01-01"),
+        ]))
+        .await;
+    assert_eq!(s, 201, "{out}");
+    assert_eq!(out["payment_terms"].as_array().map(Vec::len), Some(1), "{out}");
+}
