@@ -957,16 +957,7 @@ async fn every_list_of_a_request_is_capped_and_a_refusal_changes_nothing() {
         assert_refused(s, &b, key, MAX_KEYS);
     }
     // Payment-plan terms.
-    let (number, _, _) = m
-        .state()
-        .store
-        .read(|db| {
-            db.invoices
-                .iter(&81)
-                .find(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none())
-                .map(|i| (i.invoice_number.clone(), i.id, i.debtor_id))
-        })
-        .expect("a free invoice");
+    let (number, _, _) = crate::mock::free_invoice(&m);
     let (s, b) = api
         .post(
             "/v1/payment_plans",
@@ -1081,16 +1072,7 @@ async fn every_amount_of_a_write_follows_one_money_rule() {
     let d = debtor_number(&m);
     let before = counts(&m);
     let rule = mock_payt::resources::invoices::MONEY_RULE;
-    let (number, _, _) = m
-        .state()
-        .store
-        .read(|db| {
-            db.invoices
-                .iter(&81)
-                .find(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none())
-                .map(|i| (i.invoice_number.clone(), i.id, i.debtor_id))
-        })
-        .expect("a free invoice");
+    let (number, _, _) = crate::mock::free_invoice(&m);
     // Raw JSON so that the integer beyond 64 bits reaches the mock as the client wrote it.
     let huge = "123456789012345678901234567890";
     let bodies = [
@@ -1173,16 +1155,7 @@ async fn every_amount_of_a_write_follows_one_money_rule() {
 async fn plans_mandates_and_orders_read_their_bodies_with_the_shared_readers() {
     let m = mock().await;
     let api = Api::new(&m);
-    let number = m
-        .state()
-        .store
-        .read(|db| {
-            db.invoices
-                .iter(&81)
-                .find(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none())
-                .map(|i| i.invoice_number.clone())
-        })
-        .expect("a free invoice");
+    let (number, _, _) = crate::mock::free_invoice(&m);
     let before = m.state().store.read(|db| db.fingerprint());
     let refused = [
         (

@@ -13,7 +13,7 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
 }
 
 /// An invoice of administration 81 that a new plan may cover: (number, id, debtor id).
-fn free_invoice(m: &MockPayt) -> (String, u64, u64) {
+pub(crate) fn free_invoice(m: &MockPayt) -> (String, u64, u64) {
     m.state()
         .store
         .read(|db| {
