@@ -322,63 +322,14 @@ fn absorb(db: &mut Db, part: Db) {
             }
         }
     }
-    // Destructured, so a new table cannot be left out.
-    let Db {
-        administrations,
-        companies,
-        sign_ups,
-        debtors,
-        contacts,
-        invoices,
-        deleted_invoices,
-        payments,
-        deleted_payments,
-        credit_cases,
-        deleted_credit_cases,
-        payment_plans,
-        deleted_payment_plans,
-        notifications,
-        notes,
-        messages,
-        tasks,
-        vat_rates,
-        payment_conditions,
-        files,
-        orders,
-        order_lines,
-        psp_mandates,
-        deleted_psp_mandates,
-        psp_transactions,
-        webhooks,
-        webhook_deliveries,
-    } = part;
-    all(&mut db.administrations, administrations);
-    all(&mut db.companies, companies);
-    all(&mut db.sign_ups, sign_ups);
-    all(&mut db.debtors, debtors);
-    all(&mut db.contacts, contacts);
-    all(&mut db.invoices, invoices);
-    all(&mut db.deleted_invoices, deleted_invoices);
-    all(&mut db.payments, payments);
-    all(&mut db.deleted_payments, deleted_payments);
-    all(&mut db.credit_cases, credit_cases);
-    all(&mut db.deleted_credit_cases, deleted_credit_cases);
-    all(&mut db.payment_plans, payment_plans);
-    all(&mut db.deleted_payment_plans, deleted_payment_plans);
-    all(&mut db.notifications, notifications);
-    all(&mut db.webhooks, webhooks);
-    all(&mut db.webhook_deliveries, webhook_deliveries);
-    all(&mut db.notes, notes);
-    all(&mut db.messages, messages);
-    all(&mut db.tasks, tasks);
-    all(&mut db.vat_rates, vat_rates);
-    all(&mut db.payment_conditions, payment_conditions);
-    all(&mut db.files, files);
-    all(&mut db.orders, orders);
-    all(&mut db.order_lines, order_lines);
-    all(&mut db.psp_mandates, psp_mandates);
-    all(&mut db.deleted_psp_mandates, deleted_psp_mandates);
-    all(&mut db.psp_transactions, psp_transactions);
+    macro_rules! merge {
+        ($($table:ident),*) => {{
+            // Destructured, so a new table cannot be left out.
+            let Db { $($table),* } = part;
+            $(all(&mut db.$table, $table);)*
+        }};
+    }
+    crate::state::db_tables!(merge);
 }
 
 /// Seeds one block of administration `admin`'s debtors, invoices, cases, plans and notifications:

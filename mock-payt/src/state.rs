@@ -84,18 +84,12 @@ pub struct Db {
     pub webhook_deliveries: Table<crate::webhooks::Delivery>,
 }
 
-impl Db {
-    /// Every record of every table, for comparing two databases exactly: one line per table, in
-    /// field order, `"<table>: [<Debug of each record>, ...]"` with the records in sequence order
-    /// (whatever order the tables' maps keep them in).
-    pub fn fingerprint(&self) -> Vec<String> {
-        fn line<V: Record + std::fmt::Debug>(name: &str, table: &Table<V>) -> String {
-            let mut records: Vec<&V> = table.iter_all().collect();
-            records.sort_by_key(|r| r.seq());
-            format!("{name}: {records:?}")
-        }
-        // Destructured, so a new table cannot be left out.
-        let Db {
+/// Calls macro `$m` with the name of every table of [`Db`], in field order: the one list that
+/// [`Db::fingerprint`] and the seed's merge of a generated part ([`crate::seed`]) walk. Each
+/// destructures a `Db` with it, so a table missing from the list does not compile.
+macro_rules! db_tables {
+    ($m:ident) => {
+        $m!(
             administrations,
             companies,
             sign_ups,
@@ -122,37 +116,30 @@ impl Db {
             deleted_psp_mandates,
             psp_transactions,
             webhooks,
-            webhook_deliveries,
-        } = self;
-        vec![
-            line("administrations", administrations),
-            line("companies", companies),
-            line("sign_ups", sign_ups),
-            line("debtors", debtors),
-            line("contacts", contacts),
-            line("invoices", invoices),
-            line("deleted_invoices", deleted_invoices),
-            line("payments", payments),
-            line("deleted_payments", deleted_payments),
-            line("credit_cases", credit_cases),
-            line("deleted_credit_cases", deleted_credit_cases),
-            line("payment_plans", payment_plans),
-            line("deleted_payment_plans", deleted_payment_plans),
-            line("notifications", notifications),
-            line("notes", notes),
-            line("messages", messages),
-            line("tasks", tasks),
-            line("vat_rates", vat_rates),
-            line("payment_conditions", payment_conditions),
-            line("files", files),
-            line("orders", orders),
-            line("order_lines", order_lines),
-            line("psp_mandates", psp_mandates),
-            line("deleted_psp_mandates", deleted_psp_mandates),
-            line("psp_transactions", psp_transactions),
-            line("webhooks", webhooks),
-            line("webhook_deliveries", webhook_deliveries),
-        ]
+            webhook_deliveries
+        )
+    };
+}
+pub(crate) use db_tables;
+
+impl Db {
+    /// Every record of every table, for comparing two databases exactly: one line per table, in
+    /// field order, `"<table>: [<Debug of each record>, ...]"` with the records in sequence order
+    /// (whatever order the tables' maps keep them in).
+    pub fn fingerprint(&self) -> Vec<String> {
+        fn line<V: Record + std::fmt::Debug>(name: &str, table: &Table<V>) -> String {
+            let mut records: Vec<&V> = table.iter_all().collect();
+            records.sort_by_key(|r| r.seq());
+            format!("{name}: {records:?}")
+        }
+        macro_rules! lines {
+            ($($table:ident),*) => {{
+                // Destructured, so a new table cannot be left out.
+                let Db { $($table),* } = self;
+                vec![$(line(stringify!($table), $table)),*]
+            }};
+        }
+        db_tables!(lines)
     }
 }
 
