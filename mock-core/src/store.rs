@@ -138,7 +138,12 @@ fn hash_of(text: &str) -> u64 {
 /// hash table's bucket and tag bits are both well mixed. Two values may share it; a candidate is
 /// confirmed against its record, as with the full hash.
 fn lookup_hash(value: &str) -> u64 {
-    spread((hash_of(value) >> 32) as u32)
+    spread(narrow_hash(value))
+}
+
+/// The 32 bits of [`hash_of`] that a secondary key's entry keeps.
+fn narrow_hash(value: &str) -> u32 {
+    (hash_of(value) >> 32) as u32
 }
 
 fn spread(hash: u32) -> u64 {
@@ -292,16 +297,14 @@ impl<V: Record> Part<V> {
     /// Puts record `seq` (already among the rows) under its secondary keys.
     fn index_lookups(&mut self, lookups: Vec<(&'static str, String)>, seq: u64) {
         for (name, value) in lookups {
-            let hash = lookup_hash(&value);
+            let narrow = narrow_hash(&value);
+            let hash = spread(narrow);
             let rows = &self.rows;
             let keys = self.by_lookup.entry(name).or_default();
             match keys.find_mut(hash, |u| is_under(rows, u, hash, name, &value)) {
                 Some(under) => under.insert(seq),
                 None => {
-                    let entry = Under::One {
-                        hash: (hash_of(&value) >> 32) as u32,
-                        seq,
-                    };
+                    let entry = Under::One { hash: narrow, seq };
                     keys.insert_unique(hash, entry, Under::hash);
                 }
             }

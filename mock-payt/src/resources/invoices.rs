@@ -810,8 +810,7 @@ pub const MONEY_RULE: &str = "amounts must lie between -1000000000000 and 100000
 pub fn opt_money(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, PaytError> {
     let at = format!("{path}[{key}]");
     if let Some(Value::Number(n)) = m.get(key)
-        && n.as_f64()
-            .is_some_and(|f| !f.is_finite() || f.abs() > MAX_AMOUNT as f64)
+        && beyond_money_range(n)
     {
         return Err(out_of_range(&at, None));
     }
@@ -819,6 +818,13 @@ pub fn opt_money(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option
         return Ok(None);
     };
     money_text(&s, &at).map(Some)
+}
+
+/// Whether a JSON number lies outside [`MONEY_RULE`]'s range (a float, or an integer beyond 64
+/// bits that the parser holds as one): refused as out of range, never shown as the float it became.
+pub fn beyond_money_range(n: &serde_json::Number) -> bool {
+    n.as_f64()
+        .is_some_and(|f| !f.is_finite() || f.abs() > MAX_AMOUNT as f64)
 }
 
 /// `s` as an amount under [`MONEY_RULE`], or the refusal naming `at`.

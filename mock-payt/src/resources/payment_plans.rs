@@ -39,7 +39,7 @@ use crate::format::two_decimals;
 use crate::list::{self, ListRequest};
 use crate::params::string_list;
 use crate::resources::User;
-use crate::resources::invoices::{MAX_AMOUNT, money_text, out_of_range};
+use crate::resources::invoices::{MAX_AMOUNT, beyond_money_range, money_text, out_of_range};
 use crate::seed::Gen;
 use crate::state::Db;
 use crate::state::{AppState, Caller};
@@ -195,12 +195,7 @@ fn amount(v: Option<&Value>, path: &str) -> Result<Decimal, PaytError> {
         None | Some(Value::Null) => return Err(missing(path)),
         // A JSON number out of range (a float, or an integer beyond 64 bits the parser holds as
         // one) is refused with the money rule, not shown as the float it became.
-        Some(Value::Number(n))
-            if n.as_f64()
-                .is_some_and(|f| !f.is_finite() || f.abs() > MAX_AMOUNT as f64) =>
-        {
-            return Err(out_of_range(path, None));
-        }
+        Some(Value::Number(n)) if beyond_money_range(n) => return Err(out_of_range(path, None)),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(s)) => s.trim().to_string(),
         Some(_) => return Err(bad(format!("{path} must be a number"))),
