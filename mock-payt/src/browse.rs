@@ -110,9 +110,7 @@ fn debtor(db: &Db, d: &Debtor) -> Browsed {
         ids(invoices.iter().map(|i| i.id)),
         invoice_label,
     );
-    let cases = invoices
-        .iter()
-        .flat_map(|i| i.active_credit_case_id.into_iter().chain(i.credit_case_id));
+    let cases = invoices.iter().filter_map(|i| i.active_credit_case_id);
     links.extend(dashboard::links(
         &db.credit_cases,
         &admin,
@@ -120,9 +118,7 @@ fn debtor(db: &Db, d: &Debtor) -> Browsed {
         ids(cases),
         case_label,
     ));
-    let plans = invoices
-        .iter()
-        .flat_map(|i| i.active_payment_plan_id.into_iter().chain(i.payment_plan_id));
+    let plans = invoices.iter().filter_map(|i| i.active_payment_plan_id);
     links.extend(dashboard::links(
         &db.payment_plans,
         &admin,
@@ -137,7 +133,7 @@ fn debtor(db: &Db, d: &Debtor) -> Browsed {
 fn invoice(db: &Db, i: &Invoice) -> Browsed {
     let admin = i.administration_id;
     let mut links = debtor_of(db, admin, i.debtor_id);
-    let cases = i.active_credit_case_id.into_iter().chain(i.credit_case_id);
+    let cases = i.active_credit_case_id;
     links.extend(dashboard::links(
         &db.credit_cases,
         &admin,
@@ -145,7 +141,7 @@ fn invoice(db: &Db, i: &Invoice) -> Browsed {
         ids(cases),
         case_label,
     ));
-    let plans = i.active_payment_plan_id.into_iter().chain(i.payment_plan_id);
+    let plans = i.active_payment_plan_id;
     links.extend(dashboard::links(
         &db.payment_plans,
         &admin,
@@ -161,7 +157,7 @@ fn invoice(db: &Db, i: &Invoice) -> Browsed {
         ids(payments),
         payment_label,
     ));
-    let mut names = vec![i.invoice_number.clone()];
+    let mut names = vec![i.invoice_number.to_string()];
     names.extend(i.invoice_identifier.as_deref().map(str::to_owned));
     item(
         ("invoices", Some("invoice")),
@@ -191,7 +187,7 @@ fn credit_case(db: &Db, c: &CreditCase) -> Browsed {
         ids(plans),
         plan_label,
     ));
-    let names = vec![c.credit_case_number.clone(), c.case_number.clone()];
+    let names = vec![c.credit_case_number.clone(), c.case_number.to_string()];
     item(
         ("credit_cases", Some("credit_case")),
         (c.id, admin),

@@ -239,6 +239,103 @@ fn stored_timestamp(v: &DateTime<Utc>) -> String {
     }
 }
 
+/// A stored Payt timestamp: whole seconds since the Unix epoch in 8 bytes, where a
+/// `DateTime<Utc>` takes 12 (and so does its `Option`; an `Option<Stamp>` stays 8). Every
+/// timestamp the mock writes is whole seconds ([`whole_seconds`]: the clock's reading, a
+/// request's timestamps, the time-driven rules), so a stamp holds it exactly; one read from a
+/// snapshot with sub-second digits keeps its whole seconds. An invoice has 26 optional stage
+/// timestamps, which is why they are stamps. It serializes and deserializes as a timestamp
+/// (`2023-11-07T05:31:56Z`), and orders as the moments do.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(std::num::NonZeroI64);
+
+impl Stamp {
+    /// Seconds are kept shifted by this, so that the encoding is never zero (the `Option`'s
+    /// niche) and keeps the order: chrono's range is about 8.3e12 seconds either side of 1970.
+    const SHIFT: i64 = 1 << 62;
+
+    /// `at`, its sub-second digits dropped.
+    pub fn new(at: DateTime<Utc>) -> Self {
+        let shifted = at.timestamp() - Self::SHIFT;
+        // Never zero: `shifted` is below -2^62 + 8.3e12.
+        Stamp(std::num::NonZeroI64::new(shifted).unwrap_or(std::num::NonZeroI64::MIN))
+    }
+
+    /// The moment.
+    pub fn at(self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.0.get() + Self::SHIFT, 0).unwrap_or_default()
+    }
+}
+
+impl From<DateTime<Utc>> for Stamp {
+    fn from(at: DateTime<Utc>) -> Self {
+        Stamp::new(at)
+    }
+}
+
+impl From<Stamp> for DateTime<Utc> {
+    fn from(s: Stamp) -> Self {
+        s.at()
+    }
+}
+
+impl fmt::Debug for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.at(), f)
+    }
+}
+
+impl serde::Serialize for Stamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        write_timestamp(&self.at(), s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_ts(&String::deserialize(d)?).map(Stamp::new)
+    }
+}
+
+/// A property an answer derives from other records or from other fields (an invoice's
+/// `debtor_number` from its debtor, `credit_case_id` from `active_credit_case_id`), kept in the
+/// record only for its place among the properties. It takes no space; an answer writes the
+/// derived value in its place (the overrides of a read, as
+/// [`Invoice::view_overrides`](crate::resources::invoices::Invoice::view_overrides) gives
+/// them), a snapshot leaves it out ([`Derived::in_snapshot`]) and reading one ignores whatever
+/// stands there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Derived;
+
+impl Derived {
+    /// `skip_serializing_if`: a snapshot does not store it.
+    pub fn in_snapshot(&self) -> bool {
+        storing()
+    }
+}
+
+impl serde::Serialize for Derived {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_none()
+    }
+}
+
+impl<'de> Deserialize<'de> for Derived {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de::IgnoredAny::deserialize(d).map(|_| Derived)
+    }
+}
+
+/// The moment of an optional stamp.
+pub fn at(s: Option<Stamp>) -> Option<DateTime<Utc>> {
+    s.map(Stamp::at)
+}
+
+/// An optional moment as a stamp.
+pub fn stamp(at: Option<DateTime<Utc>>) -> Option<Stamp> {
+    at.map(Stamp::new)
+}
+
 /// `now` truncated to whole seconds, which is all Payt's timestamps carry.
 pub fn whole_seconds(now: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)

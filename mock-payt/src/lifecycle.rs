@@ -30,6 +30,9 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use mock_core::timeline::Moved;
 use rust_decimal::Decimal;
 
+use thin_vec::ThinVec;
+
+use crate::format::Stamp;
 use crate::resources::credit_cases::{CaseStage, CreditCase};
 use crate::resources::invoices::{Invoice, InvoiceStep};
 use crate::resources::payment_plans::{self, PaymentPlan, PlanState};
@@ -111,7 +114,7 @@ fn next_invoice_step(paused: &Paused, inv: &Invoice, now: DateTime<Utc>) -> Opti
     if invoice_stands_still(paused, inv) {
         return None;
     }
-    let Some(sent) = inv.sent_at else {
+    let Some(sent) = crate::format::at(inv.sent_at) else {
         return Some((InvoiceStep::Send, moment(inv.invoice_date)));
     };
     // The latest step taken, and when.
@@ -334,8 +337,8 @@ fn open_case(
         + 1;
     let id = state.ids.next_seq();
     let case = CreditCase {
-        labels: Vec::new(),
-        case_number: case_number.to_string(),
+        labels: ThinVec::new(),
+        case_number: case_number.to_string().into(),
         public_url: crate::links::Link::portal(crate::links::PortalKind::CreditCase, id),
         deeplink_url: crate::links::Link::app(admin, crate::links::AppKind::CreditCase, id),
         credit_case_number: format!("INC-{admin}-{case_number:05}"),
@@ -355,7 +358,7 @@ fn open_case(
         latest_summons_at: None,
         notice_of_default_at: None,
         pre_judicial_at: None,
-        pre_summons_at: Some(at),
+        pre_summons_at: Some(Stamp::new(at)),
         paused_at: None,
         deactivated_at: None,
         first_summons_at: None,
@@ -365,7 +368,7 @@ fn open_case(
         summons_4_at: None,
         started_at: at,
         updated_at: at,
-        invoice_ids: invoices.to_vec(),
+        invoice_ids: invoices.into(),
     };
     if let Err(e) = db.credit_cases.insert(case) {
         tracing::error!("cannot open a credit case for invoices {invoices:?}: {e}");
@@ -374,8 +377,7 @@ fn open_case(
     for i in invoices {
         db.invoices.update(&admin, &i.to_string(), |inv| {
             inv.active_credit_case_id = Some(id);
-            inv.credit_case_id = Some(id);
-            inv.pre_summons_at = Some(at);
+            inv.pre_summons_at = Some(Stamp::new(at));
             inv.updated_at = at;
         });
     }

@@ -53,6 +53,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fixtures::{Faker, shift};
 use rust_decimal::Decimal;
 
+use thin_vec::ThinVec;
+
+use crate::format::Stamp;
 use crate::resources::administrations::Administration;
 use crate::resources::credit_cases::CreditCase;
 use crate::resources::debtors::{Debtor, PostalAddress};
@@ -356,7 +359,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
                 "{:012x}",
                 u64::from_le_bytes(g.f.bytes16()[..8].try_into().unwrap_or([0; 8])) >> 16
             ),
-            name,
+            name: name.into(),
             primary_email_address: Some(email.into()),
             postal_address: PostalAddress {
                 city: address.city,
@@ -395,7 +398,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
                 id,
                 administration_id: admin,
                 debtor_id: d.id,
-                invoice_number: g.invoice_number(number),
+                invoice_number: g.invoice_number(number).into(),
                 invoice_identifier: (g.f.chance(0.8).then(|| format!("INV-{admin}-{number:06}"))).map(Into::into),
                 currency_code: "EUR".into(),
                 invoice_date,
@@ -437,7 +440,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
         // A case reaches a stage only once its date has passed: stage k is 14 k days in.
         let reachable = ((g.f.anchor_at(0) - started).num_days().max(0) / 14).min(8) as u64;
         let stage = g.f.int(0, reachable);
-        let step = |k: i64| Some(started + Duration::days(14 * k));
+        let step = |k: i64| Some(Stamp::new(started + Duration::days(14 * k)));
         let collection = wik(total);
         let interest = (total * Decimal::new(8, 2) * Decimal::from(g.f.int(1, 9)) / Decimal::from(12)).round_dp(2);
         let paid = g.f.chance(0.12);
@@ -448,16 +451,16 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
         };
         let mut case = CreditCase {
             labels: if g.f.chance(0.3) {
-                vec![Label {
+                thin_vec::thin_vec![Label {
                     name: g
                         .f
                         .pick(&["betalingsregeling", "disputed", "vip", "incasso-bureau"])
                         .to_string(),
                 }]
             } else {
-                Vec::new()
+                ThinVec::new()
             },
-            case_number: format!("{case_number}"),
+            case_number: format!("{case_number}").into(),
             public_url: crate::links::Link::portal(crate::links::PortalKind::CreditCase, id),
             deeplink_url: crate::links::Link::app(admin, crate::links::AppKind::CreditCase, id),
             credit_case_number: format!("INC-{admin}-{case_number:05}"),
@@ -504,13 +507,13 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
         .next()
         .map(|t| {
             if case.notice_of_default_at.is_some() {
-                t + Duration::days(1)
+                Stamp::new(t.at() + Duration::days(1))
             } else {
                 t
             }
         });
         case.updated_at = [
-            Some(case.started_at),
+            Some(Stamp::new(case.started_at)),
             case.latest_summons_at,
             case.notice_of_default_at,
             case.pre_judicial_at,
@@ -521,7 +524,7 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
         .into_iter()
         .flatten()
         .max()
-        .unwrap_or(started)
+        .map_or(started, Stamp::at)
         .min(g.f.anchor_at(0));
         for &n in &overdue {
             invoices[n].active_credit_case_id = Some(id);
@@ -904,7 +907,7 @@ mod tests {
                     .into_iter()
                     .flatten()
                 {
-                    assert!(ts <= anchor(), "case {} has a stage in the future", c.id);
+                    assert!(ts.at() <= anchor(), "case {} has a stage in the future", c.id);
                 }
                 for i in &c.invoice_ids {
                     let inv = db.invoices.get(&admin, &i.to_string()).expect("case invoice exists");

@@ -414,10 +414,10 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 fn record(db: &Db, admin: u64, resource: &str, id: &str) -> Option<Result<(Value, Option<u64>), PaytError>> {
     let f = Fields::Default;
     match resource {
-        "invoice" => db
-            .invoices
-            .get(&admin, id)
-            .map(|r| list::entity(r, &f, resources::invoices::OPT_IN).map(|v| (v, Some(r.debtor_id)))),
+        "invoice" => db.invoices.get(&admin, id).map(|r| {
+            let overrides = r.view_overrides(db);
+            list::entity_with(r, &overrides, &f, resources::invoices::OPT_IN).map(|v| (v, Some(r.debtor_id)))
+        }),
         "credit_case" => db
             .credit_cases
             .get(&admin, id)

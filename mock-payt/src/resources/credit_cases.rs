@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PaytError;
-use crate::format::Text;
+use thin_vec::ThinVec;
+
+use crate::format::{Stamp, Text};
 use crate::list;
 use crate::resources::Label;
 use crate::resources::invoices::Invoice;
@@ -31,9 +33,9 @@ pub const OPT_IN: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreditCase {
     /// Opt-in: labels.
-    pub labels: Vec<Label>,
+    pub labels: ThinVec<Label>,
     /// Case number.
-    pub case_number: String,
+    pub case_number: Text,
     /// Opt-in: debtor portal link.
     pub public_url: crate::links::Link,
     /// Opt-in: link into the Payt interface.
@@ -75,41 +77,29 @@ pub struct CreditCase {
     #[serde(with = "crate::format::opt_id")]
     pub active_payment_plan_id: Option<u64>,
     /// Forwarded to a bailiff.
-    #[serde(with = "crate::format::opt_ts")]
-    pub forwarded_to_bailiff_at: Option<DateTime<Utc>>,
+    pub forwarded_to_bailiff_at: Option<Stamp>,
     /// Latest summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub latest_summons_at: Option<DateTime<Utc>>,
+    pub latest_summons_at: Option<Stamp>,
     /// Notice of default.
-    #[serde(with = "crate::format::opt_ts")]
-    pub notice_of_default_at: Option<DateTime<Utc>>,
+    pub notice_of_default_at: Option<Stamp>,
     /// Pre-judicial phase.
-    #[serde(with = "crate::format::opt_ts")]
-    pub pre_judicial_at: Option<DateTime<Utc>>,
+    pub pre_judicial_at: Option<Stamp>,
     /// Debt collection notice.
-    #[serde(with = "crate::format::opt_ts")]
-    pub pre_summons_at: Option<DateTime<Utc>>,
+    pub pre_summons_at: Option<Stamp>,
     /// Last paused.
-    #[serde(with = "crate::format::opt_ts")]
-    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<Stamp>,
     /// Deactivated.
-    #[serde(with = "crate::format::opt_ts")]
-    pub deactivated_at: Option<DateTime<Utc>>,
+    pub deactivated_at: Option<Stamp>,
     /// Deprecated twin of `summons_1_at`.
-    #[serde(with = "crate::format::opt_ts")]
-    pub first_summons_at: Option<DateTime<Utc>>,
+    pub first_summons_at: Option<Stamp>,
     /// First summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub summons_1_at: Option<DateTime<Utc>>,
+    pub summons_1_at: Option<Stamp>,
     /// Second summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub summons_2_at: Option<DateTime<Utc>>,
+    pub summons_2_at: Option<Stamp>,
     /// Third summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub summons_3_at: Option<DateTime<Utc>>,
+    pub summons_3_at: Option<Stamp>,
     /// Fourth summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub summons_4_at: Option<DateTime<Utc>>,
+    pub summons_4_at: Option<Stamp>,
     /// Case start.
     #[serde(with = "crate::format::ts")]
     pub started_at: DateTime<Utc>,
@@ -118,7 +108,7 @@ pub struct CreditCase {
     pub updated_at: DateTime<Utc>,
     /// The invoices in the case (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
-    pub invoice_ids: Vec<u64>,
+    pub invoice_ids: ThinVec<u64>,
 }
 
 administration_record!(
@@ -127,7 +117,7 @@ administration_record!(
     lookups = |c| {
         let mut keys = vec![
             ("number", c.credit_case_number.clone()),
-            ("case_number", c.case_number.clone()),
+            ("case_number", c.case_number.to_string()),
         ];
         // A case is linked to a plan by either field (`payment_plan_id` is the deprecated twin).
         let mut plans: Vec<u64> = c.active_payment_plan_id.into_iter().chain(c.payment_plan_id).collect();
@@ -203,7 +193,7 @@ impl CaseStage {
 
     /// When case `c` entered it.
     pub fn stamp(self, c: &CreditCase) -> Option<DateTime<Utc>> {
-        match self {
+        crate::format::at(match self {
             Self::Summons1 => c.summons_1_at,
             Self::Summons2 => c.summons_2_at,
             Self::Summons3 => c.summons_3_at,
@@ -211,49 +201,51 @@ impl CaseStage {
             Self::NoticeOfDefault => c.notice_of_default_at,
             Self::PreJudicial => c.pre_judicial_at,
             Self::Bailiff => c.forwarded_to_bailiff_at,
-        }
+        })
     }
 
     /// Enters it on case `c` at `at`.
     pub fn apply_case(self, c: &mut CreditCase, at: DateTime<Utc>) {
+        let stamp = Some(Stamp::new(at));
         match self {
             Self::Summons1 => {
-                c.summons_1_at = Some(at);
-                c.first_summons_at = Some(at);
+                c.summons_1_at = stamp;
+                c.first_summons_at = stamp;
             }
-            Self::Summons2 => c.summons_2_at = Some(at),
-            Self::Summons3 => c.summons_3_at = Some(at),
-            Self::Summons4 => c.summons_4_at = Some(at),
-            Self::NoticeOfDefault => c.notice_of_default_at = Some(at),
-            Self::PreJudicial => c.pre_judicial_at = Some(at),
-            Self::Bailiff => c.forwarded_to_bailiff_at = Some(at),
+            Self::Summons2 => c.summons_2_at = stamp,
+            Self::Summons3 => c.summons_3_at = stamp,
+            Self::Summons4 => c.summons_4_at = stamp,
+            Self::NoticeOfDefault => c.notice_of_default_at = stamp,
+            Self::PreJudicial => c.pre_judicial_at = stamp,
+            Self::Bailiff => c.forwarded_to_bailiff_at = stamp,
         }
         // A notice of default mentions the case: its latest summons is then later than any.
         if matches!(
             self,
             Self::Summons1 | Self::Summons2 | Self::Summons3 | Self::Summons4 | Self::NoticeOfDefault
         ) {
-            c.latest_summons_at = Some(at);
+            c.latest_summons_at = stamp;
         }
         c.updated_at = at;
     }
 
     /// Mirrors it onto an invoice of the case.
     pub fn apply_invoice(self, inv: &mut Invoice, at: DateTime<Utc>) {
+        let stamp = Some(Stamp::new(at));
         match self {
             Self::Summons1 => {
-                inv.summons_1_at = Some(at);
-                inv.first_summons_at = Some(at);
+                inv.summons_1_at = stamp;
+                inv.first_summons_at = stamp;
             }
-            Self::Summons2 => inv.summons_2_at = Some(at),
-            Self::Summons3 => inv.summons_3_at = Some(at),
-            Self::Summons4 => inv.summons_4_at = Some(at),
-            Self::NoticeOfDefault => inv.notice_of_default_at = Some(at),
-            Self::PreJudicial => inv.pre_judicial_at = Some(at),
-            Self::Bailiff => inv.bailiff_at = Some(at),
+            Self::Summons2 => inv.summons_2_at = stamp,
+            Self::Summons3 => inv.summons_3_at = stamp,
+            Self::Summons4 => inv.summons_4_at = stamp,
+            Self::NoticeOfDefault => inv.notice_of_default_at = stamp,
+            Self::PreJudicial => inv.pre_judicial_at = stamp,
+            Self::Bailiff => inv.bailiff_at = stamp,
         }
         if !matches!(self, Self::PreJudicial | Self::Bailiff) {
-            inv.latest_summons_at = Some(at);
+            inv.latest_summons_at = stamp;
         }
         inv.updated_at = at;
     }

@@ -25,7 +25,9 @@ use serde_json::{Map, Value};
 use crate::body::Body;
 use crate::bulk::Upsert;
 use crate::error::PaytError;
-use crate::format::Text;
+use thin_vec::ThinVec;
+
+use crate::format::{Stamp, Text};
 use crate::list::{self, ListRequest, ShowRequest};
 use crate::params::{self, string_list};
 use crate::resources::Label;
@@ -107,11 +109,11 @@ pub struct Debtor {
     /// Opt-in: internal note address.
     pub internal_note_email_address: crate::links::Link,
     /// Opt-in: labels.
-    pub labels: Vec<Label>,
+    pub labels: ThinVec<Label>,
     /// Language of communication.
     pub language_code: Option<Text>,
     /// Name.
-    pub name: String,
+    pub name: Text,
     /// The external (accounting software) identifier.
     pub debtor_identifier: String,
     /// Opt-in: payment behaviour score (0-100).
@@ -143,11 +145,9 @@ pub struct Debtor {
     #[serde(with = "crate::format::id")]
     pub id: u64,
     /// When the debtor was paused (UI only).
-    #[serde(with = "crate::format::opt_ts")]
-    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<Stamp>,
     /// When reminding was paused (UI only).
-    #[serde(with = "crate::format::opt_ts")]
-    pub reminding_paused_at: Option<DateTime<Utc>>,
+    pub reminding_paused_at: Option<Stamp>,
     /// Last change.
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
@@ -571,7 +571,7 @@ fn apply(db: &mut Db, state: &AppState, admin: u64, input: Input, now: DateTime<
     });
     let number_before = existing.as_ref().map(|e| e.debtor_number.clone());
     d.debtor_number = input.debtor_number;
-    d.name = input.name;
+    d.name = input.name.into();
     d.debtor_identifier = input.debtor_identifier;
     for (key, v) in input.strings {
         let Given::Set(v) = v else { continue };
@@ -747,7 +747,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 .map(Into::into);
             }
             d.debtor_provided_email_address = provided.then(|| d.primary_email_address.clone()).flatten();
-            d.labels = labels;
+            d.labels = labels.into();
             d.credit_limit_amount = credit_limit;
             d.external_credit_limit_amount = external;
             d.external_credit_limit_currency_code = external.map(|_| arcstr::literal!("EUR"));
@@ -756,8 +756,8 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             d.peppol_identifier = peppol.map(Into::into);
             d.peppol_enabled = peppol_enabled;
             d.payment_behaviour = behaviour;
-            d.paused_at = paused;
-            d.reminding_paused_at = reminding_paused;
+            d.paused_at = crate::format::stamp(paused);
+            d.reminding_paused_at = crate::format::stamp(reminding_paused);
             d.relation_manager = manager.map(Into::into);
             d.remark = remark.map(Into::into);
             d.is_company = Some(company);

@@ -240,7 +240,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         .invoices
         .iter(&admin)
         .flat_map(|i| {
-            let at = i.sent_at.unwrap_or(i.updated_at);
+            let at = crate::format::at(i.sent_at).unwrap_or(i.updated_at);
             let total = crate::format::two_decimals(i.total_amount).to_string();
             [
                 i.document_checksum.as_ref().map(|_| Doc {

@@ -29,7 +29,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
-use mock_core::store::CursorPage;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -40,8 +39,10 @@ use crate::body::{
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::fields::Fields;
-use crate::format::Text;
+use thin_vec::ThinVec;
+
 use crate::format::two_decimals;
+use crate::format::{Derived, Stamp, Text};
 use crate::list::{self, ListRequest, ShowRequest};
 use crate::params::{self, id_list, string_list};
 use crate::resources::Label;
@@ -129,8 +130,9 @@ pub struct Invoice {
     pub public_url: crate::links::Link,
     /// Opt-in: link into the Payt interface.
     pub deeplink_url: crate::links::Link,
-    /// Opt-in: the current flow (`blocked` while blocked through the API); filled on read.
-    pub flow_code: Option<Text>,
+    /// Opt-in: the current flow (`blocked` while blocked through the API); derived on read.
+    #[serde(default, skip_serializing_if = "Derived::in_snapshot")]
+    pub flow_code: Derived,
     /// Opt-in: the PDF.
     pub document_url: Option<Text>,
     /// Opt-in: the UBL document.
@@ -138,13 +140,13 @@ pub struct Invoice {
     /// Opt-in: internal note address.
     pub internal_note_email_address: crate::links::Link,
     /// Number communicated to the debtor.
-    pub invoice_number: String,
+    pub invoice_number: Text,
     /// Opt-in: the lines.
-    pub invoice_lines: Vec<InvoiceLine>,
+    pub invoice_lines: ThinVec<InvoiceLine>,
     /// Purchase order number.
     pub purchase_order_number: Option<Text>,
     /// Opt-in: labels.
-    pub labels: Vec<Label>,
+    pub labels: ThinVec<Label>,
     /// Order number.
     pub order_number: Option<Text>,
     /// The invoicing software's identifier.
@@ -156,23 +158,24 @@ pub struct Invoice {
     /// Owning administration.
     #[serde(with = "crate::format::id")]
     pub administration_id: u64,
-    /// Deprecated twin of `active_credit_case_id`; filled on read.
-    #[serde(with = "crate::format::opt_id")]
-    pub credit_case_id: Option<u64>,
+    /// Deprecated twin of `active_credit_case_id`; derived on read.
+    #[serde(default, skip_serializing_if = "Derived::in_snapshot")]
+    pub credit_case_id: Derived,
     /// The credit case it is in, if any.
     #[serde(with = "crate::format::opt_id")]
     pub active_credit_case_id: Option<u64>,
     /// The debtor it is addressed to.
     #[serde(with = "crate::format::id")]
     pub debtor_id: u64,
-    /// The debtor's number; filled on read.
-    pub debtor_number: Option<Text>,
+    /// The debtor's number; derived on read.
+    #[serde(default, skip_serializing_if = "Derived::in_snapshot")]
+    pub debtor_number: Derived,
     /// Unique identifier.
     #[serde(with = "crate::format::id")]
     pub id: u64,
-    /// Deprecated twin of `active_payment_plan_id`; filled on read.
-    #[serde(with = "crate::format::opt_id")]
-    pub payment_plan_id: Option<u64>,
+    /// Deprecated twin of `active_payment_plan_id`; derived on read.
+    #[serde(default, skip_serializing_if = "Derived::in_snapshot")]
+    pub payment_plan_id: Derived,
     /// The active payment plan covering it, if any.
     #[serde(with = "crate::format::opt_id")]
     pub active_payment_plan_id: Option<u64>,
@@ -203,77 +206,53 @@ pub struct Invoice {
     /// Whether a user paused it.
     pub paused_by_user: bool,
     /// Forwarded to a bailiff.
-    #[serde(with = "crate::format::opt_ts")]
-    pub bailiff_at: Option<DateTime<Utc>>,
+    pub bailiff_at: Option<Stamp>,
     /// Ready for debt collection.
-    #[serde(with = "crate::format::opt_ts")]
-    pub collectable_at: Option<DateTime<Utc>>,
+    pub collectable_at: Option<Stamp>,
     /// Sent to debt collection.
-    #[serde(with = "crate::format::opt_ts")]
-    pub debt_collection_at: Option<DateTime<Utc>>,
+    pub debt_collection_at: Option<Stamp>,
     /// End of service announced.
-    #[serde(with = "crate::format::opt_ts")]
-    pub end_of_service_announcement_at: Option<DateTime<Utc>>,
+    pub end_of_service_announcement_at: Option<Stamp>,
     /// Service ended.
-    #[serde(with = "crate::format::opt_ts")]
-    pub end_of_service_at: Option<DateTime<Utc>>,
+    pub end_of_service_at: Option<Stamp>,
     /// Final reminder.
-    #[serde(with = "crate::format::opt_ts")]
-    pub final_reminder_at: Option<DateTime<Utc>>,
+    pub final_reminder_at: Option<Stamp>,
     /// Pre-reminder.
-    #[serde(with = "crate::format::opt_ts")]
-    pub pre_reminder_at: Option<DateTime<Utc>>,
+    pub pre_reminder_at: Option<Stamp>,
     /// Deprecated twin of `reminder_1_at`.
-    #[serde(with = "crate::format::opt_ts")]
-    pub first_reminder_at: Option<DateTime<Utc>>,
+    pub first_reminder_at: Option<Stamp>,
     /// First reminder.
-    #[serde(with = "crate::format::opt_ts")]
-    pub reminder_1_at: Option<DateTime<Utc>>,
+    pub reminder_1_at: Option<Stamp>,
     /// Second reminder.
-    #[serde(with = "crate::format::opt_ts")]
-    pub reminder_2_at: Option<DateTime<Utc>>,
+    pub reminder_2_at: Option<Stamp>,
     /// Third reminder.
-    #[serde(with = "crate::format::opt_ts")]
-    pub reminder_3_at: Option<DateTime<Utc>>,
+    pub reminder_3_at: Option<Stamp>,
     /// Fourth reminder.
-    #[serde(with = "crate::format::opt_ts")]
-    pub reminder_4_at: Option<DateTime<Utc>>,
+    pub reminder_4_at: Option<Stamp>,
     /// Latest reminder.
-    #[serde(with = "crate::format::opt_ts")]
-    pub latest_reminder_at: Option<DateTime<Utc>>,
+    pub latest_reminder_at: Option<Stamp>,
     /// Latest summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub latest_summons_at: Option<DateTime<Utc>>,
+    pub latest_summons_at: Option<Stamp>,
     /// Notice of default.
-    #[serde(with = "crate::format::opt_ts")]
-    pub notice_of_default_at: Option<DateTime<Utc>>,
+    pub notice_of_default_at: Option<Stamp>,
     /// Paused.
-    #[serde(with = "crate::format::opt_ts")]
-    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<Stamp>,
     /// Pre-judicial phase.
-    #[serde(with = "crate::format::opt_ts")]
-    pub pre_judicial_at: Option<DateTime<Utc>>,
+    pub pre_judicial_at: Option<Stamp>,
     /// Debt collection notice.
-    #[serde(with = "crate::format::opt_ts")]
-    pub pre_summons_at: Option<DateTime<Utc>>,
+    pub pre_summons_at: Option<Stamp>,
     /// Sent to the debtor.
-    #[serde(with = "crate::format::opt_ts")]
-    pub sent_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<Stamp>,
     /// Deprecated twin of `summons_1_at`.
-    #[serde(with = "crate::format::opt_ts")]
-    pub first_summons_at: Option<DateTime<Utc>>,
+    pub first_summons_at: Option<Stamp>,
     /// First summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub summons_1_at: Option<DateTime<Utc>>,
+    pub summons_1_at: Option<Stamp>,
     /// Second summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub summons_2_at: Option<DateTime<Utc>>,
+    pub summons_2_at: Option<Stamp>,
     /// Third summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub summons_3_at: Option<DateTime<Utc>>,
+    pub summons_3_at: Option<Stamp>,
     /// Fourth summons.
-    #[serde(with = "crate::format::opt_ts")]
-    pub summons_4_at: Option<DateTime<Utc>>,
+    pub summons_4_at: Option<Stamp>,
     /// Last change.
     #[serde(with = "crate::format::ts")]
     pub updated_at: DateTime<Utc>,
@@ -287,12 +266,8 @@ pub struct Invoice {
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub block_reason: Option<Text>,
     /// When it was blocked (not exposed by the entity).
-    #[serde(
-        default,
-        skip_serializing_if = "mock_core::snapshot::hidden",
-        with = "crate::format::opt_ts"
-    )]
-    pub blocked_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
+    pub blocked_at: Option<Stamp>,
     /// Checksum of the PDF document (not exposed by the entity).
     #[serde(default, skip_serializing_if = "mock_core::snapshot::hidden")]
     pub document_checksum: Option<Text>,
@@ -322,7 +297,7 @@ administration_record!(
     lookups = |i| {
         let mut keys = vec![
             ("debtor", i.debtor_id.to_string()),
-            ("number", i.invoice_number.clone()),
+            ("number", i.invoice_number.to_string()),
         ];
         keys.extend(i.invoice_identifier.as_ref().map(|n| ("identifier", n.to_string())));
         keys.extend(i.active_credit_case_id.map(|c| ("case", c.to_string())));
@@ -388,7 +363,7 @@ impl InvoiceStep {
 
     /// When invoice `inv` took it.
     pub fn stamp(self, inv: &Invoice) -> Option<DateTime<Utc>> {
-        match self {
+        crate::format::at(match self {
             Self::Send => inv.sent_at,
             Self::PreReminder => inv.pre_reminder_at,
             Self::Reminder1 => inv.reminder_1_at,
@@ -396,57 +371,40 @@ impl InvoiceStep {
             Self::FinalReminder => inv.final_reminder_at,
             Self::Collectable => inv.collectable_at,
             Self::DebtCollection => inv.debt_collection_at,
-        }
+        })
     }
 
     /// Takes it on invoice `inv` at `at`.
     pub fn apply(self, inv: &mut Invoice, at: DateTime<Utc>) {
+        let stamp = Some(Stamp::new(at));
         match self {
-            Self::Send => inv.sent_at = Some(at),
-            Self::PreReminder => inv.pre_reminder_at = Some(at),
+            Self::Send => inv.sent_at = stamp,
+            Self::PreReminder => inv.pre_reminder_at = stamp,
             Self::Reminder1 => {
-                inv.reminder_1_at = Some(at);
-                inv.first_reminder_at = Some(at);
-                inv.latest_reminder_at = Some(at);
+                inv.reminder_1_at = stamp;
+                inv.first_reminder_at = stamp;
+                inv.latest_reminder_at = stamp;
             }
             Self::Reminder2 => {
-                inv.reminder_2_at = Some(at);
-                inv.latest_reminder_at = Some(at);
+                inv.reminder_2_at = stamp;
+                inv.latest_reminder_at = stamp;
             }
             Self::FinalReminder => {
-                inv.final_reminder_at = Some(at);
-                inv.latest_reminder_at = Some(at);
+                inv.final_reminder_at = stamp;
+                inv.latest_reminder_at = stamp;
             }
-            Self::Collectable => inv.collectable_at = Some(at),
-            Self::DebtCollection => inv.debt_collection_at = Some(at),
+            Self::Collectable => inv.collectable_at = stamp,
+            Self::DebtCollection => inv.debt_collection_at = stamp,
         }
         inv.updated_at = at;
     }
 }
 
 impl Invoice {
-    /// The entity as read: the deprecated twins mirror their successors, `debtor_number` comes
-    /// from the debtor and `flow_code` from the block state.
-    pub fn view(&self, db: &Db) -> Invoice {
-        let mut v = self.clone();
-        v.credit_case_id = v.active_credit_case_id;
-        v.payment_plan_id = v.active_payment_plan_id;
-        v.debtor_number = db
-            .debtors
-            .get(&v.administration_id, &v.debtor_id.to_string())
-            .map(|d| Text::from(d.debtor_number.as_str()));
-        v.flow_code = Some(if v.blocked_via_api {
-            BLOCKED_FLOW.clone()
-        } else if v.flow.is_empty() {
-            arcstr::literal!("standard")
-        } else {
-            v.flow.clone()
-        });
-        v
-    }
-
-    /// What [`Invoice::view`] fills in, as overrides of the stored values, so that an answer is
-    /// written from the stored invoice without copying it.
+    /// The properties an answer derives ([`Derived`] in the record), as overrides of the
+    /// record's placeholders: the deprecated twins mirror their successors, `debtor_number` comes
+    /// from the debtor and `flow_code` from the flow and the block state. Every answer that shows
+    /// an invoice (a page, one by id, a webhook's payload) writes it with these.
     pub fn view_overrides(&self, db: &Db) -> Vec<(&'static str, Value)> {
         let id = |v: Option<u64>| v.map_or(Value::Null, |n| Value::String(n.to_string()));
         let debtor_number = db
@@ -590,7 +548,7 @@ async fn list(
     let debtor_identifiers = string_list(q, "debtor_identifiers");
     let case_ids = id_list(q, "credit_case_ids");
     let admin = req.administration_id;
-    let page = state.store.read(|db| {
+    let (items, has_more): (Vec<list::Viewed<Invoice>>, bool) = state.store.read(|db| {
         // Debtor numbers and identifiers are secondary keys of debtors: only those are read.
         let debtor_key = match (&debtor_numbers, &debtor_identifiers) {
             (Some(n), _) => Some(("number", n)),
@@ -643,7 +601,7 @@ async fn list(
                 && paid.is_none_or(|p| i.paid() == p)
                 && lte.is_none_or(|v| i.book_total_amount <= v)
                 && gte.is_none_or(|v| i.book_total_amount >= v)
-                && numbers.as_ref().is_none_or(|n| n.contains(&i.invoice_number))
+                && numbers.as_ref().is_none_or(|n| n.contains(i.invoice_number.as_str()))
                 && identifiers
                     .as_ref()
                     .is_none_or(|n| i.invoice_identifier.as_ref().is_some_and(|x| n.contains(x.as_str())))
@@ -661,7 +619,7 @@ async fn list(
                     let overrides = i.view_overrides(db);
                     (i, overrides)
                 });
-                return Ok(Listed::Viewed(viewed.collect(), page.has_more));
+                return Ok((viewed.collect(), page.has_more));
             }
             Some(order) => {
                 // The cursor is the id of the last invoice of the previous page; the next page
@@ -692,28 +650,16 @@ async fn list(
                     })
                     .collect();
                 let has_more = rest.len() > req.paging.per_page;
-                CursorPage {
-                    items: rest.into_iter().take(req.paging.per_page).cloned().collect(),
-                    has_more,
-                }
+                let viewed = rest
+                    .into_iter()
+                    .take(req.paging.per_page)
+                    .map(|i| (std::sync::Arc::new(i.clone()), i.view_overrides(db)));
+                (viewed.collect(), has_more)
             }
         };
-        Ok::<_, PaytError>(Listed::Owned(CursorPage {
-            items: page.items.iter().map(|i| i.view(db)).collect(),
-            has_more: page.has_more,
-        }))
+        Ok::<_, PaytError>(page)
     })?;
-    match page {
-        Listed::Viewed(items, has_more) => list::page_viewed(items, has_more, &req.fields, OPT_IN),
-        Listed::Owned(page) => list::page(page, &req.fields, OPT_IN),
-    }
-}
-
-/// A page of invoices as read: shared with the store and shown with [`Invoice::view_overrides`]
-/// (in id order), or copied and viewed (in a requested `order`).
-enum Listed {
-    Viewed(Vec<list::Viewed<Invoice>>, bool),
-    Owned(CursorPage<Invoice>),
+    list::page_viewed(items, has_more, &req.fields, OPT_IN)
 }
 
 async fn show(
@@ -738,13 +684,13 @@ async fn show(
             "invoice_identifier" => db.invoices.lookup(&admin, "identifier", &id).next(),
             _ => params::parse_id(&id).and_then(|n| db.invoices.get(&admin, &n.to_string())),
         };
-        inv.map(|i| i.view(db))
+        inv.map(|i| (i.clone(), i.view_overrides(db)))
     });
-    let inv = found.ok_or_else(|| match kind.as_str() {
+    let (inv, overrides) = found.ok_or_else(|| match kind.as_str() {
         "" => PaytError::not_found("Invoice", &id),
         k => PaytError::NotFound(format!("Couldn't find Invoice with '{k}'={id}")),
     })?;
-    Ok(Json(list::entity(&inv, &req.fields, OPT_IN)?))
+    Ok(Json(list::entity_with(&inv, &overrides, &req.fields, OPT_IN)?))
 }
 
 /// `CustomerApi_V1_DeletedInvoiceEntity`: the tombstone of a deleted invoice, kept 90 days.
@@ -1298,7 +1244,7 @@ fn plan_change(
     if let Some(d) = debtor {
         inv.debtor_id = d;
     }
-    inv.invoice_number = number.clone();
+    inv.invoice_number = number.as_str().into();
     if let Some(v) = &input.invoice_identifier {
         inv.invoice_identifier = Some(v.clone().into());
     }
@@ -1357,8 +1303,8 @@ fn plan_change(
         inv.payment_term = Some(v);
     }
     if let Some(sent) = input.sent_at {
-        match inv.sent_at {
-            None => inv.sent_at = Some(sent),
+        match crate::format::at(inv.sent_at) {
+            None => inv.sent_at = Some(Stamp::new(sent)),
             Some(s) if s == sent => {}
             Some(_) => warnings.push("sent_at_not_changeable_after_sending"),
         }
@@ -1418,7 +1364,7 @@ fn plan_change(
         }
     }
     if let Some(lines) = &input.invoice_lines {
-        inv.invoice_lines = build_lines(db, admin, lines)?;
+        inv.invoice_lines = build_lines(db, admin, lines)?.into();
     }
 
     // Payments.
@@ -1756,7 +1702,7 @@ async fn block_or_resume(state: AppState, caller: Caller, body: Body, block: boo
                     }
                     i.blocked_via_api = true;
                     i.block_reason = Some(reason.clone().into());
-                    i.blocked_at = Some(now);
+                    i.blocked_at = Some(Stamp::new(now));
                     i.updated_at = now;
                     None
                 } else {

@@ -17,9 +17,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use thin_vec::ThinVec;
+
 use crate::error::PaytError;
-use crate::format::Text;
 use crate::format::two_decimals;
+use crate::format::{Stamp, Text};
 use crate::list::{self, ListRequest};
 use crate::params::{id_list, string_list};
 use crate::resources::Label;
@@ -321,15 +323,15 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         inv.deeplink_url = invoices::deeplink_url(admin, id);
         inv.internal_note_email_address = invoices::note_address(id);
         inv.flow = if business { "b2b" } else { "b2c" }.into();
-        inv.invoice_lines = invoice_lines(g, inv.total_amount);
+        inv.invoice_lines = invoice_lines(g, inv.total_amount).into();
         inv.purchase_order_number =
             ((business && g.f.chance(0.3)).then(|| format!("PO-{}", g.f.int(10_000, 99_999)))).map(Into::into);
         inv.labels = if g.f.chance(0.2) {
-            vec![Label {
+            thin_vec::thin_vec![Label {
                 name: g.f.pick(&["spoed", "project-x", "disputed", "vip"]).to_string(),
             }]
         } else {
-            Vec::new()
+            ThinVec::new()
         };
         inv.order_number = (g.f.chance(0.4).then(|| format!("SO-{}", g.f.int(100_000, 999_999)))).map(Into::into);
         inv.payment_method =
@@ -378,10 +380,10 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         let mut latest = inv.updated_at;
         if !unsent {
             let sent = at(inv.invoice_date, g);
-            inv.sent_at = Some(sent);
+            inv.sent_at = Some(Stamp::new(sent));
             latest = latest.max(sent);
             let open = !inv.open_amount.is_zero();
-            let stamp = |d: NaiveDate, g: &mut Gen| (d < g.f.anchor()).then(|| at(d, g));
+            let stamp = |d: NaiveDate, g: &mut Gen| (d < g.f.anchor()).then(|| Stamp::new(at(d, g)));
             inv.pre_reminder_at = stamp(shift(inv.due_date, -3), g).filter(|_| open);
             if open {
                 inv.reminder_1_at = stamp(shift(inv.due_date, 7), g);
@@ -393,7 +395,7 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
             inv.latest_reminder_at = inv.final_reminder_at.or(inv.reminder_2_at).or(inv.reminder_1_at);
         }
         if let Some(c) = &case {
-            inv.debt_collection_at = Some(c.started_at);
+            inv.debt_collection_at = Some(Stamp::new(c.started_at));
             inv.pre_summons_at = c.pre_summons_at;
             inv.summons_1_at = c.summons_1_at;
             inv.first_summons_at = c.first_summons_at;
@@ -407,17 +409,17 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         }
         if !inv.open_amount.is_zero() && inv.sent_at.is_some() && g.f.chance(0.04) {
             let p = at(shift(g.f.anchor(), -(g.f.int(2, 30) as i64)), g);
-            inv.paused_at = Some(p);
+            inv.paused_at = Some(Stamp::new(p));
             inv.paused_by_user = true;
         }
         if !inv.open_amount.is_zero() && inv.sent_at.is_some() && g.f.chance(0.04) {
             let b = at(shift(g.f.anchor(), -(g.f.int(2, 30) as i64)), g);
             inv.blocked_via_api = true;
             inv.block_reason = Some(arcstr::literal!("Disputed by the debtor"));
-            inv.blocked_at = Some(b);
+            inv.blocked_at = Some(Stamp::new(b));
         }
         latest = [
-            Some(latest),
+            Some(Stamp::new(latest)),
             inv.latest_reminder_at,
             inv.collectable_at,
             inv.latest_summons_at,
@@ -427,7 +429,7 @@ fn enrich_invoices(g: &mut Gen, db: &mut Db, admin: u64) {
         .into_iter()
         .flatten()
         .max()
-        .unwrap_or(latest);
+        .map_or(latest, Stamp::at);
         inv.updated_at = latest.min(g.f.anchor_at(0));
         db.invoices.update(&admin, &id.to_string(), |i| *i = inv);
     }
@@ -483,7 +485,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                     bank_account_name: db
                         .debtors
                         .get(&admin, &inv.debtor_id.to_string())
-                        .map(|d| d.name.clone()),
+                        .map(|d| d.name.to_string()),
                     bank_account_number: Some(fixtures::iban(
                         "NL",
                         &format!("INGB{:010}", g.f.int(100_000_000, 9_999_999_999)),

@@ -495,7 +495,7 @@ fn alnum(g: &mut Gen, len: usize) -> String {
 /// deactivated, revocation pending) and 3 to 6 tombstones of mandates revoked 1 to 60 days before
 /// the fixture anchor.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let debtors: Vec<(u64, String)> = db.debtors.iter(&admin).map(|d| (d.id, d.name.clone())).collect();
+    let debtors: Vec<(u64, String)> = db.debtors.iter(&admin).map(|d| (d.id, d.name.to_string())).collect();
     let anchor = g.f.anchor_at(0);
     let banks = ["INGB", "RABO", "ABNA", "SNSB", "TRIO", "ASNB", "KNAB", "BUNQ"];
     let mut n = g.numbering.psp_mandates + 1;

@@ -298,7 +298,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
         return;
     }
     let names: std::collections::HashMap<u64, String> =
-        db.debtors.iter(&admin).map(|d| (d.id, d.name.clone())).collect();
+        db.debtors.iter(&admin).map(|d| (d.id, d.name.to_string())).collect();
     let anchor = g.f.anchor_at(0);
     let total_weight: u64 = METHOD_WEIGHTS.iter().map(|(_, w)| w).sum();
     let status_cycle = [

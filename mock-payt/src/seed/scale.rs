@@ -32,7 +32,9 @@ use fixtures::{Faker, shift};
 use rust_decimal::Decimal;
 
 use super::{Gen, at, wik};
-use crate::format::Text;
+use thin_vec::ThinVec;
+
+use crate::format::{Stamp, Text, stamp};
 use crate::links::{AppKind, Link, NoteKind, PortalKind};
 use crate::resources::credit_cases::CreditCase;
 use crate::resources::debtors::{Debtor, PostalAddress};
@@ -76,7 +78,7 @@ fn scale_seed(seed: u64) -> u64 {
 
 /// A debtor's name and address, drawn once for the pool.
 struct Party {
-    name: String,
+    name: Text,
     /// The chamber-of-commerce number of a company, `None` for a person.
     coc: Option<Text>,
     email: Text,
@@ -94,7 +96,7 @@ fn pool(f: &mut Faker) -> Vec<Party> {
             if f.chance(0.7) {
                 let c = f.nl_company();
                 Party {
-                    name: c.name,
+                    name: c.name.into(),
                     coc: Some(c.registration_number.into()),
                     email: c.email.into(),
                     city: c.address.city,
@@ -104,7 +106,7 @@ fn pool(f: &mut Faker) -> Vec<Party> {
             } else {
                 let p = f.nl_person();
                 Party {
-                    name: format!("{} {}", p.first_name, p.last_name),
+                    name: format!("{} {}", p.first_name, p.last_name).into(),
                     coc: None,
                     email: p.email.into(),
                     city: p.address.city,
@@ -207,7 +209,7 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
                 id: invoice_id,
                 administration_id: admin,
                 debtor_id,
-                invoice_number: number.clone(),
+                invoice_number: number.as_str().into(),
                 currency_code: arcstr::literal!("EUR"),
                 invoice_date,
                 due_date,
@@ -222,12 +224,12 @@ pub fn seed(g: &mut Gen, db: &mut Db, seed: u64, n: u64) {
                 internal_note_email_address: invoices::note_address(invoice_id),
                 flow: flow.clone(),
                 active_credit_case_id: Some(case_id),
-                sent_at: Some(sent),
-                reminder_1_at: Some(reminder_1),
-                first_reminder_at: Some(reminder_1),
-                reminder_2_at: Some(reminder_2),
-                latest_reminder_at: Some(reminder_2),
-                debt_collection_at: Some(case.started_at),
+                sent_at: Some(Stamp::new(sent)),
+                reminder_1_at: Some(Stamp::new(reminder_1)),
+                first_reminder_at: Some(Stamp::new(reminder_1)),
+                reminder_2_at: Some(Stamp::new(reminder_2)),
+                latest_reminder_at: Some(Stamp::new(reminder_2)),
+                debt_collection_at: Some(Stamp::new(case.started_at)),
                 pre_summons_at: case.pre_summons_at,
                 summons_1_at: case.summons_1_at,
                 first_summons_at: case.first_summons_at,
@@ -351,8 +353,8 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
     .unwrap_or(started)
     .min(anchor_at);
     CreditCase {
-        labels: Vec::new(),
-        case_number: number.to_string(),
+        labels: ThinVec::new(),
+        case_number: number.to_string().into(),
         public_url: Link::portal(PortalKind::CreditCase, id),
         deeplink_url: Link::app(admin, AppKind::CreditCase, id),
         credit_case_number: format!("INC-{admin}-{number:05}"),
@@ -368,21 +370,21 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
         debtor_id,
         payment_plan_id: None,
         active_payment_plan_id: None,
-        forwarded_to_bailiff_at,
-        latest_summons_at,
-        notice_of_default_at,
-        pre_judicial_at,
-        pre_summons_at: step(0),
-        paused_at,
-        deactivated_at,
-        first_summons_at: summons(1),
-        summons_1_at: summons(1),
-        summons_2_at: summons(2),
-        summons_3_at: summons(3),
-        summons_4_at: summons(4),
+        forwarded_to_bailiff_at: stamp(forwarded_to_bailiff_at),
+        latest_summons_at: stamp(latest_summons_at),
+        notice_of_default_at: stamp(notice_of_default_at),
+        pre_judicial_at: stamp(pre_judicial_at),
+        pre_summons_at: stamp(step(0)),
+        paused_at: stamp(paused_at),
+        deactivated_at: stamp(deactivated_at),
+        first_summons_at: stamp(summons(1)),
+        summons_1_at: stamp(summons(1)),
+        summons_2_at: stamp(summons(2)),
+        summons_3_at: stamp(summons(3)),
+        summons_4_at: stamp(summons(4)),
         started_at: started,
         updated_at,
-        invoice_ids: vec![invoice_id],
+        invoice_ids: thin_vec::thin_vec![invoice_id],
     }
 }
 

@@ -202,7 +202,7 @@ async fn per_record_errors_leave_the_other_records_processed() {
     let numbers: Vec<String> = m
         .state()
         .store
-        .read(|db| db.invoices.iter(&81).map(|i| i.invoice_number.clone()).collect());
+        .read(|db| db.invoices.iter(&81).map(|i| i.invoice_number.to_string()).collect());
     assert!(numbers.contains(&"E-OK".to_string()));
     assert!(!numbers.iter().any(|n| n.starts_with("E-") && n != "E-OK"));
 
@@ -252,7 +252,7 @@ async fn an_open_amount_change_without_payments_creates_a_payment_and_pays_the_c
                 (i.active_credit_case_id.is_some() && i.open_amount > Decimal::ZERO && i.open_amount == i.total_amount)
                     .then(|| {
                         (
-                            i.invoice_number.clone(),
+                            i.invoice_number.to_string(),
                             i.active_credit_case_id.unwrap_or_default(),
                             i.open_amount,
                             i.total_amount,
@@ -453,7 +453,7 @@ async fn patch_updates_existing_invoices_only() {
     let number = m
         .state()
         .store
-        .read(|db| db.invoices.iter(&81).next().map(|i| i.invoice_number.clone()))
+        .read(|db| db.invoices.iter(&81).next().map(|i| i.invoice_number.to_string()))
         .expect("an invoice");
     let before = api.invoice(&number).await;
     api.tick();
@@ -495,7 +495,7 @@ async fn block_and_resume_transitions() {
             db.invoices
                 .iter(&81)
                 .find(|i| !i.blocked_via_api)
-                .map(|i| i.invoice_number.clone())
+                .map(|i| i.invoice_number.to_string())
         })
         .expect("an unblocked invoice");
     let before = api.invoice(&number).await;
@@ -546,7 +546,7 @@ async fn block_and_resume_transitions() {
         db.invoices
             .iter(&81)
             .find(|i| i.paused_at.is_some())
-            .map(|i| i.invoice_number.clone())
+            .map(|i| i.invoice_number.to_string())
     });
     if let Some(p) = paused {
         api.patch(

@@ -20,7 +20,7 @@ pub(crate) fn free_invoice(m: &MockPayt) -> (String, u64, u64) {
             db.invoices
                 .iter(&81)
                 .find(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none())
-                .map(|i| (i.invoice_number.clone(), i.id, i.debtor_id))
+                .map(|i| (i.invoice_number.to_string(), i.id, i.debtor_id))
         })
         .expect("a free invoice in the fixtures")
 }
@@ -83,7 +83,7 @@ async fn invoices_of_two_debtors_cannot_share_a_plan() {
             .iter(&81)
             .filter(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none() && seen.insert(i.debtor_id))
             .take(2)
-            .map(|i| i.invoice_number.clone())
+            .map(|i| i.invoice_number.to_string())
             .collect()
     });
     let (status, err) = send(
@@ -99,7 +99,7 @@ async fn invoices_of_two_debtors_cannot_share_a_plan() {
     let linked = m.state().store.read(|db| {
         db.invoices
             .iter(&81)
-            .filter(|i| numbers.contains(&i.invoice_number))
+            .filter(|i| numbers.iter().any(|n| *n == i.invoice_number))
             .all(|i| i.active_payment_plan_id.is_none())
     });
     assert!(linked);

@@ -294,7 +294,7 @@ async fn approving_a_plan_whose_invoice_another_plan_covers_is_refused() {
         let p = db.payment_plans.get(&81, &id.to_string()).expect("plan");
         db.invoices
             .get(&81, &p.invoice_ids[0].to_string())
-            .map(|i| i.invoice_number.clone())
+            .map(|i| i.invoice_number.to_string())
             .expect("invoice")
     });
     let (status, created) = c
@@ -495,7 +495,7 @@ async fn mark_completed_with_resume_dossiers_resumes_the_paused_case_and_invoice
     let paused = m.state().now() - chrono::Duration::days(3);
     m.state().store.write(|db| {
         db.credit_cases
-            .update(&81, &case_id.to_string(), |c| c.paused_at = Some(paused));
+            .update(&81, &case_id.to_string(), |c| c.paused_at = Some(paused.into()));
     });
     let (status, _) = c
         .patch(
@@ -512,7 +512,7 @@ async fn mark_completed_with_resume_dossiers_resumes_the_paused_case_and_invoice
     };
     assert_eq!(
         case(&m).paused_at,
-        Some(paused),
+        Some(paused.into()),
         "resume_dossiers=false leaves it paused"
     );
     c.patch(
@@ -545,7 +545,7 @@ async fn mark_completed_with_resume_dossiers_resumes_the_paused_case_and_invoice
         .expect("an open task about an invoice");
     m.state().store.write(|db| {
         db.invoices.update(&81, &invoice_id.to_string(), |i| {
-            i.paused_at = Some(paused);
+            i.paused_at = Some(paused.into());
             i.paused_by_user = true;
         });
     });
@@ -592,7 +592,7 @@ async fn messages_go_to_one_target_and_can_be_marked_read() {
             d.debtor_number.clone(),
             d.id,
             d.primary_email_address.as_deref().map(str::to_owned),
-            i.invoice_number.clone(),
+            i.invoice_number.to_string(),
             i.id,
             i.debtor_id,
             cc.credit_case_number.clone(),

@@ -69,7 +69,7 @@ fn lossy_api_values_are_stored_exactly() {
             open_amount: Decimal::from(40),
             book_open_amount: Decimal::new(-5, 1),
             updated_at: odd,
-            blocked_at: Some(odd),
+            blocked_at: Some(odd.into()),
             flow: "b2b".into(),
             ..Default::default()
         })
@@ -206,7 +206,11 @@ fn size_two_doubles_the_debtors_with_unique_ids_and_numbers() {
             let set: std::collections::BTreeSet<String> = keys.into_iter().collect();
             set.len() == n
         };
-        let mut numbers: Vec<String> = two.invoices.iter(&admin).map(|i| i.invoice_number.clone()).collect();
+        let mut numbers: Vec<String> = two
+            .invoices
+            .iter(&admin)
+            .map(|i| i.invoice_number.to_string())
+            .collect();
         numbers.extend(two.deleted_invoices.iter(&admin).map(|d| d.invoice_number.clone()));
         assert!(distinct(numbers), "invoice numbers of {admin}");
         let identifiers = two
@@ -393,7 +397,7 @@ fn debtor_number(m: &MockPayt, n: u8) -> String {
 
 fn invoice_number(m: &MockPayt, n: u8) -> String {
     pick(m, n, |db| {
-        db.invoices.iter(&81).map(|i| i.invoice_number.clone()).collect()
+        db.invoices.iter(&81).map(|i| i.invoice_number.to_string()).collect()
     })
 }
 
@@ -477,7 +481,7 @@ async fn apply(c: &Client<'_>, k: usize, op: &Op) {
                 db.invoices
                     .iter(&81)
                     .filter(|i| !i.open_amount.is_zero() && i.active_payment_plan_id.is_none())
-                    .map(|i| i.invoice_number.clone())
+                    .map(|i| i.invoice_number.to_string())
                     .collect()
             });
             c.post(

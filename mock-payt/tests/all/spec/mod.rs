@@ -188,7 +188,7 @@ fn open_invoices(mock: &MockPayt, n: usize) -> Vec<(String, String)> {
             .filter_map(|i| {
                 i.invoice_identifier
                     .as_ref()
-                    .map(|identifier| (i.invoice_number.clone(), identifier.to_string()))
+                    .map(|identifier| (i.invoice_number.to_string(), identifier.to_string()))
             })
             .take(n)
             .collect()

@@ -392,7 +392,7 @@ async fn block_and_resume(h: &mut Harness, mock: &MockPayt) {
                 .find(|i| i.invoice_identifier.is_some() && !i.blocked_via_api)
                 .map(|i| {
                     (
-                        i.invoice_number.clone(),
+                        i.invoice_number.to_string(),
                         i.invoice_identifier.clone().unwrap_or_default(),
                     )
                 })

@@ -520,7 +520,7 @@ fn targets(mock: &MockPayt) -> (String, String, String, String, String) {
         (
             d.debtor_number.clone(),
             d.debtor_identifier.clone(),
-            i.invoice_number.clone(),
+            i.invoice_number.to_string(),
             i.invoice_identifier.as_deref().unwrap_or_default().to_owned(),
             c.credit_case_number.clone(),
         )
