@@ -111,8 +111,8 @@ struct Keyed<S> {
 struct Part<V> {
     /// In sequence order.
     rows: Vec<Arc<V>>,
-    /// `(changed, seq)` of every record that says when it changed.
-    by_change: BTreeSet<(DateTime<Utc>, u64)>,
+    /// `(change_key(changed), seq)` of every record that says when it changed.
+    by_change: BTreeSet<(i64, u64)>,
     /// The sequence numbers of the records under each secondary key, by the hash of its value.
     by_lookup: HashMap<&'static str, HashTable<Under>, Hasher>,
 }
@@ -246,6 +246,15 @@ impl<V> Default for Part<V> {
             by_lookup: map(),
         }
     }
+}
+
+/// The key of moment `at` in a partition's change order: microseconds since the epoch (chrono's
+/// whole range fits), so that an entry takes 16 bytes with its sequence number where a
+/// `DateTime<Utc>` would make it 24, and a B-tree leaf of 11 entries fits 192 bytes instead of
+/// 280. Moments within one microsecond share a key; a walk tells them apart by the records'
+/// own moments.
+fn change_key(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
 }
 
 /// The row of `seq` in `rows` (sorted by sequence).
@@ -426,7 +435,7 @@ impl<V: Record> Table<V> {
             },
         }
         if let Some(at) = changed {
-            part.by_change.insert((at, seq));
+            part.by_change.insert((change_key(at), seq));
         }
         part.index_lookups(lookups, seq);
         if V::KEY_IS_SEQ {
@@ -494,10 +503,10 @@ impl<V: Record> Table<V> {
         }
         if before != after {
             if let Some(at) = before {
-                part.by_change.remove(&(at, seq));
+                part.by_change.remove(&(change_key(at), seq));
             }
             if let Some(at) = after {
-                part.by_change.insert((at, seq));
+                part.by_change.insert((change_key(at), seq));
             }
         }
         Some(out)
@@ -516,7 +525,7 @@ impl<V: Record> Table<V> {
         }
         let record = part.rows.remove(i);
         if let Some(at) = record.changed() {
-            part.by_change.remove(&(at, seq));
+            part.by_change.remove(&(change_key(at), seq));
         }
         part.unindex_lookups(record.lookups(), seq);
         Some(Arc::unwrap_or_clone(record))
@@ -595,11 +604,11 @@ impl<V: Record> Table<V> {
             Hint::ChangedAfter(at) if part.change_order_complete() => {
                 let mut seqs = Vec::new();
                 let mut complete = true;
-                for &(_, seq) in part
-                    .by_change
-                    .range((Bound::Excluded((at, u64::MAX)), Bound::Unbounded))
-                {
-                    if later(seq) {
+                let key = change_key(at);
+                for &(k, seq) in part.by_change.range((Bound::Included((key, 0)), Bound::Unbounded)) {
+                    // The moment's own microsecond may hold records changed at or before it.
+                    let after_at = k > key || row(&part.rows, seq).and_then(Record::changed).is_some_and(|c| c > at);
+                    if after_at && later(seq) {
                         if seqs.len() == CHANGE_ORDER_LIMIT {
                             complete = false;
                             break;
@@ -873,8 +882,10 @@ mod tests {
         }
         fn changed(&self) -> Option<DateTime<Utc>> {
             // Tag 9 says nothing of when it changed: its scope's change order is incomplete.
+            // Records of one tag changed within the same microsecond, 300 ns apart by sequence.
+            let nanos = (self.seq % 3) as u32 * 300;
             (self.tag != 9)
-                .then(|| DateTime::from_timestamp(i64::from(self.tag) * 60, 0))
+                .then(|| DateTime::from_timestamp(i64::from(self.tag) * 60, nanos))
                 .flatten()
         }
         fn lookups(&self) -> Vec<(&'static str, String)> {
@@ -1069,8 +1080,10 @@ mod tests {
             rows in proptest::collection::vec((0u8..2, 0u8..6), 0..80),
             changes in proptest::collection::vec((1u64..90, 0u8..10, any::<bool>()), 0..40),
             per_page in 1usize..12, since in 0u8..6, cursor in proptest::option::of(0u64..90),
-            seqs in proptest::collection::vec(0u64..90, 0..20),
+            seqs in proptest::collection::vec(0u64..90, 0..20), since_nanos in 0u32..4,
         ) {
+            // A moment inside the microsecond the records of a tag share, or at its edges.
+            let since_at = minute(since) + chrono::Duration::nanoseconds(i64::from(since_nanos) * 300 - 1);
             let mut t = table(&rows);
             for (seq, tag, remove) in changes {
                 let key = seq.to_string();
@@ -1081,10 +1094,10 @@ mod tests {
                     t.update(&scope, &key, |r| r.tag = tag);
                 }
             }
-            let changed_after = |r: &Row| r.changed().is_some_and(|c| c > minute(since));
+            let changed_after = |r: &Row| r.changed().is_some_and(|c| c > since_at);
             for scope in 0u8..2 {
                 let plain = t.page_after_shared(&scope, cursor, per_page, Hint::None, changed_after);
-                let hinted = t.page_after_shared(&scope, cursor, per_page, Hint::ChangedAfter(minute(since)), changed_after);
+                let hinted = t.page_after_shared(&scope, cursor, per_page, Hint::ChangedAfter(since_at), changed_after);
                 prop_assert_eq!(&plain, &hinted);
                 let wanted = |r: &Row| seqs.contains(&r.seq);
                 let plain = t.page_after_shared(&scope, cursor, per_page, Hint::None, wanted);
@@ -1109,12 +1122,12 @@ mod tests {
                 prop_assert_eq!(looked_up, scanned);
                 // A clone shares the partitions; writing to it leaves the original as it was.
                 let mut cloned = t.clone();
-                let before = t.page_after_shared(&scope, cursor, per_page, Hint::ChangedAfter(minute(since)), changed_after);
+                let before = t.page_after_shared(&scope, cursor, per_page, Hint::ChangedAfter(since_at), changed_after);
                 let first = cloned.iter(&scope).next().map(|r| r.seq.to_string());
                 if let Some(key) = first {
                     cloned.update(&scope, &key, |r| r.tag = 5);
                 }
-                let after = t.page_after_shared(&scope, cursor, per_page, Hint::ChangedAfter(minute(since)), changed_after);
+                let after = t.page_after_shared(&scope, cursor, per_page, Hint::ChangedAfter(since_at), changed_after);
                 prop_assert_eq!(before, after);
             }
         }
