@@ -163,6 +163,19 @@ async fn a_local_receiver_gets_signed_events_of_api_changes_and_of_time() {
     assert_eq!(body["event"], "invoice_created");
     assert_eq!(body["invoice"]["invoice_number"], "W-1");
     assert_eq!(body["debtor"]["debtor_number"], "D-1");
+    // The payload's invoice is the invoice as GET shows it (its debtor's number, the deprecated
+    // twins mirroring their successors), not the stored record.
+    assert_eq!(body["invoice"]["debtor_number"], "D-1");
+    let id = body["invoice"]["id"].as_str().expect("an id");
+    let (status, shown) = api
+        .call(
+            Method::GET,
+            &format!("/v1/invoices/{id}?administration_id=81"),
+            None,
+            true,
+        )
+        .await;
+    assert_eq!((status, &body["invoice"]), (200, &shown));
     assert_eq!(body["administration"]["id"], "81");
     assert_eq!(header(&headers, "x-payt-administration-identifier"), "81");
     let delivery = header(&headers, "x-payt-delivery");
