@@ -149,7 +149,8 @@ test("state browser: a credit case links to its invoice and debtor, and a reques
   await page.click("nav button[data-view=state]");
   await page.click("#resources button[data-resource=credit_cases]");
   await page.locator("#resources button[data-resource=credit_cases][aria-pressed=true]").waitFor();
-  const first = page.locator("#records tbody tr[data-id]").first();
+  // The rows of the resource just chosen (a row of the list shown before may still be there).
+  const first = page.locator("#records tbody tr[data-resource=credit_cases][data-id]").first();
   await first.click();
   await page.locator("#r-title", { hasText: "credit case" }).waitFor();
   const invoiceLink = page.locator("#r-links button[data-resource=invoices]").first();
@@ -181,7 +182,8 @@ test("state browser: keyboard reaches a record and its links", async () => {
   assert.ok(await tabTo("#resources button[data-resource=invoices]", 30), "the resources are reachable with Tab");
   await page.keyboard.press("Enter");
   await page.locator("#resources button[data-resource=invoices][aria-pressed=true]").waitFor();
-  assert.ok(await tabTo("#records tbody tr[data-id]", 30), "a record row is reachable with Tab");
+  await page.locator("#records tbody tr[data-resource=invoices][data-id]").first().waitFor();
+  assert.ok(await tabTo("#records tbody tr[data-resource=invoices][data-id]", 30), "a record row is reachable with Tab");
   await page.keyboard.press("Enter");
   await page.locator("#record:not([hidden])").waitFor();
   assert.ok(await page.evaluate(() => document.activeElement?.id === "r-close"), "Enter moves focus to the record");
@@ -231,7 +233,7 @@ test("paywise state browser: a mandate links its claims, a claim its debtor", as
   await page.goto(PAYWISE + "/_mock/dashboard/#view=state");
   await page.locator("#live", { hasText: "live" }).waitFor();
   await page.click("#resources button[data-resource=mandates]");
-  await page.locator("#records tbody tr[data-id]").first().click();
+  await page.locator("#records tbody tr[data-resource=mandates][data-id]").first().click();
   await page.locator("#r-title", { hasText: "mandate" }).waitFor();
   await page.click("#r-links button[data-resource=claims]");
   await page.locator("#r-title", { hasText: "claim" }).waitFor();

@@ -80,7 +80,7 @@ try {
 
   await page.click("nav button[data-view=state]");
   await page.click("#resources button[data-resource=credit_cases]");
-  await page.locator("#records tbody tr[data-id]").first().click();
+  await page.locator("#records tbody tr[data-resource=credit_cases][data-id]").first().click();
   await page.locator("#r-links button[data-resource=invoices]").first().click();
   await page.locator("#r-title", { hasText: "invoice" }).waitFor();
   const invoice = JSON.parse(await page.locator("#r-json").textContent());
@@ -102,7 +102,7 @@ try {
   await page.goto(PAYWISE + "/_mock/dashboard/#view=state");
   await page.locator("#live", { hasText: "live" }).waitFor();
   await page.click("#resources button[data-resource=mandates]");
-  await page.locator("#records tbody tr[data-id]").first().click();
+  await page.locator("#records tbody tr[data-resource=mandates][data-id]").first().click();
   await page.locator("#r-links button[data-resource=claims]").first().click();
   await page.locator("#r-title", { hasText: "claim" }).waitFor();
   // Its ids are UUIDs, which compress worse: a shorter picture keeps the file small.

@@ -275,7 +275,7 @@
     st.total = p.total;
     if (!changed("records", [state.world, p, st.record && st.record.id])) return;
     const rows = (p.items || []).map((r) => {
-      const tr = el("tr", { tabindex: "0", "data-id": r.id, "aria-selected": String(!!st.record && st.record.id === r.id) },
+      const tr = el("tr", { tabindex: "0", "data-resource": r.resource, "data-id": r.id, "aria-selected": String(!!st.record && st.record.id === r.id) },
         el("td", { class: "label" }, r.label), el("td", { class: "id" }, r.id), el("td", { class: "id" }, r.tenant));
       const open = () => openRecord(r.resource, r.id, true).catch(() => {});
       tr.addEventListener("click", open);
