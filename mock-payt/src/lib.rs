@@ -49,6 +49,7 @@ pub mod limits;
 pub(crate) mod links;
 pub(crate) mod list;
 pub(crate) mod params;
+pub(crate) mod rendered;
 pub mod resources;
 pub(crate) mod scenarios;
 pub mod seed;

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::error::PaytError;
 use crate::fields::Fields;
 use crate::params::{self, Paging};
+use crate::rendered;
 use crate::state::{AppState, Caller, Db};
 
 /// A parsed list request: administration, paging, projection and the common filters.
@@ -398,12 +399,23 @@ impl<V: Serialize> Serialize for ViewedData<'_, V> {
 
 /// [`page`] of records shown with overrides (an invoice's `debtor_number`, say), written
 /// without copying the records.
-pub fn page_viewed<V: Serialize + Record>(
+pub fn page_viewed<V: Serialize + Record + Send + Sync + 'static>(
     items: Vec<Viewed<V>>,
     has_more: bool,
     fields: &Fields,
     opt_in: &[&str],
 ) -> Result<Written, PaytError> {
+    if matches!(fields, Fields::Default) {
+        let items: Vec<_> = items
+            .iter()
+            .map(|(record, overrides)| rendered::Item {
+                record,
+                opt_in,
+                overrides,
+            })
+            .collect();
+        return write_rendered(&items, has_more, fields);
+    }
     let cursor = has_more
         .then(|| items.last().map(|(r, _)| r.seq().to_string()))
         .flatten();
@@ -419,13 +431,62 @@ pub fn page_viewed<V: Serialize + Record>(
 }
 
 /// [`page`] of records shared with the store (read with [`ListRequest::page_of`]).
-pub fn page_shared<V: Serialize + Record>(
+pub fn page_shared<V: Serialize + Record + Send + Sync + 'static>(
     page: CursorPage<Arc<V>>,
     fields: &Fields,
     opt_in: &[&str],
 ) -> Result<Written, PaytError> {
+    if matches!(fields, Fields::Default) {
+        let items: Vec<_> = page
+            .items
+            .iter()
+            .map(|record| rendered::Item {
+                record,
+                opt_in,
+                overrides: &[],
+            })
+            .collect();
+        return write_rendered(&items, page.has_more, fields);
+    }
     let items: Vec<&V> = page.items.iter().map(|r| &**r).collect();
     write_page(&items, page.has_more, fields, opt_in)
+}
+
+/// A page of shared records in the default projection: each record's bytes from
+/// [`crate::rendered`] when it was written before as it is, else written and kept there. The same
+/// bytes as [`write_page`] (`{"data":[...],"pagination":{"cursor":...}}`, as serde writes it).
+fn write_rendered<V: Serialize + Record + Send + Sync + 'static>(
+    items: &[rendered::Item<'_, V>],
+    has_more: bool,
+    fields: &Fields,
+) -> Result<Written, PaytError> {
+    let internal = |_| PaytError::Core(CoreError::Internal);
+    let cached = rendered::lookup(items);
+    let mut out = Vec::with_capacity(64 + items.len() * 1024);
+    out.extend_from_slice(b"{\"data\":[");
+    let mut written = Vec::new();
+    for (i, (item, hit)) in items.iter().zip(cached).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match hit {
+            Some(bytes) => out.extend_from_slice(&bytes),
+            None => {
+                let start = out.len();
+                let record = fields.project_with(&**item.record, item.opt_in, item.overrides);
+                serde_json::to_writer(&mut out, &record).map_err(internal)?;
+                written.push((item, Arc::from(&out[start..])));
+            }
+        }
+    }
+    out.extend_from_slice(b"],\"pagination\":");
+    let cursor = has_more
+        .then(|| items.last().map(|i| i.record.seq().to_string()))
+        .flatten();
+    serde_json::to_writer(&mut out, &Pagination { cursor }).map_err(internal)?;
+    out.push(b'}');
+    rendered::keep(written);
+    Ok(JsonBytes(out))
 }
 
 #[cfg(test)]
@@ -481,6 +542,69 @@ mod tests {
         check(db.contacts.iter(&admin).cloned().collect(), contacts::OPT_IN);
         check(db.notifications.iter(&admin).cloned().collect(), notifications::OPT_IN);
         check(Vec::<crate::resources::notes::Note>::new(), &[]);
+    }
+
+    /// A page in the default projection comes from [`crate::rendered`] where its records were
+    /// written before, and it is the page the records give now: after a record changes (the store
+    /// moves it), after its overrides change (a debtor's new number), and when written again.
+    #[test]
+    fn rendered_pages_follow_every_change_of_their_records() {
+        use crate::resources::invoices::{self, Invoice};
+        let anchor = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).expect("date");
+        let (db, _) = crate::seed::generate(42, anchor);
+        let mut table: Table<Invoice> = db.invoices.clone();
+        let via_value = |items: &[Viewed<Invoice>]| {
+            let data: Vec<Value> = items
+                .iter()
+                .map(|(i, overrides)| {
+                    let mut v = serde_json::to_value(&**i).expect("a value");
+                    for (name, value) in overrides {
+                        v[*name] = value.clone();
+                    }
+                    Fields::Default.apply(v, invoices::OPT_IN)
+                })
+                .collect();
+            let cursor = items.last().map(|(i, _)| i.id.to_string());
+            String::from_utf8(
+                serde_json::to_vec(&json!({"data": data, "pagination": {"cursor": cursor}})).expect("writes"),
+            )
+            .expect("text")
+        };
+        let read = |table: &Table<Invoice>, number: &str| -> Vec<Viewed<Invoice>> {
+            let page = table.page_after_shared(&81, None, 50, Hint::None, |_| true);
+            let n = Value::String(number.to_string());
+            page.items
+                .into_iter()
+                .map(|i| (i, vec![("debtor_number", n.clone())]))
+                .collect()
+        };
+        let written = |items: Vec<Viewed<Invoice>>| {
+            let w = page_viewed(items, true, &Fields::Default, invoices::OPT_IN).expect("writes");
+            String::from_utf8(w.0).expect("text")
+        };
+        // Written, then from the cache: the same bytes as the value route both times.
+        for _ in 0..2 {
+            let items = read(&table, "D-1");
+            assert_eq!(written(items.clone()), via_value(&items));
+        }
+        // The same records with another debtor number.
+        let items = read(&table, "D-2");
+        let page = written(items.clone());
+        assert_eq!(page, via_value(&items));
+        assert!(page.contains(r#""debtor_number":"D-2""#) && !page.contains(r#""debtor_number":"D-1""#));
+        // A record changed in the store.
+        let first = items[0].0.id.to_string();
+        table.update(&81, &first, |i| i.description = Some("changed in the store".into()));
+        let items = read(&table, "D-2");
+        let page = written(items.clone());
+        assert_eq!(page, via_value(&items));
+        assert!(page.contains("changed in the store"), "{page}");
+        // Shared pages (no overrides) of the same records.
+        let shared = table.page_after_shared(&81, None, 50, Hint::None, |_| true);
+        let plain = page_shared(shared.clone(), &Fields::Default, invoices::OPT_IN).expect("writes");
+        let items: Vec<&Invoice> = shared.items.iter().map(|r| &**r).collect();
+        let direct = write_page(&items, shared.has_more, &Fields::Default, invoices::OPT_IN).expect("writes");
+        assert_eq!(String::from_utf8_lossy(&plain.0), String::from_utf8_lossy(&direct.0));
     }
 
     /// Invoices written from the stored record with [`Invoice::view_overrides`] are the bytes of
