@@ -53,6 +53,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod pattern;
 pub mod query;
+pub mod rendered;
 pub mod scenario;
 pub mod server;
 pub mod serving;

@@ -49,7 +49,6 @@ pub mod limits;
 pub(crate) mod links;
 pub(crate) mod list;
 pub(crate) mod params;
-pub(crate) mod rendered;
 pub mod resources;
 pub(crate) mod scenarios;
 pub mod seed;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use mock_core::CoreError;
 use mock_core::query::QueryParams;
+use mock_core::rendered::{self, Item};
 use mock_core::server::JsonBytes;
 use mock_core::store::{CursorPage, Hint};
 use mock_core::{Record, Table};
@@ -15,7 +16,6 @@ use serde_json::Value;
 use crate::error::PaytError;
 use crate::fields::Fields;
 use crate::params::{self, Paging};
-use crate::rendered;
 use crate::state::{AppState, Caller, Db};
 
 /// A parsed list request: administration, paging, projection and the common filters.
@@ -408,13 +408,13 @@ pub fn page_viewed<V: Serialize + Record + Send + Sync + 'static>(
     if matches!(fields, Fields::Default) {
         let items: Vec<_> = items
             .iter()
-            .map(|(record, overrides)| rendered::Item {
+            .map(|(record, overrides)| Item {
                 record,
-                opt_in,
-                overrides,
+                writer: opt_in.as_ptr() as usize,
+                context: overrides,
             })
             .collect();
-        return write_rendered(&items, has_more, fields);
+        return write_rendered(&items, has_more, fields, opt_in);
     }
     let cursor = has_more
         .then(|| items.last().map(|(r, _)| r.seq().to_string()))
@@ -440,52 +440,41 @@ pub fn page_shared<V: Serialize + Record + Send + Sync + 'static>(
         let items: Vec<_> = page
             .items
             .iter()
-            .map(|record| rendered::Item {
+            .map(|record| Item {
                 record,
-                opt_in,
-                overrides: &[],
+                writer: opt_in.as_ptr() as usize,
+                context: &[],
             })
             .collect();
-        return write_rendered(&items, page.has_more, fields);
+        return write_rendered(&items, page.has_more, fields, opt_in);
     }
     let items: Vec<&V> = page.items.iter().map(|r| &**r).collect();
     write_page(&items, page.has_more, fields, opt_in)
 }
 
-/// A page of shared records in the default projection: each record's bytes from
-/// [`crate::rendered`] when it was written before as it is, else written and kept there. The same
-/// bytes as [`write_page`] (`{"data":[...],"pagination":{"cursor":...}}`, as serde writes it).
+/// A page of shared records in the default projection, each record's bytes from
+/// [`mock_core::rendered`] when it was written before as it is (with the same overrides), else
+/// written and kept there: the same bytes as [`write_page`] (`{"data":[...],"pagination":{...}}`,
+/// as serde writes it).
 fn write_rendered<V: Serialize + Record + Send + Sync + 'static>(
-    items: &[rendered::Item<'_, V>],
+    items: &[Item<'_, V>],
     has_more: bool,
     fields: &Fields,
+    opt_in: &[&str],
 ) -> Result<Written, PaytError> {
     let internal = |_| PaytError::Core(CoreError::Internal);
-    let cached = rendered::lookup(items);
     let mut out = Vec::with_capacity(64 + items.len() * 1024);
-    out.extend_from_slice(b"{\"data\":[");
-    let mut written = Vec::new();
-    for (i, (item, hit)) in items.iter().zip(cached).enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        match hit {
-            Some(bytes) => out.extend_from_slice(&bytes),
-            None => {
-                let start = out.len();
-                let record = fields.project_with(&**item.record, item.opt_in, item.overrides);
-                serde_json::to_writer(&mut out, &record).map_err(internal)?;
-                written.push((item, Arc::from(&out[start..])));
-            }
-        }
-    }
-    out.extend_from_slice(b"],\"pagination\":");
+    out.extend_from_slice(b"{\"data\":");
+    rendered::write_seq(&mut out, items, |out, item| {
+        serde_json::to_writer(out, &fields.project_with(&**item.record, opt_in, item.context))
+    })
+    .map_err(internal)?;
+    out.extend_from_slice(b",\"pagination\":");
     let cursor = has_more
         .then(|| items.last().map(|i| i.record.seq().to_string()))
         .flatten();
     serde_json::to_writer(&mut out, &Pagination { cursor }).map_err(internal)?;
     out.push(b'}');
-    rendered::keep(written);
     Ok(JsonBytes(out))
 }
 
@@ -544,7 +533,7 @@ mod tests {
         check(Vec::<crate::resources::notes::Note>::new(), &[]);
     }
 
-    /// A page in the default projection comes from [`crate::rendered`] where its records were
+    /// A page in the default projection comes from [`mock_core::rendered`] where its records were
     /// written before, and it is the page the records give now: after a record changes (the store
     /// moves it), after its overrides change (a debtor's new number), and when written again.
     #[test]

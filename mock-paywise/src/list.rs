@@ -8,11 +8,11 @@ use mock_core::CoreError;
 use mock_core::body::{BodyError, BodyKind, body_kind, parse_json};
 use mock_core::pagination::{drf_limit, drf_links, drf_offset, request_origin};
 use mock_core::query::QueryParams;
+use mock_core::rendered::{self, Item};
 use mock_core::server::JsonBytes;
 use mock_core::store::{Hint, OffsetPage};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
-use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::error::PaywiseError;
@@ -100,30 +100,6 @@ impl<V: Resource> Serialize for Rendered<'_, V> {
     }
 }
 
-/// The records of a page through [`Resource::write`].
-struct Results<'a, V> {
-    items: &'a [Arc<V>],
-    origin: &'a Origin,
-}
-
-impl<V: Resource> Serialize for Results<'_, V> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.items.iter().map(|r| Rendered {
-            record: &**r,
-            origin: self.origin,
-        }))
-    }
-}
-
-/// The body of a DRF page.
-#[derive(Serialize)]
-struct PageBody<R> {
-    count: usize,
-    next: Option<String>,
-    previous: Option<String>,
-    results: R,
-}
-
 fn written<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Result<JsonBytes, PaywiseError> {
     JsonBytes::of(value, capacity).ok_or_else(|| PaywiseError::core(&CoreError::Internal))
 }
@@ -177,16 +153,41 @@ pub fn list_hinted<V: Resource>(
         .read(|db| table(db).page_offset_shared(&caller.scope(), offset, limit, hint, matches));
     let base = origin.url(&origin.path);
     let (next, previous) = drf_links(&base, origin.query.pairs(), offset, limit, p.count);
-    let body = PageBody {
-        count: p.count,
-        next,
-        previous,
-        results: Results {
-            items: &p.items,
-            origin,
-        },
-    };
-    written(&body, 256 + p.items.len() * 1024)
+    // The records' bytes depend on the record and the origin of its `href`s: a page of records
+    // shown before on this origin copies them (`mock_core::rendered`).
+    let context = [("origin", Value::String(origin.origin.clone()))];
+    let items: Vec<Item<'_, V>> = p
+        .items
+        .iter()
+        .map(|record| Item {
+            record,
+            writer: 0,
+            context: &context,
+        })
+        .collect();
+    let internal = |_| PaywiseError::core(&CoreError::Internal);
+    // A DRF page (`count`, `next`, `previous`, `results`) as serde writes a struct, the results
+    // through the cache.
+    let mut out = Vec::with_capacity(256 + p.items.len() * 1024);
+    out.extend_from_slice(b"{\"count\":");
+    serde_json::to_writer(&mut out, &p.count).map_err(internal)?;
+    out.extend_from_slice(b",\"next\":");
+    serde_json::to_writer(&mut out, &next).map_err(internal)?;
+    out.extend_from_slice(b",\"previous\":");
+    serde_json::to_writer(&mut out, &previous).map_err(internal)?;
+    out.extend_from_slice(b",\"results\":");
+    rendered::write_seq(&mut out, &items, |out, item| {
+        serde_json::to_writer(
+            out,
+            &Rendered {
+                record: &**item.record,
+                origin,
+            },
+        )
+    })
+    .map_err(internal)?;
+    out.push(b'}');
+    Ok(JsonBytes(out))
 }
 
 /// A DRF page: `{"count", "next", "previous", "results"}` with absolute links.

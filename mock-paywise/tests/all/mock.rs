@@ -120,6 +120,15 @@ async fn drf_paging_edge_cases() {
         page["next"],
         json!("https://api.paywise.example/v1/claims/?limit=1&offset=1")
     );
+    // So do the records' own links, though the same record was just shown on the mock's address
+    // (a page's records are written once per origin, then copied).
+    let href = |page: &Value| page["results"][0]["href"].as_str().unwrap_or_default().to_string();
+    assert!(
+        href(&page).starts_with("https://api.paywise.example/v1/claims/"),
+        "{page}"
+    );
+    let (_, plain) = get(&format!("{base}?limit=1"), m.token()).await;
+    assert!(href(&plain).starts_with(&format!("{}/v1/claims/", m.uri())), "{plain}");
 }
 
 #[tokio::test]
