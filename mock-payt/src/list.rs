@@ -533,6 +533,21 @@ mod tests {
         check(Vec::<crate::resources::notes::Note>::new(), &[]);
     }
 
+    /// Records with overrides the way the mock wrote them before pages were written straight
+    /// from the records: each a `Value`, the overrides put in place of its own values, projected.
+    fn viewed_via_value<V: Serialize>(items: &[Viewed<V>], fields: &Fields, opt_in: &[&str]) -> Vec<Value> {
+        items
+            .iter()
+            .map(|(i, overrides)| {
+                let mut v = serde_json::to_value(&**i).expect("a value");
+                for (name, value) in overrides {
+                    v[*name] = value.clone();
+                }
+                fields.apply(v, opt_in)
+            })
+            .collect()
+    }
+
     /// A page in the default projection comes from [`mock_core::rendered`] where its records were
     /// written before, and it is the page the records give now: after a record changes (the store
     /// moves it), after its overrides change (a debtor's new number), and when written again.
@@ -543,16 +558,7 @@ mod tests {
         let (db, _) = crate::seed::generate(42, anchor);
         let mut table: Table<Invoice> = db.invoices.clone();
         let via_value = |items: &[Viewed<Invoice>]| {
-            let data: Vec<Value> = items
-                .iter()
-                .map(|(i, overrides)| {
-                    let mut v = serde_json::to_value(&**i).expect("a value");
-                    for (name, value) in overrides {
-                        v[*name] = value.clone();
-                    }
-                    Fields::Default.apply(v, invoices::OPT_IN)
-                })
-                .collect();
+            let data = viewed_via_value(items, &Fields::Default, invoices::OPT_IN);
             let cursor = items.last().map(|(i, _)| i.id.to_string());
             String::from_utf8(
                 serde_json::to_vec(&json!({"data": data, "pagination": {"cursor": cursor}})).expect("writes"),
@@ -620,16 +626,7 @@ mod tests {
                     .map(|i| (Arc::new(i.clone()), i.view_overrides(&db)))
                     .collect();
                 assert!(viewed.len() > 100);
-                let data: Vec<Value> = viewed
-                    .iter()
-                    .map(|(i, overrides)| {
-                        let mut v = serde_json::to_value(&**i).expect("a value");
-                        for (name, value) in overrides {
-                            v[*name] = value.clone();
-                        }
-                        fields.apply(v, invoices::OPT_IN)
-                    })
-                    .collect();
+                let data = viewed_via_value(&viewed, &fields, invoices::OPT_IN);
                 let cursor = viewed.last().map(|(i, _)| i.id.to_string());
                 let via_value =
                     serde_json::to_vec(&json!({ "data": data, "pagination": { "cursor": cursor } })).expect("writes");
