@@ -29,7 +29,9 @@ pub const CAPACITY: usize = 8192;
 
 /// What a record was written with, and the bytes.
 struct Entry {
-    record: Weak<dyn Any + Send + Sync>,
+    /// Never read: it keeps the record's allocation from being reused while the entry lives, so
+    /// that the address it is found by stays the record's.
+    _record: Weak<dyn Any + Send + Sync>,
     writer: usize,
     context: Vec<(&'static str, Value)>,
     bytes: Arc<[u8]>,
@@ -70,11 +72,10 @@ fn lookup<V: Send + Sync + 'static>(items: &[Item<'_, V>]) -> Vec<Option<Arc<[u8
     items
         .iter()
         .map(|item| {
+            // An entry under the record's address is the record's: its `Weak` keeps that
+            // allocation from being reused.
             let e = cache.get(&address(item.record))?;
-            let same = e.record.as_ptr().cast::<u8>() as usize == address(item.record)
-                && e.record.strong_count() > 0
-                && e.writer == item.writer
-                && e.context.as_slice() == item.context;
+            let same = e.writer == item.writer && e.context.as_slice() == item.context;
             same.then(|| Arc::clone(&e.bytes))
         })
         .collect()
@@ -92,7 +93,7 @@ fn keep<V: Send + Sync + 'static>(written: Vec<(Item<'_, V>, Arc<[u8]>)>) {
     for (item, bytes) in written {
         let record: Weak<dyn Any + Send + Sync> = Arc::downgrade(item.record) as Weak<dyn Any + Send + Sync>;
         let entry = Entry {
-            record,
+            _record: record,
             writer: item.writer,
             context: item.context.to_vec(),
             bytes,

@@ -540,6 +540,12 @@ impl<V: Record> Table<V> {
             .map(|v| &**v)
     }
 
+    /// [`Table::iter`] with the records as the table shares them (an answer that sorts them its
+    /// own way keeps the shared records rather than copies).
+    pub fn iter_shared(&self, scope: &V::Scope) -> impl Iterator<Item = &Arc<V>> {
+        self.parts.get(scope).into_iter().flat_map(|p| p.rows.iter())
+    }
+
     /// The records of `scope` under the secondary key `name` = `value` ([`Record::lookups`]), in
     /// sequence order.
     pub fn lookup<'a>(&'a self, scope: &V::Scope, name: &'static str, value: &str) -> impl Iterator<Item = &'a V> + 'a {

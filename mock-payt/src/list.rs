@@ -339,6 +339,14 @@ struct Pagination {
     cursor: Option<String>,
 }
 
+impl Pagination {
+    /// After a page ending with `last`: its id, or `null` on the last page.
+    fn after<V: Record>(last: Option<&V>, has_more: bool) -> Self {
+        let cursor = has_more.then(|| last.map(|r| r.seq().to_string())).flatten();
+        Pagination { cursor }
+    }
+}
+
 /// The records of a page through the projection.
 struct Data<'a, V> {
     items: &'a [&'a V],
@@ -358,10 +366,9 @@ fn write_page<V: Serialize + Record>(
     fields: &Fields,
     opt_in: &[&str],
 ) -> Result<Written, PaytError> {
-    let cursor = has_more.then(|| items.last().map(|r| r.seq().to_string())).flatten();
     let body = PageBody {
         data: Data { items, fields, opt_in },
-        pagination: Pagination { cursor },
+        pagination: Pagination::after(items.last().copied(), has_more),
     };
     write_out(&body, 64 + items.len() * 1024)
 }
@@ -416,16 +423,13 @@ pub fn page_viewed<V: Serialize + Record + Send + Sync + 'static>(
             .collect();
         return write_rendered(&items, has_more, fields, opt_in);
     }
-    let cursor = has_more
-        .then(|| items.last().map(|(r, _)| r.seq().to_string()))
-        .flatten();
     let body = PageBody {
         data: ViewedData {
             items: &items,
             fields,
             opt_in,
         },
-        pagination: Pagination { cursor },
+        pagination: Pagination::after(items.last().map(|(r, _)| &**r), has_more),
     };
     write_out(&body, 64 + items.len() * 1024)
 }
@@ -470,10 +474,8 @@ fn write_rendered<V: Serialize + Record + Send + Sync + 'static>(
     })
     .map_err(internal)?;
     out.extend_from_slice(b",\"pagination\":");
-    let cursor = has_more
-        .then(|| items.last().map(|i| i.record.seq().to_string()))
-        .flatten();
-    serde_json::to_writer(&mut out, &Pagination { cursor }).map_err(internal)?;
+    let pagination = Pagination::after(items.last().map(|i| &**i.record), has_more);
+    serde_json::to_writer(&mut out, &pagination).map_err(internal)?;
     out.push(b'}');
     Ok(JsonBytes(out))
 }

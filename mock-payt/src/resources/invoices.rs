@@ -638,12 +638,13 @@ async fn list(
                             })?,
                     ),
                 };
-                let mut all: Vec<&Invoice> = db.invoices.iter(&admin).filter(|i| keep(i)).collect();
+                let mut all: Vec<&std::sync::Arc<Invoice>> =
+                    db.invoices.iter_shared(&admin).filter(|i| keep(i)).collect();
                 all.sort_by_key(|i| order.key(i));
                 if order.desc() {
                     all.reverse();
                 }
-                let rest: Vec<&Invoice> = all
+                let rest: Vec<&std::sync::Arc<Invoice>> = all
                     .into_iter()
                     .filter(|i| {
                         after.is_none_or(|a| if order.desc() { order.key(i) < a } else { order.key(i) > a })
@@ -653,7 +654,7 @@ async fn list(
                 let viewed = rest
                     .into_iter()
                     .take(req.paging.per_page)
-                    .map(|i| (std::sync::Arc::new(i.clone()), i.view_overrides(db)));
+                    .map(|i| (std::sync::Arc::clone(i), i.view_overrides(db)));
                 (viewed.collect(), has_more)
             }
         };
