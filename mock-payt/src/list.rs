@@ -3,6 +3,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::{MethodRouter, get};
 use chrono::{DateTime, Utc};
 use mock_core::CoreError;
 use mock_core::query::QueryParams;
@@ -289,6 +291,52 @@ pub fn show<V: Serialize + Record<Scope = u64>>(
     });
     let record = found.ok_or_else(|| PaytError::not_found(kind, id))?;
     written(&*record, &req.fields, opt_in)
+}
+
+/// The `GET /v1/<resource>` route of a list served by [`filtered`], for a resource's `router`:
+/// its scope, opt-in fields, table and filter ([`related`], [`unfiltered`]) are all it names.
+pub fn list_route<V, K>(
+    scope: &'static str,
+    opt_in: &'static [&'static str],
+    table: impl Fn(&Db) -> &Table<V> + Clone + Send + Sync + 'static,
+    filter: impl FnOnce(&ListRequest) -> K + Clone + Send + Sync + 'static,
+) -> MethodRouter<AppState>
+where
+    V: Serialize + Record<Scope = u64>,
+    K: Fn(&V) -> bool,
+{
+    get(
+        move |State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery| async move {
+            filtered(&state, &caller, raw.as_deref(), scope, opt_in, table, filter)
+        },
+    )
+}
+
+/// The `GET /v1/<resource>/{id}` route of a record served by [`show`], for a resource's `router`;
+/// `kind` names the record in the 404.
+pub fn show_route<V: Serialize + Record<Scope = u64>>(
+    scope: &'static str,
+    kind: &'static str,
+    opt_in: &'static [&'static str],
+    table: impl Fn(&Db) -> &Table<V> + Clone + Send + Sync + 'static,
+) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery| async move {
+            show(&state, &caller, &id, raw.as_deref(), scope, kind, opt_in, table)
+        },
+    )
+}
+
+/// The `GET /v1/<resource>/deleted` route of the tombstones in `table`, served by [`deleted`].
+pub fn deleted_route<V: Tombstone>(
+    scope: &'static str,
+    table: impl Fn(&Db) -> &Table<V> + Clone + Send + Sync + 'static,
+) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery| async move {
+            deleted(&state, &caller, raw.as_deref(), scope, table)
+        },
+    )
 }
 
 /// Serializes one entity through the projection, as a `Value` (for answers that embed it). A

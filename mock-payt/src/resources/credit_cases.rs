@@ -3,13 +3,10 @@
 //! cannot delete a case); their tombstones stay visible for 90 days.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::error::PaytError;
 use thin_vec::ThinVec;
 
 use crate::format::{Stamp, Text};
@@ -17,8 +14,8 @@ use crate::list;
 use crate::resources::Label;
 use crate::resources::invoices::Invoice;
 use crate::seed::Gen;
+use crate::state::AppState;
 use crate::state::Db;
-use crate::state::{AppState, Caller};
 
 /// Properties shown only when `fields` asks for them.
 pub const OPT_IN: &[&str] = &[
@@ -254,53 +251,18 @@ impl CaseStage {
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/credit_cases", get(list))
-        .route("/credit_cases/deleted", get(deleted))
-        .route("/credit_cases/{id}", get(show))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::filtered(
-        &state,
-        &caller,
-        raw.as_deref(),
-        "credit_cases:read",
-        OPT_IN,
-        |db| &db.credit_cases,
-        list::unfiltered,
-    )
-}
-
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::show(
-        &state,
-        &caller,
-        &id,
-        raw.as_deref(),
-        "credit_cases:read",
-        "CreditCase",
-        OPT_IN,
-        |db| &db.credit_cases,
-    )
-}
-
-async fn deleted(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::deleted(&state, &caller, raw.as_deref(), "credit_cases:read", |db| {
-        &db.deleted_credit_cases
-    })
+        .route(
+            "/credit_cases",
+            list::list_route("credit_cases:read", OPT_IN, |db| &db.credit_cases, list::unfiltered),
+        )
+        .route(
+            "/credit_cases/deleted",
+            list::deleted_route("credit_cases:read", |db| &db.deleted_credit_cases),
+        )
+        .route(
+            "/credit_cases/{id}",
+            list::show_route("credit_cases:read", "CreditCase", OPT_IN, |db| &db.credit_cases),
+        )
 }
 
 /// `CustomerApi_V1_DeletedCreditCaseEntity`: the tombstone of a deleted case, kept 90 days for the

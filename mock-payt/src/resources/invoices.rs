@@ -457,7 +457,10 @@ pub fn document_url(admin: u64, id: u64, kind: &str) -> String {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/invoices", get(list).post(upsert).patch(update))
-        .route("/invoices/deleted", get(deleted))
+        .route(
+            "/invoices/deleted",
+            list::deleted_route("invoices:read", |db| &db.deleted_invoices),
+        )
         // As in Grape, a GET of these paths is a show of an invoice with that id: 404.
         .route(
             "/invoices/block",
@@ -716,16 +719,6 @@ pub struct DeletedInvoice {
 }
 
 administration_record!(DeletedInvoice, changed = deleted_at);
-
-async fn deleted(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::deleted(&state, &caller, raw.as_deref(), "invoices:read", |db| {
-        &db.deleted_invoices
-    })
-}
 
 // ------------------------------------------------------------------------------------------------
 // Reading write bodies

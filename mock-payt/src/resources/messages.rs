@@ -9,8 +9,7 @@
 //! primary address (if there is none it is shown in the debtor portal only). The body is the
 //! opt-in `content` property.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
+use axum::extract::State;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,48 +82,22 @@ administration_record!(Message, changed = updated_at);
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/messages", get(list).post(create).patch(update))
-        .route("/messages/{id}", get(show))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::filtered(
-        &state,
-        &caller,
-        raw.as_deref(),
-        "messages:read",
-        OPT_IN,
-        |db| &db.messages,
-        list::related,
-    )
+        .route(
+            "/messages",
+            list::list_route("messages:read", OPT_IN, |db| &db.messages, list::related)
+                .post(create)
+                .patch(update),
+        )
+        .route(
+            "/messages/{id}",
+            list::show_route("messages:read", "Message", OPT_IN, |db| &db.messages),
+        )
 }
 
 impl list::Related for Message {
     fn related(&self) -> (Option<u64>, Option<u64>, Option<u64>) {
         (self.debtor_id, self.invoice_id, self.credit_case_id)
     }
-}
-
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::show(
-        &state,
-        &caller,
-        &id,
-        raw.as_deref(),
-        "messages:read",
-        "Message",
-        OPT_IN,
-        |db| &db.messages,
-    )
 }
 
 /// A comma-separated address list (`cc_email`, `bcc_email`).

@@ -6,16 +6,13 @@
 //! (`completed_at`).
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::PaytError;
 use crate::list;
 use crate::resources::User;
 use crate::seed::Gen;
-use crate::state::{AppState, Caller, Db};
+use crate::state::{AppState, Db};
 
 /// Properties shown only when `fields` asks for them (none for notes).
 pub const OPT_IN: &[&str] = &[];
@@ -59,22 +56,9 @@ administration_record!(Note, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/notes", get(list))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::filtered(
-        &state,
-        &caller,
-        raw.as_deref(),
-        "notes:read",
-        OPT_IN,
-        |db| &db.notes,
-        list::related,
+    Router::new().route(
+        "/notes",
+        list::list_route("notes:read", OPT_IN, |db| &db.notes, list::related),
     )
 }
 

@@ -2,15 +2,12 @@
 //! invoice, credit case or the administration (bounced mails and the like). Read-only.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::PaytError;
 use crate::list;
 use crate::resources::User;
-use crate::state::{AppState, Caller};
+use crate::state::AppState;
 
 /// Properties shown only when `fields` asks for them (none for notifications).
 pub const OPT_IN: &[&str] = &[];
@@ -64,46 +61,18 @@ administration_record!(Notification, changed = updated_at);
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/notifications", get(list))
-        .route("/notifications/{id}", get(show))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::filtered(
-        &state,
-        &caller,
-        raw.as_deref(),
-        "notifications:read",
-        OPT_IN,
-        |db| &db.notifications,
-        list::related,
-    )
+        .route(
+            "/notifications",
+            list::list_route("notifications:read", OPT_IN, |db| &db.notifications, list::related),
+        )
+        .route(
+            "/notifications/{id}",
+            list::show_route("notifications:read", "Notification", OPT_IN, |db| &db.notifications),
+        )
 }
 
 impl list::Related for Notification {
     fn related(&self) -> (Option<u64>, Option<u64>, Option<u64>) {
         (self.debtor_id, self.invoice_id, self.credit_case_id)
     }
-}
-
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::show(
-        &state,
-        &caller,
-        &id,
-        raw.as_deref(),
-        "notifications:read",
-        "Notification",
-        OPT_IN,
-        |db| &db.notifications,
-    )
 }

@@ -127,8 +127,14 @@ administration_record!(PaymentPlan, changed = updated_at);
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/payment_plans", get(list).post(create))
-        .route("/payment_plans/deleted", get(deleted))
-        .route("/payment_plans/{id}", get(show))
+        .route(
+            "/payment_plans/deleted",
+            list::deleted_route("payment_plans:read", |db| &db.deleted_payment_plans),
+        )
+        .route(
+            "/payment_plans/{id}",
+            list::show_route("payment_plans:read", "PaymentPlan", OPT_IN, |db| &db.payment_plans),
+        )
         .route("/payment_plans/{id}/approve", patch(approve))
         .route("/payment_plans/{id}/reject", patch(reject))
         .route("/payment_plans/{id}/deactivate", patch(deactivate))
@@ -163,24 +169,6 @@ async fn list(
         })
     });
     list::page_shared(page, &req.fields, OPT_IN)
-}
-
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::show(
-        &state,
-        &caller,
-        &id,
-        raw.as_deref(),
-        "payment_plans:read",
-        "PaymentPlan",
-        OPT_IN,
-        |db| &db.payment_plans,
-    )
 }
 
 /// A validated term of a new plan.
@@ -726,16 +714,6 @@ async fn transition(
         Ok(plan)
     })?;
     Ok(Json(list::entity(&plan, &fields, OPT_IN)?))
-}
-
-async fn deleted(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::deleted(&state, &caller, raw.as_deref(), "payment_plans:read", |db| {
-        &db.deleted_payment_plans
-    })
 }
 
 /// `CustomerApi_V1_Deleted_PaymentPlanEntity`: the tombstone of a deleted plan, kept 90 days for

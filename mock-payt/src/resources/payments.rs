@@ -150,9 +150,10 @@ administration_record!(DeletedPayment, changed = deleted_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/payments", get(list))
-        .route("/payments/deleted", get(deleted))
+    Router::new().route("/payments", get(list)).route(
+        "/payments/deleted",
+        list::deleted_route("payments:read", |db| &db.deleted_payments),
+    )
 }
 
 async fn list(
@@ -220,16 +221,6 @@ async fn list(
         })
     });
     list::page_shared(page, &req.fields, OPT_IN)
-}
-
-async fn deleted(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::deleted(&state, &caller, raw.as_deref(), "payments:read", |db| {
-        &db.deleted_payments
-    })
 }
 
 // ------------------------------------------------------------------------------------------------

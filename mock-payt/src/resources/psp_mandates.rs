@@ -131,7 +131,10 @@ impl Record for DeletedPspMandate {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/psp_mandates", get(list).post(create).delete(delete))
-        .route("/psp_mandates/deleted", get(deleted))
+        .route(
+            "/psp_mandates/deleted",
+            list::deleted_route("psp_mandates:read", |db| &db.deleted_psp_mandates),
+        )
 }
 
 /// Fills in the opt-in `debtor_number` from the debtor as it is now.
@@ -173,16 +176,6 @@ async fn list(
         }
     });
     list::page(page, &req.fields, OPT_IN)
-}
-
-async fn deleted(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::deleted(&state, &caller, raw.as_deref(), "psp_mandates:read", |db| {
-        &db.deleted_psp_mandates
-    })
 }
 
 /// All values of a comma-separated array parameter; Rails-style repeats (`name[]=a&name[]=b`) are

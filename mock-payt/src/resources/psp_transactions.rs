@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 use mock_core::query::split_csv;
@@ -181,9 +181,12 @@ administration_record!(PspTransaction, changed = updated_at);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/psp_transactions", get(list))
-        .route("/psp_transactions/{id}", get(show))
+    Router::new().route("/psp_transactions", get(list)).route(
+        "/psp_transactions/{id}",
+        list::show_route("psp_transactions:read", "PspTransaction", OPT_IN, |db| {
+            &db.psp_transactions
+        }),
+    )
 }
 
 /// A comma-separated enumerated filter; 400 naming the first unknown value.
@@ -222,24 +225,6 @@ async fn list(
         })
     });
     list::page_shared(page, &req.fields, OPT_IN)
-}
-
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::show(
-        &state,
-        &caller,
-        &id,
-        raw.as_deref(),
-        "psp_transactions:read",
-        "PspTransaction",
-        OPT_IN,
-        |db| &db.psp_transactions,
-    )
 }
 
 /// Payment methods with a weight: iDEAL dominates Dutch online payments.

@@ -12,7 +12,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
+use axum::routing::{patch, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -206,45 +206,17 @@ administration_record!(Task, changed = updated_at);
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/tasks", get(list))
-        .route("/tasks/{id}", get(show))
+        .route(
+            "/tasks",
+            list::list_route("tasks:read", OPT_IN, |db| &db.tasks, list::unfiltered),
+        )
+        .route(
+            "/tasks/{id}",
+            list::show_route("tasks:read", "Task", OPT_IN, |db| &db.tasks),
+        )
         .route("/tasks/{id}/comment", post(comment))
         .route("/tasks/{id}/mark_completed", patch(mark_completed))
         .route("/tasks/{id}/unmark_completed", patch(unmark_completed))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::filtered(
-        &state,
-        &caller,
-        raw.as_deref(),
-        "tasks:read",
-        OPT_IN,
-        |db| &db.tasks,
-        list::unfiltered,
-    )
-}
-
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<list::Written, PaytError> {
-    list::show(
-        &state,
-        &caller,
-        &id,
-        raw.as_deref(),
-        "tasks:read",
-        "Task",
-        OPT_IN,
-        |db| &db.tasks,
-    )
 }
 
 fn invalid(message: String) -> PaytError {
