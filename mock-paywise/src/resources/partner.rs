@@ -1059,7 +1059,9 @@ async fn show_user(
     })
 }
 
-fn looks_like_email(v: &str) -> bool {
+/// The Partner API's email check (v1 and v2 alike): one `@`, a non-empty local part, a dotted
+/// domain that neither starts nor ends with a dot, no white space.
+pub(crate) fn looks_like_email(v: &str) -> bool {
     let Some((local, domain)) = v.split_once('@') else {
         return false;
     };

@@ -227,6 +227,39 @@ pub struct Delivery {
 
 scoped_record!(Delivery);
 
+impl Delivery {
+    /// A new delivery of `body` (an `event`, or a `test` one) to endpoint `webhook` of `scope`:
+    /// pending, its first attempt due at `now`.
+    fn pending(
+        ids: &IdGen,
+        scope: Scope,
+        webhook: Uuid,
+        event: String,
+        test: bool,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Delivery {
+            seq: ids.next_seq(),
+            scope,
+            id: ids.uuid(),
+            webhook,
+            event,
+            test,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            response_status: None,
+            error: None,
+            next_attempt_at: Some(now),
+            last_attempt_at: None,
+            in_flight: false,
+            body,
+            created: now,
+            updated: now,
+        }
+    }
+}
+
 impl Resource for Delivery {
     fn render(&self, origin: &Origin) -> Value {
         let payload: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
@@ -596,6 +629,17 @@ async fn show(
     list::show(&state, &caller, &origin, &id, |db| &db.webhooks)
 }
 
+/// The id of the caller's webhook endpoint at `raw` (a path segment): 404 when `raw` is no
+/// UUID or names no endpoint of `scope`.
+fn existing_webhook(state: &AppState, scope: &Scope, raw: &str) -> Result<Uuid, PaywiseError> {
+    let id = list::path_uuid(raw)?;
+    let exists = state.store.read(|db| db.webhooks.get(scope, &id.to_string()).is_some());
+    if !exists {
+        return Err(PaywiseError::not_found());
+    }
+    Ok(id)
+}
+
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -603,14 +647,8 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, PaywiseError> {
-    let id = list::path_uuid(&id)?;
     let scope = caller.scope();
-    let exists = state
-        .store
-        .read(|db| db.webhooks.get(&scope, &id.to_string()).is_some());
-    if !exists {
-        return Err(PaywiseError::not_found());
-    }
+    let id = existing_webhook(&state, &scope, &id)?;
     let c = validate(&body, true).map_err(PaywiseError::Validation)?;
     let now = state.now();
     let updated = state.store.write(|db| {
@@ -708,24 +746,7 @@ async fn send_test(
         &sample,
     );
     let delivery = state.store.write(|db| {
-        let d = Delivery {
-            seq: state.ids.next_seq(),
-            scope,
-            id: state.ids.uuid(),
-            webhook: webhook.id,
-            event: kind,
-            test: true,
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            response_status: None,
-            error: None,
-            next_attempt_at: Some(now),
-            last_attempt_at: None,
-            in_flight: false,
-            body,
-            created: now,
-            updated: now,
-        };
+        let d = Delivery::pending(&state.ids, scope, webhook.id, kind, true, body, now);
         db.deliveries.insert(d.clone()).map(|()| d)
     });
     let delivery = delivery.map_err(|e| PaywiseError::Detail(StatusCode::CONFLICT, e.to_string()))?;
@@ -738,14 +759,8 @@ async fn list_deliveries(
     origin: Origin,
     Path(id): Path<String>,
 ) -> Result<JsonBytes, PaywiseError> {
-    let id = list::path_uuid(&id)?;
     let scope = caller.scope();
-    let exists = state
-        .store
-        .read(|db| db.webhooks.get(&scope, &id.to_string()).is_some());
-    if !exists {
-        return Err(PaywiseError::not_found());
-    }
+    let id = existing_webhook(&state, &scope, &id)?;
     let mut f = Filters::new(&origin.query);
     let status = f
         .choice("status", DELIVERY_STATUSES)
@@ -899,24 +914,15 @@ impl Dispatcher {
                 .map(|w| w.id)
                 .collect();
             for webhook in targets {
-                let d = Delivery {
-                    seq: self.ids.next_seq(),
-                    scope: event.scope,
-                    id: self.ids.uuid(),
+                let d = Delivery::pending(
+                    &self.ids,
+                    event.scope,
                     webhook,
-                    event: event.kind.clone(),
-                    test: false,
-                    status: DeliveryStatus::Pending,
-                    attempts: 0,
-                    response_status: None,
-                    error: None,
-                    next_attempt_at: Some(now),
-                    last_attempt_at: None,
-                    in_flight: false,
-                    body: body.clone(),
-                    created: now,
-                    updated: now,
-                };
+                    event.kind.clone(),
+                    false,
+                    body.clone(),
+                    now,
+                );
                 if let Err(e) = db.deliveries.insert(d) {
                     tracing::warn!(error = %e, "cannot record a webhook delivery");
                 }

@@ -412,6 +412,31 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// The country (its first two letters) of a bank account's compacted `iban`, once the two
+    /// rules every v2 bank account shares hold: the IBAN has its country's format, and an IBAN
+    /// from outside Germany comes with a BIC (`has_bic`). A broken rule is recorded at this
+    /// object's `iban` or `bic` and gives `None`; each resource checks the BIC's own format.
+    pub fn iban_country<'i>(&self, iban: &'i str, has_bic: bool, errs: &mut Errs) -> Option<&'i str> {
+        if mock_core::bank::iban_of_country_format(iban).is_none() {
+            errs.push(
+                &self.path("iban"),
+                "invalid",
+                "Enter a valid IBAN (country code, check digits and account number).",
+            );
+            return None;
+        }
+        let country = iban.get(..2).unwrap_or_default();
+        if !has_bic && country != "DE" {
+            errs.push(
+                &self.path("bic"),
+                "required",
+                "A BIC is required for an IBAN from outside Germany.",
+            );
+            return None;
+        }
+        Some(country)
+    }
+
     /// Member `name`.
     pub fn get(&self, name: &str) -> Field<'a> {
         match self.map.get(name) {
@@ -1206,6 +1231,16 @@ pub fn changed<V: mock_core::Record + Clone>(
             r.clone()
         })
         .ok_or_else(V2Error::not_found)
+}
+
+/// A bodyless command's body (`finalize`, `cancel`, `redeliver`, ...): nothing, or `{}`;
+/// anything else is refused with `"<what> takes no body."`.
+pub fn no_body(body: &Map<String, Value>, what: &str) -> Result<(), V2Error> {
+    if body.is_empty() {
+        Ok(())
+    } else {
+        Err(V2Error::field("", "invalid", format!("{what} takes no body.")))
+    }
 }
 
 /// `v` with `status` and its `ETag`.

@@ -667,33 +667,16 @@ fn read_collections(
             _ => None,
         };
         let iban = iban?;
-        if mock_core::bank::iban_of_country_format(&iban).is_none() {
+        let country = b.iban_country(&iban, bic.is_some(), errs)?;
+        if let Some(bic) = &bic
+            && (!(bic.len() == 8 || bic.len() == 11) || bic.get(4..6) != Some(country))
+        {
             errs.push(
-                &b.path("iban"),
+                &b.path("bic"),
                 "invalid",
-                "Enter a valid IBAN (country code, check digits and account number).",
+                "The BIC must have 8 or 11 characters and the IBAN's country.",
             );
             return None;
-        }
-        let country = &iban[..2];
-        match &bic {
-            None if country != "DE" => {
-                errs.push(
-                    &b.path("bic"),
-                    "required",
-                    "A BIC is required for an IBAN from outside Germany.",
-                );
-                return None;
-            }
-            Some(bic) if !(bic.len() == 8 || bic.len() == 11) || bic.get(4..6) != Some(country) => {
-                errs.push(
-                    &b.path("bic"),
-                    "invalid",
-                    "The BIC must have 8 or 11 characters and the IBAN's country.",
-                );
-                return None;
-            }
-            _ => {}
         }
         if seen_ibans.contains(&iban) {
             errs.push(&b.path("iban"), "duplicate", "This IBAN is in the list twice.");

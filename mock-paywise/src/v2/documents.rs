@@ -641,6 +641,16 @@ pub fn file_response(filename: &str, mime: &str, bytes: Vec<u8>) -> Response {
     res
 }
 
+/// Serves an attachment paywise listed as `filename` (`mime`): the world's stored file `id`, or,
+/// when the world holds no such file, a generated PDF titled `title`.
+pub fn attachment_response(db: &Db, scope: Scope, id: Uuid, filename: &str, mime: &str, title: &str) -> Response {
+    let content = db
+        .files
+        .get(&scope, &id.to_string())
+        .map_or_else(|| crate::resources::files::generated_pdf(title), |f| f.content.clone());
+    file_response(filename, mime, content)
+}
+
 async fn download(
     State(state): State<AppState>,
     caller: V2Caller,

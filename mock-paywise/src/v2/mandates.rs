@@ -151,18 +151,9 @@ pub fn render_history(db: &Db, m: &Mandate, su: &StatusUpdate, origin: &Origin, 
     })
 }
 
+/// The plain text of `html`: its tags dropped, trimmed.
 fn strip_tags(html: &str) -> String {
-    let mut out = String::new();
-    let mut inside = false;
-    for c in html.chars() {
-        match c {
-            '<' => inside = true,
-            '>' => inside = false,
-            c if !inside => out.push(c),
-            _ => {}
-        }
-    }
-    out.trim().to_string()
+    crate::v2::messages::text_of(html).trim().to_string()
 }
 
 fn history_of(db: &Db, m: &Mandate) -> Vec<StatusUpdate> {
@@ -508,7 +499,7 @@ async fn download_attachment(
 ) -> Result<Response, V2Error> {
     let entry = Uuid::parse_str(&entry).map_err(|_| V2Error::not_found())?;
     let file = Uuid::parse_str(&file).map_err(|_| V2Error::not_found())?;
-    let found = state.store.read(|db| {
+    state.store.read(|db| {
         let m = find_raw(db, caller.scope, &id)?;
         let su = db
             .status_updates
@@ -520,13 +511,15 @@ async fn download_attachment(
             .iter()
             .find(|d| d.id == file)
             .ok_or_else(V2Error::not_found)?;
-        let content = db.files.get(&m.scope, &file.to_string()).map_or_else(
-            || crate::resources::files::generated_pdf(&su.title),
-            |f| f.content.clone(),
-        );
-        Ok::<_, V2Error>((d.filename.clone(), d.mime_type.clone(), content))
-    })?;
-    Ok(crate::v2::documents::file_response(&found.0, &found.1, found.2))
+        Ok(crate::v2::documents::attachment_response(
+            db,
+            m.scope,
+            file,
+            &d.filename,
+            &d.mime_type,
+            &su.title,
+        ))
+    })
 }
 
 async fn list_payments(

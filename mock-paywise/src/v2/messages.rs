@@ -173,7 +173,9 @@ pub fn sanitize(html: &str) -> String {
     out
 }
 
-fn text_of(html: &str) -> String {
+/// The text of an HTML fragment: every tag (`<...>`) dropped, nothing else changed (also how
+/// v2 shows a status update's description as plain text).
+pub(crate) fn text_of(html: &str) -> String {
     let mut out = String::new();
     let mut inside = false;
     for c in html.chars() {

@@ -33,7 +33,7 @@ use crate::state::{AppState, Db, Scope};
 use crate::states::Machine as _;
 use crate::v2::claims::{self, ext};
 use crate::v2::conv::{
-    Field, Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, date, if_match, money, page, respond, show, ts,
+    Field, Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, date, if_match, money, no_body, page, respond, show, ts,
 };
 use crate::v2::documents;
 use crate::v2::error::{ErrorItem, Errs, V2Error};
@@ -1192,9 +1192,7 @@ async fn finalize(
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
     idem.run(&state, &caller, &body, || {
-        if !body.is_empty() {
-            return Err(V2Error::field("", "invalid", "finalize takes no body."));
-        }
+        no_body(&body, "finalize")?;
         let now = state.now();
         let today = state.clock.today();
         let order = state.store.read(|db| find_raw(db, caller.scope, &id))?;

@@ -101,10 +101,11 @@ use crate::list::Origin;
 use crate::resources::is_country;
 use crate::resources::partner::{
     API_ONLY_ONBOARDING, Company, CompanyAddress, FIRST_COMPANY_NUMBER, INVITE_DAYS, PartnerAccount, PartnerKey,
+    looks_like_email,
 };
 use crate::state::{AccessMode, AppState, Db, Scope};
 use crate::v2::conv::{
-    Field, Idem, Obj, Paging, Patch, Query, UsageLimit, V2Caller, V2Json, if_match, page, respond, show, ts,
+    Field, Idem, Obj, Paging, Patch, Query, UsageLimit, V2Caller, V2Json, if_match, no_body, page, respond, show, ts,
 };
 use crate::v2::error::{ErrorItem, Errs, V2Error};
 use crate::v2::events::emit_lifecycle;
@@ -1122,18 +1123,6 @@ struct CompanyInput {
     data_sharing_basis: Patch<String>,
 }
 
-fn looks_like_email(v: &str) -> bool {
-    let Some((local, domain)) = v.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && !v.contains(char::is_whitespace)
-}
-
 fn is_e164(v: &str) -> bool {
     v.strip_prefix('+')
         .is_some_and(|d| (7..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit()) && !d.starts_with('0'))
@@ -1196,37 +1185,18 @@ fn read_payout(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<Payo
         _ => None,
     };
     let iban = iban?;
-    if mock_core::bank::iban_of_country_format(&iban).is_none() {
+    let country = b.iban_country(&iban, bic.is_some(), errs)?;
+    if let Some(bic) = &bic
+        && (!(bic.len() == 8 || bic.len() == 11)
+            || !bic.chars().all(|c| c.is_ascii_alphanumeric())
+            || bic.get(4..6) != Some(country))
+    {
         errs.push(
-            &b.path("iban"),
+            &b.path("bic"),
             "invalid",
-            "Enter a valid IBAN (country code, check digits and account number).",
+            "The BIC must have 8 or 11 letters and digits and the IBAN's country.",
         );
         return None;
-    }
-    let country = iban.get(..2).unwrap_or_default().to_string();
-    match &bic {
-        None if country != "DE" => {
-            errs.push(
-                &b.path("bic"),
-                "required",
-                "A BIC is required for an IBAN from outside Germany.",
-            );
-            return None;
-        }
-        Some(bic)
-            if !(bic.len() == 8 || bic.len() == 11)
-                || !bic.chars().all(|c| c.is_ascii_alphanumeric())
-                || bic.get(4..6) != Some(country.as_str()) =>
-        {
-            errs.push(
-                &b.path("bic"),
-                "invalid",
-                "The BIC must have 8 or 11 letters and digits and the IBAN's country.",
-            );
-            return None;
-        }
-        _ => {}
     }
     Some(Payout {
         account_holder: holder?.trim().to_string(),
@@ -2272,15 +2242,6 @@ async fn update_membership(
         });
         Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
     })
-}
-
-/// A bodyless command's body: nothing, or `{}`.
-fn no_body(body: &Map<String, Value>, what: &str) -> Result<(), V2Error> {
-    if body.is_empty() {
-        Ok(())
-    } else {
-        Err(V2Error::field("", "invalid", format!("{what} takes no body.")))
-    }
 }
 
 async fn cancel_membership(

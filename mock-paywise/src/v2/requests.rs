@@ -477,20 +477,22 @@ async fn download_order(
     Path((p, id, file)): Path<(String, String, String)>,
 ) -> Result<Response, V2Error> {
     let file = uuid(&file)?;
-    let found = state.store.read(|db| {
+    state.store.read(|db| {
         let r = order_request(db, caller.scope, &p, &id)?;
         let f = r
             .attachments
             .iter()
             .find(|f| f.id == file)
             .ok_or_else(V2Error::not_found)?;
-        let content = db.files.get(&caller.scope, &file.to_string()).map_or_else(
-            || crate::resources::files::generated_pdf(&r.title),
-            |f| f.content.clone(),
-        );
-        Ok::<_, V2Error>((f.filename.clone(), f.mime_type.clone(), content))
-    })?;
-    Ok(documents::file_response(&found.0, &found.1, found.2))
+        Ok(documents::attachment_response(
+            db,
+            caller.scope,
+            file,
+            &f.filename,
+            &f.mime_type,
+            &r.title,
+        ))
+    })
 }
 
 fn mandate_request(db: &Db, scope: Scope, p: &str, id: &str) -> Result<(RequestToClient, Uuid), V2Error> {
@@ -616,18 +618,20 @@ async fn download_mandate(
     Path((p, id, file)): Path<(String, String, String)>,
 ) -> Result<Response, V2Error> {
     let file = uuid(&file)?;
-    let found = state.store.read(|db| {
+    state.store.read(|db| {
         let (r, _) = mandate_request(db, caller.scope, &p, &id)?;
         let f = r
             .file_attachments
             .iter()
             .find(|f| f.id == file)
             .ok_or_else(V2Error::not_found)?;
-        let content = db.files.get(&caller.scope, &file.to_string()).map_or_else(
-            || crate::resources::files::generated_pdf(&r.title),
-            |f| f.content.clone(),
-        );
-        Ok::<_, V2Error>((f.filename.clone(), f.mime_type.clone(), content))
-    })?;
-    Ok(documents::file_response(&found.0, &found.1, found.2))
+        Ok(documents::attachment_response(
+            db,
+            caller.scope,
+            file,
+            &f.filename,
+            &f.mime_type,
+            &r.title,
+        ))
+    })
 }

@@ -39,7 +39,7 @@ use uuid::Uuid;
 use crate::list::Origin;
 use crate::state::{AppState, Db, Scope};
 use crate::states::Machine as _;
-use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, if_match, page, respond, show, ts};
+use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, if_match, no_body, page, respond, show, ts};
 use crate::v2::error::{Errs, V2Error};
 use crate::v2::events::{CASE_EVENTS, Event, LIFECYCLE_EVENTS};
 
@@ -738,9 +738,7 @@ async fn rotate(
 ) -> Result<Response, V2Error> {
     let (scope, partner) = owner(&caller, partner_api(&origin))?;
     idem.run(&state, &caller, &body, || {
-        if !body.is_empty() {
-            return Err(V2Error::field("", "invalid", "rotate-secret takes no body."));
-        }
+        no_body(&body, "rotate-secret")?;
         let now = state.now();
         state.store.write(|db| {
             let w = find(db, scope, partner, &id)?;
@@ -935,9 +933,7 @@ async fn redeliver(
 ) -> Result<Response, V2Error> {
     let (scope, partner) = owner(&caller, partner_api(&origin))?;
     idem.run(&state, &caller, &body, || {
-        if !body.is_empty() {
-            return Err(V2Error::field("", "invalid", "redeliver takes no body."));
-        }
+        no_body(&body, "redeliver")?;
         let now = state.now();
         state.store.write(|db| {
             let d = find_delivery(db, scope, partner, &id)?;
