@@ -34,7 +34,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use mock_core::delivery::Sender;
-use mock_core::{Clock, IdGen, Record, Store};
+use mock_core::{Clock, IdGen, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -144,17 +144,7 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
 }
 
-impl Record for Subscription {
-    type Scope = ();
-    const KEY_IS_SEQ: bool = true;
-    fn scope(&self) {}
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+crate::resources::global_record!(Subscription);
 
 /// Where a subscription stands. It has no state field: the state is read from `active` and
 /// `deactivated_at` ([`SubscriptionState::of`]) and written back by [`Subscription::apply`].
@@ -369,17 +359,7 @@ impl Delivery {
     }
 }
 
-impl Record for Delivery {
-    type Scope = ();
-    const KEY_IS_SEQ: bool = true;
-    fn scope(&self) {}
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+crate::resources::global_record!(Delivery);
 
 impl Delivery {
     fn render(&self) -> Value {

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use mock_core::Record;
 use mock_core::auth::bearer_token;
 use mock_core::query::QueryParams;
 use serde::{Deserialize, Serialize};
@@ -100,17 +99,7 @@ pub enum AdministrationStatus {
     Implementation,
 }
 
-impl Record for Administration {
-    type Scope = ();
-    const KEY_IS_SEQ: bool = true;
-    fn scope(&self) {}
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+global_record!(Administration);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {

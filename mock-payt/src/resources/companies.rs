@@ -64,17 +64,7 @@ pub struct Company {
     pub administration_ids: Vec<u64>,
 }
 
-impl mock_core::Record for Company {
-    type Scope = ();
-    const KEY_IS_SEQ: bool = true;
-    fn scope(&self) {}
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+global_record!(Company);
 
 /// A company's `status`, written as the spec's names. The fixtures' company is `active` and one
 /// made by `POST /v1/sign_up` starts `unconfirmed`; nothing in the API or the time-driven rules

@@ -90,17 +90,7 @@ pub struct SignUp {
     pub created_at: DateTime<Utc>,
 }
 
-impl mock_core::Record for SignUp {
-    type Scope = ();
-    const KEY_IS_SEQ: bool = true;
-    fn scope(&self) {}
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+global_record!(SignUp);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
