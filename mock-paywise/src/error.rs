@@ -42,6 +42,12 @@ impl PaywiseError {
         Self::Detail(StatusCode::NOT_FOUND, "Not found.".into())
     }
 
+    /// 400 `{"non_field_errors": ["Invalid data."]}`: DRF's answer when a body passed every field
+    /// check but still lacks what the record needs.
+    pub fn invalid_data() -> Self {
+        Self::Validation(json!({"non_field_errors": ["Invalid data."]}))
+    }
+
     /// 400 with one message for one field.
     pub fn field(name: &str, message: impl Into<String>) -> Self {
         Self::Validation(json!({ name: [message.into()] }))

@@ -450,9 +450,7 @@ fn add_entry<T>(
     let item = entry(&mut o);
     o.finish().map_err(PaywiseError::Validation)?;
     let Some(item) = item else {
-        return Err(PaywiseError::Validation(
-            serde_json::json!({"non_field_errors": ["Invalid data."]}),
-        ));
+        return Err(PaywiseError::invalid_data());
     };
     let now = state.now();
     let debtor = state

@@ -155,6 +155,29 @@ partner_record!(
 );
 
 impl Company {
+    /// A company as the Partner API creates it, before the body's fields are applied: nothing
+    /// but the default claim type `H05` (v1 and v2 alike).
+    pub fn blank(seq: u64, account: u64, id: Uuid, number: u64) -> Self {
+        Company {
+            seq,
+            account,
+            id,
+            number,
+            name: None,
+            phone: None,
+            address: None,
+            vat_number: None,
+            data_submission_completed: false,
+            default_claim_type: Some("H05".into()),
+            legal_form: None,
+            legal_representatives: Vec::new(),
+            tax_deduction_eligibility: None,
+            notification_channels: Vec::new(),
+            iban: None,
+            v2: Default::default(),
+        }
+    }
+
     /// Whether every piece of data paywise requires is present.
     pub fn is_complete(&self) -> bool {
         let filled = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
@@ -952,24 +975,7 @@ async fn create_company(
     let id = state.ids.uuid();
     let account = key.account;
     state.store.write(|db| {
-        let mut c = Company {
-            seq: db.partner_seq(account),
-            account,
-            id,
-            number: db.partner_company_number(account),
-            name: None,
-            phone: None,
-            address: None,
-            vat_number: None,
-            data_submission_completed: false,
-            default_claim_type: Some("H05".into()),
-            legal_form: None,
-            legal_representatives: Vec::new(),
-            tax_deduction_eligibility: None,
-            notification_channels: Vec::new(),
-            iban: None,
-            v2: Default::default(),
-        };
+        let mut c = Company::blank(db.partner_seq(account), account, id, db.partner_company_number(account));
         apply(&mut c, ch);
         let out = render_company(&c, db, &origin);
         db.partner_companies
@@ -1073,6 +1079,17 @@ pub(crate) fn looks_like_email(v: &str) -> bool {
         && !v.contains(char::is_whitespace)
 }
 
+/// Records DRF's unique-validator error at `email` when the read, valid `email` is already taken
+/// by a user or an open invite of the Partner `account` (new users and new invites alike).
+fn refuse_taken_email(o: &mut Obj<'_>, db: &Db, account: u64, email: Option<&str>, now: DateTime<Utc>) {
+    if let Some(e) = email
+        && !o.failed("email")
+        && db.partner_email_in_use(account, e, now)
+    {
+        o.error("email", "user with this email already exists.");
+    }
+}
+
 /// Reads `email` (required, valid) and `company` (an existing company of the partner).
 fn email_and_company(o: &mut Obj<'_>, body: &Value, db: &Db, account: u64) -> (Option<String>, Option<Uuid>) {
     let email = o.string("email", REQ, None);
@@ -1141,17 +1158,12 @@ async fn create_user(
                 )
                 .unwrap_or(false);
             let channels = notification_channels(&mut o, body.get("notification_channels"));
-            if let Some(e) = &email
-                && !o.failed("email")
-                && db.partner_email_in_use(account, e, now)
-            {
-                o.error("email", "user with this email already exists.");
-            }
+            refuse_taken_email(&mut o, db, account, email.as_deref(), now);
             o.finish().map_err(PaywiseError::Validation)?;
             let (Some(email), Some(company), Some(first_name), Some(last_name)) =
                 (email, company, first_name, last_name)
             else {
-                return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
+                return Err(PaywiseError::invalid_data());
             };
             let u = User {
                 seq: db.partner_seq(account),
@@ -1213,17 +1225,12 @@ async fn create_invite(
             let failure_url = url(&mut o, "failure_url");
             let first_name = o.string("first_name", OPT_NOT_BLANK, None);
             let last_name = o.string("last_name", OPT_NOT_BLANK, None);
-            if let Some(e) = &email
-                && !o.failed("email")
-                && db.partner_email_in_use(account, e, now)
-            {
-                o.error("email", "user with this email already exists.");
-            }
+            refuse_taken_email(&mut o, db, account, email.as_deref(), now);
             o.finish().map_err(PaywiseError::Validation)?;
             let (Some(email), Some(company), Some(success_url), Some(failure_url)) =
                 (email, company, success_url, failure_url)
             else {
-                return Err(PaywiseError::Validation(json!({"non_field_errors": ["Invalid data."]})));
+                return Err(PaywiseError::invalid_data());
             };
             let i = Invite {
                 seq: db.partner_seq(account),

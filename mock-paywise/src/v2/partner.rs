@@ -967,6 +967,27 @@ fn company_path(id: Uuid) -> String {
     format!("/partner/v2/companies/{id}/")
 }
 
+/// Emits a membership's lifecycle event (`company.user.added`, `.revoked`, `.activated`,
+/// `.invite_expired`) to the Partner `account`: `{company_url, membership_id}`.
+fn emit_membership(
+    db: &mut Db,
+    state: &AppState,
+    account: u64,
+    scope: Scope,
+    kind: &str,
+    company: Uuid,
+    membership: &str,
+) {
+    emit_lifecycle(
+        db,
+        state,
+        account,
+        scope,
+        kind,
+        json!({"company_url": company_path(company), "membership_id": membership}),
+    );
+}
+
 /// The company as v2 shows it in `mode`; `users` for the detail (`None`: a list row).
 fn render_company(c: &Company, mode: AccessMode, users: Option<Vec<Value>>) -> Value {
     let v = view(c);
@@ -1815,24 +1836,7 @@ async fn create_company(
                 );
             }
         }
-        let blank = Company {
-            seq: 0,
-            account: key.account,
-            id: Uuid::nil(),
-            number: 0,
-            name: None,
-            phone: None,
-            address: None,
-            vat_number: None,
-            data_submission_completed: false,
-            default_claim_type: Some("H05".into()),
-            legal_form: None,
-            legal_representatives: Vec::new(),
-            tax_deduction_eligibility: None,
-            notification_channels: Vec::new(),
-            iban: None,
-            v2: CompanyV2::default(),
-        };
+        let blank = Company::blank(0, key.account, Uuid::nil(), 0);
         let before = view(&blank);
         let after = apply_input(&before, input, &mut errs);
         errs.finish(())?;
@@ -1889,7 +1893,8 @@ async fn create_company(
                 company: c.number,
                 mode,
             };
-            let url = company_path(c.id);
+            let company = c.id;
+            let url = company_path(company);
             let customer = customer_number(&c);
             db.partner_companies
                 .insert(c)
@@ -1908,14 +1913,7 @@ async fn create_company(
                     tracing::warn!("membership not kept: {e}");
                     continue;
                 }
-                emit_lifecycle(
-                    db,
-                    &state,
-                    key.account,
-                    scope,
-                    "company.user.added",
-                    json!({"company_url": url, "membership_id": id}),
-                );
+                emit_membership(db, &state, key.account, scope, "company.user.added", company, &id);
             }
             Ok((StatusCode::CREATED, out))
         })
@@ -2144,14 +2142,7 @@ async fn add_membership(
             db.v2_memberships
                 .insert(m)
                 .map_err(|e| V2Error::conflict("conflict", e.to_string()))?;
-            emit_lifecycle(
-                db,
-                &state,
-                key.account,
-                scope,
-                "company.user.added",
-                json!({"company_url": company_path(c.id), "membership_id": id}),
-            );
+            emit_membership(db, &state, key.account, scope, "company.user.added", c.id, &id);
             Ok((StatusCode::CREATED, out))
         })
     })
@@ -2335,13 +2326,14 @@ async fn revoke_membership(
                 slot.updated_at = now;
                 slot.render()
             });
-            emit_lifecycle(
+            emit_membership(
                 db,
                 &state,
                 key.account,
                 m.scope,
                 "company.user.revoked",
-                json!({"company_url": company_path(c.id), "membership_id": m.id.to_string()}),
+                c.id,
+                &m.id.to_string(),
             );
             Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
         })
@@ -2430,13 +2422,14 @@ async fn control_activate(State(state): State<AppState>, Path(p1): Path<String>)
             slot.updated_at = now;
             slot.render()
         });
-        emit_lifecycle(
+        emit_membership(
             db,
             &state,
             m.account,
             m.scope,
             "company.user.activated",
-            json!({"company_url": company_path(m.company), "membership_id": m.id.to_string()}),
+            m.company,
+            &m.id.to_string(),
         );
         Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
     })
@@ -2461,13 +2454,14 @@ async fn control_expire(State(state): State<AppState>, Path(p1): Path<String>) -
             slot.updated_at = now;
             slot.render()
         });
-        emit_lifecycle(
+        emit_membership(
             db,
             &state,
             m.account,
             m.scope,
             "company.user.invite_expired",
-            json!({"company_url": company_path(m.company), "membership_id": m.id.to_string()}),
+            m.company,
+            &m.id.to_string(),
         );
         Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
     })

@@ -1542,10 +1542,7 @@ async fn cancel_statement(
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
     let id = path_id(&id)?;
-    let mut errs = Errs::default();
-    let o = Obj::new(&body, "", &["comment"], &mut errs);
-    let comment = o.opt_string("comment", 2_000, &mut errs);
-    errs.finish(())?;
+    let comment = read_cancel(&body)?;
     let scope = caller.scope;
     let v = state.store.write(|db| {
         let s = db
@@ -1566,6 +1563,15 @@ async fn cancel_statement(
         statement_read(db, &scope, id, &origin).ok_or_else(V2Error::not_found)
     })?;
     Ok(respond(StatusCode::OK, v))
+}
+
+/// Reads a cancelling back-office route's body: an optional `comment` (at most 2,000
+/// characters; blank clears it).
+fn read_cancel(body: &serde_json::Map<String, Value>) -> Result<Patch<String>, V2Error> {
+    let mut errs = Errs::default();
+    let o = Obj::new(body, "", &["comment"], &mut errs);
+    let comment = o.opt_string("comment", 2_000, &mut errs);
+    errs.finish(comment)
 }
 
 /// What a publishing back-office route was asked for.
@@ -1643,10 +1649,7 @@ async fn cancel_single(
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
     let id = path_id(&id)?;
-    let mut errs = Errs::default();
-    let o = Obj::new(&body, "", &["comment"], &mut errs);
-    let comment = o.opt_string("comment", 2_000, &mut errs);
-    errs.finish(())?;
+    let comment = read_cancel(&body)?;
     let scope = caller.scope;
     let now = state.now();
     let v = state.store.write(|db| {
