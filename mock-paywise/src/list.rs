@@ -88,6 +88,14 @@ pub struct WithHref<'a, T> {
     pub record: &'a T,
 }
 
+impl<'a, T: Serialize> WithHref<'a, T> {
+    /// Serializes `record` into `s` with `href` in front: a [`Resource::write`] whose rendering
+    /// is the record itself after its URL.
+    pub fn write<S: Serializer>(href: String, record: &'a T, s: S) -> Result<S::Ok, S::Error> {
+        WithHref { href, record }.serialize(s)
+    }
+}
+
 /// A record through [`Resource::write`].
 struct Rendered<'a, V> {
     record: &'a V,

@@ -287,31 +287,20 @@ impl<'a> Obj<'a> {
     /// gives); `value` is required (our inference: an amount without a value cannot be
     /// collected). `positive` refuses zero and below (our inference, see the README).
     pub fn money(&mut self, key: &str, spec: Spec, positive: bool) -> Option<Money> {
-        let v = self.present(key, spec)?;
-        let mut o = match Obj::new(v) {
-            Ok(o) => o,
-            Err(e) => {
-                self.errors.insert(key.to_string(), e);
-                return None;
-            }
-        };
-        let value = o.decimal("value", REQ, positive);
-        let currency = match o.map.get("currency") {
-            None => Some(Currency::Eur),
-            Some(_) => o
-                .choice("currency", REQ, CURRENCIES)
-                .and_then(|c| Currency::from_code(&c)),
-        };
-        match o.finish() {
-            Err(e) => {
-                self.errors.insert(key.to_string(), e);
-                None
-            }
-            Ok(()) => match (value, currency) {
-                (Some(value), Some(currency)) => Some(Money { value, currency }),
-                _ => None,
-            },
-        }
+        let (value, currency) = self.nested(key, spec, |o| {
+            let value = o.decimal("value", REQ, positive);
+            let currency = match o.map.get("currency") {
+                None => Some(Currency::Eur),
+                Some(_) => o
+                    .choice("currency", REQ, CURRENCIES)
+                    .and_then(|c| Currency::from_code(&c)),
+            };
+            (value, currency)
+        })?;
+        Some(Money {
+            value: value?,
+            currency: currency?,
+        })
     }
 
     /// A decimal as the files' pattern `^-?\d{0,14}(?:\.\d{0,2})?$` allows (DRF's

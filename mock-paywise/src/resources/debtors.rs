@@ -209,13 +209,7 @@ impl crate::list::Resource for Debtor {
     }
 
     fn write<S: serde::Serializer>(&self, origin: &Origin, s: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(
-            &crate::list::WithHref {
-                href: origin.url(&format!("/v1/debtors/{}/", self.id)),
-                record: self,
-            },
-            s,
-        )
+        crate::list::WithHref::write(origin.url(&format!("/v1/debtors/{}/", self.id)), self, s)
     }
 }
 

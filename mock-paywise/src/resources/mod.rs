@@ -3,12 +3,13 @@
 /// Implements [`mock_core::Record`] for a record with a `seq`, a `scope` and a UUID `id`, which is
 /// what every paywise record is. `lookups = |r| ...` names its secondary keys (see
 /// [`mock_core::Record::lookups`]): a list filtered by one reads only the records under it.
+/// `scoped_record!(T, scope: S = field)` scopes by another field (the Partner records' `account`).
 macro_rules! scoped_record {
-    ($t:ty $(, lookups = $lookups:expr)?) => {
+    ($t:ty, scope: $scope:ty = $field:ident $(, lookups = $lookups:expr)?) => {
         impl mock_core::Record for $t {
-            type Scope = crate::state::Scope;
-            fn scope(&self) -> crate::state::Scope {
-                self.scope
+            type Scope = $scope;
+            fn scope(&self) -> $scope {
+                self.$field
             }
             fn seq(&self) -> u64 {
                 self.seq
@@ -21,6 +22,9 @@ macro_rules! scoped_record {
                 lookups(self)
             })?
         }
+    };
+    ($t:ty $(, lookups = $lookups:expr)?) => {
+        scoped_record!($t, scope: crate::state::Scope = scope $(, lookups = $lookups)?);
     };
 }
 

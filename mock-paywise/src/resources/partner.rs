@@ -73,22 +73,7 @@ pub const FIXTURE_ACCOUNT: u64 = 1;
 /// UUID.
 macro_rules! partner_record {
     ($t:ty $(, lookups = $lookups:expr)?) => {
-        impl Record for $t {
-            type Scope = u64;
-            fn scope(&self) -> u64 {
-                self.account
-            }
-            fn seq(&self) -> u64 {
-                self.seq
-            }
-            fn key(&self) -> String {
-                self.id.to_string()
-            }
-            $(fn lookups(&self) -> Vec<(&'static str, String)> {
-                let lookups: fn(&$t) -> Vec<(&'static str, String)> = $lookups;
-                lookups(self)
-            })?
-        }
+        scoped_record!($t, scope: u64 = account $(, lookups = $lookups)?);
     };
 }
 

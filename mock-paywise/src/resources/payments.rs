@@ -70,13 +70,7 @@ impl Resource for Payment {
     }
 
     fn write<S: serde::Serializer>(&self, origin: &Origin, s: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(
-            &crate::list::WithHref {
-                href: origin.url(&format!("/v1/payments/{}/", self.id)),
-                record: self,
-            },
-            s,
-        )
+        crate::list::WithHref::write(origin.url(&format!("/v1/payments/{}/", self.id)), self, s)
     }
 }
 

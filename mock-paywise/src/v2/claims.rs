@@ -139,6 +139,25 @@ pub struct Title {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Title {
+    /// Title `id` with none of its data filled in: what a titled claim starts with, what a
+    /// replacing `PUT` starts from and what deleting the title leaves.
+    pub fn blank(id: Uuid, created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> Self {
+        Title {
+            id,
+            title_type: None,
+            amount: None,
+            file_number: None,
+            issuing_authority: None,
+            issued_on: None,
+            legally_binding_since: None,
+            served_on: None,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 /// What v2 keeps beside a v1 claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimV2 {
@@ -759,18 +778,9 @@ fn read_title(
         ]
     };
     let o = Obj::new(m, at, known, errs);
-    let mut t = base.cloned().unwrap_or(Title {
-        id: ids.next(),
-        title_type: None,
-        amount: None,
-        file_number: None,
-        issuing_authority: None,
-        issued_on: None,
-        legally_binding_since: None,
-        served_on: None,
-        created_at: now,
-        updated_at: now,
-    });
+    // The id is drawn even when there is a `base`, as it always was: the ids that follow stay put.
+    let blank = Title::blank(ids.next(), now, now);
+    let mut t = base.cloned().unwrap_or(blank);
     o.choice("title_type", TITLE_TYPES, errs).apply(&mut t.title_type);
     o.money("amount", Some(Decimal::ZERO), errs).apply(&mut t.amount);
     o.opt_string("file_number", 255, errs).apply(&mut t.file_number);
@@ -1705,16 +1715,7 @@ fn write_title(
         if_match(headers, &render_title(db, c.scope, &t, origin))?;
         let mut errs = Errs::default();
         let base = if replace {
-            Title {
-                title_type: None,
-                amount: None,
-                file_number: None,
-                issuing_authority: None,
-                issued_on: None,
-                legally_binding_since: None,
-                served_on: None,
-                ..t.clone()
-            }
+            Title::blank(t.id, t.created_at, t.updated_at)
         } else {
             t.clone()
         };
@@ -1781,18 +1782,7 @@ async fn delete_title(
         // The claim keeps a blank title (a titled claim always has one to fill in again).
         db.claims.update(&c.scope, &c.id.to_string(), |c| {
             if let Some(x) = c.v2.as_mut() {
-                x.title = Some(Title {
-                    id: t.id,
-                    title_type: None,
-                    amount: None,
-                    file_number: None,
-                    issuing_authority: None,
-                    issued_on: None,
-                    legally_binding_since: None,
-                    served_on: None,
-                    created_at: t.created_at,
-                    updated_at: now,
-                });
+                x.title = Some(Title::blank(t.id, t.created_at, now));
             }
             c.main_claim_amount = Money::eur(Decimal::ZERO);
             c.total_claim_amount = Money::eur(Decimal::ZERO);
