@@ -306,10 +306,7 @@ async fn accept(
 ) -> Result<Response, V2Error> {
     let mut errs = Errs::default();
     let o = Obj::new(&body, "", &["reference_number"], &mut errs);
-    let reference = match o.opt_string("reference_number", 50, &mut errs) {
-        Patch::Set(r) => Some(r),
-        _ => None,
-    };
+    let reference = o.opt_string("reference_number", 50, &mut errs).set();
     errs.finish(())?;
     let now = state.now();
     state.store.write(|db| {
@@ -357,10 +354,7 @@ async fn reject(
     let mut errs = Errs::default();
     let b = Obj::new(&body, "", &["reason", "code"], &mut errs);
     let reason = b.req_string("reason", 5000, &mut errs);
-    let code = match b.opt_string("code", 100, &mut errs) {
-        Patch::Set(c) => Some(c),
-        _ => None,
-    };
+    let code = b.opt_string("code", 100, &mut errs).set();
     let reason = errs.finish(reason)?.unwrap_or_default();
     let now = state.now();
     state.store.write(|db| {

@@ -458,15 +458,7 @@ pub struct PaymentInput {
 /// Reads a `PaymentWriteRequest`.
 pub fn read_payment(m: &Map<String, Value>, at: &str, errs: &mut Errs, today: NaiveDate) -> Option<PaymentInput> {
     let o = Obj::new(m, at, &["amount", "value_date", "your_reference", "metadata"], errs);
-    let amount = match o.money("amount", Some(Decimal::new(1, 2)), errs) {
-        Patch::Set(a) => Some(a),
-        _ => {
-            if !o.has("amount") || m.get("amount") == Some(&Value::Null) {
-                errs.push(&o.path("amount"), "required", "This field is required.");
-            }
-            None
-        }
-    };
+    let amount = o.req_value("amount", o.money("amount", Some(Decimal::new(1, 2)), errs), errs);
     let value_date = match o.date("value_date", errs) {
         Patch::Set(d) if d > today => {
             errs.push(
@@ -484,10 +476,7 @@ pub fn read_payment(m: &Map<String, Value>, at: &str, errs: &mut Errs, today: Na
             None
         }
     };
-    let your_reference = match o.opt_string("your_reference", 255, errs) {
-        Patch::Set(s) => Some(s),
-        _ => None,
-    };
+    let your_reference = o.opt_string("your_reference", 255, errs).set();
     let metadata = read_metadata(&o, PAYMENT_METADATA_TYPES, errs);
     Some(PaymentInput {
         amount: amount?,
@@ -500,15 +489,7 @@ pub fn read_payment(m: &Map<String, Value>, at: &str, errs: &mut Errs, today: Na
 fn read_metadata(o: &Obj<'_>, types: &[&str], errs: &mut Errs) -> Vec<Value> {
     match o.list("metadata", 100, errs, |m, at, errs| {
         let r = Obj::new(m, at, &["type", "value"], errs);
-        let t = match r.choice("type", types, errs) {
-            Patch::Set(t) => Some(t),
-            _ => {
-                if !r.has("type") {
-                    errs.push(&r.path("type"), "required", "This field is required.");
-                }
-                None
-            }
-        };
+        let t = r.req_sent("type", r.choice("type", types, errs), errs);
         let v = r.req_string("value", 1000, errs);
         Some(json!({ "type": t?, "value": v? }))
     }) {
@@ -538,36 +519,11 @@ fn read_charge(
         ],
         errs,
     );
-    let kind = match o.choice("type", CHARGE_TYPES, errs) {
-        Patch::Set(t) => Some(t),
-        _ => {
-            if !o.has("type") {
-                errs.push(&o.path("type"), "required", "This field is required.");
-            }
-            None
-        }
-    };
-    let amount = match o.money("amount", Some(Decimal::ZERO), errs) {
-        Patch::Set(a) => Some(a),
-        _ => {
-            if !o.has("amount") {
-                errs.push(&o.path("amount"), "required", "This field is required.");
-            }
-            None
-        }
-    };
-    let occurrence = match o.date("occurrence_date", errs) {
-        Patch::Set(d) => Some(d),
-        _ => None,
-    };
-    let subject = match o.opt_string("subject_matter", 2000, errs) {
-        Patch::Set(s) => Some(s),
-        _ => None,
-    };
-    let reference = match o.opt_string("your_reference", 255, errs) {
-        Patch::Set(s) => Some(s),
-        _ => None,
-    };
+    let kind = o.req_sent("type", o.choice("type", CHARGE_TYPES, errs), errs);
+    let amount = o.req_sent("amount", o.money("amount", Some(Decimal::ZERO), errs), errs);
+    let occurrence = o.date("occurrence_date", errs).set();
+    let subject = o.opt_string("subject_matter", 2000, errs).set();
+    let reference = o.opt_string("your_reference", 255, errs).set();
     let metadata = read_metadata(&o, crate::vendor::CLAIM_METADATA_TYPES, errs);
     let events = crate::v2::debtors::read_events(&o, "events", &["invoice", "transaction"], errs);
     let id = match o.uuid("id", errs) {
@@ -634,19 +590,8 @@ fn read_item(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<ItemV2
             None
         }
     };
-    let unit_price = match o.money("unit_price", None, errs) {
-        Patch::Set(p) => Some(p),
-        _ => {
-            if !o.has("unit_price") {
-                errs.push(&o.path("unit_price"), "required", "This field is required.");
-            }
-            None
-        }
-    };
-    let unit = match o.opt_string("unit", 50, errs) {
-        Patch::Set(u) => Some(u),
-        _ => None,
-    };
+    let unit_price = o.req_sent("unit_price", o.money("unit_price", None, errs), errs);
+    let unit = o.opt_string("unit", 50, errs).set();
     Some(ItemV2 {
         description: description?,
         quantity: quantity?,
@@ -676,19 +621,8 @@ fn read_reminders(
             }
             _ => ids.next(),
         };
-        let d = match r.date("date", errs) {
-            Patch::Set(d) => Some(d),
-            _ => {
-                if !r.has("date") {
-                    errs.push(&r.path("date"), "required", "This field is required.");
-                }
-                None
-            }
-        };
-        let due = match r.date("due_date", errs) {
-            Patch::Set(d) => Some(d),
-            _ => None,
-        };
+        let d = r.req_sent("date", r.date("date", errs), errs);
+        let due = r.date("due_date", errs).set();
         let d = d?;
         if due.is_some_and(|due| due < d) {
             errs.push(
@@ -889,10 +823,7 @@ pub fn read_create(
     }
     let o = Obj::new(m, at, &known, errs);
     let is_disputed = o.req_boolean("is_disputed", errs);
-    let dispute_reason = match o.opt_string("dispute_reason", 2000, errs) {
-        Patch::Set(s) => Some(s),
-        _ => None,
-    };
+    let dispute_reason = o.opt_string("dispute_reason", 2000, errs).set();
     if is_disputed == Some(true) && dispute_reason.is_none() {
         errs.push(
             &o.path("dispute_reason"),
@@ -907,10 +838,7 @@ pub fn read_create(
             "Only a disputed claim has a dispute_reason.",
         );
     }
-    let opt = |name: &str, max: usize, errs: &mut Errs| match o.opt_string(name, max, errs) {
-        Patch::Set(s) => Some(s),
-        _ => None,
-    };
+    let opt = |name: &str, max: usize, errs: &mut Errs| o.opt_string(name, max, errs).set();
     let subject_matter = opt("subject_matter", 2000, errs);
     let document_reference = opt("document_reference", 255, errs);
     let your_reference = opt("your_reference", 255, errs);
@@ -971,18 +899,9 @@ pub fn read_create(
         } else if let Patch::Set(lb) = read_legal_basis(&o, errs, LegalBasis::default(), order_kind) {
             x.legal_basis = lb;
         }
-        document_date = match o.date("document_date", errs) {
-            Patch::Set(d) => Some(d),
-            _ => None,
-        };
-        due_date = match o.date("due_date", errs) {
-            Patch::Set(d) => Some(d),
-            _ => None,
-        };
-        delay_date = match o.date("delay_date", errs) {
-            Patch::Set(d) => Some(d),
-            _ => None,
-        };
+        document_date = o.date("document_date", errs).set();
+        due_date = o.date("due_date", errs).set();
+        delay_date = o.date("delay_date", errs).set();
         check_dates(&o, errs, document_date, due_date, delay_date, &x);
         if x.legal_basis.contract_date.is_none() && !is_rent(&x) {
             x.legal_basis.contract_date = document_date;

@@ -365,6 +365,15 @@ impl<T> Patch<T> {
         !matches!(self, Patch::Keep)
     }
 
+    /// The value sent, if one was: `Keep` and `Clear` give `None` (a create reads its members
+    /// this way).
+    pub fn set(self) -> Option<T> {
+        match self {
+            Patch::Set(v) => Some(v),
+            Patch::Keep | Patch::Clear => None,
+        }
+    }
+
     /// Applies the patch to `slot`.
     pub fn apply(self, slot: &mut Option<T>) {
         match self {
@@ -520,9 +529,28 @@ impl<'a> Obj<'a> {
 
     /// A required boolean member.
     pub fn req_boolean(&self, name: &str, errs: &mut Errs) -> Option<bool> {
-        match self.boolean(name, errs) {
-            Patch::Set(b) => Some(b),
-            _ if !self.has(name) || matches!(self.get(name), Field::Null) => {
+        self.req_value(name, self.boolean(name, errs), errs)
+    }
+
+    /// The value of member `name` as `got` read it, where the member must be sent: not sent
+    /// at all records `required`; `null` gives `None` with no error of its own.
+    pub fn req_sent<T>(&self, name: &str, got: Patch<T>, errs: &mut Errs) -> Option<T> {
+        match got {
+            Patch::Set(v) => Some(v),
+            _ if !self.has(name) => {
+                self.required(name, errs);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The value of member `name` as `got` read it, where the member must have a value: not
+    /// sent or `null` records `required` (a value the reader refused has its own error).
+    pub fn req_value<T>(&self, name: &str, got: Patch<T>, errs: &mut Errs) -> Option<T> {
+        match got {
+            Patch::Set(v) => Some(v),
+            _ if !matches!(self.get(name), Field::Value(_)) => {
                 self.required(name, errs);
                 None
             }

@@ -523,15 +523,7 @@ fn read_representative(
         &["role", "person", "organization", "legal_form", "id"]
     };
     let o = Obj::new(m, at, known, errs);
-    let role = match o.choice("role", ROLES, errs) {
-        Patch::Set(r) => Some(r),
-        _ => {
-            if !o.has("role") || m.get("role") == Some(&Value::Null) {
-                errs.push(&o.path("role"), "required", "This field is required.");
-            }
-            None
-        }
-    };
+    let role = o.req_value("role", o.choice("role", ROLES, errs), errs);
     let person = o.object("person", errs, |pm, pat, errs| read_person(pm, pat, errs, today, None));
     let mut x = DebtorV2::default();
     let org = o.object("organization", errs, |om, oat, errs| {
@@ -662,10 +654,7 @@ fn read_collections(
             Patch::Set(s) => Some(s.to_ascii_uppercase()),
             _ => None,
         };
-        let holder = match b.opt_string("account_holder", 255, errs) {
-            Patch::Set(s) => Some(s),
-            _ => None,
-        };
+        let holder = b.opt_string("account_holder", 255, errs).set();
         let iban = iban?;
         let country = b.iban_country(&iban, bic.is_some(), errs)?;
         if let Some(bic) = &bic
@@ -716,15 +705,7 @@ fn read_collections(
             }
             _ => ids.next(),
         };
-        let kind = match c.choice("type", CHANNEL_TYPES, errs) {
-            Patch::Set(k) => Some(k),
-            _ => {
-                if !c.has("type") {
-                    errs.push(&c.path("type"), "required", "This field is required.");
-                }
-                None
-            }
-        };
+        let kind = c.req_sent("type", c.choice("type", CHANNEL_TYPES, errs), errs);
         let value = c.req_string("value", 255, errs);
         let (kind, value) = (kind?, value?);
         let value = if kind == "email" {
@@ -805,25 +786,9 @@ pub fn read_events(o: &Obj<'_>, name: &str, types: &[&str], errs: &mut Errs) -> 
             ],
             errs,
         );
-        let t = match e.choice("type", types, errs) {
-            Patch::Set(t) => Some(t),
-            _ => {
-                if !e.has("type") {
-                    errs.push(&e.path("type"), "required", "This field is required.");
-                }
-                None
-            }
-        };
+        let t = e.req_sent("type", e.choice("type", types, errs), errs);
         let title = e.req_string("title", 255, errs);
-        let occurence = match e.datetime("occurence", errs) {
-            Patch::Set(t) => Some(t),
-            _ => {
-                if !e.has("occurence") {
-                    errs.push(&e.path("occurence"), "required", "This field is required.");
-                }
-                None
-            }
-        };
+        let occurence = e.req_sent("occurence", e.datetime("occurence", errs), errs);
         let opt = |name: &str, errs: &mut Errs| match e.opt_string(name, 255, errs) {
             Patch::Set(s) => Value::String(s),
             _ => Value::Null,
@@ -948,10 +913,7 @@ async fn create(
         let (addresses, banks, channels, reps) = read_collections(&o, &mut errs, None, today, &ids);
         let metadata = read_metadata(&o, &mut errs);
         let events = read_events(&o, "events", EVENT_TYPES, &mut errs);
-        let your_reference = match o.opt_string("your_reference", 255, &mut errs) {
-            Patch::Set(s) => Some(s),
-            _ => None,
-        };
+        let your_reference = o.opt_string("your_reference", 255, &mut errs).set();
         if !identity.acting_as.is_empty() {
             check_identity(&identity, &mut errs);
         }

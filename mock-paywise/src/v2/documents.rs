@@ -318,14 +318,8 @@ pub fn read_inline(
 ) -> Vec<NewFile> {
     let items = o.list(name, MAX_INLINE, errs, |m, at, errs| {
         let d = Obj::new(m, at, &["type", "base64", "filename"], errs);
-        let kind = match d.string("type", 50, errs) {
-            Patch::Set(k) => Some(k),
-            _ => None,
-        };
-        let filename = match d.opt_string("filename", 255, errs) {
-            Patch::Set(f) => Some(f),
-            _ => None,
-        };
+        let kind = d.string("type", 50, errs).set();
+        let filename = d.opt_string("filename", 255, errs).set();
         let bytes = match d.get("base64") {
             crate::v2::conv::Field::Value(Value::String(s)) => match STANDARD.decode(s.trim()) {
                 Ok(b) => b,

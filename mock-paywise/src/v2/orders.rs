@@ -685,24 +685,8 @@ fn read_agreement(
     addr.apply(&mut a.property_address);
     let rule = o.object("due_rule", errs, |rm, rat, errs| {
         let r = Obj::new(rm, rat, &["day", "kind"], errs);
-        let day = match r.integer("day", 1, 31, errs) {
-            Patch::Set(d) => Some(d),
-            _ => {
-                if !r.has("day") {
-                    errs.push(&r.path("day"), "required", "This field is required.");
-                }
-                None
-            }
-        };
-        let kind = match r.choice("kind", &["calendar_day", "business_day"], errs) {
-            Patch::Set(k) => Some(k),
-            _ => {
-                if !r.has("kind") {
-                    errs.push(&r.path("kind"), "required", "This field is required.");
-                }
-                None
-            }
-        };
+        let day = r.req_sent("day", r.integer("day", 1, 31, errs), errs);
+        let kind = r.req_sent("kind", r.choice("kind", &["calendar_day", "business_day"], errs), errs);
         Some((day?, kind?))
     });
     rule.apply(&mut a.due_rule);

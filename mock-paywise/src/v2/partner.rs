@@ -105,7 +105,7 @@ use crate::resources::partner::{
 };
 use crate::state::{AccessMode, AppState, Db, Scope};
 use crate::v2::conv::{
-    Field, Idem, Obj, Paging, Patch, Query, UsageLimit, V2Caller, V2Json, if_match, no_body, page, respond, show, ts,
+    Idem, Obj, Paging, Patch, Query, UsageLimit, V2Caller, V2Json, if_match, no_body, page, respond, show, ts,
 };
 use crate::v2::error::{ErrorItem, Errs, V2Error};
 use crate::v2::events::emit_lifecycle;
@@ -1228,14 +1228,7 @@ fn read_payout(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<Payo
 
 fn read_channel(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<Channel> {
     let c = Obj::new(m, at, &["type", "value", "notifications"], errs);
-    let kind = match c.choice("type", &["email"], errs) {
-        Patch::Set(k) => Some(k),
-        Patch::Clear | Patch::Keep if !matches!(c.get("type"), Field::Value(_)) => {
-            errs.push(&c.path("type"), "required", "This field is required.");
-            None
-        }
-        _ => None,
-    };
+    let kind = c.req_value("type", c.choice("type", &["email"], errs), errs);
     let value = c.req_string("value", 254, errs).map(|v| v.trim().to_string());
     if let Some(v) = &value
         && !looks_like_email(v)
@@ -1264,14 +1257,7 @@ fn read_channel(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<Cha
 fn read_representative(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<Representative> {
     let r = Obj::new(m, at, &["name", "type"], errs);
     let name = r.req_string("name", 255, errs);
-    let kind = match r.choice("type", REPRESENTATIVE_TYPES, errs) {
-        Patch::Set(k) => Some(k),
-        Patch::Clear | Patch::Keep if !matches!(r.get("type"), Field::Value(_)) => {
-            errs.push(&r.path("type"), "required", "This field is required.");
-            None
-        }
-        _ => None,
-    };
+    let kind = r.req_value("type", r.choice("type", REPRESENTATIVE_TYPES, errs), errs);
     Some(Representative {
         name: name?.trim().to_string(),
         kind: kind?,
@@ -1507,14 +1493,7 @@ fn read_member(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<Memb
     }
     let first_name = o.req_string("first_name", 150, errs);
     let last_name = o.req_string("last_name", 150, errs);
-    let role = match o.choice("role", ROLES, errs) {
-        Patch::Set(r) => Some(r),
-        Patch::Clear | Patch::Keep if !matches!(o.get("role"), Field::Value(_)) => {
-            errs.push(&o.path("role"), "required", "This field is required.");
-            None
-        }
-        _ => None,
-    };
+    let role = o.req_value("role", o.choice("role", ROLES, errs), errs);
     let skip = match o.boolean("skip_email_verification", errs) {
         Patch::Set(b) => b,
         _ => false,
@@ -2210,14 +2189,7 @@ async fn update_membership(
         if_match(&headers, &m.render())?;
         let mut errs = Errs::default();
         let o = Obj::new(&body, "", &["role"], &mut errs);
-        let role = match o.choice("role", ROLES, &mut errs) {
-            Patch::Set(r) => Some(r),
-            Patch::Clear | Patch::Keep if !matches!(o.get("role"), Field::Value(_)) => {
-                errs.push("role", "required", "This field is required.");
-                None
-            }
-            _ => None,
-        };
+        let role = o.req_value("role", o.choice("role", ROLES, &mut errs), &mut errs);
         errs.finish(())?;
         let role = role.unwrap_or_default();
         if !m.status.is_pending() {

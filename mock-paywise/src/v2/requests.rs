@@ -302,6 +302,40 @@ async fn get_order(
     Ok(show(&headers, v))
 }
 
+/// 409 `already_answered`: a request to the client takes one answer (order and mandate requests
+/// alike).
+fn already_answered() -> V2Error {
+    V2Error::conflict(
+        "already_answered",
+        "This request was answered already; it takes one answer.",
+    )
+}
+
+/// Stores the documents sent with the answer to `request` (whose URL is `base`) as the answer's
+/// documents, under `{base}answer/documents/`.
+fn store_answer_documents(
+    db: &mut Db,
+    state: &AppState,
+    scope: Scope,
+    request: Uuid,
+    base: &str,
+    files: Vec<documents::NewFile>,
+) {
+    let base = format!("{base}answer/documents/");
+    for f in files {
+        documents::store(
+            db,
+            state,
+            scope,
+            f,
+            "request_to_client_answer",
+            answer_id(request),
+            None,
+            &base,
+        );
+    }
+}
+
 /// An answer read from a body.
 struct AnswerInput {
     text: Option<String>,
@@ -330,10 +364,7 @@ fn read_answer(body: &Map<String, Value>, kind: &str, has_uploads: bool) -> Resu
         }
         _ => None,
     };
-    let booking = match o.date("booking_date", &mut errs) {
-        Patch::Set(d) => Some(d),
-        _ => None,
-    };
+    let booking = o.date("booking_date", &mut errs).set();
     let mut budget = (0, 0);
     let docs = if kind == "fileupload" {
         documents::read_inline(&o, "documents", documents::ALL_TYPES, &mut budget, &mut errs)
@@ -421,24 +452,9 @@ async fn answer_order(
                 ));
             }
             if r.answer.is_some() {
-                return Err(V2Error::conflict(
-                    "already_answered",
-                    "This request was answered already; it takes one answer.",
-                ));
+                return Err(already_answered());
             }
-            let base = format!("{}answer/documents/", r.base());
-            for f in input.documents {
-                documents::store(
-                    db,
-                    &state,
-                    caller.scope,
-                    f,
-                    "request_to_client_answer",
-                    answer_id(r.id),
-                    None,
-                    &base,
-                );
-            }
+            store_answer_documents(db, &state, caller.scope, r.id, &r.base(), input.documents);
             let answer = OrderAnswer {
                 id: answer_id(r.id),
                 text: input.text,
@@ -566,24 +582,16 @@ async fn answer_mandate(
         let input = read_answer(&body, &v2_type(&r), uploads)?;
         state.store.write(|db| {
             if r.answer.is_some() {
-                return Err(V2Error::conflict(
-                    "already_answered",
-                    "This request was answered already; it takes one answer.",
-                ));
+                return Err(already_answered());
             }
-            let base = format!("{}answer/documents/", mandate_base(&r, mandate));
-            for f in input.documents {
-                documents::store(
-                    db,
-                    &state,
-                    caller.scope,
-                    f,
-                    "request_to_client_answer",
-                    answer_id(r.id),
-                    None,
-                    &base,
-                );
-            }
+            store_answer_documents(
+                db,
+                &state,
+                caller.scope,
+                r.id,
+                &mandate_base(&r, mandate),
+                input.documents,
+            );
             let answer = Answer {
                 id: answer_id(r.id),
                 text: input.text,

@@ -1590,19 +1590,10 @@ fn read_publish(body: &serde_json::Map<String, Value>, files: bool) -> Result<Pu
         &["statement_type", "booking_date"]
     };
     let o = Obj::new(body, "", known, &mut errs);
-    let statement_type = match o.choice("statement_type", STATEMENT_TYPES, &mut errs) {
-        Patch::Set(k) => Some(k),
-        _ => None,
-    };
-    let booking_date = match o.date("booking_date", &mut errs) {
-        Patch::Set(d) => Some(d),
-        _ => None,
-    };
+    let statement_type = o.choice("statement_type", STATEMENT_TYPES, &mut errs).set();
+    let booking_date = o.date("booking_date", &mut errs).set();
     let files = if files {
-        match o.strings("files", FILE_TYPES, FILE_TYPES.len(), &mut errs) {
-            Patch::Set(t) => Some(t),
-            _ => None,
-        }
+        o.strings("files", FILE_TYPES, FILE_TYPES.len(), &mut errs).set()
     } else {
         None
     };
