@@ -26,7 +26,7 @@ use std::str::FromStr;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
+use axum::routing::{MethodRouter, get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -135,9 +135,12 @@ pub fn router() -> Router<AppState> {
             "/payment_plans/{id}",
             list::show_route("payment_plans:read", "PaymentPlan", OPT_IN, |db| &db.payment_plans),
         )
-        .route("/payment_plans/{id}/approve", patch(approve))
-        .route("/payment_plans/{id}/reject", patch(reject))
-        .route("/payment_plans/{id}/deactivate", patch(deactivate))
+        .route("/payment_plans/{id}/approve", transition_route(Transition::Approve))
+        .route("/payment_plans/{id}/reject", transition_route(Transition::Reject))
+        .route(
+            "/payment_plans/{id}/deactivate",
+            transition_route(Transition::Deactivate),
+        )
 }
 
 async fn list(
@@ -562,34 +565,9 @@ pub fn state_of(plan: &PaymentPlan) -> &'static str {
     PlanState::of(plan).name()
 }
 
-async fn approve(
-    state: State<AppState>,
-    caller: Caller,
-    id: Path<String>,
-    raw: RawQuery,
-    body: Body,
-) -> Result<Json<Value>, PaytError> {
-    transition(state, caller, id, raw, body, Transition::Approve).await
-}
-
-async fn reject(
-    state: State<AppState>,
-    caller: Caller,
-    id: Path<String>,
-    raw: RawQuery,
-    body: Body,
-) -> Result<Json<Value>, PaytError> {
-    transition(state, caller, id, raw, body, Transition::Reject).await
-}
-
-async fn deactivate(
-    state: State<AppState>,
-    caller: Caller,
-    id: Path<String>,
-    raw: RawQuery,
-    body: Body,
-) -> Result<Json<Value>, PaytError> {
-    transition(state, caller, id, raw, body, Transition::Deactivate).await
+/// The `PATCH /v1/payment_plans/{id}/<verb>` route of `what`, answered by [`transition`].
+fn transition_route(what: Transition) -> MethodRouter<AppState> {
+    patch(move |state, caller, id, raw, body| transition(state, caller, id, raw, body, what))
 }
 
 async fn transition(
