@@ -107,18 +107,7 @@ impl Body {
             Some(Value::Array(items)) if items.len() > crate::limits::MAX_KEYS => {
                 Err(crate::limits::too_many(key, items.len(), crate::limits::MAX_KEYS))
             }
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-                    Value::Number(n) => Ok(n.to_string()),
-                    _ => Err(PaytError::unprocessable(
-                        "invalid_parameter",
-                        format!("{key}[{i}] must be a non-empty string"),
-                    )),
-                })
-                .collect(),
+            Some(Value::Array(items)) => strings_in(items, key),
             Some(_) => Err(PaytError::unprocessable(
                 "invalid_parameter",
                 format!("{key} must be an array of strings"),
@@ -402,18 +391,24 @@ pub fn opt_strings(m: &Map<String, Value>, key: &str, path: &str) -> Result<Opti
         Some(Value::Array(items)) if items.len() > crate::limits::MAX_LABELS => {
             Err(crate::limits::too_many(&at, items.len(), crate::limits::MAX_LABELS))
         }
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-                Value::Number(n) => Ok(n.to_string()),
-                _ => Err(bad(format!("{at}[{i}] must be a non-empty string"))),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
+        Some(Value::Array(items)) => strings_in(items, &at).map(Some),
         Some(_) => Err(bad(format!("{at} must be an array of strings"))),
     }
+}
+
+/// The elements of the array at `at` (a key, or a path such as `invoices[0][labels]`) as strings:
+/// a non-blank string trimmed, a number as its text; anything else is 422 `invalid_parameter`,
+/// `"<at>[i] must be a non-empty string"`. What [`Body::string_list`] and [`opt_strings`] share.
+fn strings_in(items: &[Value], at: &str) -> Result<Vec<String>, PaytError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err(bad(format!("{at}[{i}] must be a non-empty string"))),
+        })
+        .collect()
 }
 
 /// The `fields` of a write: the body key (a JSON string in forms, or an object in JSON; a bad value
