@@ -81,12 +81,14 @@ pub const OPT: Spec = Spec {
     nullable: true,
     blank: true,
 };
-/// An optional list or nested object: not `null` (the files never mark them `nullable`).
-pub const OPT_LIST: Spec = Spec {
+/// Optional, but not `null` when given (blank is checked by the field's own rule).
+pub const OPT_NOT_NULL: Spec = Spec {
     required: false,
     nullable: false,
     blank: true,
 };
+/// An optional list or nested object: not `null` (the files never mark them `nullable`).
+pub const OPT_LIST: Spec = OPT_NOT_NULL;
 /// An optional nested object, not `null`.
 pub const OPT_OBJECT: Spec = OPT_LIST;
 /// Optional, but when given neither `null` nor blank (`minLength: 1`, not nullable).

@@ -38,7 +38,7 @@ use crate::resources::mandates::{
 use crate::resources::requests_to_client::{ANSWER_TYPES, FileRef, RequestToClient};
 use crate::state::{AppState, Caller, Db, Scope};
 use crate::states::Machine as _;
-use crate::validate::{OPT, Obj, REQ, Spec};
+use crate::validate::{OPT, OPT_NOT_NULL, Obj, REQ};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -50,12 +50,6 @@ pub fn router() -> Router<AppState> {
         .route("/_mock/paywise/mandates/{id}/requests-to-client", post(add_request))
         .route("/_mock/paywise/mandates/{id}/requests-to-client/", post(add_request))
 }
-
-const OPTIONAL: Spec = Spec {
-    required: false,
-    nullable: false,
-    blank: true,
-};
 
 fn answer_types(o: &mut Obj<'_>, body: &Value, required: bool) -> Option<Vec<String>> {
     match body.get("allowed_answer_types") {
@@ -409,12 +403,12 @@ async fn add_status_update(
     let title = o.string("title", REQ, Some(255));
     let description = o.string("description", OPT, None);
     let stage = o
-        .choice("legal_stage", OPTIONAL, LEGAL_STAGES)
+        .choice("legal_stage", OPT_NOT_NULL, LEGAL_STAGES)
         .and_then(|s| LegalStage::parse(&s));
     let processing = o
-        .choice("processing_state", OPTIONAL, PROCESSING_STATES)
+        .choice("processing_state", OPT_NOT_NULL, PROCESSING_STATES)
         .and_then(|p| ProcessingState::parse(&p));
-    let attach = o.boolean("attach_document", OPTIONAL).unwrap_or(false);
+    let attach = o.boolean("attach_document", OPT_NOT_NULL).unwrap_or(false);
     if let Some(s) = stage
         && let Some(e) = stage_refusal(m.legal_stage, s)
     {
@@ -556,7 +550,7 @@ async fn add_request(
     let title = o.string("title", REQ, Some(255));
     let description = o.string("description", OPT, None);
     let types = answer_types(&mut o, &body, true);
-    let attach = o.boolean("attach_document", OPTIONAL).unwrap_or(false);
+    let attach = o.boolean("attach_document", OPT_NOT_NULL).unwrap_or(false);
     o.finish().map_err(PaywiseError::Validation)?;
     let (Some(title), Some(types)) = (title, types) else {
         return Err(PaywiseError::field("title", crate::validate::REQUIRED));

@@ -26,7 +26,7 @@ use crate::resources::claims::{Claim, SubmissionState};
 use crate::resources::debtors::Debtor;
 use crate::resources::files;
 use crate::state::{AppState, Caller, Db, Scope};
-use crate::validate::{Obj, Spec};
+use crate::validate::{OPT_NOT_NULL, Obj};
 
 state_enum! {
     /// A mandate's `legal_stage`, declared in the order a mandate moves through them: it only
@@ -601,14 +601,7 @@ async fn patch(
     let id = find(&state, &caller, &id)?;
     let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
     // DRF ignores read-only and unknown fields; `archived` is the only writable one.
-    let archived = o.boolean(
-        "archived",
-        Spec {
-            required: false,
-            nullable: false,
-            blank: true,
-        },
-    );
+    let archived = o.boolean("archived", OPT_NOT_NULL);
     o.finish().map_err(PaywiseError::Validation)?;
     let scope = caller.scope();
     let now = state.now();

@@ -32,7 +32,7 @@ use super::is_country;
 use crate::error::PaywiseError;
 use crate::list::{self, Filters, JsonBody, Origin, path_uuid};
 use crate::state::{AccessMode, AppState, Caller, Db, Grant, Scope, forbidden};
-use crate::validate::{OPT_LIST, OPT_NOT_BLANK, OPT_OBJECT, Obj, REQ, Spec};
+use crate::validate::{OPT_LIST, OPT_NOT_BLANK, OPT_NOT_NULL, OPT_OBJECT, Obj, REQ};
 use crate::vendor::LEGAL_REPRESENTATIVE_TYPES;
 
 /// The fixture partner's key in test mode (with `API_ONLY_ONBOARDING`).
@@ -915,37 +915,28 @@ fn validate_company(body: &Value, creating: bool) -> Result<CompanyChange, Value
     Ok(ch)
 }
 
+/// Sets each listed field of a company to the change's value where the change carries one.
+macro_rules! apply_fields {
+    ($c:ident, $ch:ident: $($field:ident),+ $(,)?) => {
+        $(if let Some(v) = $ch.$field {
+            $c.$field = v;
+        })+
+    };
+}
+
 fn apply(c: &mut Company, ch: CompanyChange) {
-    if let Some(v) = ch.name {
-        c.name = v;
-    }
-    if let Some(v) = ch.phone {
-        c.phone = v;
-    }
-    if let Some(v) = ch.address {
-        c.address = v;
-    }
-    if let Some(v) = ch.vat_number {
-        c.vat_number = v;
-    }
-    if let Some(v) = ch.default_claim_type {
-        c.default_claim_type = v;
-    }
-    if let Some(v) = ch.legal_form {
-        c.legal_form = v;
-    }
-    if let Some(v) = ch.legal_representatives {
-        c.legal_representatives = v;
-    }
-    if let Some(v) = ch.tax_deduction_eligibility {
-        c.tax_deduction_eligibility = v;
-    }
-    if let Some(v) = ch.notification_channels {
-        c.notification_channels = v;
-    }
-    if let Some(v) = ch.iban {
-        c.iban = v;
-    }
+    apply_fields!(c, ch:
+        name,
+        phone,
+        address,
+        vat_number,
+        default_claim_type,
+        legal_form,
+        legal_representatives,
+        tax_deduction_eligibility,
+        notification_channels,
+        iban,
+    );
     c.data_submission_completed = c.is_complete();
 }
 
@@ -1132,16 +1123,7 @@ async fn create_user(
             let (email, company) = email_and_company(&mut o, &body, db, account);
             let first_name = o.string("first_name", REQ, None);
             let last_name = o.string("last_name", REQ, None);
-            let skip = o
-                .boolean(
-                    "skip_email_verification",
-                    Spec {
-                        required: false,
-                        nullable: false,
-                        blank: true,
-                    },
-                )
-                .unwrap_or(false);
+            let skip = o.boolean("skip_email_verification", OPT_NOT_NULL).unwrap_or(false);
             let channels = notification_channels(&mut o, body.get("notification_channels"));
             refuse_taken_email(&mut o, db, account, email.as_deref(), now);
             o.finish().map_err(PaywiseError::Validation)?;

@@ -47,7 +47,7 @@ use crate::format::{micros, timestamp};
 use crate::list::{self, Filters, JsonBody, Origin, Resource};
 use crate::state::{AppState, Caller, Db, Event, Scope};
 use crate::states::Machine as _;
-use crate::validate::{NOT_NULL, Obj, REQUIRED, Spec};
+use crate::validate::{NOT_NULL, OPT, OPT_NOT_NULL, Obj, REQUIRED, Spec};
 
 /// Every event type an endpoint can subscribe to.
 pub const EVENT_TYPES: &[&str] = &[
@@ -523,11 +523,7 @@ fn validate(body: &Value, partial: bool) -> Result<Changes, Value> {
         nullable: false,
         blank: partial,
     };
-    let optional = Spec {
-        required: false,
-        nullable: false,
-        blank: true,
-    };
+    let optional = OPT_NOT_NULL;
     let url = o.string("url", field, None);
     if let Some(u) = &url
         && let Some(e) = url_error(u)
@@ -723,15 +719,7 @@ async fn send_test(
         .read(|db| db.webhooks.get(&scope, &id.to_string()).cloned())
         .ok_or_else(PaywiseError::not_found)?;
     let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
-    let kind = o.choice(
-        "event",
-        Spec {
-            required: false,
-            nullable: true,
-            blank: true,
-        },
-        EVENT_TYPES,
-    );
+    let kind = o.choice("event", OPT, EVENT_TYPES);
     o.finish().map_err(PaywiseError::Validation)?;
     let kind = kind
         .or_else(|| webhook.events.first().cloned())

@@ -976,7 +976,7 @@ fn emit_membership(
     scope: Scope,
     kind: &str,
     company: Uuid,
-    membership: &str,
+    membership: Uuid,
 ) {
     emit_lifecycle(
         db,
@@ -984,7 +984,7 @@ fn emit_membership(
         account,
         scope,
         kind,
-        json!({"company_url": company_path(company), "membership_id": membership}),
+        json!({"company_url": company_path(company), "membership_id": membership.to_string()}),
     );
 }
 
@@ -1887,12 +1887,12 @@ async fn create_company(
                 json!({"company_url": url, "case_submission_ready": ready, "customer_number": customer}),
             );
             for m in members {
-                let id = m.id.to_string();
+                let id = m.id;
                 if let Err(e) = db.v2_memberships.insert(m) {
                     tracing::warn!("membership not kept: {e}");
                     continue;
                 }
-                emit_membership(db, &state, key.account, scope, "company.user.added", company, &id);
+                emit_membership(db, &state, key.account, scope, "company.user.added", company, id);
             }
             Ok((StatusCode::CREATED, out))
         })
@@ -2116,12 +2116,12 @@ async fn add_membership(
             )?;
             let m = new_membership(&state, &c, mode, &input, now);
             let out = m.render_with_setup_url(&origin);
-            let id = m.id.to_string();
+            let id = m.id;
             let scope = m.scope;
             db.v2_memberships
                 .insert(m)
                 .map_err(|e| V2Error::conflict("conflict", e.to_string()))?;
-            emit_membership(db, &state, key.account, scope, "company.user.added", c.id, &id);
+            emit_membership(db, &state, key.account, scope, "company.user.added", c.id, id);
             Ok((StatusCode::CREATED, out))
         })
     })
@@ -2298,15 +2298,7 @@ async fn revoke_membership(
                 slot.updated_at = now;
                 slot.render()
             });
-            emit_membership(
-                db,
-                &state,
-                key.account,
-                m.scope,
-                "company.user.revoked",
-                c.id,
-                &m.id.to_string(),
-            );
+            emit_membership(db, &state, key.account, m.scope, "company.user.revoked", c.id, m.id);
             Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
         })
     })
@@ -2401,7 +2393,7 @@ async fn control_activate(State(state): State<AppState>, Path(p1): Path<String>)
             m.scope,
             "company.user.activated",
             m.company,
-            &m.id.to_string(),
+            m.id,
         );
         Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
     })
@@ -2433,7 +2425,7 @@ async fn control_expire(State(state): State<AppState>, Path(p1): Path<String>) -
             m.scope,
             "company.user.invite_expired",
             m.company,
-            &m.id.to_string(),
+            m.id,
         );
         Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
     })
