@@ -92,8 +92,24 @@ fn ids(ids: impl IntoIterator<Item = u64>) -> impl Iterator<Item = String> {
     ids.into_iter().map(|i| i.to_string())
 }
 
+/// The links to the debtor `id` of administration `admin`.
 fn debtor_of(db: &Db, admin: u64, id: u64) -> Vec<Link> {
     dashboard::links(&db.debtors, &admin, "debtors", ids([id]), debtor_label)
+}
+
+/// The links to the invoices `of` of administration `admin`.
+fn invoices_of(db: &Db, admin: u64, of: impl IntoIterator<Item = u64>) -> Vec<Link> {
+    dashboard::links(&db.invoices, &admin, "invoices", ids(of), invoice_label)
+}
+
+/// The links to the credit cases `of` of administration `admin`.
+fn cases_of(db: &Db, admin: u64, of: impl IntoIterator<Item = u64>) -> Vec<Link> {
+    dashboard::links(&db.credit_cases, &admin, "credit_cases", ids(of), case_label)
+}
+
+/// The links to the payment plans `of` of administration `admin`.
+fn plans_of(db: &Db, admin: u64, of: impl IntoIterator<Item = u64>) -> Vec<Link> {
+    dashboard::links(&db.payment_plans, &admin, "payment_plans", ids(of), plan_label)
 }
 
 fn debtor(db: &Db, d: &Debtor) -> Browsed {
@@ -103,28 +119,16 @@ fn debtor(db: &Db, d: &Debtor) -> Browsed {
         .lookup(&admin, "debtor", &d.id.to_string())
         .take(dashboard::LINK_LIMIT)
         .collect();
-    let mut links = dashboard::links(
-        &db.invoices,
-        &admin,
-        "invoices",
-        ids(invoices.iter().map(|i| i.id)),
-        invoice_label,
-    );
-    let cases = invoices.iter().filter_map(|i| i.active_credit_case_id);
-    links.extend(dashboard::links(
-        &db.credit_cases,
-        &admin,
-        "credit_cases",
-        ids(cases),
-        case_label,
+    let mut links = invoices_of(db, admin, invoices.iter().map(|i| i.id));
+    links.extend(cases_of(
+        db,
+        admin,
+        invoices.iter().filter_map(|i| i.active_credit_case_id),
     ));
-    let plans = invoices.iter().filter_map(|i| i.active_payment_plan_id);
-    links.extend(dashboard::links(
-        &db.payment_plans,
-        &admin,
-        "payment_plans",
-        ids(plans),
-        plan_label,
+    links.extend(plans_of(
+        db,
+        admin,
+        invoices.iter().filter_map(|i| i.active_payment_plan_id),
     ));
     let names = vec![d.debtor_number.clone(), d.debtor_identifier.clone()];
     item(("debtors", None), (d.id, admin), debtor_label(d), d, links, names)
@@ -133,22 +137,8 @@ fn debtor(db: &Db, d: &Debtor) -> Browsed {
 fn invoice(db: &Db, i: &Invoice) -> Browsed {
     let admin = i.administration_id;
     let mut links = debtor_of(db, admin, i.debtor_id);
-    let cases = i.active_credit_case_id;
-    links.extend(dashboard::links(
-        &db.credit_cases,
-        &admin,
-        "credit_cases",
-        ids(cases),
-        case_label,
-    ));
-    let plans = i.active_payment_plan_id;
-    links.extend(dashboard::links(
-        &db.payment_plans,
-        &admin,
-        "payment_plans",
-        ids(plans),
-        plan_label,
-    ));
+    links.extend(cases_of(db, admin, i.active_credit_case_id));
+    links.extend(plans_of(db, admin, i.active_payment_plan_id));
     let payments = db.payments.lookup(&admin, "invoice", &i.id.to_string()).map(|p| p.id);
     links.extend(dashboard::links(
         &db.payments,
@@ -172,21 +162,9 @@ fn invoice(db: &Db, i: &Invoice) -> Browsed {
 fn credit_case(db: &Db, c: &CreditCase) -> Browsed {
     let admin = c.administration_id;
     let mut links = debtor_of(db, admin, c.debtor_id);
-    links.extend(dashboard::links(
-        &db.invoices,
-        &admin,
-        "invoices",
-        ids(c.invoice_ids.iter().copied()),
-        invoice_label,
-    ));
+    links.extend(invoices_of(db, admin, c.invoice_ids.iter().copied()));
     let plans = c.active_payment_plan_id.into_iter().chain(c.payment_plan_id);
-    links.extend(dashboard::links(
-        &db.payment_plans,
-        &admin,
-        "payment_plans",
-        ids(plans),
-        plan_label,
-    ));
+    links.extend(plans_of(db, admin, plans));
     let names = vec![c.credit_case_number.clone(), c.case_number.to_string()];
     item(
         ("credit_cases", Some("credit_case")),
@@ -201,20 +179,8 @@ fn credit_case(db: &Db, c: &CreditCase) -> Browsed {
 fn payment_plan(db: &Db, p: &PaymentPlan) -> Browsed {
     let admin = p.administration_id;
     let mut links = debtor_of(db, admin, p.debtor_id);
-    links.extend(dashboard::links(
-        &db.invoices,
-        &admin,
-        "invoices",
-        ids(p.invoice_ids.iter().copied()),
-        invoice_label,
-    ));
-    links.extend(dashboard::links(
-        &db.credit_cases,
-        &admin,
-        "credit_cases",
-        ids(p.credit_case_ids.iter().copied()),
-        case_label,
-    ));
+    links.extend(invoices_of(db, admin, p.invoice_ids.iter().copied()));
+    links.extend(cases_of(db, admin, p.credit_case_ids.iter().copied()));
     item(
         ("payment_plans", Some("payment_plan")),
         (p.id, admin),
@@ -227,7 +193,7 @@ fn payment_plan(db: &Db, p: &PaymentPlan) -> Browsed {
 
 fn payment(db: &Db, p: &Payment) -> Browsed {
     let admin = p.administration_id;
-    let links = dashboard::links(&db.invoices, &admin, "invoices", ids([p.invoice_id]), invoice_label);
+    let links = invoices_of(db, admin, [p.invoice_id]);
     let names = p.origin_identifier.as_deref().map(str::to_owned).into_iter().collect();
     item(("payments", None), (p.id, admin), payment_label(p), p, links, names)
 }
