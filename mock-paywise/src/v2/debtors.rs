@@ -148,12 +148,25 @@ fn addresses(d: &Debtor, x: &DebtorV2) -> Value {
     )
 }
 
+/// The `id` and the [`identity`] part: how every view with an id begins.
+fn identified(d: &Debtor, x: &DebtorV2) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(d.id.to_string()));
+    identity(d, x, &mut m);
+    m
+}
+
+/// `m` with the `created_at` and `updated_at` that end the detail and the list row.
+fn stamped(d: &Debtor, mut m: Map<String, Value>) -> Value {
+    m.insert("created_at".into(), ts(&d.created));
+    m.insert("updated_at".into(), ts(&d.updated));
+    Value::Object(m)
+}
+
 /// `DebtorDetail`.
 pub fn render(d: &Debtor) -> Value {
     let x = ext(d);
-    let mut m = Map::new();
-    m.insert("id".into(), json!(d.id.to_string()));
-    identity(d, &x, &mut m);
+    let mut m = identified(d, &x);
     m.insert("addresses".into(), addresses(d, &x));
     m.insert(
         "bank_accounts".into(),
@@ -193,30 +206,20 @@ pub fn render(d: &Debtor) -> Value {
         "legal_representatives".into(),
         Value::Array(x.legal_representatives.clone()),
     );
-    m.insert("created_at".into(), ts(&d.created));
-    m.insert("updated_at".into(), ts(&d.updated));
-    Value::Object(m)
+    stamped(d, m)
 }
 
 /// `DebtorList` (a list row: no accounts, channels or representatives).
 pub fn render_row(d: &Debtor) -> Value {
     let x = ext(d);
-    let mut m = Map::new();
-    m.insert("id".into(), json!(d.id.to_string()));
-    identity(d, &x, &mut m);
+    let mut m = identified(d, &x);
     m.insert("addresses".into(), addresses(d, &x));
-    m.insert("created_at".into(), ts(&d.created));
-    m.insert("updated_at".into(), ts(&d.updated));
-    Value::Object(m)
+    stamped(d, m)
 }
 
 /// `DebtorSummary` (an order's debtors).
 pub fn summary(d: &Debtor) -> Value {
-    let x = ext(d);
-    let mut m = Map::new();
-    m.insert("id".into(), json!(d.id.to_string()));
-    identity(d, &x, &mut m);
-    Value::Object(m)
+    Value::Object(identified(d, &ext(d)))
 }
 
 /// `MandateDebtor` (a case's frozen snapshot: no id).
@@ -615,6 +618,48 @@ type Collections = (
     Patch<Vec<Value>>,
 );
 
+/// Puts the lists a body sent into debtor `d` and its v2 part `x`: the addresses (with their row
+/// ids and the primary one), the bank accounts (with their holders), v2's channels (on an
+/// update, the `old` debtor's channels of v1's other types stay behind them) and the
+/// representatives. A list the body left out stays as it is.
+fn apply_collections(d: &mut Debtor, x: &mut DebtorV2, collections: Collections, old: Option<&Debtor>) {
+    let (addresses, banks, channels, reps) = collections;
+    if let Patch::Set((a, i, p)) = addresses {
+        d.addresses = a;
+        x.address_ids = i;
+        x.primary = p;
+    }
+    if let Patch::Set((b, i, h)) = banks {
+        d.bank_accounts = b;
+        x.bank_ids = i;
+        x.account_holders = h;
+    }
+    if let Patch::Set((c, i)) = channels {
+        // v1's other channel types stay; v2's three are replaced.
+        let (kept, kept_ids): (Vec<Channel>, Vec<Uuid>) = old.map_or_else(Default::default, |old| {
+            let kept = old
+                .communication_channels
+                .iter()
+                .filter(|c| !CHANNEL_TYPES.contains(&c.kind.as_str()))
+                .cloned()
+                .collect();
+            let kept_ids = old
+                .communication_channels
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !CHANNEL_TYPES.contains(&c.kind.as_str()))
+                .map(|(n, _)| row_id(old, "channel", n, &ext(old).channel_ids))
+                .collect();
+            (kept, kept_ids)
+        });
+        d.communication_channels = c.into_iter().chain(kept).collect();
+        x.channel_ids = i.into_iter().chain(kept_ids).collect();
+    }
+    if let Patch::Set(r) = reps {
+        x.legal_representatives = r;
+    }
+}
+
 fn read_collections(
     o: &Obj<'_>,
     errs: &mut Errs,
@@ -910,7 +955,7 @@ async fn create(
         }
         identity.ext = x;
         let ids = crate::v2::conv::IdSource::new(&state);
-        let (addresses, banks, channels, reps) = read_collections(&o, &mut errs, None, today, &ids);
+        let collections = read_collections(&o, &mut errs, None, today, &ids);
         let metadata = read_metadata(&o, &mut errs);
         let events = read_events(&o, "events", EVENT_TYPES, &mut errs);
         let your_reference = o.opt_string("your_reference", 255, &mut errs).set();
@@ -937,23 +982,7 @@ async fn create(
             updated: now,
             v2: None,
         };
-        if let Patch::Set((a, i, p)) = addresses {
-            d.addresses = a;
-            ext.address_ids = i;
-            ext.primary = p;
-        }
-        if let Patch::Set((b, i, h)) = banks {
-            d.bank_accounts = b;
-            ext.bank_ids = i;
-            ext.account_holders = h;
-        }
-        if let Patch::Set((c, i)) = channels {
-            d.communication_channels = c;
-            ext.channel_ids = i;
-        }
-        if let Patch::Set(r) = reps {
-            ext.legal_representatives = r;
-        }
+        apply_collections(&mut d, &mut ext, collections, None);
         d.v2 = Some(Box::new(ext));
         let out = render(&d);
         state
@@ -1029,7 +1058,7 @@ async fn update(
             Patch::Keep => {}
         }
         let mut x = x2;
-        let (addresses, banks, channels, reps) = read_collections(&o, &mut errs, Some(&old), today, &ids);
+        let collections = read_collections(&o, &mut errs, Some(&old), today, &ids);
         match o.opt_string("your_reference", 255, &mut errs) {
             Patch::Set(s) => d.your_reference = Some(s),
             Patch::Clear => d.your_reference = None,
@@ -1048,37 +1077,7 @@ async fn update(
                 .map(|i| row_id(&old, "address", i, &x.address_ids))
                 .collect();
         }
-        if let Patch::Set((a, i, p)) = addresses {
-            d.addresses = a;
-            x.address_ids = i;
-            x.primary = p;
-        }
-        if let Patch::Set((b, i, h)) = banks {
-            d.bank_accounts = b;
-            x.bank_ids = i;
-            x.account_holders = h;
-        }
-        if let Patch::Set((c, i)) = channels {
-            // v1's other channel types stay; v2's three are replaced.
-            let kept: Vec<Channel> = old
-                .communication_channels
-                .iter()
-                .filter(|c| !CHANNEL_TYPES.contains(&c.kind.as_str()))
-                .cloned()
-                .collect();
-            let kept_ids: Vec<Uuid> = old
-                .communication_channels
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| !CHANNEL_TYPES.contains(&c.kind.as_str()))
-                .map(|(n, _)| row_id(&old, "channel", n, &ext(&old).channel_ids))
-                .collect();
-            d.communication_channels = c.into_iter().chain(kept).collect();
-            x.channel_ids = i.into_iter().chain(kept_ids).collect();
-        }
-        if let Patch::Set(r) = reps {
-            x.legal_representatives = r;
-        }
+        apply_collections(&mut d, &mut x, collections, Some(&old));
         d.v2 = Some(Box::new(x));
         if render(&d) != render(&old) {
             d.updated = now;
