@@ -129,6 +129,56 @@ pub fn tombstones<V: mock_core::Record>(
     }
 }
 
+/// What a seeded note, task or message can be about, as `(debtor_id, invoice_id, credit_case_id)`:
+/// a debtor of the administration, one of its invoices or one of its credit cases (each with its
+/// debtor). Each pick draws one element of its list, in the order the store holds them.
+#[derive(Debug)]
+pub struct Targets {
+    /// The debtors' ids.
+    pub debtors: Vec<u64>,
+    /// The invoices' ids, each with its debtor's.
+    pub invoices: Vec<(u64, u64)>,
+    /// The credit cases' ids, each with its debtor's.
+    pub cases: Vec<(u64, u64)>,
+}
+
+/// `(debtor_id, invoice_id, credit_case_id)` of a record about a debtor, an invoice or a case.
+pub type Target = (u64, Option<u64>, Option<u64>);
+
+impl Targets {
+    /// The debtors, invoices and credit cases of administration `admin`.
+    pub fn of(db: &Db, admin: u64) -> Self {
+        Self {
+            debtors: db.debtors.iter(&admin).map(|d| d.id).collect(),
+            invoices: db.invoices.iter(&admin).map(|i| (i.id, i.debtor_id)).collect(),
+            cases: db.credit_cases.iter(&admin).map(|c| (c.id, c.debtor_id)).collect(),
+        }
+    }
+
+    /// A random debtor (callers return early when there is none).
+    pub fn debtor(&self, g: &mut Gen) -> Target {
+        (*g.f.pick(&self.debtors), None, None)
+    }
+
+    /// A random invoice with its debtor; a random debtor when there are no invoices.
+    pub fn invoice(&self, g: &mut Gen) -> Target {
+        if self.invoices.is_empty() {
+            return self.debtor(g);
+        }
+        let (i, d) = *g.f.pick(&self.invoices);
+        (d, Some(i), None)
+    }
+
+    /// A random credit case with its debtor; a random debtor when there are no cases.
+    pub fn case(&self, g: &mut Gen) -> Target {
+        if self.cases.is_empty() {
+            return self.debtor(g);
+        }
+        let (c, d) = *g.f.pick(&self.cases);
+        (d, None, Some(c))
+    }
+}
+
 impl Gen {
     /// The next free id.
     pub fn id(&mut self) -> u64 {

@@ -22,7 +22,7 @@ use crate::list;
 use crate::params::parse_id;
 use crate::resources::User;
 use crate::resources::payment_plans::api_user;
-use crate::seed::Gen;
+use crate::seed::{Gen, Targets};
 use crate::state::{AppState, Caller, Db};
 
 /// Properties shown only when `fields` asks for them.
@@ -398,32 +398,24 @@ const OUTGOING: &[(&str, &str)] = &[
 /// debtor, one of its invoices or one of its credit cases. Also seeds the tombstones of deleted
 /// credit cases and payment plans (`seed.rs` has no hook for those two resources).
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let debtors: Vec<(u64, Option<String>)> = db
+    let emails: Vec<(u64, Option<String>)> = db
         .debtors
         .iter(&admin)
         .map(|d| (d.id, d.primary_email_address.as_deref().map(str::to_owned)))
         .collect();
-    let invoices: Vec<(u64, u64)> = db.invoices.iter(&admin).map(|i| (i.id, i.debtor_id)).collect();
-    let cases: Vec<(u64, u64)> = db.credit_cases.iter(&admin).map(|c| (c.id, c.debtor_id)).collect();
-    if debtors.is_empty() {
+    let about = Targets::of(db, admin);
+    if about.debtors.is_empty() {
         return;
     }
     let anchor = g.f.anchor_at(0);
     let users = g.users.clone();
     for _ in 0..(40 + g.f.int(0, 30)) {
         let (debtor_id, invoice_id, credit_case_id) = match g.f.int(0, 9) {
-            0..=3 => (g.f.pick(&debtors).0, None, None),
-            4..=7 if !invoices.is_empty() => {
-                let (i, d) = *g.f.pick(&invoices);
-                (d, Some(i), None)
-            }
-            _ if !cases.is_empty() => {
-                let (c, d) = *g.f.pick(&cases);
-                (d, None, Some(c))
-            }
-            _ => (g.f.pick(&debtors).0, None, None),
+            0..=3 => about.debtor(g),
+            4..=7 if !about.invoices.is_empty() => about.invoice(g),
+            _ => about.case(g),
         };
-        let email = debtors
+        let email = emails
             .iter()
             .find(|(id, _)| *id == debtor_id)
             .and_then(|(_, e)| e.clone());

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::list;
 use crate::resources::User;
-use crate::seed::Gen;
+use crate::seed::{Gen, Targets};
 use crate::state::{AppState, Db};
 
 /// Properties shown only when `fields` asks for them (none for notes).
@@ -88,26 +88,17 @@ const BY_MAIL: &[&str] = &[
 /// Adds 30 to 55 notes for administration `admin`, on debtors, invoices and credit cases; about a
 /// third mailed in (with `from_email_address`), a quarter completed.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let debtors: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
-    let invoices: Vec<(u64, u64)> = db.invoices.iter(&admin).map(|i| (i.id, i.debtor_id)).collect();
-    let cases: Vec<(u64, u64)> = db.credit_cases.iter(&admin).map(|c| (c.id, c.debtor_id)).collect();
-    if debtors.is_empty() || g.users.is_empty() {
+    let about = Targets::of(db, admin);
+    if about.debtors.is_empty() || g.users.is_empty() {
         return;
     }
     let anchor = g.f.anchor_at(0);
     let users = g.users.clone();
     for _ in 0..(30 + g.f.int(0, 25)) {
         let (debtor_id, invoice_id, credit_case_id) = match g.f.int(0, 2) {
-            0 => (*g.f.pick(&debtors), None, None),
-            1 if !invoices.is_empty() => {
-                let (i, d) = *g.f.pick(&invoices);
-                (d, Some(i), None)
-            }
-            _ if !cases.is_empty() => {
-                let (c, d) = *g.f.pick(&cases);
-                (d, None, Some(c))
-            }
-            _ => (*g.f.pick(&debtors), None, None),
+            0 => about.debtor(g),
+            1 if !about.invoices.is_empty() => about.invoice(g),
+            _ => about.case(g),
         };
         let mailed = g.f.chance(0.35);
         let (content, user, from) = if mailed {

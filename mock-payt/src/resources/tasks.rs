@@ -24,7 +24,7 @@ use crate::error::PaytError;
 use crate::list;
 use crate::params::parse_id;
 use crate::resources::User;
-use crate::seed::Gen;
+use crate::seed::{Gen, Targets};
 use crate::state::{AppState, Caller, Db};
 
 /// Properties shown only when `fields` asks for them.
@@ -431,10 +431,8 @@ const COMMENTS: &[&str] = &[
 /// assigned to Payt users or to nobody, about debtors, invoices and credit cases, most with 0 to 3
 /// comments.
 pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
-    let debtors: Vec<u64> = db.debtors.iter(&admin).map(|d| d.id).collect();
-    let invoices: Vec<(u64, u64)> = db.invoices.iter(&admin).map(|i| (i.id, i.debtor_id)).collect();
-    let cases: Vec<(u64, u64)> = db.credit_cases.iter(&admin).map(|c| (c.id, c.debtor_id)).collect();
-    if debtors.is_empty() {
+    let targets = Targets::of(db, admin);
+    if targets.debtors.is_empty() {
         return;
     }
     let anchor = g.f.anchor_at(0);
@@ -442,15 +440,9 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     for _ in 0..(30 + g.f.int(0, 20)) {
         let (subject, description, about) = *g.f.pick(TEMPLATES);
         let (debtor_id, invoice_id, credit_case_id) = match about {
-            'i' if !invoices.is_empty() => {
-                let (i, d) = *g.f.pick(&invoices);
-                (d, Some(i), None)
-            }
-            'c' if !cases.is_empty() => {
-                let (c, d) = *g.f.pick(&cases);
-                (d, None, Some(c))
-            }
-            _ => (*g.f.pick(&debtors), None, None),
+            'i' => targets.invoice(g),
+            'c' => targets.case(g),
+            _ => targets.debtor(g),
         };
         let day = g.f.date_around(-100, -1);
         let created = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
