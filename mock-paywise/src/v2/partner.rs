@@ -462,6 +462,12 @@ impl<'de> Deserialize<'de> for Memberships {
 }
 
 impl Membership {
+    /// Whether its invitation can still be accepted at `now`: it has a setup token and has not
+    /// expired.
+    fn invite_open(&self, now: DateTime<Utc>) -> bool {
+        self.setup_token.is_some() && self.invite_expires_at.is_some_and(|t| t > now)
+    }
+
     fn non_terminal(&self) -> bool {
         matches!(self.status, MembershipStatus::PendingSetup | MembershipStatus::Active)
     }
@@ -2373,7 +2379,7 @@ async fn control_activate(State(state): State<AppState>, Path(p1): Path<String>)
         let Some(active) = m.status.next(MembershipEvent::Activate) else {
             return Err(not_pending(&m, "activated"));
         };
-        if m.setup_token.is_none() || m.invite_expires_at.is_none_or(|t| t <= now) {
+        if !m.invite_open(now) {
             return Err(V2Error::conflict(
                 "invite_expired",
                 "The invitation has expired; resend it (POST …/resend/) first.",
@@ -2406,7 +2412,7 @@ async fn control_expire(State(state): State<AppState>, Path(p1): Path<String>) -
         if !m.status.is_pending() {
             return Err(not_pending(&m, "given an expired invitation"));
         }
-        if m.setup_token.is_none() || m.invite_expires_at.is_none_or(|t| t <= now) {
+        if !m.invite_open(now) {
             return Err(V2Error::conflict(
                 "invite_expired",
                 "The invitation has already expired.",

@@ -98,6 +98,20 @@ pub fn answer_id(request: Uuid) -> Uuid {
     derived_uuid(&format!("answer:{request}"))
 }
 
+/// Serves attachment `file` of a request titled `title` (404 when `list`, its attachments, has
+/// no such file): order and mandate requests alike.
+fn download_attachment(db: &Db, scope: Scope, list: &[FileRef], file: Uuid, title: &str) -> Result<Response, V2Error> {
+    let f = list.iter().find(|f| f.id == file).ok_or_else(V2Error::not_found)?;
+    Ok(documents::attachment_response(
+        db,
+        scope,
+        file,
+        &f.filename,
+        &f.mime_type,
+        title,
+    ))
+}
+
 fn attachments(list: &[FileRef], origin: &Origin, base: &str) -> Value {
     Value::Array(
         list.iter()
@@ -495,19 +509,7 @@ async fn download_order(
     let file = uuid(&file)?;
     state.store.read(|db| {
         let r = order_request(db, caller.scope, &p, &id)?;
-        let f = r
-            .attachments
-            .iter()
-            .find(|f| f.id == file)
-            .ok_or_else(V2Error::not_found)?;
-        Ok(documents::attachment_response(
-            db,
-            caller.scope,
-            file,
-            &f.filename,
-            &f.mime_type,
-            &r.title,
-        ))
+        download_attachment(db, caller.scope, &r.attachments, file, &r.title)
     })
 }
 
@@ -628,18 +630,6 @@ async fn download_mandate(
     let file = uuid(&file)?;
     state.store.read(|db| {
         let (r, _) = mandate_request(db, caller.scope, &p, &id)?;
-        let f = r
-            .file_attachments
-            .iter()
-            .find(|f| f.id == file)
-            .ok_or_else(V2Error::not_found)?;
-        Ok(documents::attachment_response(
-            db,
-            caller.scope,
-            file,
-            &f.filename,
-            &f.mime_type,
-            &r.title,
-        ))
+        download_attachment(db, caller.scope, &r.file_attachments, file, &r.title)
     })
 }
