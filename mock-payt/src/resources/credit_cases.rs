@@ -284,6 +284,7 @@ pub struct DeletedCreditCase {
 }
 
 administration_record!(DeletedCreditCase, changed = deleted_at);
+tombstone!(DeletedCreditCase);
 
 /// Tombstones of cases deleted in the Payt interface (cases opened by mistake, cases of invoices
 /// that were credited), 3 to 6 per administration, deleted 1 to 60 days before the fixture anchor.
@@ -302,12 +303,6 @@ pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
             deleted_at,
         },
     );
-}
-
-impl crate::list::Tombstone for DeletedCreditCase {
-    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.deleted_at
-    }
 }
 
 #[cfg(test)]

@@ -719,6 +719,7 @@ pub struct DeletedInvoice {
 }
 
 administration_record!(DeletedInvoice, changed = deleted_at);
+tombstone!(DeletedInvoice);
 
 // ------------------------------------------------------------------------------------------------
 // Reading write bodies
@@ -1731,12 +1732,6 @@ async fn block(State(state): State<AppState>, caller: Caller, body: Body) -> Res
 
 async fn resume(State(state): State<AppState>, caller: Caller, body: Body) -> Result<Json<Value>, PaytError> {
     block_or_resume(state, caller, body, false).await
-}
-
-impl crate::list::Tombstone for DeletedInvoice {
-    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.deleted_at
-    }
 }
 
 #[cfg(test)]

@@ -52,6 +52,18 @@ macro_rules! global_record {
 }
 pub(crate) use global_record;
 
+/// Implements [`crate::list::Tombstone`] for the tombstone of a deleted record whose `deleted_at`
+/// is when it was deleted (every tombstone the `.../deleted` endpoints list).
+macro_rules! tombstone {
+    ($t:ty) => {
+        impl crate::list::Tombstone for $t {
+            fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
+                self.deleted_at
+            }
+        }
+    };
+}
+
 pub mod administrations;
 pub mod companies;
 pub mod contacts;

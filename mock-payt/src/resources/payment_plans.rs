@@ -713,6 +713,7 @@ pub struct DeletedPaymentPlan {
 }
 
 administration_record!(DeletedPaymentPlan, changed = deleted_at);
+tombstone!(DeletedPaymentPlan);
 
 /// Tombstones of plans deleted in the Payt interface (a debtor's withdrawn proposals and the like),
 /// 2 to 5 per administration, deleted 1 to 60 days before the fixture anchor. `seed.rs` has no
@@ -731,12 +732,6 @@ pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
             debtor_id,
         },
     );
-}
-
-impl crate::list::Tombstone for DeletedPaymentPlan {
-    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.deleted_at
-    }
 }
 
 #[cfg(test)]

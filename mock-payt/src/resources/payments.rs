@@ -147,6 +147,7 @@ pub struct DeletedPayment {
 }
 
 administration_record!(DeletedPayment, changed = deleted_at);
+tombstone!(DeletedPayment);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -567,11 +568,5 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
     }
     for d in deleted_payments {
         crate::seed::put(&mut db.deleted_payments, d);
-    }
-}
-
-impl crate::list::Tombstone for DeletedPayment {
-    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.deleted_at
     }
 }

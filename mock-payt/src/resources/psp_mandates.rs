@@ -126,6 +126,7 @@ impl Record for DeletedPspMandate {
         Some(self.deleted_at)
     }
 }
+tombstone!(DeletedPspMandate);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -557,11 +558,5 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 seq: id,
             },
         );
-    }
-}
-
-impl crate::list::Tombstone for DeletedPspMandate {
-    fn deleted_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.deleted_at
     }
 }
