@@ -30,8 +30,6 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use mock_core::timeline::Moved;
 use rust_decimal::Decimal;
 
-use thin_vec::ThinVec;
-
 use crate::format::Stamp;
 use crate::resources::credit_cases::{CaseStage, CreditCase};
 use crate::resources::invoices::{Invoice, InvoiceStep};
@@ -337,38 +335,13 @@ fn open_case(
         + 1;
     let id = state.ids.next_seq();
     let case = CreditCase {
-        labels: ThinVec::new(),
-        case_number: case_number.to_string().into(),
-        public_url: crate::links::Link::portal(crate::links::PortalKind::CreditCase, id),
-        deeplink_url: crate::links::Link::app(admin, crate::links::AppKind::CreditCase, id),
-        credit_case_number: format!("INC-{admin}-{case_number:05}"),
-        currency_code: "EUR".into(),
-        administration_id: admin,
         debt_collection_costs: collection,
         open_interest_and_collection_costs: collection,
         total_amount: principal + collection,
         open_amount: principal + collection,
-        id,
-        interest_costs: Decimal::ZERO,
-        internal_note_email_address: crate::links::Link::note(crate::links::NoteKind::CreditCase, id),
-        debtor_id: debtor,
-        payment_plan_id: None,
-        active_payment_plan_id: None,
-        forwarded_to_bailiff_at: None,
-        latest_summons_at: None,
-        notice_of_default_at: None,
-        pre_judicial_at: None,
         pre_summons_at: Some(Stamp::new(at)),
-        paused_at: None,
-        deactivated_at: None,
-        first_summons_at: None,
-        summons_1_at: None,
-        summons_2_at: None,
-        summons_3_at: None,
-        summons_4_at: None,
-        started_at: at,
-        updated_at: at,
         invoice_ids: invoices.into(),
+        ..CreditCase::new(admin, id, case_number, debtor, at)
     };
     if let Err(e) = db.credit_cases.insert(case) {
         tracing::error!("cannot open a credit case for invoices {invoices:?}: {e}");

@@ -510,24 +510,12 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
             } else {
                 ThinVec::new()
             },
-            case_number: format!("{case_number}").into(),
-            public_url: crate::links::Link::portal(crate::links::PortalKind::CreditCase, id),
-            deeplink_url: crate::links::Link::app(admin, crate::links::AppKind::CreditCase, id),
-            credit_case_number: format!("INC-{admin}-{case_number:05}"),
-            currency_code: "EUR".into(),
-            administration_id: admin,
             debt_collection_costs: collection,
             open_interest_and_collection_costs: if paid { Decimal::ZERO } else { collection + interest },
             total_amount: total + collection + interest,
             open_amount: open,
-            id,
             interest_costs: interest,
-            internal_note_email_address: crate::links::Link::note(crate::links::NoteKind::CreditCase, id),
-            debtor_id: d.id,
-            payment_plan_id: None,
-            active_payment_plan_id: None,
             forwarded_to_bailiff_at: if stage >= 8 { step(8) } else { None },
-            latest_summons_at: None,
             notice_of_default_at: if stage >= 6 { step(6) } else { None },
             pre_judicial_at: if stage >= 7 { step(7) } else { None },
             pre_summons_at: step(0),
@@ -542,9 +530,8 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
             summons_2_at: if stage >= 2 { step(2) } else { None },
             summons_3_at: if stage >= 3 { step(3) } else { None },
             summons_4_at: if stage >= 4 { step(4) } else { None },
-            started_at: started,
-            updated_at: started,
             invoice_ids: overdue.iter().map(|&n| invoices[n].id).collect(),
+            ..CreditCase::new(admin, id, case_number, d.id, started)
         };
         case.latest_summons_at = [
             case.summons_4_at,

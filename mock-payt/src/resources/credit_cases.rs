@@ -108,6 +108,50 @@ pub struct CreditCase {
     pub invoice_ids: ThinVec<u64>,
 }
 
+impl CreditCase {
+    /// Case `id` of administration `admin`, its `number`th, of debtor `debtor_id`, started at
+    /// `started`: its case number, its `INC-<admin>-<number>` credit case number and its links, in
+    /// euros, owing nothing, with no invoices, labels or plan and no stage entered. The time-driven
+    /// rules and the fixtures open their cases from it and set what those owe and have reached.
+    pub fn new(admin: u64, id: u64, number: u64, debtor_id: u64, started: DateTime<Utc>) -> Self {
+        use crate::links::{AppKind, Link, NoteKind, PortalKind};
+        CreditCase {
+            labels: ThinVec::new(),
+            case_number: number.to_string().into(),
+            public_url: Link::portal(PortalKind::CreditCase, id),
+            deeplink_url: Link::app(admin, AppKind::CreditCase, id),
+            credit_case_number: format!("INC-{admin}-{number:05}"),
+            currency_code: arcstr::literal!("EUR"),
+            administration_id: admin,
+            debt_collection_costs: Decimal::ZERO,
+            open_interest_and_collection_costs: Decimal::ZERO,
+            total_amount: Decimal::ZERO,
+            open_amount: Decimal::ZERO,
+            id,
+            interest_costs: Decimal::ZERO,
+            internal_note_email_address: Link::note(NoteKind::CreditCase, id),
+            debtor_id,
+            payment_plan_id: None,
+            active_payment_plan_id: None,
+            forwarded_to_bailiff_at: None,
+            latest_summons_at: None,
+            notice_of_default_at: None,
+            pre_judicial_at: None,
+            pre_summons_at: None,
+            paused_at: None,
+            deactivated_at: None,
+            first_summons_at: None,
+            summons_1_at: None,
+            summons_2_at: None,
+            summons_3_at: None,
+            summons_4_at: None,
+            started_at: started,
+            updated_at: started,
+            invoice_ids: ThinVec::new(),
+        }
+    }
+}
+
 administration_record!(
     CreditCase,
     changed = updated_at,

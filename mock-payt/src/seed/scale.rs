@@ -32,10 +32,9 @@ use fixtures::{Faker, shift};
 use rust_decimal::Decimal;
 
 use super::{Gen, at, wik};
-use thin_vec::ThinVec;
 
 use crate::format::{Stamp, Text, stamp};
-use crate::links::{AppKind, Link, NoteKind, PortalKind};
+use crate::links::{AppKind, Link, NoteKind};
 use crate::resources::credit_cases::CreditCase;
 use crate::resources::debtors::{Debtor, PostalAddress};
 use crate::resources::invoices::{self, Invoice};
@@ -353,23 +352,11 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
     .unwrap_or(started)
     .min(anchor_at);
     CreditCase {
-        labels: ThinVec::new(),
-        case_number: number.to_string().into(),
-        public_url: Link::portal(PortalKind::CreditCase, id),
-        deeplink_url: Link::app(admin, AppKind::CreditCase, id),
-        credit_case_number: format!("INC-{admin}-{number:05}"),
-        currency_code: arcstr::literal!("EUR"),
-        administration_id: admin,
         debt_collection_costs: collection,
         open_interest_and_collection_costs: collection + interest,
         total_amount: total,
         open_amount: total,
-        id,
         interest_costs: interest,
-        internal_note_email_address: Link::note(NoteKind::CreditCase, id),
-        debtor_id,
-        payment_plan_id: None,
-        active_payment_plan_id: None,
         forwarded_to_bailiff_at: stamp(forwarded_to_bailiff_at),
         latest_summons_at: stamp(latest_summons_at),
         notice_of_default_at: stamp(notice_of_default_at),
@@ -382,9 +369,9 @@ fn case(f: &mut Faker, p: CaseParts) -> CreditCase {
         summons_2_at: stamp(summons(2)),
         summons_3_at: stamp(summons(3)),
         summons_4_at: stamp(summons(4)),
-        started_at: started,
         updated_at,
         invoice_ids: thin_vec::thin_vec![invoice_id],
+        ..CreditCase::new(admin, id, number, debtor_id, started)
     }
 }
 
