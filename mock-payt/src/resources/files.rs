@@ -106,6 +106,20 @@ pub struct UploadedFile {
 }
 
 impl UploadedFile {
+    /// Slot `id` of administration `admin` with its upload URL, signed with `signature` until
+    /// `expires`; the caller sets what it is for (checksum, size, type), when it was made and, for
+    /// a file already uploaded, its bytes.
+    pub fn slot(admin: u64, id: u64, expires: DateTime<Utc>, signature: String) -> Self {
+        UploadedFile {
+            url: storage::upload_url(id, expires, &signature),
+            expires_at: expires,
+            id,
+            administration_id: admin,
+            signature,
+            ..Self::default()
+        }
+    }
+
     /// Whether the bytes arrived.
     pub fn uploaded(&self) -> bool {
         self.content.is_some()
@@ -200,17 +214,11 @@ async fn create(
             let id = state.ids.next_seq();
             let signature = mock_core::ids::secret_hex(40);
             let file = UploadedFile {
-                url: storage::upload_url(id, expires, &signature),
                 checksum,
-                expires_at: expires,
-                id,
-                administration_id: admin,
                 byte_size,
                 content_type,
                 created_at: now,
-                signature,
-                content: None,
-                uploaded_at: None,
+                ..UploadedFile::slot(admin, id, expires, signature)
             };
             // The id was just taken from the generator, so the store takes the slot; a refusal
             // would be a bug, answered as a conflict rather than a slot silently left out.
@@ -287,17 +295,13 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
             }
         });
         let file = UploadedFile {
-            url: storage::upload_url(id, expires, &signature),
             checksum,
-            expires_at: expires,
-            id,
-            administration_id: admin,
             byte_size: doc.content.len() as i64,
             content_type: content_type.to_string(),
             created_at: created,
-            signature,
             uploaded_at: Some(created),
             content: Some(Bytes::from(doc.content)),
+            ..UploadedFile::slot(admin, id, expires, signature)
         };
         // Ids are fresh, so the insert cannot collide.
         if db.files.insert(file).is_err() {
