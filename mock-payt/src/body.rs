@@ -266,6 +266,36 @@ pub fn items_of<'a>(body: &'a Body, key: &str, what: &Items) -> Result<Vec<&'a M
     }
 }
 
+/// The optional array of objects at `key` of `m` (a record at `path`, such as an invoice's
+/// `payments` or `invoice_lines`): `None` when absent or null, empty for a blank form value; more
+/// than `max` items, an item that is not an object, or a value that is not an array is 422
+/// `invalid_parameter` (`"<path>[<key>] must be an array of <what>"`).
+pub fn opt_objects<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+    max: usize,
+    what: &str,
+) -> Result<Option<Vec<&'a Map<String, Value>>>, PaytError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(Vec::new())),
+        Some(Value::Array(items)) if items.len() > max => {
+            Err(crate::limits::too_many(&format!("{path}[{key}]"), items.len(), max))
+        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_object()
+                    .ok_or_else(|| bad(format!("{path}[{key}][{i}] must be an object")))
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Some(_) => Err(bad(format!("{path}[{key}] must be an array of {what}"))),
+    }
+}
+
 /// Whether `s` looks like an e-mail address (`local@domain.tld`, no spaces): the one check every
 /// address of a Payt write is held to.
 pub fn is_email(s: &str) -> bool {

@@ -34,7 +34,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::{
-    Body, bad, items, missing, opt_bool, opt_date, opt_enum, opt_int, opt_str, opt_strings, opt_time, req_str,
+    Body, bad, items, missing, opt_bool, opt_date, opt_enum, opt_int, opt_objects, opt_str, opt_strings, opt_time,
+    req_str,
 };
 use crate::bulk::Bulk;
 use crate::error::PaytError;
@@ -841,25 +842,8 @@ struct PaymentInput {
 }
 
 fn payments_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<PaymentInput>>, PaytError> {
-    let list: Vec<&Map<String, Value>> = match m.get("payments") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
-        Some(Value::Array(items)) if items.len() > crate::limits::MAX_INVOICE_PAYMENTS => {
-            return Err(crate::limits::too_many(
-                &format!("{path}[payments]"),
-                items.len(),
-                crate::limits::MAX_INVOICE_PAYMENTS,
-            ));
-        }
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v.as_object()
-                    .ok_or_else(|| bad(format!("{path}[payments][{i}] must be an object")))
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(bad(format!("{path}[payments] must be an array of payments"))),
+    let Some(list) = opt_objects(m, "payments", path, crate::limits::MAX_INVOICE_PAYMENTS, "payments")? else {
+        return Ok(None);
     };
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -902,25 +886,8 @@ struct LineInput {
 }
 
 fn lines_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<LineInput>>, PaytError> {
-    let list: Vec<&Map<String, Value>> = match m.get("invoice_lines") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
-        Some(Value::Array(items)) if items.len() > crate::limits::MAX_INVOICE_LINES => {
-            return Err(crate::limits::too_many(
-                &format!("{path}[invoice_lines]"),
-                items.len(),
-                crate::limits::MAX_INVOICE_LINES,
-            ));
-        }
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v.as_object()
-                    .ok_or_else(|| bad(format!("{path}[invoice_lines][{i}] must be an object")))
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(bad(format!("{path}[invoice_lines] must be an array of lines"))),
+    let Some(list) = opt_objects(m, "invoice_lines", path, crate::limits::MAX_INVOICE_LINES, "lines")? else {
+        return Ok(None);
     };
     let mut out = Vec::new();
     let mut orders = HashSet::new();
