@@ -1,4 +1,6 @@
-//! The request and response shapes every list and show endpoint shares.
+//! The request and response shapes every list and show endpoint shares, and the routes of the
+//! lists, shows and tombstone lists that need nothing of their own ([`list_route`], [`show_route`],
+//! [`deleted_route`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
