@@ -4,7 +4,7 @@
 //! (and later the control plane) can freeze time or move it forward and see due terms and case
 //! stages move with it.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -19,7 +19,9 @@ enum Mode {
 /// A shareable clock: cloning gives another handle to the same time.
 #[derive(Debug, Clone)]
 pub struct Clock {
-    mode: Arc<Mutex<Mode>>,
+    /// Read on every request by every thread and written only when told to: readers never wait
+    /// for each other.
+    mode: Arc<RwLock<Mode>>,
 }
 
 impl Default for Clock {
@@ -32,7 +34,7 @@ impl Clock {
     /// The wall clock.
     pub fn system() -> Self {
         Self {
-            mode: Arc::new(Mutex::new(Mode::System {
+            mode: Arc::new(RwLock::new(Mode::System {
                 offset: Duration::zero(),
             })),
         }
@@ -42,7 +44,7 @@ impl Clock {
     /// (so `updated_at` stamps still differ), but the date no longer depends on the day it runs.
     pub fn starting_at(at: DateTime<Utc>) -> Self {
         Self {
-            mode: Arc::new(Mutex::new(Mode::System {
+            mode: Arc::new(RwLock::new(Mode::System {
                 offset: at - Utc::now(),
             })),
         }
@@ -51,13 +53,14 @@ impl Clock {
     /// A clock frozen at `at`.
     pub fn frozen(at: DateTime<Utc>) -> Self {
         Self {
-            mode: Arc::new(Mutex::new(Mode::Frozen(at))),
+            mode: Arc::new(RwLock::new(Mode::Frozen(at))),
         }
     }
 
     /// The current time.
     pub fn now(&self) -> DateTime<Utc> {
-        match *self.mode.lock().unwrap_or_else(PoisonError::into_inner) {
+        let mode = *self.mode.read().unwrap_or_else(PoisonError::into_inner);
+        match mode {
             Mode::System { offset } => Utc::now() + offset,
             Mode::Frozen(at) => at,
         }
@@ -71,14 +74,14 @@ impl Clock {
     /// Whether the clock only moves when told to.
     pub fn is_frozen(&self) -> bool {
         matches!(
-            *self.mode.lock().unwrap_or_else(PoisonError::into_inner),
+            *self.mode.read().unwrap_or_else(PoisonError::into_inner),
             Mode::Frozen(_)
         )
     }
 
     /// Moves time forward (or back, with a negative duration).
     pub fn advance(&self, by: Duration) {
-        let mut mode = self.mode.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut mode = self.mode.write().unwrap_or_else(PoisonError::into_inner);
         *mode = match *mode {
             Mode::System { offset } => Mode::System { offset: offset + by },
             Mode::Frozen(at) => Mode::Frozen(at + by),
@@ -87,7 +90,7 @@ impl Clock {
 
     /// Makes the clock read `at`, frozen if it was frozen, running on from `at` if it ran.
     pub fn move_to(&self, at: DateTime<Utc>) {
-        let mut mode = self.mode.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut mode = self.mode.write().unwrap_or_else(PoisonError::into_inner);
         *mode = match *mode {
             Mode::System { .. } => Mode::System {
                 offset: at - Utc::now(),
@@ -98,7 +101,7 @@ impl Clock {
 
     /// Freezes the clock at `at`.
     pub fn set(&self, at: DateTime<Utc>) {
-        *self.mode.lock().unwrap_or_else(PoisonError::into_inner) = Mode::Frozen(at);
+        *self.mode.write().unwrap_or_else(PoisonError::into_inner) = Mode::Frozen(at);
     }
 }
 
@@ -122,7 +125,7 @@ pub enum ClockState {
 impl Clock {
     /// How the clock runs now.
     pub fn state(&self) -> ClockState {
-        match *self.mode.lock().unwrap_or_else(PoisonError::into_inner) {
+        match *self.mode.read().unwrap_or_else(PoisonError::into_inner) {
             Mode::Frozen(at) => ClockState::Frozen { at },
             Mode::System { offset } => ClockState::Running {
                 offset_ms: offset.num_milliseconds(),
@@ -139,7 +142,7 @@ impl Clock {
 
     /// Makes the clock run as `state` says (every handle sees it).
     pub fn restore(&self, state: ClockState) {
-        *self.mode.lock().unwrap_or_else(PoisonError::into_inner) = match state {
+        *self.mode.write().unwrap_or_else(PoisonError::into_inner) = match state {
             ClockState::Frozen { at } => Mode::Frozen(at),
             ClockState::Running { offset_ms } => Mode::System {
                 offset: Duration::milliseconds(offset_ms),
@@ -149,7 +152,7 @@ impl Clock {
 
     /// Lets a frozen clock run on from the instant it reads (a running clock is unchanged).
     pub fn unfreeze(&self) {
-        let mut mode = self.mode.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut mode = self.mode.write().unwrap_or_else(PoisonError::into_inner);
         if let Mode::Frozen(at) = *mode {
             *mode = Mode::System {
                 offset: at - Utc::now(),

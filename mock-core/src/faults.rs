@@ -113,6 +113,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -423,6 +424,9 @@ struct Inner {
 #[derive(Debug)]
 pub struct Faults {
     inner: Mutex<Inner>,
+    /// Whether the world holds any rule, kept under the lock by every change of the rules: a
+    /// request to a world without rules (the usual case) is decided without taking the lock.
+    any: AtomicBool,
 }
 
 impl Default for Faults {
@@ -440,6 +444,7 @@ impl Faults {
                 next: 1,
                 rules: Vec::new(),
             }),
+            any: AtomicBool::new(false),
         }
     }
 
@@ -476,6 +481,7 @@ impl Faults {
             rule: rule.clone(),
             rng,
         });
+        self.any.store(true, Ordering::Release);
         Ok(rule)
     }
 
@@ -503,12 +509,15 @@ impl Faults {
         let mut inner = self.lock();
         let before = inner.rules.len();
         inner.rules.retain(|e| e.rule.id != id);
+        self.any.store(!inner.rules.is_empty(), Ordering::Release);
         inner.rules.len() != before
     }
 
     /// Removes every rule (ids keep counting up).
     pub fn clear(&self) {
-        self.lock().rules.clear();
+        let mut inner = self.lock();
+        inner.rules.clear();
+        self.any.store(false, Ordering::Release);
     }
 
     /// Removes every rule, restarts ids at `f1` and derives generators from `seed` (a world's
@@ -516,6 +525,7 @@ impl Faults {
     pub fn reset(&self, seed: u64) {
         let mut inner = self.lock();
         inner.rules.clear();
+        self.any.store(false, Ordering::Release);
         inner.next = 1;
         inner.seed = seed;
     }
@@ -523,6 +533,9 @@ impl Faults {
     /// The rule that fires for `req`, if any: the first in creation order that matches, has
     /// budget left and, with a probability, wins its draw. Counts the firing.
     pub fn decide(&self, req: &RequestInfo<'_>) -> Option<Fired> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
         let mut inner = self.lock();
         for entry in &mut inner.rules {
             let rule = &mut entry.rule;

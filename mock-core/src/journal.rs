@@ -245,14 +245,20 @@ impl Shared {
         let mut state = self.state();
         state.last_id += 1;
         entry.id = state.last_id;
-        while state.entries.len() >= self.capacity {
-            state.entries.pop_front();
-        }
+        // The entry that makes room is dropped after the lock is let go.
+        // (The capacity never changes, so one entry at most.)
+        let evicted = if state.entries.len() >= self.capacity {
+            state.entries.pop_front()
+        } else {
+            None
+        };
         // No watcher is no error; bodies are shared bytes, so the copy is cheap.
         if self.live.receiver_count() > 0 {
             let _ = self.live.send(entry.clone());
         }
         state.entries.push_back(entry);
+        drop(state);
+        drop(evicted);
     }
 }
 
@@ -323,16 +329,18 @@ impl Journal {
     /// request line and redacted headers and tees the body (see the module docs). Hand the answer to
     /// [`Pending::finish`].
     pub fn begin(&self, req: &mut Request, at: DateTime<Utc>, world: &str) -> Pending {
-        let capture = Arc::new(Mutex::new(Capture::default()));
         let recording = self.shared.capacity > 0;
-        if recording {
+        // A body known to be empty (a `GET` without one, say) has nothing to tee.
+        let capture = (recording && !req.body().is_end_stream()).then(|| {
+            let capture = Arc::new(Mutex::new(Capture::default()));
             let inner = std::mem::take(req.body_mut());
             *req.body_mut() = Body::new(TeeBody {
                 inner,
                 sink: capture.clone(),
                 limit: self.shared.body_limit,
             });
-        }
+            capture
+        });
         let headers = req.headers();
         Pending {
             shared: self.shared.clone(),
@@ -441,7 +449,8 @@ pub struct Pending {
     declared_size: Option<usize>,
     origin: String,
     version: Version,
-    capture: Arc<Mutex<Capture>>,
+    /// What the tee saw of the body; `None` when there was none to see.
+    capture: Option<Arc<Mutex<Capture>>>,
 }
 
 impl fmt::Debug for Pending {
@@ -487,9 +496,12 @@ impl Pending {
         let duration_ms = (self.started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
         let limit = self.shared.body_limit;
 
-        let (kept, seen) = {
-            let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
-            (std::mem::take(&mut capture.kept), capture.seen)
+        let (kept, seen) = match &self.capture {
+            Some(capture) => {
+                let mut capture = capture.lock().unwrap_or_else(PoisonError::into_inner);
+                (std::mem::take(&mut capture.kept), capture.seen)
+            }
+            None => (Vec::new(), 0),
         };
         let request_size = seen.max(self.declared_size.unwrap_or(0));
         let request_body = RecordedBody::new(Bytes::from(kept), request_size, self.content_type.as_deref());
@@ -820,12 +832,18 @@ fn is_secret_name(name: &str) -> bool {
     let Some(last) = name.split(['[', ']']).rfind(|s| !s.is_empty()) else {
         return false;
     };
-    let last: String = last
-        .trim()
-        .chars()
-        .map(|c| if c == '-' { '_' } else { c.to_ascii_lowercase() })
-        .collect();
-    SECRET_NAMES.contains(&last.as_str()) || SECRET_SUFFIXES.iter().any(|suffix| last.ends_with(suffix))
+    let last = last.trim().as_bytes();
+    // Byte by byte, without a lowered copy: the names are ASCII, so no other byte can match.
+    let same = |a: &[u8], b: &[u8]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(&x, &y)| (if x == b'-' { b'_' } else { x.to_ascii_lowercase() }) == y)
+    };
+    SECRET_NAMES.iter().any(|name| same(last, name.as_bytes()))
+        || SECRET_SUFFIXES
+            .iter()
+            .any(|suffix| last.len() >= suffix.len() && same(&last[last.len() - suffix.len()..], suffix.as_bytes()))
 }
 
 /// Whether `name` is OAuth's `code` (when its object or form also has a `grant_type`).
@@ -865,29 +883,36 @@ fn redact_query(query: &str) -> String {
 
 /// A form (or query) with the value of every secret-named pair replaced; `None` if none had one.
 fn redact_form(raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut changed = false;
     // An OAuth grant (`grant_type=authorization_code&code=...`): its code is a secret.
     let grant = form_urlencoded::parse(raw).any(|(name, _)| is_grant_type(&name));
+    // Where the value of a pair starts, when it is a secret's and not already redacted.
+    let secret_value = |pair: &[u8]| {
+        pair.iter().position(|&b| b == b'=').filter(|&eq| {
+            !pair[eq + 1..].is_empty()
+                && &pair[eq + 1..] != REDACTED.as_bytes()
+                && form_urlencoded::parse(pair)
+                    .next()
+                    .is_some_and(|(name, _)| is_secret_name(&name) || (grant && is_grant_code(&name)))
+        })
+    };
+    // Most forms and queries hold no secret: they are read once and not copied.
+    if !raw.split(|&b| b == b'&').any(|pair| secret_value(pair).is_some()) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(raw.len());
     for (i, pair) in raw.split(|&b| b == b'&').enumerate() {
         if i > 0 {
             out.push(b'&');
         }
-        let secret = pair.iter().position(|&b| b == b'=').filter(|_| {
-            form_urlencoded::parse(pair)
-                .next()
-                .is_some_and(|(name, _)| is_secret_name(&name) || (grant && is_grant_code(&name)))
-        });
-        match secret {
-            Some(eq) if !pair[eq + 1..].is_empty() && &pair[eq + 1..] != REDACTED.as_bytes() => {
+        match secret_value(pair) {
+            Some(eq) => {
                 out.extend_from_slice(&pair[..=eq]);
                 out.extend_from_slice(REDACTED.as_bytes());
-                changed = true;
             }
-            _ => out.extend_from_slice(pair),
+            None => out.extend_from_slice(pair),
         }
     }
-    changed.then_some(out)
+    Some(out)
 }
 
 /// `raw`, a body declared as `content_type`, redacted as the module docs say.

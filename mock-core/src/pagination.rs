@@ -58,7 +58,32 @@ pub fn origin(headers: &HeaderMap, uri: &Uri) -> Option<String> {
 /// Whether `host` is `name`, `name:port`, `ipv4[:port]` or `[ipv6][:port]` and nothing else: the
 /// characters a JSON string takes as they are, and what the `url` crate parses back to the same
 /// host and port with no user, path or query.
+///
+/// A request's host is the same as its connection's last one almost always, and parsing it is a
+/// good part of a small answer's cost: each thread keeps the last host it checked and its verdict.
 fn valid_authority(host: &str) -> bool {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, bool)> = const { std::cell::RefCell::new((String::new(), false)) };
+    }
+    LAST.with(|last| {
+        if let Ok(last) = last.try_borrow()
+            && !last.0.is_empty()
+            && last.0 == host
+        {
+            return last.1;
+        }
+        let verdict = check_authority(host);
+        if let Ok(mut last) = last.try_borrow_mut() {
+            last.0.clear();
+            last.0.push_str(host);
+            last.1 = verdict;
+        }
+        verdict
+    })
+}
+
+/// [`valid_authority`] without the memo.
+fn check_authority(host: &str) -> bool {
     if host.is_empty()
         || host.len() > 255
         || !host

@@ -17,7 +17,7 @@
 //! anything.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::Router;
@@ -34,7 +34,7 @@ use tower::ServiceExt;
 use crate::clock::{Clock, ClockState};
 use crate::dashboard::{BrowseError, Browsed, Page, PageQuery, Resource, Webhooks};
 use crate::error::{CoreError, ErrorRenderer};
-use crate::faults::{Faults, RateLimit, RequestInfo};
+use crate::faults::{Faults, RateLimit, Refused, RequestInfo};
 use crate::journal::Journal;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::timeline::{Moved, Rules};
@@ -226,7 +226,7 @@ pub struct World<V: Vendor> {
     app: Router,
     journal: Journal,
     faults: Faults,
-    rate_limit: Mutex<Option<RateLimit>>,
+    rate_limit: Limiter,
     created_at: DateTime<Utc>,
     rules: Rules,
 }
@@ -270,7 +270,7 @@ impl<V: Vendor> World<V> {
 
     /// Whether the vendor's rate limit is emulated in this world.
     pub fn rate_limited(&self) -> bool {
-        self.rate_limit.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+        self.rate_limit.is_on()
     }
 
     /// The world as the control API lists it.
@@ -536,7 +536,7 @@ impl<V: Vendor> Worlds<V> {
             app,
             journal: Journal::new(self.config.journal_capacity, self.config.journal_body_limit),
             faults: Faults::new(self.config.fault_seed),
-            rate_limit: Mutex::new(rate_limit),
+            rate_limit: Limiter::new(rate_limit),
             created_at,
             rules: Rules::new(created_at),
         })
@@ -663,11 +663,11 @@ impl<V: Vendor> Worlds<V> {
         *world.spec.lock().unwrap_or_else(PoisonError::into_inner) = spec;
         world.journal.clear();
         world.faults.reset(self.config.fault_seed);
-        *world.rate_limit.lock().unwrap_or_else(PoisonError::into_inner) = if self.config.rate_limit {
+        world.rate_limit.set(if self.config.rate_limit {
             self.vendor.rate_limit()
         } else {
             None
-        };
+        });
         self.changed();
     }
 
@@ -677,7 +677,7 @@ impl<V: Vendor> Worlds<V> {
         if on && limit.is_none() {
             return false;
         }
-        *world.rate_limit.lock().unwrap_or_else(PoisonError::into_inner) = limit;
+        world.rate_limit.set(limit);
         true
     }
 
@@ -979,6 +979,44 @@ async fn name_world<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Re
     res
 }
 
+/// A world's emulated rate limit, if it has one switched on. Every request asks it; the flag
+/// answers for a world without one (the usual case) without taking the lock.
+struct Limiter {
+    on: AtomicBool,
+    limit: Mutex<Option<RateLimit>>,
+}
+
+impl Limiter {
+    fn new(limit: Option<RateLimit>) -> Self {
+        Self {
+            on: AtomicBool::new(limit.is_some()),
+            limit: Mutex::new(limit),
+        }
+    }
+
+    fn is_on(&self) -> bool {
+        self.on.load(Ordering::Acquire)
+    }
+
+    fn set(&self, limit: Option<RateLimit>) {
+        let mut held = self.limit.lock().unwrap_or_else(PoisonError::into_inner);
+        self.on.store(limit.is_some(), Ordering::Release);
+        *held = limit;
+    }
+
+    /// The limit's verdict on `info` now (`None`: no limit).
+    fn check(&self, info: &RequestInfo<'_>, clock: &Clock) -> Option<Result<(), Refused>> {
+        if !self.is_on() {
+            return None;
+        }
+        self.limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|limit| limit.check(info, clock.now()))
+    }
+}
+
 /// Serves a vendor request in the world it names: journal, rate limit, faults, then the API.
 async fn dispatch<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Request) -> Response {
     let name = req
@@ -1004,12 +1042,7 @@ async fn dispatch<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, mut req: Requ
     let (res, fault) = {
         let (parts, body) = req.into_parts();
         let info = RequestInfo::from_parts(&parts);
-        let limited = world
-            .rate_limit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map(|limit| limit.check(&info, clock.now()));
+        let limited = world.rate_limit.check(&info, &clock);
         let fired = match limited {
             Some(Err(_)) => None,
             _ => world.faults.decide(&info),
