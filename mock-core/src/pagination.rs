@@ -228,6 +228,20 @@ mod tests {
     }
 
     #[test]
+    fn the_remembered_host_gives_each_host_its_own_verdict() {
+        // The same host twice (the memo's answer), then another, in every order.
+        for (a, b) in [
+            ("mocks.test:8443", "user@evil.example"),
+            ("evil.example:99999", "10.0.0.2"),
+        ] {
+            for host in [a, a, b, b, a, b] {
+                assert_eq!(valid_authority(host), check_authority(host), "{host}");
+            }
+        }
+        assert!(valid_authority("mocks.test:8443") && !valid_authority("user@evil.example"));
+    }
+
+    #[test]
     fn forged_forwarding_headers_never_reach_a_link() {
         let with = |pairs: &[(&'static str, &'static str)]| {
             let mut h = HeaderMap::new();
