@@ -23,6 +23,35 @@ use std::sync::{Arc, PoisonError, RwLock};
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
 
+/// Implements [`Record`] for a type whose numeric `id` field is its key and sequence number and
+/// which belongs to no scope: one table for the whole world (Payt's administrations and webhook
+/// subscriptions, paywise's partner accounts), with no key index ([`Record::KEY_IS_SEQ`]).
+///
+/// ```
+/// #[derive(Clone)]
+/// struct Account {
+///     id: u64,
+/// }
+/// mock_core::unscoped_record!(Account);
+/// assert_eq!(mock_core::Record::key(&Account { id: 7 }), "7");
+/// ```
+#[macro_export]
+macro_rules! unscoped_record {
+    ($t:ty) => {
+        impl $crate::Record for $t {
+            type Scope = ();
+            const KEY_IS_SEQ: bool = true;
+            fn scope(&self) {}
+            fn seq(&self) -> u64 {
+                self.id
+            }
+            fn key(&self) -> String {
+                self.id.to_string()
+            }
+        }
+    };
+}
+
 /// A record that can live in a [`Table`].
 pub trait Record: Clone + Send + Sync + 'static {
     /// What reads are scoped by (tenant, access mode, ...).

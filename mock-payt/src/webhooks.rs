@@ -144,7 +144,7 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
 }
 
-crate::resources::global_record!(Subscription);
+mock_core::unscoped_record!(Subscription);
 
 /// Where a subscription stands. It has no state field: the state is read from `active` and
 /// `deactivated_at` ([`SubscriptionState::of`]) and written back by [`Subscription::apply`].
@@ -359,7 +359,7 @@ impl Delivery {
     }
 }
 
-crate::resources::global_record!(Delivery);
+mock_core::unscoped_record!(Delivery);
 
 impl Delivery {
     fn render(&self) -> Value {

@@ -99,7 +99,7 @@ pub enum AdministrationStatus {
     Implementation,
 }
 
-global_record!(Administration);
+mock_core::unscoped_record!(Administration);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {

@@ -64,7 +64,7 @@ pub struct Company {
     pub administration_ids: Vec<u64>,
 }
 
-global_record!(Company);
+mock_core::unscoped_record!(Company);
 
 /// A company's `status`, written as the spec's names. The fixtures' company is `active` and one
 /// made by `POST /v1/sign_up` starts `unconfirmed`; nothing in the API or the time-driven rules

@@ -32,26 +32,6 @@ macro_rules! administration_record {
     };
 }
 
-/// Implements [`mock_core::Record`] for a record of no administration (administrations, companies,
-/// sign-ups, webhook subscriptions and deliveries): one table for the world, keyed and ordered by
-/// its numeric `id` as [`administration_record!`] keys the others.
-macro_rules! global_record {
-    ($t:ty) => {
-        impl mock_core::Record for $t {
-            type Scope = ();
-            const KEY_IS_SEQ: bool = true;
-            fn scope(&self) {}
-            fn seq(&self) -> u64 {
-                self.id
-            }
-            fn key(&self) -> String {
-                self.id.to_string()
-            }
-        }
-    };
-}
-pub(crate) use global_record;
-
 /// Implements [`crate::list::Tombstone`] for the tombstone of a deleted record whose `deleted_at`
 /// is when it was deleted (every tombstone the `.../deleted` endpoints list).
 macro_rules! tombstone {

@@ -90,7 +90,7 @@ pub struct SignUp {
     pub created_at: DateTime<Utc>,
 }
 
-global_record!(SignUp);
+mock_core::unscoped_record!(SignUp);
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {

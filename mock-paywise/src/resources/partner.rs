@@ -21,7 +21,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use mock_core::Record;
 use mock_core::auth::TokenRegistry;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -310,17 +309,7 @@ impl PartnerAccount {
     }
 }
 
-impl Record for PartnerAccount {
-    type Scope = ();
-    const KEY_IS_SEQ: bool = true;
-    fn scope(&self) {}
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
+mock_core::unscoped_record!(PartnerAccount);
 
 /// One partner account's data in the database: its companies, users, invites and counters.
 impl Db {
