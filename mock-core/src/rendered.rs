@@ -4,15 +4,17 @@
 //!
 //! A vendor writes a page's records with [`write_seq`], naming for each record what else its bytes
 //! depend on (the `context`: Payt's opt-in list and an invoice's derived properties, paywise's
-//! origin for its `href`s). An entry is found by the record's allocation and confirmed by it:
+//! origin for its `href`s; the `projection`: Payt's `fields`). An entry is found by the record's
+//! allocation and confirmed by it:
 //!
 //! - it holds a [`Weak`] to the record, so the allocation cannot be reused by another record
 //!   while the entry lives, and the same address is the same allocation;
 //! - a stored record never changes in place while an entry points at it: the store changes a
 //!   record with `Arc::make_mut` ([`crate::store::Table::update`]), which moves a record that has
 //!   weak references into a new allocation, so a changed record is a new address and a miss;
-//! - the entry keeps the context it was written with; an answer with another context is a miss
-//!   and replaces it.
+//! - the entry keeps the context and projection it was written with; an answer with another
+//!   context or projection is a miss and replaces it (a record has one entry: two projections of
+//!   the same records shown in turn write them each time).
 //!
 //! So a hit gives the very bytes writing the record would give. The cache holds at most
 //! [`CAPACITY`] records (about 15 MB of bytes for Payt invoices, plus the records it keeps
@@ -34,6 +36,7 @@ struct Entry {
     _record: Weak<dyn Any + Send + Sync>,
     writer: usize,
     context: Vec<(&'static str, Value)>,
+    projection: Box<str>,
     bytes: Arc<[u8]>,
 }
 
@@ -56,6 +59,10 @@ pub struct Item<'a, V> {
     /// Everything else the bytes depend on, compared whole: the same record with another context
     /// is written again.
     pub context: &'a [(&'static str, Value)],
+    /// Which of the record's fields it shows, as a text that is equal for equal projections and
+    /// differs for different ones (Payt: its `fields` parsed and written out); empty for the
+    /// record's default fields. Part of the context.
+    pub projection: &'a str,
 }
 
 impl<V> Clone for Item<'_, V> {
@@ -75,7 +82,8 @@ fn lookup<V: Send + Sync + 'static>(items: &[Item<'_, V>]) -> Vec<Option<Arc<[u8
             // An entry under the record's address is the record's: its `Weak` keeps that
             // allocation from being reused.
             let e = cache.get(&address(item.record))?;
-            let same = e.writer == item.writer && e.context.as_slice() == item.context;
+            let same =
+                e.writer == item.writer && e.context.as_slice() == item.context && &*e.projection == item.projection;
             same.then(|| Arc::clone(&e.bytes))
         })
         .collect()
@@ -96,6 +104,7 @@ fn keep<V: Send + Sync + 'static>(written: Vec<(Item<'_, V>, Arc<[u8]>)>) {
             _record: record,
             writer: item.writer,
             context: item.context.to_vec(),
+            projection: item.projection.into(),
             bytes,
         };
         cache.insert(address(item.record), entry);
@@ -136,39 +145,47 @@ mod tests {
     use super::*;
 
     /// A record changed through `Arc::make_mut` while the cache points at it is written again;
-    /// so is one with another context; an unchanged one with the same context is a hit.
+    /// so is one with another context or another projection; an unchanged one with the same
+    /// context and projection is a hit.
     #[test]
     fn a_hit_is_the_same_record_with_the_same_context() {
         let mut calls = 0;
-        let mut page = |records: &[Arc<String>], context: &[(&'static str, Value)]| {
+        let mut page = |records: &[Arc<String>], context: &[(&'static str, Value)], projection: &str| {
             let items: Vec<Item<'_, String>> = records
                 .iter()
                 .map(|record| Item {
                     record,
                     writer: 0,
                     context,
+                    projection,
                 })
                 .collect();
             let mut out = Vec::new();
             write_seq(&mut out, &items, |out, item| {
                 calls += 1;
-                serde_json::to_writer(out, &format!("{}{}", item.record, item.context.len()))
+                serde_json::to_writer(
+                    out,
+                    &format!("{}{}{}", item.record, item.context.len(), item.projection),
+                )
             })
             .expect("writes");
             String::from_utf8(out).expect("text")
         };
         let mut records = vec![Arc::new("a".to_string()), Arc::new("b".to_string())];
         let one = [("origin", Value::from("x"))];
-        assert_eq!(page(&records, &one), r#"["a1","b1"]"#);
-        assert_eq!(page(&records, &one), r#"["a1","b1"]"#);
+        assert_eq!(page(&records, &one, ""), r#"["a1","b1"]"#);
+        assert_eq!(page(&records, &one, ""), r#"["a1","b1"]"#);
         Arc::make_mut(&mut records[0]).push('!');
-        assert_eq!(page(&records, &one), r#"["a!1","b1"]"#);
-        assert_eq!(page(&records, &[]), r#"["a!0","b0"]"#);
-        assert_eq!(page(&[], &[]), "[]");
+        assert_eq!(page(&records, &one, ""), r#"["a!1","b1"]"#);
+        assert_eq!(page(&records, &[], ""), r#"["a!0","b0"]"#);
+        assert_eq!(page(&records, &[], "p"), r#"["a!0p","b0p"]"#);
+        assert_eq!(page(&records, &[], "p"), r#"["a!0p","b0p"]"#);
+        assert_eq!(page(&records, &[], ""), r#"["a!0","b0"]"#);
+        assert_eq!(page(&[], &[], ""), "[]");
         assert_eq!(
             calls,
-            2 + 1 + 2,
-            "written: the first page, the changed record, the new context"
+            2 + 1 + 2 + 2 + 2,
+            "written: the first page, the changed record, the new context, the projection and back"
         );
     }
 }

@@ -29,6 +29,18 @@ pub enum Fields {
     Except(Vec<String>),
 }
 
+impl Fields {
+    /// A text that is equal for equal projections and differs for different ones (empty for the
+    /// default set): what [`mock_core::rendered`] tells the pages written through it apart by.
+    pub fn cache_key(&self) -> String {
+        match self {
+            Fields::Default => String::new(),
+            // The derived `Debug` writes every name quoted and escaped, nested lists in brackets.
+            other => format!("{other:?}"),
+        }
+    }
+}
+
 /// One entry of an `only` list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selector {

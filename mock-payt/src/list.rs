@@ -437,23 +437,6 @@ pub fn page<V: Serialize + Record>(
 /// A record with the values an answer shows instead of some of its own ([`Overrides`]).
 pub type Viewed<V> = (Arc<V>, Vec<(&'static str, Value)>);
 
-/// The records of a page with their overrides through the projection.
-struct ViewedData<'a, V> {
-    items: &'a [Viewed<V>],
-    fields: &'a Fields,
-    opt_in: &'a [&'a str],
-}
-
-impl<V: Serialize> Serialize for ViewedData<'_, V> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            self.items
-                .iter()
-                .map(|(r, overrides)| self.fields.project_with(&**r, self.opt_in, overrides)),
-        )
-    }
-}
-
 /// [`page`] of records shown with overrides (an invoice's `debtor_number`, say), written
 /// without copying the records.
 pub fn page_viewed<V: Serialize + Record + Send + Sync + 'static>(
@@ -462,26 +445,17 @@ pub fn page_viewed<V: Serialize + Record + Send + Sync + 'static>(
     fields: &Fields,
     opt_in: &[&str],
 ) -> Result<Written, PaytError> {
-    if matches!(fields, Fields::Default) {
-        let items: Vec<_> = items
-            .iter()
-            .map(|(record, overrides)| Item {
-                record,
-                writer: opt_in.as_ptr() as usize,
-                context: overrides,
-            })
-            .collect();
-        return write_rendered(&items, has_more, fields, opt_in);
-    }
-    let body = PageBody {
-        data: ViewedData {
-            items: &items,
-            fields,
-            opt_in,
-        },
-        pagination: Pagination::after(items.last().map(|(r, _)| &**r), has_more),
-    };
-    write_out(&body, 64 + items.len() * 1024)
+    let projection = fields.cache_key();
+    let items: Vec<_> = items
+        .iter()
+        .map(|(record, overrides)| Item {
+            record,
+            writer: opt_in.as_ptr() as usize,
+            context: overrides,
+            projection: &projection,
+        })
+        .collect();
+    write_rendered(&items, has_more, fields, opt_in)
 }
 
 /// [`page`] of records shared with the store (read with [`ListRequest::page_of`]).
@@ -490,24 +464,22 @@ pub fn page_shared<V: Serialize + Record + Send + Sync + 'static>(
     fields: &Fields,
     opt_in: &[&str],
 ) -> Result<Written, PaytError> {
-    if matches!(fields, Fields::Default) {
-        let items: Vec<_> = page
-            .items
-            .iter()
-            .map(|record| Item {
-                record,
-                writer: opt_in.as_ptr() as usize,
-                context: &[],
-            })
-            .collect();
-        return write_rendered(&items, page.has_more, fields, opt_in);
-    }
-    let items: Vec<&V> = page.items.iter().map(|r| &**r).collect();
-    write_page(&items, page.has_more, fields, opt_in)
+    let projection = fields.cache_key();
+    let items: Vec<_> = page
+        .items
+        .iter()
+        .map(|record| Item {
+            record,
+            writer: opt_in.as_ptr() as usize,
+            context: &[],
+            projection: &projection,
+        })
+        .collect();
+    write_rendered(&items, page.has_more, fields, opt_in)
 }
 
-/// A page of shared records in the default projection, each record's bytes from
-/// [`mock_core::rendered`] when it was written before as it is (with the same overrides), else
+/// A page of shared records through `fields`, each record's bytes from [`mock_core::rendered`]
+/// when it was written before as it is (with the same overrides and projection), else
 /// written and kept there: the same bytes as [`write_page`] (`{"data":[...],"pagination":{...}}`,
 /// as serde writes it).
 fn write_rendered<V: Serialize + Record + Send + Sync + 'static>(
@@ -652,6 +624,45 @@ mod tests {
         let items: Vec<&Invoice> = shared.items.iter().map(|r| &**r).collect();
         let direct = write_page(&items, shared.has_more, &Fields::Default, invoices::OPT_IN).expect("writes");
         assert_eq!(String::from_utf8_lossy(&plain.0), String::from_utf8_lossy(&direct.0));
+    }
+
+    /// Pages of the same records through different `fields`, shown in turn (the second round
+    /// from [`mock_core::rendered`]), are each the page of their own projection: the cache tells
+    /// projections apart, equal ones written differently (`only` in another spelling) alike.
+    #[test]
+    fn rendered_pages_follow_their_projection() {
+        use crate::resources::invoices::{self, Invoice};
+        let anchor = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).expect("date");
+        let (db, _) = crate::seed::generate(42, anchor);
+        let table: Table<Invoice> = db.invoices.clone();
+        let page = table.page_after_shared(&81, None, 30, Hint::None, |_| true);
+        let items: Vec<Viewed<Invoice>> = page
+            .items
+            .iter()
+            .map(|i| (i.clone(), vec![("debtor_number", Value::from("D-9"))]))
+            .collect();
+        let projections = [
+            None,
+            Some(r#"{"only":["id","amount"]}"#),
+            Some(r#"{"only":["id","public_url"]}"#),
+            Some(r#"{"except":["amount"]}"#),
+            Some(r#"{ "only" : [ "id", "amount" ] }"#),
+        ];
+        for round in 0..2 {
+            for raw in projections {
+                let fields = Fields::parse(raw).expect("fields");
+                let data = viewed_via_value(&items, &fields, invoices::OPT_IN);
+                let cursor = items.last().map(|(i, _)| i.id.to_string());
+                let expected =
+                    serde_json::to_vec(&json!({"data": data, "pagination": {"cursor": cursor}})).expect("writes");
+                let written = page_viewed(items.clone(), true, &fields, invoices::OPT_IN).expect("writes");
+                assert_eq!(
+                    String::from_utf8_lossy(&written.0),
+                    String::from_utf8_lossy(&expected),
+                    "round {round}, fields {raw:?}"
+                );
+            }
+        }
     }
 
     /// Invoices written from the stored record with [`Invoice::view_overrides`] are the bytes of

@@ -171,6 +171,7 @@ pub fn list_hinted<V: Resource>(
             record,
             writer: 0,
             context: &context,
+            projection: "",
         })
         .collect();
     let internal = |_| PaywiseError::core(&CoreError::Internal);
