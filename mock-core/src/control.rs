@@ -100,6 +100,21 @@ fn bad_request(message: impl Into<String>) -> Fail {
 
 type Answer = Result<Response, Fail>;
 
+/// `value` as JSON for an answer of the control API or the dashboard; what serde cannot write
+/// (none of the mock's types: their maps have text keys) is the message of a 500
+/// ([`internal_error`]) that says so, rather than a silent `null`.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T, what: &str) -> Result<Value, String> {
+    serde_json::to_value(value).map_err(|e| {
+        tracing::error!(error = %e, "cannot write {what} as JSON");
+        format!("the mock could not write {what} as JSON: {e}")
+    })
+}
+
+/// A 500 of the control API with `message`.
+pub(crate) fn internal_error(message: String) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
+}
+
 /// A timestamp as the control API writes it: RFC 3339, milliseconds, `Z`.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -522,7 +537,10 @@ async fn set_clock<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, req: Request
     }
     worlds.touch();
     let mut answer = clock_json(clock);
-    answer["timeline"] = serde_json::to_value(&timeline).unwrap_or_default();
+    answer["timeline"] = match to_json(&timeline, "the timeline") {
+        Ok(v) => v,
+        Err(message) => return Ok(internal_error(message)),
+    };
     Ok(ok(answer))
 }
 
@@ -558,7 +576,10 @@ async fn load_scenario<V: Vendor>(
     })?;
     let mut answer = clock_json(worlds.vendor().clock(world.state()));
     answer["scenario"] = json!(name);
-    answer["timeline"] = serde_json::to_value(&timeline).unwrap_or_default();
+    answer["timeline"] = match to_json(&timeline, "the timeline") {
+        Ok(v) => v,
+        Err(message) => return Ok(internal_error(message)),
+    };
     Ok(ok(answer))
 }
 

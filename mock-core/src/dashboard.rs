@@ -680,7 +680,10 @@ async fn state_record<V: Vendor>(
     match worlds.vendor().record(world.state(), &resource, &id, &origin_of(&req)) {
         Ok(record) => {
             let history = history(&world, &record);
-            let mut v = serde_json::to_value(&record).unwrap_or(Value::Null);
+            let mut v = match crate::control::to_json(&record, "the record") {
+                Ok(v) => v,
+                Err(message) => return crate::control::internal_error(message),
+            };
             v["world"] = json!(world.name());
             v["history"] = Value::Array(history);
             axum::Json(v).into_response()
@@ -770,7 +773,10 @@ async fn webhooks<V: Vendor>(State(worlds): State<Arc<Worlds<V>>>, RawQuery(raw)
     }
     let view = worlds.vendor().webhooks(world.state(), limit);
     let available = view.is_some();
-    let mut v = serde_json::to_value(view.unwrap_or_default()).unwrap_or(Value::Null);
+    let mut v = match crate::control::to_json(&view.unwrap_or_default(), "the webhooks") {
+        Ok(v) => v,
+        Err(message) => return crate::control::internal_error(message),
+    };
     v["world"] = json!(world.name());
     v["available"] = json!(available);
     axum::Json(v).into_response()

@@ -81,7 +81,12 @@ fn item(
         id: id.to_string(),
         label,
         tenant: admin.to_string(),
-        record: serde_json::to_value(record).unwrap_or_default(),
+        // Every Payt record is written to JSON by every answer that shows it (its maps have text
+        // keys), so this cannot fail; if it ever did, the log says so rather than a silent null.
+        record: serde_json::to_value(record).unwrap_or_else(|e| {
+            tracing::error!(error = %e, resource, id, "the state browser cannot write a record as JSON");
+            serde_json::Value::Null
+        }),
         links,
         names: names.into_iter().filter(|n| !n.is_empty()).collect(),
         kind,
