@@ -286,6 +286,33 @@ impl Sender {
     }
 }
 
+/// How often a world's webhook dispatcher looks for the attempts due (wall time).
+pub const DISPATCH_TICK: Duration = Duration::from_millis(50);
+
+/// Starts a world's webhook dispatcher on the current runtime (without one, none): every
+/// [`DISPATCH_TICK`] of wall time it runs `step`, which makes the attempts due on the world's
+/// clock, until `step` answers false (the world is gone). A tick that falls behind waits for the
+/// next rather than running twice.
+pub fn spawn_dispatcher<F, Fut>(mut step: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(DISPATCH_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !step().await {
+                break;
+            }
+        }
+    });
+}
+
 /// `url` if deliveries may go there: `https` to any host, `http` only to a loopback host.
 pub fn check_url(url: &str) -> Result<reqwest::Url, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("Invalid URL: {e}."))?;

@@ -512,22 +512,13 @@ pub fn configured(id: u64, url: &str, secret: &str, now: DateTime<Utc>) -> Subsc
 /// Starts this world's dispatcher: every 50 ms (wall time) it makes the attempts due on the
 /// mock's clock. It ends once the world's store is dropped.
 pub fn start_background(state: &AppState) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
     let weak = Arc::downgrade(&state.store);
     let clock = state.clock.clone();
     let ids = state.ids.clone();
     let sender = Sender::from_defaults();
-    runtime.spawn(async move {
-        let mut tick = tokio::time::interval(StdDuration::from_millis(50));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if !attempt_due(&weak, &clock, &ids, &sender).await {
-                break;
-            }
-        }
+    mock_core::delivery::spawn_dispatcher(move || {
+        let (weak, clock, ids, sender) = (weak.clone(), clock.clone(), ids.clone(), sender.clone());
+        async move { attempt_due(&weak, &clock, &ids, &sender).await }
     });
 }
 

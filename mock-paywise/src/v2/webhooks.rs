@@ -1002,21 +1002,15 @@ pub const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 /// the mock's clock. Its one client trusts what the process-wide TLS options say
 /// ([`mock_core::delivery::default_tls`]).
 pub fn start_background(state: &AppState) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let state = state.clone();
     let weak = std::sync::Arc::downgrade(&state.store);
     let AppState { clock, ids, v2, .. } = state.clone();
-    drop(state);
     let sender = Sender::from_defaults();
-    runtime.spawn(async move {
-        let mut tick = tokio::time::interval(StdDuration::from_millis(50));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(store) = weak.upgrade() else { break };
+    mock_core::delivery::spawn_dispatcher(move || {
+        let (weak, clock, ids, v2, sender) = (weak.clone(), clock.clone(), ids.clone(), v2.clone(), sender.clone());
+        async move {
+            let Some(store) = weak.upgrade() else { return false };
             run_due(&store, &clock, &ids, &v2, &sender).await;
+            true
         }
     });
 }
