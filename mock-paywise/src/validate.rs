@@ -495,6 +495,21 @@ fn event_of(o: &mut Obj<'_>, types: &[&str]) -> Value {
     })
 }
 
+/// paywise's one email check (a v1 debtor's email channel, the Partner API's users and invites in
+/// v1 and v2), the address Django's `EmailValidator` lets through in the common cases: one `@`, a
+/// non-empty local part, a dotted domain that neither starts nor ends with a dot, no white space.
+pub(crate) fn looks_like_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !v.contains(char::is_whitespace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,5 +587,15 @@ mod tests {
             Obj::new(&json!([1])).err(),
             Some(json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))
         );
+    }
+
+    #[test]
+    fn an_email_has_one_at_a_local_part_and_a_dotted_domain() {
+        for ok in ["a@b.de", "first.last+tag@mail.example.com"] {
+            assert!(looks_like_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "@b.de", "a@b", "a@.b.de", "a@b.de.", "a@b@c.de", "a b@c.de"] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
     }
 }

@@ -24,7 +24,7 @@ use super::is_country;
 use crate::error::PaywiseError;
 use crate::list::{self, Filters, JsonBody, Origin, Resource};
 use crate::state::{AppState, Caller, Scope};
-use crate::validate::{NULLABLE, OPT, OPT_LIST, OPT_OBJECT, Obj, REQ, event, metadata};
+use crate::validate::{NULLABLE, OPT, OPT_LIST, OPT_OBJECT, Obj, REQ, event, looks_like_email, metadata};
 use crate::vendor::{DEBTOR_EVENT_TYPES, DEBTOR_METADATA_TYPES};
 
 /// `consumer` (Verbraucher) or `business` (Unternehmer).
@@ -390,17 +390,6 @@ fn bank_account(b: &mut Obj<'_>, lenient: bool) -> Option<BankAccount> {
         b.error("iban", "Enter a valid IBAN.");
     }
     Some(BankAccount { iban: iban?, bic })
-}
-
-fn looks_like_email(v: &str) -> bool {
-    let Some((local, domain)) = v.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !v.contains(char::is_whitespace)
 }
 
 async fn create(

@@ -31,7 +31,7 @@ use super::is_country;
 use crate::error::PaywiseError;
 use crate::list::{self, Filters, JsonBody, Origin, path_uuid};
 use crate::state::{AccessMode, AppState, Caller, Db, Grant, Scope, forbidden};
-use crate::validate::{OPT_LIST, OPT_NOT_BLANK, OPT_NOT_NULL, OPT_OBJECT, Obj, REQ};
+use crate::validate::{OPT_LIST, OPT_NOT_BLANK, OPT_NOT_NULL, OPT_OBJECT, Obj, REQ, looks_like_email};
 use crate::vendor::LEGAL_REPRESENTATIVE_TYPES;
 
 /// The fixture partner's key in test mode (with `API_ONLY_ONBOARDING`).
@@ -1028,20 +1028,6 @@ async fn show_user(
             .map(|u| Json(render_user(u, &origin)))
             .ok_or_else(PaywiseError::not_found)
     })
-}
-
-/// The Partner API's email check (v1 and v2 alike): one `@`, a non-empty local part, a dotted
-/// domain that neither starts nor ends with a dot, no white space.
-pub(crate) fn looks_like_email(v: &str) -> bool {
-    let Some((local, domain)) = v.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && !v.contains(char::is_whitespace)
 }
 
 /// Records DRF's unique-validator error at `email` when the read, valid `email` is already taken

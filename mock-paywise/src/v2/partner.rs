@@ -101,7 +101,6 @@ use crate::list::Origin;
 use crate::resources::is_country;
 use crate::resources::partner::{
     API_ONLY_ONBOARDING, Company, CompanyAddress, FIRST_COMPANY_NUMBER, INVITE_DAYS, PartnerAccount, PartnerKey,
-    looks_like_email,
 };
 use crate::state::{AccessMode, AppState, Db, Scope};
 use crate::v2::conv::{
@@ -110,6 +109,7 @@ use crate::v2::conv::{
 use crate::v2::error::{ErrorItem, Errs, V2Error};
 use crate::v2::events::emit_lifecycle;
 use crate::v2::meta::{legal_form_codes, legal_form_group, representative_roles};
+use crate::validate::looks_like_email;
 
 /// Company creations per Partner, environment and hour.
 pub const COMPANY_CREATIONS_PER_HOUR: u64 = 30;
