@@ -1003,7 +1003,7 @@ pub const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 /// ([`mock_core::delivery::default_tls`]).
 pub fn start_background(state: &AppState) {
     let weak = std::sync::Arc::downgrade(&state.store);
-    let AppState { clock, ids, v2, .. } = state.clone();
+    let (clock, ids, v2) = (state.clock.clone(), state.ids.clone(), state.v2.clone());
     let sender = Sender::from_defaults();
     mock_core::delivery::spawn_dispatcher(move || {
         let (weak, clock, ids, v2, sender) = (weak.clone(), clock.clone(), ids.clone(), v2.clone(), sender.clone());
