@@ -6,7 +6,7 @@
 //! other key lists use the same 1,000, the lists inside one record smaller caps (mock decisions,
 //! generous for real use). The body as a whole is held to [`mock_core::body::JSON_LIMITS`] first.
 
-use crate::error::PaytError;
+use crate::body::Problem;
 
 /// Records of one bulk write (`invoices`, `debtors`, `contacts`, `files`, `messages`,
 /// `payment_conditions`, `psp_mandates`, `vat_rates`).
@@ -28,7 +28,7 @@ pub const MAX_ATTACHMENTS: usize = 20;
 pub const MAX_ORDER_ROWS: usize = 10_000;
 
 /// 422 `invalid_parameter` when the list at `path` has more than `max` items.
-pub fn cap(path: &str, len: usize, max: usize) -> Result<(), PaytError> {
+pub fn cap(path: &str, len: usize, max: usize) -> Result<(), Problem> {
     if len > max {
         return Err(too_many(path, len, max));
     }
@@ -36,9 +36,9 @@ pub fn cap(path: &str, len: usize, max: usize) -> Result<(), PaytError> {
 }
 
 /// The refusal of a list at `path` with `len` items, `max` allowed.
-pub fn too_many(path: &str, len: usize, max: usize) -> PaytError {
-    PaytError::unprocessable(
-        "invalid_parameter",
-        format!("{path} has {len} items: at most {max} are allowed in one request"),
+pub fn too_many(path: &str, len: usize, max: usize) -> Problem {
+    Problem::invalid(
+        path,
+        format_args!("has {len} items: at most {max} are allowed in one request"),
     )
 }

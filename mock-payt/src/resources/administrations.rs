@@ -19,7 +19,7 @@ use mock_core::query::QueryParams;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::{Body, Problems, is_email, str_value};
+use crate::body::{Body, Problem, Problems, is_email, opt_object, req_object, str_value};
 use crate::error::PaytError;
 use crate::list;
 use crate::params::{self, Paging};
@@ -160,19 +160,10 @@ pub fn text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Prob
     problems.take(str_value(map.get(key), path)).flatten()
 }
 
-/// A required string value.
+/// A required string value: as [`text`], absent, null or blank a missing value.
 pub fn required_text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Problems) -> String {
-    let present = map.get(key).is_some_and(|v| !v.is_null());
-    match text(map, key, path, problems) {
-        Some(v) => v,
-        None => {
-            let already = present && !matches!(map.get(key), Some(Value::String(_)));
-            if !already {
-                problems.missing(path);
-            }
-            String::new()
-        }
-    }
+    let read = str_value(map.get(key), path).and_then(|v| v.ok_or_else(|| Problem::missing(path)));
+    problems.take(read).unwrap_or_default()
 }
 
 /// Whether `s` is an ISO 3166 alpha-2 code in shape (two ASCII letters).
@@ -223,20 +214,19 @@ pub struct Connection {
 /// Reads `connection` (optional unless `required`): `resource_label` and `resource_identifier`
 /// are required inside it.
 pub fn connection(body: &Map<String, Value>, required: bool, problems: &mut Problems) -> Option<Connection> {
-    let map = match body.get("connection") {
-        None | Some(Value::Null) => {
+    let read = opt_object(
+        body,
+        "connection",
+        "",
+        "an object with resource_label and resource_identifier",
+    );
+    let map = match problems.take(read)? {
+        Some(m) => m,
+        None => {
             if required {
                 problems.missing("connection[resource_label]");
                 problems.missing("connection[resource_identifier]");
             }
-            return None;
-        }
-        Some(Value::Object(m)) => m,
-        Some(_) => {
-            problems.invalid(
-                "connection",
-                "must be an object with resource_label and resource_identifier",
-            );
             return None;
         }
     };
@@ -365,21 +355,12 @@ async fn create(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
     caller.grant.require("administrations:write")?;
-    let map = match body.0.get("administration") {
-        Some(Value::Object(m)) => m,
-        None | Some(Value::Null) => {
-            return Err(PaytError::unprocessable(
-                "missing_parameter",
-                "administration is missing",
-            ));
-        }
-        Some(_) => {
-            return Err(PaytError::unprocessable(
-                "invalid_parameter",
-                "administration must be an object (administration[name], administration[city], ...)",
-            ));
-        }
-    };
+    let map = req_object(
+        &body.0,
+        "administration",
+        "",
+        "an object (administration[name], administration[city], ...)",
+    )?;
     let mut problems = Problems::default();
     // Validated with a placeholder id; the real one is drawn only when nothing failed.
     let mut admin = administration(map, 0, None, &mut problems);

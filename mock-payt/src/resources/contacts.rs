@@ -23,7 +23,7 @@ use mock_core::store::CursorPage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::{Body, is_email};
+use crate::body::{Body, Given, Problems, given, is_email, opt_date, opt_str};
 use crate::bulk::Upsert;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
@@ -263,70 +263,45 @@ struct Input {
     birth_date: Option<Option<NaiveDate>>,
 }
 
+/// Validates one record of the bulk write, collecting every problem: the record's codes in the
+/// answer (`invalid_<key>`, `contact_not_found` for an id that cannot be one).
 fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
-    let mut errors = Vec::new();
+    let mut problems = Problems::default();
     let mut values = Vec::new();
+    let not_an_id = |problems: &mut Problems| {
+        problems.own("contact_not_found", "id", "id is not a contact id");
+        None
+    };
     let id = match r.get("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => match parse_id(s) {
-            Some(id) => Some(id),
-            None => {
-                errors.push("contact_not_found".to_string());
-                None
-            }
-        },
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(id) => Some(id),
-            None => {
-                errors.push("contact_not_found".to_string());
-                None
-            }
-        },
+        Some(Value::String(s)) => parse_id(s).or_else(|| not_an_id(&mut problems)),
+        Some(Value::Number(n)) => n.as_u64().or_else(|| not_an_id(&mut problems)),
         Some(_) => {
-            errors.push("invalid_id".to_string());
+            problems.invalid("id", "must be a contact id");
             None
         }
     };
     for key in std::iter::once("contact_identifier").chain(STRING_KEYS) {
-        // Read as body::str_value reads a string; a refusal is the record's `invalid_<key>`.
-        let Some(given) = r.get(key) else {
-            continue;
-        };
-        let Ok(v) = crate::body::str_value(Some(given), key) else {
-            errors.push(format!("invalid_{key}"));
+        let Some(Given::Set(v)) = problems.take(given(r, key, opt_str)) else {
             continue;
         };
         let v = match (key, v) {
-            ("gender", Some(g)) => {
-                if GENDERS.contains(&g.as_str()) {
-                    Some(g)
-                } else {
-                    errors.push("invalid_gender".to_string());
-                    continue;
-                }
+            ("gender", Some(g)) if !GENDERS.contains(&g.as_str()) => {
+                problems.invalid(key, &format!("is not one of {}", GENDERS.join(", ")));
+                continue;
             }
             ("postal_address_country_code", Some(c)) if is_country_code(&c) => Some(c.to_uppercase()),
             (_, v) => v,
         };
         values.push((key, v));
     }
-    // Read as body::date_value reads a date; a refusal is the record's `invalid_birth_date`.
-    let birth_date = match r.get("birth_date") {
-        None => None,
-        given => match crate::body::date_value(given, "birth_date") {
-            Ok(date) => Some(date),
-            Err(_) => {
-                errors.push("invalid_birth_date".to_string());
-                None
-            }
-        },
+    let birth_date = match problems.take(given(r, "birth_date", opt_date)) {
+        Some(Given::Set(date)) => Some(date),
+        Some(Given::Omitted) | None => None,
     };
-    if errors.is_empty() {
-        Ok(Input { id, values, birth_date })
-    } else {
-        Err(errors)
-    }
+    problems.into_codes()?;
+    Ok(Input { id, values, birth_date })
 }
 
 /// Applies one record: the contact (created or updated) and the warnings, or the error codes.
@@ -517,5 +492,35 @@ pub fn seed(g: &mut Gen, db: &mut Db, admin: u64) {
                 .update(&admin, &d.id.to_string(), |x| x.contact_id = Some(id));
             last = Some(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn codes(record: Value) -> Vec<String> {
+        let Value::Object(m) = record else {
+            return vec!["not an object".into()];
+        };
+        validate(&m).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_record_is_refused_with_every_code_it_earns() {
+        assert_eq!(codes(json!({"id": "x7"})), ["contact_not_found"]);
+        assert_eq!(codes(json!({"id": -3})), ["contact_not_found"]);
+        assert_eq!(codes(json!({"id": true})), ["invalid_id"]);
+        assert_eq!(
+            codes(json!({"id": [1], "gender": "robot", "default_email_address": {}, "birth_date": "1 May"})),
+            [
+                "invalid_id",
+                "invalid_default_email_address",
+                "invalid_gender",
+                "invalid_birth_date"
+            ]
+        );
+        assert!(codes(json!({"id": " ", "gender": "female", "birth_date": null})).is_empty());
     }
 }

@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::Body;
+use crate::body::{Body, Given, Problems, given, opt_bool, opt_str, req_str};
 use crate::bulk::Upsert;
 use crate::error::PaytError;
 use thin_vec::ThinVec;
@@ -321,43 +321,6 @@ pub fn apply_contact(d: &mut Debtor, c: &Contact) -> bool {
     *d != before
 }
 
-/// A key of a debtor record: given (maybe cleared) or omitted.
-enum Given<T> {
-    Omitted,
-    Set(T),
-}
-
-/// Reads an optional string field of a record: omitted, cleared (null or blank) or set, read as
-/// [`crate::body::str_value`] reads it; a refusal is the record's `invalid_<key>` code.
-fn opt_text(r: &Map<String, Value>, key: &str, errors: &mut Vec<String>) -> Given<Option<String>> {
-    let Some(v) = r.get(key) else {
-        return Given::Omitted;
-    };
-    match crate::body::str_value(Some(v), key) {
-        Ok(text) => Given::Set(text),
-        Err(_) => {
-            errors.push(format!("invalid_{key}"));
-            Given::Omitted
-        }
-    }
-}
-
-/// Reads an optional boolean ([`crate::body::body_bool`]'s values; blank or null clears).
-fn opt_bool(r: &Map<String, Value>, key: &str, errors: &mut Vec<String>) -> Given<Option<bool>> {
-    match r.get(key) {
-        None => Given::Omitted,
-        Some(Value::Null) => Given::Set(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Given::Set(None),
-        Some(v) => match crate::body::body_bool(v) {
-            Some(b) => Given::Set(Some(b)),
-            None => {
-                errors.push(format!("invalid_{key}"));
-                Given::Omitted
-            }
-        },
-    }
-}
-
 /// One validated debtor record of the request.
 struct Input {
     debtor_number: String,
@@ -385,60 +348,62 @@ const STRING_KEYS: [&str; 8] = [
     "vat_number",
 ];
 
-fn required(r: &Map<String, Value>, key: &str, errors: &mut Vec<String>) -> String {
-    match opt_text(r, key, errors) {
-        Given::Set(Some(v)) => v,
-        Given::Set(None) | Given::Omitted => {
-            if !errors.iter().any(|e| e == &format!("invalid_{key}")) {
-                errors.push(format!("missing_{key}"));
-            }
-            String::new()
-        }
-    }
-}
-
+/// Validates one record of the bulk write, collecting every problem: the record's codes in the
+/// answer (`missing_<key>`, `invalid_<key>`, `too_many_labels`).
 fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
-    let mut errors = Vec::new();
+    let mut problems = Problems::default();
     let mut warnings = Vec::new();
-    let debtor_number = required(r, "debtor_number", &mut errors);
-    let name = required(r, "name", &mut errors);
-    let debtor_identifier = required(r, "debtor_identifier", &mut errors);
+    let text = |key: &str, problems: &mut Problems| problems.take(given(r, key, opt_str)).unwrap_or(Given::Omitted);
+    let required = |key: &str, problems: &mut Problems| problems.take(req_str(r, key, "")).unwrap_or_default();
+    let debtor_number = required("debtor_number", &mut problems);
+    let name = required("name", &mut problems);
+    let debtor_identifier = required("debtor_identifier", &mut problems);
     let mut strings = Vec::new();
     for key in STRING_KEYS {
-        let v = opt_text(r, key, &mut errors);
+        let v = text(key, &mut problems);
         match (key, &v) {
-            ("language_code", Given::Set(Some(l))) if !is_language(l) => errors.push("invalid_language_code".into()),
+            ("language_code", Given::Set(Some(l))) if !is_language(l) => {
+                problems.invalid(key, "is not a language code such as nl or en-GB")
+            }
             ("peppol_identifier", Given::Set(Some(p))) if !is_peppol(p) => {
-                errors.push("invalid_peppol_identifier".into())
+                problems.invalid(key, "is not a Peppol participant id such as 0106:12345678")
             }
             _ => {}
         }
         strings.push((key, v));
     }
-    let country_code = match opt_text(r, "country_code", &mut errors) {
+    let country_code = match text("country_code", &mut problems) {
         Given::Set(Some(c)) if !is_country_code(&c) => {
-            errors.push("invalid_country_code".into());
+            problems.invalid("country_code", "is not an ISO 3166 alpha-2 country code such as NL");
             Given::Omitted
         }
         Given::Set(c) => Given::Set(c.map(|c| c.to_uppercase())),
         Given::Omitted => Given::Omitted,
     };
-    let contact_identifier = opt_text(r, "contact_identifier", &mut errors);
-    let is_company = opt_bool(r, "is_company", &mut errors);
-    let peppol_enabled = opt_bool(r, "peppol_enabled", &mut errors);
+    let contact_identifier = text("contact_identifier", &mut problems);
+    let is_company = problems
+        .take(given(r, "is_company", opt_bool))
+        .unwrap_or(Given::Omitted);
+    let peppol_enabled = problems
+        .take(given(r, "peppol_enabled", opt_bool))
+        .unwrap_or(Given::Omitted);
     let labels = match r.get("labels") {
         None => Given::Omitted,
         Some(Value::Null) => Given::Set(Vec::new()),
         // More labels than a record may carry: a per-record error of the bulk result, as the
         // other field errors of a debtor.
         Some(Value::Array(items)) if items.len() > crate::limits::MAX_LABELS => {
-            errors.push("too_many_labels".into());
+            problems.own(
+                "too_many_labels",
+                "labels",
+                crate::limits::too_many("labels", items.len(), crate::limits::MAX_LABELS).message,
+            );
             Given::Omitted
         }
         Some(Value::Array(items)) => {
             let mut names = BTreeSet::new();
             let mut ordered = Vec::new();
-            for item in items {
+            for (i, item) in items.iter().enumerate() {
                 match item {
                     Value::String(s) if s.trim().is_empty() => {}
                     Value::String(s) => {
@@ -446,7 +411,7 @@ fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
                             ordered.push(s.trim().to_string());
                         }
                     }
-                    _ => errors.push("invalid_labels".into()),
+                    _ => problems.invalid("labels", &format!("[{i}] must be a string")),
                 }
             }
             Given::Set(ordered)
@@ -454,12 +419,12 @@ fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
         // A form sends `labels=` for "no labels".
         Some(Value::String(s)) if s.trim().is_empty() => Given::Set(Vec::new()),
         Some(_) => {
-            errors.push("invalid_labels".into());
+            problems.invalid("labels", "must be an array of strings");
             Given::Omitted
         }
     };
-    let bank_name = opt_text(r, "bank_account_name", &mut errors);
-    let bank_number = opt_text(r, "bank_account_number", &mut errors);
+    let bank_name = text("bank_account_name", &mut problems);
+    let bank_number = text("bank_account_number", &mut problems);
     let bank = match (bank_name, bank_number) {
         (Given::Omitted, Given::Omitted) => Given::Omitted,
         (name, number) => {
@@ -489,9 +454,7 @@ fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
             }
         }
     };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    problems.into_codes()?;
     Ok(Input {
         debtor_number,
         name,

@@ -171,7 +171,7 @@ async fn create(
         let byte_size = opt_int(m, "byte_size", &path)?
             .ok_or_else(|| PaytError::unprocessable("missing_parameter", format!("{path}[byte_size] is missing")))?;
         if byte_size <= 0 {
-            return Err(bad(format!("{path}[byte_size] must be greater than 0")));
+            return Err(bad(format!("{path}[byte_size] must be greater than 0")).into());
         }
         if byte_size > MAX_BYTE_SIZE {
             return Err(PaytError::unprocessable(
@@ -185,7 +185,8 @@ async fn create(
         if !content_type.contains('/') || content_type.contains(' ') {
             return Err(bad(format!(
                 "{path}[content_type] is not a MIME type ({content_type:?}): use e.g. application/pdf"
-            )));
+            ))
+            .into());
         }
         wanted.push((checksum, byte_size, content_type));
     }

@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::body::{
-    Body, bad, items, missing, opt_bool, opt_date, opt_enum, opt_int, opt_objects, opt_str, opt_strings, opt_time,
-    req_str,
+    Body, Problem, bad, items, missing, opt_bool, opt_date, opt_enum, opt_int, opt_objects, opt_str, opt_strings,
+    opt_time, req_str,
 };
 use crate::bulk::Bulk;
 use crate::error::PaytError;
@@ -749,7 +749,7 @@ pub const MONEY_RULE: &str = "amounts must lie between -1000000000000 and 100000
 /// The value at `key` of `m` as an amount under [`MONEY_RULE`] (not rounded), `None` when
 /// absent or blank. A number out of range, a JSON integer beyond 64 bits (which the parser holds
 /// as a float) included, is refused as out of range with the rule, never shown as a float.
-pub fn opt_money(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, PaytError> {
+pub fn opt_money(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, Problem> {
     let at = format!("{path}[{key}]");
     if let Some(Value::Number(n)) = m.get(key)
         && beyond_money_range(n)
@@ -770,7 +770,7 @@ pub fn beyond_money_range(n: &serde_json::Number) -> bool {
 }
 
 /// `s` as an amount under [`MONEY_RULE`], or the refusal naming `at`.
-pub fn money_text(s: &str, at: &str) -> Result<Decimal, PaytError> {
+pub fn money_text(s: &str, at: &str) -> Result<Decimal, Problem> {
     match parse_amount(s) {
         Some(d) => Ok(d),
         // A number all the same: beyond the rule's range (or beyond what a decimal holds).
@@ -784,13 +784,13 @@ pub fn money_text(s: &str, at: &str) -> Result<Decimal, PaytError> {
 }
 
 /// 422 for an amount outside [`MONEY_RULE`].
-pub fn out_of_range(at: &str, shown: Option<&str>) -> PaytError {
+pub fn out_of_range(at: &str, shown: Option<&str>) -> Problem {
     let shown = shown.map(|s| format!(" ({s:?})")).unwrap_or_default();
     bad(format!("{at} is out of range{shown}: {MONEY_RULE}"))
 }
 
 /// An optional amount under [`MONEY_RULE`], normalised to two decimals.
-pub fn opt_amount(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, PaytError> {
+pub fn opt_amount(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, Problem> {
     Ok(opt_money(m, key, path)?.map(two_decimals))
 }
 
@@ -802,7 +802,7 @@ struct DocInput {
     destroy: bool,
 }
 
-fn opt_doc(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DocInput>, PaytError> {
+fn opt_doc(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DocInput>, Problem> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(d)) => {
@@ -841,7 +841,7 @@ struct PaymentInput {
     reversal_code: Option<String>,
 }
 
-fn payments_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<PaymentInput>>, PaytError> {
+fn payments_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<PaymentInput>>, Problem> {
     let Some(list) = opt_objects(m, "payments", path, crate::limits::MAX_INVOICE_PAYMENTS, "payments")? else {
         return Ok(None);
     };
@@ -885,7 +885,7 @@ struct LineInput {
     line_order: Option<i64>,
 }
 
-fn lines_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<LineInput>>, PaytError> {
+fn lines_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<LineInput>>, Problem> {
     let Some(list) = opt_objects(m, "invoice_lines", path, crate::limits::MAX_INVOICE_LINES, "lines")? else {
         return Ok(None);
     };
@@ -893,7 +893,7 @@ fn lines_input(m: &Map<String, Value>, path: &str) -> Result<Option<Vec<LineInpu
     let mut orders = HashSet::new();
     for (i, l) in list.iter().enumerate() {
         let lp = format!("{path}[invoice_lines][{i}]");
-        let decimal = |key: &str| -> Result<Option<Decimal>, PaytError> {
+        let decimal = |key: &str| -> Result<Option<Decimal>, Problem> {
             match opt_str(l, key, &lp)? {
                 None => Ok(None),
                 Some(s) => parse_amount(&s)
@@ -977,7 +977,7 @@ const POST_REQUIRED: &[&str] = &[
     "amount_total",
 ];
 
-fn invoice_input(m: &Map<String, Value>, path: &str, post: bool) -> Result<InvoiceInput, PaytError> {
+fn invoice_input(m: &Map<String, Value>, path: &str, post: bool) -> Result<InvoiceInput, Problem> {
     if post {
         for key in POST_REQUIRED {
             let absent = match m.get(*key) {

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::body::{Body, bad, body_bool, is_email, missing, opt_str, req_str};
+use crate::body::{Body, Problem, bad, body_bool, is_email, opt_str, req_object, req_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list;
@@ -101,7 +101,7 @@ impl list::Related for Message {
 }
 
 /// A comma-separated address list (`cc_email`, `bcc_email`).
-fn emails(raw: Option<String>, path: &str) -> Result<Vec<String>, PaytError> {
+fn emails(raw: Option<String>, path: &str) -> Result<Vec<String>, Problem> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
@@ -176,38 +176,31 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
     caller.grant.require("messages:write")?;
     let admin = body.administration_id()?;
     state.check_administration(&caller, admin)?;
-    let message = match body.0.get("message") {
-        None | Some(Value::Null) => return Err(missing("message")),
-        Some(Value::Object(m)) => m,
-        Some(_) => {
-            return Err(bad(
-                "message must be an object with subject and body (message[subject], message[body])".to_string(),
-            ));
-        }
-    };
+    let message = req_object(
+        &body.0,
+        "message",
+        "",
+        "an object with subject and body (message[subject], message[body])",
+    )?;
     let subject = req_str(message, "subject", "message")?;
     let content = req_str(message, "body", "message")?;
     let email = opt_str(message, "email", "message")?;
     if let Some(e) = &email
         && !is_email(e)
     {
-        return Err(bad(format!("message[email] {e:?} is not an e-mail address")));
+        return Err(bad(format!("message[email] {e:?} is not an e-mail address")).into());
     }
     let cc_email = emails(opt_str(message, "cc_email", "message")?, "message[cc_email]")?;
     let bcc_email = emails(opt_str(message, "bcc_email", "message")?, "message[bcc_email]")?;
     match message.get("attachments") {
         Some(Value::Array(items)) if items.len() > crate::limits::MAX_ATTACHMENTS => {
-            return Err(crate::limits::too_many(
-                "message[attachments]",
-                items.len(),
-                crate::limits::MAX_ATTACHMENTS,
-            ));
+            return Err(
+                crate::limits::too_many("message[attachments]", items.len(), crate::limits::MAX_ATTACHMENTS).into(),
+            );
         }
         None | Some(Value::Null) | Some(Value::Array(_)) => {}
         Some(_) => {
-            return Err(bad(
-                "message[attachments] must be a list of files (multipart uploads)".to_string()
-            ));
+            return Err(bad("message[attachments] must be a list of files (multipart uploads)".to_string()).into());
         }
     }
     let mut targets = Vec::new();
@@ -265,7 +258,7 @@ async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Re
         db.messages
             .insert(m.clone())
             .map_err(|e| PaytError::unprocessable("conflict", e.to_string()))?;
-        Ok(m)
+        Ok::<_, PaytError>(m)
     })?;
     Ok(Json(list::entity(&record, &Default::default(), OPT_IN)?))
 }
@@ -280,14 +273,7 @@ async fn update(State(state): State<AppState>, caller: Caller, body: Body) -> Re
     caller.grant.require("messages:write")?;
     let admin = body.administration_id()?;
     state.check_administration(&caller, admin)?;
-    let items = match body.0.get("messages") {
-        None | Some(Value::Null) => return Err(missing("messages")),
-        Some(Value::Array(items)) => {
-            crate::limits::cap("messages", items.len(), crate::limits::MAX_RECORDS)?;
-            items
-        }
-        Some(_) => return Err(bad("messages must be an array of {id, read} objects".to_string())),
-    };
+    let items = body.records("messages", "{id, read}")?;
     let changes: Vec<Change> = items
         .iter()
         .enumerate()

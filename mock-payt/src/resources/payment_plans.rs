@@ -33,7 +33,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::body::{Body, Items, at, bad, body_fields, is_email, items_of, missing, opt_date, opt_str};
+use crate::body::{Body, Items, Problem, at, bad, body_fields, is_email, items_of, missing, opt_date, opt_str};
 use crate::error::PaytError;
 use crate::format::two_decimals;
 use crate::list::{self, ListRequest};
@@ -181,7 +181,7 @@ struct NewTerm {
 }
 
 /// Reads a term amount given as a JSON number or a numeric string (forms send strings).
-fn amount(v: Option<&Value>, path: &str) -> Result<Decimal, PaytError> {
+fn amount(v: Option<&Value>, path: &str) -> Result<Decimal, Problem> {
     let text = match v {
         None | Some(Value::Null) => return Err(missing(path)),
         // A JSON number out of range (a float, or an integer beyond 64 bits the parser holds as
@@ -250,7 +250,7 @@ async fn create(
     let credit_case_numbers = dedup(body.string_list("credit_case_numbers")?);
     let cc_email_address = match opt_str(&body.0, "cc_email_address", "")? {
         Some(s) if !is_email(&s) => {
-            return Err(bad(format!("cc_email_address is not a valid e-mail address: {s:?}")));
+            return Err(bad(format!("cc_email_address is not a valid e-mail address: {s:?}")).into());
         }
         cc => cc,
     };

@@ -24,7 +24,7 @@ use mock_core::store::CursorPage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::body::{Body, Items, at, body_fields, items_of, missing, opt_str, req_str};
+use crate::body::{Body, Items, Problem, at, body_fields, items_of, missing, opt_str, req_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list::{self, ListRequest};
@@ -322,14 +322,15 @@ const MANDATES: Items = Items {
     one: Some("mandate"),
 };
 
-fn item(i: usize, m: &Map<String, Value>) -> Result<NewMandate, PaytError> {
+fn item(i: usize, m: &Map<String, Value>) -> Result<NewMandate, Problem> {
     let base = format!("psp_mandates[{i}]");
     let path = |k: &str| at(&base, k);
     let bank_account_name = req_str(m, "bank_account_name", &base)?;
     let raw_number = req_str(m, "bank_account_number", &base)?;
     let bank_account_number = mock_core::bank::iban(&raw_number).ok_or_else(|| {
-        invalid(
+        Problem::own(
             "invalid_bank_account_number",
+            &path("bank_account_number"),
             format!(
                 "{} {raw_number:?} is not a valid IBAN (check the country code and check digits)",
                 path("bank_account_number")
@@ -338,16 +339,18 @@ fn item(i: usize, m: &Map<String, Value>) -> Result<NewMandate, PaytError> {
     })?;
     let provider = req_str(m, "provider_code", &base)?;
     if !PROVIDERS.contains(&provider.as_str()) {
-        return Err(invalid(
+        return Err(Problem::own(
             "invalid_provider_code",
+            &path("provider_code"),
             format!("{} {provider:?} is not one of mollie, twikey", path("provider_code")),
         ));
     }
     let debtor_id = match opt_str(m, "debtor_id", &base)? {
         None => None,
         Some(s) => Some(parse_id(&s).ok_or_else(|| {
-            invalid(
+            Problem::own(
                 "debtor_not_found",
+                &path("debtor_id"),
                 format!("{} {s:?} is not a debtor id", path("debtor_id")),
             )
         })?),

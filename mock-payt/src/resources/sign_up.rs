@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::body::{Body, Problems, is_email};
+use crate::body::{Body, Problems, is_email, opt_object};
 use crate::error::PaytError;
 use crate::list;
 use crate::resources::administrations::{self, required_text, text};
@@ -98,14 +98,9 @@ pub fn router() -> Router<AppState> {
 }
 
 fn object<'a>(body: &'a Map<String, Value>, key: &str, problems: &mut Problems) -> Option<&'a Map<String, Value>> {
-    match body.get(key) {
-        Some(Value::Object(m)) => Some(m),
-        None | Some(Value::Null) => None,
-        Some(_) => {
-            problems.invalid(key, "must be an object of fields");
-            None
-        }
-    }
+    problems
+        .take(opt_object(body, key, "", "an object of fields"))
+        .flatten()
 }
 
 async fn sign_up(

@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::body::{Body, body_bool, body_fields, opt_str};
+use crate::body::{Body, Problem, body_fields, opt_bool, opt_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::list;
@@ -224,7 +224,7 @@ fn invalid(message: String) -> PaytError {
 }
 
 /// An optional string body key; blank is absent ([`crate::body::opt_str`] at the top of the body).
-fn text(body: &Body, key: &str) -> Result<Option<String>, PaytError> {
+fn text(body: &Body, key: &str) -> Result<Option<String>, Problem> {
     opt_str(&body.0, key, "")
 }
 
@@ -291,11 +291,7 @@ async fn mark_completed(
     };
     let status_message = text(&body, "completed_status_message")?;
     let comment = text(&body, "comment")?;
-    let resume = match body.0.get("resume_dossiers") {
-        None | Some(Value::Null) => false,
-        Some(Value::String(s)) if s.trim().is_empty() => false,
-        Some(v) => body_bool(v).ok_or_else(|| invalid("resume_dossiers must be true or false".to_string()))?,
-    };
+    let resume = opt_bool(&body.0, "resume_dossiers", "")?.unwrap_or(false);
     let key = key_of(&id)?;
     let now = state.now();
     let task = state.store.write(|db| {
@@ -374,7 +370,7 @@ async fn unmark_completed(
         if task.1 {
             crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
         }
-        Ok(task.0)
+        Ok::<_, PaytError>(task.0)
     })?;
     Ok(Json(list::entity(&task, &fields, OPT_IN)?))
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::body::Body;
-use crate::body::{bad, items, missing, opt_enum, opt_str};
+use crate::body::{Problem, bad, items, missing, opt_enum, opt_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
 use crate::fields::Fields;
@@ -127,7 +127,7 @@ async fn list(
 }
 
 /// A percentage given as a string or number, 0..=100 with at most 4 decimals.
-fn percentage(m: &serde_json::Map<String, Value>, path: &str) -> Result<Option<Decimal>, PaytError> {
+fn percentage(m: &serde_json::Map<String, Value>, path: &str) -> Result<Option<Decimal>, Problem> {
     let Some(s) = opt_str(m, "rate", path)? else {
         return Ok(None);
     };
