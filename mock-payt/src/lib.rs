@@ -19,8 +19,10 @@
 //! [`limits`], [`storage`], [`webhooks`], [`world`]); the shared plumbing is crate-private:
 //! - `params.rs`, `fields.rs`, `list.rs`: query parameters, the `fields` projection, the page and
 //!   show shapes (`list::filtered` serves the lists that differ only in their table);
-//! - `body.rs`: request bodies (JSON and Rails-style forms) and the field readers (`opt_str`,
-//!   `opt_bool`, ...) every write uses; `bulk.rs` the `{success, count, errors, warnings}` answer;
+//! - `body.rs`: request bodies (JSON and Rails-style forms), the field readers (`opt_str`,
+//!   `opt_bool`, ...) every write uses and their one refusal, `Problem`, answered first-only
+//!   (`?`), all in one 422 or as a bulk record's codes (`Problems`); `bulk.rs` the
+//!   `{success, count, errors, warnings}` answer;
 //! - `error.rs`: Payt's `{code, message}` errors and their statuses;
 //! - `links.rs`: every absolute URL the mock writes (on the origin the client called, never a
 //!   Payt host) and the mock-only pages they lead to;

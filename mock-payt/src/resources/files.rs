@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::Body;
-use crate::body::{bad, items, opt_int, req_str};
+use crate::body::{bad, items, missing, opt_int, req_str};
 use crate::error::PaytError;
 use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
@@ -168,8 +168,7 @@ async fn create(
     let mut wanted = Vec::new();
     for (i, m) in items(&body, "files")?.into_iter().enumerate() {
         let path = format!("files[{i}]");
-        let byte_size = opt_int(m, "byte_size", &path)?
-            .ok_or_else(|| PaytError::unprocessable("missing_parameter", format!("{path}[byte_size] is missing")))?;
+        let byte_size = opt_int(m, "byte_size", &path)?.ok_or_else(|| missing(&format!("{path}[byte_size]")))?;
         if byte_size <= 0 {
             return Err(bad(format!("{path}[byte_size] must be greater than 0")).into());
         }

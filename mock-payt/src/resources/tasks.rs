@@ -219,10 +219,6 @@ pub fn router() -> Router<AppState> {
         .route("/tasks/{id}/unmark_completed", patch(unmark_completed))
 }
 
-fn invalid(message: String) -> PaytError {
-    PaytError::unprocessable("invalid_parameter", message)
-}
-
 /// An optional string body key; blank is absent ([`crate::body::opt_str`] at the top of the body).
 fn text(body: &Body, key: &str) -> Result<Option<String>, Problem> {
     opt_str(&body.0, key, "")
@@ -286,7 +282,10 @@ async fn mark_completed(
         None => None,
         Some(s) => Some(CompletedStatus::parse(&s).ok_or_else(|| {
             let names: Vec<&str> = CompletedStatus::ALL.iter().map(|s| s.name()).collect();
-            invalid(format!("completed_status {s:?} is not one of {}", names.join(", ")))
+            Problem::invalid(
+                "completed_status",
+                format_args!("{s:?} is not one of {}", names.join(", ")),
+            )
         })?),
     };
     let status_message = text(&body, "completed_status_message")?;
