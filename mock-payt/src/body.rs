@@ -243,11 +243,6 @@ impl Problems {
         }
     }
 
-    /// Whether none was found.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// `Ok` when there were none; otherwise a 422 with the first problem's code and every message.
     pub fn into_result(self) -> Result<(), PaytError> {
         match self.0.first() {

@@ -411,7 +411,7 @@ fn validate(r: &Map<String, Value>) -> Result<Input, Vec<String>> {
                             ordered.push(s.trim().to_string());
                         }
                     }
-                    _ => problems.invalid("labels", &format!("[{i}] must be a string")),
+                    _ => problems.own("invalid_parameter", "labels", format!("labels[{i}] must be a string")),
                 }
             }
             Given::Set(ordered)
