@@ -93,12 +93,12 @@ impl Body {
 
     /// The required array of records of a bulk write (`debtors`, `contacts`, ...): 422 when it is
     /// missing or not an array.
-    pub fn records(&self, key: &str, what: &str) -> Result<Vec<Value>, Problem> {
+    pub fn records(&self, key: &str, what: &str) -> Result<&[Value], Problem> {
         match self.0.get(key) {
             None | Some(Value::Null) => Err(Problem::missing(key)),
             Some(Value::Array(items)) => {
                 crate::limits::cap(key, items.len(), crate::limits::MAX_RECORDS)?;
-                Ok(items.clone())
+                Ok(items)
             }
             Some(_) => Err(Problem::invalid(
                 key,
