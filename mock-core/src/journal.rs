@@ -10,7 +10,10 @@
 //!
 //! [`Journal::begin`] notes the method, path, query and headers of the request, the time (read from
 //! the world's clock by the caller, so a frozen clock gives frozen timestamps) and starts a
-//! monotonic timer. It replaces the request body by a *tee*: every frame goes through unchanged
+//! monotonic timer. The request's and the answer's heads are kept as they came, copied into one
+//! buffer each, and redacted when an entry is read (listed, fetched, verified, exported, watched):
+//! recording an exchange builds no string per header and parses no query (see
+//! [Redaction](#redaction)); every [`Entry`] a reader gets is redacted. It replaces the request body by a *tee*: every frame goes through unchanged
 //! (a streaming upload keeps streaming) and the first `body_limit` bytes are copied aside.
 //! [`Pending::finish`] buffers the answer's body, records the entry and gives back an answer with the
 //! same status, headers and bytes. If the answer's body fails part way (a `drop` or `truncate`
@@ -156,7 +159,7 @@ use std::time::Instant;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderMap, StatusCode, Version};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -220,6 +223,8 @@ struct Shared {
     /// Each recorded entry, for live watchers ([`Journal::subscribe`]); bounded by
     /// [`LIVE_BUFFER`], so a slow watcher loses the oldest entries rather than growing memory.
     live: tokio::sync::broadcast::Sender<Entry>,
+    /// The name of the world last recorded in (a journal serves one world), shared by its records.
+    world: OnceLock<Arc<str>>,
 }
 
 /// How many entries a live watcher ([`Journal::subscribe`]) may fall behind before it misses some
@@ -228,7 +233,9 @@ pub const LIVE_BUFFER: usize = 256;
 
 #[derive(Default)]
 struct State {
-    entries: VecDeque<Entry>,
+    /// Each kept exchange with its id, oldest first. Shared, so that a reader copies the ones it
+    /// wants out and redacts them after letting the lock go.
+    entries: VecDeque<(u64, Arc<Record>)>,
     /// The id given last (0: none yet).
     last_id: u64,
 }
@@ -238,13 +245,24 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn record(&self, mut entry: Entry) {
+    /// `name` as a shared string: the journal's own copy when it is its world's name.
+    fn world_name(&self, name: &str) -> Arc<str> {
+        let known = self.world.get_or_init(|| Arc::from(name));
+        if **known == *name {
+            known.clone()
+        } else {
+            Arc::from(name)
+        }
+    }
+
+    fn record(&self, record: Record) {
         if self.capacity == 0 {
             return;
         }
+        let record = Arc::new(record);
         let mut state = self.state();
         state.last_id += 1;
-        entry.id = state.last_id;
+        let id = state.last_id;
         // The entry that makes room is dropped after the lock is let go.
         // (The capacity never changes, so one entry at most.)
         let evicted = if state.entries.len() >= self.capacity {
@@ -252,13 +270,27 @@ impl Shared {
         } else {
             None
         };
-        // No watcher is no error; bodies are shared bytes, so the copy is cheap.
-        if self.live.receiver_count() > 0 {
-            let _ = self.live.send(entry.clone());
+        // Sent under the lock, so that watchers get the entries in the order of their ids; redacted
+        // only when someone watches.
+        if self.live.receiver_count() > 0 && self.live.send(record.entry(id)).is_err() {
+            tracing::trace!(id, "the journal's last watcher left before its entry was sent");
         }
-        state.entries.push_back(entry);
+        state.entries.push_back((id, record));
         drop(state);
         drop(evicted);
+    }
+
+    /// The records `keep` selects, newest first, at most `limit` of them: copied out of the lock.
+    fn pick(&self, limit: usize, keep: impl Fn(&Record) -> bool) -> Vec<(u64, Arc<Record>)> {
+        let state = self.state();
+        state
+            .entries
+            .iter()
+            .rev()
+            .filter(|(_, r)| keep(r))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 }
 
@@ -288,6 +320,7 @@ impl Journal {
                 body_limit,
                 state: Mutex::new(State::default()),
                 live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
+                world: OnceLock::new(),
             }),
         }
     }
@@ -322,16 +355,24 @@ impl Journal {
 
     /// Forgets every entry; ids go on from where they were.
     pub fn clear(&self) {
-        self.shared.state().entries.clear();
+        let forgotten = std::mem::take(&mut self.shared.state().entries);
+        drop(forgotten);
     }
 
     /// Starts recording the exchange `req` opens, at `at` (the world's clock) in `world`: notes the
-    /// request line and redacted headers and tees the body (see the module docs). Hand the answer to
+    /// request line and headers and tees the body (see the module docs). Hand the answer to
     /// [`Pending::finish`].
     pub fn begin(&self, req: &mut Request, at: DateTime<Utc>, world: &str) -> Pending {
-        let recording = self.shared.capacity > 0;
+        let started = Instant::now();
+        if self.shared.capacity == 0 {
+            return Pending {
+                shared: self.shared.clone(),
+                started,
+                request: None,
+            };
+        }
         // A body known to be empty (a `GET` without one, say) has nothing to tee.
-        let capture = (recording && !req.body().is_end_stream()).then(|| {
+        let capture = (!req.body().is_end_stream()).then(|| {
             let capture = Arc::new(Mutex::new(Capture::default()));
             let inner = std::mem::take(req.body_mut());
             *req.body_mut() = Body::new(TeeBody {
@@ -342,65 +383,71 @@ impl Journal {
             capture
         });
         let headers = req.headers();
+        let uri = req.uri();
         Pending {
             shared: self.shared.clone(),
-            recording,
-            started: Instant::now(),
-            at,
-            world: world.to_string(),
-            method: req.method().as_str().to_string(),
-            path: req.uri().path().to_string(),
-            query: req.uri().query().map(redact_query),
-            headers: redact_headers(headers),
-            content_type: content_type(headers),
-            declared_size: headers
-                .get(CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok()),
-            origin: crate::pagination::origin(headers, req.uri()).unwrap_or_else(|| "http://localhost".to_string()),
-            version: req.version(),
-            capture,
+            started,
+            request: Some(Noted {
+                at,
+                world: self.shared.world_name(world),
+                method: req.method().clone(),
+                version: req.version(),
+                head: Head::new(uri.path(), uri.query(), headers),
+                authority: uri.authority().map(|a| Box::from(a.as_str())),
+                // A copy: the request's own value is a view of the connection's read buffer.
+                content_type: headers
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()),
+                declared_size: headers
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok()),
+                capture,
+            }),
         }
     }
 
     /// The entry with id `id`, if it is still kept.
     pub fn get(&self, id: u64) -> Option<Entry> {
-        let state = self.shared.state();
-        // Ids grow along the ring, so a binary search finds one.
-        let (front, back) = state.entries.as_slices();
-        [front, back]
-            .into_iter()
-            .find_map(|part| part.binary_search_by_key(&id, |e| e.id).ok().map(|i| part[i].clone()))
+        let found = {
+            let state = self.shared.state();
+            // Ids grow along the ring, so a binary search finds one.
+            let (front, back) = state.entries.as_slices();
+            [front, back].into_iter().find_map(|part| {
+                part.binary_search_by_key(&id, |(id, _)| *id)
+                    .ok()
+                    .map(|i| part[i].1.clone())
+            })
+        };
+        found.map(|record| record.entry(id))
     }
 
     /// The entries `filter` selects, oldest first (with a `limit`, the newest that many).
     pub fn list(&self, filter: &Filter) -> Result<Vec<Entry>, String> {
         filter.validate()?;
-        let state = self.shared.state();
         let limit = filter.limit.unwrap_or(usize::MAX);
-        let mut out: Vec<Entry> = state
-            .entries
-            .iter()
-            .rev()
-            .filter(|e| filter.matches(e))
-            .take(limit)
-            .cloned()
-            .collect();
-        out.reverse();
-        Ok(out)
+        let picked = self.shared.pick(limit, |r| {
+            filter.selects(r.method.as_str(), &r.request.path(), r.status, r.at)
+        });
+        Ok(picked.iter().rev().map(|(id, record)| record.entry(*id)).collect())
     }
 
     /// Whether the journal holds the exchanges `verify` describes, as often as it says; with the
     /// closest entries that do not match when too few do.
     pub fn verify(&self, verify: &Verify) -> Result<Verification, String> {
         let expectation = verify.expectation()?;
-        let state = self.shared.state();
-        let count = state.entries.iter().filter(|e| verify.matches(e)).count();
+        let entries: Vec<Entry> = self
+            .shared
+            .pick(usize::MAX, |_| true)
+            .iter()
+            .rev()
+            .map(|(id, record)| record.entry(*id))
+            .collect();
+        let count = entries.iter().filter(|e| verify.matches(e)).count();
         let ok = expectation.met(count);
         let mut near_misses = Vec::new();
         if !ok && expectation.too_few(count) {
-            let mut scored: Vec<(f64, u64, Vec<String>, &Entry)> = state
-                .entries
+            let mut scored: Vec<(f64, u64, Vec<String>, &Entry)> = entries
                 .iter()
                 .filter_map(|e| {
                     let (score, differences) = verify.differences(e);
@@ -437,29 +484,36 @@ impl Journal {
 #[must_use = "an exchange is only recorded when its answer goes through Pending::finish"]
 pub struct Pending {
     shared: Arc<Shared>,
-    recording: bool,
     started: Instant,
+    /// What was noted of the request; `None` when the journal records nothing.
+    request: Option<Noted>,
+}
+
+/// What [`Journal::begin`] notes of a request.
+struct Noted {
     at: DateTime<Utc>,
-    world: String,
-    method: String,
-    path: String,
-    query: Option<String>,
-    headers: Vec<(String, String)>,
-    content_type: Option<String>,
-    declared_size: Option<usize>,
-    origin: String,
+    world: Arc<str>,
+    method: Method,
     version: Version,
+    /// The target and headers, not yet redacted.
+    head: Head,
+    /// The authority of an absolute target (HTTP/2's `:authority`), for the origin.
+    authority: Option<Box<str>>,
+    content_type: Option<HeaderValue>,
+    declared_size: Option<usize>,
     /// What the tee saw of the body; `None` when there was none to see.
     capture: Option<Arc<Mutex<Capture>>>,
 }
 
 impl fmt::Debug for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pending")
-            .field("world", &self.world)
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Pending");
+        if let Some(noted) = &self.request {
+            d.field("world", &noted.world)
+                .field("method", &noted.method)
+                .field("path", &noted.head.path());
+        }
+        d.finish_non_exhaustive()
     }
 }
 
@@ -467,9 +521,9 @@ impl Pending {
     /// Records the exchange with its answer `res` and `fault`, the id of the fault rule applied (if
     /// any), and gives back the answer with the same status, headers and body bytes.
     pub async fn finish(self, res: Response, fault: Option<String>) -> Response {
-        if !self.recording {
+        let Some(noted) = self.request else {
             return res;
-        }
+        };
         let (parts, mut body) = res.into_parts();
         let mut chunks: Vec<Bytes> = Vec::new();
         let mut error = None;
@@ -496,16 +550,15 @@ impl Pending {
         let duration_ms = (self.started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
         let limit = self.shared.body_limit;
 
-        let (kept, seen) = match &self.capture {
+        let (kept, seen) = match &noted.capture {
             Some(capture) => {
                 let mut capture = capture.lock().unwrap_or_else(PoisonError::into_inner);
                 (std::mem::take(&mut capture.kept), capture.seen)
             }
             None => (Vec::new(), 0),
         };
-        let request_size = seen.max(self.declared_size.unwrap_or(0));
-        let request_body = RecordedBody::new(Bytes::from(kept), request_size, self.content_type.as_deref());
-        let response_type = content_type(&parts.headers);
+        let request_size = seen.max(noted.declared_size.unwrap_or(0));
+        let request_body = RecordedBody::new(Bytes::from(kept), request_size, noted.content_type);
         // An answer within the limit is shared with the client's copy; a longer one is cut into a
         // copy of its own, so that the journal never holds more than the limit of it.
         let kept_answer = if bytes.len() <= limit {
@@ -513,34 +566,22 @@ impl Pending {
         } else {
             Bytes::copy_from_slice(&bytes[..limit])
         };
-        let response_body = RecordedBody::new(kept_answer, bytes.len(), response_type.as_deref());
+        let response_body = RecordedBody::new(kept_answer, bytes.len(), parts.headers.get(CONTENT_TYPE).cloned());
 
-        let url = match &self.query {
-            Some(q) => format!("{}?{q}", self.path),
-            None => self.path.clone(),
-        };
-        self.shared.record(Entry {
-            id: 0,
-            world: self.world,
-            at: self.at,
+        self.shared.record(Record {
+            world: noted.world,
+            at: noted.at,
             duration_ms,
-            request: RecordedRequest {
-                method: self.method,
-                path: self.path,
-                query: self.query,
-                url,
-                headers: self.headers,
-                body: request_body,
-            },
-            response: RecordedResponse {
-                status: parts.status.as_u16(),
-                headers: redact_headers(&parts.headers),
-                body: response_body,
-                error,
-            },
+            method: noted.method,
+            version: noted.version,
+            request: noted.head,
+            authority: noted.authority,
+            request_body,
+            status: parts.status.as_u16(),
+            response: Head::new("", None, &parts.headers),
+            response_body,
+            error,
             fault,
-            origin: self.origin,
-            version: self.version,
         });
         if failed {
             // The answer was meant to fail: it fails for the client too, after the same bytes.
@@ -548,6 +589,152 @@ impl Pending {
         } else {
             Response::from_parts(parts, Body::from(bytes))
         }
+    }
+}
+
+/// A message head as the journal keeps it until it is read: the request target (empty for an
+/// answer) and every header, name and value, as they came (not redacted yet), copied into one
+/// buffer. A copy rather than the `HeaderMap`'s own shared values: those are views of the
+/// connection's read buffer, which they would keep alive as long as the entry.
+struct Head {
+    /// The target's path, then its query (without the `?`), then each header's name and value.
+    bytes: Vec<u8>,
+    /// Where the path ends in `bytes`.
+    path_end: usize,
+    /// Where the query ends, when the target had a `?` (it starts at `path_end`).
+    query_end: Option<usize>,
+    /// Where each header's name and then its value end in `bytes`, in the order received.
+    headers: Vec<(usize, usize)>,
+}
+
+impl Head {
+    fn new(path: &str, query: Option<&str>, headers: &HeaderMap) -> Self {
+        let size = path.len()
+            + query.map_or(0, str::len)
+            + headers
+                .iter()
+                .map(|(name, value)| name.as_str().len() + value.len())
+                .sum::<usize>();
+        let mut bytes = Vec::with_capacity(size);
+        bytes.extend_from_slice(path.as_bytes());
+        let path_end = bytes.len();
+        let query_end = query.map(|q| {
+            bytes.extend_from_slice(q.as_bytes());
+            bytes.len()
+        });
+        let headers = headers
+            .iter()
+            .map(|(name, value)| {
+                bytes.extend_from_slice(name.as_str().as_bytes());
+                let name_end = bytes.len();
+                bytes.extend_from_slice(value.as_bytes());
+                (name_end, bytes.len())
+            })
+            .collect();
+        Self {
+            bytes,
+            path_end,
+            query_end,
+            headers,
+        }
+    }
+
+    /// The path, as sent (it came as text, so nothing is replaced).
+    fn path(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes[..self.path_end])
+    }
+
+    /// The query as sent, without the `?`; `None` when there was no `?`.
+    fn query(&self) -> Option<Cow<'_, str>> {
+        self.query_end
+            .map(|end| String::from_utf8_lossy(&self.bytes[self.path_end..end]))
+    }
+
+    /// Each header's name (lowercase) and value, as received and in that order.
+    fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let mut start = self.query_end.unwrap_or(self.path_end);
+        self.headers.iter().map(move |&(name_end, value_end)| {
+            let header = (&self.bytes[start..name_end], &self.bytes[name_end..value_end]);
+            start = value_end;
+            header
+        })
+    }
+
+    /// The headers as a map again (for [`crate::pagination::origin`]).
+    fn header_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::with_capacity(self.headers.len());
+        for (name, value) in self.headers() {
+            // Both were a valid name and value when they were copied.
+            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+                map.append(name, value);
+            }
+        }
+        map
+    }
+}
+
+/// An exchange as the journal keeps it: as it came, not redacted yet. Readers get it as an
+/// [`Entry`] ([`Record::entry`]), which is redacted; nothing else of it leaves the journal (and it
+/// has no `Debug`).
+struct Record {
+    world: Arc<str>,
+    at: DateTime<Utc>,
+    duration_ms: f64,
+    method: Method,
+    version: Version,
+    request: Head,
+    authority: Option<Box<str>>,
+    request_body: RecordedBody,
+    status: u16,
+    response: Head,
+    response_body: RecordedBody,
+    error: Option<String>,
+    fault: Option<String>,
+}
+
+impl Record {
+    /// The exchange as readers see it, with id `id`: redacted.
+    fn entry(&self, id: u64) -> Entry {
+        let path = self.request.path().into_owned();
+        let query = self.request.query().map(|q| redact_query(&q));
+        let url = match &query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
+        Entry {
+            id,
+            world: self.world.to_string(),
+            at: self.at,
+            duration_ms: self.duration_ms,
+            request: RecordedRequest {
+                method: self.method.as_str().to_string(),
+                path,
+                query,
+                url,
+                headers: redact_headers(&self.request),
+                body: self.request_body.clone(),
+            },
+            response: RecordedResponse {
+                status: self.status,
+                headers: redact_headers(&self.response),
+                body: self.response_body.clone(),
+                error: self.error.clone(),
+            },
+            fault: self.fault.clone(),
+            origin: self.origin(),
+            version: self.version,
+        }
+    }
+
+    /// Scheme and authority the client used, as [`crate::pagination::origin`] reads them from the
+    /// request's headers and target, else `http://localhost`.
+    fn origin(&self) -> String {
+        let uri = self
+            .authority
+            .as_deref()
+            .and_then(|authority| format!("http://{authority}/").parse::<Uri>().ok())
+            .unwrap_or_default();
+        crate::pagination::origin(&self.request.header_map(), &uri).unwrap_or_else(|| "http://localhost".to_string())
     }
 }
 
@@ -627,20 +814,40 @@ pub struct Entry {
     version: Version,
 }
 
+/// The bytes [`Entry::absolute_url`] percent-encodes: all but the unreserved and reserved
+/// characters of RFC 3986 (and `%`, so that what was encoded stays as it was).
+const URL_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'/')
+    .remove(b'?')
+    .remove(b'%');
+
 impl Entry {
     /// The absolute URL of the request (redacted query): the origin the client called, else
     /// `http://localhost`, plus [`RecordedRequest::url`] with every byte a URI may not hold
     /// percent-encoded (the brackets of `[redacted]`, say), so it parses as a URI.
     pub fn absolute_url(&self) -> String {
-        let mut out = self.origin.clone();
-        for b in self.request.url.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b) {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-        out
+        format!(
+            "{}{}",
+            self.origin,
+            percent_encoding::utf8_percent_encode(&self.request.url, URL_UNSAFE)
+        )
     }
 }
 
@@ -686,7 +893,7 @@ pub struct RecordedResponse {
 pub struct RecordedBody {
     /// The captured bytes, not yet redacted.
     raw: Bytes,
-    content_type: Option<Arc<str>>,
+    content_type: Option<HeaderValue>,
     size: usize,
     truncated: bool,
     /// The redacted bytes, made on first read and shared by clones.
@@ -706,9 +913,9 @@ pub enum BodyEncoding {
 impl RecordedBody {
     /// The record of a body of `size` bytes whose first bytes are `raw` (at most the limit),
     /// declared as `content_type`: cut on a character boundary if text was cut, then redacted.
-    fn new(raw: Bytes, size: usize, content_type: Option<&str>) -> Self {
+    fn new(raw: Bytes, size: usize, content_type: Option<HeaderValue>) -> Self {
         Self {
-            content_type: content_type.map(Arc::from),
+            content_type,
             size,
             truncated: size > raw.len(),
             raw,
@@ -725,7 +932,9 @@ impl RecordedBody {
                 Err(e) if self.truncated && e.error_len().is_none() => &raw[..e.valid_up_to()],
                 _ => raw,
             };
-            match redact_body(raw, self.content_type.as_deref()) {
+            // A type that is not text is read as none, as it always was.
+            let content_type = self.content_type.as_ref().and_then(|v| v.to_str().ok());
+            match redact_body(raw, content_type) {
                 Cow::Borrowed(b) if b.len() == self.raw.len() => self.raw.clone(),
                 other => Bytes::copy_from_slice(&other),
             }
@@ -783,25 +992,21 @@ fn rfc3339_millis<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&crate::control::timestamp(*at))
 }
 
-fn content_type(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Redaction
 // ---------------------------------------------------------------------------------------------
 
-fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
+/// The headers of `head` as an entry shows them: redacted, lossily as text.
+fn redact_headers(head: &Head) -> Vec<(String, String)> {
+    head.headers()
         // The dispatcher's own note of the base-URL prefix is not what the client sent.
-        .filter(|(name, _)| *name != crate::world::BASE_PATH_HEADER)
+        .filter(|(name, _)| *name != crate::world::BASE_PATH_HEADER.as_str().as_bytes())
         .map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes());
-            (name.as_str().to_string(), redact_header(name.as_str(), &value))
+            // Names are lowercase ASCII: the lossy reading borrows them as they are.
+            let name = String::from_utf8_lossy(name);
+            let value = String::from_utf8_lossy(value);
+            let shown = redact_header(&name, &value);
+            (name.into_owned(), shown)
         })
         .collect()
 }
@@ -1242,11 +1447,21 @@ impl Filter {
 
     /// Whether `entry` is one it selects (`limit` aside).
     pub fn matches(&self, entry: &Entry) -> bool {
-        method_matches(self.method.as_deref(), entry)
-            && self.path.as_ref().is_none_or(|p| p.matches(&entry.request.path))
-            && self.status.is_none_or(|s| s.matches(entry.response.status))
-            && self.since.is_none_or(|t| entry.at >= t)
-            && self.until.is_none_or(|t| entry.at <= t)
+        self.selects(
+            &entry.request.method,
+            &entry.request.path,
+            entry.response.status,
+            entry.at,
+        )
+    }
+
+    /// Whether an exchange with this method, path, status and arrival is one it selects.
+    fn selects(&self, method: &str, path: &str, status: u16, at: DateTime<Utc>) -> bool {
+        method_matches(self.method.as_deref(), method)
+            && self.path.as_ref().is_none_or(|p| p.matches(path))
+            && self.status.is_none_or(|s| s.matches(status))
+            && self.since.is_none_or(|t| at >= t)
+            && self.until.is_none_or(|t| at <= t)
     }
 }
 
@@ -1259,8 +1474,8 @@ fn validate_method(method: Option<&str>) -> Result<(), String> {
     }
 }
 
-fn method_matches(method: Option<&str>, entry: &Entry) -> bool {
-    method.is_none_or(|m| m.eq_ignore_ascii_case(&entry.request.method))
+fn method_matches(method: Option<&str>, actual: &str) -> bool {
+    method.is_none_or(|m| m.eq_ignore_ascii_case(actual))
 }
 
 /// A verification: which exchanges, and how often (WireMock's `verify`). Every criterion given must
@@ -1343,7 +1558,7 @@ impl Verify {
 
     /// Whether `entry` is one of the exchanges it describes.
     pub fn matches(&self, entry: &Entry) -> bool {
-        method_matches(self.method.as_deref(), entry)
+        method_matches(self.method.as_deref(), &entry.request.method)
             && self.path.as_ref().is_none_or(|p| p.matches(&entry.request.path))
             && self.status.is_none_or(|s| s.matches(entry.response.status))
             && self.query_contains.as_deref().is_none_or(|q| query_contains(entry, q))
@@ -1355,7 +1570,7 @@ impl Verify {
         let mut score = 0.0;
         let mut out = Vec::new();
         if let Some(m) = &self.method
-            && !method_matches(Some(m), entry)
+            && !method_matches(Some(m), &entry.request.method)
         {
             score += 1.0;
             out.push(format!(
