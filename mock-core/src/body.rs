@@ -384,7 +384,7 @@ fn indexed_objects_to_arrays(v: &mut Value) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -483,7 +483,7 @@ mod tests {
     }
 
     /// A body that fails after its first chunk, as when the client goes away.
-    struct Broken(bool);
+    pub(crate) struct Broken(pub(crate) bool);
 
     impl http_body::Body for Broken {
         type Data = axum::body::Bytes;

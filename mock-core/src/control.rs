@@ -224,12 +224,28 @@ async fn body(req: Request, limit: usize) -> Result<(Request<()>, Bytes), Fail> 
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, limit).await {
         Ok(b) => Ok((Request::from_parts(parts, ()), b)),
-        Err(_) => Err(Fail {
+        Err(e) if too_large(&e) => Err(Fail {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             code: "payload_too_large",
             message: format!("the body is larger than {limit} bytes"),
         }),
+        // The client went away or sent less than it announced: nothing to read, nothing too large.
+        Err(e) => Err(bad_request(format!(
+            "the body could not be read ({e}); send the whole body Content-Length announces"
+        ))),
     }
+}
+
+/// Whether reading a body failed because it went past the limit (and not because it broke off).
+fn too_large(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 fn ok(value: Value) -> Response {
@@ -666,6 +682,8 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::body::tests::Broken;
+    use axum::body::Body;
 
     #[test]
     fn durations_read_as_iso_8601() {
@@ -681,5 +699,19 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert!(parse_duration("P1M").is_err_and(|e| e.contains("P30D")));
+    }
+
+    #[tokio::test]
+    async fn only_a_body_past_the_limit_is_too_large() {
+        let read = |b: Body| body(Request::new(b), 10);
+        assert!(read(Body::from("0123456789")).await.is_ok());
+        let long = read(Body::from("0123456789x")).await.err().map(|f| (f.status, f.code));
+        assert_eq!(long, Some((StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")));
+        let broken = read(Body::new(Broken(false))).await.err();
+        assert_eq!(
+            broken.as_ref().map(|f| (f.status, f.code)),
+            Some((StatusCode::BAD_REQUEST, "invalid_request"))
+        );
+        assert!(broken.is_some_and(|f| f.message.contains("could not be read")));
     }
 }

@@ -53,7 +53,7 @@ impl IdGen {
         let rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
         IdState {
             next: self.next.load(Ordering::Relaxed),
-            seed: rng.get_seed().iter().map(|b| format!("{b:02x}")).collect(),
+            seed: hex::encode(rng.get_seed()),
             stream: rng.get_stream(),
             word_pos: rng.get_word_pos().to_string(),
         }
@@ -106,14 +106,9 @@ pub struct IdState {
     pub word_pos: String,
 }
 
-fn parse_seed(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
+fn parse_seed(digits: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(digits, &mut out).ok()?;
     Some(out)
 }
 
@@ -124,7 +119,7 @@ fn parse_seed(hex: &str) -> Option<[u8; 32]> {
 pub fn secret_hex(len: usize) -> String {
     let mut bytes = vec![0u8; len.div_ceil(2)];
     secret_fill(&mut bytes);
-    let mut out: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut out = hex::encode(&bytes);
     out.truncate(len);
     out
 }

@@ -1,7 +1,6 @@
 //! The middleware stack every mock runs behind, serving with limits and a bounded shutdown
 //! ([`crate::serving`]), and the handle that tests use to run a mock on an ephemeral port.
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -107,8 +106,13 @@ pub async fn map_json_body(res: Response, rewrite: impl FnOnce(&[u8]) -> Option<
         return res;
     }
     let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return Response::from_parts(parts, Body::empty());
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            // Not an empty answer in its place: the client sees the answer fail, as it did.
+            tracing::warn!(error = %e, "an answer's body failed before it could be rewritten");
+            return Response::from_parts(parts, Body::new(Failed(Some(e))));
+        }
     };
     match rewrite(&bytes) {
         Some(out) => {
@@ -116,6 +120,21 @@ pub async fn map_json_body(res: Response, rewrite: impl FnOnce(&[u8]) -> Option<
             Response::from_parts(parts, Body::from(out))
         }
         None => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+/// A body that fails with the error it holds: an answer whose body failed, passed on.
+struct Failed(Option<axum::Error>);
+
+impl http_body::Body for Failed {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(Err))
     }
 }
 
@@ -170,20 +189,7 @@ async fn bad_request(res: Response) -> CoreError {
     }
 }
 
-pub use crate::serving::{Limits, ServeOptions};
-
-/// Serves `app` on `listener` with `options` (limits, timeouts, the vendor's renderer for the
-/// answers made below the router) until `shutdown` completes; then refuses new connections, lets
-/// open exchanges finish for at most [`Limits::drain`] and closes the rest. See
-/// [`crate::serving`].
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    options: ServeOptions,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    crate::serving::serve(listener, app, options, shutdown).await
-}
+pub use crate::serving::{Limits, ServeOptions, serve};
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.
 pub async fn shutdown_signal() {
@@ -302,6 +308,23 @@ mod tests {
     use axum::response::IntoResponse;
     use axum::routing::get;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn an_answer_whose_body_fails_fails_rewritten_too() {
+        let res = Response::builder()
+            .header(CONTENT_TYPE, "application/json")
+            .body(Body::new(crate::body::tests::Broken(false)))
+            .expect("a valid answer");
+        let out = map_json_body(res, |b| Some(b.to_vec())).await;
+        assert!(axum::body::to_bytes(out.into_body(), usize::MAX).await.is_err());
+        let whole = Response::builder()
+            .header(CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .expect("a valid answer");
+        let out = map_json_body(whole, |_| Some(b"[]".to_vec())).await;
+        let bytes = axum::body::to_bytes(out.into_body(), usize::MAX).await;
+        assert_eq!(bytes.ok().as_deref(), Some(&b"[]"[..]));
+    }
 
     struct Plain;
     impl ErrorRenderer for Plain {

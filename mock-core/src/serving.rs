@@ -365,8 +365,9 @@ fn request_id_line() -> Vec<u8> {
     line
 }
 
-/// Serves `app` on `listener` with `options` until `shutdown` completes; then closes the
-/// listener, lets open exchanges finish for at most [`Limits::drain`], and closes the rest.
+/// Serves `app` on `listener` with `options` (limits, timeouts, the vendor's renderer for the
+/// answers made below the router) until `shutdown` completes; then closes the listener, lets open
+/// exchanges finish for at most [`Limits::drain`] and closes the rest.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
