@@ -50,7 +50,7 @@ use serde_json::{Map, Value};
 use crate::error::PaytError;
 use crate::fields::Fields;
 use crate::params::{self, parse_id};
-use crate::state::AppState;
+use crate::state::{AppState, Caller};
 
 /// A decoded request body (JSON object), whichever content type it came in.
 #[derive(Debug, Clone)]
@@ -86,6 +86,16 @@ impl FromRequest<AppState> for Body {
 }
 
 impl Body {
+    /// The checks a body write starts with, in the order the live API answers: the grant of
+    /// `scope` (403), the body's `administration_id` (422), the caller's grant of that
+    /// administration (403). The administration.
+    pub fn authorize(&self, state: &AppState, caller: &Caller, scope: &str) -> Result<u64, PaytError> {
+        caller.grant.require(scope)?;
+        let admin = self.administration_id()?;
+        state.check_administration(caller, admin)?;
+        Ok(admin)
+    }
+
     /// The required `administration_id` body key (string or number).
     pub fn administration_id(&self) -> Result<u64, Problem> {
         administration_id(self.0.get("administration_id"))

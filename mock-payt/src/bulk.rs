@@ -39,9 +39,7 @@ impl Upsert {
         body: &Body,
         mut one: impl FnMut(&mut Db, u64, &Map<String, Value>) -> Result<Vec<String>, Vec<String>>,
     ) -> Result<Bulk, PaytError> {
-        caller.grant.require(self.scope)?;
-        let admin = body.administration_id()?;
-        state.check_administration(caller, admin)?;
+        let admin = body.authorize(state, caller, self.scope)?;
         let records = body.records(self.list, self.one)?;
         Ok(state.store.write(|db| {
             let mut bulk = Bulk::new();

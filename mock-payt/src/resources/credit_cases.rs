@@ -193,6 +193,34 @@ pub enum CaseStage {
     Bailiff,
 }
 
+/// Enters stage `$stage` at `$at` on `$r`, a case or one of its invoices (which keep the same
+/// stamps; the bailiff's is `$bailiff`): the stage's stamp (summons 1 also as `first_summons_at`),
+/// `latest_summons_at` for a summons or the notice of default (which mentions the case: its latest
+/// summons is then later than any), and `updated_at`.
+macro_rules! enter_stage {
+    ($stage:expr, $r:expr, $bailiff:ident, $at:expr) => {{
+        let (stage, r, at) = ($stage, $r, $at);
+        let stamp = Some(Stamp::new(at));
+        let slot = match stage {
+            CaseStage::Summons1 => {
+                r.first_summons_at = stamp;
+                &mut r.summons_1_at
+            }
+            CaseStage::Summons2 => &mut r.summons_2_at,
+            CaseStage::Summons3 => &mut r.summons_3_at,
+            CaseStage::Summons4 => &mut r.summons_4_at,
+            CaseStage::NoticeOfDefault => &mut r.notice_of_default_at,
+            CaseStage::PreJudicial => &mut r.pre_judicial_at,
+            CaseStage::Bailiff => &mut r.$bailiff,
+        };
+        *slot = stamp;
+        if !matches!(stage, CaseStage::PreJudicial | CaseStage::Bailiff) {
+            r.latest_summons_at = stamp;
+        }
+        r.updated_at = at;
+    }};
+}
+
 impl CaseStage {
     /// Every stage, in the order a case takes them.
     pub const ALL: [CaseStage; 7] = [
@@ -247,48 +275,12 @@ impl CaseStage {
 
     /// Enters it on case `c` at `at`.
     pub fn apply_case(self, c: &mut CreditCase, at: DateTime<Utc>) {
-        let stamp = Some(Stamp::new(at));
-        match self {
-            Self::Summons1 => {
-                c.summons_1_at = stamp;
-                c.first_summons_at = stamp;
-            }
-            Self::Summons2 => c.summons_2_at = stamp,
-            Self::Summons3 => c.summons_3_at = stamp,
-            Self::Summons4 => c.summons_4_at = stamp,
-            Self::NoticeOfDefault => c.notice_of_default_at = stamp,
-            Self::PreJudicial => c.pre_judicial_at = stamp,
-            Self::Bailiff => c.forwarded_to_bailiff_at = stamp,
-        }
-        // A notice of default mentions the case: its latest summons is then later than any.
-        if matches!(
-            self,
-            Self::Summons1 | Self::Summons2 | Self::Summons3 | Self::Summons4 | Self::NoticeOfDefault
-        ) {
-            c.latest_summons_at = stamp;
-        }
-        c.updated_at = at;
+        enter_stage!(self, c, forwarded_to_bailiff_at, at);
     }
 
     /// Mirrors it onto an invoice of the case.
     pub fn apply_invoice(self, inv: &mut Invoice, at: DateTime<Utc>) {
-        let stamp = Some(Stamp::new(at));
-        match self {
-            Self::Summons1 => {
-                inv.summons_1_at = stamp;
-                inv.first_summons_at = stamp;
-            }
-            Self::Summons2 => inv.summons_2_at = stamp,
-            Self::Summons3 => inv.summons_3_at = stamp,
-            Self::Summons4 => inv.summons_4_at = stamp,
-            Self::NoticeOfDefault => inv.notice_of_default_at = stamp,
-            Self::PreJudicial => inv.pre_judicial_at = stamp,
-            Self::Bailiff => inv.bailiff_at = stamp,
-        }
-        if !matches!(self, Self::PreJudicial | Self::Bailiff) {
-            inv.latest_summons_at = stamp;
-        }
-        inv.updated_at = at;
+        enter_stage!(self, inv, bailiff_at, at);
     }
 }
 

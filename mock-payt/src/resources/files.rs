@@ -162,9 +162,7 @@ async fn create(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
-    caller.grant.require("files:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "files:write")?;
     let mut wanted = Vec::new();
     for (i, m) in items(&body, "files")?.into_iter().enumerate() {
         let path = format!("files[{i}]");

@@ -1562,9 +1562,7 @@ fn apply(
 }
 
 async fn write(state: AppState, caller: Caller, body: Body, post: bool) -> Result<Value, PaytError> {
-    caller.grant.require("invoices:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "invoices:write")?;
     let inputs: Vec<InvoiceInput> = items(&body, "invoices")?
         .into_iter()
         .enumerate()
@@ -1611,9 +1609,7 @@ async fn update(State(state): State<AppState>, caller: Caller, body: Body) -> Re
 // Block / resume
 
 async fn block_or_resume(state: AppState, caller: Caller, body: Body, block: bool) -> Result<Json<Value>, PaytError> {
-    caller.grant.require("invoices:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "invoices:write")?;
     if let Some(f) = body.0.get("fields") {
         Fields::from_value(f).map_err(|_| bad("fields is invalid: expected JSON such as {\"only\": [\"id\"]}"))?;
     }

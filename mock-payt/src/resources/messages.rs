@@ -173,9 +173,7 @@ fn kind_of(key: &str) -> &'static str {
 }
 
 async fn create(State(state): State<AppState>, caller: Caller, body: Body) -> Result<Json<Value>, PaytError> {
-    caller.grant.require("messages:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "messages:write")?;
     let message = req_object(
         &body.0,
         "message",
@@ -270,9 +268,7 @@ enum Change {
 }
 
 async fn update(State(state): State<AppState>, caller: Caller, body: Body) -> Result<Json<Value>, PaytError> {
-    caller.grant.require("messages:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "messages:write")?;
     let items = body.records("messages", "{id, read}")?;
     let changes: Vec<Change> = items
         .iter()

@@ -56,9 +56,7 @@ async fn create(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
-    caller.grant.require("payment_conditions:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "payment_conditions:write")?;
     let inputs: Vec<(String, String)> = items(&body, "payment_conditions")?
         .into_iter()
         .enumerate()

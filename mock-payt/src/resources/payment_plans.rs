@@ -242,9 +242,7 @@ async fn create(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
-    caller.grant.require("payment_plans:write")?;
-    let administration_id = body.administration_id()?;
-    state.check_administration(&caller, administration_id)?;
+    let administration_id = body.authorize(&state, &caller, "payment_plans:write")?;
     let invoice_numbers = dedup(body.string_list("invoice_numbers")?);
     let invoice_identifiers = dedup(body.string_list("invoice_identifiers")?);
     let credit_case_numbers = dedup(body.string_list("credit_case_numbers")?);
@@ -578,9 +576,7 @@ async fn transition(
     body: Body,
     what: Transition,
 ) -> Result<Json<Value>, PaytError> {
-    caller.grant.require("payment_plans:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "payment_plans:write")?;
     let fields = body_fields(&body, raw.as_deref())?;
     let plan_id = crate::params::parse_id(&id).ok_or_else(|| PaytError::not_found("PaymentPlan", &id))?;
     let key = plan_id.to_string();

@@ -386,9 +386,7 @@ async fn create(
     RawQuery(raw): RawQuery,
     body: Body,
 ) -> Result<Json<Value>, PaytError> {
-    caller.grant.require("psp_mandates:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "psp_mandates:write")?;
     let fields = body_fields(&body, raw.as_deref())?;
     let new: Vec<NewMandate> = items_of(&body, "psp_mandates", &MANDATES)?
         .into_iter()

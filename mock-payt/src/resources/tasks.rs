@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::body::{Body, Problem, body_fields, opt_bool, opt_str};
 use crate::bulk::Bulk;
 use crate::error::PaytError;
+use crate::fields::Fields;
 use crate::list;
 use crate::params::parse_id;
 use crate::resources::User;
@@ -224,12 +225,35 @@ fn text(body: &Body, key: &str) -> Result<Option<String>, Problem> {
     opt_str(&body.0, key, "")
 }
 
-/// The checks every task write shares: scope, `administration_id`, grant. The administration.
-fn authorize(state: &AppState, caller: &Caller, body: &Body) -> Result<u64, PaytError> {
-    caller.grant.require("tasks:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(caller, admin)?;
-    Ok(admin)
+/// The grant every task write needs.
+const WRITE: &str = "tasks:write";
+
+/// The checks of a task write that answers with the task ([`Body::authorize`]), then its
+/// `fields`: the administration and the projection.
+fn authorize_shown(
+    state: &AppState,
+    caller: &Caller,
+    body: &Body,
+    raw: Option<&str>,
+) -> Result<(u64, Fields), PaytError> {
+    let admin = body.authorize(state, caller, WRITE)?;
+    Ok((admin, body_fields(body, raw)?))
+}
+
+impl Comment {
+    /// A new comment with `content`, written at `now`.
+    fn new(state: &AppState, content: String, now: DateTime<Utc>) -> Self {
+        Self {
+            id: state.ids.next_seq(),
+            content,
+            created_at: now,
+        }
+    }
+}
+
+/// Raises `todo_list_item_updated` for task `key` of `admin`.
+fn emit_updated(db: &mut Db, state: &AppState, now: DateTime<Utc>, admin: u64, key: &str) {
+    crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", key);
 }
 
 fn key_of(id: &str) -> Result<String, PaytError> {
@@ -244,7 +268,7 @@ async fn comment(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
-    let admin = authorize(&state, &caller, &body)?;
+    let admin = body.authorize(&state, &caller, WRITE)?;
     let content = text(&body, "comment")?.ok_or_else(|| {
         PaytError::unprocessable("missing_parameter", "comment is missing: give the text of the comment")
     })?;
@@ -253,15 +277,11 @@ async fn comment(
     state.store.write(|db| {
         db.tasks
             .update(&admin, &key, |t| {
-                t.comments.push(Comment {
-                    id: state.ids.next_seq(),
-                    content,
-                    created_at: now,
-                });
+                t.comments.push(Comment::new(&state, content, now));
                 t.updated_at = now;
             })
             .ok_or_else(|| PaytError::not_found("Task", &id))?;
-        crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
+        emit_updated(db, &state, now, admin, &key);
         Ok::<(), PaytError>(())
     })?;
     let mut bulk = Bulk::new();
@@ -276,8 +296,7 @@ async fn mark_completed(
     RawQuery(raw): RawQuery,
     body: Body,
 ) -> Result<Json<Value>, PaytError> {
-    let admin = authorize(&state, &caller, &body)?;
-    let fields = body_fields(&body, raw.as_deref())?;
+    let (admin, fields) = authorize_shown(&state, &caller, &body, raw.as_deref())?;
     let status = match text(&body, "completed_status")? {
         None => None,
         Some(s) => Some(CompletedStatus::parse(&s).ok_or_else(|| {
@@ -331,17 +350,13 @@ async fn mark_completed(
             .update(&admin, &key, |t| {
                 t.complete(now, status, status_message).ok()?;
                 if let Some(c) = comment {
-                    t.comments.push(Comment {
-                        id: state.ids.next_seq(),
-                        content: c,
-                        created_at: now,
-                    });
+                    t.comments.push(Comment::new(&state, c, now));
                 }
                 Some(t.clone())
             })
             .flatten()
             .ok_or_else(|| PaytError::not_found("Task", &id))?;
-        crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
+        emit_updated(db, &state, now, admin, &key);
         Ok(task)
     })?;
     Ok(Json(list::entity(&task, &fields, OPT_IN)?))
@@ -354,8 +369,7 @@ async fn unmark_completed(
     RawQuery(raw): RawQuery,
     body: Body,
 ) -> Result<Json<Value>, PaytError> {
-    let admin = authorize(&state, &caller, &body)?;
-    let fields = body_fields(&body, raw.as_deref())?;
+    let (admin, fields) = authorize_shown(&state, &caller, &body, raw.as_deref())?;
     let key = key_of(&id)?;
     let now = state.now();
     let task = state.store.write(|db| {
@@ -367,7 +381,7 @@ async fn unmark_completed(
             })
             .ok_or_else(|| PaytError::not_found("Task", &id))?;
         if task.1 {
-            crate::webhooks::emit(db, &state.ids, now, admin, "todo_list_item_updated", "task", &key);
+            emit_updated(db, &state, now, admin, &key);
         }
         Ok::<_, PaytError>(task.0)
     })?;

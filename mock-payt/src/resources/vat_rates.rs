@@ -155,9 +155,7 @@ async fn upsert(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), PaytError> {
-    caller.grant.require("vat_rates:write")?;
-    let admin = body.administration_id()?;
-    state.check_administration(&caller, admin)?;
+    let admin = body.authorize(&state, &caller, "vat_rates:write")?;
     let inputs: Vec<Input> = items(&body, "vat_rates")?
         .into_iter()
         .enumerate()
