@@ -690,37 +690,49 @@ impl<'a> Obj<'a> {
         errs: &mut Errs,
         mut f: impl FnMut(&Map<String, Value>, &str, &mut Errs) -> Option<T>,
     ) -> Patch<Vec<T>> {
+        self.items(name, max, errs, |items, errs| {
+            let before = errs.0.len();
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let at = format!("{}[{i}]", self.path(name));
+                match item {
+                    Value::Object(m) => {
+                        if let Some(v) = f(m, &at, errs) {
+                            out.push(v);
+                        }
+                    }
+                    _ => errs.push(&at, "invalid", "Expected an object."),
+                }
+            }
+            if errs.0.len() == before {
+                Patch::Set(out)
+            } else {
+                Patch::Keep
+            }
+        })
+    }
+
+    /// A list member, at most `max` long, whose items `f` reads: absent keeps, `null` clears, a
+    /// longer list (`max_items`) or anything but a list (`invalid`) is refused.
+    fn items<T>(
+        &self,
+        name: &str,
+        max: usize,
+        errs: &mut Errs,
+        f: impl FnOnce(&[Value], &mut Errs) -> Patch<Vec<T>>,
+    ) -> Patch<Vec<T>> {
         match self.get(name) {
             Field::Absent => Patch::Keep,
             Field::Null => Patch::Clear,
-            Field::Value(Value::Array(items)) => {
-                if items.len() > max {
-                    errs.push(
-                        &self.path(name),
-                        "max_items",
-                        format!("Ensure this list has no more than {max} items."),
-                    );
-                    return Patch::Keep;
-                }
-                let before = errs.0.len();
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    let at = format!("{}[{i}]", self.path(name));
-                    match item {
-                        Value::Object(m) => {
-                            if let Some(v) = f(m, &at, errs) {
-                                out.push(v);
-                            }
-                        }
-                        _ => errs.push(&at, "invalid", "Expected an object."),
-                    }
-                }
-                if errs.0.len() == before {
-                    Patch::Set(out)
-                } else {
-                    Patch::Keep
-                }
+            Field::Value(Value::Array(items)) if items.len() > max => {
+                errs.push(
+                    &self.path(name),
+                    "max_items",
+                    format!("Ensure this list has no more than {max} items."),
+                );
+                Patch::Keep
             }
+            Field::Value(Value::Array(items)) => f(items, errs),
             Field::Value(_) => {
                 errs.push(&self.path(name), "invalid", "Expected a list.");
                 Patch::Keep
@@ -730,40 +742,24 @@ impl<'a> Obj<'a> {
 
     /// A list member of strings from `choices` (or any string when `choices` is empty).
     pub fn strings(&self, name: &str, choices: &[&str], max: usize, errs: &mut Errs) -> Patch<Vec<String>> {
-        match self.get(name) {
-            Field::Absent => Patch::Keep,
-            Field::Null => Patch::Clear,
-            Field::Value(Value::Array(items)) => {
-                if items.len() > max {
-                    errs.push(
-                        &self.path(name),
-                        "max_items",
-                        format!("Ensure this list has no more than {max} items."),
-                    );
-                    return Patch::Keep;
-                }
-                let mut out = Vec::new();
-                let mut ok = true;
-                for (i, item) in items.iter().enumerate() {
-                    match item.as_str() {
-                        Some(s) if choices.is_empty() || choices.contains(&s) => out.push(s.to_string()),
-                        _ => {
-                            ok = false;
-                            errs.push(
-                                &format!("{}[{i}]", self.path(name)),
-                                "invalid_choice",
-                                format!("{item} is not a valid choice; one of: {}.", choices.join(", ")),
-                            );
-                        }
+        self.items(name, max, errs, |items, errs| {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(s) if choices.is_empty() || choices.contains(&s) => out.push(s.to_string()),
+                    _ => {
+                        ok = false;
+                        errs.push(
+                            &format!("{}[{i}]", self.path(name)),
+                            "invalid_choice",
+                            format!("{item} is not a valid choice; one of: {}.", choices.join(", ")),
+                        );
                     }
                 }
-                if ok { Patch::Set(out) } else { Patch::Keep }
             }
-            Field::Value(_) => {
-                errs.push(&self.path(name), "invalid", "Expected a list.");
-                Patch::Keep
-            }
-        }
+            if ok { Patch::Set(out) } else { Patch::Keep }
+        })
     }
 
     /// A list member of UUIDs.
@@ -1269,6 +1265,18 @@ pub fn no_body(body: &Map<String, Value>, what: &str) -> Result<(), V2Error> {
     } else {
         Err(V2Error::field("", "invalid", format!("{what} takes no body.")))
     }
+}
+
+/// A `200` with one page of `rows` (see [`page`]) and its `ETag`.
+pub fn paged<T>(
+    origin: &Origin,
+    paging: &Paging,
+    now: DateTime<Utc>,
+    rows: Vec<T>,
+    key: impl Fn(&T) -> (DateTime<Utc>, Uuid),
+    render: impl Fn(&T) -> Value,
+) -> Response {
+    respond(StatusCode::OK, page(origin, paging, now, rows, key, render))
 }
 
 /// `v` with `status` and its `ETag`.

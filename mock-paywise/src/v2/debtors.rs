@@ -27,7 +27,7 @@ use crate::list::Origin;
 use crate::resources::debtors::{Address, BankAccount, Channel, Debtor, Organization, Person};
 use crate::resources::partner::derived_uuid;
 use crate::state::{AppState, Db, Scope};
-use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, if_match, page, respond, show, ts};
+use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, if_match, paged, respond, show, ts};
 use crate::v2::error::{Errs, V2Error};
 
 /// `acting_as`.
@@ -282,9 +282,13 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
         rows.sort_by(|a, b| b.created.cmp(&a.created).then(b.seq.cmp(&a.seq)));
         rows
     });
-    Ok(respond(
-        StatusCode::OK,
-        page(&origin, &paging, state.now(), rows, |d| (d.updated, d.id), render_row),
+    Ok(paged(
+        &origin,
+        &paging,
+        state.now(),
+        rows,
+        |d| (d.updated, d.id),
+        render_row,
     ))
 }
 

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::list::Origin;
 use crate::state::{AppState, Db, Scope};
-use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, if_match, page, path_id as uuid, respond, show, ts};
+use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, if_match, paged, path_id as uuid, show, ts};
 use crate::v2::error::{Errs, V2Error};
 
 /// Every document type.
@@ -567,16 +567,13 @@ async fn list(
         let parent = resolve(db, &state, caller.scope, kind, &ids)?;
         Ok::<_, V2Error>(of_parent(db, caller.scope, parent.id))
     })?;
-    Ok(respond(
-        StatusCode::OK,
-        page(
-            &origin,
-            &paging,
-            state.now(),
-            docs,
-            |d| (d.updated_at, d.id),
-            |d| d.render(&origin),
-        ),
+    Ok(paged(
+        &origin,
+        &paging,
+        state.now(),
+        docs,
+        |d| (d.updated_at, d.id),
+        |d| d.render(&origin),
     ))
 }
 

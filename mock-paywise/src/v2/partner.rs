@@ -104,7 +104,7 @@ use crate::resources::partner::{
 };
 use crate::state::{AccessMode, AppState, Db, Scope};
 use crate::v2::conv::{
-    Idem, Obj, Paging, Patch, Query, UsageLimit, V2Caller, V2Json, if_match, no_body, page, respond, show, ts,
+    Idem, Obj, Paging, Patch, Query, UsageLimit, V2Caller, V2Json, if_match, no_body, paged, respond, show, ts,
 };
 use crate::v2::error::{ErrorItem, Errs, V2Error};
 use crate::v2::events::emit_lifecycle;
@@ -969,29 +969,46 @@ fn customer_number(c: &Company) -> String {
     (10_000_000 + c.number).to_string()
 }
 
+/// Company `c`'s Case Management scope in `mode`.
+fn company_scope(c: &Company, mode: AccessMode) -> Scope {
+    Scope {
+        company: c.number,
+        mode,
+    }
+}
+
 fn company_path(id: Uuid) -> String {
     format!("/partner/v2/companies/{id}/")
 }
 
-/// Emits a membership's lifecycle event (`company.user.added`, `.revoked`, `.activated`,
-/// `.invite_expired`) to the Partner `account`: `{company_url, membership_id}`.
-fn emit_membership(
-    db: &mut Db,
-    state: &AppState,
-    account: u64,
-    scope: Scope,
-    kind: &str,
-    company: Uuid,
-    membership: Uuid,
-) {
+/// Emits membership `m`'s lifecycle event (`company.user.added`, `.revoked`, `.activated`,
+/// `.invite_expired`) to its Partner account: `{company_url, membership_id}`.
+fn emit_membership(db: &mut Db, state: &AppState, kind: &str, m: &Membership) {
     emit_lifecycle(
         db,
         state,
-        account,
-        scope,
+        m.account,
+        m.scope,
         kind,
-        json!({"company_url": company_path(company), "membership_id": membership.to_string()}),
+        json!({"company_url": company_path(m.company), "membership_id": m.id.to_string()}),
     );
+}
+
+/// Changes membership `m` with `change`, stamped `updated_at = now`; returns it as changed (404
+/// where it is gone).
+fn change_membership(
+    db: &mut Db,
+    m: &Membership,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&mut Membership),
+) -> Result<Membership, V2Error> {
+    db.v2_memberships
+        .update(&m.scope, &m.id.to_string(), |slot| {
+            change(slot);
+            slot.updated_at = now;
+            slot.clone()
+        })
+        .ok_or_else(V2Error::not_found)
 }
 
 /// The company as v2 shows it in `mode`; `users` for the detail (`None`: a list row).
@@ -1034,10 +1051,7 @@ fn render_company(c: &Company, mode: AccessMode, users: Option<Vec<Value>>) -> V
 
 /// The memberships of `c` added in `mode`, oldest first.
 fn memberships_of<'a>(db: &'a Db, c: &Company, mode: AccessMode) -> Vec<&'a Membership> {
-    let scope = Scope {
-        company: c.number,
-        mode,
-    };
+    let scope = company_scope(c, mode);
     db.v2_memberships.iter(&scope).filter(|m| m.company == c.id).collect()
 }
 
@@ -1054,6 +1068,23 @@ fn partner_key(caller: &V2Caller) -> Result<&PartnerKey, V2Error> {
         .partner
         .as_ref()
         .ok_or_else(|| V2Error::forbidden("The Partner API needs a Partner key."))
+}
+
+/// Runs a Partner's idempotent command `command` (given the store, the Partner's key, the
+/// caller's mode and now) inside one store write.
+fn partner_command(
+    state: &AppState,
+    caller: &V2Caller,
+    idem: &Idem,
+    body: &Map<String, Value>,
+    command: impl FnOnce(&mut Db, &PartnerKey, AccessMode, DateTime<Utc>) -> Result<(StatusCode, Value), V2Error>,
+) -> Result<Response, V2Error> {
+    let key = partner_key(caller)?.clone();
+    let mode = caller.scope.mode;
+    idem.run(state, caller, body, || {
+        let now = state.now();
+        state.store.write(|db| command(db, &key, mode, now))
+    })
 }
 
 /// The Partner's company `raw` in `mode`: 404 for a malformed id, another Partner's company, one
@@ -1522,10 +1553,7 @@ fn new_membership(
 ) -> Membership {
     Membership {
         seq: state.ids.next_seq(),
-        scope: Scope {
-            company: c.number,
-            mode,
-        },
+        scope: company_scope(c, mode),
         id: state.ids.uuid(),
         account: c.account,
         company: c.id,
@@ -1754,12 +1782,9 @@ async fn list_companies(State(state): State<AppState>, caller: V2Caller, origin:
         let by_name = if descending { by_name.reverse() } else { by_name };
         by_name.then(a.seq.cmp(&b.seq))
     });
-    Ok(respond(
-        StatusCode::OK,
-        page(&origin, &paging, state.now(), rows, sync_key, |c| {
-            render_company(c, mode, None)
-        }),
-    ))
+    Ok(paged(&origin, &paging, state.now(), rows, sync_key, |c| {
+        render_company(c, mode, None)
+    }))
 }
 
 async fn create_company(
@@ -1874,10 +1899,7 @@ async fn create_company(
             let members: Vec<Membership> = users.iter().map(|u| new_membership(&state, &c, mode, u, now)).collect();
             let fresh: Vec<Value> = members.iter().map(|m| m.render_with_setup_url(&origin)).collect();
             let out = render_company(&c, mode, Some(fresh));
-            let scope = Scope {
-                company: c.number,
-                mode,
-            };
+            let scope = company_scope(&c, mode);
             let company = c.id;
             let url = company_path(company);
             let customer = customer_number(&c);
@@ -1893,12 +1915,11 @@ async fn create_company(
                 json!({"company_url": url, "case_submission_ready": ready, "customer_number": customer}),
             );
             for m in members {
-                let id = m.id;
-                if let Err(e) = db.v2_memberships.insert(m) {
+                if let Err(e) = db.v2_memberships.insert(m.clone()) {
                     tracing::warn!("membership not kept: {e}");
                     continue;
                 }
-                emit_membership(db, &state, key.account, scope, "company.user.added", company, id);
+                emit_membership(db, &state, "company.user.added", &m);
             }
             Ok((StatusCode::CREATED, out))
         })
@@ -1963,10 +1984,7 @@ async fn update_company(
                 db,
                 &state,
                 key.account,
-                Scope {
-                    company: c.number,
-                    mode,
-                },
+                company_scope(&c, mode),
                 "company.case_submission_readiness.changed",
                 json!({"company_url": company_path(c.id), "case_submission_ready": ready}),
             );
@@ -1983,61 +2001,47 @@ async fn release_company(
     Path(p1): Path<String>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    let key = partner_key(&caller)?.clone();
-    let mode = caller.scope.mode;
-    idem.run(&state, &caller, &body, || {
-        let now = state.now();
-        state.store.write(|db| {
-            let c = find_company(db, key.account, mode, &p1)?;
-            let mut errs = Errs::default();
-            let o = Obj::new(&body, "", &["reason"], &mut errs);
-            if let Patch::Set(r) = o.string("reason", 5000, &mut errs)
-                && r.contains(['\n', '\r'])
-            {
-                errs.push("reason", "invalid", "The reason must be a single line.");
-            }
-            errs.finish(())?;
-            let version = c.v2.authorization_version + 1;
-            db.partner_companies.update(&key.account, &c.id.to_string(), |slot| {
-                slot.v2.released = true;
-                slot.v2.external_reference = None;
-                slot.v2.case_access = Some("unavailable".into());
-                slot.v2.authorization_version = version;
-                slot.v2.updated_at = Some(now);
-            });
-            let modes = match c.v2.mode {
-                Some(m) => vec![m],
-                None => vec![AccessMode::Test, AccessMode::Production],
-            };
-            for m in modes {
-                release_orders(
-                    db,
-                    Scope {
-                        company: c.number,
-                        mode: m,
-                    },
-                );
-            }
-            emit_lifecycle(
-                db,
-                &state,
-                key.account,
-                Scope {
-                    company: c.number,
-                    mode,
-                },
-                "company.access.revoked",
-                json!({
-                    "company_url": company_path(c.id),
-                    "authorization_version": version,
-                    "reason": "partner_released",
-                }),
-            );
-            Ok((
-                StatusCode::OK,
-                json!({"id": c.id.to_string(), "case_access": "unavailable"}),
-            ))
-        })
+    partner_command(&state, &caller, &idem, &body, |db, key, mode, now| {
+        let c = find_company(db, key.account, mode, &p1)?;
+        let mut errs = Errs::default();
+        let o = Obj::new(&body, "", &["reason"], &mut errs);
+        if let Patch::Set(r) = o.string("reason", 5000, &mut errs)
+            && r.contains(['\n', '\r'])
+        {
+            errs.push("reason", "invalid", "The reason must be a single line.");
+        }
+        errs.finish(())?;
+        let version = c.v2.authorization_version + 1;
+        db.partner_companies.update(&key.account, &c.id.to_string(), |slot| {
+            slot.v2.released = true;
+            slot.v2.external_reference = None;
+            slot.v2.case_access = Some("unavailable".into());
+            slot.v2.authorization_version = version;
+            slot.v2.updated_at = Some(now);
+        });
+        let modes = match c.v2.mode {
+            Some(m) => vec![m],
+            None => vec![AccessMode::Test, AccessMode::Production],
+        };
+        for m in modes {
+            release_orders(db, company_scope(&c, m));
+        }
+        emit_lifecycle(
+            db,
+            &state,
+            key.account,
+            company_scope(&c, mode),
+            "company.access.revoked",
+            json!({
+                "company_url": company_path(c.id),
+                "authorization_version": version,
+                "reason": "partner_released",
+            }),
+        );
+        Ok((
+            StatusCode::OK,
+            json!({"id": c.id.to_string(), "case_access": "unavailable"}),
+        ))
     })
 }
 
@@ -2060,16 +2064,13 @@ async fn list_memberships(
     let mut q = Query::new(&origin.query);
     let paging = Paging::read(&mut q, true);
     q.finish()?;
-    Ok(respond(
-        StatusCode::OK,
-        page(
-            &origin,
-            &paging,
-            state.now(),
-            rows,
-            membership_sync_key,
-            Membership::render,
-        ),
+    Ok(paged(
+        &origin,
+        &paging,
+        state.now(),
+        rows,
+        membership_sync_key,
+        Membership::render,
     ))
 }
 
@@ -2081,55 +2082,48 @@ async fn add_membership(
     Path(p1): Path<String>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    let key = partner_key(&caller)?.clone();
-    let mode = caller.scope.mode;
-    idem.run(&state, &caller, &body, || {
-        let now = state.now();
-        state.store.write(|db| {
-            let c = find_company(db, key.account, mode, &p1)?;
-            let mut errs = Errs::default();
-            let input = read_member(&body, "", &mut errs);
-            errs.finish(())?;
-            let Some(input) = input else {
-                return Err(V2Error::field("", "invalid", "Invalid membership."));
-            };
-            if input.skip_email_verification && !may_skip_verification(&key) {
-                return Err(skip_not_allowed());
-            }
-            let current: Vec<&Membership> = memberships_of(db, &c, mode)
-                .into_iter()
-                .filter(|m| m.non_terminal())
-                .collect();
-            if current.is_empty() && input.role != "admin" {
-                return Err(V2Error::conflict(
-                    "admin_required",
-                    "The company's first membership (cancelled and revoked ones aside) must have the role admin.",
-                ));
-            }
-            if let Some(m) = current.iter().find(|m| m.email.eq_ignore_ascii_case(&input.email)) {
-                return Err(V2Error::conflict(
-                    "membership_exists",
-                    "This e-mail address already has a pending or active membership in the company.",
-                )
-                .with("membership_id", Value::String(m.id.to_string())));
-            }
-            allowance(
-                &window(db, key.account, mode, now, true),
-                1,
-                MEMBERSHIP_ADDITIONS_PER_HOUR,
-                "membership additions",
-                now,
-            )?;
-            let m = new_membership(&state, &c, mode, &input, now);
-            let out = m.render_with_setup_url(&origin);
-            let id = m.id;
-            let scope = m.scope;
-            db.v2_memberships
-                .insert(m)
-                .map_err(|e| V2Error::conflict("conflict", e.to_string()))?;
-            emit_membership(db, &state, key.account, scope, "company.user.added", c.id, id);
-            Ok((StatusCode::CREATED, out))
-        })
+    partner_command(&state, &caller, &idem, &body, |db, key, mode, now| {
+        let c = find_company(db, key.account, mode, &p1)?;
+        let mut errs = Errs::default();
+        let input = read_member(&body, "", &mut errs);
+        errs.finish(())?;
+        let Some(input) = input else {
+            return Err(V2Error::field("", "invalid", "Invalid membership."));
+        };
+        if input.skip_email_verification && !may_skip_verification(key) {
+            return Err(skip_not_allowed());
+        }
+        let current: Vec<&Membership> = memberships_of(db, &c, mode)
+            .into_iter()
+            .filter(|m| m.non_terminal())
+            .collect();
+        if current.is_empty() && input.role != "admin" {
+            return Err(V2Error::conflict(
+                "admin_required",
+                "The company's first membership (cancelled and revoked ones aside) must have the role admin.",
+            ));
+        }
+        if let Some(m) = current.iter().find(|m| m.email.eq_ignore_ascii_case(&input.email)) {
+            return Err(V2Error::conflict(
+                "membership_exists",
+                "This e-mail address already has a pending or active membership in the company.",
+            )
+            .with("membership_id", Value::String(m.id.to_string())));
+        }
+        allowance(
+            &window(db, key.account, mode, now, true),
+            1,
+            MEMBERSHIP_ADDITIONS_PER_HOUR,
+            "membership additions",
+            now,
+        )?;
+        let m = new_membership(&state, &c, mode, &input, now);
+        let out = m.render_with_setup_url(&origin);
+        db.v2_memberships
+            .insert(m.clone())
+            .map_err(|e| V2Error::conflict("conflict", e.to_string()))?;
+        emit_membership(db, &state, "company.user.added", &m);
+        Ok((StatusCode::CREATED, out))
     })
 }
 
@@ -2145,13 +2139,7 @@ fn find_membership(
     let id = Uuid::parse_str(p2).map_err(|_| V2Error::not_found())?;
     let m = db
         .v2_memberships
-        .get(
-            &Scope {
-                company: c.number,
-                mode,
-            },
-            &id.to_string(),
-        )
+        .get(&company_scope(&c, mode), &id.to_string())
         .filter(|m| m.company == c.id)
         .cloned()
         .ok_or_else(V2Error::not_found)?;
@@ -2204,12 +2192,8 @@ async fn update_membership(
         if role == m.role {
             return Ok(respond(StatusCode::OK, m.render()));
         }
-        let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
-            slot.role = role;
-            slot.updated_at = now;
-            slot.render()
-        });
-        Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
+        let m = change_membership(db, &m, now, |slot| slot.role = role)?;
+        Ok(respond(StatusCode::OK, m.render()))
     })
 }
 
@@ -2220,25 +2204,18 @@ async fn cancel_membership(
     Path((p1, p2)): Path<(String, String)>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    let account = partner_key(&caller)?.account;
-    let mode = caller.scope.mode;
-    idem.run(&state, &caller, &body, || {
-        let now = state.now();
-        state.store.write(|db| {
-            let (_, m) = find_membership(db, account, mode, &p1, &p2)?;
-            no_body(&body, "cancel")?;
-            let Some(cancelled) = m.status.next(MembershipEvent::Cancel) else {
-                return Err(not_pending(&m, "cancelled"));
-            };
-            let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
-                slot.status = cancelled;
-                slot.setup_token = None;
-                slot.invite_expires_at = None;
-                slot.updated_at = now;
-                slot.render()
-            });
-            Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
-        })
+    partner_command(&state, &caller, &idem, &body, |db, key, mode, now| {
+        let (_, m) = find_membership(db, key.account, mode, &p1, &p2)?;
+        no_body(&body, "cancel")?;
+        let Some(cancelled) = m.status.next(MembershipEvent::Cancel) else {
+            return Err(not_pending(&m, "cancelled"));
+        };
+        let m = change_membership(db, &m, now, |slot| {
+            slot.status = cancelled;
+            slot.setup_token = None;
+            slot.invite_expires_at = None;
+        })?;
+        Ok((StatusCode::OK, m.render()))
     })
 }
 
@@ -2250,25 +2227,18 @@ async fn resend_membership(
     Path((p1, p2)): Path<(String, String)>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    let account = partner_key(&caller)?.account;
-    let mode = caller.scope.mode;
-    idem.run(&state, &caller, &body, || {
-        let now = state.now();
-        state.store.write(|db| {
-            let (_, m) = find_membership(db, account, mode, &p1, &p2)?;
-            no_body(&body, "resend")?;
-            if !m.status.is_pending() {
-                return Err(not_pending(&m, "sent a new invitation"));
-            }
-            let token = new_token(&state);
-            let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
-                slot.setup_token = Some(token);
-                slot.invite_expires_at = Some(now + Duration::days(INVITE_DAYS));
-                slot.updated_at = now;
-                slot.render_with_setup_url(&origin)
-            });
-            Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
-        })
+    partner_command(&state, &caller, &idem, &body, |db, key, mode, now| {
+        let (_, m) = find_membership(db, key.account, mode, &p1, &p2)?;
+        no_body(&body, "resend")?;
+        if !m.status.is_pending() {
+            return Err(not_pending(&m, "sent a new invitation"));
+        }
+        let token = new_token(&state);
+        let m = change_membership(db, &m, now, |slot| {
+            slot.setup_token = Some(token);
+            slot.invite_expires_at = Some(now + Duration::days(INVITE_DAYS));
+        })?;
+        Ok((StatusCode::OK, m.render_with_setup_url(&origin)))
     })
 }
 
@@ -2279,34 +2249,27 @@ async fn revoke_membership(
     Path((p1, p2)): Path<(String, String)>,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
-    let key = partner_key(&caller)?.clone();
-    let mode = caller.scope.mode;
-    idem.run(&state, &caller, &body, || {
-        let now = state.now();
-        state.store.write(|db| {
-            let (c, m) = find_membership(db, key.account, mode, &p1, &p2)?;
-            let mut errs = Errs::default();
-            let o = Obj::new(&body, "", &["reason"], &mut errs);
-            let reason = o.req_string("reason", 5000, &mut errs);
-            errs.finish(())?;
-            let reason = reason.unwrap_or_default().trim().to_string();
-            let Some(revoked) = m.status.next(MembershipEvent::Revoke) else {
-                return Err(V2Error::conflict(
-                    "membership_not_active",
-                    format!("Only an active membership can be revoked; this one is {}.", m.status),
-                ));
-            };
-            let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
-                slot.status = revoked;
-                slot.revoked_at = Some(now);
-                slot.revocation_reason = Some(reason);
-                slot.revoked_by_token_id = Some(key.id);
-                slot.updated_at = now;
-                slot.render()
-            });
-            emit_membership(db, &state, key.account, m.scope, "company.user.revoked", c.id, m.id);
-            Ok((StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
-        })
+    partner_command(&state, &caller, &idem, &body, |db, key, mode, now| {
+        let (_, m) = find_membership(db, key.account, mode, &p1, &p2)?;
+        let mut errs = Errs::default();
+        let o = Obj::new(&body, "", &["reason"], &mut errs);
+        let reason = o.req_string("reason", 5000, &mut errs);
+        errs.finish(())?;
+        let reason = reason.unwrap_or_default().trim().to_string();
+        let Some(revoked) = m.status.next(MembershipEvent::Revoke) else {
+            return Err(V2Error::conflict(
+                "membership_not_active",
+                format!("Only an active membership can be revoked; this one is {}.", m.status),
+            ));
+        };
+        let m = change_membership(db, &m, now, |slot| {
+            slot.status = revoked;
+            slot.revoked_at = Some(now);
+            slot.revocation_reason = Some(reason);
+            slot.revoked_by_token_id = Some(key.id);
+        })?;
+        emit_membership(db, &state, "company.user.revoked", &m);
+        Ok((StatusCode::OK, m.render()))
     })
 }
 
@@ -2360,10 +2323,7 @@ async fn control_confirm(State(state): State<AppState>, Path(p1): Path<String>) 
             db,
             &state,
             c.account,
-            Scope {
-                company: c.number,
-                mode,
-            },
+            company_scope(&c, mode),
             "company.access.confirmed",
             json!({"company_url": company_path(c.id), "authorization_version": version}),
         );
@@ -2385,23 +2345,13 @@ async fn control_activate(State(state): State<AppState>, Path(p1): Path<String>)
                 "The invitation has expired; resend it (POST …/resend/) first.",
             ));
         }
-        let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
+        let m = change_membership(db, &m, now, |slot| {
             slot.status = active;
             slot.setup_token = None;
             slot.invite_expires_at = None;
-            slot.updated_at = now;
-            slot.render()
-        });
-        emit_membership(
-            db,
-            &state,
-            m.account,
-            m.scope,
-            "company.user.activated",
-            m.company,
-            m.id,
-        );
-        Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
+        })?;
+        emit_membership(db, &state, "company.user.activated", &m);
+        Ok(respond(StatusCode::OK, m.render()))
     })
 }
 
@@ -2418,22 +2368,12 @@ async fn control_expire(State(state): State<AppState>, Path(p1): Path<String>) -
                 "The invitation has already expired.",
             ));
         }
-        let out = db.v2_memberships.update(&m.scope, &m.id.to_string(), |slot| {
+        let m = change_membership(db, &m, now, |slot| {
             slot.setup_token = None;
             slot.invite_expires_at = Some(now);
-            slot.updated_at = now;
-            slot.render()
-        });
-        emit_membership(
-            db,
-            &state,
-            m.account,
-            m.scope,
-            "company.user.invite_expired",
-            m.company,
-            m.id,
-        );
-        Ok(respond(StatusCode::OK, out.ok_or_else(V2Error::not_found)?))
+        })?;
+        emit_membership(db, &state, "company.user.invite_expired", &m);
+        Ok(respond(StatusCode::OK, m.render()))
     })
 }
 

@@ -39,7 +39,7 @@ use uuid::Uuid;
 use crate::list::Origin;
 use crate::state::{AppState, Db, Scope};
 use crate::states::Machine as _;
-use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, if_match, no_body, page, respond, show, ts};
+use crate::v2::conv::{Idem, Obj, Paging, Patch, Query, V2Caller, V2Json, if_match, no_body, paged, respond, show, ts};
 use crate::v2::error::{Errs, V2Error};
 use crate::v2::events::{CASE_EVENTS, Event, LIFECYCLE_EVENTS};
 
@@ -282,7 +282,9 @@ impl Delivery {
     }
 }
 
-fn new_delivery(state: &AppState, webhook: &Webhook, event: &Event) -> Delivery {
+/// A delivery to `webhook`, pending from now on, of the event `event_id` of type `event_type`
+/// whose envelope is `payload`: a new record (its own id and idempotency key), no attempt yet.
+fn new_delivery(state: &AppState, webhook: &Webhook, event_id: Uuid, event_type: &str, payload: Value) -> Delivery {
     let now = state.now();
     Delivery {
         seq: state.ids.next_seq(),
@@ -290,9 +292,9 @@ fn new_delivery(state: &AppState, webhook: &Webhook, event: &Event) -> Delivery 
         id: state.ids.uuid(),
         webhook: webhook.id,
         partner: webhook.partner,
-        event_id: event.id,
-        event_type: event.kind.clone(),
-        payload: event.envelope(),
+        event_id,
+        event_type: event_type.to_string(),
+        payload,
         status: DeliveryStatus::Pending,
         attempts: 0,
         last_attempt_at: None,
@@ -340,7 +342,7 @@ pub fn fan_out(db: &mut Db, state: &AppState, event: &Event) {
         }
     }
     for w in targets {
-        let d = new_delivery(state, &w, event);
+        let d = new_delivery(state, &w, event.id, &event.kind, event.envelope());
         if let Err(e) = db.v2_deliveries.insert(d) {
             tracing::warn!("delivery not recorded: {e}");
         }
@@ -409,16 +411,13 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
             .cloned()
             .collect()
     });
-    Ok(respond(
-        StatusCode::OK,
-        page(
-            &origin,
-            &paging,
-            state.now(),
-            rows,
-            |w| (w.updated_at, w.id),
-            Webhook::render,
-        ),
+    Ok(paged(
+        &origin,
+        &paging,
+        state.now(),
+        rows,
+        |w| (w.updated_at, w.id),
+        Webhook::render,
     ))
 }
 
@@ -839,7 +838,7 @@ async fn test(
                 data: Value::Object(data),
                 partner,
             };
-            let d = new_delivery(&state, &w, &ev);
+            let d = new_delivery(&state, &w, ev.id, &ev.kind, ev.envelope());
             let out = json!({
                 "delivery_id": d.id.to_string(),
                 "event_id": ev.id.to_string(),
@@ -887,16 +886,13 @@ async fn list_deliveries(State(state): State<AppState>, caller: V2Caller, origin
         rows.sort_by_key(|r| std::cmp::Reverse(r.0.seq));
         rows
     });
-    Ok(respond(
-        StatusCode::OK,
-        page(
-            &origin,
-            &paging,
-            state.now(),
-            rows,
-            |(d, _)| (d.updated_at, d.id),
-            |(d, u)| d.render(u.as_deref()),
-        ),
+    Ok(paged(
+        &origin,
+        &paging,
+        state.now(),
+        rows,
+        |(d, _)| (d.updated_at, d.id),
+        |(d, u)| d.render(u.as_deref()),
     ))
 }
 
@@ -934,7 +930,6 @@ async fn redeliver(
     let (scope, partner) = owner(&caller, partner_api(&origin))?;
     idem.run(&state, &caller, &body, || {
         no_body(&body, "redeliver")?;
-        let now = state.now();
         state.store.write(|db| {
             let d = find_delivery(db, scope, partner, &id)?;
             let w = db
@@ -955,21 +950,9 @@ async fn redeliver(
                 ));
             }
             let fresh = Delivery {
-                seq: state.ids.next_seq(),
-                id: state.ids.uuid(),
-                status: DeliveryStatus::Pending,
-                attempts: 0,
-                last_attempt_at: None,
-                next_retry_at: Some(now),
-                completed_at: None,
-                response_status_code: None,
-                response_body: String::new(),
-                error_message: String::new(),
-                idempotency_key: state.ids.uuid(),
-                in_flight: false,
-                created_at: now,
-                updated_at: now,
-                ..d.clone()
+                partner: d.partner,
+                request_id: d.request_id.clone(),
+                ..new_delivery(&state, &w, d.event_id, &d.event_type, d.payload.clone())
             };
             let out = json!({
                 "delivery_id": fresh.id.to_string(),
