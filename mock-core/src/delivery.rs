@@ -313,17 +313,25 @@ where
     });
 }
 
+/// Whether `host` is this machine: `localhost` and `*.localhost` (any case, trailing dots
+/// ignored), `127.0.0.0/8` and `::1`. The one loopback test of every mock's webhook URLs.
+pub fn is_loopback<S: AsRef<str>>(host: &url::Host<S>) -> bool {
+    match host {
+        url::Host::Domain(name) => {
+            let name = name.as_ref().trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        url::Host::Ipv4(ip) => Ipv4Addr::is_loopback(ip),
+        url::Host::Ipv6(ip) => Ipv6Addr::is_loopback(ip),
+    }
+}
+
 /// `url` if deliveries may go there: `https` to any host, `http` only to a loopback host.
 pub fn check_url(url: &str) -> Result<reqwest::Url, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("Invalid URL: {e}."))?;
     let loopback = match parsed.host() {
         None => return Err("Invalid URL: it names no host.".into()),
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => Ipv4Addr::is_loopback(&ip),
-        Some(url::Host::Ipv6(ip)) => Ipv6Addr::is_loopback(&ip),
+        Some(host) => is_loopback(&host),
     };
     match parsed.scheme() {
         "https" => Ok(parsed),

@@ -1127,13 +1127,16 @@ async fn create_user(
         .map_err(PaywiseError::into_message)
 }
 
+/// Whether `v` is an `http(s)` URL (parsed by the `url` crate, no whitespace) whose host has a
+/// dot or starts with `localhost`.
 fn valid_url(v: &str) -> bool {
-    let rest = v
-        .strip_prefix("https://")
-        .or_else(|| v.strip_prefix("http://"))
-        .unwrap_or_default();
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    !host.is_empty() && !v.contains(char::is_whitespace) && (host.contains('.') || host.starts_with("localhost"))
+    !v.contains(char::is_whitespace)
+        && (v.starts_with("https://") || v.starts_with("http://"))
+        && url::Url::parse(v)
+            .ok()
+            .as_ref()
+            .and_then(url::Url::host_str)
+            .is_some_and(|host| host.contains('.') || host.starts_with("localhost"))
 }
 
 async fn create_invite(

@@ -27,7 +27,6 @@
 //! receiver whose certificate is not trusted is a failed attempt whose error says so.
 
 use mock_core::server::JsonBytes;
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
@@ -36,10 +35,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use mock_core::delivery::{Answer, Sender, TlsOptions};
+use mock_core::delivery::{Answer, Sender, TlsOptions, is_loopback};
 use mock_core::{Clock, IdGen, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use url::{Host, Position, Url};
 use uuid::Uuid;
 
 use crate::error::PaywiseError;
@@ -344,6 +344,9 @@ pub struct Target {
     pub path: String,
 }
 
+/// Whether `h` (a domain as the `url` crate gives it) is a host name Django's `URLValidator`
+/// takes: `localhost`, or labels of letters, digits and inner hyphens (63 at most) under a
+/// top-level domain of two letters or more (or a punycode one).
 fn valid_hostname(h: &str) -> bool {
     let h = h.strip_suffix('.').unwrap_or(h);
     if h.eq_ignore_ascii_case("localhost") {
@@ -363,79 +366,41 @@ fn valid_hostname(h: &str) -> bool {
     labels.len() >= 2 && labels.iter().all(label_ok) && tld_ok
 }
 
-/// Parses an `http` or `https` URL as Django's `URLValidator` would accept it (no credentials).
-pub fn parse_url(s: &str) -> Option<Target> {
+/// `s` parsed by the `url` crate if it is an `http` or `https` URL Django's `URLValidator`
+/// would accept: no whitespace or control characters, no credentials, a host name it takes or an
+/// IP address, no port 0.
+fn parse_http_url(s: &str) -> Option<Url> {
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
-    let (scheme, rest) = s.split_once("://")?;
-    let https = match scheme.to_ascii_lowercase().as_str() {
-        "https" => true,
-        "http" => false,
-        _ => return None,
+    let u = Url::parse(s).ok()?;
+    let host_ok = match u.host()? {
+        Host::Domain(d) => valid_hostname(d),
+        Host::Ipv4(_) | Host::Ipv6(_) => true,
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    let tail = tail.split('#').next().unwrap_or_default();
-    let path = if tail.is_empty() {
-        "/".to_string()
-    } else if tail.starts_with('?') {
-        format!("/{tail}")
-    } else {
-        tail.to_string()
-    };
-    let (host, port) = if let Some(r) = authority.strip_prefix('[') {
-        let (h, after) = r.split_once(']')?;
-        h.parse::<Ipv6Addr>().ok()?;
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':')?),
-        };
-        (h.to_string(), port)
-    } else {
-        let (h, p) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        };
-        if h.parse::<Ipv4Addr>().is_err() && !valid_hostname(h) {
-            return None;
-        }
-        (h.to_string(), p)
-    };
-    let port = match port {
-        None => {
-            if https {
-                443
-            } else {
-                80
-            }
-        }
-        Some(p) if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) => match p.parse::<u16>() {
-            Ok(n) if n > 0 => n,
-            _ => return None,
-        },
-        Some(_) => return None,
-    };
-    Some(Target {
-        https,
-        host,
-        authority: authority.to_string(),
-        port,
-        path,
-    })
+    let ok = matches!(u.scheme(), "http" | "https")
+        && host_ok
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.port() != Some(0);
+    ok.then_some(u)
 }
 
-/// Whether `host` is this machine: `localhost` (and `*.localhost`), `127.0.0.0/8`, `::1`.
-pub fn is_loopback(host: &str) -> bool {
-    let lower = host.to_ascii_lowercase();
-    let name = lower.strip_suffix('.').unwrap_or(&lower);
-    name == "localhost"
-        || name.ends_with(".localhost")
-        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
-        || host.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback())
+/// Parses an `http` or `https` URL as Django's `URLValidator` would accept it (no credentials).
+pub fn parse_url(s: &str) -> Option<Target> {
+    let u = parse_http_url(s)?;
+    let host = match u.host()? {
+        Host::Domain(d) => d.to_string(),
+        Host::Ipv4(ip) => ip.to_string(),
+        Host::Ipv6(ip) => ip.to_string(),
+    };
+    Some(Target {
+        https: u.scheme() == "https",
+        host,
+        authority: u[Position::BeforeHost..Position::AfterPort].to_string(),
+        port: u.port_or_known_default()?,
+        path: u[Position::BeforePath..Position::AfterQuery].to_string(),
+    })
 }
 
 /// The error for `url`, if any: DRF's `URLField` messages, plus paywise's HTTPS rule (plain
@@ -449,9 +414,11 @@ fn url_error(url: &str) -> Option<String> {
             "Ensure this field has no more than {URL_MAX_LENGTH} characters."
         ));
     }
-    match parse_url(url) {
+    match parse_http_url(url) {
         None => Some("Enter a valid URL.".into()),
-        Some(t) if !t.https && !is_loopback(&t.host) => Some("Only HTTPS URLs are allowed.".into()),
+        Some(u) if u.scheme() != "https" && !u.host().is_some_and(|h| is_loopback(&h)) => {
+            Some("Only HTTPS URLs are allowed.".into())
+        }
         Some(_) => None,
     }
 }

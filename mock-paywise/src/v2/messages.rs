@@ -158,7 +158,7 @@ pub fn sanitize(html: &str) -> String {
                     .split("href=\"")
                     .nth(1)
                     .and_then(|h| h.split('"').next())
-                    .filter(|h| h.starts_with("https://") || h.starts_with("http://") || h.starts_with("mailto:"));
+                    .filter(|h| safe_href(h));
                 match href {
                     Some(h) => out.push_str(&format!("<a href=\"{h}\">")),
                     None => out.push_str("<a>"),
@@ -171,6 +171,13 @@ pub fn sanitize(html: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Whether a link keeps its `href`: an `https://`, `http://` (with a host) or `mailto:` URL the
+/// `url` crate parses.
+fn safe_href(h: &str) -> bool {
+    let web = h.starts_with("https://") || h.starts_with("http://");
+    (web || h.starts_with("mailto:")) && url::Url::parse(h).is_ok_and(|u| !web || u.host().is_some())
 }
 
 /// The text of an HTML fragment: every tag (`<...>`) dropped, nothing else changed (also how

@@ -459,16 +459,17 @@ fn read_input(body: &Map<String, Value>, partner: bool, create: bool) -> Result<
         }
     };
     if let Some(u) = &url {
-        match url::Url::parse(u) {
-            Ok(parsed) if parsed.scheme() == "https" && parsed.host_str().is_some() => {}
-            Ok(parsed)
-                if parsed.scheme() == "http"
-                    && matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) => {}
-            _ => errs.push(
+        let allowed = url::Url::parse(u).is_ok_and(|parsed| match (parsed.scheme(), parsed.host()) {
+            ("https", Some(_)) => true,
+            ("http", Some(host)) => mock_core::delivery::is_loopback(&host),
+            _ => false,
+        });
+        if !allowed {
+            errs.push(
                 "url",
                 "invalid",
                 "Enter a public https URL (the mock also takes http on loopback, for local receivers).",
-            ),
+            );
         }
     }
     let mut types: Vec<&str> = vec!["*"];
