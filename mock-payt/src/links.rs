@@ -33,6 +33,7 @@ use serde_json::{Value, json};
 
 use crate::error::PaytError;
 use crate::params::parse_id;
+use crate::resources::sign_up::SIGN_UP_TOKEN;
 use crate::state::AppState;
 
 /// The placeholder origin records are written with; [`middleware`] replaces it in every answer.
@@ -476,9 +477,11 @@ async fn portal_page(
 }
 
 async fn sign_up_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<Value>, PaytError> {
-    let known = state
-        .store
-        .read(|db| db.sign_ups.iter_all().any(|s| s.user.sign_up_token == token));
+    let known = state.store.read(|db| {
+        db.sign_ups
+            .lookup(&(), SIGN_UP_TOKEN, &token)
+            .any(|s| s.user.sign_up_token == token)
+    });
     if !known {
         return Err(PaytError::NotFound(format!(
             "Couldn't find SignUp with 'sign_up_token'={token}"

@@ -61,7 +61,7 @@ use crate::resources::credit_cases::CreditCase;
 use crate::resources::debtors::{Debtor, PostalAddress};
 use crate::resources::invoices::Invoice;
 use crate::resources::notifications::{Details, Notification};
-use crate::resources::payment_plans::{PaymentPlan, PaymentTerm, public_url};
+use crate::resources::payment_plans::{PaymentPlan, PaymentTerm, PlanState, public_url};
 use crate::resources::{Label, User};
 use crate::state::Db;
 
@@ -574,24 +574,26 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
         cases.push(case);
     }
 
-    // Payment plans in every state, for debtors with open invoices.
+    // Payment plans in every state, for debtors with open invoices: each state a plan is seeded
+    // in, and whether an active one was activated automatically (without a proposal's approval).
+    use PlanState::{Active, Deactivated, Proposed, Rejected};
     let states = [
-        "active",
-        "active",
-        "active",
-        "proposed",
-        "proposed",
-        "auto",
-        "rejected",
-        "deactivated",
-        "deactivated",
-        "active",
-        "proposed",
-        "rejected",
+        (Active, false),
+        (Active, false),
+        (Active, false),
+        (Proposed, false),
+        (Proposed, false),
+        (Active, true),
+        (Rejected, false),
+        (Deactivated, false),
+        (Deactivated, false),
+        (Active, false),
+        (Proposed, false),
+        (Rejected, false),
     ];
     let mut plans: Vec<PaymentPlan> = Vec::new();
     let mut used = std::collections::HashSet::new();
-    for state in states {
+    for (state, auto) in states {
         let candidates: Vec<usize> = invoices
             .iter()
             .enumerate()
@@ -626,9 +628,9 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
             let due = shift(created.date_naive(), 30 * (k as i64 + 1));
             // An active plan's terms that fell due were paid, but some of the last two weeks':
             // a term missed longer ago would have deactivated the plan (`lifecycle.rs`).
-            let drawn = state == "active" && due < g.f.anchor() && g.f.chance(0.8);
+            let drawn = state == Active && !auto && due < g.f.anchor() && g.f.chance(0.8);
             let early = if drawn { g.f.int(0, 5) as i64 } else { 0 };
-            let paid = drawn || (matches!(state, "active" | "auto") && due < shift(g.f.anchor(), -15));
+            let paid = drawn || (state == Active && due < shift(g.f.anchor(), -15));
             terms.push(PaymentTerm {
                 id: g.id(),
                 total_amount: amount,
@@ -639,12 +641,12 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
         }
         let user = g.f.pick(users).clone();
         let decided = created + Duration::days(g.f.int(1, 4) as i64);
-        let active = matches!(state, "active" | "auto");
+        let active = state == Active;
         let plan = PaymentPlan {
             payment_terms: terms,
             active,
-            auto_activated: state == "auto",
-            reason: matches!(state, "proposed" | "auto" | "rejected").then(|| {
+            auto_activated: auto,
+            reason: (auto || matches!(state, Proposed | Rejected)).then(|| {
                 g.f.pick(&[
                     "Tijdelijk minder inkomsten",
                     "Wachten op betaling van klant",
@@ -653,31 +655,32 @@ fn seed_administration(g: &mut Gen, db: &mut Db, admin: u64, users: &[User], deb
                 ])
                 .to_string()
             }),
-            rejected_by_user: (state == "rejected").then(|| user.clone()),
+            rejected_by_user: (state == Rejected).then(|| user.clone()),
             administration_id: admin,
             debtor_id,
             id,
-            approved_at: matches!(state, "active" | "auto" | "deactivated").then_some(if state == "auto" {
-                created
-            } else {
-                decided
-            }),
+            approved_at: matches!(state, Active | Deactivated).then_some(if auto { created } else { decided }),
             created_at: created,
-            deactivated_at: (state == "deactivated").then(|| decided + Duration::days(40)),
+            deactivated_at: (state == Deactivated).then(|| decided + Duration::days(40)),
             updated_at: match state {
-                "deactivated" => decided + Duration::days(40),
-                "proposed" => created,
+                Deactivated => decided + Duration::days(40),
+                Proposed => created,
                 _ => decided,
             }
             .min(g.f.anchor_at(0)),
-            proposed_at: matches!(state, "proposed" | "auto" | "rejected").then_some(created),
-            rejected_at: (state == "rejected").then_some(decided),
+            proposed_at: (auto || matches!(state, Proposed | Rejected)).then_some(created),
+            rejected_at: (state == Rejected).then_some(decided),
             public_url: public_url(id),
             invoice_ids: covered.iter().map(|&n| invoices[n].id).collect(),
             credit_case_ids: Vec::new(),
             cc_email_address: None,
             expired_term_ids: Vec::new(),
         };
+        debug_assert_eq!(
+            PlanState::of(&plan),
+            state,
+            "a seeded plan is in the state it was seeded in"
+        );
         if active {
             for &n in &covered {
                 invoices[n].active_payment_plan_id = Some(id);

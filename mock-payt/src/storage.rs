@@ -41,6 +41,7 @@ use sha3::{Digest, Sha3_512};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use mock_core::error::xml_escape;
+use mock_core::query::QueryParams;
 
 use crate::links::{PREFIX, link};
 use crate::state::AppState;
@@ -189,16 +190,9 @@ struct Slot {
     signature: String,
 }
 
-fn query_value<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
-    raw?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then_some(v)
-    })
-}
-
+/// The stored object's `ETag`: the first 16 bytes of its digest in hex, quoted.
 fn etag(digest: &[u8]) -> String {
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", hex::encode(&digest[..digest.len().min(16)]))
 }
 
 /// Checks the slot, its signature and expiry, then reads at most the registered size, checks size
@@ -230,10 +224,8 @@ async fn upload(
     });
     let slot = found.ok_or_else(no_upload)?;
 
-    let (Some(expires), Some(signature)) = (
-        query_value(query.as_deref(), "X-Payt-Expires"),
-        query_value(query.as_deref(), "X-Payt-Signature"),
-    ) else {
+    let query = QueryParams::parse(query.as_deref());
+    let (Some(expires), Some(signature)) = (query.get("X-Payt-Expires"), query.get("X-Payt-Signature")) else {
         return Err(S3Error::new(
             StatusCode::FORBIDDEN,
             "AccessDenied",
@@ -387,6 +379,22 @@ async fn upload(
 // ------------------------------------------------------------------------------------------------
 // Download
 
+/// The bytes `filename*` percent-encodes: all but RFC 8187's `attr-char` (alphanumerics and
+/// ``!#$&+-.^_`|~``).
+const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
 /// `filename` as a `Content-Disposition` value: an ASCII fallback and the UTF-8 name (RFC 6266).
 pub fn disposition(filename: &str) -> String {
     let ascii: String = filename
@@ -399,16 +407,7 @@ pub fn disposition(filename: &str) -> String {
             }
         })
         .collect();
-    let encoded: String = filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(filename, ATTR_CHAR);
     format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 

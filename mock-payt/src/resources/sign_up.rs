@@ -90,7 +90,24 @@ pub struct SignUp {
     pub created_at: DateTime<Utc>,
 }
 
-mock_core::unscoped_record!(SignUp);
+impl mock_core::Record for SignUp {
+    type Scope = ();
+    const KEY_IS_SEQ: bool = true;
+    fn scope(&self) {}
+    fn seq(&self) -> u64 {
+        self.id
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    /// Found by its user's `sign_up_token` (the sign-up page of [`crate::links`]).
+    fn lookups(&self) -> Vec<(&'static str, String)> {
+        vec![(SIGN_UP_TOKEN, self.user.sign_up_token.clone())]
+    }
+}
+
+/// The secondary key a sign-up is found by its user's `sign_up_token` under.
+pub const SIGN_UP_TOKEN: &str = "sign_up_token";
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {

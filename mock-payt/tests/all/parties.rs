@@ -597,6 +597,21 @@ async fn basic_auth_routes_and_sign_up() {
     assert_eq!(created, t.m.state().now().timestamp());
     let token = s["user"]["sign_up_token"].as_str().expect("token");
     assert!(s["user"]["sign_up_url"].as_str().is_some_and(|u| u.ends_with(token)));
+    // The sign-up page is found by its token (the sign-ups' token index); another token is not.
+    let page = t
+        .http
+        .get(s["user"]["sign_up_url"].as_str().expect("a url"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(page.status(), 200);
+    let other = t
+        .http
+        .get(format!("{uri}/_mock/payt/app/sign_up/{}0", &token[1..]))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(other.status(), 404);
     // The company is listed for the application and owns the new administration.
     let (_, companies) = t.send(basic(t.http.get(format!("{uri}/v1/companies")))).await;
     assert_eq!(companies["data"][1]["id"], s["company"]["id"]);
