@@ -290,6 +290,10 @@ enum Write {
     PartnerInvite,
     /// A debtor created by the partner acting for a user of its complete company.
     DebtorAsPartnerUser,
+    /// A v2 webhook endpoint (idempotent create) and a test delivery to it, which fails.
+    V2Webhook,
+    /// A v2 Partner company and its first (admin) membership, both idempotent creates.
+    V2Membership,
 }
 
 fn write() -> impl Strategy<Value = Write> {
@@ -308,6 +312,8 @@ fn write() -> impl Strategy<Value = Write> {
         Just(Write::PartnerUser),
         Just(Write::PartnerInvite),
         Just(Write::DebtorAsPartnerUser),
+        Just(Write::V2Webhook),
+        Just(Write::V2Membership),
     ]
 }
 
@@ -330,6 +336,19 @@ impl Client {
             self.http
                 .post(format!("{}{path}", self.base))
                 .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// A v2 `POST` with a fresh `Idempotency-Key` (kept by the mock, so it is part of the world).
+    async fn post_v2(&mut self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.n += 1;
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("world-{}", self.n))
                 .json(&body),
         )
         .await
@@ -483,6 +502,27 @@ impl Client {
                 let (status, i) = self.post("/partner/v1/userinvites/", PARTNER_TOKEN, body).await;
                 assert_eq!(status, 201, "{i}");
             }
+            Write::V2Webhook => {
+                // Port 9 on loopback: nothing listens, the test delivery's attempt fails at once.
+                let url = format!("http://127.0.0.1:9/v2-hooks-{}", self.n);
+                let body = json!({"url": url, "events": ["order.submitted"]});
+                let (status, w) = self.post_v2("/v2/webhooks/", &token, body).await;
+                assert_eq!(status, 201, "{w}");
+                let test = format!("/v2/webhooks/{}/test/", w["id"].as_str().expect("id"));
+                let (status, d) = self.post_v2(&test, &token, json!({"event": "order.submitted"})).await;
+                assert!(status < 300, "{status} {d}");
+            }
+            Write::V2Membership => {
+                let name = format!("Welt {} GmbH", self.n);
+                let body = json!({"name": name, "onboarding_mode": "api_only"});
+                let (status, c) = self.post_v2("/partner/v2/companies/", PARTNER_TOKEN, body).await;
+                assert_eq!(status, 201, "{c}");
+                let users = format!("/partner/v2/companies/{}/users/", c["id"].as_str().expect("id"));
+                let member = json!({"email": format!("admin{}@welt.example", self.n), "first_name": "A",
+                                    "last_name": "B", "role": "admin"});
+                let (status, m) = self.post_v2(&users, PARTNER_TOKEN, member).await;
+                assert_eq!(status, 201, "{m}");
+            }
             Write::DebtorAsPartnerUser => {
                 let user = self.partner_user().await;
                 let body = self.debtor_body();
@@ -504,11 +544,10 @@ impl Client {
 /// retry is a minute away on the mock's clock).
 async fn settled(mock: &MockPaywise) {
     let start = std::time::Instant::now();
-    while !mock
-        .state()
-        .store
-        .read(|db| db.deliveries.iter_all().all(|d| d.attempts > 0 && !d.in_flight))
-    {
+    while !mock.state().store.read(|db| {
+        db.deliveries.iter_all().all(|d| d.attempts > 0 && !d.in_flight)
+            && db.v2_deliveries.iter_all().all(|d| d.attempts > 0 && !d.in_flight)
+    }) {
         assert!(
             start.elapsed() < std::time::Duration::from_secs(10),
             "the webhook deliveries never settled"
@@ -517,7 +556,8 @@ async fn settled(mock: &MockPaywise) {
     }
 }
 
-async fn run(writes: Vec<Write>) {
+/// Applies `writes` to a fresh mock and checks the round trips; the database after them.
+async fn run(writes: Vec<Write>) -> Db {
     let mock = MockPaywise::test().seed(7).start().await;
     let mut client = Client {
         base: mock.uri(),
@@ -543,7 +583,11 @@ async fn run(writes: Vec<Write>) {
         assert!(!w.secret_key.is_empty());
     }
     // Whatever the partner wrote is in the database, not beside it.
-    let companies = writes.iter().filter(|w| matches!(w, Write::PartnerCompany)).count();
+    // (v1 and v2 share the Partner's companies: a v2 membership's write creates one too.)
+    let companies = writes
+        .iter()
+        .filter(|w| matches!(w, Write::PartnerCompany | Write::V2Membership))
+        .count();
     assert_eq!(db.partner_companies.scope_len(&FIXTURE_ACCOUNT), 2 + companies);
 
     // The token registry as JSON and back.
@@ -569,6 +613,56 @@ async fn run(writes: Vec<Write>) {
     assert!(again == snapshot, "a restored world exports what it was restored from");
     assert_eq!(copy.state().ids.state(), mock.state().ids.state());
     assert_eq!(copy.state().store.snapshot().fingerprint(), db.fingerprint());
+    db
+}
+
+/// Every kind of write once, so that every table they fill is read back at least once: the v2
+/// webhooks, their deliveries, the memberships and the idempotency records included.
+#[tokio::test]
+async fn every_kind_of_write_round_trips() {
+    let writes = vec![
+        Write::Debtor,
+        Write::Claim {
+            cents: 12_345,
+            quantity: 1.0,
+        },
+        Write::Release,
+        Write::Payment { cents: 500 },
+        Write::Webhook,
+        Write::Claim {
+            cents: 1_000,
+            quantity: 2.5,
+        },
+        Write::Document { bytes: vec![1, 2, 3] },
+        Write::PartnerCompany,
+        Write::PartnerUser,
+        Write::PartnerInvite,
+        Write::DebtorAsPartnerUser,
+        Write::V2Webhook,
+        Write::V2Membership,
+    ];
+    let db = run(writes).await;
+    for table in [
+        "v2_webhooks",
+        "v2_deliveries",
+        "v2_memberships",
+        "v2_idempotency",
+        "deliveries",
+    ] {
+        assert!(!db_empty(&db, table), "{table} holds no records after the writes");
+    }
+}
+
+/// Whether `db`'s table `table` (one of those [`every_kind_of_write_round_trips`] names) is empty.
+fn db_empty(db: &Db, table: &str) -> bool {
+    match table {
+        "v2_webhooks" => db.v2_webhooks.iter_all().next().is_none(),
+        "v2_deliveries" => db.v2_deliveries.iter_all().next().is_none(),
+        "v2_memberships" => db.v2_memberships.iter_all().next().is_none(),
+        "v2_idempotency" => db.v2_idempotency.iter_all().next().is_none(),
+        "deliveries" => db.deliveries.iter_all().next().is_none(),
+        other => panic!("unknown table {other}"),
+    }
 }
 
 proptest! {
