@@ -36,6 +36,7 @@ use crate::resources::mandates::{
     self, Download, LEGAL_STAGES, LegalStage, Mandate, PROCESSING_STATES, ProcessingState, SetProcessing, StageEvent,
 };
 use crate::resources::requests_to_client::{ANSWER_TYPES, FileRef, RequestToClient};
+use crate::resources::webhooks::{ChoiceList, choice_list};
 use crate::state::{AppState, Caller, Db, Scope};
 use crate::states::Machine as _;
 use crate::validate::{OPT, OPT_NOT_NULL, Obj, REQ};
@@ -51,42 +52,16 @@ pub fn router() -> Router<AppState> {
         .route("/_mock/paywise/mandates/{id}/requests-to-client/", post(add_request))
 }
 
+/// `allowed_answer_types`, a list of [`ANSWER_TYPES`].
 fn answer_types(o: &mut Obj<'_>, body: &Value, required: bool) -> Option<Vec<String>> {
-    match body.get("allowed_answer_types") {
-        None if !required => None,
-        None => {
-            o.error("allowed_answer_types", crate::validate::REQUIRED);
-            None
-        }
-        Some(Value::Array(items)) if !items.is_empty() => {
-            let mut out = Vec::new();
-            for item in items {
-                match item.as_str() {
-                    Some(s) if ANSWER_TYPES.contains(&s) => out.push(s.to_string()),
-                    _ => {
-                        let shown = item.as_str().map_or_else(|| item.to_string(), str::to_string);
-                        o.error("allowed_answer_types", format!("\"{shown}\" is not a valid choice."));
-                        return None;
-                    }
-                }
-            }
-            Some(out)
-        }
-        Some(Value::Array(_)) => {
-            o.error("allowed_answer_types", "This list may not be empty.");
-            None
-        }
-        Some(other) => {
-            o.error(
-                "allowed_answer_types",
-                format!(
-                    "Expected a list of items but got type \"{}\".",
-                    crate::validate::py_type(other)
-                ),
-            );
-            None
-        }
-    }
+    choice_list(
+        o,
+        body,
+        "allowed_answer_types",
+        ANSWER_TYPES,
+        required,
+        ChoiceList::List,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

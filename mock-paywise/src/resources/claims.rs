@@ -719,6 +719,56 @@ fn validate(body: &Value, now: DateTime<Utc>, state: &AppState) -> Result<NewCla
     })
 }
 
+/// How a v1 body's primary-key reference reads: a UUID string naming a record, as DRF's
+/// `PrimaryKeyRelatedField` over a UUID key sees it (the claim of a payment, the debtor of a
+/// claim, the company of a Partner user or invite).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PkRef<'a> {
+    /// The field is absent.
+    Absent,
+    /// The field is `null`.
+    Null,
+    /// A UUID naming an existing record.
+    Found(Uuid),
+    /// A UUID naming no record (the text as sent).
+    Unknown(&'a str),
+    /// A string that is no UUID.
+    NotUuid(&'a str),
+    /// Not a string.
+    WrongType(&'a Value),
+}
+
+impl PkRef<'_> {
+    /// DRF's message for a refused reference; `None` for a found, absent or `null` one (whether
+    /// those are allowed is the field's own rule).
+    pub(crate) fn error(&self) -> Option<String> {
+        match self {
+            PkRef::Absent | PkRef::Null | PkRef::Found(_) => None,
+            PkRef::Unknown(s) => Some(format!("Invalid pk \"{s}\" - object does not exist.")),
+            PkRef::NotUuid(s) => Some(format!("“{s}” is not a valid UUID.")),
+            PkRef::WrongType(v) => Some(format!(
+                "Incorrect type. Expected pk value, received {}.",
+                crate::validate::py_type(v)
+            )),
+        }
+    }
+}
+
+/// Reads `body[field]` as a [`PkRef`]; `exists` says whether a record has that id. With `trim`,
+/// spaces around the UUID are ignored (the Partner API's fields).
+pub(crate) fn pk_ref<'a>(body: &'a Value, field: &str, trim: bool, exists: impl FnOnce(Uuid) -> bool) -> PkRef<'a> {
+    match body.get(field) {
+        None => PkRef::Absent,
+        Some(Value::Null) => PkRef::Null,
+        Some(Value::String(s)) => match Uuid::parse_str(if trim { s.trim() } else { s }) {
+            Err(_) => PkRef::NotUuid(s),
+            Ok(u) if exists(u) => PkRef::Found(u),
+            Ok(_) => PkRef::Unknown(s),
+        },
+        Some(other) => PkRef::WrongType(other),
+    }
+}
+
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -727,22 +777,12 @@ async fn create(
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
     let now = state.now();
     // The debtor reference is checked first so that its error joins the others in one answer.
-    let debtor_error = match body.get("debtor") {
-        Some(Value::String(s)) => match Uuid::parse_str(s) {
-            Err(_) => Some(format!("“{s}” is not a valid UUID.")),
-            Ok(u) => {
-                let known = state
-                    .store
-                    .read(|db| db.debtors.get(&caller.scope(), &u.to_string()).is_some());
-                (!known).then(|| format!("Invalid pk \"{s}\" - object does not exist."))
-            }
-        },
-        Some(Value::Null) | None => None,
-        Some(other) => Some(format!(
-            "Incorrect type. Expected pk value, received {}.",
-            crate::validate::py_type(other)
-        )),
-    };
+    let debtor_error = pk_ref(&body, "debtor", false, |u| {
+        state
+            .store
+            .read(|db| db.debtors.get(&caller.scope(), &u.to_string()).is_some())
+    })
+    .error();
     let validated = validate(&body, now, &state);
     let mut new = match (validated, debtor_error) {
         (Ok(new), None) => new,

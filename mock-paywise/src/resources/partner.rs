@@ -30,8 +30,9 @@ use uuid::Uuid;
 use super::is_country;
 use crate::error::PaywiseError;
 use crate::list::{self, Filters, JsonBody, Origin, path_uuid};
+use crate::resources::claims::{PkRef, pk_ref};
 use crate::state::{AccessMode, AppState, Caller, Db, Grant, Scope, forbidden};
-use crate::validate::{OPT_LIST, OPT_NOT_BLANK, OPT_NOT_NULL, OPT_OBJECT, Obj, REQ, looks_like_email};
+use crate::validate::{OPT, OPT_LIST, OPT_NOT_BLANK, OPT_NOT_NULL, OPT_OBJECT, Obj, REQ, looks_like_email};
 use crate::vendor::LEGAL_REPRESENTATIVE_TYPES;
 
 /// The fixture partner's key in test mode (with `API_ONLY_ONBOARDING`).
@@ -1049,28 +1050,23 @@ fn email_and_company(o: &mut Obj<'_>, body: &Value, db: &Db, account: u64) -> (O
     {
         o.error("email", "Enter a valid email address.");
     }
-    let company = match body.get("company") {
-        None => {
+    let company = match pk_ref(body, "company", true, |u| db.partner_company(account, &u).is_some()) {
+        PkRef::Found(u) => Some(u),
+        PkRef::Absent => {
             o.error("company", crate::validate::REQUIRED);
             None
         }
-        Some(Value::Null) => {
+        PkRef::Null => {
             o.error("company", crate::validate::NOT_NULL);
             None
         }
-        Some(v) => {
-            let shown = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-            match v.as_str().map(|s| Uuid::parse_str(s.trim())) {
-                Some(Ok(u)) if db.partner_company(account, &u).is_some() => Some(u),
-                Some(Ok(_)) => {
-                    o.error("company", format!("Invalid pk \"{shown}\" - object does not exist."));
-                    None
-                }
-                _ => {
-                    o.error("company", "Must be a valid UUID.");
-                    None
-                }
-            }
+        PkRef::Unknown(shown) => {
+            o.error("company", format!("Invalid pk \"{shown}\" - object does not exist."));
+            None
+        }
+        PkRef::NotUuid(_) | PkRef::WrongType(_) => {
+            o.error("company", "Must be a valid UUID.");
+            None
         }
     };
     (email, company)
@@ -1319,8 +1315,12 @@ async fn control_complete(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
     let id = path_uuid(&id)?;
-    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let names = Some((text("first_name"), text("last_name")));
+    // Optional names, read as the API's own bodies are: a value that is no string is a 400.
+    let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
+    let first_name = o.string("first_name", OPT, None);
+    let last_name = o.string("last_name", OPT, None);
+    o.finish().map_err(PaywiseError::Validation)?;
+    let names = Some((first_name.unwrap_or_default(), last_name.unwrap_or_default()));
     let user = complete_invite(&state, id, names)?;
     let account = account(&state).ok_or_else(PaywiseError::not_found)?;
     state.store.read(|db| {

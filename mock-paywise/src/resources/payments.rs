@@ -23,9 +23,10 @@ use uuid::Uuid;
 use crate::error::PaywiseError;
 use crate::format::Money;
 use crate::list::{self, JsonBody, Origin, Resource};
+use crate::resources::claims::{PkRef, pk_ref};
 use crate::resources::mandates::{self, LegalStage, ProcessingState};
 use crate::state::{AppState, Caller, Db, Scope};
-use crate::validate::{OPT, Obj, REQ, metadata, py_type};
+use crate::validate::{OPT, Obj, REQ, metadata};
 
 /// A payment the client reports on a claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,34 +133,22 @@ async fn create(
 ) -> Result<(StatusCode, Json<Value>), PaywiseError> {
     let scope = caller.scope();
     let mut o = Obj::new(&body).map_err(PaywiseError::Validation)?;
-    let claim = match body.get("claim") {
-        None => {
+    let claim = match pk_ref(&body, "claim", false, |u| {
+        state.store.read(|db| db.claims.get(&scope, &u.to_string()).is_some())
+    }) {
+        PkRef::Found(u) => Some(u),
+        PkRef::Absent => {
             o.error("claim", crate::validate::REQUIRED);
             None
         }
-        Some(Value::Null) => {
+        PkRef::Null => {
             o.error("claim", crate::validate::NOT_NULL);
             None
         }
-        Some(Value::String(s)) => match Uuid::parse_str(s) {
-            Err(_) => {
-                o.error("claim", format!("“{s}” is not a valid UUID."));
-                None
+        refused => {
+            if let Some(e) = refused.error() {
+                o.error("claim", e);
             }
-            Ok(u) => {
-                if state.store.read(|db| db.claims.get(&scope, &u.to_string()).is_some()) {
-                    Some(u)
-                } else {
-                    o.error("claim", format!("Invalid pk \"{s}\" - object does not exist."));
-                    None
-                }
-            }
-        },
-        Some(other) => {
-            o.error(
-                "claim",
-                format!("Incorrect type. Expected pk value, received {}.", py_type(other)),
-            );
             None
         }
     };

@@ -437,33 +437,59 @@ struct Changes {
     max_consecutive_failures: Option<i64>,
 }
 
-/// `events` as DRF's `MultipleChoiceField` reads it (duplicates collapse, order is kept).
-fn events_field(o: &mut Obj<'_>, body: &Value, required: bool) -> Option<Vec<String>> {
-    let v = match body.get("events") {
+/// Which DRF field reads a list of choices ([`choice_list`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChoiceList {
+    /// A `MultipleChoiceField` (an endpoint's `events`): `null` is refused as null, an empty
+    /// list as an empty selection, every invalid choice is named, duplicates collapse (the order
+    /// is kept).
+    Selection,
+    /// A `ListField` of a `ChoiceField` (the back office's `allowed_answer_types`): `null` is a
+    /// wrong type, an empty list is refused as one, the first invalid choice ends the reading,
+    /// duplicates stay.
+    List,
+}
+
+/// Reads `body[field]`, a list of strings from `choices`, as `kind` says; its errors go to `o`.
+pub(crate) fn choice_list(
+    o: &mut Obj<'_>,
+    body: &Value,
+    field: &str,
+    choices: &[&str],
+    required: bool,
+    kind: ChoiceList,
+) -> Option<Vec<String>> {
+    let items = match body.get(field) {
         None => {
             if required {
-                o.error("events", REQUIRED);
+                o.error(field, REQUIRED);
             }
             return None;
         }
-        Some(Value::Null) => {
-            o.error("events", NOT_NULL);
+        Some(Value::Null) if kind == ChoiceList::Selection => {
+            o.error(field, NOT_NULL);
             return None;
         }
-        Some(v) => v,
-    };
-    let Value::Array(items) = v else {
-        o.error(
-            "events",
-            format!(
-                "Expected a list of items but got type \"{}\".",
-                crate::validate::py_type(v)
-            ),
-        );
-        return None;
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            o.error(
+                field,
+                format!(
+                    "Expected a list of items but got type \"{}\".",
+                    crate::validate::py_type(other)
+                ),
+            );
+            return None;
+        }
     };
     if items.is_empty() {
-        o.error("events", "This selection may not be empty.");
+        o.error(
+            field,
+            match kind {
+                ChoiceList::Selection => "This selection may not be empty.",
+                ChoiceList::List => "This list may not be empty.",
+            },
+        );
         return None;
     }
     let mut out: Vec<String> = Vec::new();
@@ -473,10 +499,13 @@ fn events_field(o: &mut Obj<'_>, body: &Value, required: bool) -> Option<Vec<Str
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if !EVENT_TYPES.contains(&s.as_str()) {
-            o.error("events", format!("\"{s}\" is not a valid choice."));
+        if !choices.contains(&s.as_str()) {
+            o.error(field, format!("\"{s}\" is not a valid choice."));
+            if kind == ChoiceList::List {
+                return None;
+            }
             ok = false;
-        } else if !out.contains(&s) {
+        } else if kind == ChoiceList::List || !out.contains(&s) {
             out.push(s);
         }
     }
@@ -497,7 +526,7 @@ fn validate(body: &Value, partial: bool) -> Result<Changes, Value> {
     {
         o.error("url", e);
     }
-    let events = events_field(&mut o, body, !partial);
+    let events = choice_list(&mut o, body, "events", EVENT_TYPES, !partial, ChoiceList::Selection);
     let description = o.string("description", optional, Some(DESCRIPTION_MAX_LENGTH));
     let enabled = o.boolean("enabled", optional);
     let max = o.integer("max_consecutive_failures", optional);
