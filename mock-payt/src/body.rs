@@ -326,7 +326,7 @@ pub fn items<'a>(body: &'a Body, key: &str) -> Result<Vec<&'a Map<String, Value>
 /// longer than `what.max`, not an array, an item that is not an object, or empty where
 /// `what.one` says it must not be. A form with a single indexed item (`invoices[0][...]`) decodes
 /// to an object of objects, which is read as that list.
-pub fn items_of<'a>(body: &'a Body, key: &str, what: &Items) -> Result<Vec<&'a Map<String, Value>>, Problem> {
+pub(crate) fn items_of<'a>(body: &'a Body, key: &str, what: &Items) -> Result<Vec<&'a Map<String, Value>>, Problem> {
     let items: Vec<&Map<String, Value>> = match body.0.get(key) {
         None | Some(Value::Null) => return Err(missing(key)),
         Some(Value::Array(items)) if items.len() > what.max => {
@@ -363,7 +363,7 @@ pub fn items_of<'a>(body: &'a Body, key: &str, what: &Items) -> Result<Vec<&'a M
 /// `payments` or `invoice_lines`): `None` when absent or null, empty for a blank form value; more
 /// than `max` items, an item that is not an object, or a value that is not an array is 422
 /// `invalid_parameter` (`"<path>[<key>] must be an array of <what>"`).
-pub fn opt_objects<'a>(
+pub(crate) fn opt_objects<'a>(
     m: &'a Map<String, Value>,
     key: &str,
     path: &str,
@@ -394,7 +394,7 @@ pub fn opt_objects<'a>(
 
 /// The optional object at `key` of `m` (a record at `path`): `None` when absent or null; any
 /// other value is 422 `invalid_parameter`, `"<path>[<key>] must be <what>"`.
-pub fn opt_object<'a>(
+pub(crate) fn opt_object<'a>(
     m: &'a Map<String, Value>,
     key: &str,
     path: &str,
@@ -408,7 +408,7 @@ pub fn opt_object<'a>(
 }
 
 /// The required object at `key` of `m`, as [`opt_object`]: absent or null is `missing_parameter`.
-pub fn req_object<'a>(
+pub(crate) fn req_object<'a>(
     m: &'a Map<String, Value>,
     key: &str,
     path: &str,
@@ -419,7 +419,7 @@ pub fn req_object<'a>(
 
 /// Whether `s` looks like an e-mail address (`local@domain.tld`, no spaces): the one check every
 /// address of a Payt write is held to.
-pub fn is_email(s: &str) -> bool {
+pub(crate) fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
@@ -432,13 +432,13 @@ pub fn is_email(s: &str) -> bool {
 }
 
 /// An optional string (numbers are taken as their text; blank is absent).
-pub fn opt_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, Problem> {
+pub(crate) fn opt_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, Problem> {
     str_value(m.get(key), &at(path, key))
 }
 
 /// The string a value stands for, trimmed (a number as its text; absent, null or blank is
 /// `None`); anything else is refused, naming it `at`.
-pub fn str_value(v: Option<&Value>, at: &str) -> Result<Option<String>, Problem> {
+pub(crate) fn str_value(v: Option<&Value>, at: &str) -> Result<Option<String>, Problem> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -449,7 +449,7 @@ pub fn str_value(v: Option<&Value>, at: &str) -> Result<Option<String>, Problem>
 }
 
 /// A required string.
-pub fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<String, Problem> {
+pub(crate) fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<String, Problem> {
     let at = at(path, key);
     opt_str(m, key, path)?.ok_or_else(|| missing(&at))
 }
@@ -479,13 +479,13 @@ pub fn given<T>(
 }
 
 /// An optional date `YYYY-MM-DD`.
-pub fn opt_date(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<NaiveDate>, Problem> {
+pub(crate) fn opt_date(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<NaiveDate>, Problem> {
     date_value(m.get(key), &at(path, key))
 }
 
 /// The date `YYYY-MM-DD` a value stands for, read as [`str_value`] reads a string (absent, null or
 /// blank is `None`); anything else is refused, naming it `at`.
-pub fn date_value(v: Option<&Value>, at: &str) -> Result<Option<NaiveDate>, Problem> {
+pub(crate) fn date_value(v: Option<&Value>, at: &str) -> Result<Option<NaiveDate>, Problem> {
     match str_value(v, at)? {
         None => Ok(None),
         Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
@@ -495,7 +495,7 @@ pub fn date_value(v: Option<&Value>, at: &str) -> Result<Option<NaiveDate>, Prob
 }
 
 /// An optional ISO 8601 timestamp.
-pub fn opt_time(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DateTime<Utc>>, Problem> {
+pub(crate) fn opt_time(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<DateTime<Utc>>, Problem> {
     let at = at(path, key);
     match opt_str(m, key, path)? {
         None => Ok(None),
@@ -511,7 +511,7 @@ pub fn opt_time(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<
 }
 
 /// An optional integer.
-pub fn opt_int(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i64>, Problem> {
+pub(crate) fn opt_int(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i64>, Problem> {
     let at = at(path, key);
     match opt_str(m, key, path)? {
         None => Ok(None),
@@ -525,7 +525,7 @@ pub fn opt_int(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i
 }
 
 /// An optional boolean: [`body_bool`]'s values; absent, `null` or blank is none.
-pub fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, Problem> {
+pub(crate) fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, Problem> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -536,7 +536,7 @@ pub fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<
 }
 
 /// An optional value of `allowed`.
-pub fn opt_enum(m: &Map<String, Value>, key: &str, path: &str, allowed: &[&str]) -> Result<Option<String>, Problem> {
+pub(crate) fn opt_enum(m: &Map<String, Value>, key: &str, path: &str, allowed: &[&str]) -> Result<Option<String>, Problem> {
     let at = at(path, key);
     // The empty string is a value of its own for enums that allow it.
     if allowed.contains(&"") && matches!(m.get(key), Some(Value::String(s)) if s.is_empty()) {
@@ -561,7 +561,7 @@ pub fn opt_enum(m: &Map<String, Value>, key: &str, path: &str, allowed: &[&str])
 }
 
 /// An optional list of strings.
-pub fn opt_strings(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Vec<String>>, Problem> {
+pub(crate) fn opt_strings(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Vec<String>>, Problem> {
     let at = at(path, key);
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -593,7 +593,7 @@ fn strings_in(items: &[Value], at: &str) -> Result<Vec<String>, Problem> {
 /// The `fields` of a write: the body key (a JSON string in forms, or an object in JSON; a bad value
 /// is a 422, since it came in the body), else the query parameter (Grape merges query parameters
 /// into `params`; a bad value there is a 400).
-pub fn body_fields(body: &Body, raw_query: Option<&str>) -> Result<Fields, PaytError> {
+pub(crate) fn body_fields(body: &Body, raw_query: Option<&str>) -> Result<Fields, PaytError> {
     match body.0.get("fields") {
         None => crate::params::fields(&mock_core::query::QueryParams::parse(raw_query)),
         Some(v) => Fields::from_value(v).map_err(|e| match e {
@@ -606,7 +606,7 @@ pub fn body_fields(body: &Body, raw_query: Option<&str>) -> Result<Fields, PaytE
 /// A boolean body value, read as Grape reads a `Boolean` parameter (dry-types' `Params::Bool`,
 /// which Payt's Grape API coerces with): JSON `true`/`false`, the integers `1`/`0`, or a string of
 /// [`bool_text`]. Anything else is none; each caller says what that means for its field.
-pub fn body_bool(v: &Value) -> Option<bool> {
+pub(crate) fn body_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_u64() {
@@ -622,7 +622,7 @@ pub fn body_bool(v: &Value) -> Option<bool> {
 /// A boolean's text (a form field or a query parameter), trimmed: dry-types' `Params::Bool`
 /// values `1 on On ON t true True TRUE T y yes Yes YES Y` and `0 off Off OFF f false False FALSE F
 /// n no No NO N`; anything else (`tRuE`, `maybe`, blank) is none.
-pub fn bool_text(s: &str) -> Option<bool> {
+pub(crate) fn bool_text(s: &str) -> Option<bool> {
     match s.trim() {
         "1" | "on" | "On" | "ON" | "t" | "true" | "True" | "TRUE" | "T" | "y" | "yes" | "Yes" | "YES" | "Y" => {
             Some(true)

@@ -88,7 +88,7 @@ impl<'de> Deserialize<'de> for Exact {
 }
 
 /// Reads a decimal written as a string (exactly, keeping its scale) or as a JSON number.
-pub fn deserialize_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+pub(crate) fn deserialize_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     Exact::deserialize(d).map(|e| e.0)
 }
 
@@ -191,7 +191,7 @@ pub mod opt_ts {
 }
 
 /// `v` rounded half away from zero to two decimals, always showing both.
-pub fn two_decimals(v: Decimal) -> Decimal {
+pub(crate) fn two_decimals(v: Decimal) -> Decimal {
     let mut r = v.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     r.rescale(2);
     r

@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde_json::{Number, Value};
 
 /// Rewrites id strings into numbers, recursively.
-pub fn to_integers(v: &mut Value) {
+pub(crate) fn to_integers(v: &mut Value) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {

@@ -75,7 +75,7 @@ pub const DEFAULT_TOKEN: &str = "payt_test_token";
 /// A token the fixtures grant administrations 81 and 82 with every read scope and no write scope.
 pub const READONLY_TOKEN: &str = "payt_readonly_token";
 /// Every read scope the mock checks.
-pub const READ_SCOPES: &[&str] = &[
+pub(crate) const READ_SCOPES: &[&str] = &[
     "administrations:read",
     "contacts:read",
     "credit_cases:read",
@@ -145,7 +145,7 @@ pub fn app_with(state: AppState, options: Options) -> Router {
 
 /// [`app_with`], with the mock-only control routes of the vendor (webhook subscriptions and
 /// deliveries under `/_mock/payt/`) when `control` is on.
-pub fn app_serving(state: AppState, options: Options, control: bool) -> Router {
+pub(crate) fn app_serving(state: AppState, options: Options, control: bool) -> Router {
     let v1 = v1();
     let mut routes = Router::new()
         .nest("/v1", v1.clone())

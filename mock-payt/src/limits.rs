@@ -23,7 +23,7 @@ pub const MAX_INVOICE_PAYMENTS: usize = 1_000;
 /// Labels of one invoice or debtor.
 pub const MAX_LABELS: usize = 100;
 /// Attachments of one message.
-pub const MAX_ATTACHMENTS: usize = 20;
+pub(crate) const MAX_ATTACHMENTS: usize = 20;
 /// Data rows of one order file (`POST /v1/orders`).
 pub const MAX_ORDER_ROWS: usize = 10_000;
 

@@ -37,7 +37,7 @@ use crate::resources::sign_up::SIGN_UP_TOKEN;
 use crate::state::AppState;
 
 /// The placeholder origin records are written with; [`middleware`] replaces it in every answer.
-pub const SENTINEL: &str = "http://payt-mock.invalid";
+pub(crate) const SENTINEL: &str = "http://payt-mock.invalid";
 /// The prefix of every mock-only path of the Payt mock.
 pub const PREFIX: &str = "/_mock/payt";
 
@@ -47,13 +47,13 @@ pub fn link(path: &str) -> String {
 }
 
 /// The link into the Payt interface of administration `admin`.
-pub fn app_administration(admin: u64) -> String {
+pub(crate) fn app_administration(admin: u64) -> String {
     link(&format!("{PREFIX}/app/administrations/{admin}"))
 }
 
 /// The link into the Payt interface of record `id` of `kind` (`invoices`, `debtors`,
 /// `credit_cases`, `orders`, `order_lines`) in administration `admin`.
-pub fn app_record(admin: u64, kind: AppKind, id: u64) -> String {
+pub(crate) fn app_record(admin: u64, kind: AppKind, id: u64) -> String {
     AppRecord(admin, kind, id).to_string()
 }
 
@@ -354,7 +354,7 @@ fn rewrite(text: &str, origin: &str) -> Option<String> {
 /// Every [`SENTINEL`] in the bytes of a body replaced by `origin`; `None` when it holds none
 /// (UTF-8 stays UTF-8: an ASCII placeholder is replaced by text), searched with `memchr`'s SIMD
 /// substring search.
-pub fn rewrite_bytes(body: &[u8], origin: &str) -> Option<Vec<u8>> {
+pub(crate) fn rewrite_bytes(body: &[u8], origin: &str) -> Option<Vec<u8>> {
     let mut hits = memchr::memmem::find_iter(body, SENTINEL.as_bytes()).peekable();
     hits.peek()?;
     let mut out = Vec::with_capacity(body.len() + 16);

@@ -107,7 +107,7 @@ impl ListRequest {
 }
 
 /// How long deleted records stay visible to the `.../deleted` endpoints.
-pub const TOMBSTONE_DAYS: i64 = 90;
+pub(crate) const TOMBSTONE_DAYS: i64 = 90;
 
 /// A parsed `GET /v1/<resource>/deleted` request: administration, paging and the window.
 #[derive(Debug)]
@@ -297,7 +297,7 @@ pub fn show<V: Serialize + Record<Scope = u64>>(
 
 /// The `GET /v1/<resource>` route of a list served by [`filtered`], for a resource's `router`:
 /// its scope, opt-in fields, table and filter ([`related`], [`unfiltered`]) are all it names.
-pub fn list_route<V, K>(
+pub(crate) fn list_route<V, K>(
     scope: &'static str,
     opt_in: &'static [&'static str],
     table: impl Fn(&Db) -> &Table<V> + Clone + Send + Sync + 'static,
@@ -316,7 +316,7 @@ where
 
 /// The `GET /v1/<resource>/{id}` route of a record served by [`show`], for a resource's `router`;
 /// `kind` names the record in the 404.
-pub fn show_route<V: Serialize + Record<Scope = u64>>(
+pub(crate) fn show_route<V: Serialize + Record<Scope = u64>>(
     scope: &'static str,
     kind: &'static str,
     opt_in: &'static [&'static str],
@@ -330,7 +330,7 @@ pub fn show_route<V: Serialize + Record<Scope = u64>>(
 }
 
 /// The `GET /v1/<resource>/deleted` route of the tombstones in `table`, served by [`deleted`].
-pub fn deleted_route<V: Tombstone>(
+pub(crate) fn deleted_route<V: Tombstone>(
     scope: &'static str,
     table: impl Fn(&Db) -> &Table<V> + Clone + Send + Sync + 'static,
 ) -> MethodRouter<AppState> {
@@ -351,7 +351,7 @@ pub fn entity<V: Serialize>(record: &V, fields: &Fields, opt_in: &[&str]) -> Res
 
 /// [`entity`] with `overrides` shown instead of the record's own values of those top-level fields
 /// (an invoice's derived properties, [`crate::format::Derived`]).
-pub fn entity_with<V: Serialize>(
+pub(crate) fn entity_with<V: Serialize>(
     record: &V,
     overrides: crate::fields::Overrides<'_>,
     fields: &Fields,
@@ -439,7 +439,7 @@ pub type Viewed<V> = (Arc<V>, Vec<(&'static str, Value)>);
 
 /// [`page`] of records shown with overrides (an invoice's `debtor_number`, say), written
 /// without copying the records.
-pub fn page_viewed<V: Serialize + Record + Send + Sync + 'static>(
+pub(crate) fn page_viewed<V: Serialize + Record + Send + Sync + 'static>(
     items: Vec<Viewed<V>>,
     has_more: bool,
     fields: &Fields,
@@ -459,7 +459,7 @@ pub fn page_viewed<V: Serialize + Record + Send + Sync + 'static>(
 }
 
 /// [`page`] of records shared with the store (read with [`ListRequest::page_of`]).
-pub fn page_shared<V: Serialize + Record + Send + Sync + 'static>(
+pub(crate) fn page_shared<V: Serialize + Record + Send + Sync + 'static>(
     page: CursorPage<Arc<V>>,
     fields: &Fields,
     opt_in: &[&str],

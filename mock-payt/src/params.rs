@@ -13,12 +13,12 @@ use crate::error::PaytError;
 use crate::fields::Fields;
 
 /// The default page size.
-pub const DEFAULT_PER_PAGE: usize = 100;
+pub(crate) const DEFAULT_PER_PAGE: usize = 100;
 /// The largest page size.
-pub const MAX_PER_PAGE: usize = 500;
+pub(crate) const MAX_PER_PAGE: usize = 500;
 
 /// Parses an id given as a string or a number (`"81"`, `81`).
-pub fn parse_id(raw: &str) -> Option<u64> {
+pub(crate) fn parse_id(raw: &str) -> Option<u64> {
     let raw = raw.trim();
     raw.parse::<u64>().ok().or_else(|| {
         // JSON-ish numbers such as `81.0` are accepted; anything else is not an id.
@@ -83,19 +83,19 @@ impl Paging {
 
 /// A comma-separated id filter (`ids`, `debtor_ids`, ...). Entries that are not ids can match no
 /// record, so they are dropped; the filter then matches nothing rather than everything.
-pub fn id_list(q: &QueryParams, name: &str) -> Option<HashSet<u64>> {
+pub(crate) fn id_list(q: &QueryParams, name: &str) -> Option<HashSet<u64>> {
     let raw = q.get(name)?;
     Some(split_csv(raw).iter().filter_map(|s| parse_id(s)).collect())
 }
 
 /// A comma-separated string filter (`debtor_numbers`, ...).
-pub fn string_list(q: &QueryParams, name: &str) -> Option<HashSet<String>> {
+pub(crate) fn string_list(q: &QueryParams, name: &str) -> Option<HashSet<String>> {
     q.get(name).map(|raw| split_csv(raw).into_iter().collect())
 }
 
 /// Parses an ISO 8601 timestamp as Payt's `updated_after` accepts it: with an offset or `Z`,
 /// without one (read as UTC), or a bare date (midnight UTC).
-pub fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some(t.with_timezone(&Utc));

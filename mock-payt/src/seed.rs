@@ -66,18 +66,22 @@ use crate::resources::{Label, User};
 use crate::state::Db;
 
 /// Administrations the default token is granted.
-pub const GRANTED_ADMINISTRATIONS: [u64; 2] = [81, 82];
+pub(crate) const GRANTED_ADMINISTRATIONS: [u64; 2] = [81, 82];
 /// An administration that exists but is not granted to the default token.
-pub const UNGRANTED_ADMINISTRATION: u64 = 83;
+const UNGRANTED_ADMINISTRATION: u64 = 83;
 
 /// Every fixture administration, in the order they are seeded.
-const ADMINISTRATIONS: [u64; 3] = [81, 82, 83];
+const ADMINISTRATIONS: [u64; 3] = [
+    GRANTED_ADMINISTRATIONS[0],
+    GRANTED_ADMINISTRATIONS[1],
+    UNGRANTED_ADMINISTRATION,
+];
 
 /// The first id handed to seeded records other than administrations.
 const FIRST_ID: u64 = 1001;
 
 /// The most deleted-invoice tombstones one block of an administration has.
-pub const TOMBSTONES_PER_BLOCK: u64 = 10;
+pub(crate) const TOMBSTONES_PER_BLOCK: u64 = 10;
 
 /// The seeded generator every fixture draws from: fake values and the next id.
 pub struct Gen {

@@ -24,7 +24,7 @@
 //! `NoSuchUpload`/`NoSuchKey` (404), `MethodNotAllowed` (405). A refused upload stores nothing.
 //!
 //! Memory stays bounded: a body is read only up to its slot's registered size (at most
-//! [`MAX_BYTE_SIZE`]), so these routes sit outside the API's 10 MiB body limit, and the store keeps
+//! [`MAX_BYTE_SIZE`](crate::resources::files::MAX_BYTE_SIZE)), so these routes sit outside the API's 10 MiB body limit, and the store keeps
 //! at most [`STORAGE_LIMIT_BYTES`] in all (beyond that, 507 `InsufficientStorage`, mock-only).
 
 use axum::Router;
@@ -46,7 +46,6 @@ use mock_core::query::QueryParams;
 use crate::links::{PREFIX, link};
 use crate::state::AppState;
 
-pub use crate::resources::files::MAX_BYTE_SIZE;
 
 /// The most bytes the store keeps in all (uploads and fixture documents).
 pub const STORAGE_LIMIT_BYTES: usize = 1024 * 1024 * 1024;
@@ -54,7 +53,7 @@ pub const STORAGE_LIMIT_BYTES: usize = 1024 * 1024 * 1024;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The path of upload slot `slot`, signed with `signature` until `expires`.
-pub fn upload_url(slot: u64, expires: DateTime<Utc>, signature: &str) -> String {
+pub(crate) fn upload_url(slot: u64, expires: DateTime<Utc>, signature: &str) -> String {
     link(&format!(
         "{PREFIX}/storage/uploads/{slot}?X-Payt-Expires={}&X-Payt-Signature={signature}",
         expires.timestamp()

@@ -101,7 +101,7 @@ pub const EVENTS: &[&str] = &[
 ];
 
 /// How many attempts a delivery gets.
-pub const MAX_ATTEMPTS: usize = 10;
+pub(crate) const MAX_ATTEMPTS: usize = 10;
 
 /// The wait after each failed attempt (the last failure deactivates the subscription).
 pub const RETRY_AFTER: [Duration; MAX_ATTEMPTS - 1] = [
@@ -117,7 +117,7 @@ pub const RETRY_AFTER: [Duration; MAX_ATTEMPTS - 1] = [
 ];
 
 /// How long one attempt may take.
-pub const TIMEOUT: StdDuration = StdDuration::from_secs(10);
+pub(crate) const TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
 /// Where a subscription's secret comes from when none is given.
 pub const DEFAULT_SECRET: &str = "payt_webhook_secret";

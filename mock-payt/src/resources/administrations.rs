@@ -161,24 +161,24 @@ pub fn text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Prob
 }
 
 /// A required string value: as [`text`], absent, null or blank a missing value.
-pub fn required_text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Problems) -> String {
+pub(crate) fn required_text(map: &Map<String, Value>, key: &str, path: &str, problems: &mut Problems) -> String {
     let read = str_value(map.get(key), path).and_then(|v| v.ok_or_else(|| Problem::missing(path)));
     problems.take(read).unwrap_or_default()
 }
 
 /// Whether `s` is an ISO 3166 alpha-2 code in shape (two ASCII letters).
-pub fn is_country_code(s: &str) -> bool {
+pub(crate) fn is_country_code(s: &str) -> bool {
     s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 /// Whether `iban` (spaces allowed) has valid ISO 13616 check digits.
-pub fn valid_iban(iban: &str) -> bool {
+pub(crate) fn valid_iban(iban: &str) -> bool {
     mock_core::bank::iban(iban).is_some()
 }
 
 /// Whether `bic` is a BIC (8 or 11 characters) of the IBAN's country and, for Dutch accounts, of the
 /// IBAN's bank.
-pub fn bic_matches(bic: &str, iban: &str) -> bool {
+pub(crate) fn bic_matches(bic: &str, iban: &str) -> bool {
     let bic = bic.trim().to_uppercase();
     let iban = mock_core::bank::compact_iban(iban);
     if !(bic.len() == 8 || bic.len() == 11) || !bic.chars().all(|c| c.is_ascii_alphanumeric()) || iban.len() < 8 {
@@ -336,7 +336,7 @@ pub fn administration_url(id: u64) -> String {
 
 /// Grants administration `id` to the bearer token of the request (a token limited to some
 /// administrations gets this one added; a token granted all of them needs nothing).
-pub fn grant_to_caller(state: &AppState, headers: &HeaderMap, id: u64) {
+pub(crate) fn grant_to_caller(state: &AppState, headers: &HeaderMap, id: u64) {
     let Ok(token) = bearer_token(headers) else {
         return;
     };

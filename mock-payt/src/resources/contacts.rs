@@ -149,7 +149,7 @@ const EMAIL_KEYS: [&str; 7] = [
 ];
 
 /// The genders the spec means (its enum is malformed: an array nested in the array).
-pub const GENDERS: [&str; 3] = ["female", "male", "male_female"];
+pub(crate) const GENDERS: [&str; 3] = ["female", "male", "male_female"];
 
 impl Contact {
     fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {

@@ -325,7 +325,7 @@ tombstone!(DeletedCreditCase);
 /// Tombstones of cases deleted in the Payt interface (cases opened by mistake, cases of invoices
 /// that were credited), 3 to 6 per administration, deleted 1 to 60 days before the fixture anchor.
 /// `seed.rs` has no hook for credit cases; the workflow fixtures call this.
-pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
+pub(crate) fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
     crate::seed::tombstones(
         g,
         db,

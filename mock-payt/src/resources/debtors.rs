@@ -292,7 +292,7 @@ async fn show(
 // The upsert
 
 /// Copies what a contact knows about reaching the debtor onto the debtor; whether anything changed.
-pub fn apply_contact(d: &mut Debtor, c: &Contact) -> bool {
+pub(crate) fn apply_contact(d: &mut Debtor, c: &Contact) -> bool {
     let before = d.clone();
     let set = |target: &mut Option<Text>, v: &Option<String>| {
         if let Some(v) = v {

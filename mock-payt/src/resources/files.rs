@@ -30,11 +30,11 @@ use crate::state::{AppState, Caller, Db};
 use crate::storage;
 
 /// The size of a SHA3-512 digest.
-pub const CHECKSUM_BYTES: usize = 64;
+pub(crate) const CHECKSUM_BYTES: usize = 64;
 /// The largest file accepted (bytes).
 pub const MAX_BYTE_SIZE: i64 = 100 * 1024 * 1024;
 /// How long an upload URL stays valid.
-pub const URL_LIFETIME_MINUTES: i64 = 60;
+pub(crate) const URL_LIFETIME_MINUTES: i64 = 60;
 
 /// The stored bytes of an upload in the storage form: base64 (standard alphabet), or `null`.
 mod content {
@@ -134,7 +134,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The 64 bytes of a base64 checksum, or the 422 that says what is wrong with it.
-pub fn decode_checksum(checksum: &str, path: &str) -> Result<Vec<u8>, PaytError> {
+pub(crate) fn decode_checksum(checksum: &str, path: &str) -> Result<Vec<u8>, PaytError> {
     let engines = [
         base64::engine::general_purpose::STANDARD,
         base64::engine::general_purpose::URL_SAFE,

@@ -66,14 +66,14 @@ pub const OPT_IN: &[&str] = &[
 /// The `payment_method` enum of invoices.
 pub const PAYMENT_METHODS: &[&str] = &["bank_transfer", "direct_debit", "cash", "none", "unknown"];
 /// The `cost_type` enum of invoice payments.
-pub const COST_TYPES: &[&str] = &[
+pub(crate) const COST_TYPES: &[&str] = &[
     "principal",
     "administration_costs",
     "interest_costs",
     "debt_collection_costs",
 ];
 /// The `transaction_type` enum of invoice payments (the empty string is allowed).
-pub const TRANSACTION_TYPES: &[&str] = &[
+pub(crate) const TRANSACTION_TYPES: &[&str] = &[
     "credit",
     "payment",
     "reversal",
@@ -85,9 +85,9 @@ pub const TRANSACTION_TYPES: &[&str] = &[
 /// The `order` enum of `GET /v1/invoices`.
 pub const ORDERS: &[&str] = &["invoice_date_asc", "invoice_date_desc", "due_date_asc", "due_date_desc"];
 /// The most invoice numbers (and identifiers) one block or resume request may name.
-pub const MAX_BLOCK_ITEMS: usize = 1000;
+pub(crate) const MAX_BLOCK_ITEMS: usize = 1000;
 /// The `flow_code` an invoice blocked through the API shows.
-pub static BLOCKED_FLOW: Text = arcstr::literal!("blocked");
+pub(crate) static BLOCKED_FLOW: Text = arcstr::literal!("blocked");
 
 /// `CustomerApi_V1_InvoiceLineEntity`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -444,7 +444,7 @@ pub fn deeplink_url(admin: u64, id: u64) -> crate::links::Link {
 }
 
 /// The internal-note address of invoice `id`.
-pub fn note_address(id: u64) -> crate::links::Link {
+pub(crate) fn note_address(id: u64) -> crate::links::Link {
     crate::links::Link::note(crate::links::NoteKind::Invoice, id)
 }
 
@@ -726,7 +726,7 @@ tombstone!(DeletedInvoice);
 // Reading write bodies
 
 /// Parses an amount given as a decimal string or number (`"1000"`, `"-600"`, `12.5`).
-pub fn parse_amount(text: &str) -> Option<Decimal> {
+pub(crate) fn parse_amount(text: &str) -> Option<Decimal> {
     let t = text.trim();
     if t.is_empty() {
         return None;
@@ -749,7 +749,7 @@ pub const MONEY_RULE: &str = "amounts must lie between -1000000000000 and 100000
 /// The value at `key` of `m` as an amount under [`MONEY_RULE`] (not rounded), `None` when
 /// absent or blank. A number out of range, a JSON integer beyond 64 bits (which the parser holds
 /// as a float) included, is refused as out of range with the rule, never shown as a float.
-pub fn opt_money(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, Problem> {
+pub(crate) fn opt_money(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, Problem> {
     let at = format!("{path}[{key}]");
     if let Some(Value::Number(n)) = m.get(key)
         && beyond_money_range(n)
@@ -764,13 +764,13 @@ pub fn opt_money(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option
 
 /// Whether a JSON number lies outside [`MONEY_RULE`]'s range (a float, or an integer beyond 64
 /// bits that the parser holds as one): refused as out of range, never shown as the float it became.
-pub fn beyond_money_range(n: &serde_json::Number) -> bool {
+pub(crate) fn beyond_money_range(n: &serde_json::Number) -> bool {
     n.as_f64()
         .is_some_and(|f| !f.is_finite() || f.abs() > MAX_AMOUNT as f64)
 }
 
 /// `s` as an amount under [`MONEY_RULE`], or the refusal naming `at`.
-pub fn money_text(s: &str, at: &str) -> Result<Decimal, Problem> {
+pub(crate) fn money_text(s: &str, at: &str) -> Result<Decimal, Problem> {
     match parse_amount(s) {
         Some(d) => Ok(d),
         // A number all the same: beyond the rule's range (or beyond what a decimal holds).
@@ -790,7 +790,7 @@ pub fn out_of_range(at: &str, shown: Option<&str>) -> Problem {
 }
 
 /// An optional amount under [`MONEY_RULE`], normalised to two decimals.
-pub fn opt_amount(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, Problem> {
+pub(crate) fn opt_amount(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Decimal>, Problem> {
     Ok(opt_money(m, key, path)?.map(two_decimals))
 }
 
@@ -1475,7 +1475,7 @@ fn plan_change(
 /// Inserts `record` into a tombstone table. The store keeps each scope in sequence (id) order
 /// wherever a record lands, so a tombstone of an old record goes in its place. Refused only if a
 /// tombstone with that id is there already.
-pub fn insert_tombstone<V: mock_core::Record<Scope = u64>>(
+pub(crate) fn insert_tombstone<V: mock_core::Record<Scope = u64>>(
     table: &mut mock_core::Table<V>,
     record: V,
 ) -> Result<(), mock_core::store::StoreError> {

@@ -37,7 +37,7 @@ use crate::state::{AppState, Caller, Db};
 /// Properties shown only when `fields` asks for them.
 pub const OPT_IN: &[&str] = &["deeplink_url", "customer", "product_identifier"];
 /// The `claim_status` enum, in the spec's order.
-pub const CLAIM_STATUSES: [ClaimStatus; 6] = [
+pub(crate) const CLAIM_STATUSES: [ClaimStatus; 6] = [
     ClaimStatus::ActionRequired,
     ClaimStatus::AutoResubmit,
     ClaimStatus::Draft,

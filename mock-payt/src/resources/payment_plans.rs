@@ -407,7 +407,7 @@ pub fn public_url(id: u64) -> String {
 /// The Payt user the mock's API tokens act as: `rejected_by_user` of a plan rejected through the
 /// API and `read_by_user` of a message marked read through the API. The mock's tokens carry no
 /// user of their own, so they all act as this one (id 500; the seeded users are 501..504).
-pub fn api_user() -> User {
+pub(crate) fn api_user() -> User {
     User {
         id: 500,
         name: "Payt API".to_string(),
@@ -533,7 +533,7 @@ impl PaymentPlan {
 /// Deactivates plan `plan_id` of `admin` at `now`, if it is active: the plan and every invoice
 /// and credit case it covered (their flow resumes). The deactivated plan, or `None` if there is
 /// no such plan or it is not active (then nothing changes).
-pub fn deactivate_in(db: &mut Db, admin: u64, plan_id: u64, now: DateTime<Utc>) -> Option<PaymentPlan> {
+pub(crate) fn deactivate_in(db: &mut Db, admin: u64, plan_id: u64, now: DateTime<Utc>) -> Option<PaymentPlan> {
     let key = plan_id.to_string();
     PlanState::of(db.payment_plans.get(&admin, &key)?).can(Transition::Deactivate)?;
     // The linked records, under their `plan` secondary key.
@@ -714,7 +714,7 @@ tombstone!(DeletedPaymentPlan);
 /// Tombstones of plans deleted in the Payt interface (a debtor's withdrawn proposals and the like),
 /// 2 to 5 per administration, deleted 1 to 60 days before the fixture anchor. `seed.rs` has no
 /// hook for payment plans; the workflow fixtures call this.
-pub fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
+pub(crate) fn seed_deleted(g: &mut Gen, db: &mut Db, admin: u64) {
     crate::seed::tombstones(
         g,
         db,

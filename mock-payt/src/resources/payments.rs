@@ -284,7 +284,7 @@ fn invoice_lines(g: &mut Gen, total: Decimal) -> Vec<InvoiceLine> {
 }
 
 /// A base64 SHA3-512-sized checksum (64 random bytes).
-pub fn fake_checksum(g: &mut Gen) -> String {
+pub(crate) fn fake_checksum(g: &mut Gen) -> String {
     use base64::Engine;
     let mut bytes = Vec::with_capacity(64);
     for _ in 0..4 {

@@ -36,7 +36,7 @@ use crate::state::{AppState, Caller, Db};
 pub const OPT_IN: &[&str] = &["debtor_number"];
 
 /// The providers a mandate can be registered with.
-pub const PROVIDERS: [&str; 2] = ["mollie", "twikey"];
+pub(crate) const PROVIDERS: [&str; 2] = ["mollie", "twikey"];
 
 /// `CustomerApi_V1_PspMandateEntity`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -25,11 +25,11 @@ use crate::seed::Gen;
 use crate::state::{AppState, Db};
 
 /// How long the access grant's code is valid, in seconds (10 minutes, per Payt's sign-up docs).
-pub const GRANT_EXPIRES_IN: i64 = 600;
+pub(crate) const GRANT_EXPIRES_IN: i64 = 600;
 /// How long the trial of a new company lasts, in days (inferred).
-pub const TRIAL_DAYS: i64 = 30;
+pub(crate) const TRIAL_DAYS: i64 = 30;
 /// The locales a user may pick (default `en-GB`).
-pub const LOCALES: [&str; 6] = ["nl", "de", "en-GB", "es", "fr", "nl-BE"];
+pub(crate) const LOCALES: [&str; 6] = ["nl", "de", "en-GB", "es", "fr", "nl-BE"];
 
 /// `CustomerApi_V1_SignUpUserEntity`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -100,14 +100,14 @@ impl mock_core::Record for SignUp {
     fn key(&self) -> String {
         self.id.to_string()
     }
-    /// Found by its user's `sign_up_token` (the sign-up page of [`crate::links`]).
+    /// Found by its user's `sign_up_token` (the sign-up page, `GET /_mock/payt/app/sign_up/{token}`).
     fn lookups(&self) -> Vec<(&'static str, String)> {
         vec![(SIGN_UP_TOKEN, self.user.sign_up_token.clone())]
     }
 }
 
 /// The secondary key a sign-up is found by its user's `sign_up_token` under.
-pub const SIGN_UP_TOKEN: &str = "sign_up_token";
+pub(crate) const SIGN_UP_TOKEN: &str = "sign_up_token";
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {

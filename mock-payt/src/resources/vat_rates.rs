@@ -29,7 +29,7 @@ use crate::seed::Gen;
 use crate::state::{AppState, Caller, Db};
 
 /// The `category` enum.
-pub const CATEGORIES: &[&str] = &[
+pub(crate) const CATEGORIES: &[&str] = &[
     "regular",
     "zero",
     "none",
@@ -41,7 +41,7 @@ pub const CATEGORIES: &[&str] = &[
 
 /// The rates every fixture administration has (Dutch VAT): code, name, rate, category,
 /// exemption reason.
-pub const SEED_RATES: &[(&str, &str, i64, &str, Option<&str>)] = &[
+pub(crate) const SEED_RATES: &[(&str, &str, i64, &str, Option<&str>)] = &[
     ("H21", "BTW hoog 21%", 21, "regular", None),
     ("L9", "BTW laag 9%", 9, "regular", None),
     ("N0", "BTW 0%", 0, "zero", None),

@@ -44,7 +44,7 @@ use crate::state::Db;
 /// The administration the scale records belong to.
 pub const ADMINISTRATION: u64 = 81;
 /// How many credit cases share a debtor (and one payment).
-pub const CASES_PER_DEBTOR: u64 = 2;
+pub(crate) const CASES_PER_DEBTOR: u64 = 2;
 
 /// How many records of each kind scale `n` adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
