@@ -536,7 +536,12 @@ pub(crate) fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<
 }
 
 /// An optional value of `allowed`.
-pub(crate) fn opt_enum(m: &Map<String, Value>, key: &str, path: &str, allowed: &[&str]) -> Result<Option<String>, Problem> {
+pub(crate) fn opt_enum(
+    m: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    allowed: &[&str],
+) -> Result<Option<String>, Problem> {
     let at = at(path, key);
     // The empty string is a value of its own for enums that allow it.
     if allowed.contains(&"") && matches!(m.get(key), Some(Value::String(s)) if s.is_empty()) {

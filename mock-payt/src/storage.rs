@@ -46,7 +46,6 @@ use mock_core::query::QueryParams;
 use crate::links::{PREFIX, link};
 use crate::state::AppState;
 
-
 /// The most bytes the store keeps in all (uploads and fixture documents).
 pub const STORAGE_LIMIT_BYTES: usize = 1024 * 1024 * 1024;
 
