@@ -262,7 +262,12 @@ impl Delivery {
 
 impl Resource for Delivery {
     fn render(&self, origin: &Origin) -> Value {
-        let payload: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
+        // The body is written by `envelope` (JSON by construction); only a hand-edited state
+        // file can hold one that does not parse: shown as `null`, and said in the log.
+        let payload: Value = serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            tracing::warn!(delivery = %self.id, error = %e, "a stored webhook delivery body is not JSON");
+            Value::Null
+        });
         let mut m = Map::new();
         m.insert(
             "href".into(),

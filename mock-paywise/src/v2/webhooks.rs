@@ -1053,7 +1053,8 @@ async fn run_due(
         let clock = clock.clone();
         let sender = sender.clone();
         tokio::spawn(async move {
-            let body = serde_json::to_vec(&d.payload).unwrap_or_default();
+            // A `Value` always writes (its `Display` is the compact JSON `to_vec` would give).
+            let body = d.payload.to_string().into_bytes();
             let stamp = clock.now().timestamp();
             let id = d.event_id.to_string();
             // `Content-Type: application/json` comes with every delivery.
