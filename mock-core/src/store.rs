@@ -25,7 +25,9 @@ use hashbrown::HashTable;
 
 /// Implements [`Record`] for a type whose numeric `id` field is its key and sequence number and
 /// which belongs to no scope: one table for the whole world (Payt's administrations and webhook
-/// subscriptions, paywise's partner accounts), with no key index ([`Record::KEY_IS_SEQ`]).
+/// subscriptions, paywise's partner accounts), with no key index ([`Record::KEY_IS_SEQ`]). With
+/// `, lookups: |record| ...` (a closure from the record to its `(name, value)` pairs) it also
+/// gives the record's secondary keys ([`Record::lookups`]).
 ///
 /// ```
 /// #[derive(Clone)]
@@ -34,10 +36,18 @@ use hashbrown::HashTable;
 /// }
 /// mock_core::unscoped_record!(Account);
 /// assert_eq!(mock_core::Record::key(&Account { id: 7 }), "7");
+///
+/// #[derive(Clone)]
+/// struct Member {
+///     id: u64,
+///     email: String,
+/// }
+/// // With secondary keys (read with `Table::lookup`):
+/// mock_core::unscoped_record!(Member, lookups: |m| vec![("email", m.email.clone())]);
 /// ```
 #[macro_export]
 macro_rules! unscoped_record {
-    ($t:ty) => {
+    ($t:ty $(, lookups: $lookups:expr)?) => {
         impl $crate::Record for $t {
             type Scope = ();
             const KEY_IS_SEQ: bool = true;
@@ -48,6 +58,12 @@ macro_rules! unscoped_record {
             fn key(&self) -> String {
                 self.id.to_string()
             }
+            $(
+                fn lookups(&self) -> Vec<(&'static str, String)> {
+                    let lookups: fn(&Self) -> Vec<(&'static str, String)> = $lookups;
+                    lookups(self)
+                }
+            )?
         }
     };
 }

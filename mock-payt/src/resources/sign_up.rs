@@ -90,21 +90,8 @@ pub struct SignUp {
     pub created_at: DateTime<Utc>,
 }
 
-impl mock_core::Record for SignUp {
-    type Scope = ();
-    const KEY_IS_SEQ: bool = true;
-    fn scope(&self) {}
-    fn seq(&self) -> u64 {
-        self.id
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-    /// Found by its user's `sign_up_token` (the sign-up page, `GET /_mock/payt/app/sign_up/{token}`).
-    fn lookups(&self) -> Vec<(&'static str, String)> {
-        vec![(SIGN_UP_TOKEN, self.user.sign_up_token.clone())]
-    }
-}
+// Found by its user's `sign_up_token` too (the sign-up page, `GET /_mock/payt/app/sign_up/{token}`).
+mock_core::unscoped_record!(SignUp, lookups: |s| vec![(SIGN_UP_TOKEN, s.user.sign_up_token.clone())]);
 
 /// The secondary key a sign-up is found by its user's `sign_up_token` under.
 pub(crate) const SIGN_UP_TOKEN: &str = "sign_up_token";

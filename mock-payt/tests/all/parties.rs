@@ -559,25 +559,7 @@ async fn basic_auth_routes_and_sign_up() {
         Some("Basic realm=\"Payt\"")
     );
 
-    let form = [
-        ("administration[city]", "Utrecht"),
-        ("administration[commercial_registration_number]", "12345678"),
-        ("administration[country_code]", "NL"),
-        ("administration[email_address]", "info@nieuw.example"),
-        ("administration[house_number]", "3"),
-        ("administration[name]", "Nieuw B.V."),
-        ("administration[phone_number]", "030 1234567"),
-        ("administration[postal_code]", "3511 AB"),
-        ("administration[street_name]", "Oudegracht"),
-        ("administration[bank_account_name]", "Nieuw B.V."),
-        ("administration[bank_account_number]", "NL91ABNA0417164300"),
-        ("administration[bank_account_bic]", "ABNANL2A"),
-        ("user[first_name]", "Eva"),
-        ("user[last_name]", "Wit"),
-        ("user[email_address]", "Eva@Nieuw.example"),
-        ("connection[resource_label]", "Nieuw"),
-        ("connection[resource_identifier]", "n-1"),
-    ];
+    let form = sign_up_form("Nieuw B.V.", "Eva@Nieuw.example");
     let (status, s) = t
         .send(basic(t.http.post(format!("{uri}/v1/sign_up"))).form(&form))
         .await;
@@ -646,4 +628,27 @@ async fn basic_auth_routes_and_sign_up() {
         "{err}"
     );
     assert_eq!(t.m.state().store.read(|db| db.companies.len()), 2);
+}
+
+/// A complete sign-up form (`POST /v1/sign_up`) of the company `name` for the user `email`.
+pub(crate) fn sign_up_form<'a>(name: &'a str, email: &'a str) -> [(&'static str, &'a str); 17] {
+    [
+        ("administration[city]", "Utrecht"),
+        ("administration[commercial_registration_number]", "12345678"),
+        ("administration[country_code]", "NL"),
+        ("administration[email_address]", "info@nieuw.example"),
+        ("administration[house_number]", "3"),
+        ("administration[name]", name),
+        ("administration[phone_number]", "030 1234567"),
+        ("administration[postal_code]", "3511 AB"),
+        ("administration[street_name]", "Oudegracht"),
+        ("administration[bank_account_name]", name),
+        ("administration[bank_account_number]", "NL91ABNA0417164300"),
+        ("administration[bank_account_bic]", "ABNANL2A"),
+        ("user[first_name]", "Eva"),
+        ("user[last_name]", "Wit"),
+        ("user[email_address]", email),
+        ("connection[resource_label]", "Nieuw"),
+        ("connection[resource_identifier]", "n-1"),
+    ]
 }

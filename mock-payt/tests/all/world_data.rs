@@ -626,22 +626,7 @@ async fn apply(c: &Client<'_>, k: usize, op: &Op) {
         Op::SignUp(n) => {
             let name = format!("Wereld {k}-{n} B.V.");
             let email = format!("eva-{k}-{n}@wereld.example");
-            let form = [
-                ("administration[city]", "Utrecht"),
-                ("administration[commercial_registration_number]", "12345678"),
-                ("administration[country_code]", "NL"),
-                ("administration[email_address]", "info@wereld.example"),
-                ("administration[house_number]", "3"),
-                ("administration[name]", name.as_str()),
-                ("administration[phone_number]", "030 1234567"),
-                ("administration[postal_code]", "3511 AB"),
-                ("administration[street_name]", "Oudegracht"),
-                ("user[first_name]", "Eva"),
-                ("user[last_name]", "Wit"),
-                ("user[email_address]", email.as_str()),
-                ("connection[resource_label]", "Wereld"),
-                ("connection[resource_identifier]", "w-1"),
-            ];
+            let form = crate::parties::sign_up_form(&name, &email);
             let res = c
                 .http
                 .post(format!("{}/v1/sign_up", m.uri()))
