@@ -103,6 +103,7 @@ use crate::resources::partner::{
     API_ONLY_ONBOARDING, Company, CompanyAddress, FIRST_COMPANY_NUMBER, INVITE_DAYS, PartnerAccount, PartnerKey,
 };
 use crate::state::{AccessMode, AppState, Db, Scope};
+use crate::states::Machine as _;
 use crate::v2::conv::{
     Idem, Obj, Paging, Patch, Query, UsageLimit, V2Caller, V2Json, if_match, no_body, paged, respond, show, ts,
 };
@@ -124,7 +125,7 @@ pub const MAX_CHANNELS: usize = 10;
 /// Inline users per company creation.
 pub const MAX_INLINE_USERS: usize = 10;
 /// `onboarding_mode`.
-pub const ONBOARDING_MODES: &[&str] = &["api_only", "web_flow"];
+pub const ONBOARDING_MODES: &[&str] = OnboardingMode::NAMES;
 /// Membership roles.
 pub const ROLES: &[&str] = &["admin", "tax_consultant", "member", "readonly", "developer"];
 /// Membership statuses.
@@ -183,6 +184,59 @@ state_enum! {
         ConfirmationPending = "confirmation_pending",
         /// `web_flow`: confirmed (final).
         Confirmed = "confirmed",
+    }
+}
+
+state_enum! {
+    /// A company's `onboarding_mode`: how it was onboarded (fixed once onboarded, so not a
+    /// lifecycle).
+    pub enum OnboardingMode {
+        /// The Partner onboards it through the API alone (needs the API-only scope).
+        ApiOnly = "api_only",
+        /// The company confirms its onboarding itself.
+        WebFlow = "web_flow",
+    }
+}
+
+state_enum! {
+    /// A company's `case_access`: whether the Partner may work on its cases; see
+    /// [`CaseAccess::next`].
+    pub enum CaseAccess moved by CaseAccessEvent {
+        /// The Partner may work on its cases (`api_only`, or a confirmed `web_flow`).
+        Available = "available",
+        /// Not (yet, or no longer): a `web_flow` company awaiting confirmation, or released.
+        Unavailable = "unavailable",
+    }
+}
+
+/// What moves a [`CaseAccess`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseAccessEvent {
+    /// The company confirmed its `web_flow` onboarding.
+    Confirmed,
+    /// The Partner released the company.
+    Released,
+}
+
+impl CaseAccess {
+    /// Where `event` takes a company's case access, or `None` where it is refused: a
+    /// confirmation opens an unavailable company's cases; a release closes them from either
+    /// state.
+    pub fn next(self, event: CaseAccessEvent) -> Option<Self> {
+        match (self, event) {
+            (CaseAccess::Unavailable, CaseAccessEvent::Confirmed) => Some(CaseAccess::Available),
+            (CaseAccess::Available, CaseAccessEvent::Confirmed) => None,
+            (_, CaseAccessEvent::Released) => Some(CaseAccess::Unavailable),
+        }
+    }
+
+    /// Where a company starts: an `api_only` one is available at once, a `web_flow` one once
+    /// confirmed.
+    pub fn at_onboarding(mode: OnboardingMode) -> Self {
+        match mode {
+            OnboardingMode::ApiOnly => CaseAccess::Available,
+            OnboardingMode::WebFlow => CaseAccess::Unavailable,
+        }
     }
 }
 
@@ -282,12 +336,12 @@ pub struct CompanyV2 {
     pub mode: Option<AccessMode>,
     /// The Partner's own id for it (trimmed; unique among the Partner's companies).
     pub external_reference: Option<String>,
-    /// `api_only` or `web_flow` (`None`: a v1 company, `api_only`).
-    pub onboarding_mode: Option<String>,
+    /// How it was onboarded (`None`: a v1 company, `api_only`).
+    pub onboarding_mode: Option<OnboardingMode>,
     /// Where the onboarding is (`None`: `confirmation_not_required`).
     pub onboarding_status: Option<OnboardingStatus>,
-    /// `available` or `unavailable` (`None`: available).
-    pub case_access: Option<String>,
+    /// Whether the Partner may work on its cases (`None`: available).
+    pub case_access: Option<CaseAccess>,
     /// v2's spelling of the representatives (used while v1's copy still says the same).
     pub legal_representatives: Option<Vec<Representative>>,
     /// v2's spelling of the channels (used while v1's copy still says the same).
@@ -309,8 +363,8 @@ pub struct CompanyV2 {
 }
 
 impl CompanyV2 {
-    fn onboarding_mode(&self) -> &str {
-        self.onboarding_mode.as_deref().unwrap_or("api_only")
+    fn onboarding_mode(&self) -> OnboardingMode {
+        self.onboarding_mode.unwrap_or(OnboardingMode::ApiOnly)
     }
 
     fn onboarding_status(&self) -> OnboardingStatus {
@@ -318,11 +372,11 @@ impl CompanyV2 {
             .unwrap_or(OnboardingStatus::ConfirmationNotRequired)
     }
 
-    fn case_access(&self) -> &str {
+    fn case_access(&self) -> CaseAccess {
         if self.released {
-            "unavailable"
+            CaseAccess::Unavailable
         } else {
-            self.case_access.as_deref().unwrap_or("available")
+            self.case_access.unwrap_or(CaseAccess::Available)
         }
     }
 
@@ -541,7 +595,7 @@ fn setup_url(origin: &Origin, token: &str) -> String {
 pub fn case_company(state: &AppState, key: &PartnerKey, id: Uuid, mode: AccessMode) -> Result<u64, V2Error> {
     state.store.read(|db| {
         db.partner_company(key.account, &id)
-            .filter(|c| c.v2.visible(mode) && c.v2.case_access() == "available")
+            .filter(|c| c.v2.visible(mode) && c.v2.case_access() == CaseAccess::Available)
             .map(|c| c.number)
             .ok_or_else(|| {
                 V2Error::new(
@@ -557,7 +611,7 @@ pub fn case_company(state: &AppState, key: &PartnerKey, id: Uuid, mode: AccessMo
 pub fn operable_companies(db: &Db, account: u64, mode: AccessMode) -> Vec<(u64, Uuid)> {
     db.partner_companies
         .iter(&account)
-        .filter(|c| c.v2.visible(mode) && c.v2.case_access() == "available")
+        .filter(|c| c.v2.visible(mode) && c.v2.case_access() == CaseAccess::Available)
         .map(|c| (c.number, c.id))
         .collect()
 }
@@ -1810,7 +1864,7 @@ async fn create_company(
         }
         .list("users", MAX_INLINE_USERS, &mut errs, read_member);
         let onboarding = match onboarding {
-            Patch::Set(m) => m,
+            Patch::Set(m) => OnboardingMode::parse(&m),
             Patch::Clear | Patch::Keep if !matches!(body.get("onboarding_mode"), Some(v) if !v.is_null()) => {
                 let mut e = V2Error::new(
                     StatusCode::BAD_REQUEST,
@@ -1824,7 +1878,8 @@ async fn create_company(
                 });
                 return Err(e);
             }
-            _ => String::new(),
+            // An invalid choice: `errs` holds its error.
+            _ => None,
         };
         let users = match users {
             Patch::Set(u) => u,
@@ -1850,7 +1905,10 @@ async fn create_company(
         let before = view(&blank);
         let after = apply_input(&before, input, &mut errs);
         errs.finish(())?;
-        if onboarding == "api_only" && !key.scopes.iter().any(|s| s == API_ONLY_ONBOARDING) {
+        let Some(onboarding) = onboarding else {
+            return Err(V2Error::field("onboarding_mode", "required", "This field is required."));
+        };
+        if onboarding == OnboardingMode::ApiOnly && !key.scopes.iter().any(|s| s == API_ONLY_ONBOARDING) {
             return Err(V2Error::new(
                 StatusCode::FORBIDDEN,
                 "onboarding_mode_not_allowed",
@@ -1877,20 +1935,20 @@ async fn create_company(
                 "membership additions",
                 now,
             )?;
-            let api_only = onboarding == "api_only";
+            let api_only = onboarding == OnboardingMode::ApiOnly;
             let mut c = blank.clone();
             c.seq = partner_seq(db, key.account);
             c.id = state.ids.uuid();
             c.number = company_number(db, key.account);
             store_view(&mut c, &before, &after);
             c.v2.mode = Some(mode);
-            c.v2.onboarding_mode = Some(onboarding.clone());
+            c.v2.onboarding_mode = Some(onboarding);
             c.v2.onboarding_status = Some(if api_only {
                 OnboardingStatus::ConfirmationNotRequired
             } else {
                 OnboardingStatus::ConfirmationPending
             });
-            c.v2.case_access = Some(if api_only { "available" } else { "unavailable" }.into());
+            c.v2.case_access = Some(CaseAccess::at_onboarding(onboarding));
             c.v2.authorization_version = u64::from(api_only);
             c.v2.created_at = Some(now);
             c.v2.updated_at = Some(now);
@@ -2012,10 +2070,12 @@ async fn release_company(
         }
         errs.finish(())?;
         let version = c.v2.authorization_version + 1;
+        let mut access = c.v2.case_access();
+        access.apply(CaseAccessEvent::Released); // accepted from every state
         db.partner_companies.update(&key.account, &c.id.to_string(), |slot| {
             slot.v2.released = true;
             slot.v2.external_reference = None;
-            slot.v2.case_access = Some("unavailable".into());
+            slot.v2.case_access = Some(access);
             slot.v2.authorization_version = version;
             slot.v2.updated_at = Some(now);
         });
@@ -2301,7 +2361,7 @@ async fn control_confirm(State(state): State<AppState>, Path(p1): Path<String>) 
     state.store.write(|db| {
         let c = control_company(db, &p1)?;
         let confirmed = c.v2.onboarding_status().next(Confirm);
-        if c.v2.onboarding_mode() != "web_flow" || confirmed.is_none() {
+        if c.v2.onboarding_mode() != OnboardingMode::WebFlow || confirmed.is_none() {
             return Err(V2Error::conflict(
                 "confirmation_not_pending",
                 format!(
@@ -2313,9 +2373,13 @@ async fn control_confirm(State(state): State<AppState>, Path(p1): Path<String>) 
         }
         let mode = c.v2.mode.unwrap_or_default();
         let version = c.v2.authorization_version + 1;
+        // A pending web_flow company's cases are unavailable, so this opens them (an
+        // available one, refused, stays available).
+        let mut access = c.v2.case_access();
+        access.apply(CaseAccessEvent::Confirmed);
         db.partner_companies.update(&c.account, &c.id.to_string(), |slot| {
             slot.v2.onboarding_status = confirmed;
-            slot.v2.case_access = Some("available".into());
+            slot.v2.case_access = Some(access);
             slot.v2.authorization_version = version;
             slot.v2.updated_at = Some(now);
         });
@@ -2488,6 +2552,23 @@ mod state_tests {
         }
 
         #[test]
+        fn case_access_opens_on_confirmation_and_closes_on_release(
+            start in proptest::sample::select(CaseAccess::ALL),
+            events in proptest::collection::vec(
+                proptest::sample::select(&[CaseAccessEvent::Confirmed, CaseAccessEvent::Released][..]),
+                0..20,
+            ),
+        ) {
+            let seen = walk(CaseAccess::ALL, start, &events);
+            for (w, e) in seen.windows(2).zip(&events) {
+                match e {
+                    CaseAccessEvent::Released => prop_assert_eq!(w[1], CaseAccess::Unavailable),
+                    CaseAccessEvent::Confirmed => prop_assert_eq!(w[1], CaseAccess::Available),
+                }
+            }
+        }
+
+        #[test]
         fn onboarding_confirms_only_a_pending_company(
             start in proptest::sample::select(OnboardingStatus::ALL),
             n in 0usize..5,
@@ -2506,6 +2587,8 @@ mod state_tests {
     fn names_round_trip() {
         round_trips(MembershipStatus::ALL, MembershipStatus::as_str);
         round_trips(OnboardingStatus::ALL, OnboardingStatus::as_str);
+        round_trips(OnboardingMode::ALL, OnboardingMode::as_str);
+        round_trips(CaseAccess::ALL, CaseAccess::as_str);
         assert_eq!(STATUSES, ["pending_setup", "active", "cancelled", "revoked"]);
     }
 }
