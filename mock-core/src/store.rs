@@ -26,8 +26,9 @@ use hashbrown::HashTable;
 /// Implements [`Record`] for a type whose numeric `id` field is its key and sequence number and
 /// which belongs to no scope: one table for the whole world (Payt's administrations and webhook
 /// subscriptions, paywise's partner accounts), with no key index ([`Record::KEY_IS_SEQ`]). With
-/// `, lookups: |record| ...` (a closure from the record to its `(name, value)` pairs) it also
-/// gives the record's secondary keys ([`Record::lookups`]).
+/// `, lookups = |record| ...` (a closure from the record to its `(name, value)` pairs) it also
+/// gives the record's secondary keys ([`Record::lookups`]), and with `, unique = &[...]` those of
+/// them that are unique ([`Record::UNIQUE`]).
 ///
 /// ```
 /// #[derive(Clone)]
@@ -43,14 +44,15 @@ use hashbrown::HashTable;
 ///     email: String,
 /// }
 /// // With secondary keys (read with `Table::lookup`):
-/// mock_core::unscoped_record!(Member, lookups: |m| vec![("email", m.email.clone())]);
+/// mock_core::unscoped_record!(Member, lookups = |m| vec![("email", m.email.clone())], unique = &["email"]);
 /// ```
 #[macro_export]
 macro_rules! unscoped_record {
-    ($t:ty $(, lookups: $lookups:expr)?) => {
+    ($t:ty $(, lookups = $lookups:expr)? $(, unique = $unique:expr)?) => {
         impl $crate::Record for $t {
             type Scope = ();
             const KEY_IS_SEQ: bool = true;
+            $(const UNIQUE: &'static [&'static str] = $unique;)?
             fn scope(&self) {}
             fn seq(&self) -> u64 {
                 self.id
@@ -94,6 +96,13 @@ pub trait Record: Clone + Send + Sync + 'static {
     fn lookups(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// The secondary keys ([`Record::lookups`]) that are unique within a scope (a business key:
+    /// an invoice's number, a VAT rate's code): [`Table::insert`] refuses a record with a value
+    /// another record of its scope already has under one of them
+    /// ([`StoreError::DuplicateLookup`]), and [`Table::update`] must not make one (checked in debug
+    /// builds). Handlers still look first, to answer with the vendor's own error; the index is
+    /// what guarantees it. None by default.
+    const UNIQUE: &'static [&'static str] = &[];
 }
 
 /// Why a store operation was refused.
@@ -102,6 +111,14 @@ pub enum StoreError {
     /// A record with that key or sequence number is already stored.
     #[error("a record with key {0} already exists")]
     Duplicate(String),
+    /// Another record of the scope already has this value under a unique secondary key.
+    #[error("a record with {name} {value} already exists")]
+    DuplicateLookup {
+        /// The secondary key.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
 }
 
 /// A page read by cursor: the records after a sequence number.
@@ -379,6 +396,16 @@ impl<V: Record> Part<V> {
         }
     }
 
+    /// The first of `lookups` under a unique secondary key ([`Record::UNIQUE`]) whose value a
+    /// record other than `except` already has.
+    fn taken(&self, lookups: &[(&'static str, String)], except: Option<u64>) -> Option<(&'static str, String)> {
+        lookups
+            .iter()
+            .filter(|(name, _)| V::UNIQUE.contains(name))
+            .find(|(name, value)| self.under(name, value).iter().any(|seq| Some(*seq) != except))
+            .cloned()
+    }
+
     /// The sequence numbers under a secondary key.
     fn under(&self, name: &'static str, value: &str) -> &[u64] {
         let hash = lookup_hash(value);
@@ -463,10 +490,15 @@ impl<V: Record> Table<V> {
             return Err(StoreError::Duplicate(key));
         }
         let scope = record.scope();
+        let lookups = record.lookups();
+        if let Some(part) = self.parts.get(&scope)
+            && let Some((name, value)) = part.taken(&lookups, None)
+        {
+            return Err(StoreError::DuplicateLookup { name, value });
+        }
         let part = Arc::make_mut(self.parts.entry(scope.clone()).or_default());
         let seq = record.seq();
         let changed = record.changed();
-        let lookups = record.lookups();
         let record = Arc::new(record);
         match part.rows.last() {
             // The common case: sequence numbers grow, so the record goes at the end.
@@ -543,6 +575,10 @@ impl<V: Record> Table<V> {
         let after = record.changed();
         let lookups_after = record.lookups();
         if lookups_before != lookups_after {
+            debug_assert!(
+                part.taken(&lookups_after, Some(seq)).is_none(),
+                "update must not give a record a unique secondary key another record has"
+            );
             part.unindex_lookups(lookups_before, seq);
             part.index_lookups(lookups_after, seq);
         }
@@ -983,6 +1019,53 @@ mod tests {
             .expect("fresh");
         }
         t
+    }
+
+    /// A row whose tag is a unique secondary key (and whose parity is not).
+    #[derive(Debug, Clone, PartialEq)]
+    struct Coded(Row);
+
+    impl Record for Coded {
+        type Scope = u8;
+        const UNIQUE: &'static [&'static str] = &["tag"];
+        fn scope(&self) -> u8 {
+            self.0.scope
+        }
+        fn seq(&self) -> u64 {
+            self.0.seq
+        }
+        fn key(&self) -> String {
+            self.0.key()
+        }
+        fn lookups(&self) -> Vec<(&'static str, String)> {
+            vec![
+                ("tag", self.0.tag.to_string()),
+                ("parity", (self.0.tag % 2).to_string()),
+            ]
+        }
+    }
+
+    #[test]
+    fn a_unique_secondary_key_refuses_a_second_record_of_its_scope() {
+        let row = |scope, seq, tag| Coded(Row { scope, seq, tag });
+        let mut t = Table::new();
+        t.insert(row(1, 1, 4)).expect("fresh");
+        assert_eq!(
+            t.insert(row(1, 2, 4)),
+            Err(StoreError::DuplicateLookup {
+                name: "tag",
+                value: "4".into()
+            })
+        );
+        assert_eq!(t.len(), 1, "the refused record is not stored");
+        assert_eq!(t.lookup(&1, "tag", "4").count(), 1);
+        // Another scope may have it; a key that is not unique (parity) may repeat.
+        t.insert(row(2, 3, 4)).expect("another scope");
+        t.insert(row(1, 4, 6)).expect("same parity, another tag");
+        assert_eq!(t.lookup(&1, "parity", "0").count(), 2);
+        // A value given up by an update is free again.
+        t.update(&1, "1", |r| r.0.tag = 8).expect("stored");
+        t.insert(row(1, 5, 4)).expect("4 is free again");
     }
 
     #[test]

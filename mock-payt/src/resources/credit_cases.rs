@@ -167,7 +167,8 @@ administration_record!(
         // The invoices it holds: a payment plan's approval finds the cases of its invoices.
         keys.extend(c.invoice_ids.iter().map(|i| ("invoice", i.to_string())));
         keys
-    }
+    },
+    unique = &["number"]
 );
 
 /// A stage of a credit case's collection, in the order a case takes them (each stage's moment is

@@ -181,7 +181,8 @@ administration_record!(
         ];
         keys.extend(d.contact_id.map(|c| ("contact", c.to_string())));
         keys
-    }
+    },
+    unique = &["number"]
 );
 
 /// The routes of this resource.

@@ -304,7 +304,8 @@ administration_record!(
         keys.extend(i.active_credit_case_id.map(|c| ("case", c.to_string())));
         keys.extend(i.active_payment_plan_id.map(|p| ("plan", p.to_string())));
         keys
-    }
+    },
+    unique = &["number"]
 );
 
 /// A step of an invoice's reminder flow, in the order the flow takes them (each step's moment,

@@ -6,12 +6,14 @@
 /// The key is the id's decimal text, so the store keeps no key index for these tables
 /// ([`mock_core::Record::KEY_IS_SEQ`]). `changed = field` names the timestamp `updated_after` (or `deleted_after`) reads it by;
 /// `lookups = |r| ...` the secondary keys it is found by (the store keeps both orders, so a
-/// page filtered by them reads no other record).
+/// page filtered by them reads no other record); `unique = &[...]` those of them that are a
+/// business key, unique within the administration ([`mock_core::Record::UNIQUE`]).
 macro_rules! administration_record {
-    ($t:ty $(, changed = $changed:ident)? $(, lookups = $lookups:expr)?) => {
+    ($t:ty $(, changed = $changed:ident)? $(, lookups = $lookups:expr)? $(, unique = $unique:expr)?) => {
         impl mock_core::Record for $t {
             type Scope = u64;
             const KEY_IS_SEQ: bool = true;
+            $(const UNIQUE: &'static [&'static str] = $unique;)?
             fn scope(&self) -> u64 {
                 self.administration_id
             }

@@ -43,7 +43,8 @@ pub struct PaymentCondition {
 administration_record!(
     PaymentCondition,
     changed = updated_at,
-    lookups = |c| vec![("code", c.code.clone())]
+    lookups = |c| vec![("code", c.code.clone())],
+    unique = &["code"]
 );
 
 /// The routes of this resource.

@@ -91,7 +91,11 @@ pub struct SignUp {
 }
 
 // Found by its user's `sign_up_token` too (the sign-up page, `GET /_mock/payt/app/sign_up/{token}`).
-mock_core::unscoped_record!(SignUp, lookups: |s| vec![(SIGN_UP_TOKEN, s.user.sign_up_token.clone())]);
+mock_core::unscoped_record!(
+    SignUp,
+    lookups = |s| vec![(SIGN_UP_TOKEN, s.user.sign_up_token.clone())],
+    unique = &[SIGN_UP_TOKEN]
+);
 
 /// The secondary key a sign-up is found by its user's `sign_up_token` under.
 pub(crate) const SIGN_UP_TOKEN: &str = "sign_up_token";

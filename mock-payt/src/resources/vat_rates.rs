@@ -101,7 +101,8 @@ pub struct VatRate {
 administration_record!(
     VatRate,
     changed = updated_at,
-    lookups = |r| vec![("code", r.code.clone())]
+    lookups = |r| vec![("code", r.code.clone())],
+    unique = &["code"]
 );
 
 /// The routes of this resource.
