@@ -294,7 +294,7 @@ fn draw(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
                 let paid_sum: Decimal = payments.iter().map(|p| p.amount.value).sum();
                 let id = uuid(&mut f);
                 let reference = format!("RE-{}-{:05}", f.anchor().format("%Y"), invoice);
-                let mandate = (state == "accepted").then(|| {
+                let mandate = (state == SubmissionState::Accepted).then(|| {
                     let id = uuid(&mut f).to_string();
                     let mut number = f.int(10_000, 99_999);
                     while size > 1 && !mandate_numbers.insert(number) {
@@ -346,7 +346,7 @@ fn draw(seed: u64, anchor: NaiveDate, size: u32) -> (Db, u64) {
                     metadata: vec![json!({"type": "invoice:reference", "value": reference})],
                     events: Vec::new(),
                     created,
-                    updated: if state == "created" {
+                    updated: if state == SubmissionState::Created {
                         created
                     } else {
                         created + Duration::hours(f.int(2, 48) as i64)

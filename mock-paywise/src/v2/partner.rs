@@ -98,6 +98,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::list::Origin;
+use crate::resources::claims::SubmissionState;
 use crate::resources::is_country;
 use crate::resources::partner::{
     API_ONLY_ONBOARDING, Company, CompanyAddress, FIRST_COMPANY_NUMBER, INVITE_DAYS, PartnerAccount, PartnerKey,
@@ -1016,7 +1017,10 @@ fn readiness(v: &View) -> Vec<Value> {
 /// (v2 orders submit v1 claims) or a mandate.
 fn first_case_submitted(db: &Db, number: u64, mode: AccessMode) -> bool {
     let scope = Scope { company: number, mode };
-    db.claims.iter(&scope).any(|c| c.submission_state != "created") || db.mandates.iter(&scope).next().is_some()
+    db.claims
+        .iter(&scope)
+        .any(|c| c.submission_state != SubmissionState::Created)
+        || db.mandates.iter(&scope).next().is_some()
 }
 
 fn customer_number(c: &Company) -> String {
