@@ -1236,13 +1236,16 @@ async fn create(
 ) -> Result<Response, V2Error> {
     idem.run(&state, &caller, &body, || {
         let mut errs = Errs::default();
-        let order_id = match body.get("order_id").and_then(Value::as_str).map(Uuid::parse_str) {
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => {
-                errs.push("order_id", "invalid", "Must be a valid UUID.");
-                None
-            }
-            None => {
+        let read = Obj {
+            map: &body,
+            at: String::new(),
+        }
+        .uuid("order_id", &mut errs);
+        let order_id = match read {
+            Patch::Set(id) => Some(id),
+            // Not a UUID: `errs` holds the `invalid` error.
+            Patch::Keep if body.get("order_id").is_some_and(|v| !v.is_null()) => None,
+            Patch::Keep | Patch::Clear => {
                 errs.push(
                     "order_id",
                     "required",

@@ -905,8 +905,15 @@ async fn create(
     idem.run(&state, &caller, &body, || {
         let today = state.clock.today();
         let mut errs = Errs::default();
-        let acting = body.get("acting_as").and_then(Value::as_str).unwrap_or("");
-        let known: &[&str] = if acting == "consumer" {
+        // Read once, before the known keys (which depend on it); its problems are recorded after
+        // the unknown keys', as before.
+        let mut acting_errs = Errs::default();
+        let acting = (Obj {
+            map: &body,
+            at: String::new(),
+        })
+        .choice("acting_as", ACTING_AS, &mut acting_errs);
+        let known: &[&str] = if matches!(&acting, Patch::Set(a) if a == "consumer") {
             &[
                 "acting_as",
                 "person",
@@ -934,7 +941,8 @@ async fn create(
             ]
         };
         let o = Obj::new(&body, "", known, &mut errs);
-        let acting_as = match o.choice("acting_as", ACTING_AS, &mut errs) {
+        errs.0.append(&mut acting_errs.0);
+        let acting_as = match acting {
             Patch::Set(a) => a,
             _ => {
                 if !o.has("acting_as") {

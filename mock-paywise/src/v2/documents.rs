@@ -730,8 +730,18 @@ async fn read_upload(
             ));
         }
     };
-    let get = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    // A member that is not a string is the `invalid` error the other v2 readers give.
+    let o = Obj {
+        map: &body,
+        at: String::new(),
+    };
+    let mut errs = Errs::default();
+    let mut get = |k: &str| match o.string(k, usize::MAX, &mut errs) {
+        Patch::Set(s) => Some(s),
+        Patch::Keep | Patch::Clear => None,
+    };
     let (t, name, b64) = (get("type"), get("filename"), get("base64"));
+    errs.finish(())?;
     let mut rest = body.clone();
     for k in ["type", "filename", "base64"] {
         rest.remove(k);

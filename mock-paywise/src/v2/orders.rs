@@ -765,17 +765,16 @@ async fn create(
     idem.run(&state, &caller, &body, || {
         let now = state.now();
         let mut errs = Errs::default();
-        let kind = match body.get("type") {
-            None | Some(Value::Null) => "invoice".to_string(),
-            Some(Value::String(k)) if TYPES.contains(&k.as_str()) => k.clone(),
-            Some(other) => {
-                errs.push(
-                    "type",
-                    "invalid_choice",
-                    format!("{other} is not a valid choice; one of: invoice, rental, titled."),
-                );
-                "invoice".to_string()
-            }
+        // Read before the known keys, which depend on it; an invalid choice (its error in
+        // `errs`) counts as an invoice.
+        let kind = match (Obj {
+            map: &body,
+            at: String::new(),
+        })
+        .choice("type", TYPES, &mut errs)
+        {
+            Patch::Set(k) => k,
+            Patch::Keep | Patch::Clear => "invoice".to_string(),
         };
         let mut known = vec![
             "debtor_id",
