@@ -356,7 +356,7 @@ pub fn webhooks(state: &AppState, limit: usize) -> Webhooks {
                 id: w.id.to_string(),
                 api: "v1",
                 url: w.url.clone(),
-                active: w.enabled,
+                active: w.enabled(),
                 events: w.events.clone(),
                 tenant: tenant(db, *scope),
             }));
@@ -364,7 +364,7 @@ pub fn webhooks(state: &AppState, limit: usize) -> Webhooks {
                 id: w.id.to_string(),
                 api: "v2",
                 url: w.url.clone(),
-                active: w.enabled,
+                active: w.enabled(),
                 events: w.events.clone(),
                 tenant: tenant(db, *scope),
             }));

@@ -105,6 +105,74 @@ impl DeliveryStatus {
         }
     }
 }
+
+state_enum! {
+    /// Whether a v1 endpoint receives events (stored and shown as the bool `enabled`); see
+    /// [`SubscriptionState::next`].
+    pub enum SubscriptionState moved by SubscriptionEvent {
+        /// Events are delivered.
+        Enabled = "enabled",
+        /// Switched off, by a PATCH or after `max_consecutive_failures` failed attempts in a row.
+        Disabled = "disabled",
+    }
+}
+
+/// What moves a v1 [`SubscriptionState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionEvent {
+    /// A PATCH with `enabled: true`.
+    Enable,
+    /// A PATCH with `enabled: false`.
+    Disable,
+    /// The failed attempts in a row reached `max_consecutive_failures`.
+    AutoDisable,
+}
+
+impl SubscriptionState {
+    /// Where `event` takes an endpoint in this state, or `None` where it is refused: an event
+    /// that would leave the state as it is (enabling an enabled endpoint, disabling or
+    /// auto-disabling a disabled one) is refused, so an accepted `Enable` is a re-enabling.
+    pub fn next(self, event: SubscriptionEvent) -> Option<Self> {
+        match (self, event) {
+            (SubscriptionState::Disabled, SubscriptionEvent::Enable) => Some(SubscriptionState::Enabled),
+            (SubscriptionState::Enabled, SubscriptionEvent::Disable | SubscriptionEvent::AutoDisable) => {
+                Some(SubscriptionState::Disabled)
+            }
+            (SubscriptionState::Enabled, SubscriptionEvent::Enable)
+            | (SubscriptionState::Disabled, SubscriptionEvent::Disable | SubscriptionEvent::AutoDisable) => None,
+        }
+    }
+
+    /// The state the bool `enabled` (of a request or the stored form) names.
+    pub const fn from_enabled(enabled: bool) -> Self {
+        if enabled {
+            SubscriptionState::Enabled
+        } else {
+            SubscriptionState::Disabled
+        }
+    }
+
+    /// Whether events are delivered (the bool `enabled`).
+    pub const fn is_enabled(self) -> bool {
+        matches!(self, SubscriptionState::Enabled)
+    }
+}
+
+/// The stored form of a [`SubscriptionState`]: the bool `enabled`, as before the enum.
+mod enabled_flag {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::SubscriptionState;
+
+    pub fn serialize<S: Serializer>(state: &SubscriptionState, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(state.is_enabled())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SubscriptionState, D::Error> {
+        bool::deserialize(d).map(SubscriptionState::from_enabled)
+    }
+}
+
 /// The waits before the first, second and third retry.
 pub const RETRY_MINUTES: [i64; 3] = [1, 5, 15];
 /// `max_consecutive_failures` unless set.
@@ -130,8 +198,9 @@ pub struct Webhook {
     pub id: Uuid,
     /// Where events are POSTed.
     pub url: String,
-    /// Whether events are delivered.
-    pub enabled: bool,
+    /// Whether events are delivered (stored as the bool `enabled`).
+    #[serde(rename = "enabled", with = "enabled_flag")]
+    pub state: SubscriptionState,
     /// Subscribed event types, from [`EVENT_TYPES`].
     pub events: Vec<String>,
     /// The HMAC key; shown only in the create response.
@@ -158,13 +227,18 @@ fn opt_ts(t: Option<DateTime<Utc>>) -> Value {
 }
 
 impl Webhook {
+    /// Whether events are delivered (the API's `enabled`).
+    pub fn enabled(&self) -> bool {
+        self.state.is_enabled()
+    }
+
     /// The endpoint as the API shows it; `secret_key` only when `with_secret`.
     pub fn render_with(&self, with_secret: bool) -> Value {
         // The endpoint object has no `href` (reference §8 lists its fields).
         let mut m = Map::new();
         m.insert("id".into(), json!(self.id));
         m.insert("url".into(), json!(self.url));
-        m.insert("enabled".into(), json!(self.enabled));
+        m.insert("enabled".into(), json!(self.enabled()));
         m.insert("events".into(), json!(self.events));
         m.insert("access_mode".into(), json!(self.scope.mode));
         if with_secret {
@@ -577,7 +651,7 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
     let mut f = Filters::new(&origin.query);
     let enabled = f.boolean("enabled");
     f.finish()?;
-    let matches = |w: &Webhook| enabled.is_none_or(|e| w.enabled == e);
+    let matches = |w: &Webhook| enabled.is_none_or(|e| w.enabled() == e);
     list::list(
         &state,
         &caller,
@@ -601,7 +675,7 @@ async fn create(
             scope,
             id: state.ids.uuid(),
             url: c.url.unwrap_or_default(),
-            enabled: c.enabled.unwrap_or(true),
+            state: SubscriptionState::from_enabled(c.enabled.unwrap_or(true)),
             events: c.events.unwrap_or_default(),
             secret_key: mock_core::ids::secret_hex(64),
             description: c.description.unwrap_or_default(),
@@ -653,11 +727,13 @@ async fn update(
             if let Some(url) = c.url {
                 w.url = url;
             }
-            if let Some(enabled) = c.enabled {
-                if enabled && !w.enabled {
-                    w.consecutive_failures = 0;
+            match c.enabled {
+                // Re-enabling starts the failure count afresh.
+                Some(true) if w.state.apply(SubscriptionEvent::Enable) => w.consecutive_failures = 0,
+                Some(false) => {
+                    w.state.apply(SubscriptionEvent::Disable);
                 }
-                w.enabled = enabled;
+                _ => {}
             }
             if let Some(events) = c.events {
                 w.events = events;
@@ -899,7 +975,7 @@ impl Dispatcher {
             let targets: Vec<Uuid> = db
                 .webhooks
                 .iter(&event.scope)
-                .filter(|w| w.enabled && w.events.iter().any(|e| e == &event.kind))
+                .filter(|w| w.enabled() && w.events.iter().any(|e| e == &event.kind))
                 .map(|w| w.id)
                 .collect();
             for webhook in targets {
@@ -957,7 +1033,7 @@ impl Dispatcher {
         });
         let Some((delivery, webhook)) = job else { return };
         let webhook = match webhook {
-            Some(w) if w.enabled || delivery.test => w,
+            Some(w) if w.enabled() || delivery.test => w,
             _ => {
                 self.abandon(scope, &key, "The endpoint is disabled or was deleted.");
                 return;
@@ -1061,8 +1137,8 @@ impl Dispatcher {
                     } else {
                         w.consecutive_failures += 1;
                         w.last_failure_at = Some(now);
-                        if w.enabled && w.consecutive_failures >= w.max_consecutive_failures {
-                            w.enabled = false;
+                        if w.consecutive_failures >= w.max_consecutive_failures {
+                            w.state.apply(SubscriptionEvent::AutoDisable);
                         }
                         w.updated = now;
                     }
@@ -1102,6 +1178,71 @@ mod tests {
             let seen = walk(DeliveryStatus::ALL, start, &events);
             if let Some(i) = seen.iter().position(|s| *s != DeliveryStatus::Pending) {
                 prop_assert!(seen[i..].iter().all(|s| *s == seen[i]), "{seen:?}");
+            }
+        }
+    }
+
+    const SUBSCRIPTION_EVENTS: &[SubscriptionEvent] = &[
+        SubscriptionEvent::Enable,
+        SubscriptionEvent::Disable,
+        SubscriptionEvent::AutoDisable,
+    ];
+
+    fn webhook(state: SubscriptionState) -> Webhook {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).expect("valid");
+        Webhook {
+            seq: 1,
+            scope: Scope::default(),
+            id: Uuid::nil(),
+            url: "https://example.com/hook".into(),
+            state,
+            events: vec!["claim.created".into()],
+            secret_key: "k".into(),
+            description: String::new(),
+            max_consecutive_failures: DEFAULT_MAX_CONSECUTIVE_FAILURES,
+            consecutive_failures: 0,
+            last_failure_at: None,
+            created: at,
+            updated: at,
+        }
+    }
+
+    #[test]
+    fn subscription_state_names_round_trip() {
+        round_trips(SubscriptionState::ALL, SubscriptionState::as_str);
+    }
+
+    #[test]
+    fn the_stored_webhook_keeps_the_bool_enabled() {
+        for s in SubscriptionState::ALL {
+            let w = webhook(*s);
+            let v = serde_json::to_value(&w).expect("serializes");
+            assert_eq!(v["enabled"], json!(s.is_enabled()), "{s:?}");
+            assert!(v.get("state").is_none());
+            assert_eq!(w.render_with(false)["enabled"], json!(s.is_enabled()));
+            let back: Webhook = serde_json::from_value(v).expect("reads back");
+            assert_eq!(back.state, *s);
+            assert_eq!(SubscriptionState::from_enabled(s.is_enabled()), *s);
+        }
+        let mut v = serde_json::to_value(webhook(SubscriptionState::Enabled)).expect("serializes");
+        v["enabled"] = json!("yes");
+        assert!(serde_json::from_value::<Webhook>(v).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn subscriptions_move_only_between_enabled_and_disabled(
+            start in proptest::sample::select(SubscriptionState::ALL),
+            events in proptest::collection::vec(proptest::sample::select(SUBSCRIPTION_EVENTS), 0..30),
+        ) {
+            let seen = walk(SubscriptionState::ALL, start, &events);
+            for (w, e) in seen.windows(2).zip(&events) {
+                // Only Enable switches an endpoint on; Disable and AutoDisable switch it off.
+                let expected = match e {
+                    SubscriptionEvent::Enable => SubscriptionState::Enabled,
+                    SubscriptionEvent::Disable | SubscriptionEvent::AutoDisable => SubscriptionState::Disabled,
+                };
+                prop_assert_eq!(w[1], expected, "{:?}", seen);
             }
         }
     }

@@ -105,6 +105,113 @@ impl DeliveryStatus {
     }
 }
 
+state_enum! {
+    /// Whether a v2 endpoint receives events, and why not (stored and shown as the two bools
+    /// `enabled` and `auto_disabled`); see [`EndpointState::next`].
+    pub enum EndpointState moved by EndpointEvent {
+        /// Deliveries are attempted (`enabled: true, auto_disabled: false`).
+        Enabled = "enabled",
+        /// Switched off by a PATCH (`enabled: false, auto_disabled: false`); still counts
+        /// against [`MAX_WEBHOOKS`].
+        Disabled = "disabled",
+        /// Switched off after `max_consecutive_failures` terminal failures in a row
+        /// (`enabled: false, auto_disabled: true`); does not count against [`MAX_WEBHOOKS`].
+        AutoDisabled = "auto_disabled",
+    }
+}
+
+/// What moves a v2 [`EndpointState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointEvent {
+    /// A PATCH with `enabled: true` (from `auto_disabled` only while a slot is free).
+    Enable,
+    /// A PATCH with `enabled: false`.
+    Disable,
+    /// The terminal failures in a row reached `max_consecutive_failures`.
+    AutoDisable,
+}
+
+impl EndpointState {
+    /// Where `event` takes an endpoint in this state, or `None` where it is refused (an event
+    /// that would leave the state as it is). Enabling clears an auto-disabling; disabling an
+    /// auto-disabled endpoint keeps it auto-disabled; the failure threshold auto-disables a
+    /// manually disabled endpoint too (a failing attempt still in flight when it was disabled).
+    pub fn next(self, event: EndpointEvent) -> Option<Self> {
+        match (self, event) {
+            (EndpointState::Disabled | EndpointState::AutoDisabled, EndpointEvent::Enable) => {
+                Some(EndpointState::Enabled)
+            }
+            (EndpointState::Enabled, EndpointEvent::Disable) => Some(EndpointState::Disabled),
+            (EndpointState::Enabled | EndpointState::Disabled, EndpointEvent::AutoDisable) => {
+                Some(EndpointState::AutoDisabled)
+            }
+            (EndpointState::Enabled, EndpointEvent::Enable)
+            | (EndpointState::Disabled | EndpointState::AutoDisabled, EndpointEvent::Disable)
+            | (EndpointState::AutoDisabled, EndpointEvent::AutoDisable) => None,
+        }
+    }
+
+    /// Whether deliveries are attempted (the API's `enabled`).
+    pub const fn is_enabled(self) -> bool {
+        matches!(self, EndpointState::Enabled)
+    }
+
+    /// Whether the failures switched it off (the API's `auto_disabled`).
+    pub const fn is_auto_disabled(self) -> bool {
+        matches!(self, EndpointState::AutoDisabled)
+    }
+
+    /// Whether an endpoint in this state takes one of the [`MAX_WEBHOOKS`] slots.
+    pub const fn counts(self) -> bool {
+        !self.is_auto_disabled()
+    }
+}
+
+/// The stored form of an [`EndpointState`]: the two bools `enabled` and `auto_disabled` of the
+/// endpoint record, as before the enum (flattened into it).
+mod endpoint_flags {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::EndpointState;
+
+    #[derive(Serialize, Deserialize)]
+    struct Flags {
+        enabled: bool,
+        auto_disabled: bool,
+    }
+
+    pub fn serialize<S: Serializer>(state: &EndpointState, s: S) -> Result<S::Ok, S::Error> {
+        Flags {
+            enabled: state.is_enabled(),
+            auto_disabled: state.is_auto_disabled(),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EndpointState, D::Error> {
+        match Flags::deserialize(d)? {
+            Flags {
+                enabled: true,
+                auto_disabled: false,
+            } => Ok(EndpointState::Enabled),
+            Flags {
+                enabled: false,
+                auto_disabled: false,
+            } => Ok(EndpointState::Disabled),
+            Flags {
+                enabled: false,
+                auto_disabled: true,
+            } => Ok(EndpointState::AutoDisabled),
+            Flags {
+                enabled: true,
+                auto_disabled: true,
+            } => Err(serde::de::Error::custom(
+                "a v2 webhook endpoint cannot be both enabled and auto_disabled",
+            )),
+        }
+    }
+}
+
 /// A v2 webhook endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Webhook {
@@ -120,10 +227,10 @@ pub struct Webhook {
     pub url: String,
     /// Label.
     pub description: String,
-    /// Whether deliveries are attempted.
-    pub enabled: bool,
-    /// Switched off by failures.
-    pub auto_disabled: bool,
+    /// Whether deliveries are attempted, or why not (stored as the bools `enabled` and
+    /// `auto_disabled`).
+    #[serde(flatten, with = "endpoint_flags")]
+    pub state: EndpointState,
     /// Subscribed event types (`*` alone: all).
     pub events: Vec<String>,
     /// Threshold for switching off.
@@ -153,8 +260,8 @@ impl Webhook {
             "id": self.id.to_string(),
             "url": self.url,
             "events": self.events,
-            "enabled": self.enabled,
-            "auto_disabled": self.auto_disabled,
+            "enabled": self.enabled(),
+            "auto_disabled": self.state.is_auto_disabled(),
             "max_consecutive_failures": self.max_consecutive_failures,
             "consecutive_failures": self.consecutive_failures,
             "last_failure_at": self.last_failure_at.as_ref().map(ts),
@@ -185,8 +292,13 @@ impl Webhook {
         self.events.iter().any(|e| e == "*" || e == kind)
     }
 
+    /// Whether deliveries are attempted (the API's `enabled`).
+    pub fn enabled(&self) -> bool {
+        self.state.is_enabled()
+    }
+
     fn counts(&self) -> bool {
-        !self.auto_disabled
+        self.state.counts()
     }
 }
 
@@ -318,7 +430,7 @@ pub fn fan_out(db: &mut Db, state: &AppState, event: &Event) {
     let company_id = crate::v2::meta::company_id_of(db, event.scope.company).to_string();
     let mut targets: Vec<Webhook> = Vec::new();
     for w in db.v2_webhooks.iter_all() {
-        if !w.enabled || w.scope.mode != event.scope.mode || !w.subscribes(&event.kind) {
+        if !w.enabled() || w.scope.mode != event.scope.mode || !w.subscribes(&event.kind) {
             continue;
         }
         let wanted = match (w.partner, event.partner) {
@@ -407,7 +519,7 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
     let rows: Vec<Webhook> = state.store.read(|db| {
         db.v2_webhooks
             .iter(&scope)
-            .filter(|w| w.partner == partner && enabled.is_none_or(|e| w.enabled == e))
+            .filter(|w| w.partner == partner && enabled.is_none_or(|e| w.enabled() == e))
             .cloned()
             .collect()
     });
@@ -612,8 +724,11 @@ async fn create(
                     Patch::Set(d) => d,
                     _ => String::new(),
                 },
-                enabled: !matches!(input.enabled, Patch::Set(false)),
-                auto_disabled: false,
+                state: if matches!(input.enabled, Patch::Set(false)) {
+                    EndpointState::Disabled
+                } else {
+                    EndpointState::Enabled
+                },
                 events,
                 max_consecutive_failures: match input.max {
                     Patch::Set(m) => m,
@@ -693,14 +808,21 @@ async fn update(
             next.companies = c;
         }
         if let Patch::Set(e) = input.enabled {
-            if e && !w.enabled {
-                next.consecutive_failures = 0;
-                if w.auto_disabled && slots_used(db, scope, partner, Some(w.id)) >= MAX_WEBHOOKS {
+            let event = if e {
+                EndpointEvent::Enable
+            } else {
+                EndpointEvent::Disable
+            };
+            if let Some(to) = w.state.next(event) {
+                // Leaving `auto_disabled` takes one of the MAX_WEBHOOKS slots again.
+                if to.counts() && !w.state.counts() && slots_used(db, scope, partner, Some(w.id)) >= MAX_WEBHOOKS {
                     return Err(limit_reached());
                 }
-                next.auto_disabled = false;
+                if to.is_enabled() {
+                    next.consecutive_failures = 0;
+                }
+                next.state = to;
             }
-            next.enabled = e;
         }
         if next != w {
             next.updated_at = now;
@@ -938,7 +1060,7 @@ async fn redeliver(
                 .get(&scope, &d.webhook.to_string())
                 .cloned()
                 .ok_or_else(|| V2Error::conflict("conflict", "The endpoint was deleted."))?;
-            if !w.enabled {
+            if !w.enabled() {
                 return Err(V2Error::conflict(
                     "conflict",
                     "The endpoint is disabled; enable it before redelivering.",
@@ -1027,7 +1149,7 @@ async fn run_due(
                 continue;
             };
             match db.v2_webhooks.get(&scope, &d.webhook.to_string()).cloned() {
-                Some(w) if w.enabled => {
+                Some(w) if w.enabled() => {
                     db.v2_deliveries.update(&scope, &key, |d| {
                         d.in_flight = true;
                         d.status.apply(DeliveryEvent::Attempt);
@@ -1122,8 +1244,7 @@ fn record(
                 w.consecutive_failures += 1;
                 w.last_failure_at = Some(now);
                 if w.consecutive_failures >= w.max_consecutive_failures {
-                    w.enabled = false;
-                    w.auto_disabled = true;
+                    w.state.apply(EndpointEvent::AutoDisable);
                 }
             }
         });
@@ -1144,6 +1265,68 @@ mod state_tests {
         DeliveryEvent::GiveUp,
         DeliveryEvent::Abandon,
     ];
+
+    const ENDPOINT_EVENTS: &[EndpointEvent] = &[
+        EndpointEvent::Enable,
+        EndpointEvent::Disable,
+        EndpointEvent::AutoDisable,
+    ];
+
+    fn webhook(state: EndpointState) -> Webhook {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).expect("valid");
+        Webhook {
+            seq: 1,
+            scope: Scope::default(),
+            id: Uuid::nil(),
+            partner: None,
+            url: "https://example.com/hook".into(),
+            description: String::new(),
+            state,
+            events: vec!["*".into()],
+            max_consecutive_failures: DEFAULT_MAX_FAILURES,
+            consecutive_failures: 0,
+            last_failure_at: None,
+            companies: Value::Null,
+            secret_key: "whsec_x".into(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn endpoint_state_names_round_trip() {
+        round_trips(EndpointState::ALL, EndpointState::as_str);
+    }
+
+    #[test]
+    fn the_stored_endpoint_keeps_the_two_bools() {
+        let flags = [
+            (EndpointState::Enabled, true, false),
+            (EndpointState::Disabled, false, false),
+            (EndpointState::AutoDisabled, false, true),
+        ];
+        for (s, enabled, auto_disabled) in flags {
+            let w = webhook(s);
+            let v = serde_json::to_value(&w).expect("serializes");
+            assert_eq!(
+                (&v["enabled"], &v["auto_disabled"]),
+                (&json!(enabled), &json!(auto_disabled))
+            );
+            assert!(v.get("state").is_none());
+            let shown = w.render();
+            assert_eq!(
+                (&shown["enabled"], &shown["auto_disabled"]),
+                (&json!(enabled), &json!(auto_disabled))
+            );
+            let back: Webhook = serde_json::from_value(v).expect("reads back");
+            assert_eq!(back, w);
+        }
+        let mut v = serde_json::to_value(webhook(EndpointState::Enabled)).expect("serializes");
+        v["auto_disabled"] = json!(true);
+        assert!(serde_json::from_value::<Webhook>(v.clone()).is_err());
+        v.as_object_mut().expect("an object").remove("auto_disabled");
+        assert!(serde_json::from_value::<Webhook>(v).is_err());
+    }
 
     #[test]
     fn delivery_status_names_round_trip() {
@@ -1169,6 +1352,26 @@ mod state_tests {
                 prop_assert!(w[1] != DeliveryStatus::Pending || w[0] == DeliveryStatus::Pending, "{seen:?}");
                 if w[0] != w[1] && matches!(w[1], DeliveryStatus::Success | DeliveryStatus::Retrying) {
                     prop_assert_eq!(w[0], DeliveryStatus::Delivering);
+                }
+            }
+        }
+
+        #[test]
+        fn endpoints_are_switched_on_only_by_enable_and_stay_auto_disabled_until_then(
+            start in proptest::sample::select(EndpointState::ALL),
+            events in proptest::collection::vec(proptest::sample::select(ENDPOINT_EVENTS), 0..30),
+        ) {
+            let seen = walk(EndpointState::ALL, start, &events);
+            for (w, e) in seen.windows(2).zip(&events) {
+                match e {
+                    EndpointEvent::Enable => prop_assert_eq!(w[1], EndpointState::Enabled, "{:?}", seen),
+                    EndpointEvent::AutoDisable => prop_assert_eq!(w[1], EndpointState::AutoDisabled, "{:?}", seen),
+                    // A PATCH never auto-disables, nor clears an auto-disabling.
+                    EndpointEvent::Disable => prop_assert!(
+                        !w[1].is_enabled() && w[1].is_auto_disabled() == w[0].is_auto_disabled(),
+                        "{:?}",
+                        seen
+                    ),
                 }
             }
         }
