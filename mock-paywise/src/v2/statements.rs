@@ -62,6 +62,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use mock_core::Record as _;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -1784,10 +1785,22 @@ async fn publish_statement(
             payments: Some(covered),
         };
         let single_id = single.id;
-        let stored = db.statements.insert(statement).is_ok()
-            && db.mandate_details.insert(detail).is_ok()
-            && db.v2_single_statements.insert(single.clone()).is_ok();
-        if !stored {
+        // All three or none: a refused insert takes back the ones before it.
+        let (statement_key, detail_key) = (statement.key(), detail.key());
+        let (statement_scope, detail_scope) = (statement.scope(), detail.scope());
+        let stored = db.statements.insert(statement).and_then(|()| {
+            db.mandate_details
+                .insert(detail)
+                .inspect_err(|_| drop(db.statements.remove(&statement_scope, &statement_key)))
+        });
+        let stored = stored.and_then(|()| {
+            db.v2_single_statements.insert(single.clone()).inspect_err(|_| {
+                drop(db.mandate_details.remove(&detail_scope, &detail_key));
+                drop(db.statements.remove(&statement_scope, &statement_key));
+            })
+        });
+        if let Err(e) = stored {
+            tracing::warn!("statement {statement_id} not stored: {e}");
             return Err(V2Error::conflict("conflict", "The statement could not be stored."));
         }
         statement_event(db, &state, scope, "statement.published", statement_id);
