@@ -3,7 +3,8 @@
 //!
 //! `state_enum!` declares one: each variant names its wire spelling, and the enum gets
 //! `ALL`, `NAMES`, `as_str`, `parse`, `Display`, `FromStr`, serde (as that string) and
-//! comparison with a `&str` (so a test can still ask `state == "created"`), and with
+//! (in tests only) comparison with a `&str` (so a test can still ask `state == "created"`; the
+//! code compares variants), and with
 //! `enum Name moved by Event { ... }` the [`Machine`] impl that calls its inherent `next`. The
 //! allowed transitions are not here: each resource keeps its own `next` beside its record (for
 //! example [`crate::resources::claims::SubmissionState::next`]).
@@ -64,6 +65,7 @@ macro_rules! state_enum {
             }
         }
 
+        #[cfg(test)]
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
                 self.as_str() == *other
@@ -78,12 +80,14 @@ macro_rules! state_enum {
             }
         })?
 
+        #[cfg(test)]
         impl PartialEq<String> for $name {
             fn eq(&self, other: &String) -> bool {
                 self.as_str() == other
             }
         }
 
+        #[cfg(test)]
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
                 self.as_str() == other

@@ -507,7 +507,7 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
             && eq(&subject_matter, &c.subject_matter)
             && submission_state
                 .as_ref()
-                .is_none_or(|s| c.submission_state == s.as_str())
+                .is_none_or(|s| SubmissionState::parse(s) == Some(c.submission_state))
             && eq(&your_reference, &c.your_reference)
     };
     // `your_reference` and `submission_state` are secondary keys: only the records under one are

@@ -19,7 +19,9 @@ use uuid::Uuid;
 
 use crate::format::Money;
 use crate::list::Origin;
-use crate::resources::mandates::{Mandate, PAYMENT_STATES, PROCESSING_STATES, StatusUpdate};
+use crate::resources::mandates::{
+    LegalStage, Mandate, PAYMENT_STATES, PROCESSING_STATES, ProcessingState, StatusUpdate,
+};
 use crate::resources::payments::Payment;
 use crate::state::{AppState, Db, Scope};
 use crate::v2::conv::{Idem, Paging, Query, V2Caller, V2Json, list_answer, page, respond, show, ts};
@@ -252,10 +254,15 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
     let archived = q.boolean("archived");
     let after = q.datetime("created_after");
     let before = q.datetime("created_before");
-    let legal_stage = q.string("legal_stage");
+    let legal_stage = q.string("legal_stage").map(|s| LegalStage::parse(&s));
     let ordering = q.ordering(&["name", "created", "amount", "status"]);
     let payment = q.choices("payment_state", PAYMENT_STATES);
-    let processing = q.choices("processing_state", PROCESSING_STATES);
+    // Typed once: a stage no mandate can be in (the filter takes any text) matches none.
+    let processing: Vec<Option<ProcessingState>> = q
+        .choices("processing_state", PROCESSING_STATES)
+        .iter()
+        .map(|p| ProcessingState::parse(p))
+        .collect();
     let search = q.string("q");
     let reference = q.string("reference_number");
     let requests = q.choices("requests", REQUEST_FILTERS);
@@ -274,9 +281,9 @@ async fn list(State(state): State<AppState>, caller: V2Caller, origin: Origin) -
                 None => sync || !m.archived,
             })
             .filter(|m| after.is_none_or(|t| m.created >= t) && before.is_none_or(|t| m.created <= t))
-            .filter(|m| legal_stage.as_ref().is_none_or(|s| m.legal_stage == *s))
+            .filter(|m| legal_stage.is_none_or(|s| s == Some(m.legal_stage)))
             .filter(|m| payment.is_empty() || payment.iter().any(|p| p == m.balance.payment_state()))
-            .filter(|m| processing.is_empty() || processing.iter().any(|p| m.processing_state == *p))
+            .filter(|m| processing.is_empty() || processing.contains(&Some(m.processing_state)))
             .filter(|m| {
                 reference.as_ref().is_none_or(|r| {
                     m.reference_number.to_lowercase().contains(&r.to_lowercase())

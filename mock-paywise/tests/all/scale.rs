@@ -101,7 +101,7 @@ fn a_scaled_world_is_deterministic_keeps_the_fixtures_and_is_consistent() {
         );
         assert!(paid < c.main_claim_amount.value);
         assert!(a.debtors.get(&SCOPE, &c.debtor.to_string()).is_some());
-        assert!(c.mandate.is_none() && c.submission_state != "accepted");
+        assert!(c.mandate.is_none() && c.submission_state.as_str() != "accepted");
         assert!(c.created < anchor && c.updated >= c.created);
         // The states the time-driven rules move changed recently enough that nothing is due at
         // the anchor's midnight (up to which the ordinary fixtures are settled).

@@ -415,7 +415,7 @@ async fn validation_errors() {
         .read(|db| {
             db.claims
                 .iter(&TEST)
-                .find(|c| c.submission_state != "created")
+                .find(|c| c.submission_state.as_str() != "created")
                 .map(|c| c.id)
         })
         .expect("a submitted claim in the fixtures");
