@@ -15,9 +15,9 @@ use crate::format::{Currency, Money};
 use crate::vendor::CURRENCIES;
 
 /// The message for a required field that is missing.
-pub const REQUIRED: &str = "This field is required.";
+pub(crate) const REQUIRED: &str = "This field is required.";
 /// The message for a null in a non-nullable field.
-pub const NOT_NULL: &str = "This field may not be null.";
+pub(crate) const NOT_NULL: &str = "This field may not be null.";
 
 /// The most elements any list of a v1 body may carry (DRF `ListField(max_length=100)`, refused
 /// with DRF's "Ensure this field has no more than 100 elements."). v1 documents no list bound;
@@ -28,12 +28,12 @@ pub const NOT_NULL: &str = "This field may not be null.";
 pub const MAX_LIST_ITEMS: usize = 100;
 
 /// DRF's message for a list longer than `max`.
-pub fn too_many_elements(max: usize) -> String {
+pub(crate) fn too_many_elements(max: usize) -> String {
     format!("Ensure this field has no more than {max} elements.")
 }
 
 /// Python's name for the type of a JSON value, as DRF's messages show it.
-pub fn py_type(v: &Value) -> &'static str {
+pub(crate) fn py_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
@@ -46,7 +46,7 @@ pub fn py_type(v: &Value) -> &'static str {
 }
 
 /// The error a nested serializer gives for a value that is not an object.
-pub fn not_a_dict(v: &Value) -> Value {
+pub(crate) fn not_a_dict(v: &Value) -> Value {
     json!({ "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {}.", py_type(v))] })
 }
 
@@ -63,36 +63,36 @@ pub struct Spec {
 }
 
 /// Required, not null, not blank.
-pub const REQ: Spec = Spec {
+pub(crate) const REQ: Spec = Spec {
     required: true,
     nullable: false,
     blank: false,
 };
 /// Required but may be `null` or blank: what the files say of most claim fields (`required` and
 /// `nullable: true`, no `minLength`).
-pub const NULLABLE: Spec = Spec {
+pub(crate) const NULLABLE: Spec = Spec {
     required: true,
     nullable: true,
     blank: true,
 };
 /// Optional, may be `null` or blank.
-pub const OPT: Spec = Spec {
+pub(crate) const OPT: Spec = Spec {
     required: false,
     nullable: true,
     blank: true,
 };
 /// Optional, but not `null` when given (blank is checked by the field's own rule).
-pub const OPT_NOT_NULL: Spec = Spec {
+pub(crate) const OPT_NOT_NULL: Spec = Spec {
     required: false,
     nullable: false,
     blank: true,
 };
 /// An optional list or nested object: not `null` (the files never mark them `nullable`).
-pub const OPT_LIST: Spec = OPT_NOT_NULL;
+pub(crate) const OPT_LIST: Spec = OPT_NOT_NULL;
 /// An optional nested object, not `null`.
-pub const OPT_OBJECT: Spec = OPT_LIST;
+pub(crate) const OPT_OBJECT: Spec = OPT_LIST;
 /// Optional, but when given neither `null` nor blank (`minLength: 1`, not nullable).
-pub const OPT_NOT_BLANK: Spec = Spec {
+pub(crate) const OPT_NOT_BLANK: Spec = Spec {
     required: false,
     nullable: false,
     blank: false,
@@ -451,7 +451,7 @@ impl<'a> Obj<'a> {
 }
 
 /// Parses what DRF's `DateTimeField` accepts.
-pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }

@@ -217,8 +217,8 @@ pub fn advance_in(
             // Requests asked during the review now belong to the mandate.
             let pending: Vec<String> = db
                 .requests_to_client
-                .iter(&scope)
-                .filter(|r| r.claim == Some(current.id) && r.mandate.is_none())
+                .lookup(&scope, "claim", &current.id.to_string())
+                .filter(|r| r.mandate.is_none())
                 .map(|r| r.id.to_string())
                 .collect();
             for r in pending {

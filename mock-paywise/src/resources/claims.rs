@@ -61,7 +61,7 @@ state_enum! {
 }
 
 /// Every `submission_state`, as the list filter offers them.
-pub const SUBMISSION_STATES: &[&str] = SubmissionState::NAMES;
+pub(crate) const SUBMISSION_STATES: &[&str] = SubmissionState::NAMES;
 
 /// What moves a claim's [`SubmissionState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -846,7 +846,7 @@ fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Claim, PaywiseErr
 }
 
 /// The message for a change to a claim that is no longer `created`.
-pub fn locked(state: SubmissionState) -> String {
+pub(crate) fn locked(state: SubmissionState) -> String {
     format!("The claim has already been released (submission_state \"{state}\") and can no longer be changed.")
 }
 

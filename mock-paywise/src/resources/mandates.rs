@@ -118,11 +118,11 @@ impl Default for ProcessingState {
 }
 
 /// Every `legal_stage`, in the order a mandate moves through them.
-pub const LEGAL_STAGES: &[&str] = LegalStage::NAMES;
+pub(crate) const LEGAL_STAGES: &[&str] = LegalStage::NAMES;
 /// Every `processing_state`.
-pub const PROCESSING_STATES: &[&str] = ProcessingState::NAMES;
+pub(crate) const PROCESSING_STATES: &[&str] = ProcessingState::NAMES;
 /// Every `payment_state`.
-pub const PAYMENT_STATES: &[&str] = &["unpaid", "partially_paid", "fully_paid"];
+pub(crate) const PAYMENT_STATES: &[&str] = &["unpaid", "partially_paid", "fully_paid"];
 /// The balance components, in the order payments are allocated to them (§ 367 BGB: costs,
 /// interest, principal).
 pub const COMPONENTS: [&str; 5] = [
@@ -406,12 +406,11 @@ impl Resource for Mandate {
 }
 
 /// The mandate as the API shows it, with its status updates and requests-to-client summary.
-pub fn render_full(db: &Db, m: &Mandate, origin: &Origin) -> Value {
+pub(crate) fn render_full(db: &Db, m: &Mandate, origin: &Origin) -> Value {
     let mut out = m.render_base(origin);
     let sus: Vec<Value> = db
         .status_updates
-        .iter(&m.scope)
-        .filter(|s| s.mandate == m.id)
+        .lookup(&m.scope, "mandate", &m.id.to_string())
         .map(|s| s.render(origin))
         .collect();
     out.insert("status_updates".into(), Value::Array(sus));
@@ -425,7 +424,7 @@ pub fn render_full(db: &Db, m: &Mandate, origin: &Origin) -> Value {
 }
 
 /// The mandate `id` of `scope` as the API shows it, if it exists.
-pub fn render_by_id(state: &AppState, scope: &Scope, id: &Uuid, origin: &Origin) -> Option<Value> {
+pub(crate) fn render_by_id(state: &AppState, scope: &Scope, id: &Uuid, origin: &Origin) -> Option<Value> {
     state.store.read(|db| {
         db.mandates
             .get(scope, &id.to_string())
@@ -475,7 +474,8 @@ pub struct StatusUpdate {
     pub downloads: Vec<Download>,
 }
 
-scoped_record!(StatusUpdate);
+// A mandate's status updates are read by mandate.
+scoped_record!(StatusUpdate, lookups = |r| vec![("mandate", r.mandate.to_string())]);
 
 impl Resource for StatusUpdate {
     fn render(&self, origin: &Origin) -> Value {
@@ -634,8 +634,7 @@ async fn status_updates(
     let scope = caller.scope();
     let out: Vec<Value> = state.store.read(|db| {
         db.status_updates
-            .iter(&scope)
-            .filter(|s| s.mandate == id)
+            .lookup(&scope, "mandate", &id.to_string())
             .map(|s| s.render(&origin))
             .collect()
     });
@@ -711,7 +710,7 @@ const FIXTURE_STATES: &[(LegalStage, ProcessingState)] = &[
 
 /// The title of the status update that announces `stage` (the fixtures' and the time-driven
 /// rules' wording).
-pub fn stage_title(stage: LegalStage) -> &'static str {
+pub(crate) fn stage_title(stage: LegalStage) -> &'static str {
     match stage {
         LegalStage::Extrajudicial => "Außergerichtliches Mahnverfahren eingeleitet",
         LegalStage::JudicialDunning => "Antrag auf Erlass eines Mahnbescheids gestellt",

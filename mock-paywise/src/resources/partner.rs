@@ -6,7 +6,7 @@
 //! the key permission `API_ONLY_ONBOARDING`) or by inviting them to paywise's web flow.
 //!
 //! A partner key then acts on the Case Management API for one of its users' companies with the
-//! header `X-User-Id: <user id>` (see [`act_for`]); every company gets its own internal company
+//! header `X-User-Id: <user id>` (see `act_for`); every company gets its own internal company
 //! number, so what is created that way belongs to that company alone.
 //!
 //! The partner account's data lives in the database ([`Db`]) like every other resource: a
@@ -48,7 +48,7 @@ pub const FIRST_COMPANY_NUMBER: u64 = 1001;
 /// `tax_deduction_eligibility`: eligible, not eligible, reverse charge, third-country business.
 pub const TAX_DEDUCTION: &[&str] = &["J", "N", "K", "A"];
 /// Legal forms of sole proprietors, which need no `legal_representatives`.
-pub const SOLE_PROPRIETOR_FORMS: &[&str] = &[
+pub(crate) const SOLE_PROPRIETOR_FORMS: &[&str] = &[
     "Einzelkaufmann",
     "Einzelunternehmen",
     "Einzelunternehmer",
@@ -57,13 +57,13 @@ pub const SOLE_PROPRIETOR_FORMS: &[&str] = &[
     "Kleingewerbe",
 ];
 /// Notification channel types.
-pub const CHANNEL_TYPES: &[&str] = &["EMAIL"];
+pub(crate) const CHANNEL_TYPES: &[&str] = &["EMAIL"];
 /// Notification types.
-pub const NOTIFICATION_TYPES: &[&str] = &["REQUESTS_TO_CLIENT", "STATUS_UPDATE", "STATEMENTS"];
+pub(crate) const NOTIFICATION_TYPES: &[&str] = &["REQUESTS_TO_CLIENT", "STATUS_UPDATE", "STATEMENTS"];
 /// How long an invite stays open.
-pub const INVITE_DAYS: i64 = 14;
+pub(crate) const INVITE_DAYS: i64 = 14;
 /// The partner account's own user, as token info shows it.
-pub const PARTNER_USER: (&str, &str, &str) = ("integration@partner.example", "Paula", "Partner");
+pub(crate) const PARTNER_USER: (&str, &str, &str) = ("integration@partner.example", "Paula", "Partner");
 
 /// The id of the fixture partner's account, which the fixture partner keys name.
 pub const FIXTURE_ACCOUNT: u64 = 1;
@@ -72,8 +72,8 @@ pub const FIXTURE_ACCOUNT: u64 = 1;
 /// knows no access mode), ordered by the partner records' own sequence numbers, keyed by its
 /// UUID.
 macro_rules! partner_record {
-    ($t:ty $(, lookups = $lookups:expr)?) => {
-        scoped_record!($t, scope: u64 = account $(, lookups = $lookups)?);
+    ($t:ty $(, lookups = $lookups:expr)? $(, unique = $unique:expr)?) => {
+        scoped_record!($t, scope: u64 = account $(, lookups = $lookups)? $(, unique = $unique)?);
     };
 }
 
@@ -129,14 +129,20 @@ pub struct Company {
     pub v2: crate::v2::partner::CompanyV2,
 }
 
+// A company's internal number is unique within its account (an `external_reference` is unique
+// only among the companies one environment sees: `company_conflicts` in v2/partner.rs).
 partner_record!(
     Company,
     lookups = |r| {
-        r.v2.external_reference
-            .iter()
-            .map(|x| ("external_reference", x.clone()))
-            .collect()
-    }
+        let mut keys = vec![("number", r.number.to_string())];
+        keys.extend(
+            r.v2.external_reference
+                .iter()
+                .map(|x| ("external_reference", x.clone())),
+        );
+        keys
+    },
+    unique = &["number"]
 );
 
 impl Company {
@@ -204,7 +210,15 @@ pub struct User {
     pub notification_channels: Vec<Value>,
 }
 
-partner_record!(User, lookups = |r| vec![("email", r.email.to_ascii_lowercase())]);
+// A user's address is unique within its account (compared case-insensitively).
+partner_record!(
+    User,
+    lookups = |r| vec![
+        ("email", r.email.to_ascii_lowercase()),
+        ("company", r.company.to_string())
+    ],
+    unique = &["email"]
+);
 
 /// An invitation to paywise's web onboarding (the API shows it as `render_invite` renders it;
 /// `Serialize` is its storage form).
@@ -361,6 +375,17 @@ impl Db {
                 .any(|i| i.status_at(now) == InviteStatus::Open)
     }
 
+    /// The Partner company with the internal company `number`: of the accounts that numbered
+    /// one so, the first (by account id). Found by each account's `number` index (the accounts
+    /// are few; their companies may be many), not by a scan of every company.
+    pub fn partner_company_numbered(&self, number: u64) -> Option<&Company> {
+        let number = number.to_string();
+        self.partner_accounts
+            .iter_all()
+            .filter_map(|a| self.partner_companies.lookup(&a.id, "number", &number).next())
+            .min_by_key(|c| c.account)
+    }
+
     /// The company `id` of `account`.
     pub fn partner_company(&self, account: u64, id: &Uuid) -> Option<&Company> {
         self.partner_companies.get(&account, &id.to_string())
@@ -389,7 +414,7 @@ pub struct PartnerKey {
 }
 
 /// A deterministic UUID for `what` (token ids).
-pub fn derived_uuid(what: &str) -> Uuid {
+pub(crate) fn derived_uuid(what: &str) -> Uuid {
     let digest = Sha256::digest(what.as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
@@ -397,7 +422,7 @@ pub fn derived_uuid(what: &str) -> Uuid {
 }
 
 /// The company number and user a partner key acts for with `X-User-Id: header`, or 403.
-pub fn act_for(state: &AppState, key: &PartnerKey, header: Option<&str>) -> Result<(u64, Uuid), PaywiseError> {
+pub(crate) fn act_for(state: &AppState, key: &PartnerKey, header: Option<&str>) -> Result<(u64, Uuid), PaywiseError> {
     let deny = |m: &str| PaywiseError::Detail(StatusCode::FORBIDDEN, m.to_string());
     let Some(raw) = header.map(str::trim).filter(|h| !h.is_empty()) else {
         return Err(deny(
@@ -435,7 +460,7 @@ pub fn account(state: &AppState) -> Option<u64> {
 
 /// The partner account and user behind `X-User-Id` of `caller`, if it is a partner acting for a
 /// user: `(email, first_name, last_name)`.
-pub fn acting_user(state: &AppState, caller: &Caller) -> Option<(String, String, String)> {
+pub(crate) fn acting_user(state: &AppState, caller: &Caller) -> Option<(String, String, String)> {
     let key = caller.grant.partner.as_ref()?;
     let id = caller.acting_user?;
     state.store.read(|db| {
@@ -446,7 +471,7 @@ pub fn acting_user(state: &AppState, caller: &Caller) -> Option<(String, String,
 
 /// Registers the fixture partner's keys, all naming the fixture account ([`FIXTURE_ACCOUNT`],
 /// whose data [`seed_fixture_account`] puts into the database).
-pub fn register_tokens(tokens: &TokenRegistry<Grant>, seed: u64) {
+pub(crate) fn register_tokens(tokens: &TokenRegistry<Grant>, seed: u64) {
     for (token, mode, name, scopes) in [
         (
             PARTNER_TOKEN,
@@ -493,7 +518,7 @@ fn fixture_time(f: &fixtures::Faker, days: i64) -> DateTime<Utc> {
 /// Adds the fixture partner's account to `db`: with `data`, two companies (one complete, one
 /// not), three users and three invites, drawn from their own generator (so they do not depend on
 /// the rest of the fixtures); without, only the account (no companies, users or invites).
-pub fn seed_fixture_account(db: &mut Db, seed: u64, anchor: chrono::NaiveDate, data: bool) {
+pub(crate) fn seed_fixture_account(db: &mut Db, seed: u64, anchor: chrono::NaiveDate, data: bool) {
     crate::seed::kept(db.partner_accounts.insert(PartnerAccount::new(FIXTURE_ACCOUNT)));
     if data {
         seed_account(
@@ -626,8 +651,7 @@ fn render_user(u: &User, origin: &Origin) -> Value {
 fn render_company(c: &Company, db: &Db, origin: &Origin) -> Value {
     let users: Vec<Value> = db
         .partner_users
-        .iter(&c.account)
-        .filter(|u| u.company == c.id)
+        .lookup(&c.account, "company", &c.id.to_string())
         .map(|u| render_user(u, origin))
         .collect();
     json!({
@@ -647,7 +671,7 @@ fn render_company(c: &Company, db: &Db, origin: &Origin) -> Value {
 }
 
 /// Where an invite's web flow starts: the mock's own onboarding page (never paywise's real host).
-pub fn onboarding_path(id: Uuid) -> String {
+pub(crate) fn onboarding_path(id: Uuid) -> String {
     format!("/_mock/paywise/partner/onboarding/{id}/")
 }
 
@@ -687,7 +711,7 @@ pub fn router() -> Router<AppState> {
 /// even without the control API, since every `invite_url` points here): `GET
 /// /_mock/paywise/partner/onboarding/{id}/` answers a small HTML page naming the invite, its
 /// status and how to finish it locally. No token: it is a link for a browser.
-pub fn onboarding_router() -> Router<AppState> {
+pub(crate) fn onboarding_router() -> Router<AppState> {
     Router::new().route("/_mock/paywise/partner/onboarding/{id}/", get(onboarding_page))
 }
 
@@ -1257,7 +1281,11 @@ async fn control_verify(
 }
 
 /// Finishes the open invite `id` as the web flow would: a verified user of the invite's company.
-pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String)>) -> Result<Uuid, PaywiseError> {
+pub(crate) fn complete_invite(
+    state: &AppState,
+    id: Uuid,
+    names: Option<(String, String)>,
+) -> Result<Uuid, PaywiseError> {
     let account = account(state).ok_or_else(PaywiseError::not_found)?;
     let now = state.now();
     let user_id = state.ids.uuid();
@@ -1295,16 +1323,6 @@ pub fn complete_invite(state: &AppState, id: Uuid, names: Option<(String, String
             i.user = Some(user_id);
         });
         Ok(user_id)
-    })
-}
-
-/// Marks the user `id` as having verified their e-mail address.
-pub fn verify_email(state: &AppState, id: Uuid) -> Result<(), PaywiseError> {
-    let account = account(state).ok_or_else(PaywiseError::not_found)?;
-    state.store.write(|db| {
-        db.partner_users
-            .update(&account, &id.to_string(), |u| u.email_verified = true)
-            .ok_or_else(PaywiseError::not_found)
     })
 }
 
@@ -1357,5 +1375,31 @@ mod state_tests {
     fn invite_names_are_the_partner_api_s() {
         round_trips(InviteStatus::ALL, InviteStatus::as_str);
         assert_eq!(InviteStatus::NAMES, ["OPEN", "COMPLETED", "EXPIRED"]);
+    }
+
+    /// A company number is unique within its account (the store refuses a second one), and the
+    /// company numbered so is the first account's, found through each account's index.
+    #[test]
+    fn a_company_number_is_an_accounts_unique_key() {
+        let mut db = Db::default();
+        for account in [2, 1] {
+            db.partner_accounts
+                .insert(PartnerAccount::new(account))
+                .expect("account");
+        }
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        db.partner_companies
+            .insert(Company::blank(1, 2, a, 1001))
+            .expect("first in 2");
+        db.partner_companies
+            .insert(Company::blank(1, 1, b, 1001))
+            .expect("first in 1");
+        let again = db.partner_companies.insert(Company::blank(2, 1, c, 1001));
+        assert!(
+            matches!(again, Err(mock_core::store::StoreError::DuplicateLookup { .. })),
+            "{again:?}"
+        );
+        assert_eq!(db.partner_company_numbered(1001).map(|c| c.id), Some(b));
+        assert!(db.partner_company_numbered(1002).is_none());
     }
 }

@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use mock_core::server::JsonBytes;
+use mock_core::store::Hint;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -149,7 +150,16 @@ pub struct RequestToClient {
     pub answered_at: Option<DateTime<Utc>>,
 }
 
-scoped_record!(RequestToClient);
+// Read by the mandate and by the claim they were asked about.
+scoped_record!(
+    RequestToClient,
+    lookups = |r| {
+        let mandate = r.mandate.iter().map(|m| ("mandate", m.to_string()));
+        mandate
+            .chain(r.claim.iter().map(|c| ("claim", c.to_string())))
+            .collect()
+    }
+);
 
 impl RequestToClient {
     fn href(&self, origin: &Origin) -> Option<String> {
@@ -207,8 +217,7 @@ impl list::Resource for RequestToClient {
 pub fn summary(db: &Db, m: &Mandate, origin: &Origin) -> Value {
     let rtcs: Vec<&RequestToClient> = db
         .requests_to_client
-        .iter(&m.scope)
-        .filter(|r| r.mandate == Some(m.id))
+        .lookup(&m.scope, "mandate", &m.id.to_string())
         .collect();
     let unanswered = rtcs.iter().filter(|r| r.answer.is_none()).count();
     let items: Vec<Value> = rtcs
@@ -287,7 +296,11 @@ async fn list(
     let answered = f.boolean("answered");
     f.finish()?;
     let matches = |r: &RequestToClient| r.mandate == Some(m) && answered.is_none_or(|a| r.answer.is_some() == a);
-    list::list(&state, &caller, &origin, Some(&matches), |db| &db.requests_to_client)
+    let mandate = m.to_string();
+    let hint = Hint::Lookup("mandate", &mandate);
+    list::list_hinted(&state, &caller, &origin, hint, Some(&matches), |db| {
+        &db.requests_to_client
+    })
 }
 
 async fn show(

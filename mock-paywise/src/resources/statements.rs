@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use mock_core::server::JsonBytes;
+use mock_core::store::Hint;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -192,7 +193,17 @@ pub struct MandateDetail {
     pub sums: Sums,
 }
 
-scoped_record!(MandateDetail);
+// A statement's mandate details are read by statement, by mandate and by file number.
+scoped_record!(
+    MandateDetail,
+    lookups = |r| {
+        vec![
+            ("statement", r.statement.to_string()),
+            ("mandate", r.mandate.to_string()),
+            ("reference_number", r.reference_number.clone()),
+        ]
+    }
+);
 
 impl Resource for MandateDetail {
     fn render(&self, origin: &Origin) -> Value {
@@ -476,8 +487,7 @@ async fn list(State(state): State<AppState>, caller: Caller, origin: Origin) -> 
     let with_mandate: Option<Vec<Uuid>> = reference.as_ref().map(|r| {
         state.store.read(|db| {
             db.mandate_details
-                .iter(&caller.scope())
-                .filter(|d| &d.reference_number == r)
+                .lookup(&caller.scope(), "reference_number", r)
                 .map(|d| d.statement)
                 .collect()
         })
@@ -538,10 +548,12 @@ async fn mandate_details(
             && reference.as_ref().is_none_or(|r| &d.reference_number == r)
             && your_reference.as_ref().is_none_or(|r| d.your_references.contains(r))
     };
-    list::list(
+    let statement = id.to_string();
+    list::list_hinted(
         &state,
         &caller,
         &origin,
+        Hint::Lookup("statement", &statement),
         Some(&matches as &dyn Fn(&MandateDetail) -> bool),
         |db| &db.mandate_details,
     )

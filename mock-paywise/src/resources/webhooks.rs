@@ -27,6 +27,7 @@
 //! receiver whose certificate is not trusted is a failed attempt whose error says so.
 
 use mock_core::server::JsonBytes;
+use mock_core::store::Hint;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
@@ -39,7 +40,7 @@ use mock_core::delivery::{Answer, Sender, TlsOptions, is_loopback};
 use mock_core::{Clock, IdGen, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use url::{Host, Position, Url};
+use url::{Host, Url};
 use uuid::Uuid;
 
 use crate::error::PaywiseError;
@@ -67,7 +68,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "request_to_client.answered",
 ];
 /// Every delivery status (paywise shows `pending` and `success`; `failed` is implied).
-pub const DELIVERY_STATUSES: &[&str] = DeliveryStatus::NAMES;
+pub(crate) const DELIVERY_STATUSES: &[&str] = DeliveryStatus::NAMES;
 
 state_enum! {
     /// A v1 delivery's `status`: `pending` until an attempt succeeds (`success`) or the last
@@ -174,17 +175,17 @@ mod enabled_flag {
 }
 
 /// The waits before the first, second and third retry.
-pub const RETRY_MINUTES: [i64; 3] = [1, 5, 15];
+pub(crate) const RETRY_MINUTES: [i64; 3] = [1, 5, 15];
 /// `max_consecutive_failures` unless set.
-pub const DEFAULT_MAX_CONSECUTIVE_FAILURES: i64 = 50;
+pub(crate) const DEFAULT_MAX_CONSECUTIVE_FAILURES: i64 = 50;
 /// The smallest and largest `max_consecutive_failures`.
-pub const MAX_CONSECUTIVE_FAILURES_RANGE: (i64, i64) = (1, 1000);
+pub(crate) const MAX_CONSECUTIVE_FAILURES_RANGE: (i64, i64) = (1, 1000);
 /// The longest `url` (Django's `URLField` default).
-pub const URL_MAX_LENGTH: usize = 200;
+pub(crate) const URL_MAX_LENGTH: usize = 200;
 /// The longest `description` (inferred).
-pub const DESCRIPTION_MAX_LENGTH: usize = 255;
+pub(crate) const DESCRIPTION_MAX_LENGTH: usize = 255;
 /// The `User-Agent` of every delivery.
-pub const USER_AGENT: &str = "paywise-webhooks/1.0";
+pub(crate) const USER_AGENT: &str = "paywise-webhooks/1.0";
 
 /// A webhook endpoint (the API shows it through [`Webhook::render_with`]; `Serialize` is its
 /// storage form, which has the secret only in a snapshot).
@@ -299,7 +300,8 @@ pub struct Delivery {
     pub updated: DateTime<Utc>,
 }
 
-scoped_record!(Delivery);
+// A webhook's deliveries are read by webhook.
+scoped_record!(Delivery, lookups = |r| vec![("webhook", r.webhook.to_string())]);
 
 impl Delivery {
     /// A new delivery of `body` (an `event`, or a `test` one) to endpoint `webhook` of `scope`:
@@ -368,10 +370,7 @@ impl Resource for Delivery {
 /// internal number, or else (the fixture company, which no partner onboarded) a stable UUID
 /// derived from the number.
 pub fn company_uuid(db: &Db, company: u64) -> Uuid {
-    db.partner_companies
-        .iter_all()
-        .filter(|c| c.number == company)
-        .min_by_key(|c| (c.account, c.seq))
+    db.partner_company_numbered(company)
         .map_or_else(|| company_id(company), |c| c.id)
 }
 
@@ -407,21 +406,6 @@ pub fn signature(secret_key: &str, body: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------------
 // URLs
 // ---------------------------------------------------------------------------------------------
-
-/// A parsed `http(s)://host[:port]/path?query` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Whether the scheme is `https`.
-    pub https: bool,
-    /// The host (IPv6 without brackets).
-    pub host: String,
-    /// `host[:port]` as written, for the `Host` header.
-    pub authority: String,
-    /// The port (default 80 or 443).
-    pub port: u16,
-    /// Path and query (`/` at least), without the fragment.
-    pub path: String,
-}
 
 /// Whether `h` (a domain as the `url` crate gives it) is a host name Django's `URLValidator`
 /// takes: `localhost`, or labels of letters, digits and inner hyphens (63 at most) under a
@@ -463,23 +447,6 @@ fn parse_http_url(s: &str) -> Option<Url> {
         && u.password().is_none()
         && u.port() != Some(0);
     ok.then_some(u)
-}
-
-/// Parses an `http` or `https` URL as Django's `URLValidator` would accept it (no credentials).
-pub fn parse_url(s: &str) -> Option<Target> {
-    let u = parse_http_url(s)?;
-    let host = match u.host()? {
-        Host::Domain(d) => d.to_string(),
-        Host::Ipv4(ip) => ip.to_string(),
-        Host::Ipv6(ip) => ip.to_string(),
-    };
-    Some(Target {
-        https: u.scheme() == "https",
-        host,
-        authority: u[Position::BeforeHost..Position::AfterPort].to_string(),
-        port: u.port_or_known_default()?,
-        path: u[Position::BeforePath..Position::AfterQuery].to_string(),
-    })
 }
 
 /// The error for `url`, if any: DRF's `URLField` messages, plus paywise's HTTPS rule (plain
@@ -765,8 +732,7 @@ async fn destroy(
         if removed.is_some() {
             let keys: Vec<String> = db
                 .deliveries
-                .iter(&scope)
-                .filter(|d| d.webhook == id)
+                .lookup(&scope, "webhook", &id.to_string())
                 .map(|d| d.id.to_string())
                 .collect();
             for k in keys {
@@ -837,7 +803,9 @@ async fn list_deliveries(
             && status.as_ref().is_none_or(|s| d.status == *s)
             && event.as_ref().is_none_or(|e| &d.event == e)
     };
-    list::list(&state, &caller, &origin, Some(&matches), |db| &db.deliveries)
+    let webhook = id.to_string();
+    let hint = Hint::Lookup("webhook", &webhook);
+    list::list_hinted(&state, &caller, &origin, hint, Some(&matches), |db| &db.deliveries)
 }
 
 async fn show_delivery(
@@ -927,7 +895,7 @@ pub fn start_background(state: &AppState) {
 
 /// [`start_background`] with explicit options. Calling it again replaces the running dispatcher
 /// (the previous one stops once its event channel closes).
-pub fn start_background_with(state: &AppState, options: DeliveryOptions) {
+pub(crate) fn start_background_with(state: &AppState, options: DeliveryOptions) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         tracing::warn!("no tokio runtime: webhook events will not be delivered");
         return;
@@ -1249,14 +1217,14 @@ mod tests {
 
     #[test]
     fn urls() {
-        let t = parse_url("http://127.0.0.1:8080/hook?x=1#frag").expect("valid");
+        let t = parse_http_url("http://127.0.0.1:8080/hook?x=1#frag").expect("valid");
         assert_eq!(
-            (t.https, t.host.as_str(), t.port, t.path.as_str()),
-            (false, "127.0.0.1", 8080, "/hook?x=1")
+            (t.scheme(), t.host_str(), t.port_or_known_default(), t.path(), t.query()),
+            ("http", Some("127.0.0.1"), Some(8080), "/hook", Some("x=1"))
         );
-        let t = parse_url("https://example.com").expect("valid");
-        assert_eq!((t.port, t.path.as_str()), (443, "/"));
-        assert!(parse_url("http://[::1]:9/x").is_some());
+        let t = parse_http_url("https://example.com").expect("valid");
+        assert_eq!((t.port_or_known_default(), t.path()), (Some(443), "/"));
+        assert!(parse_http_url("http://[::1]:9/x").is_some());
         for bad in [
             "example.com",
             "ftp://example.com/",
@@ -1268,7 +1236,7 @@ mod tests {
             "https://example.com:99999/",
             "https://-a.com/",
         ] {
-            assert!(parse_url(bad).is_none(), "{bad}");
+            assert!(parse_http_url(bad).is_none(), "{bad}");
         }
         assert_eq!(
             url_error("http://example.com/x").as_deref(),

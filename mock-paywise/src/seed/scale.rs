@@ -47,7 +47,7 @@ pub const SCOPE: Scope = Scope {
     mode: AccessMode::Test,
 };
 /// How many claims share a debtor (and one payment).
-pub const CLAIMS_PER_DEBTOR: u64 = 2;
+pub(crate) const CLAIMS_PER_DEBTOR: u64 = 2;
 
 /// How many records of each kind scale `n` adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

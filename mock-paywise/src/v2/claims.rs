@@ -1493,8 +1493,7 @@ pub fn remove(db: &mut Db, c: &Claim) {
     }
     let docs: Vec<String> = db
         .v2_documents
-        .iter(&c.scope)
-        .filter(|d| d.claim == Some(c.id))
+        .lookup(&c.scope, "claim", &c.id.to_string())
         .map(|d| d.id.to_string())
         .collect();
     for d in docs {

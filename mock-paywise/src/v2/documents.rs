@@ -132,7 +132,15 @@ pub struct Document {
     pub updated_at: DateTime<Utc>,
 }
 
-scoped_record!(Document);
+// Read by parent, and by the claim they belong to.
+scoped_record!(
+    Document,
+    lookups = |r| {
+        let mut keys = vec![("parent", r.parent_id.to_string())];
+        keys.extend(r.claim.iter().map(|c| ("claim", c.to_string())));
+        keys
+    }
+);
 
 impl Document {
     /// `DocumentRead`.
@@ -170,8 +178,7 @@ impl Document {
 pub fn of_parent(db: &Db, scope: Scope, parent_id: Uuid) -> Vec<Document> {
     let mut docs: Vec<Document> = db
         .v2_documents
-        .iter(&scope)
-        .filter(|d| d.parent_id == parent_id)
+        .lookup(&scope, "parent", &parent_id.to_string())
         .cloned()
         .collect();
     docs.sort_by_key(|d| d.seq);

@@ -320,8 +320,7 @@ pub fn bridge_v1(state: &AppState, scope: Scope, kind: &str, data: &Value) {
             let Some(m) = id(data) else { return };
             let latest = db
                 .status_updates
-                .iter(&scope)
-                .filter(|s| s.mandate == m)
+                .lookup(&scope, "mandate", &m.to_string())
                 .max_by_key(|s| s.seq)
                 .map(|s| s.id);
             emit(db, state, scope, "mandate.state.changed", mandate_data(m));

@@ -116,8 +116,8 @@ pub fn render_history(db: &Db, m: &Mandate, su: &StatusUpdate, origin: &Origin, 
     let text = strip_tags(&su.description);
     let related: Vec<Value> = db
         .v2_messages
-        .iter(&m.scope)
-        .filter(|msg| msg.parent_id == m.id && msg.history_entry == Some(su.id))
+        .lookup(&m.scope, "parent", &m.id.to_string())
+        .filter(|msg| msg.history_entry == Some(su.id))
         .map(|msg| {
             json!({
                 "type": "message",
@@ -161,8 +161,7 @@ fn strip_tags(html: &str) -> String {
 fn history_of(db: &Db, m: &Mandate) -> Vec<StatusUpdate> {
     let mut out: Vec<StatusUpdate> = db
         .status_updates
-        .iter(&m.scope)
-        .filter(|s| s.mandate == m.id)
+        .lookup(&m.scope, "mandate", &m.id.to_string())
         .cloned()
         .collect();
     out.sort_by(|a, b| b.created.cmp(&a.created).then(b.seq.cmp(&a.seq)));
@@ -235,8 +234,7 @@ pub fn router() -> Router<AppState> {
 fn open_requests(db: &Db, m: &Mandate) -> (usize, usize) {
     let rtcs: Vec<_> = db
         .requests_to_client
-        .iter(&m.scope)
-        .filter(|r| r.mandate == Some(m.id))
+        .lookup(&m.scope, "mandate", &m.id.to_string())
         .collect();
     let open = rtcs.iter().filter(|r| r.answer.is_none()).count();
     (rtcs.len(), open)

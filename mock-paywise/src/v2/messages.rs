@@ -60,7 +60,8 @@ pub struct Message {
     pub updated_at: DateTime<Utc>,
 }
 
-scoped_record!(Message);
+// A parent's messages are read by parent.
+scoped_record!(Message, lookups = |r| vec![("parent", r.parent_id.to_string())]);
 
 state_enum! {
     /// A message's `state`: the client's and users' messages are reviewed by paywise, paywise's
@@ -260,11 +261,7 @@ async fn list<P: Parent>(
         |_| (),
         |db, (), paging, now| {
             let p = parent(db, caller.scope, kind, &raw)?;
-            let mut rows: Vec<&Message> = db
-                .v2_messages
-                .iter(&caller.scope)
-                .filter(|m| m.parent_id == p)
-                .collect();
+            let mut rows: Vec<&Message> = db.v2_messages.lookup(&caller.scope, "parent", &p.to_string()).collect();
             rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.seq.cmp(&a.seq)));
             Ok(page(
                 &origin,

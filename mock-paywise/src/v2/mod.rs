@@ -54,7 +54,7 @@ async fn fallback() -> Response {
 }
 
 /// The Case Management API v2, to be nested under `/v2`.
-pub fn case_router() -> Router<AppState> {
+pub(crate) fn case_router() -> Router<AppState> {
     Router::new()
         .merge(meta::router())
         .merge(debtors::router())
@@ -72,7 +72,7 @@ pub fn case_router() -> Router<AppState> {
 }
 
 /// The Partner API v2, to be nested under `/partner/v2`.
-pub fn partner_router() -> Router<AppState> {
+pub(crate) fn partner_router() -> Router<AppState> {
     Router::new()
         .merge(partner::router())
         .merge(meta::partner_router())

@@ -36,7 +36,7 @@
 //! per Partner, environment and rolling hour, counted from the records' `created_at`; over
 //! either, 429 `throttled` with `Retry-After` (seconds until enough of them leave the window)
 //! and nothing is created. `GET /partner/v2/usage/` shows them as `mail:company-create` and
-//! `mail:membership-create` ([`mail_budgets`]).
+//! `mail:membership-create` (`mail_budgets`).
 //!
 //! **Locks** (§4.15.3, our reading): the legal representatives freeze once the company's data
 //! submission is complete (v1's `data_submission_completed`, which a v2 write sets when the
@@ -114,19 +114,19 @@ use crate::v2::meta::{legal_form_codes, legal_form_group, representative_roles};
 use crate::validate::looks_like_email;
 
 /// Company creations per Partner, environment and hour.
-pub const COMPANY_CREATIONS_PER_HOUR: u64 = 30;
+pub(crate) const COMPANY_CREATIONS_PER_HOUR: u64 = 30;
 /// Membership additions per Partner, environment and hour (inline `users[]` included).
-pub const MEMBERSHIP_ADDITIONS_PER_HOUR: u64 = 60;
+pub(crate) const MEMBERSHIP_ADDITIONS_PER_HOUR: u64 = 60;
 /// The window of both allowances, in seconds.
-pub const ALLOWANCE_WINDOW: i64 = 3600;
+pub(crate) const ALLOWANCE_WINDOW: i64 = 3600;
 /// Legal representatives per company.
-pub const MAX_REPRESENTATIVES: usize = 3;
+pub(crate) const MAX_REPRESENTATIVES: usize = 3;
 /// Notification channels per company.
-pub const MAX_CHANNELS: usize = 10;
+pub(crate) const MAX_CHANNELS: usize = 10;
 /// Inline users per company creation.
-pub const MAX_INLINE_USERS: usize = 10;
+pub(crate) const MAX_INLINE_USERS: usize = 10;
 /// `onboarding_mode`.
-pub const ONBOARDING_MODES: &[&str] = OnboardingMode::NAMES;
+pub(crate) const ONBOARDING_MODES: &[&str] = OnboardingMode::NAMES;
 /// Membership roles.
 pub const ROLES: &[&str] = &["admin", "tax_consultant", "member", "readonly", "developer"];
 /// Membership statuses.
@@ -253,7 +253,7 @@ impl OnboardingStatus {
     }
 }
 /// `tax_treatment`, in the order of v1's `J`, `N`, `K`, `A`.
-pub const TAX_TREATMENTS: &[&str] = &[
+pub(crate) const TAX_TREATMENTS: &[&str] = &[
     "input_tax_deductible",
     "not_input_tax_deductible",
     "reverse_charge",
@@ -275,9 +275,9 @@ pub const REPRESENTATIVE_TYPES: &[&str] = &[
 /// Notification selections (all four when none is given).
 pub const NOTIFICATIONS: &[&str] = &["status_updates", "requests_to_client", "statements", "advance_requests"];
 /// `data_sharing_basis`.
-pub const DATA_SHARING_BASES: &[&str] = &["not_secret_carrier", "self_authorized"];
+pub(crate) const DATA_SHARING_BASES: &[&str] = &["not_secret_carrier", "self_authorized"];
 /// `default_claim_type`: the 46 H-codes.
-pub const DEFAULT_CLAIM_TYPES: &[&str] = &[
+pub(crate) const DEFAULT_CLAIM_TYPES: &[&str] = &[
     "H05", "H43", "H22", "H21", "H11", "H44", "H08", "H41", "H16", "H10", "H02", "H28", "H26", "H24", "H06", "H18",
     "H34", "H19", "H42", "H17", "H45", "H37", "H29", "H01", "H78", "H14", "H77", "H40", "H15", "H23", "H04", "H20",
     "H79", "H75", "H33", "H39", "H70", "H90", "H09", "H03", "H07", "H12", "H13", "H36", "H61", "H76",
@@ -430,7 +430,8 @@ pub struct Membership {
     pub updated_at: DateTime<Utc>,
 }
 
-scoped_record!(Membership);
+// A company's memberships are read by company.
+scoped_record!(Membership, lookups = |r| vec![("company", r.company.to_string())]);
 
 /// The memberships, with an index of their open invitations' setup tokens: the setup page is
 /// addressed by token alone, across every Partner account and environment, which the store's
@@ -593,7 +594,7 @@ fn setup_url(origin: &Origin, token: &str) -> String {
 /// The company number a Partner key may act for through `X-On-Behalf-Of-Company: id`: a
 /// company of the key's account, in the key's environment, whose case access is available;
 /// 404 `not_found` otherwise.
-pub fn case_company(state: &AppState, key: &PartnerKey, id: Uuid, mode: AccessMode) -> Result<u64, V2Error> {
+pub(crate) fn case_company(state: &AppState, key: &PartnerKey, id: Uuid, mode: AccessMode) -> Result<u64, V2Error> {
     state.store.read(|db| {
         db.partner_company(key.account, &id)
             .filter(|c| c.v2.visible(mode) && c.v2.case_access() == CaseAccess::Available)
@@ -609,7 +610,7 @@ pub fn case_company(state: &AppState, key: &PartnerKey, id: Uuid, mode: AccessMo
 }
 
 /// The companies (number, id) of Partner `account` whose case access is available in `mode`.
-pub fn operable_companies(db: &Db, account: u64, mode: AccessMode) -> Vec<(u64, Uuid)> {
+pub(crate) fn operable_companies(db: &Db, account: u64, mode: AccessMode) -> Vec<(u64, Uuid)> {
     db.partner_companies
         .iter(&account)
         .filter(|c| c.v2.visible(mode) && c.v2.case_access() == CaseAccess::Available)
@@ -618,7 +619,7 @@ pub fn operable_companies(db: &Db, account: u64, mode: AccessMode) -> Vec<(u64, 
 }
 
 /// The Partner's display name.
-pub fn partner_name(account: u64) -> String {
+pub(crate) fn partner_name(account: u64) -> String {
     format!("Mock Partner {account}")
 }
 
@@ -660,7 +661,7 @@ fn usage_limit(scope: &str, limit: u64, times: &[DateTime<Utc>], now: DateTime<U
 /// The hourly mail budgets of Partner `account` in `mode`: `mail:company-create` (30) and
 /// `mail:membership-create` (60), counted from the companies onboarded and memberships added
 /// in the last hour.
-pub fn mail_budgets(state: &AppState, account: u64, mode: AccessMode, now: DateTime<Utc>) -> Vec<Value> {
+pub(crate) fn mail_budgets(state: &AppState, account: u64, mode: AccessMode, now: DateTime<Utc>) -> Vec<Value> {
     let (companies, memberships) = state.store.read(|db| {
         (
             window(db, account, mode, now, false),
@@ -1110,7 +1111,7 @@ fn render_company(c: &Company, mode: AccessMode, users: Option<Vec<Value>>) -> V
 /// The memberships of `c` added in `mode`, oldest first.
 fn memberships_of<'a>(db: &'a Db, c: &Company, mode: AccessMode) -> Vec<&'a Membership> {
     let scope = company_scope(c, mode);
-    db.v2_memberships.iter(&scope).filter(|m| m.company == c.id).collect()
+    db.v2_memberships.lookup(&scope, "company", &c.id.to_string()).collect()
 }
 
 fn render_detail(db: &Db, c: &Company, mode: AccessMode) -> Value {

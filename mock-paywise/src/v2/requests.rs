@@ -88,7 +88,8 @@ pub struct OrderRequest {
     pub updated_at: DateTime<Utc>,
 }
 
-scoped_record!(OrderRequest);
+// An order's requests are read by order.
+scoped_record!(OrderRequest, lookups = |r| vec![("order", r.order_id.to_string())]);
 
 /// What an answer shows: text, comment, booking date, when.
 type AnswerView<'a> = (Option<&'a String>, Option<&'a String>, Option<NaiveDate>, DateTime<Utc>);
@@ -278,8 +279,8 @@ async fn list_order(
             let o = crate::v2::orders::find(db, caller.scope, uuid(&p)?)?;
             let mut rows: Vec<&OrderRequest> = db
                 .v2_order_requests
-                .iter(&caller.scope)
-                .filter(|r| r.order_id == o.id && answered.is_none_or(|a| r.answer.is_some() == a))
+                .lookup(&caller.scope, "order", &o.id.to_string())
+                .filter(|r| answered.is_none_or(|a| r.answer.is_some() == a))
                 .collect();
             rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.seq.cmp(&a.seq)));
             Ok(page(
@@ -482,8 +483,8 @@ async fn answer_order(
             })?;
             let open = db
                 .v2_order_requests
-                .iter(&caller.scope)
-                .any(|x| x.order_id == order.id && x.answer.is_none());
+                .lookup(&caller.scope, "order", &order.id.to_string())
+                .any(|x| x.answer.is_none());
             if !open && let Some(submitted) = s.next(OrderEvent::Answered) {
                 let mut o = order.clone();
                 crate::v2::orders::set_status(db, &mut o, submitted, now);
@@ -537,8 +538,8 @@ async fn list_mandate(
             let m = crate::v2::mandates::find(db, caller.scope, uuid(&p)?)?;
             let mut rows: Vec<&RequestToClient> = db
                 .requests_to_client
-                .iter(&caller.scope)
-                .filter(|r| r.mandate == Some(m.id) && answered.is_none_or(|a| r.answer.is_some() == a))
+                .lookup(&caller.scope, "mandate", &m.id.to_string())
+                .filter(|r| answered.is_none_or(|a| r.answer.is_some() == a))
                 .collect();
             rows.sort_by(|a, b| b.created.cmp(&a.created).then(b.seq.cmp(&a.seq)));
             Ok(page(

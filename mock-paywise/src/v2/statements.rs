@@ -306,7 +306,11 @@ pub struct SingleStatement {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-scoped_record!(SingleStatement);
+// A mandate's single statements are read by mandate.
+scoped_record!(
+    SingleStatement,
+    lookups = |r| r.mandate.iter().map(|m| ("mandate", m.to_string())).collect()
+);
 
 impl SingleStatement {
     /// `published` or `cancelled`.
@@ -588,8 +592,7 @@ fn list_row(v: &View<'_>) -> Value {
 
 fn details_of<'a>(db: &'a Db, s: &Statement) -> Vec<&'a MandateDetail> {
     db.mandate_details
-        .iter(&s.scope)
-        .filter(|d| d.statement == s.id)
+        .lookup(&s.scope, "statement", &s.id.to_string())
         .collect()
 }
 
@@ -675,8 +678,8 @@ fn closing(v: &Value) -> Value {
 fn related(db: &Db, s: &Statement, mandate: Uuid) -> Vec<Value> {
     let mut others: Vec<&Statement> = db
         .mandate_details
-        .iter(&s.scope)
-        .filter(|d| d.mandate == mandate && d.statement != s.id)
+        .lookup(&s.scope, "mandate", &mandate.to_string())
+        .filter(|d| d.statement != s.id)
         .filter_map(|d| db.statements.get(&s.scope, &d.statement.to_string()))
         .filter(|o| !o.canceled)
         .collect();
@@ -823,11 +826,7 @@ pub fn statement_read(db: &Db, scope: &Scope, id: Uuid, origin: &Origin) -> Opti
 }
 
 fn company_name(db: &Db, company: u64) -> Option<String> {
-    db.partner_companies
-        .iter_all()
-        .filter(|c| c.number == company)
-        .min_by_key(|c| (c.account, c.seq))
-        .and_then(|c| c.name.clone())
+    db.partner_company_numbered(company).and_then(|c| c.name.clone())
 }
 
 /// The case, claim and document references of the cases in statement `s` (lower case).
@@ -1288,8 +1287,8 @@ fn principal_claims(db: &Db, m: &Mandate) -> Vec<PrincipalClaim> {
 
 fn live_singles<'a>(db: &'a Db, m: &Mandate) -> Vec<&'a SingleStatement> {
     db.v2_single_statements
-        .iter(&m.scope)
-        .filter(|s| s.mandate == Some(m.id) && s.cancelled_at.is_none())
+        .lookup(&m.scope, "mandate", &m.id.to_string())
+        .filter(|s| s.cancelled_at.is_none())
         .collect()
 }
 
@@ -1496,10 +1495,7 @@ fn payout_method(balance: Decimal) -> &'static str {
 /// Whether the company may deduct input VAT: not when its Partner record says it is not eligible
 /// (`N`), else yes.
 fn pre_tax_deductible(db: &Db, scope: Scope) -> bool {
-    db.partner_companies
-        .iter_all()
-        .filter(|c| c.number == scope.company)
-        .min_by_key(|c| (c.account, c.seq))
+    db.partner_company_numbered(scope.company)
         .and_then(|c| c.tax_deduction_eligibility.as_deref())
         .is_none_or(|t| t != "N")
 }
@@ -1960,8 +1956,7 @@ pub fn seed(db: &mut Db, seq: &mut u64) {
         for m in db.mandates.iter(&scope) {
             let mut details: Vec<(&MandateDetail, &Statement)> = db
                 .mandate_details
-                .iter(&scope)
-                .filter(|d| d.mandate == m.id)
+                .lookup(&scope, "mandate", &m.id.to_string())
                 .filter_map(|d| db.statements.get(&scope, &d.statement.to_string()).map(|s| (d, s)))
                 .collect();
             if details.is_empty() {

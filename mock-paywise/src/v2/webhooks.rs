@@ -46,11 +46,11 @@ use crate::v2::events::{CASE_EVENTS, Event, LIFECYCLE_EVENTS};
 /// Endpoints per company or Partner.
 pub const MAX_WEBHOOKS: usize = 20;
 /// `max_consecutive_failures` when none is sent.
-pub const DEFAULT_MAX_FAILURES: i64 = 50;
+pub(crate) const DEFAULT_MAX_FAILURES: i64 = 50;
 /// Delays before the second to fifth attempt.
-pub const RETRY_DELAYS: [i64; 4] = [60, 300, 1800, 7200];
+pub(crate) const RETRY_DELAYS: [i64; 4] = [60, 300, 1800, 7200];
 /// The delivery statuses.
-pub const DELIVERY_STATUSES: &[&str] = DeliveryStatus::NAMES;
+pub(crate) const DELIVERY_STATUSES: &[&str] = DeliveryStatus::NAMES;
 
 state_enum! {
     /// A v2 delivery's `status` (v2's own machine, with more steps than v1's
@@ -426,7 +426,7 @@ fn new_delivery(state: &AppState, webhook: &Webhook, event_id: Uuid, event_type:
 /// Records a delivery of `event` for every enabled endpoint subscribed to it: the company's own
 /// (Case events), its Partners' endpoints whose `companies` select it (Case events), and the
 /// Partner's endpoints (its lifecycle events).
-pub fn fan_out(db: &mut Db, state: &AppState, event: &Event) {
+pub(crate) fn fan_out(db: &mut Db, state: &AppState, event: &Event) {
     let company_id = crate::v2::meta::company_id_of(db, event.scope.company).to_string();
     let mut targets: Vec<Webhook> = Vec::new();
     for w in db.v2_webhooks.iter_all() {
@@ -474,7 +474,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The routes of the Partner API.
-pub fn partner_router() -> Router<AppState> {
+pub(crate) fn partner_router() -> Router<AppState> {
     router()
 }
 
@@ -1102,7 +1102,7 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String 
 }
 
 /// How long a receiver may take to answer one attempt (wall time).
-pub const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+pub(crate) const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 
 /// Starts this world's v2 dispatcher: every 50 ms (wall time) it attempts the deliveries due on
 /// the mock's clock. Its one client trusts what the process-wide TLS options say
