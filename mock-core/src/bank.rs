@@ -2,7 +2,8 @@
 //!
 //! Both vendors accept an IBAN with spaces and in any case and keep it compact and upper case.
 //! Payt checks the ISO 13616 check digits ([`iban()`]); paywise checks the country's format too
-//! ([`iban_of_country_format`]).
+//! ([`iban_of_country_format`]). A BIC is read by its ISO 9362 parts ([`bic()`]); each vendor
+//! then checks it against the account's IBAN in its own way.
 
 use iban::{BaseIban, Iban};
 
@@ -32,6 +33,29 @@ pub fn iban_of_country_format(raw: &str) -> Option<String> {
     compact.parse::<Iban>().ok().map(|_| compact)
 }
 
+/// A BIC (ISO 9362) by its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bic<'a> {
+    /// The institution: four letters.
+    pub bank: &'a str,
+    /// The country: two letters, as an IBAN's first two.
+    pub country: &'a str,
+}
+
+/// `bic` (trimmed and upper case, the form both vendors store) read as a BIC of ISO 9362's
+/// shape: four letters of institution, two of country, two letters or digits of location and,
+/// for an 11-character BIC, three of branch. The parts are not looked up in any directory.
+pub fn bic(bic: &str) -> Option<Bic<'_>> {
+    let b = bic.as_bytes();
+    let shaped = (b.len() == 8 || b.len() == 11)
+        && b[..6].iter().all(u8::is_ascii_uppercase)
+        && b[6..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    shaped.then(|| Bic {
+        bank: &bic[..4],
+        country: &bic[4..6],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +75,31 @@ mod tests {
             iban_of_country_format("DE89 3704 0044 0532 0130 00").as_deref(),
             Some("DE89370400440532013000")
         );
+    }
+
+    #[test]
+    fn bics_by_their_parts() {
+        assert_eq!(
+            bic("DEUTDEFF"),
+            Some(Bic {
+                bank: "DEUT",
+                country: "DE"
+            })
+        );
+        assert_eq!(bic("ABNANL2A").map(|b| b.country), Some("NL"));
+        assert_eq!(bic("COBADEFF370").map(|b| b.bank), Some("COBA"));
+        for bad in [
+            "",
+            "DEUTDEF",
+            "DEUTDEFF3",
+            "DEUTDEFF3700",
+            "DEU1DEFF",
+            "DEUTD3FF",
+            "deutdeff",
+            "DEUTDE-F",
+            "DEUTDEFFÄÄ",
+        ] {
+            assert_eq!(bic(bad), None, "{bad}");
+        }
     }
 }

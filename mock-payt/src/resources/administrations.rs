@@ -181,12 +181,10 @@ pub(crate) fn valid_iban(iban: &str) -> bool {
 pub(crate) fn bic_matches(bic: &str, iban: &str) -> bool {
     let bic = bic.trim().to_uppercase();
     let iban = mock_core::bank::compact_iban(iban);
-    if !(bic.len() == 8 || bic.len() == 11) || !bic.chars().all(|c| c.is_ascii_alphanumeric()) || iban.len() < 8 {
+    let (Some(b), Some(country), Some(bank)) = (mock_core::bank::bic(&bic), iban.get(..2), iban.get(4..8)) else {
         return false;
-    }
-    let same_country = bic[4..6] == iban[..2];
-    let same_bank = iban[..2] != *"NL" || bic[..4] == iban[4..8];
-    bic[..4].chars().all(|c| c.is_ascii_alphabetic()) && same_country && same_bank
+    };
+    b.country == country && (country != "NL" || b.bank == bank)
 }
 
 /// Whether `tz` is a canonical tz name in shape (`Europe/Amsterdam`, `UTC`).
@@ -407,6 +405,16 @@ mod tests {
         assert!(bic_matches("ABNANL2A", "NL91ABNA0417164300"));
         assert!(!bic_matches("INGBNL2A", "NL91ABNA0417164300"));
         assert!(!bic_matches("ABNA", "NL91ABNA0417164300"));
+        assert!(
+            !bic_matches("AB1ANL2A", "NL91AB1A0417164300"),
+            "a bank code of letters only"
+        );
+        assert!(bic_matches(" abnanl2axxx ", "NL91ABNA0417164300"));
+        assert!(
+            bic_matches("DEUTDEFF", "DE89370400440532013000"),
+            "outside NL only the country"
+        );
+        assert!(!bic_matches("DEUTNL2A", "DE89370400440532013000"));
     }
 
     #[test]

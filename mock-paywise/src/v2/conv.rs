@@ -421,11 +421,38 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// The country (its first two letters) of a bank account's compacted `iban`, once the two
-    /// rules every v2 bank account shares hold: the IBAN has its country's format, and an IBAN
-    /// from outside Germany comes with a BIC (`has_bic`). A broken rule is recorded at this
-    /// object's `iban` or `bic` and gives `None`; each resource checks the BIC's own format.
-    pub fn iban_country<'i>(&self, iban: &'i str, has_bic: bool, errs: &mut Errs) -> Option<&'i str> {
+    /// The optional `bic` (at most 11 characters), trimmed and upper case.
+    pub fn bic(&self, errs: &mut Errs) -> Option<String> {
+        match self.opt_string("bic", 11, errs) {
+            Patch::Set(s) => Some(s.trim().to_ascii_uppercase()),
+            _ => None,
+        }
+    }
+
+    /// Whether a bank account's compacted `iban` and its [`Obj::bic`] keep the rules every v2
+    /// bank account shares: the IBAN has its country's format, an IBAN from outside Germany
+    /// comes with a BIC, and a BIC has ISO 9362's shape and the IBAN's country
+    /// ([`mock_core::bank::bic`]). A broken rule is recorded at this object's `iban` or `bic`.
+    pub fn bank_account_holds(&self, iban: &str, bic: Option<&str>, errs: &mut Errs) -> bool {
+        let Some(country) = self.iban_country(iban, bic.is_some(), errs) else {
+            return false;
+        };
+        if let Some(bic) = bic
+            && mock_core::bank::bic(bic).is_none_or(|b| b.country != country)
+        {
+            errs.push(
+                &self.path("bic"),
+                "invalid",
+                "The BIC must have 8 or 11 letters and digits: four letters of bank, then the IBAN's country.",
+            );
+            return false;
+        }
+        true
+    }
+
+    /// The country (its first two letters) of a bank account's compacted `iban` when it has its
+    /// country's format and, from outside Germany, comes with a BIC (`has_bic`).
+    fn iban_country<'i>(&self, iban: &'i str, has_bic: bool, errs: &mut Errs) -> Option<&'i str> {
         if mock_core::bank::iban_of_country_format(iban).is_none() {
             errs.push(
                 &self.path("iban"),

@@ -699,21 +699,10 @@ fn read_collections(
         let iban = b
             .req_string("iban", 34, errs)
             .map(|i| mock_core::bank::compact_iban(&i));
-        let bic = match b.opt_string("bic", 11, errs) {
-            Patch::Set(s) => Some(s.to_ascii_uppercase()),
-            _ => None,
-        };
+        let bic = b.bic(errs);
         let holder = b.opt_string("account_holder", 255, errs).set();
         let iban = iban?;
-        let country = b.iban_country(&iban, bic.is_some(), errs)?;
-        if let Some(bic) = &bic
-            && (!(bic.len() == 8 || bic.len() == 11) || bic.get(4..6) != Some(country))
-        {
-            errs.push(
-                &b.path("bic"),
-                "invalid",
-                "The BIC must have 8 or 11 characters and the IBAN's country.",
-            );
+        if !b.bank_account_holds(&iban, bic.as_deref(), errs) {
             return None;
         }
         if seen_ibans.contains(&iban) {

@@ -1297,22 +1297,9 @@ fn read_payout(m: &Map<String, Value>, at: &str, errs: &mut Errs) -> Option<Payo
     let iban = b
         .req_string("iban", 42, errs)
         .map(|i| mock_core::bank::compact_iban(&i));
-    let bic = match b.opt_string("bic", 11, errs) {
-        Patch::Set(s) => Some(s.trim().to_ascii_uppercase()),
-        _ => None,
-    };
+    let bic = b.bic(errs);
     let iban = iban?;
-    let country = b.iban_country(&iban, bic.is_some(), errs)?;
-    if let Some(bic) = &bic
-        && (!(bic.len() == 8 || bic.len() == 11)
-            || !bic.chars().all(|c| c.is_ascii_alphanumeric())
-            || bic.get(4..6) != Some(country))
-    {
-        errs.push(
-            &b.path("bic"),
-            "invalid",
-            "The BIC must have 8 or 11 letters and digits and the IBAN's country.",
-        );
+    if !b.bank_account_holds(&iban, bic.as_deref(), errs) {
         return None;
     }
     Some(Payout {

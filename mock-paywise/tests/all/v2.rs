@@ -1171,3 +1171,38 @@ async fn v2_limits_money_and_body_size_answer_validation_errors_and_change_nothi
         "nothing changed"
     );
 }
+
+/// A debtor's bank account and a Partner company's payout account keep one BIC rule
+/// (`mock_core::bank::bic`): ISO 9362's shape, the IBAN's country; trimmed and upper case.
+#[tokio::test]
+async fn a_bic_has_iso_9362s_shape_and_the_ibans_country() {
+    let api = Api::start().await;
+    let debtor = |bic: &str| {
+        json!({
+            "acting_as": "consumer",
+            "person": {"first_name": "Erika", "last_name": "Mustermann", "salutation": "ms"},
+            "bank_accounts": [{"iban": "FR1420041010050500013M02606", "bic": bic}]
+        })
+    };
+    let ok = api.post("/v2/debtors/", debtor(" bnpafrpp ")).await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    assert_eq!(ok.body["bank_accounts"][0]["bic"], "BNPAFRPP", "{}", ok.body);
+    for bad in ["BNPADEFF", "BNP1FRPP", "BNPAFR-P", "BNPAFRPP1"] {
+        let r = api.post("/v2/debtors/", debtor(bad)).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        let fields: Vec<&str> = r.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(fields.iter().any(|f| f.ends_with("bic")), "{bad}: {fields:?}");
+        assert!(
+            r.body
+                .to_string()
+                .contains("four letters of bank, then the IBAN's country"),
+            "{bad}: {}",
+            r.body
+        );
+    }
+}

@@ -431,6 +431,11 @@ async fn refused_creations_change_nothing() {
             "validation_error",
         ),
         (
+            json!({"name": "B", "onboarding_mode": "api_only", "payout_bank_account": {"account_holder": "B", "iban": "FR1420041010050500013M02606", "bic": "BNP1FRPP"}}),
+            400,
+            "validation_error",
+        ),
+        (
             json!({"name": "A", "onboarding_mode": "api_only", "address": {"street": "a", "city": "b", "country": "DE"}}),
             400,
             "validation_error",
