@@ -627,6 +627,13 @@ impl<V: Record> Table<V> {
         self.parts.get(scope).into_iter().flat_map(|p| p.rows.iter())
     }
 
+    /// [`Table::iter_all`] with the records as the table shares them (a caller that remembers
+    /// something per record tells an unchanged record by its allocation: an update gives a record
+    /// that is shared a new one).
+    pub fn iter_all_shared(&self) -> impl Iterator<Item = &Arc<V>> {
+        self.parts.values().flat_map(|p| p.rows.iter())
+    }
+
     /// The records of `scope` under the secondary key `name` = `value` ([`Record::lookups`]), in
     /// sequence order.
     pub fn lookup<'a>(&'a self, scope: &V::Scope, name: &'static str, value: &str) -> impl Iterator<Item = &'a V> + 'a {

@@ -26,6 +26,10 @@
 //! paused, deactivated or under an active plan. Every change sets `updated_at` to its moment, so
 //! `updated_after` sync sees it.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use mock_core::timeline::Moved;
 use rust_decimal::Decimal;
@@ -69,7 +73,7 @@ const FLOW: [(InvoiceStep, i64); 6] = [
 
 /// The administrations and debtors whose reminding is paused, gathered once per pass over the
 /// invoices (a lookup per invoice would cost a pass over a large world dearly).
-#[derive(Default)]
+#[derive(Default, PartialEq)]
 struct Paused {
     administrations: std::collections::HashSet<u64>,
     debtors: std::collections::HashSet<(u64, u64)>,
@@ -109,11 +113,23 @@ fn invoice_stands_still(paused: &Paused, inv: &Invoice) -> bool {
 /// The next step of `inv`'s flow and its moment, as seen at `now` (a step cannot happen before
 /// `now`, which decides whether the pre-reminder still comes before the due date).
 fn next_invoice_step(paused: &Paused, inv: &Invoice, now: DateTime<Utc>) -> Option<(InvoiceStep, DateTime<Utc>)> {
+    next_invoice_step_until(paused, inv, now).0
+}
+
+/// [`next_invoice_step`], and until when (a later `now` at most) the answer holds for an
+/// unchanged `inv`: `None` for ever, `Some(t)` while `now <= t` (a pre-reminder still ahead of
+/// the due date is skipped once `now` passes it).
+#[allow(clippy::type_complexity)]
+fn next_invoice_step_until(
+    paused: &Paused,
+    inv: &Invoice,
+    now: DateTime<Utc>,
+) -> (Option<(InvoiceStep, DateTime<Utc>)>, Option<DateTime<Utc>>) {
     if invoice_stands_still(paused, inv) {
-        return None;
+        return (None, None);
     }
     let Some(sent) = crate::format::at(inv.sent_at) else {
-        return Some((InvoiceStep::Send, moment(inv.invoice_date)));
+        return (Some((InvoiceStep::Send, moment(inv.invoice_date))), None);
     };
     // The latest step taken, and when.
     let mut last: Option<(usize, DateTime<Utc>)> = None;
@@ -127,16 +143,27 @@ fn next_invoice_step(paused: &Paused, inv: &Invoice, now: DateTime<Utc>) -> Opti
         None => (0, sent, i64::MIN),
     };
     let mut next = next;
+    let mut until = None;
     loop {
-        let (step, day) = *FLOW.get(next)?;
+        let Some(&(step, day)) = FLOW.get(next) else {
+            return (None, until);
+        };
         let gap = if prev_day == i64::MIN { 0 } else { day - prev_day };
-        let at = day_after(inv.due_date, day)?.max(days_after(prev_at, gap)?);
+        let (Some(on_day), Some(spaced)) = (day_after(inv.due_date, day), days_after(prev_at, gap)) else {
+            return (None, until);
+        };
+        let at = on_day.max(spaced);
         // The pre-reminder comes before the due date or not at all.
-        if step == InvoiceStep::PreReminder && at.max(now) > moment(inv.due_date) {
-            next += 1;
-            continue;
+        if step == InvoiceStep::PreReminder {
+            let due = moment(inv.due_date);
+            if at.max(now) > due {
+                next += 1;
+                continue;
+            }
+            // Taken while `now` has not passed the due date.
+            until = Some(due);
         }
-        return Some((step, at));
+        return (Some((step, at)), until);
     }
 }
 
@@ -200,21 +227,128 @@ enum PlanRule {
     Deactivate(u64),
 }
 
+/// Where a pass over the database finds each record's next step: afresh from the record
+/// ([`Afresh`], the world's rules, whose database the API changes too), or remembered per record
+/// while the fixtures are settled ([`Remembered`]).
+trait Steps {
+    /// A pass over the invoices begins, with these pauses.
+    fn pass(&self, _paused: &Paused) {}
+    fn invoice(&self, paused: &Paused, inv: &Arc<Invoice>, now: DateTime<Utc>) -> Option<(InvoiceStep, DateTime<Utc>)>;
+    fn case(&self, c: &Arc<CreditCase>) -> Option<(CaseStage, DateTime<Utc>)>;
+    fn plan(&self, p: &Arc<PaymentPlan>) -> Option<(PlanRule, DateTime<Utc>)>;
+}
+
+/// Every step found from its record.
+struct Afresh;
+
+impl Steps for Afresh {
+    fn invoice(&self, paused: &Paused, inv: &Arc<Invoice>, now: DateTime<Utc>) -> Option<(InvoiceStep, DateTime<Utc>)> {
+        next_invoice_step(paused, inv, now)
+    }
+    fn case(&self, c: &Arc<CreditCase>) -> Option<(CaseStage, DateTime<Utc>)> {
+        next_case_stage(c)
+    }
+    fn plan(&self, p: &Arc<PaymentPlan>) -> Option<(PlanRule, DateTime<Utc>)> {
+        next_plan_rule(p)
+    }
+}
+
+/// Each record's next step, kept with the record it was found from: a record the rules changed
+/// since is a new allocation (the store gives a shared record a new one on update, and this
+/// keeps each shared), so it is found again; so is an invoice whose answer held only until a
+/// `now` that has passed, and every invoice when the pauses change. The same steps as
+/// [`Afresh`] for a clock that never goes back, as settling's does, without asking each of
+/// thousands of records for its step at each of hundreds of moments.
+#[derive(Default)]
+struct Remembered {
+    paused: RefCell<Option<Paused>>,
+    now: Cell<Option<DateTime<Utc>>>,
+    invoices: Kept<Invoice, InvoiceStep>,
+    cases: Kept<CreditCase, CaseStage>,
+    plans: Kept<PaymentPlan, PlanRule>,
+}
+
+/// Per record (administration, id): the record, its next step and until when that holds (see
+/// [`next_invoice_step_until`]). Hashed with foldhash: it is read for every record at every moment.
+type Kept<V, S> = RefCell<
+    HashMap<(u64, u64), (Arc<V>, Option<(S, DateTime<Utc>)>, Option<DateTime<Utc>>), foldhash::fast::FixedState>,
+>;
+
+/// The remembered step of `record` under `key`, or `find`'s, remembered.
+fn recall<V, S: Copy>(
+    kept: &Kept<V, S>,
+    key: (u64, u64),
+    record: &Arc<V>,
+    now: DateTime<Utc>,
+    find: impl FnOnce() -> (Option<(S, DateTime<Utc>)>, Option<DateTime<Utc>>),
+) -> Option<(S, DateTime<Utc>)> {
+    let mut kept = kept.borrow_mut();
+    if let Some((r, step, until)) = kept.get(&key)
+        && Arc::ptr_eq(r, record)
+        && until.is_none_or(|t| now <= t)
+    {
+        return *step;
+    }
+    let (step, until) = find();
+    kept.insert(key, (Arc::clone(record), step, until));
+    step
+}
+
+impl Steps for Remembered {
+    fn pass(&self, paused: &Paused) {
+        let mut kept = self.paused.borrow_mut();
+        if kept.as_ref() != Some(paused) {
+            self.invoices.borrow_mut().clear();
+            *kept = Some(Paused {
+                administrations: paused.administrations.clone(),
+                debtors: paused.debtors.clone(),
+            });
+        }
+    }
+    fn invoice(&self, paused: &Paused, inv: &Arc<Invoice>, now: DateTime<Utc>) -> Option<(InvoiceStep, DateTime<Utc>)> {
+        debug_assert!(
+            self.now.get().is_none_or(|t| t <= now),
+            "settling's clock never goes back"
+        );
+        self.now.set(Some(now));
+        recall(&self.invoices, (inv.administration_id, inv.id), inv, now, || {
+            next_invoice_step_until(paused, inv, now)
+        })
+    }
+    fn case(&self, c: &Arc<CreditCase>) -> Option<(CaseStage, DateTime<Utc>)> {
+        let now = DateTime::<Utc>::MIN_UTC;
+        recall(&self.cases, (c.administration_id, c.id), c, now, || {
+            (next_case_stage(c), None)
+        })
+    }
+    fn plan(&self, p: &Arc<PaymentPlan>) -> Option<(PlanRule, DateTime<Utc>)> {
+        let now = DateTime::<Utc>::MIN_UTC;
+        recall(&self.plans, (p.administration_id, p.id), p, now, || {
+            (next_plan_rule(p), None)
+        })
+    }
+}
+
 /// The earliest moment a Payt rule is due in `db`, as seen at `now`.
 pub fn next_due(db: &Db, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    next_due_by(&Afresh, db, now)
+}
+
+fn next_due_by(steps: &impl Steps, db: &Db, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let paused = Paused::of(db);
+    steps.pass(&paused);
     let invoices = db
         .invoices
-        .iter_all()
-        .filter_map(|i| next_invoice_step(&paused, i, now).map(|(_, at)| at));
+        .iter_all_shared()
+        .filter_map(|i| steps.invoice(&paused, i, now).map(|(_, at)| at));
     let cases = db
         .credit_cases
-        .iter_all()
-        .filter_map(|c| next_case_stage(c).map(|(_, at)| at));
+        .iter_all_shared()
+        .filter_map(|c| steps.case(c).map(|(_, at)| at));
     let plans = db
         .payment_plans
-        .iter_all()
-        .filter_map(|p| next_plan_rule(p).map(|(_, at)| at));
+        .iter_all_shared()
+        .filter_map(|p| steps.plan(p).map(|(_, at)| at));
     invoices.chain(cases).chain(plans).min()
 }
 
@@ -231,24 +365,46 @@ pub fn settle(db: Db, seed: u64, first_id: u64, until: DateTime<Utc>) -> (Db, u6
         tokens: std::sync::Arc::new(mock_core::auth::TokenRegistry::new()),
     };
     let rules = mock_core::timeline::Rules::new(DateTime::<Utc>::MIN_UTC);
+    let steps = Remembered::default();
+    #[cfg(test)]
+    if SETTLE_AFRESH.get() {
+        rules.run_until(
+            &state.clock,
+            until,
+            || state.store.read(|db| next_due_by(&Afresh, db, state.clock.now())),
+            |at| run_due_by(&Afresh, &state, at),
+        );
+        let next = state.ids.next_seq();
+        return (state.store.snapshot(), next);
+    }
     rules.run_until(
         &state.clock,
         until,
-        || state.store.read(|db| next_due(db, state.clock.now())),
-        |at| run_due(&state, at),
+        || state.store.read(|db| next_due_by(&steps, db, state.clock.now())),
+        |at| run_due_by(&steps, &state, at),
     );
     let next = state.ids.next_seq();
     (state.store.snapshot(), next)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Whether [`settle`] finds every step afresh (a test compares both ways).
+    pub(crate) static SETTLE_AFRESH: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Runs every Payt rule due at or before `at` (one step per record; the runner calls again while
 /// more is due), stamping each change `at`.
 pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
+    run_due_by(&Afresh, state, at)
+}
+
+fn run_due_by(steps: &impl Steps, state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
     state.store.write(|db| {
         let mut moved = Vec::new();
-        plans_due(state, db, at, &mut moved);
-        cases_due(state, db, at, &mut moved);
-        invoices_due(state, db, at, &mut moved);
+        plans_due(steps, state, db, at, &mut moved);
+        cases_due(steps, state, db, at, &mut moved);
+        invoices_due(steps, state, db, at, &mut moved);
         // Each change raises its webhook event, with the record as it now is.
         for m in &moved {
             if let (Some(event), Ok(admin)) = (&m.event, m.tenant.parse::<u64>()) {
@@ -259,15 +415,17 @@ pub fn run_due(state: &AppState, at: DateTime<Utc>) -> Vec<Moved> {
     })
 }
 
-fn invoices_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
+fn invoices_due(steps: &impl Steps, state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
     // Payt keeps whole seconds.
     let at = crate::format::whole_seconds(due_by);
     let paused = Paused::of(db);
+    steps.pass(&paused);
     let mut due: Vec<(u64, u64, InvoiceStep)> = db
         .invoices
-        .iter_all()
+        .iter_all_shared()
         .filter_map(|i| {
-            next_invoice_step(&paused, i, due_by)
+            steps
+                .invoice(&paused, i, due_by)
                 .filter(|(_, when)| *when <= due_by)
                 .map(|(step, _)| (i.administration_id, i.id, step))
         })
@@ -357,14 +515,15 @@ fn open_case(
     Some(id)
 }
 
-fn cases_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
+fn cases_due(steps: &impl Steps, state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
     // Payt keeps whole seconds.
     let at = crate::format::whole_seconds(due_by);
     let mut due: Vec<(u64, u64, CaseStage)> = db
         .credit_cases
-        .iter_all()
+        .iter_all_shared()
         .filter_map(|c| {
-            next_case_stage(c)
+            steps
+                .case(c)
                 .filter(|(_, when)| *when <= due_by)
                 .map(|(stage, _)| (c.administration_id, c.id, stage))
         })
@@ -404,14 +563,15 @@ fn cases_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut V
     }
 }
 
-fn plans_due(state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
+fn plans_due(steps: &impl Steps, state: &AppState, db: &mut Db, due_by: DateTime<Utc>, moved: &mut Vec<Moved>) {
     // Payt keeps whole seconds.
     let at = crate::format::whole_seconds(due_by);
     let mut due: Vec<(u64, u64, u64, PlanRule)> = db
         .payment_plans
-        .iter_all()
+        .iter_all_shared()
         .filter_map(|p| {
-            next_plan_rule(p)
+            steps
+                .plan(p)
                 .filter(|(_, when)| *when <= due_by)
                 .map(|(rule, _)| (p.administration_id, p.id, p.debtor_id, rule))
         })

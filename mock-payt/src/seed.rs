@@ -888,6 +888,28 @@ mod tests {
 
     const ANCHOR: NaiveDate = mock_core::testing::ANCHOR_DATE;
 
+    /// Settling remembers each record's step (`lifecycle::Remembered`): the fixtures, and a
+    /// world run on for 400 days from them, come out exactly as when every step is found afresh.
+    #[test]
+    fn remembered_steps_settle_as_steps_found_afresh() {
+        let afresh = |f: &dyn Fn() -> (Db, u64)| {
+            crate::lifecycle::SETTLE_AFRESH.set(true);
+            let out = f();
+            crate::lifecycle::SETTLE_AFRESH.set(false);
+            out
+        };
+        let (a, last_a) = afresh(&|| generate(7, ANCHOR));
+        let (b, last_b) = generate(7, ANCHOR);
+        assert_eq!((last_a, dump(&a)), (last_b, dump(&b)));
+        let until = anchor() + chrono::Duration::days(400);
+        let run_on = || crate::lifecycle::settle(b.clone(), 7, last_b + 1, until);
+        let (c, next_c) = afresh(&run_on);
+        let (d, next_d) = run_on();
+        assert_eq!((next_c, dump(&c)), (next_d, dump(&d)));
+        assert!(next_d > last_b + 1, "the rules made records in 400 days");
+        assert_ne!(dump(&d), dump(&b), "the rules moved records in 400 days");
+    }
+
     #[test]
     fn same_seed_and_anchor_give_byte_identical_data() {
         let (a, last_a) = generate(7, ANCHOR);
