@@ -364,27 +364,27 @@ pub fn settle(db: Db, seed: u64, first_id: u64, until: DateTime<Utc>) -> (Db, u6
         ids: std::sync::Arc::new(mock_core::IdGen::new(seed, first_id)),
         tokens: std::sync::Arc::new(mock_core::auth::TokenRegistry::new()),
     };
-    let rules = mock_core::timeline::Rules::new(DateTime::<Utc>::MIN_UTC);
-    let steps = Remembered::default();
     #[cfg(test)]
-    if SETTLE_AFRESH.get() {
-        rules.run_until(
-            &state.clock,
-            until,
-            || state.store.read(|db| next_due_by(&Afresh, db, state.clock.now())),
-            |at| run_due_by(&Afresh, &state, at),
-        );
-        let next = state.ids.next_seq();
-        return (state.store.snapshot(), next);
+    let afresh = SETTLE_AFRESH.get();
+    #[cfg(not(test))]
+    let afresh = false;
+    if afresh {
+        settle_by(&Afresh, &state, until);
+    } else {
+        settle_by(&Remembered::default(), &state, until);
     }
-    rules.run_until(
-        &state.clock,
-        until,
-        || state.store.read(|db| next_due_by(&steps, db, state.clock.now())),
-        |at| run_due_by(&steps, &state, at),
-    );
     let next = state.ids.next_seq();
     (state.store.snapshot(), next)
+}
+
+/// Runs the rules of `state`'s database up to `until`, finding the steps by `steps`.
+fn settle_by(steps: &impl Steps, state: &AppState, until: DateTime<Utc>) {
+    mock_core::timeline::Rules::new(DateTime::<Utc>::MIN_UTC).run_until(
+        &state.clock,
+        until,
+        || state.store.read(|db| next_due_by(steps, db, state.clock.now())),
+        |at| run_due_by(steps, state, at),
+    );
 }
 
 #[cfg(test)]
