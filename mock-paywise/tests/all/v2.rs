@@ -300,12 +300,7 @@ async fn errors_use_the_v2_envelope() {
         (invalid.status, invalid.body["code"].as_str()),
         (400, Some("validation_error"))
     );
-    let fields: Vec<&str> = invalid.body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields = error_fields(&invalid.body);
     assert!(
         fields.contains(&"colour") && fields.contains(&"person.last_name"),
         "{fields:?}"
@@ -467,12 +462,7 @@ async fn an_order_goes_from_draft_to_mandate() {
         (gaps.status, gaps.body["code"].as_str()),
         (422, Some("order_incomplete"))
     );
-    let fields: Vec<&str> = gaps.body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields = error_fields(&gaps.body);
     assert!(
         fields.contains(&"starting_approach") && fields.contains(&"claims"),
         "{fields:?}"
@@ -1190,12 +1180,7 @@ async fn a_bic_has_iso_9362s_shape_and_the_ibans_country() {
     for bad in ["BNPADEFF", "BNP1FRPP", "BNPAFR-P", "BNPAFRPP1"] {
         let r = api.post("/v2/debtors/", debtor(bad)).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
-        let fields: Vec<&str> = r.body["errors"]
-            .as_array()
-            .expect("errors")
-            .iter()
-            .filter_map(|e| e["field"].as_str())
-            .collect();
+        let fields = error_fields(&r.body);
         assert!(fields.iter().any(|f| f.ends_with("bic")), "{bad}: {fields:?}");
         assert!(
             r.body
@@ -1205,4 +1190,14 @@ async fn a_bic_has_iso_9362s_shape_and_the_ibans_country() {
             r.body
         );
     }
+}
+
+/// The `field`s of a v2 error envelope's `errors`.
+fn error_fields(body: &Value) -> Vec<&str> {
+    body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect()
 }
