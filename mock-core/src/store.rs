@@ -627,6 +627,11 @@ impl<V: Record> Table<V> {
         self.parts.get(scope).into_iter().flat_map(|p| p.rows.iter())
     }
 
+    /// The scopes that hold records (in no particular order).
+    pub fn scopes(&self) -> impl Iterator<Item = &V::Scope> {
+        self.parts.iter().filter(|(_, p)| !p.rows.is_empty()).map(|(s, _)| s)
+    }
+
     /// [`Table::iter_all`] with the records as the table shares them (a caller that remembers
     /// something per record tells an unchanged record by its allocation: an update gives a record
     /// that is shared a new one).
@@ -1013,6 +1018,15 @@ mod tests {
 
     fn minute(n: u8) -> DateTime<Utc> {
         DateTime::from_timestamp(i64::from(n) * 60, 0).expect("in range")
+    }
+
+    #[test]
+    fn a_table_names_the_scopes_that_hold_records() {
+        let t = table(&[(3, 0), (1, 0), (3, 1)]);
+        let mut scopes: Vec<u8> = t.scopes().copied().collect();
+        scopes.sort_unstable();
+        assert_eq!(scopes, [1, 3]);
+        assert_eq!(Table::<Row>::new().scopes().count(), 0);
     }
 
     fn table(rows: &[(u8, u8)]) -> Table<Row> {
