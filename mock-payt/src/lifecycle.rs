@@ -73,7 +73,7 @@ const FLOW: [(InvoiceStep, i64); 6] = [
 
 /// The administrations and debtors whose reminding is paused, gathered once per pass over the
 /// invoices (a lookup per invoice would cost a pass over a large world dearly).
-#[derive(Default, PartialEq)]
+#[derive(Default, Clone, PartialEq)]
 struct Paused {
     administrations: std::collections::HashSet<u64>,
     debtors: std::collections::HashSet<(u64, u64)>,
@@ -299,10 +299,7 @@ impl Steps for Remembered {
         let mut kept = self.paused.borrow_mut();
         if kept.as_ref() != Some(paused) {
             self.invoices.borrow_mut().clear();
-            *kept = Some(Paused {
-                administrations: paused.administrations.clone(),
-                debtors: paused.debtors.clone(),
-            });
+            *kept = Some(paused.clone());
         }
     }
     fn invoice(&self, paused: &Paused, inv: &Arc<Invoice>, now: DateTime<Utc>) -> Option<(InvoiceStep, DateTime<Utc>)> {
