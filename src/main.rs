@@ -235,6 +235,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let anchor = args.anchor_date.unwrap_or_else(|| args.clock().today());
 
+    // Before the banner: a SIGTERM from a script that has read it must find the handler.
+    let stop_signal = mock_core::server::shutdown_signal()
+        .map_err(|e| anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))?;
     let payt_listener = TcpListener::bind(args.payt_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} for Payt: {e}", args.payt_addr))?;
@@ -396,7 +399,7 @@ async fn main() -> anyhow::Result<()> {
             let _ = stop_paywise.recv().await;
         },
     ));
-    mock_core::server::shutdown_signal().await;
+    stop_signal.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(());
     payt_task.await??;

@@ -191,27 +191,31 @@ async fn bad_request(res: Response) -> CoreError {
 
 pub use crate::serving::{Limits, ServeOptions, serve};
 
-/// Completes on Ctrl-C or, on Unix, SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Listens for Ctrl-C and, on Unix, SIGTERM from the moment it is called, and returns a future
+/// that completes on the first of them.
+///
+/// The handlers are installed here, not when the future is first polled: a binary calls this
+/// before it prints the addresses it listens on, so a signal sent by a script that read them
+/// is never met by the default action (which would kill the process without draining).
+pub fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
+        Ok(async move {
+            ctrl_c.recv().await;
+        })
     }
 }
 
@@ -308,6 +312,23 @@ mod tests {
     use axum::response::IntoResponse;
     use axum::routing::get;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A SIGTERM that arrives after `shutdown_signal` returned but before its future is first
+    /// polled is caught, not met by the default action (which would end this test process).
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_sigterm_before_the_first_poll_is_caught() {
+        let stop = shutdown_signal().expect("the handlers install");
+        let me = std::process::id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &me])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(10), stop)
+            .await
+            .expect("the signal completes the future");
+    }
 
     #[tokio::test]
     async fn an_answer_whose_body_fails_fails_rewritten_too() {

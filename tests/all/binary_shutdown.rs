@@ -67,20 +67,54 @@ fn sigterm_with_stalled_clients_exits_within_the_drain_deadline() {
     let pid = child.id().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
     assert!(status.success());
-    let exit = loop {
+    let exit = exit_of(&mut child);
+    let took = started.elapsed();
+    assert!(exit.success(), "exit {exit}");
+    assert!(took < drain + Duration::from_secs(3), "SIGTERM took {took:?}");
+    drop((stalled_body, partial_head, idle));
+}
+
+/// Waits up to 20 s for `child` to exit and returns how it did.
+fn exit_of(child: &mut Child) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
         if let Some(exit) = child.try_wait().expect("waits") {
-            break exit;
+            return exit;
         }
         if started.elapsed() > Duration::from_secs(20) {
             child.kill().ok();
             panic!("still running {:?} after SIGTERM", started.elapsed());
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let took = started.elapsed();
-    assert!(exit.success(), "exit {exit}");
-    assert!(took < drain + Duration::from_secs(3), "SIGTERM took {took:?}");
-    drop((stalled_body, partial_head, idle));
+    }
+}
+
+#[test]
+fn sigterm_the_moment_the_banner_is_read_is_a_clean_stop() {
+    // CI once saw the binary die of SIGTERM's default action: the handler was installed only
+    // when the main task first waited for it, after the banner and the servers. Now it is
+    // installed before the banner, so a script that reads the banner and stops the mock at
+    // once always gets a clean stop (and a saved state file).
+    let dir = std::env::temp_dir().join(format!("ppm-sigterm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let state = dir.join("state.json");
+    for _ in 0..5 {
+        let mut child = binary::command()
+            .args(["--size", "0"])
+            .arg("--state-file")
+            .arg(&state)
+            .spawn()
+            .expect("the binary starts");
+        let banner = binary::banner(&mut child);
+        let pid = child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(status.success());
+        let exit = exit_of(&mut child);
+        assert!(exit.success(), "exit {exit}");
+        let saved = banner.rest.recv_timeout(Duration::from_secs(5)).expect("a last line");
+        assert!(saved.starts_with("state         saved to "), "{saved}");
+    }
+    std::fs::remove_dir_all(&dir).expect("clear the scratch directory");
 }
 
 #[test]
