@@ -612,8 +612,8 @@ impl<V: Record> Table<V> {
         Some(Arc::unwrap_or_clone(record))
     }
 
-    /// All records of a scope in sequence order.
-    pub fn iter(&self, scope: &V::Scope) -> impl Iterator<Item = &V> {
+    /// All records of a scope in sequence order (the iterator borrows the table, not `scope`).
+    pub fn iter<'a>(&'a self, scope: &V::Scope) -> impl Iterator<Item = &'a V> + use<'a, V> {
         self.parts
             .get(scope)
             .into_iter()
@@ -623,7 +623,7 @@ impl<V: Record> Table<V> {
 
     /// [`Table::iter`] with the records as the table shares them (an answer that sorts them its
     /// own way keeps the shared records rather than copies).
-    pub fn iter_shared(&self, scope: &V::Scope) -> impl Iterator<Item = &Arc<V>> {
+    pub fn iter_shared<'a>(&'a self, scope: &V::Scope) -> impl Iterator<Item = &'a Arc<V>> + use<'a, V> {
         self.parts.get(scope).into_iter().flat_map(|p| p.rows.iter())
     }
 
@@ -640,8 +640,13 @@ impl<V: Record> Table<V> {
     }
 
     /// The records of `scope` under the secondary key `name` = `value` ([`Record::lookups`]), in
-    /// sequence order.
-    pub fn lookup<'a>(&'a self, scope: &V::Scope, name: &'static str, value: &str) -> impl Iterator<Item = &'a V> + 'a {
+    /// sequence order. The iterator borrows the table only, not `scope` or `value`.
+    pub fn lookup<'a>(
+        &'a self,
+        scope: &V::Scope,
+        name: &'static str,
+        value: &str,
+    ) -> impl Iterator<Item = &'a V> + use<'a, V> {
         let part = self.parts.get(scope);
         let seqs = part.map_or(&[][..], |p| p.under(name, value));
         seqs.iter()

@@ -481,13 +481,17 @@ fn open_case(
         .map(|i| i.open_amount)
         .sum();
     let collection = crate::seed::wik(principal);
-    let case_number = db
+    // Case numbers count 1, 2, ... per administration (the fixtures number them so, and a case
+    // is never removed): the next is one past the count, or the first after it no case holds.
+    let mut case_number = db.credit_cases.scope_len(&admin) as u64 + 1;
+    while db
         .credit_cases
-        .iter(&admin)
-        .filter_map(|c| c.case_number.parse::<u64>().ok())
-        .max()
-        .unwrap_or(0)
-        + 1;
+        .lookup(&admin, "case_number", &case_number.to_string())
+        .next()
+        .is_some()
+    {
+        case_number += 1;
+    }
     let id = state.ids.next_seq();
     let case = CreditCase {
         debt_collection_costs: collection,

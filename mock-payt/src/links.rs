@@ -96,15 +96,16 @@ pub enum Link {
     Portal(PortalKind, u64),
     /// [`app_record`]`(admin, kind, id)` (an administration id that fits 32 bits).
     App(AppKind, u32, u64),
-    /// The internal-note address of record `id` of a kind: `invoice-{id}@notes.paytsoftware.com`.
+    /// The internal-note address of record `id` of a kind: `invoice-{id}@notes.payt-mock.invalid`.
     Note(NoteKind, u64),
     /// Any other text (boxed, so that a link is 16 bytes: a `Box<str>` would take 16 alone).
     #[allow(clippy::box_collection)]
     Text(Box<String>),
 }
 
-/// The domain of the internal-note addresses.
-const NOTES_DOMAIN: &str = "@notes.paytsoftware.com";
+/// The domain of the internal-note addresses: a reserved name (RFC 6761 `.invalid`), so that a
+/// client that mails a note to one never reaches Payt's own mail servers.
+const NOTES_DOMAIN: &str = "@notes.payt-mock.invalid";
 
 /// Records that have an internal-note address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -519,7 +520,7 @@ mod tests {
             ),
             (
                 Link::note(NoteKind::CreditCase, 9),
-                "case-9@notes.paytsoftware.com".to_string(),
+                "case-9@notes.payt-mock.invalid".to_string(),
             ),
             (Link::default(), String::new()),
         ];
@@ -540,8 +541,8 @@ mod tests {
             "http://payt-mock.invalid/_mock/payt/portal/invoices/+7",
             "http://payt-mock.invalid/_mock/payt/portal/nothing/7",
             "http://payt-mock.invalid/_mock/payt/app/administrations/81/invoices/7/x",
-            "memo-7@notes.paytsoftware.com",
-            "invoice-@notes.paytsoftware.com",
+            "memo-7@notes.payt-mock.invalid",
+            "invoice-@notes.payt-mock.invalid",
             "caf\u{e9} \"quoted\"",
         ] {
             let link = Link::from(text.to_string());

@@ -910,6 +910,28 @@ mod tests {
         assert_ne!(dump(&d), dump(&b), "the rules moved records in 400 days");
     }
 
+    /// Cases the rules open continue their administration's numbering: 1, 2, ... without a gap
+    /// or a repeat (the next number is found by the case-number index, not by a scan).
+    #[test]
+    fn cases_the_rules_open_continue_the_case_numbers() {
+        let (db, last) = generate(7, ANCHOR);
+        let before: usize = [81, 82].iter().map(|a| db.credit_cases.scope_len(a)).sum();
+        let until = anchor() + chrono::Duration::days(400);
+        let (db, _) = crate::lifecycle::settle(db, 7, last + 1, until);
+        let after: usize = [81, 82].iter().map(|a| db.credit_cases.scope_len(a)).sum();
+        assert!(after > before, "the rules opened cases in 400 days");
+        for admin in [81, 82] {
+            let mut numbers: Vec<u64> = db
+                .credit_cases
+                .iter(&admin)
+                .map(|c| c.case_number.parse().expect("a number"))
+                .collect();
+            numbers.sort_unstable();
+            let n = numbers.len() as u64;
+            assert_eq!(numbers, (1..=n).collect::<Vec<_>>(), "administration {admin}");
+        }
+    }
+
     #[test]
     fn same_seed_and_anchor_give_byte_identical_data() {
         let (a, last_a) = generate(7, ANCHOR);

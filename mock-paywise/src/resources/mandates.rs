@@ -284,7 +284,11 @@ pub struct Mandate {
     pub stage_changed: Option<DateTime<Utc>>,
 }
 
-scoped_record!(Mandate);
+// v2's statements are filtered by a case's reference number.
+scoped_record!(
+    Mandate,
+    lookups = |r| vec![("reference_number", r.reference_number.clone())]
+);
 
 impl Mandate {
     /// A new mandate for `claim` (of `debtor`), with the given payments on the claim (amounts in

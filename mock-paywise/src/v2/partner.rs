@@ -628,9 +628,11 @@ pub(crate) fn partner_name(account: u64) -> String {
 fn window(db: &Db, account: u64, mode: AccessMode, now: DateTime<Utc>, memberships: bool) -> Vec<DateTime<Utc>> {
     let from = now - Duration::seconds(ALLOWANCE_WINDOW);
     let mut times: Vec<DateTime<Utc>> = if memberships {
-        db.v2_memberships
-            .iter_all()
-            .filter(|m| m.account == account && m.scope.mode == mode)
+        // A membership is kept in its company's scope, and a company never leaves its account.
+        db.partner_companies
+            .iter(&account)
+            .flat_map(|c| db.v2_memberships.iter(&company_scope(c, mode)))
+            .filter(|m| m.account == account)
             .map(|m| m.created_at)
             .filter(|t| *t > from)
             .collect()

@@ -54,7 +54,7 @@
 //!   `{"statement", "single_mandate_statement"}`.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -910,16 +910,16 @@ async fn list_statements(State(state): State<AppState>, caller: V2Caller, origin
     let now = state.now();
     let body = state.store.read(|db| {
         let cancels = cancellations(db, &scope);
-        let with_case: Option<Vec<Uuid>> = reference.as_ref().map(|r| {
+        // The statements with a case of that number: a mandate detail's own number, or its
+        // mandate's.
+        let with_case: Option<HashSet<Uuid>> = reference.as_ref().map(|r| {
+            let by_mandate = db
+                .mandates
+                .lookup(&scope, "reference_number", r)
+                .flat_map(|m| db.mandate_details.lookup(&scope, "mandate", &m.id.to_string()));
             db.mandate_details
-                .iter(&scope)
-                .filter(|d| {
-                    &d.reference_number == r
-                        || db
-                            .mandates
-                            .get(&scope, &d.mandate.to_string())
-                            .is_some_and(|m| &m.reference_number == r)
-                })
+                .lookup(&scope, "reference_number", r)
+                .chain(by_mandate)
                 .map(|d| d.statement)
                 .collect()
         });
@@ -1745,7 +1745,7 @@ async fn publish_statement(
         });
         let (tpm, cost, sums) = detail_entries(&figures);
         let (overview_vat_specific, pre) = overview(&[sums]);
-        let n = db.statements.iter_all().count() as u64 + 101;
+        let n = db.statements.len() as u64 + 101;
         let clearing_no = format!("AB-{}-{n:04}", booking.format("%Y"));
         let statement_id = state.ids.uuid();
         // The statement settles the case's whole balance so far: every payment on it no
@@ -1836,7 +1836,7 @@ pub fn publish_payments(
 ) -> Result<Published, String> {
     let (period_start, period_end) = period;
     let booking = at.date_naive();
-    let n = db.statements.iter_all().count() as u64 + 101;
+    let n = db.statements.len() as u64 + 101;
     let clearing_no = format!("AB-{}-{n:04}", booking.format("%Y"));
     let statement_id = state.ids.uuid();
     let mut sums = Vec::new();
