@@ -433,10 +433,18 @@ impl<'a> Obj<'a> {
     /// bank account shares: the IBAN has its country's format, an IBAN from outside Germany
     /// comes with a BIC, and a BIC has ISO 9362's shape and the IBAN's country
     /// ([`mock_core::bank::bic`]). A broken rule is recorded at this object's `iban` or `bic`.
+    ///
+    /// A `bic` that was sent but could not be read (not a string, too long) has its error from
+    /// [`Obj::bic`] already: it is not also reported missing.
     pub fn bank_account_holds(&self, iban: &str, bic: Option<&str>, errs: &mut Errs) -> bool {
-        let Some(country) = self.iban_country(iban, bic.is_some(), errs) else {
+        let unread = bic.is_none()
+            && matches!(self.get("bic"), Field::Value(v) if v.as_str().is_none_or(|s| !s.trim().is_empty()));
+        let Some(country) = self.iban_country(iban, bic.is_some() || unread, errs) else {
             return false;
         };
+        if unread {
+            return false;
+        }
         if let Some(bic) = bic
             && mock_core::bank::bic(bic).is_none_or(|b| b.country != country)
         {

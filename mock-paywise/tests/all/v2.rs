@@ -1190,6 +1190,14 @@ async fn a_bic_has_iso_9362s_shape_and_the_ibans_country() {
             r.body
         );
     }
+    // A BIC that cannot be read is one error at its field, not also a missing BIC.
+    for bad in [json!(12345678), json!(["BNPAFRPP"]), json!("BNPAFRPPXXXX")] {
+        let mut body = debtor("");
+        body["bank_accounts"][0]["bic"] = bad.clone();
+        let r = api.post("/v2/debtors/", body).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert_eq!(error_fields(&r.body), ["bank_accounts[0].bic"], "{bad}: {}", r.body);
+    }
 }
 
 /// The `field`s of a v2 error envelope's `errors`.
